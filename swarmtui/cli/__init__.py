@@ -1,0 +1,158 @@
+"""The `swarmtui` command: the console by default, or a non-interactive subcommand.
+
+Subcommands live in their own modules; each one adds its parser with
+`add_parser(subparsers)` and runs through `run(args, service) -> int`.
+Stdout carries only what the user asked for; messages and errors go to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from swarmtui import __version__
+from swarmtui.errors import ExitCode, SwarmTuiError
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  other failure
+  2  invalid command line or endpoint selection
+  3  engine unreachable, permission denied on its socket, or timed out
+  4  the node cannot serve: not in a swarm, a worker, locked, or not ready
+  5  API version too old
+  6  conflict: another admin changed the swarm; nothing was rotated
+  7  config, demo state or audit file error
+  8  invalid token text
+
+check-token has its own codes: see 'swarmtui check-token --help'.
+"""
+
+
+def _subcommand_modules() -> list[ModuleType]:
+    from swarmtui.cli import join_token
+
+    return [join_token]
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
+    parser = argparse.ArgumentParser(
+        prog="swarmtui",
+        description="Show, copy, check and rotate Docker Swarm join tokens. "
+        "Without a subcommand, opens the console.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    endpoint = parser.add_argument_group("engine selection (as in the docker CLI)")
+    endpoint.add_argument(
+        "-H",
+        "--host",
+        help="daemon socket to connect to, such as unix:///var/run/docker.sock, "
+        "tcp://host:2376 or ssh://user@host",
+    )
+    endpoint.add_argument(
+        "-c", "--context", help="docker context to use (see 'docker context ls')"
+    )
+    endpoint.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds each engine call may take (default: 10, or the config file)",
+    )
+    demo = parser.add_argument_group("demo swarm (no engine needed)")
+    demo.add_argument("--demo", action="store_true", help="use the embedded demo swarm")
+    demo.add_argument(
+        "--demo-state",
+        type=Path,
+        metavar="PATH",
+        help="TOML file that stores the demo swarm (default: in the data folder)",
+    )
+    demo.add_argument(
+        "--demo-seed",
+        type=int,
+        metavar="N",
+        help="make the demo swarm's ids, keys and tokens from this seed",
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="PATH", help="config file to read"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log to stderr (-v info, -vv debug); tokens are always redacted",
+    )
+
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    runners: dict[str, Callable[..., int]] = {}
+    for module in _subcommand_modules():
+        name = module.add_parser(subparsers)
+        runners[name] = module.run
+    return parser, runners
+
+
+def error_message(error: SwarmTuiError) -> str:
+    return f"swarmtui: {error.title.lower()}: {error}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, runners = build_parser()
+    args = parser.parse_args(argv)
+
+    from swarmtui import logs
+
+    logs.configure(args.verbose)
+
+    try:
+        if args.host and args.context:
+            parser.error("use either --host or --context, not both")
+        if args.command is None:
+            from swarmtui.tui.run import run_console
+
+            return run_console(args)
+        service = make_service(args)
+        try:
+            return runners[args.command](args, service)
+        finally:
+            service.backend.close()
+    except SwarmTuiError as error:
+        print(error_message(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("swarmtui: interrupted", file=sys.stderr)
+        return 130
+
+
+def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Build the token service for the parsed command-line options."""
+    from swarmtui.backends import make_backend
+    from swarmtui.service import TokenService
+
+    timeout = args.timeout if args.timeout is not None else 10.0
+    if timeout <= 0:
+        raise SwarmTuiError(
+            f"--timeout must be a positive number of seconds, not {timeout:g}."
+        )
+    backend = make_backend(
+        demo=args.demo,
+        demo_state=args.demo_state,
+        demo_seed=args.demo_seed,
+        host=args.host,
+        context=args.context,
+        timeout=timeout,
+    )
+    return TokenService(backend, **_service_extras(args))  # type: ignore[arg-type]
+
+
+def _service_extras(args: argparse.Namespace) -> dict[str, object]:
+    """Return the audit sink and token history that the CLI uses."""
+    return {}
+
+
+__all__ = ["ExitCode", "main"]

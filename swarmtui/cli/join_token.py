@@ -1,0 +1,88 @@
+"""`swarmtui join-token`: the docker command's output, plus JSON for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from swarmtui.errors import ExitCode
+from swarmtui.models import Role, SwarmView
+from swarmtui.service import TokenService
+
+NAME = "join-token"
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser(
+        NAME,
+        help="print or rotate the join command of a role",
+        description="Print the command that joins a node to the swarm as a "
+        "worker or a manager, or rotate its token. Stdout carries only the "
+        "command, the token (-q) or the JSON document (--json).",
+    )
+    parser.add_argument("role", choices=[role.value for role in Role])
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the token"
+    )
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the token, address and fingerprint",
+    )
+    parser.add_argument(
+        "--rotate", action="store_true", help="rotate the role's token first"
+    )
+    return NAME
+
+
+def render_command(view: SwarmView, role: Role) -> str:
+    return (
+        f"Run this command on a host to make it a {role} of the swarm:\n"
+        "\n"
+        f"    {view.join_command(role)}\n"
+    )
+
+
+def render_json(view: SwarmView, role: Role, rotated: bool) -> str:
+    document = {
+        "role": str(role),
+        "token": view.token(role),
+        "fingerprint": view.token_fingerprint(role),
+        "join_address": view.join_address,
+        "command": view.join_command(role),
+        "cluster_id": view.cluster_id,
+        "endpoint": view.endpoint,
+        "rotated": rotated,
+    }
+    return json.dumps(document, indent=2)
+
+
+def run(args: argparse.Namespace, service: TokenService) -> int:
+    role = Role(args.role)
+    if args.rotate:
+        result = service.rotate([role])
+        view = result.after
+        notice = (
+            f"Rotated the {role} join token "
+            f"({result.before.token_fingerprint(role)} -> "
+            f"{view.token_fingerprint(role)}); the old token can no longer join."
+        )
+        if args.quiet or args.json:
+            print(notice, file=sys.stderr)
+        else:
+            print(notice + "\n")
+    else:
+        view = service.read()
+        if not (args.quiet or args.json):
+            service.record("show-command", roles=[role], view=view)
+
+    if args.quiet:
+        print(view.token(role))
+    elif args.json:
+        print(render_json(view, role, rotated=args.rotate))
+    else:
+        print(render_command(view, role))
+    return ExitCode.OK

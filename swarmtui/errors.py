@@ -1,0 +1,177 @@
+"""Failures of the swarmtui core, each with a title, a next step and an exit code.
+
+Every message here is safe to show and log: none of them carries a token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from swarmtui.models import SwarmView
+
+
+class ExitCode:
+    """Process exit codes of the CLI, documented in the README."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    ENGINE_UNREACHABLE = 3
+    NODE_STATE = 4
+    API_TOO_OLD = 5
+    CONFLICT = 6
+    FILE_ERROR = 7
+    INVALID_TOKEN = 8
+
+
+class SwarmTuiError(Exception):
+    """Base of every failure that the console and the CLI explain to the user."""
+
+    title = "Operation failed"
+    exit_code = ExitCode.FAILURE
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} {self.hint}"
+        return self.message
+
+
+class EngineUnreachableError(SwarmTuiError):
+    title = "Engine unreachable"
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class PermissionDeniedError(SwarmTuiError):
+    title = "Permission denied"
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class RequestTimeoutError(SwarmTuiError):
+    title = "Request timed out"
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class NotInSwarmError(SwarmTuiError):
+    title = "Not in a swarm"
+    exit_code = ExitCode.NODE_STATE
+
+
+class SwarmLockedError(SwarmTuiError):
+    title = "Swarm locked"
+    exit_code = ExitCode.NODE_STATE
+
+
+class ManagerNotReadyError(SwarmTuiError):
+    title = "Manager not ready"
+    exit_code = ExitCode.NODE_STATE
+
+
+class NotAManagerError(SwarmTuiError):
+    """The engine is a worker node, which cannot read or change join tokens."""
+
+    title = "Worker node"
+    exit_code = ExitCode.NODE_STATE
+
+    def __init__(
+        self, message: str, hint: str = "", manager_addresses: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint)
+        self.manager_addresses = manager_addresses
+
+
+class ApiTooOldError(SwarmTuiError):
+    title = "API too old"
+    exit_code = ExitCode.API_TOO_OLD
+
+
+class EngineError(SwarmTuiError):
+    """An engine answer that none of the more specific errors describes."""
+
+    title = "Engine error"
+    exit_code = ExitCode.FAILURE
+
+
+class UnsupportedError(SwarmTuiError):
+    title = "Not supported"
+    exit_code = ExitCode.FAILURE
+
+
+class RotationConflictError(SwarmTuiError):
+    """Another admin changed the swarm between our read and our update.
+
+    `fresh` is the swarm as read after the conflict, and `changes` lists what
+    differs from the state the rotation was based on, so the caller can show
+    both and ask again. The token was not rotated by this attempt.
+    """
+
+    title = "Conflict with another change"
+    exit_code = ExitCode.CONFLICT
+
+    def __init__(
+        self,
+        message: str,
+        hint: str,
+        fresh: SwarmView,
+        changes: tuple[str, ...],
+    ) -> None:
+        super().__init__(message, hint)
+        self.fresh = fresh
+        self.changes = changes
+
+
+class RotationVerifyError(SwarmTuiError):
+    """The update was accepted but the tokens read back do not show it."""
+
+    title = "Rotation not confirmed"
+    exit_code = ExitCode.FAILURE
+
+
+class TokenFormatError(SwarmTuiError, ValueError):
+    """Text that is not a well-formed join token; `part` names the bad part."""
+
+    title = "Invalid token"
+    exit_code = ExitCode.INVALID_TOKEN
+
+    def __init__(self, message: str, part: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.part = part
+
+
+class ConfigError(SwarmTuiError):
+    """A config file that cannot be used; it is left untouched on disk."""
+
+    title = "Config file error"
+    exit_code = ExitCode.FILE_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        path: str = "",
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class StateFileError(SwarmTuiError):
+    """A demo swarm state file that cannot be read or written."""
+
+    title = "Demo state file error"
+    exit_code = ExitCode.FILE_ERROR
+
+
+class EndpointError(SwarmTuiError):
+    """A host or context selection that cannot be turned into a client."""
+
+    title = "Invalid endpoint"
+    exit_code = ExitCode.USAGE

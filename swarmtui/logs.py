@@ -1,0 +1,51 @@
+"""Logging set-up that keeps tokens out of every record."""
+
+from __future__ import annotations
+
+import logging
+
+from swarmtui.tokens import redact
+
+
+class RedactingFilter(logging.Filter):
+    """Replace anything that looks like a join token with its fingerprint."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg = cleaned
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(
+                logging.Formatter().formatException(record.exc_info)
+            )
+            record.exc_info = None
+        return True
+
+
+def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Attach the redacting filter to `logger` (default: root) and its handlers."""
+    target = logger or logging.getLogger()
+    token_filter = RedactingFilter()
+    target.addFilter(token_filter)
+    for handler in target.handlers:
+        handler.addFilter(token_filter)
+    return token_filter
+
+
+def configure(verbosity: int) -> None:
+    """Log to stderr at a level chosen by -v flags, with tokens redacted."""
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("urllib3", "docker"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))

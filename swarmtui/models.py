@@ -1,0 +1,156 @@
+"""Plain data shared by the backends, the token service and both faces."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Role(enum.StrEnum):
+    WORKER = "worker"
+    MANAGER = "manager"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """What `GET /info` and `GET /version` say about the node we talk to."""
+
+    node_id: str
+    local_node_state: str
+    control_available: bool
+    node_address: str
+    remote_managers: tuple[str, ...]
+    nodes: int
+    managers: int
+    cluster_id: str
+    api_version: str
+    engine_version: str
+    hostname: str
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SwarmSnapshot:
+    """What `GET /swarm` returns: the tokens, the Spec and the CA.
+
+    `spec` is kept exactly as the engine returned it, because a rotation must
+    send it back unchanged. `repr` hides the tokens.
+    """
+
+    cluster_id: str
+    version: int
+    spec: dict[str, Any]
+    worker_token: str = field(repr=False)
+    manager_token: str = field(repr=False)
+    ca_pem: str
+    root_rotation_in_progress: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @property
+    def autolock(self) -> bool:
+        encryption = self.spec.get("EncryptionConfig") or {}
+        return bool(encryption.get("AutoLockManagers", False))
+
+    def token(self, role: Role) -> str:
+        return self.worker_token if role is Role.WORKER else self.manager_token
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """One node of the swarm, as `GET /nodes` lists it."""
+
+    id: str
+    hostname: str
+    role: Role
+    address: str
+    status: str
+    availability: str
+    created_at: datetime | None
+    engine_version: str
+    leader: bool = False
+    manager_address: str = ""
+    reachability: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SwarmView:
+    """Everything the console and the CLI show about one swarm at one moment.
+
+    `repr` hides the tokens; use the fingerprints to tell them apart in logs.
+    """
+
+    endpoint: str
+    cluster_id: str
+    version: int
+    node_id: str
+    node_hostname: str
+    join_address: str
+    worker_token: str = field(repr=False)
+    manager_token: str = field(repr=False)
+    worker_fingerprint: str
+    manager_fingerprint: str
+    ca_digest: str
+    ca_pem: str = field(repr=False)
+    nodes: int
+    managers: int
+    api_version: str
+    engine_version: str
+    autolock: bool
+    root_rotation_in_progress: bool
+    read_at: datetime
+    updated_at: datetime | None = None
+    spec: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def token(self, role: Role) -> str:
+        return self.worker_token if role is Role.WORKER else self.manager_token
+
+    def token_fingerprint(self, role: Role) -> str:
+        if role is Role.WORKER:
+            return self.worker_fingerprint
+        return self.manager_fingerprint
+
+    def join_command(self, role: Role) -> str:
+        return f"docker swarm join --token {self.token(role)} {self.join_address}"
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    """A finished rotation: the swarm before and after, and the roles rotated."""
+
+    roles: frozenset[Role]
+    before: SwarmView
+    after: SwarmView
+    unlock_key_rotated: bool = False
+
+
+class TokenStatus(enum.StrEnum):
+    """Outcome of checking a pasted token against a swarm."""
+
+    LIVE_WORKER = "live-worker"
+    LIVE_MANAGER = "live-manager"
+    OLD = "old"
+    THIS_SWARM_UNKNOWN = "this-swarm-not-current"
+    OTHER_SWARM = "other-swarm"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """Result of a token check. It carries a fingerprint, never the token."""
+
+    status: TokenStatus
+    fingerprint: str
+    reason: str
+    version: int | None = None
+    fips: bool | None = None
+    digest_matches: bool | None = None
+    role: Role | None = None
+    retired_at: datetime | None = None
+    retired_role: Role | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in (TokenStatus.LIVE_WORKER, TokenStatus.LIVE_MANAGER)

@@ -1,0 +1,497 @@
+"""The token service: the one API that the console and the CLI call.
+
+It reads the swarm through a backend, rotates tokens without touching
+anything else in the Spec, checks pasted tokens, lists recent joins and
+writes the audit record. It never imports Textual.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from swarmtui.backends.base import Backend, UpdateOutOfSequence
+from swarmtui.errors import (
+    EngineError,
+    ManagerNotReadyError,
+    NotAManagerError,
+    NotInSwarmError,
+    RotationConflictError,
+    RotationVerifyError,
+    SwarmLockedError,
+    SwarmTuiError,
+    TokenFormatError,
+)
+from swarmtui.models import (
+    EngineInfo,
+    NodeInfo,
+    Role,
+    RotationResult,
+    SwarmSnapshot,
+    SwarmView,
+    TokenCheck,
+    TokenStatus,
+)
+from swarmtui.tokens import (
+    ca_digest,
+    fingerprint,
+    parse_token,
+    tokens_equal,
+)
+
+log = logging.getLogger(__name__)
+
+
+class AuditSink(Protocol):
+    """Where the service appends audit events; see swarmtui.audit."""
+
+    def record(self, action: str, **fields: Any) -> None: ...
+
+
+class TokenHistory(Protocol):
+    """Fingerprints of tokens seen earlier, to recognise an old token."""
+
+    def remember(self, cluster_id: str, role: Role, fingerprint: str) -> None: ...
+
+    def retire(self, cluster_id: str, role: Role, fingerprint: str) -> None: ...
+
+    def lookup(self, cluster_id: str, fingerprint: str) -> tuple[Role, datetime] | None:
+        """Return the role and retirement time of a retired token, if known."""
+        ...
+
+
+class MemoryTokenHistory:
+    """A TokenHistory kept in memory, for one process."""
+
+    def __init__(self) -> None:
+        self._retired: dict[tuple[str, str], tuple[Role, datetime]] = {}
+
+    def remember(self, cluster_id: str, role: Role, fingerprint: str) -> None:
+        return None
+
+    def retire(self, cluster_id: str, role: Role, fingerprint: str) -> None:
+        self._retired[(cluster_id, fingerprint)] = (role, datetime.now(UTC))
+
+    def lookup(self, cluster_id: str, fingerprint: str) -> tuple[Role, datetime] | None:
+        return self._retired.get((cluster_id, fingerprint))
+
+
+def format_join_address(address: str) -> str:
+    """Put an IPv6 host in brackets, as `docker swarm join` expects."""
+    if address.startswith("[") or address.count(":") <= 1:
+        return address
+    host, _, port = address.rpartition(":")
+    return f"[{host}]:{port}"
+
+
+def describe_changes(before: SwarmView, after: SwarmView) -> tuple[str, ...]:
+    """List, in words, what differs between two reads of one swarm."""
+    changes: list[str] = []
+    if before.cluster_id != after.cluster_id:
+        changes.append("the cluster itself is a different one")
+    if before.worker_fingerprint != after.worker_fingerprint:
+        changes.append(
+            f"worker token changed ({before.worker_fingerprint} -> "
+            f"{after.worker_fingerprint})"
+        )
+    if before.manager_fingerprint != after.manager_fingerprint:
+        changes.append(
+            f"manager token changed ({before.manager_fingerprint} -> "
+            f"{after.manager_fingerprint})"
+        )
+    if before.ca_digest != after.ca_digest:
+        changes.append("root CA changed")
+    if before.autolock != after.autolock:
+        state = "on" if after.autolock else "off"
+        changes.append(f"autolock turned {state}")
+    if before.spec and after.spec and before.spec != after.spec:
+        keys = sorted(
+            key
+            for key in set(before.spec) | set(after.spec)
+            if before.spec.get(key) != after.spec.get(key)
+        )
+        changes.append("swarm settings changed: " + ", ".join(keys))
+    if before.join_address != after.join_address:
+        changes.append(f"join address changed to {after.join_address}")
+    if not changes and before.version != after.version:
+        changes.append(
+            f"swarm version moved from {before.version} to {after.version} "
+            "(a change outside the tokens and settings, such as a node update)"
+        )
+    return tuple(changes)
+
+
+@dataclass(frozen=True, slots=True)
+class LeakReport:
+    """The result of a leak response: the rotation and the nodes that joined."""
+
+    since: datetime
+    rotation: RotationResult
+    nodes: tuple[NodeInfo, ...]
+
+
+class TokenService:
+    """Reads, rotates and checks the join tokens of one swarm."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        audit: AuditSink | None = None,
+        history: TokenHistory | None = None,
+    ) -> None:
+        self.backend = backend
+        self.audit = audit
+        self.history: TokenHistory = history or MemoryTokenHistory()
+
+    @property
+    def endpoint(self) -> str:
+        return self.backend.endpoint
+
+    # -- reading ----------------------------------------------------------
+
+    def check_manager(self) -> EngineInfo:
+        """Read the node state; raise the error that says why it cannot serve."""
+        info = self.backend.engine_info()
+        endpoint = self.backend.endpoint
+        state = info.local_node_state
+        if state == "locked":
+            raise SwarmLockedError(
+                f"The swarm manager at {endpoint} is locked.",
+                "Unlock it with 'docker swarm unlock' and the unlock key, then retry.",
+            )
+        if state == "pending":
+            raise ManagerNotReadyError(
+                f"The node at {endpoint} is still joining its swarm.",
+                "Wait a few seconds and retry.",
+            )
+        if state == "error":
+            detail = f" ({info.error})" if info.error else ""
+            raise EngineError(
+                f"The swarm at {endpoint} is in an error state{detail}.",
+                "Check 'docker info' on that host.",
+            )
+        if state != "active":
+            raise NotInSwarmError(
+                f"The engine at {endpoint} is not part of a swarm.",
+                "Create one with 'docker swarm init' or join one with "
+                "'docker swarm join', or choose another engine.",
+            )
+        if not info.control_available:
+            known = ", ".join(info.remote_managers)
+            hint = "Run the command against a manager node"
+            hint += f"; this node knows these managers: {known}." if known else "."
+            raise NotAManagerError(
+                f"The engine at {endpoint} is a worker node; only managers can "
+                "read or rotate join tokens.",
+                hint,
+                manager_addresses=info.remote_managers,
+            )
+        return info
+
+    def read(self) -> SwarmView:
+        """Read both tokens, the join address and the swarm's state."""
+        info = self.check_manager()
+        snapshot = self.backend.inspect_swarm()
+        node = self.backend.inspect_node(info.node_id)
+        view = self._view(info, snapshot, node)
+        self._remember(view)
+        return view
+
+    def _view(
+        self, info: EngineInfo, snapshot: SwarmSnapshot, node: NodeInfo
+    ) -> SwarmView:
+        endpoint = self.backend.endpoint
+        if not snapshot.worker_token or not snapshot.manager_token:
+            raise EngineError(
+                f"The swarm at {endpoint} returned an empty join token.",
+                "Check that the node is a healthy manager ('docker node ls').",
+            )
+        address = format_join_address(node.manager_address)
+        if not address:
+            raise EngineError(
+                f"The node at {endpoint} reports no manager address to join.",
+                "Check 'docker node inspect self' on that host.",
+            )
+        return SwarmView(
+            endpoint=endpoint,
+            cluster_id=snapshot.cluster_id,
+            version=snapshot.version,
+            node_id=info.node_id,
+            node_hostname=node.hostname or info.hostname,
+            join_address=address,
+            worker_token=snapshot.worker_token,
+            manager_token=snapshot.manager_token,
+            worker_fingerprint=fingerprint(snapshot.worker_token),
+            manager_fingerprint=fingerprint(snapshot.manager_token),
+            ca_digest=ca_digest(snapshot.ca_pem) if snapshot.ca_pem else "",
+            ca_pem=snapshot.ca_pem,
+            nodes=info.nodes,
+            managers=info.managers,
+            api_version=info.api_version,
+            engine_version=info.engine_version,
+            autolock=snapshot.autolock,
+            root_rotation_in_progress=snapshot.root_rotation_in_progress,
+            read_at=datetime.now(UTC),
+            updated_at=snapshot.updated_at,
+            spec=snapshot.spec,
+        )
+
+    def _remember(self, view: SwarmView) -> None:
+        self.history.remember(view.cluster_id, Role.WORKER, view.worker_fingerprint)
+        self.history.remember(view.cluster_id, Role.MANAGER, view.manager_fingerprint)
+
+    # -- rotation ---------------------------------------------------------
+
+    def rotate(
+        self,
+        roles: Iterable[Role],
+        *,
+        expected: SwarmView | None = None,
+        action: str = "rotate",
+    ) -> RotationResult:
+        """Rotate the tokens of `roles` in one update, changing nothing else.
+
+        `expected` is the state the user saw when they asked. When the swarm
+        has moved on since then, or another admin updates it between our read
+        and our update, RotationConflictError carries the fresh state and no
+        second attempt is made.
+        """
+        wanted = frozenset(Role(role) for role in roles)
+        if not wanted:
+            raise ValueError("rotate needs at least one role")
+        try:
+            result = self._rotate(wanted, expected)
+        except SwarmTuiError as error:
+            self._audit(
+                action,
+                roles=wanted,
+                result="failed",
+                error=error.title,
+                old=expected,
+            )
+            raise
+        self._audit(
+            action,
+            roles=wanted,
+            result="ok",
+            old=result.before,
+            new=result.after,
+        )
+        return result
+
+    def _rotate(
+        self, wanted: frozenset[Role], expected: SwarmView | None
+    ) -> RotationResult:
+        info = self.check_manager()
+        snapshot = self.backend.inspect_swarm()
+        node = self.backend.inspect_node(info.node_id)
+        before = self._view(info, snapshot, node)
+
+        if expected is not None and (
+            expected.cluster_id != before.cluster_id
+            or expected.version != before.version
+        ):
+            raise self._conflict(expected, before)
+
+        try:
+            self.backend.update_swarm(
+                snapshot.version,
+                snapshot.spec,
+                rotate_worker_token=Role.WORKER in wanted,
+                rotate_manager_token=Role.MANAGER in wanted,
+            )
+        except UpdateOutOfSequence:
+            log.info(
+                "rotation on cluster %s hit a concurrent update; not retried",
+                before.cluster_id,
+            )
+            raise self._conflict(before, self.read()) from None
+
+        after = self.read()
+        self._verify(wanted, before, after)
+        for role in wanted:
+            self.history.retire(before.cluster_id, role, before.token_fingerprint(role))
+        log.info(
+            "rotated %s token(s) on cluster %s: %s",
+            "+".join(sorted(wanted)),
+            after.cluster_id,
+            ", ".join(
+                f"{role} {before.token_fingerprint(role)} -> "
+                f"{after.token_fingerprint(role)}"
+                for role in sorted(wanted)
+            ),
+        )
+        return RotationResult(roles=wanted, before=before, after=after)
+
+    def _conflict(self, seen: SwarmView, fresh: SwarmView) -> RotationConflictError:
+        changes = describe_changes(seen, fresh)
+        return RotationConflictError(
+            "The swarm was changed by someone else after it was read, so the "
+            "rotation was not done.",
+            "Review the changes and ask again.",
+            fresh=fresh,
+            changes=changes or ("the swarm version moved on",),
+        )
+
+    def _verify(
+        self, wanted: frozenset[Role], before: SwarmView, after: SwarmView
+    ) -> None:
+        problems = []
+        for role in Role:
+            changed = before.token_fingerprint(role) != after.token_fingerprint(role)
+            if role in wanted and not changed:
+                problems.append(f"the {role} token did not change")
+            if role not in wanted and changed:
+                problems.append(f"the {role} token changed too")
+        if before.ca_digest != after.ca_digest:
+            problems.append("the root CA changed at the same time")
+        if problems:
+            raise RotationVerifyError(
+                "The engine accepted the rotation, but reading the swarm back "
+                "shows that " + " and ".join(problems) + ".",
+                "Read the tokens again; another admin may be rotating too.",
+            )
+
+    # -- token check ------------------------------------------------------
+
+    def check_token(self, text: str) -> TokenCheck:
+        """Check whether pasted text is a live token of this swarm, and its role."""
+        try:
+            token = parse_token(text)
+        except TokenFormatError as error:
+            check = TokenCheck(
+                status=TokenStatus.INVALID,
+                fingerprint="",
+                reason=error.message,
+            )
+            self._audit("check-token", result=check.status.value)
+            return check
+
+        view = self.read()
+        token_text = str(token)
+        token_fingerprint = fingerprint(token_text)
+        digest_matches = tokens_equal(token.digest, view.ca_digest)
+
+        # Compare with both current tokens every time, so that the time taken
+        # does not tell which comparison matched.
+        is_worker = tokens_equal(token_text, view.worker_token)
+        is_manager = tokens_equal(token_text, view.manager_token)
+
+        common: dict[str, Any] = {
+            "fingerprint": token_fingerprint,
+            "version": token.version,
+            "fips": token.fips,
+            "digest_matches": digest_matches,
+        }
+        if is_worker:
+            check = TokenCheck(
+                status=TokenStatus.LIVE_WORKER,
+                reason="This is the current worker token: it lets any host join "
+                "as a worker.",
+                role=Role.WORKER,
+                **common,
+            )
+        elif is_manager:
+            check = TokenCheck(
+                status=TokenStatus.LIVE_MANAGER,
+                reason="This is the current manager token: it lets any host join "
+                "as a manager and take control of the swarm.",
+                role=Role.MANAGER,
+                **common,
+            )
+        elif not digest_matches:
+            check = TokenCheck(
+                status=TokenStatus.OTHER_SWARM,
+                reason="The token's CA digest does not match this swarm's root "
+                "CA: it belongs to another swarm, or was issued before a CA "
+                "rotation. It cannot join this swarm.",
+                **common,
+            )
+        else:
+            retired = self.history.lookup(view.cluster_id, token_fingerprint)
+            if retired is not None:
+                role, retired_at = retired
+                check = TokenCheck(
+                    status=TokenStatus.OLD,
+                    reason=f"This is an old {role} token of this swarm, rotated "
+                    f"at {retired_at:%Y-%m-%d %H:%M} UTC. It can no longer join.",
+                    retired_role=role,
+                    retired_at=retired_at,
+                    **common,
+                )
+            else:
+                check = TokenCheck(
+                    status=TokenStatus.THIS_SWARM_UNKNOWN,
+                    reason="The token matches this swarm's CA but is neither "
+                    "current token: it is an older token of this swarm and can "
+                    "no longer join.",
+                    **common,
+                )
+        self._audit(
+            "check-token",
+            result=check.status.value,
+            fingerprint=token_fingerprint,
+            view=view,
+        )
+        return check
+
+    # -- nodes ------------------------------------------------------------
+
+    def nodes_since(self, since: datetime) -> list[NodeInfo]:
+        """List nodes created at or after `since`, oldest first."""
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        nodes = [
+            node
+            for node in self.backend.list_nodes()
+            if node.created_at is not None and node.created_at >= since
+        ]
+        return sorted(nodes, key=lambda node: node.created_at or since)
+
+    def unlock_key(self) -> str:
+        self.check_manager()
+        return self.backend.unlock_key()
+
+    # -- audit ------------------------------------------------------------
+
+    def record(self, action: str, **fields: Any) -> None:
+        """Append a console or CLI event, such as a copy or reveal, to the audit."""
+        self._audit(action, **fields)
+
+    def _audit(
+        self,
+        action: str,
+        *,
+        roles: Iterable[Role] = (),
+        old: SwarmView | None = None,
+        new: SwarmView | None = None,
+        view: SwarmView | None = None,
+        **fields: Any,
+    ) -> None:
+        if self.audit is None:
+            return
+        reference = new or old or view
+        role_list = sorted(str(role) for role in roles)
+        entry: dict[str, Any] = {
+            "endpoint": self.backend.endpoint,
+            "cluster_id": reference.cluster_id if reference else None,
+        }
+        if role_list:
+            entry["role"] = "+".join(role_list)
+        if old is not None and role_list:
+            entry["old_fingerprints"] = {
+                role: old.token_fingerprint(Role(role)) for role in role_list
+            }
+        if new is not None and role_list:
+            entry["new_fingerprints"] = {
+                role: new.token_fingerprint(Role(role)) for role in role_list
+            }
+        entry.update(fields)
+        try:
+            self.audit.record(action, **entry)
+        except Exception as error:  # an audit failure never blocks the action
+            log.warning("audit record for %s failed: %s", action, error)

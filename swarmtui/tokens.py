@@ -1,0 +1,233 @@
+"""Join token model: parse, validate, describe, fingerprint and mask tokens.
+
+A swarm join token reads ``SWMTKN-1-<digest>-<secret>`` or, on clusters that
+mandate FIPS, ``SWMTKN-2-<flag>-<digest>-<secret>``. The digest is the SHA-256
+of the root CA certificate PEM written in base 36 and padded to 50 characters;
+the secret is 16 random bytes in base 36 padded to 25 characters. The role is
+not encoded in a token: only the cluster knows which secret is which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from swarmtui.errors import TokenFormatError
+
+PREFIX = "SWMTKN"
+DIGEST_LENGTH = 50
+SECRET_LENGTH = 25
+SECRET_BYTES = 16
+BASE36_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+# Any text that looks like a join token, for redaction. It is deliberately
+# looser than the parser so that a damaged token is still caught.
+TOKEN_PATTERN = re.compile(r"SWMTKN-[0-9A-Za-z]+(?:-[0-9A-Za-z]+){1,4}")
+
+# A fixed key separates these fingerprints from other SHA-256 uses, and it is
+# the same on every machine so that two admins can compare fingerprints. The
+# 128-bit random secret inside every token is what makes the fingerprint
+# impossible to reverse or to brute-force.
+_FINGERPRINT_KEY = b"swarmtui join token fingerprint v1"
+_BASE36_VALUES = {character: value for value, character in enumerate(BASE36_ALPHABET)}
+
+
+@dataclass(frozen=True, slots=True)
+class JoinToken:
+    """A well-formed join token, split into its parts."""
+
+    version: int
+    fips: bool
+    digest: str
+    secret: str
+
+    def __str__(self) -> str:
+        if self.version == 1:
+            return f"{PREFIX}-1-{self.digest}-{self.secret}"
+        flag = "1" if self.fips else "0"
+        return f"{PREFIX}-2-{flag}-{self.digest}-{self.secret}"
+
+    def __repr__(self) -> str:
+        return (
+            f"JoinToken(version={self.version}, fips={self.fips}, "
+            f"fingerprint={fingerprint(str(self))!r})"
+        )
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+
+def to_base36(value: int, width: int) -> str:
+    """Write a non-negative integer in base 36, left-padded with zeros to `width`."""
+    if value < 0:
+        raise ValueError("base 36 encoding needs a non-negative integer")
+    characters = []
+    while value:
+        value, remainder = divmod(value, 36)
+        characters.append(BASE36_ALPHABET[remainder])
+    return "".join(reversed(characters)).rjust(width, "0")
+
+
+def ca_digest(ca_pem: str | bytes) -> str:
+    """Compute the token digest part for a root CA certificate in PEM form.
+
+    The engine hashes exactly the PEM bytes of the trust root, so the text
+    must be passed as the API returns it (one trailing newline).
+    """
+    data = ca_pem.encode("ascii") if isinstance(ca_pem, str) else ca_pem
+    value = int.from_bytes(hashlib.sha256(data).digest(), "big")
+    return to_base36(value, DIGEST_LENGTH)
+
+
+def generate_secret() -> str:
+    """Make a new token secret from 16 bytes of the operating system's CSPRNG."""
+    value = int.from_bytes(secrets.token_bytes(SECRET_BYTES), "big")
+    return to_base36(value, SECRET_LENGTH)
+
+
+def make_token(digest: str, secret: str | None = None, fips: bool = False) -> str:
+    """Build a token text for a CA digest, the way swarm builds one."""
+    secret = generate_secret() if secret is None else secret
+    if fips:
+        return f"{PREFIX}-2-1-{digest}-{secret}"
+    return f"{PREFIX}-1-{digest}-{secret}"
+
+
+def clean_token_text(text: str) -> str:
+    """Strip the whitespace and line breaks around a pasted token.
+
+    A backslash line continuation at the end (as in a copied shell command)
+    is stripped too. Whitespace inside the token is not touched, so the
+    parser rejects it.
+    """
+    stripped = text.strip()
+    while stripped.endswith("\\"):
+        stripped = stripped[:-1].rstrip()
+    return stripped
+
+
+def _check_base36(value: str, part: str, length: int) -> None:
+    if len(value) != length:
+        raise TokenFormatError(
+            f"The {part} part has {len(value)} characters; it must have {length}.",
+            part=part,
+            hint="Copy the whole token again; it may have been cut or joined.",
+        )
+    for position, character in enumerate(value, start=1):
+        if character not in _BASE36_VALUES:
+            raise TokenFormatError(
+                f"The {part} part has an invalid character at position "
+                f"{position}; only digits and lowercase letters a-z are allowed.",
+                part=part,
+                hint="Copy the token again without changing its letters.",
+            )
+
+
+def _check_no_whitespace(text: str) -> None:
+    for position, character in enumerate(text, start=1):
+        if character.isspace():
+            raise TokenFormatError(
+                f"The token contains whitespace or a line break at position "
+                f"{position}; a token is one word.",
+                part="token",
+                hint="Remove the break that the terminal or editor inserted.",
+            )
+
+
+def parse_token(text: str) -> JoinToken:
+    """Parse and validate a join token, naming the wrong part when it fails.
+
+    Raises TokenFormatError, whose message never repeats the token text.
+    """
+    if not isinstance(text, str):
+        raise TokenFormatError("A token must be text.", part="token")
+    cleaned = clean_token_text(text)
+    if not cleaned:
+        raise TokenFormatError(
+            "The token is empty.", part="token", hint="Paste a SWMTKN-... token."
+        )
+    _check_no_whitespace(cleaned)
+
+    parts = cleaned.split("-")
+    if parts[0] != PREFIX:
+        raise TokenFormatError(
+            f"The token does not start with {PREFIX}-.",
+            part="prefix",
+            hint="A swarm join token starts with SWMTKN-1- or SWMTKN-2-.",
+        )
+    if len(parts) < 2 or parts[1] not in ("1", "2"):
+        raise TokenFormatError(
+            "The version part must be 1 or 2.",
+            part="version",
+            hint="A swarm join token starts with SWMTKN-1- or SWMTKN-2-.",
+        )
+
+    version = int(parts[1])
+    expected_parts = 4 if version == 1 else 5
+    if len(parts) != expected_parts:
+        raise TokenFormatError(
+            f"A version {version} token has {expected_parts} parts separated by "
+            f"'-'; this one has {len(parts)}.",
+            part="structure",
+            hint="Copy the whole token again; it may have been cut or joined.",
+        )
+
+    fips = False
+    if version == 2:
+        flag = parts[2]
+        if flag not in ("0", "1"):
+            raise TokenFormatError(
+                "The FIPS flag of a version 2 token must be 0 or 1.",
+                part="fips flag",
+            )
+        fips = flag == "1"
+
+    digest, secret = parts[-2], parts[-1]
+    _check_base36(digest, "digest", DIGEST_LENGTH)
+    _check_base36(secret, "secret", SECRET_LENGTH)
+    return JoinToken(version=version, fips=fips, digest=digest, secret=secret)
+
+
+def fingerprint(token: str) -> str:
+    """Return a short, non-reversible fingerprint of a token, safe to show and log.
+
+    The input is cleaned like a pasted token, so the same token always gives
+    the same fingerprint. The result reads like ``fp:3kq9-x0ab-77mz``.
+    """
+    cleaned = clean_token_text(token).encode("utf-8", "surrogatepass")
+    mac = hmac.new(_FINGERPRINT_KEY, cleaned, hashlib.sha256).digest()
+    text = to_base36(int.from_bytes(mac[:8], "big"), 13)[-12:]
+    return f"fp:{text[0:4]}-{text[4:8]}-{text[8:12]}"
+
+
+def tokens_equal(left: str, right: str) -> bool:
+    """Compare two token texts in constant time."""
+    return hmac.compare_digest(
+        clean_token_text(left).encode("utf-8", "surrogatepass"),
+        clean_token_text(right).encode("utf-8", "surrogatepass"),
+    )
+
+
+def mask_token(token: str, digest_characters: int = 6) -> str:
+    """Hide the secret of a token, keeping its prefix and a few digest characters.
+
+    Text that does not parse is masked whole.
+    """
+    try:
+        parsed = parse_token(token)
+    except TokenFormatError:
+        return "•" * 12
+    if parsed.version == 1:
+        head = f"{PREFIX}-1-"
+    else:
+        head = f"{PREFIX}-2-{'1' if parsed.fips else '0'}-"
+    return f"{head}{parsed.digest[:digest_characters]}…-" + "•" * SECRET_LENGTH
+
+
+def redact(text: str) -> str:
+    """Replace every token-like word in `text` with its fingerprint."""
+    return TOKEN_PATTERN.sub(lambda match: f"<token {fingerprint(match[0])}>", text)
