@@ -23,6 +23,7 @@ class ExitCode:
     CONFLICT = 6
     FILE_ERROR = 7
     INVALID_TOKEN = 8
+    JOIN_REJECTED = 9
 
 
 class SwarmTuiError(Exception):
@@ -164,10 +165,24 @@ class ConfigError(SwarmTuiError):
 
 
 class StateFileError(SwarmTuiError):
-    """A demo swarm state file that cannot be read or written."""
+    """A demo swarm state file that cannot be read or written; it is left as is."""
 
     title = "Demo state file error"
     exit_code = ExitCode.FILE_ERROR
+
+    def __init__(
+        self, message: str, hint: str = "", path: str = "", line: int | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+
+
+class JoinRejectedError(SwarmTuiError):
+    """A join attempt that the swarm rejected; the message never holds the token."""
+
+    title = "Join rejected"
+    exit_code = ExitCode.JOIN_REJECTED
 
 
 class EndpointError(SwarmTuiError):
