@@ -1,0 +1,135 @@
+"""`swarmtui join-token` against a real dockerd, compared with the docker CLI."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from engine_fixtures import (
+    Daemon,
+    DaemonPool,
+    docker_cli,
+    join_token,
+    run_swarmtui,
+)
+
+pytestmark = pytest.mark.engine
+
+
+def runnable_line(output: str) -> str:
+    """Return the one line of `output` that is indented by four spaces."""
+    lines = [line for line in output.splitlines() if line.startswith("    ")]
+    assert len(lines) == 1, f"expected one indented line in: {output!r}"
+    return lines[0].strip()
+
+
+def run_join_line(line: str, node: Daemon) -> tuple[int, str]:
+    """Run a printed `docker swarm join` line against `node`'s daemon."""
+    import subprocess
+
+    words = shlex.split(line)
+    assert words[:3] == ["docker", "swarm", "join"]
+    command = [
+        docker_cli(),
+        "-H",
+        node.host,
+        *words[1:-1],
+        "--listen-addr",
+        node.swarm_address,
+        "--advertise-addr",
+        node.address,
+        words[-1],
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=90
+    )
+    return result.returncode, result.stderr
+
+
+def node_roles(manager: Daemon) -> dict[str, str]:
+    result = manager.docker("node", "ls", "--format", "{{.ID}} {{.ManagerStatus}}")
+    roles = {}
+    for line in result.stdout.splitlines():
+        node_id, _, status = line.partition(" ")
+        roles[node_id] = "manager" if status.strip() else "worker"
+    return roles
+
+
+@pytest.mark.parametrize("role", ["worker", "manager"])
+def test_quiet_token_matches_docker_cli(manager: Daemon, role: str) -> None:
+    expected = join_token(manager, role)
+
+    result = run_swarmtui("join-token", "-q", role, host=manager.host)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected + "\n"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("role", ["worker", "manager"])
+def test_host_flag_matches_docker_cli(manager: Daemon, role: str) -> None:
+    expected = join_token(manager, role)
+
+    result = run_swarmtui(
+        "-H",
+        manager.host,
+        "join-token",
+        "-q",
+        role,
+        environment={"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected + "\n"
+
+
+def test_output_layout_matches_docker_cli(manager: Daemon) -> None:
+    ours = run_swarmtui("join-token", "worker", host=manager.host)
+    theirs = manager.docker("swarm", "join-token", "worker")
+
+    assert ours.returncode == 0, ours.stderr
+    assert runnable_line(ours.stdout) == runnable_line(theirs.stdout).replace(
+        "\\", ""
+    ).replace("  ", " ")
+    assert ours.stdout.splitlines()[1] == ""
+    assert runnable_line(ours.stdout).endswith(" " + manager.swarm_address)
+
+
+def test_worker_line_joins_node(manager: Daemon, daemons: DaemonPool) -> None:
+    node = daemons.daemon()
+    output = run_swarmtui("join-token", "worker", host=manager.host)
+    assert output.returncode == 0, output.stderr
+
+    status, stderr = run_join_line(runnable_line(output.stdout), node)
+
+    assert status == 0, stderr
+    node.joined_to = manager
+    node_id = node.node_id()
+    assert node_roles(manager)[node_id] == "worker"
+
+
+def test_manager_line_joins_node(daemons: DaemonPool) -> None:
+    first = daemons.swarm()
+    node = daemons.daemon()
+    output = run_swarmtui("join-token", "manager", host=first.host)
+    assert output.returncode == 0, output.stderr
+    assert "to make it a manager" in output.stdout
+
+    status, stderr = run_join_line(runnable_line(output.stdout), node)
+
+    assert status == 0, stderr
+    assert node_roles(first)[node.node_id()] == "manager"
+
+
+def test_json_output_matches_docker_cli(manager: Daemon) -> None:
+    import json
+
+    result = run_swarmtui("join-token", "--json", "manager", host=manager.host)
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["role"] == "manager"
+    assert document["token"] == join_token(manager, "manager")
+    assert document["join_address"] == manager.swarm_address
+    assert document["rotated"] is False
+    assert document["fingerprint"].startswith("fp:")
