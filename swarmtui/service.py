@@ -359,7 +359,14 @@ class TokenService:
     # -- token check ------------------------------------------------------
 
     def check_token(self, text: str) -> TokenCheck:
-        """Check whether pasted text is a live token of this swarm, and its role."""
+        """Check whether pasted text is a live token of this swarm, and its role.
+
+        The answer is one of: invalid text, the current worker or manager
+        token, an old token of this swarm (with its role and retirement time
+        when the token history or the backend lists it), or another swarm's
+        token. The token itself is never logged or audited, only its
+        fingerprint.
+        """
         try:
             token = parse_token(text)
         except TokenFormatError as error:
@@ -387,6 +394,9 @@ class TokenService:
             "fips": token.fips,
             "digest_matches": digest_matches,
         }
+        retired = None
+        if not (is_worker or is_manager):
+            retired = self._retired(view.cluster_id, token_fingerprint)
         if is_worker:
             check = TokenCheck(
                 status=TokenStatus.LIVE_WORKER,
@@ -403,6 +413,17 @@ class TokenService:
                 role=Role.MANAGER,
                 **common,
             )
+        elif retired is not None:
+            role, retired_at = retired
+            before_ca = "" if digest_matches else " (before a root CA rotation)"
+            check = TokenCheck(
+                status=TokenStatus.OLD,
+                reason=f"This is an old {role} token of this swarm{before_ca}, "
+                f"retired at {retired_at:%Y-%m-%d %H:%M} UTC. It can no longer join.",
+                retired_role=role,
+                retired_at=retired_at,
+                **common,
+            )
         elif not digest_matches:
             check = TokenCheck(
                 status=TokenStatus.OTHER_SWARM,
@@ -412,25 +433,13 @@ class TokenService:
                 **common,
             )
         else:
-            retired = self.history.lookup(view.cluster_id, token_fingerprint)
-            if retired is not None:
-                role, retired_at = retired
-                check = TokenCheck(
-                    status=TokenStatus.OLD,
-                    reason=f"This is an old {role} token of this swarm, rotated "
-                    f"at {retired_at:%Y-%m-%d %H:%M} UTC. It can no longer join.",
-                    retired_role=role,
-                    retired_at=retired_at,
-                    **common,
-                )
-            else:
-                check = TokenCheck(
-                    status=TokenStatus.THIS_SWARM_UNKNOWN,
-                    reason="The token matches this swarm's CA but is neither "
-                    "current token: it is an older token of this swarm and can "
-                    "no longer join.",
-                    **common,
-                )
+            check = TokenCheck(
+                status=TokenStatus.THIS_SWARM_UNKNOWN,
+                reason="The token matches this swarm's CA but is neither "
+                "current token: it is an older token of this swarm and can "
+                "no longer join.",
+                **common,
+            )
         self._audit(
             "check-token",
             result=check.status.value,
@@ -438,6 +447,23 @@ class TokenService:
             view=view,
         )
         return check
+
+    def _retired(
+        self, cluster_id: str, token_fingerprint: str
+    ) -> tuple[Role, datetime] | None:
+        """Look a fingerprint up in the token history, then in the backend.
+
+        A backend that keeps its own list of retired tokens (the demo swarm)
+        offers it as `retired_token(fingerprint)`; a real engine keeps none.
+        """
+        retired = self.history.lookup(cluster_id, token_fingerprint)
+        if retired is not None:
+            return retired
+        lookup = getattr(self.backend, "retired_token", None)
+        if callable(lookup):
+            found: tuple[Role, datetime] | None = lookup(token_fingerprint)
+            return found
+        return None
 
     # -- nodes ------------------------------------------------------------
 
