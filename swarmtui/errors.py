@@ -190,3 +190,37 @@ class EndpointError(SwarmTuiError):
 
     title = "Invalid endpoint"
     exit_code = ExitCode.USAGE
+
+
+class AuditWriteError(SwarmTuiError):
+    """An audit event that could not be appended; the action itself went ahead."""
+
+    title = "Audit record not written"
+    exit_code = ExitCode.FILE_ERROR
+
+
+class AuditReadError(SwarmTuiError):
+    """An audit file that cannot be opened or read."""
+
+    title = "Audit record unreadable"
+    exit_code = ExitCode.FILE_ERROR
+
+
+class JoinWindowError(SwarmTuiError):
+    """A join window that cannot be opened, stored or closed."""
+
+    title = "Join window error"
+    exit_code = ExitCode.FAILURE
+
+
+class TimeTextError(SwarmTuiError, ValueError):
+    """Text that is neither an ISO 8601 time nor a duration such as 2h."""
+
+    title = "Invalid time"
+    exit_code = ExitCode.USAGE
+
+
+class CertificateError(SwarmTuiError):
+    """A root CA PEM that cannot be parsed."""
+
+    title = "Invalid CA certificate"

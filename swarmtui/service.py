@@ -8,13 +8,14 @@ writes the audit record. It never imports Textual.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from swarmtui.backends.base import Backend, UpdateOutOfSequence
 from swarmtui.errors import (
+    AuditWriteError,
     EngineError,
     ManagerNotReadyError,
     NotAManagerError,
@@ -24,6 +25,7 @@ from swarmtui.errors import (
     SwarmLockedError,
     SwarmTuiError,
     TokenFormatError,
+    UnsupportedError,
 )
 from swarmtui.models import (
     EngineInfo,
@@ -41,6 +43,7 @@ from swarmtui.tokens import (
     parse_token,
     tokens_equal,
 )
+from swarmtui.unlock import unlock_key_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +127,36 @@ def describe_changes(before: SwarmView, after: SwarmView) -> tuple[str, ...]:
     return tuple(changes)
 
 
+# How far back a leak response looks when no earlier rotation is known.
+DEFAULT_LEAK_LOOKBACK = timedelta(hours=24)
+
+
 @dataclass(frozen=True, slots=True)
 class LeakReport:
-    """The result of a leak response: the rotation and the nodes that joined."""
+    """The result of a leak response: the rotation and the nodes that joined.
+
+    `nodes_error` is set when both tokens were rotated but the node list could
+    not be read afterwards; `nodes` is then empty.
+    """
 
     since: datetime
     rotation: RotationResult
     nodes: tuple[NodeInfo, ...]
+    nodes_error: str = ""
+
+    @property
+    def managers(self) -> tuple[NodeInfo, ...]:
+        return tuple(node for node in self.nodes if node.role is Role.MANAGER)
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockKeyRotation:
+    """A finished unlock key rotation, with fingerprints of the old and new key."""
+
+    before: SwarmView
+    after: SwarmView
+    old_key_fingerprint: str
+    new_key_fingerprint: str
 
 
 class TokenService:
@@ -146,6 +172,11 @@ class TokenService:
         self.backend = backend
         self.audit = audit
         self.history: TokenHistory = history or MemoryTokenHistory()
+        # Audit writes that failed; the action went ahead. The faces show them.
+        self.audit_failures: list[AuditWriteError] = []
+        self.on_audit_error: Callable[[AuditWriteError], None] | None = None
+        # When this process last rotated each role, per cluster.
+        self.rotated_at: dict[tuple[str, Role], datetime] = {}
 
     @property
     def endpoint(self) -> str:
@@ -315,6 +346,7 @@ class TokenService:
         self._verify(wanted, before, after)
         for role in wanted:
             self.history.retire(before.cluster_id, role, before.token_fingerprint(role))
+            self.rotated_at[(after.cluster_id, role)] = after.read_at
         log.info(
             "rotated %s token(s) on cluster %s: %s",
             "+".join(sorted(wanted)),
@@ -482,6 +514,136 @@ class TokenService:
         self.check_manager()
         return self.backend.unlock_key()
 
+    # -- leak response ----------------------------------------------------
+
+    def respond_to_leak(
+        self, since: datetime, *, expected: SwarmView | None = None
+    ) -> LeakReport:
+        """Rotate both tokens in one update, then list the nodes that joined since.
+
+        One "leak-response" audit event records the old and new fingerprints
+        and the number of nodes found. A conflict raises RotationConflictError
+        as in `rotate`. When the rotation succeeds but the node list cannot
+        be read, the report carries `nodes_error` instead of raising, so the
+        caller still learns that the tokens were rotated.
+        """
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        both = frozenset(Role)
+        try:
+            rotation = self._rotate(both, expected)
+        except SwarmTuiError as error:
+            self._audit(
+                "leak-response",
+                roles=both,
+                result="failed",
+                error=error.title,
+                old=expected,
+                since=since,
+            )
+            raise
+        nodes: tuple[NodeInfo, ...] = ()
+        nodes_error = ""
+        try:
+            nodes = tuple(self.nodes_since(since))
+        except SwarmTuiError as error:
+            nodes_error = str(error)
+        self._audit(
+            "leak-response",
+            roles=both,
+            result="ok",
+            old=rotation.before,
+            new=rotation.after,
+            since=since,
+            nodes_joined=None if nodes_error else len(nodes),
+            managers_joined=None
+            if nodes_error
+            else sum(1 for node in nodes if node.role is Role.MANAGER),
+            nodes_error=nodes_error or None,
+        )
+        return LeakReport(
+            since=since, rotation=rotation, nodes=nodes, nodes_error=nodes_error
+        )
+
+    # -- unlock key -------------------------------------------------------
+
+    def rotate_unlock_key(self, expected: SwarmView | None = None) -> UnlockKeyRotation:
+        """Rotate the manager unlock key, sending the Spec back unchanged.
+
+        The key must change and the join tokens and CA must not; otherwise
+        RotationVerifyError is raised. The audit event carries key
+        fingerprints, never the key.
+        """
+        try:
+            result = self._rotate_unlock_key(expected)
+        except SwarmTuiError as error:
+            self._audit(
+                "rotate-unlock-key", result="failed", error=error.title, old=expected
+            )
+            raise
+        self._audit(
+            "rotate-unlock-key",
+            result="ok",
+            view=result.after,
+            old_key_fingerprint=result.old_key_fingerprint,
+            new_key_fingerprint=result.new_key_fingerprint,
+        )
+        return result
+
+    def _rotate_unlock_key(self, expected: SwarmView | None) -> UnlockKeyRotation:
+        info = self.check_manager()
+        snapshot = self.backend.inspect_swarm()
+        node = self.backend.inspect_node(info.node_id)
+        before = self._view(info, snapshot, node)
+        if expected is not None and (
+            expected.cluster_id != before.cluster_id
+            or expected.version != before.version
+        ):
+            raise self._conflict(expected, before)
+        if not before.autolock:
+            raise UnsupportedError(
+                f"Autolock is off on the swarm at {self.endpoint}, so it has no "
+                "unlock key to rotate.",
+                "Turn it on with 'docker swarm update --autolock=true' first.",
+            )
+        old_key = self.backend.unlock_key()
+        try:
+            self.backend.update_swarm(
+                snapshot.version, snapshot.spec, rotate_unlock_key=True
+            )
+        except UpdateOutOfSequence:
+            raise self._conflict(before, self.read()) from None
+        after = self.read()
+        new_key = self.backend.unlock_key()
+        problems = []
+        if not new_key or new_key == old_key:
+            problems.append("the unlock key did not change")
+        for role in Role:
+            if before.token_fingerprint(role) != after.token_fingerprint(role):
+                problems.append(f"the {role} token changed too")
+        if before.ca_digest != after.ca_digest:
+            problems.append("the root CA changed at the same time")
+        if not after.autolock:
+            problems.append("autolock is now off")
+        if problems:
+            raise RotationVerifyError(
+                "The engine accepted the unlock key rotation, but reading the "
+                "swarm back shows that " + " and ".join(problems) + ".",
+                "Read the swarm again; another admin may be changing it too.",
+            )
+        log.info(
+            "rotated the unlock key on cluster %s: %s -> %s",
+            after.cluster_id,
+            unlock_key_fingerprint(old_key),
+            unlock_key_fingerprint(new_key),
+        )
+        return UnlockKeyRotation(
+            before=before,
+            after=after,
+            old_key_fingerprint=unlock_key_fingerprint(old_key),
+            new_key_fingerprint=unlock_key_fingerprint(new_key),
+        )
+
     # -- audit ------------------------------------------------------------
 
     def record(self, action: str, **fields: Any) -> None:
@@ -521,3 +683,18 @@ class TokenService:
             self.audit.record(action, **entry)
         except Exception as error:  # an audit failure never blocks the action
             log.warning("audit record for %s failed: %s", action, error)
+            failure = (
+                error
+                if isinstance(error, AuditWriteError)
+                else AuditWriteError(
+                    f"The audit event for the {action} could not be written "
+                    f"({type(error).__name__}); the {action} itself went ahead.",
+                    "Check the audit file settings.",
+                )
+            )
+            self.audit_failures.append(failure)
+            if self.on_audit_error is not None:
+                try:
+                    self.on_audit_error(failure)
+                except Exception as callback_error:
+                    log.warning("audit error callback failed: %s", callback_error)

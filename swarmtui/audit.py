@@ -1,0 +1,281 @@
+"""The audit record: one JSON line per action, appended to a 0600 file.
+
+Each event carries the UTC time, the local user, the SSH client address when
+the process runs inside an SSH session, and the fields that the token service
+passes (endpoint, cluster id, action, role, result, token fingerprints).
+A token or unlock key never reaches the file: every string is redacted to
+fingerprints first, and a value that still looks like a token after that is
+replaced whole. Each event is one ``write`` on a descriptor opened with
+``O_APPEND``, followed by ``fsync``, so concurrent writers do not interleave
+lines and an event that was reported written survives a crash.
+"""
+
+from __future__ import annotations
+
+import enum
+import getpass
+import importlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swarmtui.errors import AuditReadError, AuditWriteError
+from swarmtui.timetext import format_utc
+from swarmtui.tokens import TOKEN_PATTERN, redact
+from swarmtui.unlock import UNLOCK_KEY_PATTERN, redact_unlock_keys
+
+log = logging.getLogger(__name__)
+
+AUDIT_FILE_ENV = "SWARMTUI_AUDIT_FILE"
+AUDIT_FILE_NAME = "audit.jsonl"
+REPLACED = "<removed: looked like a secret>"
+
+# Actions after which both or one of the join tokens are new; used to find the
+# time a token was issued.
+ROTATING_ACTIONS = frozenset({"rotate", "leak-response", "join-window-close"})
+
+
+def default_audit_path(
+    environment: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> Path:
+    """Return the audit file path: $SWARMTUI_AUDIT_FILE, the config, or the default.
+
+    The default is ``audit.jsonl`` in the platform's user state folder
+    (``~/.local/state/swarmtui`` on Linux).
+    """
+    environment = os.environ if environment is None else environment
+    override = environment.get(AUDIT_FILE_ENV)
+    if override:
+        return Path(override).expanduser()
+    configured = _configured_audit_path(config_path)
+    if configured is not None:
+        return configured
+    import platformdirs
+
+    return platformdirs.user_state_path("swarmtui") / AUDIT_FILE_NAME
+
+
+def _configured_audit_path(config_path: Path | None = None) -> Path | None:
+    """Return the `audit_file` setting of the config file, when it has one."""
+    try:
+        config = importlib.import_module("swarmtui.config")
+    except ImportError:
+        return None
+    try:
+        path = config_path or config.default_config_path()
+        settings = config.load_settings(path)
+    except Exception as error:  # a bad config is reported by whoever loads it
+        log.debug("config not read for the audit path: %s", error)
+        return None
+    value = getattr(settings, "audit_file", None)
+    return Path(str(value)).expanduser() if value else None
+
+
+def open_default_audit(
+    environment: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> AuditLog:
+    """Return the AuditLog at the default path; nothing is created until a write."""
+    return AuditLog(default_audit_path(environment, config_path))
+
+
+def ssh_client_address(environment: Mapping[str, str] | None = None) -> str | None:
+    """Return the SSH client's address from SSH_CLIENT or SSH_CONNECTION, if any."""
+    environment = os.environ if environment is None else environment
+    for name in ("SSH_CLIENT", "SSH_CONNECTION"):
+        value = environment.get(name, "").split()
+        if value:
+            return value[0]
+    return None
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name and no passwd entry, as in some containers
+        return f"uid:{os.getuid()}"
+
+
+def _clean_text(text: str) -> str:
+    cleaned = redact_unlock_keys(redact(text))
+    if TOKEN_PATTERN.search(cleaned) or UNLOCK_KEY_PATTERN.search(cleaned):
+        return REPLACED
+    return cleaned
+
+
+def sanitize(value: Any) -> Any:
+    """Turn a field value into JSON data with every secret-looking text redacted."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, enum.Enum):
+        return sanitize(value.value)
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, Mapping):
+        return {_clean_text(str(key)): sanitize(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((sanitize(item) for item in value), key=str)
+    if isinstance(value, Iterable):
+        return [sanitize(item) for item in value]
+    return _clean_text(str(value))
+
+
+class AuditLog:
+    """An append-only JSON-lines audit file; implements the service's AuditSink."""
+
+    def __init__(
+        self, path: Path | str, environment: Mapping[str, str] | None = None
+    ) -> None:
+        self.path = Path(path)
+        self._environment = environment
+
+    def event(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Build the sanitized event that `record` would write."""
+        event: dict[str, Any] = {
+            "time": format_utc(datetime.now(UTC)),
+            "user": _local_user(),
+        }
+        ssh_client = ssh_client_address(self._environment)
+        if ssh_client:
+            event["ssh_client"] = ssh_client
+        event["action"] = action
+        for key, value in fields.items():
+            if key in ("time", "user", "ssh_client", "action"):
+                key = f"field_{key}"
+            event[key] = value
+        cleaned = sanitize(event)
+        assert isinstance(cleaned, dict)
+        return cleaned
+
+    def record(self, action: str, **fields: Any) -> None:
+        """Append one event; raise AuditWriteError when it cannot be stored."""
+        line = json.dumps(self.event(action, **fields), ensure_ascii=False) + "\n"
+        data = line.encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(
+                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+            )
+        except OSError as error:
+            raise AuditWriteError(
+                f"The audit file {self.path} could not be opened for writing "
+                f"({error.strerror or error}); the {action} was done but not "
+                "recorded.",
+                f"Fix the permissions of {self.path.parent}, or set "
+                f"{AUDIT_FILE_ENV} to a writable file.",
+            ) from None
+        try:
+            written = os.write(descriptor, data)
+            if written != len(data):
+                raise OSError(0, f"only {written} of {len(data)} bytes written")
+            os.fsync(descriptor)
+        except OSError as error:
+            raise AuditWriteError(
+                f"Writing to the audit file {self.path} failed "
+                f"({error.strerror or error}); the {action} was done but not "
+                "recorded.",
+                "Check the free space and the file system, or set "
+                f"{AUDIT_FILE_ENV} to another file.",
+            ) from None
+        finally:
+            os.close(descriptor)
+
+
+@dataclass(slots=True)
+class AuditReading:
+    """Events read from an audit file, and the numbers of lines that were damaged."""
+
+    path: Path
+    events: list[dict[str, Any]] = field(default_factory=list)
+    damaged_lines: list[int] = field(default_factory=list)
+    missing: bool = False
+
+
+def event_time(event: Mapping[str, Any]) -> datetime | None:
+    """Return the event's time as an aware datetime, or None when it is unusable."""
+    text = event.get("time")
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_audit(
+    path: Path | str,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> AuditReading:
+    """Read events oldest first, keeping those at or after `since`, the last `limit`.
+
+    A line that is not a JSON object, or has no valid time, is skipped and its
+    number is listed in `damaged_lines`. A missing file gives no events.
+    """
+    reading = AuditReading(path=Path(path))
+    try:
+        handle = reading.path.open("rb")
+    except FileNotFoundError:
+        reading.missing = True
+        return reading
+    except OSError as error:
+        raise AuditReadError(
+            f"The audit file {reading.path} could not be read "
+            f"({error.strerror or error}).",
+            "Check its permissions, or point SWARMTUI_AUDIT_FILE at another file.",
+        ) from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                reading.damaged_lines.append(number)
+                continue
+            moment = event_time(event) if isinstance(event, dict) else None
+            if moment is None:
+                reading.damaged_lines.append(number)
+                continue
+            if since is not None and moment < since:
+                continue
+            reading.events.append(event)
+    if limit is not None:
+        reading.events = reading.events[-limit:] if limit > 0 else []
+    if reading.damaged_lines:
+        log.warning(
+            "audit file %s: skipped %d damaged line(s): %s",
+            reading.path,
+            len(reading.damaged_lines),
+            ", ".join(str(number) for number in reading.damaged_lines[:10]),
+        )
+    return reading
+
+
+def last_rotations(
+    events: Iterable[Mapping[str, Any]], cluster_id: str
+) -> dict[str, datetime]:
+    """Return, per role, the time of the last successful rotation on a cluster."""
+    found: dict[str, datetime] = {}
+    for event in events:
+        if event.get("action") not in ROTATING_ACTIONS:
+            continue
+        if event.get("result") != "ok" or event.get("cluster_id") != cluster_id:
+            continue
+        moment = event_time(event)
+        new = event.get("new_fingerprints")
+        if moment is None or not isinstance(new, Mapping):
+            continue
+        for role in new:
+            if role not in found or found[role] < moment:
+                found[str(role)] = moment
+    return found

@@ -1,0 +1,95 @@
+"""When a leak may have started: the default start time of a leak response.
+
+A leaked token may be either one, and any node may have joined with it since
+that token was issued. So the default start is the older of the two current
+tokens' issue times, taken from the last rotation of each role that this
+process made or that the audit file records for the cluster. When either
+role has no known rotation, the default is 24 hours before now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swarmtui.audit import last_rotations, read_audit
+from swarmtui.errors import SwarmTuiError
+from swarmtui.models import Role
+from swarmtui.service import DEFAULT_LEAK_LOOKBACK, TokenService
+from swarmtui.timetext import format_utc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LeakStart:
+    """A proposed start time for a leak response and where it comes from."""
+
+    since: datetime
+    source: str
+
+
+def default_leak_since(
+    cluster_id: str,
+    *,
+    known: Mapping[tuple[str, Role], datetime] | None = None,
+    audit_events: Iterable[Mapping[str, Any]] = (),
+    now: datetime | None = None,
+) -> LeakStart:
+    """Compute the default leak start from known rotations and audit events."""
+    now = now or datetime.now(UTC)
+    issued: dict[Role, datetime] = {}
+    for role_text, moment in last_rotations(audit_events, cluster_id).items():
+        try:
+            issued[Role(role_text)] = moment
+        except ValueError:
+            continue
+    for (known_cluster, role), moment in (known or {}).items():
+        if known_cluster != cluster_id:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if role not in issued or issued[role] < moment:
+            issued[role] = moment
+    if len(issued) == len(Role):
+        since = min(issued.values())
+        oldest = min(issued, key=lambda role: issued[role])
+        return LeakStart(
+            since=since,
+            source=f"the last {oldest} token rotation, at {format_utc(since)} "
+            "(the older of the two current tokens)",
+        )
+    missing = " and ".join(str(role) for role in Role if role not in issued)
+    return LeakStart(
+        since=now - DEFAULT_LEAK_LOOKBACK,
+        source=f"24 hours ago, because no rotation of the {missing} token "
+        "is known for this swarm",
+    )
+
+
+def leak_since_for(
+    service: TokenService,
+    cluster_id: str,
+    audit_path: Path | None = None,
+    now: datetime | None = None,
+) -> LeakStart:
+    """Compute the default leak start for a service, reading its audit file.
+
+    An audit file that cannot be read only narrows what is known; the reason
+    is logged and the default falls back as described in the module.
+    """
+    events: list[dict[str, Any]] = []
+    if audit_path is None:
+        audit_path = getattr(service.audit, "path", None)
+    if audit_path is not None:
+        try:
+            events = read_audit(audit_path).events
+        except SwarmTuiError as error:
+            log.warning("audit file not read for the leak start: %s", error)
+    return default_leak_since(
+        cluster_id, known=service.rotated_at, audit_events=events, now=now
+    )

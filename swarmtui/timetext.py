@@ -1,0 +1,59 @@
+"""Times typed by the user: an ISO 8601 time or a duration back from now.
+
+``2h``, ``90m``, ``1d12h``, ``45s`` and ``1w`` mean that long before now.
+``2026-12-04T10:00Z`` and ``2026-12-04 10:00+01:00`` are absolute times; an
+ISO time without an offset is taken in the machine's local time zone, as
+``date`` shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from swarmtui.errors import TimeTextError
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(?:(\d+)([smhdw]))+")
+_DURATION_PART = re.compile(r"(\d+)([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """Parse ``1h30m``-style text into a timedelta, or return None if it is not one."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or not _DURATION.fullmatch(compact):
+        return None
+    seconds = sum(
+        int(amount) * _UNIT_SECONDS[unit]
+        for amount, unit in _DURATION_PART.findall(compact)
+    )
+    return timedelta(seconds=seconds)
+
+
+def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
+    """Turn user text into an aware UTC time; a duration counts back from `now`."""
+    now = now or datetime.now(UTC)
+    duration = parse_duration(text)
+    if duration is not None:
+        return (now - duration).astimezone(UTC)
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise TimeTextError(
+            f"{text!r} is neither a time nor a duration.",
+            "Give an ISO 8601 time such as 2026-12-04T10:00Z, or a duration "
+            "back from now such as 30m, 2h or 1d.",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()
+    return parsed.astimezone(UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """Write a time as ISO 8601 in UTC with a Z, to the second."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

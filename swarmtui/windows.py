@@ -1,0 +1,405 @@
+"""Join windows: a join token that is retired after a time or a number of joins.
+
+Swarm tokens never expire, so a window is kept by swarmtui itself. Opening a
+window for a role records the nodes already in the swarm and the token's
+fingerprint. While it is open, swarmtui polls the node list; a node of that
+role that is not in the recorded list counts as a join. The window closes
+when its end time passes or when the join count reaches its maximum, and
+closing it rotates that role's token, so the token handed out for the window
+can no longer join. When the token was already rotated by anyone since the
+window opened, closing only forgets the window.
+
+Open windows are stored in ``join-windows.json`` in the user state folder
+(``$SWARMTUI_WINDOWS_FILE`` overrides it), mode 0600, so that a window
+outlives the process that opened it. When that process dies first, nothing
+rotates by itself: the next console start on the same swarm finds the stored
+windows that are due (time passed or joins reached) and offers to rotate,
+and ``swarmtui join-window close-expired`` rotates them without asking.
+A join count is only seen while some swarmtui process polls, so a window
+with only a join limit stays stored until it is closed that way or by hand
+(``swarmtui join-window close-all``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from swarmtui.errors import JoinWindowError, RotationConflictError
+from swarmtui.models import NodeInfo, Role, RotationResult, SwarmView
+from swarmtui.service import TokenService
+from swarmtui.timetext import format_utc
+
+log = logging.getLogger(__name__)
+
+WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
+WINDOWS_FILE_NAME = "join-windows.json"
+CLOSE_ACTION = "join-window-close"
+
+
+class CloseReason(enum.StrEnum):
+    """Why a join window closed."""
+
+    TIME = "time"
+    JOINS = "joins"
+    BY_USER = "closed by the user"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWindow:
+    """An open join window for one role of one swarm.
+
+    `until` is the end time and `max_joins` the number of joins after which
+    the window closes; either may be None, not both. `baseline_node_ids`
+    lists the nodes that were in the swarm when the window opened.
+    """
+
+    role: Role
+    opened_at: datetime
+    until: datetime | None
+    max_joins: int | None
+    baseline_node_ids: frozenset[str]
+    cluster_id: str = ""
+    endpoint: str = ""
+    token_fingerprint: str = ""
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    def __post_init__(self) -> None:
+        if self.until is None and self.max_joins is None:
+            raise JoinWindowError(
+                "A join window needs an end time, a number of joins, or both.",
+                "Give a number of minutes, a number of joins, or both.",
+            )
+        if self.max_joins is not None and self.max_joins < 1:
+            raise JoinWindowError(
+                f"A join window needs at least 1 join, not {self.max_joins}.",
+                "Give a number of joins of 1 or more.",
+            )
+        if self.until is not None and self.until <= self.opened_at:
+            raise JoinWindowError(
+                "A join window must end after it opens.",
+                "Give a positive number of minutes.",
+            )
+
+    def remaining(self, now: datetime) -> timedelta | None:
+        """Return the time left, never negative, or None without an end time."""
+        if self.until is None:
+            return None
+        return max(self.until - now, timedelta(0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": str(self.role),
+            "opened_at": format_utc(self.opened_at),
+            "until": self.until.isoformat() if self.until else None,
+            "max_joins": self.max_joins,
+            "baseline_node_ids": sorted(self.baseline_node_ids),
+            "cluster_id": self.cluster_id,
+            "endpoint": self.endpoint,
+            "token_fingerprint": self.token_fingerprint,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JoinWindow:
+        until = data.get("until")
+        return cls(
+            id=str(data["id"]),
+            role=Role(data["role"]),
+            opened_at=_parse_time(str(data["opened_at"])),
+            until=_parse_time(str(until)) if until else None,
+            max_joins=int(data["max_joins"]) if data.get("max_joins") else None,
+            baseline_node_ids=frozenset(
+                str(node) for node in data.get("baseline_node_ids", ())
+            ),
+            cluster_id=str(data.get("cluster_id", "")),
+            endpoint=str(data.get("endpoint", "")),
+            token_fingerprint=str(data.get("token_fingerprint", "")),
+        )
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class WindowEvaluation(NamedTuple):
+    """The nodes that joined in a window, and whether and why it should close."""
+
+    joined: tuple[NodeInfo, ...]
+    should_close: bool
+    reason: CloseReason | None
+
+
+def evaluate(
+    window: JoinWindow, nodes: Iterable[NodeInfo], now: datetime
+) -> WindowEvaluation:
+    """Count the window's joins in `nodes` and decide whether it should close.
+
+    A join is a node of the window's role that was not in the swarm when the
+    window opened. The join limit wins over the end time when both are due.
+    """
+    joined = tuple(
+        sorted(
+            (
+                node
+                for node in nodes
+                if node.role is window.role and node.id not in window.baseline_node_ids
+            ),
+            key=lambda node: (node.created_at or now, node.id),
+        )
+    )
+    if window.max_joins is not None and len(joined) >= window.max_joins:
+        return WindowEvaluation(joined, True, CloseReason.JOINS)
+    if window.until is not None and now >= window.until:
+        return WindowEvaluation(joined, True, CloseReason.TIME)
+    return WindowEvaluation(joined, False, None)
+
+
+def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
+    """Return $SWARMTUI_WINDOWS_FILE, else join-windows.json in the state folder."""
+    environment = os.environ if environment is None else environment
+    override = environment.get(WINDOWS_FILE_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return platformdirs.user_state_path("swarmtui") / WINDOWS_FILE_NAME
+
+
+class WindowStore:
+    """The open join windows, kept in one JSON file of mode 0600."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_windows_path()
+
+    def load(self) -> list[JoinWindow]:
+        """Read the stored windows; an unreadable file raises JoinWindowError."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise JoinWindowError(
+                f"The join window file {self.path} could not be read "
+                f"({error.strerror or error}).",
+                "Check its permissions.",
+            ) from None
+        try:
+            data = json.loads(text)
+            return [JoinWindow.from_json(item) for item in data.get("windows", [])]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise JoinWindowError(
+                f"The join window file {self.path} is damaged ({error}).",
+                "Rotate the tokens by hand if a window was open, then delete the file.",
+            ) from None
+
+    def save(self, windows: Iterable[JoinWindow]) -> None:
+        """Replace the file atomically with `windows`; mode 0600."""
+        document = {"windows": [window.to_json() for window in windows]}
+        text = json.dumps(document, indent=2) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor, temporary = tempfile.mkstemp(
+                prefix=".join-windows-", dir=self.path.parent
+            )
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temporary, 0o600)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            raise JoinWindowError(
+                f"The join window file {self.path} could not be written "
+                f"({error.strerror or error}).",
+                f"Fix the permissions of {self.path.parent}, or set "
+                f"{WINDOWS_FILE_ENV} to a writable file.",
+            ) from None
+
+    def add(self, window: JoinWindow) -> None:
+        windows = [item for item in self.load() if item.id != window.id]
+        self.save([*windows, window])
+
+    def remove(self, window_id: str) -> None:
+        windows = self.load()
+        kept = [item for item in windows if item.id != window_id]
+        if len(kept) != len(windows):
+            self.save(kept)
+
+    def for_cluster(self, cluster_id: str) -> list[JoinWindow]:
+        return [item for item in self.load() if item.cluster_id == cluster_id]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowClosed:
+    """A closed window: why, who joined, and the rotation (None if not needed)."""
+
+    window: JoinWindow
+    reason: CloseReason
+    joined: tuple[NodeInfo, ...]
+    rotation: RotationResult | None
+
+    @property
+    def message(self) -> str:
+        role = self.window.role
+        cause = {
+            CloseReason.TIME: "its time ran out",
+            CloseReason.JOINS: f"{len(self.joined)} node(s) joined",
+            CloseReason.BY_USER: "it was closed by hand",
+        }[self.reason]
+        if self.rotation is None:
+            return (
+                f"The {role} join window closed because {cause}; the {role} "
+                "token had already been rotated since it opened, so it was "
+                "not rotated again."
+            )
+        before = self.rotation.before.token_fingerprint(role)
+        after = self.rotation.after.token_fingerprint(role)
+        return (
+            f"The {role} join window closed because {cause}; the {role} token "
+            f"was rotated ({before} -> {after}) and the old one can no longer join."
+        )
+
+
+def open_window(
+    service: TokenService,
+    role: Role,
+    *,
+    minutes: float | None = None,
+    max_joins: int | None = None,
+    store: WindowStore | None = None,
+    now: datetime | None = None,
+) -> tuple[JoinWindow, SwarmView]:
+    """Open and store a window for `role`; return it and the swarm as read."""
+    view = service.read()
+    nodes = service.backend.list_nodes()
+    opened_at = now or datetime.now(UTC)
+    until = None
+    if minutes is not None:
+        if minutes <= 0:
+            raise JoinWindowError(
+                f"A join window needs a positive number of minutes, not {minutes:g}.",
+                "Give 1 or more minutes, or a fraction such as 0.5.",
+            )
+        until = opened_at + timedelta(minutes=minutes)
+    window = JoinWindow(
+        role=role,
+        opened_at=opened_at,
+        until=until,
+        max_joins=max_joins,
+        baseline_node_ids=frozenset(node.id for node in nodes),
+        cluster_id=view.cluster_id,
+        endpoint=view.endpoint,
+        token_fingerprint=view.token_fingerprint(role),
+    )
+    if store is not None:
+        store.add(window)
+    service.record(
+        "join-window-open",
+        roles=[role],
+        view=view,
+        result="ok",
+        window_id=window.id,
+        until=window.until,
+        max_joins=window.max_joins,
+        fingerprint=window.token_fingerprint,
+    )
+    return window, view
+
+
+def close_window(
+    service: TokenService,
+    window: JoinWindow,
+    reason: CloseReason,
+    *,
+    joined: tuple[NodeInfo, ...] = (),
+    store: WindowStore | None = None,
+) -> WindowClosed:
+    """Rotate the window's role unless its token already changed, then forget it.
+
+    A concurrent update by another admin is retried once on the fresh state,
+    because the only goal here is a new token. The stored window is removed
+    only after the rotation succeeded.
+    """
+    view = service.read()
+    if view.cluster_id != window.cluster_id:
+        raise JoinWindowError(
+            f"The join window was opened on swarm {window.cluster_id[:12]}, but "
+            f"the engine at {service.endpoint} serves swarm {view.cluster_id[:12]}.",
+            f"Close it against the engine at {window.endpoint}.",
+        )
+    rotation: RotationResult | None = None
+    if view.token_fingerprint(window.role) == window.token_fingerprint:
+        try:
+            rotation = service.rotate([window.role], expected=view, action=CLOSE_ACTION)
+        except RotationConflictError as conflict:
+            log.info("join window %s: concurrent update, retrying once", window.id)
+            fresh = conflict.fresh
+            if fresh.token_fingerprint(window.role) == window.token_fingerprint:
+                rotation = service.rotate(
+                    [window.role], expected=fresh, action=CLOSE_ACTION
+                )
+    if store is not None:
+        store.remove(window.id)
+    service.record(
+        "join-window-closed",
+        roles=[window.role],
+        view=rotation.after if rotation else view,
+        result="rotated" if rotation else "already-rotated",
+        window_id=window.id,
+        reason=str(reason),
+        nodes_joined=len(joined),
+    )
+    return WindowClosed(window=window, reason=reason, joined=joined, rotation=rotation)
+
+
+def due_windows(
+    service: TokenService, store: WindowStore, now: datetime | None = None
+) -> tuple[SwarmView, list[tuple[JoinWindow, WindowEvaluation]]]:
+    """Return the stored windows of the service's swarm that should close now."""
+    view = service.read()
+    windows = store.for_cluster(view.cluster_id)
+    if not windows:
+        return view, []
+    nodes = service.backend.list_nodes()
+    now = now or datetime.now(UTC)
+    due = []
+    for window in windows:
+        evaluation = evaluate(window, nodes, now)
+        if evaluation.should_close:
+            due.append((window, evaluation))
+    return view, due
+
+
+def close_due_windows(
+    service: TokenService, store: WindowStore, now: datetime | None = None
+) -> list[WindowClosed]:
+    """Close every stored window of the service's swarm that is due."""
+    _, due = due_windows(service, store, now)
+    closed = []
+    for window, evaluation in due:
+        assert evaluation.reason is not None
+        closed.append(
+            close_window(
+                service,
+                window,
+                evaluation.reason,
+                joined=evaluation.joined,
+                store=store,
+            )
+        )
+    return closed

@@ -1,0 +1,217 @@
+"""The audit record: format, file mode, redaction, damaged lines, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from swarmtui.audit import (
+    REPLACED,
+    AuditLog,
+    default_audit_path,
+    last_rotations,
+    read_audit,
+    ssh_client_address,
+)
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.errors import AuditWriteError
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import ca_digest, make_token, parse_token
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+def secret_of(token: str) -> str:
+    return parse_token(token).secret
+
+
+@pytest.fixture
+def demo_service(tmp_path: Path) -> tuple[TokenService, AuditLog]:
+    audit = AuditLog(tmp_path / "state" / "audit.jsonl", environment={})
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=11)
+    return TokenService(backend, audit=audit), audit
+
+
+def test_audit_file_mode_and_fields(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "audit.jsonl"
+    audit = AuditLog(path, environment={"SSH_CLIENT": "192.0.2.7 51000 22"})
+    audit.record("rotate", endpoint="unix:///x.sock", cluster_id="c1", role="worker")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    assert mode == 0o600
+    events = read_audit(path).events
+    assert len(events) == 1
+    event = events[0]
+    assert event["action"] == "rotate"
+    assert event["ssh_client"] == "192.0.2.7"
+    assert event["cluster_id"] == "c1"
+    assert event["user"]
+    assert event["time"].endswith("Z")
+
+
+def test_audit_never_writes_token(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    token = make_token(ca_digest(PEM))
+    damaged = token[:-3] + "-ab"
+    audit = AuditLog(path, environment={})
+    audit.record(
+        "check-token",
+        note=f"pasted {token} here",
+        nested={"list": [token, {"deep": damaged}]},
+        **{f"key {token}": "value"},
+    )
+    text = path.read_text()
+    assert secret_of(token) not in text
+    assert token[-10:] not in text
+    assert "SWMTKN" not in text.replace("<token fp:", "")
+
+
+def test_audit_replaces_value_still_token_like(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import swarmtui.audit as audit_module
+
+    # If redaction missed a token, the value must still be replaced whole.
+    monkeypatch.setattr(audit_module, "redact", lambda text: text)
+    token = make_token(ca_digest(PEM))
+    event = AuditLog(tmp_path / "audit.jsonl", environment={}).event(
+        "x", note=f"see {token}"
+    )
+    assert event["note"] == REPLACED
+
+
+def test_audit_never_writes_unlock_key(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    key = "SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8"
+    AuditLog(path, environment={}).record("x", detail=f"key {key}")
+    text = path.read_text()
+    assert "7c37Cc8654o6p38HnroywCi19" not in text
+    assert "kfp:" in text
+
+
+def test_audit_write_failure_is_kept(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    audit = AuditLog(blocker / "audit.jsonl", environment={})
+    with pytest.raises(AuditWriteError) as caught:
+        audit.record("rotate")
+    assert str(blocker) in caught.value.message
+
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    service = TokenService(backend, audit=audit)
+    seen: list[AuditWriteError] = []
+    service.on_audit_error = seen.append
+    result = service.rotate([Role.WORKER])
+    assert result.after.worker_fingerprint != result.before.worker_fingerprint
+    assert len(service.audit_failures) == 1
+    assert seen == service.audit_failures
+    assert "rotate" in service.audit_failures[0].message
+
+
+def test_read_audit_skips_damaged_lines(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, environment={})
+    audit.record("first")
+    with path.open("a") as handle:
+        handle.write("{not json\n")
+        handle.write('{"action": "no time"}\n')
+        handle.write("\n")
+    audit.record("second")
+    reading = read_audit(path)
+    assert [event["action"] for event in reading.events] == ["first", "second"]
+    assert reading.damaged_lines == [2, 3]
+
+
+def test_read_audit_since_and_limit(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    lines = [
+        {"time": "2026-01-01T00:00:00Z", "action": "a"},
+        {"time": "2026-01-02T00:00:00Z", "action": "b"},
+        {"time": "2026-01-03T00:00:00Z", "action": "c"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    since = datetime(2026, 1, 2, tzinfo=UTC)
+    assert [e["action"] for e in read_audit(path, since=since).events] == ["b", "c"]
+    assert [e["action"] for e in read_audit(path, limit=1).events] == ["c"]
+    assert read_audit(tmp_path / "missing.jsonl").missing
+
+
+def test_service_rotation_audited_without_tokens(
+    demo_service: tuple[TokenService, AuditLog],
+) -> None:
+    service, audit = demo_service
+    before = service.read()
+    result = service.rotate([Role.WORKER, Role.MANAGER])
+    text = audit.path.read_text()
+    for view in (before, result.after):
+        for role in Role:
+            assert secret_of(view.token(role)) not in text
+    event = read_audit(audit.path).events[-1]
+    assert event["action"] == "rotate"
+    assert event["result"] == "ok"
+    assert event["role"] == "manager+worker"
+    assert event["old_fingerprints"]["worker"] == before.worker_fingerprint
+    assert event["new_fingerprints"]["manager"] == result.after.manager_fingerprint
+
+
+def test_last_rotations_per_role() -> None:
+    events = [
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:a", "manager": "fp:b"},
+        },
+        {
+            "time": "2026-01-05T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:c"},
+        },
+        {
+            "time": "2026-01-06T00:00:00Z",
+            "action": "rotate",
+            "result": "failed",
+            "cluster_id": "c1",
+            "new_fingerprints": {"manager": "fp:d"},
+        },
+        {
+            "time": "2026-01-07T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "other",
+            "new_fingerprints": {"manager": "fp:e"},
+        },
+    ]
+    found = last_rotations(events, "c1")
+    assert found["worker"] == datetime(2026, 1, 5, tzinfo=UTC)
+    assert found["manager"] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_default_audit_path_env(tmp_path: Path) -> None:
+    target = tmp_path / "custom.jsonl"
+    assert default_audit_path({"SWARMTUI_AUDIT_FILE": str(target)}) == target
+    assert default_audit_path({}).name == "audit.jsonl"
+
+
+def test_ssh_client_address_sources() -> None:
+    assert ssh_client_address({}) is None
+    assert ssh_client_address({"SSH_CONNECTION": "::1 5 ::1 22"}) == "::1"
+    assert ssh_client_address({"SSH_CLIENT": "10.0.0.9 5 22"}) == "10.0.0.9"
+
+
+def test_audit_appends_one_line_per_record(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, environment={})
+    for index in range(5):
+        audit.record("copy", index=index, since=datetime.now(UTC) - timedelta(1))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 5
+    assert [json.loads(line)["index"] for line in lines] == [0, 1, 2, 3, 4]

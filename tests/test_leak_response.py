@@ -1,0 +1,168 @@
+"""Leak response on the demo swarm: one update, both tokens, recent joins, audit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from swarmtui.audit import AuditLog, read_audit
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.errors import RotationConflictError
+from swarmtui.leak import default_leak_since, leak_since_for
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import parse_token
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def make_service(
+    tmp_path: Path, clock: Clock
+) -> Callable[[], tuple[TokenService, DemoBackend]]:
+    def build() -> tuple[TokenService, DemoBackend]:
+        backend = DemoBackend(path=tmp_path / "demo.toml", seed=5, now=clock)
+        audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+        return TokenService(backend, audit=audit), backend
+
+    return build
+
+
+def test_leak_rotates_both_in_one_update(
+    make_service: Callable[[], tuple[TokenService, DemoBackend]], clock: Clock
+) -> None:
+    service, backend = make_service()
+    view = service.read()
+    early = backend.join(view.worker_token, "early-worker", "127.0.4.50")
+    clock.advance(hours=1)
+    since = clock.now
+    clock.advance(minutes=10)
+    late_worker = backend.join(view.worker_token, "late-worker", "127.0.4.51")
+    late_manager = backend.join(view.manager_token, "late-manager", "127.0.4.52")
+    clock.advance(minutes=5)
+    current = service.read()
+
+    report = service.respond_to_leak(since, expected=current)
+
+    assert report.rotation.after.version == current.version + 1
+    assert report.rotation.roles == frozenset(Role)
+    for role in Role:
+        assert report.rotation.after.token_fingerprint(
+            role
+        ) != current.token_fingerprint(role)
+    ids = [node.id for node in report.nodes]
+    assert ids == [late_worker.id, late_manager.id]
+    assert early.id not in ids
+    assert [node.id for node in report.managers] == [late_manager.id]
+    assert report.nodes_error == ""
+
+
+def test_leak_audit_event(
+    make_service: Callable[[], tuple[TokenService, DemoBackend]], clock: Clock
+) -> None:
+    service, backend = make_service()
+    view = service.read()
+    backend.join(view.manager_token, "intruder", "127.0.4.60")
+    report = service.respond_to_leak(START - timedelta(minutes=1))
+    assert service.audit is not None
+    path = service.audit.path  # type: ignore[attr-defined]
+    events = [e for e in read_audit(path).events if e["action"] == "leak-response"]
+    assert len(events) == 1
+    event = events[0]
+    assert event["result"] == "ok"
+    assert event["nodes_joined"] == 1
+    assert event["managers_joined"] == 1
+    for role in Role:
+        assert event["old_fingerprints"][role] == view.token_fingerprint(role)
+        assert event["new_fingerprints"][role] == (
+            report.rotation.after.token_fingerprint(role)
+        )
+    text = Path(path).read_text()
+    for token_view in (view, report.rotation.after):
+        for role in Role:
+            assert parse_token(token_view.token(role)).secret not in text
+
+
+def test_leak_conflict_rotates_nothing(
+    make_service: Callable[[], tuple[TokenService, DemoBackend]],
+) -> None:
+    service, _ = make_service()
+    seen = service.read()
+    service.rotate([Role.WORKER])
+    moved = service.read()
+    with pytest.raises(RotationConflictError):
+        service.respond_to_leak(START, expected=seen)
+    after = service.read()
+    assert after.manager_fingerprint == moved.manager_fingerprint
+    assert after.worker_fingerprint == moved.worker_fingerprint
+
+
+def test_default_since_falls_back_to_24_hours() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    start = default_leak_since("c1", now=now)
+    assert start.since == now - timedelta(hours=24)
+    assert "24 hours" in start.source
+
+
+def test_default_since_uses_older_rotation() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = [
+        {
+            "time": "2026-11-28T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:1", "manager": "fp:2"},
+        }
+    ]
+    known = {("c1", Role.WORKER): datetime(2026, 11, 30, tzinfo=UTC)}
+    start = default_leak_since("c1", known=known, audit_events=events, now=now)
+    assert start.since == datetime(2026, 11, 28, tzinfo=UTC)
+    assert "manager" in start.source
+
+
+def test_default_since_one_role_unknown() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    known = {("c1", Role.WORKER): datetime(2026, 11, 30, 12, tzinfo=UTC)}
+    start = default_leak_since("c1", known=known, now=now)
+    assert start.since == now - timedelta(hours=24)
+    assert "manager" in start.source
+
+
+def test_leak_since_reads_audit_file(
+    make_service: Callable[[], tuple[TokenService, DemoBackend]], tmp_path: Path
+) -> None:
+    service, _ = make_service()
+    view = service.read()
+    path = tmp_path / "audit.jsonl"
+    line = {
+        "time": "2026-11-19T08:00:00Z",
+        "action": "leak-response",
+        "result": "ok",
+        "cluster_id": view.cluster_id,
+        "new_fingerprints": {"worker": "fp:1", "manager": "fp:2"},
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    start = leak_since_for(service, view.cluster_id, now=START)
+    assert start.since == datetime(2026, 11, 19, 8, tzinfo=UTC)

@@ -1,0 +1,172 @@
+"""Join windows: evaluation, storage, closing and the expired-window recovery."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.errors import JoinWindowError
+from swarmtui.models import NodeInfo, Role
+from swarmtui.service import TokenService
+from swarmtui.windows import (
+    CloseReason,
+    JoinWindow,
+    WindowStore,
+    close_due_windows,
+    close_window,
+    evaluate,
+    open_window,
+)
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def node(node_id: str, role: Role = Role.WORKER) -> NodeInfo:
+    return NodeInfo(
+        id=node_id,
+        hostname=node_id,
+        role=role,
+        address="127.0.4.9",
+        status="ready",
+        availability="active",
+        created_at=T0,
+        engine_version="20.10",
+    )
+
+
+def window(**changes: object) -> JoinWindow:
+    values: dict[str, object] = {
+        "role": Role.WORKER,
+        "opened_at": T0,
+        "until": T0 + timedelta(minutes=5),
+        "max_joins": 2,
+        "baseline_node_ids": frozenset({"a", "b"}),
+    }
+    values.update(changes)
+    return JoinWindow(**values)  # type: ignore[arg-type]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_evaluate_open_window() -> None:
+    result = evaluate(window(), [node("a"), node("b"), node("c")], T0)
+    assert [n.id for n in result.joined] == ["c"]
+    assert result.should_close is False
+    assert result.reason is None
+
+
+def test_evaluate_closes_by_count() -> None:
+    nodes = [node("a"), node("c"), node("d")]
+    result = evaluate(window(), nodes, T0 + timedelta(seconds=1))
+    assert result.should_close is True
+    assert result.reason is CloseReason.JOINS
+
+
+def test_evaluate_ignores_other_role() -> None:
+    nodes = [node("c", Role.MANAGER), node("d", Role.MANAGER)]
+    result = evaluate(window(), nodes, T0)
+    assert result.joined == ()
+    assert result.should_close is False
+
+
+def test_evaluate_closes_by_time() -> None:
+    result = evaluate(window(max_joins=None), [], T0 + timedelta(minutes=5))
+    assert result.should_close is True
+    assert result.reason is CloseReason.TIME
+
+
+def test_window_needs_a_limit() -> None:
+    with pytest.raises(JoinWindowError):
+        window(until=None, max_joins=None)
+    with pytest.raises(JoinWindowError):
+        window(max_joins=0)
+    with pytest.raises(JoinWindowError):
+        window(until=T0)
+
+
+def test_store_round_trip_and_mode(tmp_path: Path) -> None:
+    store = WindowStore(tmp_path / "state" / "windows.json")
+    first = window(cluster_id="c1")
+    second = window(role=Role.MANAGER, until=None, cluster_id="c2")
+    store.add(first)
+    store.add(second)
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    loaded = store.load()
+    assert loaded == [first, second]
+    assert store.for_cluster("c2") == [second]
+    store.remove(first.id)
+    assert store.load() == [second]
+
+
+def test_store_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text("{broken")
+    with pytest.raises(JoinWindowError) as caught:
+        WindowStore(path).load()
+    assert str(path) in caught.value.message
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[TokenService, DemoBackend, WindowStore, Clock]:
+    clock = Clock()
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=9, now=clock)
+    store = WindowStore(tmp_path / "windows.json")
+    return TokenService(backend), backend, store, clock
+
+
+def test_window_closes_by_count_and_rotates(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, backend, store, clock = demo
+    _, view = open_window(service, Role.WORKER, max_joins=1, store=store, now=clock.now)
+    backend.join(view.worker_token, "new-1", "127.0.4.70")
+    due = close_due_windows(service, store, now=clock.now)
+    assert len(due) == 1
+    closed = due[0]
+    assert closed.reason is CloseReason.JOINS
+    assert [n.hostname for n in closed.joined] == ["new-1"]
+    assert closed.rotation is not None
+    after = service.read()
+    assert after.worker_fingerprint != view.worker_fingerprint
+    assert after.manager_fingerprint == view.manager_fingerprint
+    assert store.load() == []
+    with pytest.raises(Exception, match="valid join token"):
+        backend.join(view.worker_token, "too-late", "127.0.4.71")
+
+
+def test_expired_window_closed_on_next_start(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, _, store, clock = demo
+    _, view = open_window(service, Role.MANAGER, minutes=2, store=store, now=clock.now)
+    assert close_due_windows(service, store, now=clock.now) == []
+    assert len(store.load()) == 1
+    clock.now += timedelta(minutes=3)
+    closed = close_due_windows(service, store, now=clock.now)
+    assert [item.reason for item in closed] == [CloseReason.TIME]
+    assert service.read().manager_fingerprint != view.manager_fingerprint
+    assert store.load() == []
+
+
+def test_close_after_outside_rotation_skips(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, _, store, clock = demo
+    opened, _ = open_window(service, Role.WORKER, minutes=1, store=store, now=clock.now)
+    rotated = service.rotate([Role.WORKER]).after
+    closed = close_window(service, opened, CloseReason.BY_USER, store=store)
+    assert closed.rotation is None
+    assert "already been rotated" in closed.message
+    assert service.read().worker_fingerprint == rotated.worker_fingerprint
+    assert store.load() == []
