@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import errno
-import fcntl
 import hashlib
 import json
 import logging
@@ -28,7 +26,6 @@ import random
 import re
 import secrets
 import stat
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +35,7 @@ from typing import Any
 
 import tomli_w
 
+from swarmtui.atomicfile import LockTimeout, ensure_folder, exclusive_lock, write_atomic
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.errors import (
     EngineError,
@@ -78,7 +76,8 @@ JOIN_PORT = 2377
 # run. Later changes (rotations, joins) take their times from the clock.
 SEEDED_EPOCH = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
-# The engine's root CA is valid for 20 years and starts a little in the past.
+# The engine's root CA (20.10) is valid for 20 years of 365 days and starts
+# five minutes in the past, on a whole minute.
 CA_VALIDITY = timedelta(days=20 * 365)
 CA_BACKDATE = timedelta(minutes=5)
 
@@ -256,7 +255,7 @@ def make_root_ca(entropy: _Entropy, not_before: datetime) -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "swarm-ca")])
     # A serial number is positive and at most 20 bytes long (RFC 5280).
     serial = entropy.value("ca-serial", 152) | 1
-    start = not_before.astimezone(UTC).replace(microsecond=0)
+    start = not_before.astimezone(UTC).replace(second=0, microsecond=0)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -741,35 +740,23 @@ class DemoBackend:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold an exclusive lock on the side lock file, waiting up to the timeout."""
+        """Hold the exclusive lock on the side lock file, up to the timeout."""
         self._ensure_folder()
         try:
-            descriptor = os.open(
-                self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
+            with exclusive_lock(self.lock_path, self._timeout):
+                yield
+        except LockTimeout:
+            raise RequestTimeoutError(
+                f"The demo state file {display_path(self.path)} stayed locked by "
+                f"another process for {self._timeout:g} seconds.",
+                "Close the other swarmtui that uses it, then retry.",
+            ) from None
         except OSError as error:
-            raise self._os_error("open the lock file", self.lock_path, error) from None
-        try:
-            deadline = time.monotonic() + self._timeout
-            while True:
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise RequestTimeoutError(
-                            f"The demo state file {display_path(self.path)} stayed "
-                            f"locked by another process for {self._timeout:g} seconds.",
-                            "Close the other swarmtui that uses it, then retry.",
-                        ) from None
-                    time.sleep(0.02)
-            yield
-        finally:
-            os.close(descriptor)
+            raise self._os_error("lock", self.lock_path, error) from None
 
     def _ensure_folder(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_folder(self.path.parent)
         except OSError as error:
             raise self._os_error("create the folder", self.path.parent, error) from None
 
@@ -847,46 +834,16 @@ class DemoBackend:
         return state
 
     def _write(self, state: _State) -> None:
-        """Replace the state file atomically; it is created with mode 0600."""
+        """Replace the state file atomically; a new file is created with mode 0600."""
         self._ensure_folder()
-        data = tomli_w.dumps(_dump_state(state), multiline_strings=True).encode("utf-8")
-        temporary = self.path.with_name(
-            f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        )
+        data = tomli_w.dumps(_dump_state(state), multiline_strings=True)
         try:
-            descriptor = os.open(
-                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
+            write_atomic(self.path, data.encode("utf-8"))
+            info = os.stat(self.path)
         except OSError as error:
-            raise self._os_error("write", temporary, error) from None
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
             raise self._os_error("write", self.path, error) from None
-        self._fsync_folder()
-        info = os.stat(self.path)
         self._cache = copy.deepcopy(state)
         self._cache_key = (info.st_ino, info.st_size, info.st_mtime_ns)
-
-    def _fsync_folder(self) -> None:
-        try:
-            descriptor = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return
-        try:
-            os.fsync(descriptor)
-        except OSError as error:
-            # Some file systems reject fsync on a folder; the data is synced.
-            if error.errno not in (errno.EINVAL, errno.EBADF):
-                raise
-        finally:
-            os.close(descriptor)
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[_State]:

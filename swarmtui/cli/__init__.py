@@ -28,15 +28,16 @@ exit codes:
   6  conflict: another admin changed the swarm; nothing was rotated
   7  config, demo state or audit file error
   8  invalid token text
+  9  the demo swarm rejected a join (demo-join)
 
 check-token has its own codes: see 'swarmtui check-token --help'.
 """
 
 
 def _subcommand_modules() -> list[ModuleType]:
-    from swarmtui.cli import join_token
+    from swarmtui.cli import check_token, demo_join, join_token
 
-    return [join_token]
+    return [join_token, check_token, demo_join]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
@@ -152,7 +153,14 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:
     """Return the audit sink and token history that the CLI uses."""
-    return {}
+    extras: dict[str, object] = {}
+    # The demo swarm lists its own retired tokens; the file history is for
+    # real swarms, and demo clusters would only fill it.
+    if not args.demo:
+        from swarmtui.history import open_default_history
+
+        extras["history"] = open_default_history()
+    return extras
 
 
 __all__ = ["ExitCode", "main"]

@@ -1,0 +1,95 @@
+"""Private files written atomically and changed under a lock.
+
+A reader sees either the old content or the new one, never a half-written
+file: the data goes to a temporary file in the same folder, which is synced
+and then renamed over the target, and the folder is synced after the rename.
+Files are created with mode 0600 from the start, never widened then narrowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+class LockTimeout(Exception):
+    """The lock file stayed locked by another process for the whole wait."""
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create `folder` and its parents, new ones with mode 0700."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Replace `path` with `data` atomically; a new file gets `mode` at creation.
+
+    Raises OSError when the folder cannot be written; the target is then
+    unchanged and no temporary file is left behind.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Sync a folder so that a rename inside it survives a crash."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        # Some file systems reject fsync on a folder; the file itself is synced.
+        if error.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path`, waiting up to `timeout` seconds.
+
+    The lock file is created with mode 0600 and left in place, because
+    removing it would let two processes lock two different files.
+    """
+    descriptor = os.open(
+        lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(str(lock_path)) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        # Closing the descriptor releases the lock.
+        os.close(descriptor)

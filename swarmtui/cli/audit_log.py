@@ -1,0 +1,127 @@
+"""`swarmtui audit`: print the audit record, as a table or as JSON lines.
+
+It reads only the audit file and never connects to an engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from swarmtui.audit import default_audit_path, read_audit
+from swarmtui.errors import ExitCode
+from swarmtui.timetext import parse_time_or_duration
+
+NAME = "audit"
+NEEDS_SERVICE = False
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the limit must be 1 or more")
+    return value
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser(
+        NAME,
+        help="print the audit record of rotations, checks and copies",
+        description="Print the events of the audit record, oldest first. The "
+        "file is $SWARMTUI_AUDIT_FILE, else 'audit.jsonl' in the user state "
+        "folder. No engine is contacted. Damaged lines are skipped and "
+        "reported on stderr.",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="TIME",
+        help="only events at or after TIME: an ISO 8601 time or a duration back "
+        "from now such as 30m, 2h or 7d",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        metavar="N",
+        help="only the last N events",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print each event as one JSON line"
+    )
+    parser.add_argument(
+        "--file",
+        type=Path,
+        metavar="PATH",
+        help="read this audit file instead of the default one",
+    )
+    return NAME
+
+
+def _fingerprints(event: Mapping[str, Any]) -> str:
+    old = event.get("old_fingerprints")
+    new = event.get("new_fingerprints")
+    parts = []
+    if isinstance(new, Mapping):
+        for role, value in new.items():
+            before = old.get(role, "?") if isinstance(old, Mapping) else "?"
+            parts.append(f"{role} {before} -> {value}")
+    elif isinstance(old, Mapping):
+        parts.extend(f"{role} {value}" for role, value in old.items())
+    for key in ("fingerprint", "old_key_fingerprint", "new_key_fingerprint"):
+        if event.get(key):
+            parts.append(f"{key.replace('_', ' ')} {event[key]}")
+    return "; ".join(parts)
+
+
+def render_line(event: Mapping[str, Any]) -> str:
+    """Write one event as a readable line."""
+    who = str(event.get("user", "?"))
+    if event.get("ssh_client"):
+        who += f"@{event['ssh_client']}"
+    columns = [
+        str(event.get("time", "?")),
+        who,
+        str(event.get("action", "?")),
+        str(event.get("role") or "-"),
+        str(event.get("result") or "-"),
+        str(event.get("endpoint") or "-"),
+    ]
+    details = _fingerprints(event)
+    if event.get("nodes_joined") is not None:
+        details += f"; {event['nodes_joined']} node(s) joined since {event['since']}"
+    if event.get("error"):
+        details += f"; error: {event['error']}"
+    line = "  ".join(columns)
+    return f"{line}  {details.strip('; ')}" if details else line
+
+
+def run(args: argparse.Namespace, service: object = None) -> int:
+    path = args.file or default_audit_path(config_path=getattr(args, "config", None))
+    since = parse_time_or_duration(args.since) if args.since else None
+    reading = read_audit(path, since=since, limit=args.limit)
+    if reading.missing:
+        print(
+            f"swarmtui: no audit record yet at {path}; it is created by the "
+            "first rotation, check or copy.",
+            file=sys.stderr,
+        )
+    for event in reading.events:
+        if args.json:
+            print(json.dumps(event, ensure_ascii=False))
+        else:
+            print(render_line(event))
+    if reading.damaged_lines:
+        numbers = ", ".join(str(number) for number in reading.damaged_lines[:20])
+        more = " and more" if len(reading.damaged_lines) > 20 else ""
+        print(
+            f"swarmtui: skipped {len(reading.damaged_lines)} damaged line(s) in "
+            f"{path}: line {numbers}{more}.",
+            file=sys.stderr,
+        )
+    return ExitCode.OK

@@ -1,0 +1,287 @@
+"""`swarmtui check-token`: is a pasted token live on this swarm, and for which role.
+
+The token is read from standard input, never from the command line, where
+it would land in shell history and in the process list. The report shows
+the token's fingerprint, never the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import sys
+from typing import Any, TextIO
+
+from swarmtui.errors import ExitCode, SwarmTuiError
+from swarmtui.models import Role, TokenCheck, TokenStatus
+from swarmtui.service import TokenService
+from swarmtui.tokens import TOKEN_PATTERN, clean_token_text
+
+NAME = "check-token"
+
+# Exit codes of check-token, apart from the usual engine and file errors.
+NOT_LIVE = 0
+LIVE_WORKER = 10
+LIVE_MANAGER = 11
+INVALID_TEXT = 12
+ROTATION_NOT_CONFIRMED = ExitCode.USAGE
+
+# More than any pasted token or join command; longer input is rejected.
+MAX_INPUT_CHARACTERS = 64 * 1024
+
+EPILOG = f"""\
+The token is read from standard input (or typed at a hidden prompt when
+standard input is a terminal), so it never appears in the process list or
+in shell history. A whole 'docker swarm join --token ...' command is
+accepted too. Output shows the token's fingerprint, never the token.
+
+exit codes:
+  {NOT_LIVE:<2}  the token is well-formed but not live on this swarm: an old
+      token of this swarm, or another swarm's
+  {LIVE_WORKER:<2}  the token is the current worker token
+  {LIVE_MANAGER:<2}  the token is the current manager token
+  {INVALID_TEXT:<2}  the input is not a well-formed join token
+  {ROTATION_NOT_CONFIRMED:<2}  --rotate of the manager token was not confirmed (no --yes
+      and no terminal to ask on, or the answer was no); nothing was rotated
+  With --rotate, 10 and 11 still report what the token was when checked,
+  and the report says whether it was rotated.
+  Failures to reach the swarm keep the usual codes of 'swarmtui --help'
+  (3 unreachable, 4 not a manager, 6 conflict, 7 file error, ...).
+"""
+
+
+class InputError(SwarmTuiError):
+    """Standard input that cannot be read as one token."""
+
+    title = "Invalid input"
+    exit_code = INVALID_TEXT
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser(
+        NAME,
+        help="tell whether a token read from stdin is live, and for which role",
+        description="Check a join token read from standard input against the "
+        "swarm: well-formed or not, its version and FIPS flag, whether its CA "
+        "digest is this swarm's, and whether it is the current worker token, "
+        "the current manager token, an old token of this swarm or another "
+        "swarm's.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object for scripts"
+    )
+    parser.add_argument(
+        "--rotate",
+        action="store_true",
+        help="when the token is live, rotate that role's token at once",
+    )
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="rotate the manager token without asking (with --rotate)",
+    )
+    return NAME
+
+
+def extract_token(text: str) -> str:
+    """Return the token in pasted text: a bare token or a `docker swarm join` line.
+
+    Surrounding whitespace, CRLF line ends and backslash line continuations
+    are dropped. Text that is neither is returned cleaned, so the parser can
+    say what is wrong with it.
+    """
+    cleaned = clean_token_text(text)
+    words = [word for word in cleaned.split() if word != "\\"]
+    if len(words) > 1 and "--token" in words:
+        position = words.index("--token")
+        if position + 1 < len(words):
+            return words[position + 1]
+    if len(words) > 1 and words[0] == "docker":
+        found = [word for word in words if TOKEN_PATTERN.fullmatch(word)]
+        if len(found) == 1:
+            return found[0]
+    for word in words:
+        if word.startswith("--token="):
+            return word.removeprefix("--token=")
+    return cleaned
+
+
+def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> str:
+    """Read a token from standard input, with a hidden prompt on a terminal."""
+    source = stream if stream is not None else sys.stdin
+    if source is None:
+        raise InputError(
+            "No standard input to read the token from.",
+            "Pipe the token in, for example: swarmtui check-token < token.txt",
+        )
+    if source.isatty():
+        try:
+            text = getpass.getpass(prompt, stream=sys.stderr)
+        except EOFError:
+            text = ""
+    else:
+        text = source.read(MAX_INPUT_CHARACTERS + 1)
+        if len(text) > MAX_INPUT_CHARACTERS:
+            raise InputError(
+                f"Standard input is longer than {MAX_INPUT_CHARACTERS} characters; "
+                "a join token has 85 to 87.",
+                "Pass only the token, or the one 'docker swarm join' line.",
+            )
+    return extract_token(text)
+
+
+def describe_status(check: TokenCheck) -> str:
+    return {
+        TokenStatus.LIVE_WORKER: "LIVE: current worker token",
+        TokenStatus.LIVE_MANAGER: "LIVE: current manager token",
+        TokenStatus.OLD: "not live: old token of this swarm",
+        TokenStatus.THIS_SWARM_UNKNOWN: "not live: old token of this swarm",
+        TokenStatus.OTHER_SWARM: "not live: another swarm's token",
+        TokenStatus.INVALID: "invalid: not a join token",
+    }[check.status]
+
+
+def render_report(check: TokenCheck, endpoint: str) -> str:
+    lines = [f"Status:       {describe_status(check)}"]
+    if check.status is not TokenStatus.INVALID:
+        fips = "yes" if check.fips else "no"
+        lines.append(f"Fingerprint:  {check.fingerprint}")
+        lines.append(f"Format:       well-formed, version {check.version}, FIPS {fips}")
+        swarm = (
+            "this swarm's root CA"
+            if check.digest_matches
+            else "another root CA (another swarm, or before a CA rotation)"
+        )
+        lines.append(f"CA digest:    {swarm}")
+    if check.retired_role is not None and check.retired_at is not None:
+        lines.append(
+            f"Retired:      {check.retired_role} token, "
+            f"{check.retired_at:%Y-%m-%d %H:%M} UTC"
+        )
+    lines.append(f"Swarm:        {endpoint}")
+    lines.append("")
+    lines.append(check.reason)
+    return "\n".join(lines) + "\n"
+
+
+def check_document(check: TokenCheck, endpoint: str) -> dict[str, Any]:
+    return {
+        "status": check.status.value,
+        "live": check.live,
+        "role": str(check.role) if check.role else None,
+        "fingerprint": check.fingerprint or None,
+        "version": check.version,
+        "fips": check.fips,
+        "digest_matches": check.digest_matches,
+        "retired_role": str(check.retired_role) if check.retired_role else None,
+        "retired_at": check.retired_at.isoformat() if check.retired_at else None,
+        "reason": check.reason,
+        "endpoint": endpoint,
+    }
+
+
+def exit_code_for(check: TokenCheck) -> int:
+    if check.status is TokenStatus.LIVE_WORKER:
+        return LIVE_WORKER
+    if check.status is TokenStatus.LIVE_MANAGER:
+        return LIVE_MANAGER
+    if check.status is TokenStatus.INVALID:
+        return INVALID_TEXT
+    return NOT_LIVE
+
+
+def confirm_manager_rotation() -> bool | None:
+    """Ask on the terminal whether to rotate the manager token.
+
+    Returns None when there is no terminal to ask on. Standard input may be
+    the pipe that carried the token, so the question goes to /dev/tty.
+    """
+    question = (
+        "Rotate the manager token now? Hosts that have not joined yet will need "
+        "the new token; nodes already in the swarm are not affected. [y/N] "
+    )
+    if sys.stdin is not None and sys.stdin.isatty():
+        print(question, end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+    else:
+        try:
+            terminal = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            return None
+        with contextlib.closing(terminal):
+            terminal.write(question)
+            terminal.flush()
+            answer = terminal.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def rotate_checked(
+    service: TokenService, check: TokenCheck, args: argparse.Namespace
+) -> tuple[int, dict[str, Any]]:
+    """Rotate the role of a live token; return an exit code and what happened."""
+    role = Role.WORKER if check.status is TokenStatus.LIVE_WORKER else Role.MANAGER
+    if role is Role.MANAGER and not args.yes:
+        confirmed = confirm_manager_rotation()
+        if confirmed is None:
+            print(
+                "swarmtui: the manager token was not rotated: there is no terminal "
+                "to confirm on. Add --yes to rotate it without asking.",
+                file=sys.stderr,
+            )
+            return ROTATION_NOT_CONFIRMED, {"rotated": False}
+        if not confirmed:
+            print("swarmtui: the manager token was not rotated.", file=sys.stderr)
+            return ROTATION_NOT_CONFIRMED, {"rotated": False}
+
+    view = service.read()
+    if view.token_fingerprint(role) != check.fingerprint:
+        print(
+            f"swarmtui: the {role} token changed since the check, so the checked "
+            "token is no longer live; nothing was rotated.",
+            file=sys.stderr,
+        )
+        return NOT_LIVE, {"rotated": False}
+    result = service.rotate([role], expected=view, action="rotate-checked-token")
+    new_fingerprint = result.after.token_fingerprint(role)
+    notice = (
+        f"Rotated the {role} join token ({check.fingerprint} -> {new_fingerprint}); "
+        "the checked token can no longer join."
+    )
+    if args.json:
+        print(notice, file=sys.stderr)
+    else:
+        print(notice)
+    return exit_code_for(check), {"rotated": True, "new_fingerprint": new_fingerprint}
+
+
+def run(args: argparse.Namespace, service: TokenService) -> int:
+    try:
+        text = read_token()
+    except InputError as error:
+        print(f"swarmtui: {error.title.lower()}: {error}", file=sys.stderr)
+        return error.exit_code
+    check = service.check_token(text)
+    endpoint = service.endpoint
+    if not args.json:
+        print(render_report(check, endpoint), end="")
+
+    code = exit_code_for(check)
+    extra: dict[str, Any] = {"rotated": False}
+    if args.rotate and check.live:
+        code, extra = rotate_checked(service, check, args)
+    elif args.rotate:
+        print(
+            "swarmtui: the token is not live, so there is nothing to rotate.",
+            file=sys.stderr,
+        )
+
+    if args.json:
+        document = check_document(check, endpoint)
+        document.update(extra)
+        print(json.dumps(document, indent=2))
+    return code

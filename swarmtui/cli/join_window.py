@@ -1,0 +1,268 @@
+"""`swarmtui join-window`: a join token that is rotated after a time or N joins.
+
+`open` prints the join command, then blocks and polls the node list until the
+window closes, and rotates the role's token. Ctrl+C or SIGTERM closes the
+window early and rotates too, so an interrupted script never leaves the
+handed-out token live. `close-expired` rotates the stored windows that are
+due (for a window whose process died), and `close-all` closes every stored
+window of the swarm now. `list` reads the stored windows without an engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from swarmtui.errors import ExitCode, SwarmTuiError
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.timetext import format_utc
+from swarmtui.windows import (
+    CloseReason,
+    WindowStore,
+    close_due_windows,
+    close_window,
+    evaluate,
+    open_window,
+)
+
+NAME = "join-window"
+
+EXIT_HELP = """\
+exit codes:
+  0  the window closed and the token was rotated (or had been already)
+  1  the rotation at close failed; the window stays stored, so run
+     'swarmtui join-window close-expired' or 'close-all' once the engine is back
+  2  invalid arguments
+  3-6  as for every command: engine, node state, API version, conflict
+"""
+
+
+def needs_service(args: argparse.Namespace) -> bool:
+    """Return False for `list`, which reads only the window file."""
+    return bool(getattr(args, "window_command", None) != "list")
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the value must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the value must be 1 or more")
+    return value
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser(
+        NAME,
+        help="hand out a join token that is rotated after a time or N joins",
+        description="Swarm join tokens never expire. A join window rotates a "
+        "role's token when a time has passed or a number of nodes of that role "
+        "have joined, whichever comes first.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(
+        dest="window_command", metavar="ACTION", required=True
+    )
+    opener = commands.add_parser(
+        "open",
+        help="print the join command, wait, then rotate the token",
+        description="Print the join command of ROLE on stdout, then block "
+        "until the window closes and rotate the token. Ctrl+C or SIGTERM "
+        "closes the window at once and rotates too.",
+    )
+    opener.add_argument("role", choices=[role.value for role in Role])
+    opener.add_argument(
+        "--minutes",
+        type=_positive_number,
+        metavar="N",
+        help="close after N minutes (fractions allowed, such as 0.5)",
+    )
+    opener.add_argument(
+        "--joins",
+        type=_positive_int,
+        metavar="N",
+        help="close once N nodes of ROLE have joined",
+    )
+    opener.add_argument(
+        "--poll",
+        type=_positive_number,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between two reads of the node list (default: 2)",
+    )
+    output = opener.add_mutually_exclusive_group()
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the token"
+    )
+    output.add_argument(
+        "--json", action="store_true", help="print the window and token as JSON"
+    )
+    commands.add_parser(
+        "close-expired",
+        help="rotate the stored windows of this swarm that are due",
+        description="Close the stored windows of this swarm whose time has "
+        "passed or whose join count is reached, rotating their tokens.",
+    )
+    commands.add_parser(
+        "close-all",
+        help="close every stored window of this swarm now, rotating the tokens",
+    )
+    commands.add_parser("list", help="print the stored windows (no engine needed)")
+    return NAME
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def _run_open(args: argparse.Namespace, service: TokenService) -> int:
+    if args.minutes is None and args.joins is None:
+        print(
+            "swarmtui: join-window open needs --minutes, --joins, or both.",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    role = Role(args.role)
+    store = WindowStore()
+    window, view = open_window(
+        service, role, minutes=args.minutes, max_joins=args.joins, store=store
+    )
+    if args.quiet:
+        print(view.token(role), flush=True)
+    elif args.json:
+        document = {
+            "window_id": window.id,
+            "role": str(role),
+            "until": format_utc(window.until) if window.until else None,
+            "max_joins": window.max_joins,
+            "token": view.token(role),
+            "fingerprint": view.token_fingerprint(role),
+            "command": view.join_command(role),
+        }
+        print(json.dumps(document, indent=2), flush=True)
+    else:
+        print(f"    {view.join_command(role)}", flush=True)
+    limits = []
+    if window.until is not None:
+        limits.append(f"until {format_utc(window.until)}")
+    if window.max_joins is not None:
+        limits.append(f"until {window.max_joins} {role} node(s) join")
+    print(
+        f"Join window {window.id} open for the {role} token "
+        f"({view.token_fingerprint(role)}), {' or '.join(limits)}. Ctrl+C closes "
+        "it now; the token is rotated when it closes.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    seen: set[str] = set()
+    reason = CloseReason.BY_USER
+    joined: tuple[Any, ...] = ()
+    try:
+        while True:
+            now = datetime.now(UTC)
+            evaluation = evaluate(window, service.backend.list_nodes(), now)
+            joined = evaluation.joined
+            for node in joined:
+                if node.id not in seen:
+                    seen.add(node.id)
+                    print(
+                        f"joined: {node.hostname or node.id[:12]} "
+                        f"({node.address or 'no address'}), "
+                        f"{len(seen)} so far",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            if evaluation.should_close:
+                assert evaluation.reason is not None
+                reason = evaluation.reason
+                break
+            pause = args.poll
+            remaining = window.remaining(now)
+            if remaining is not None:
+                pause = min(pause, max(remaining.total_seconds(), 0.05))
+            time.sleep(pause)
+    except (KeyboardInterrupt, _Terminated):
+        reason = CloseReason.BY_USER
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    try:
+        closed = close_window(service, window, reason, joined=joined, store=store)
+    except SwarmTuiError as error:
+        print(
+            f"swarmtui: the {role} join window {window.id} could not be closed: "
+            f"{error} The window stays stored; run 'swarmtui join-window "
+            "close-all' once the engine answers, or the token stays live.",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
+    print(closed.message, file=sys.stderr)
+    return ExitCode.OK
+
+
+def _run_list() -> int:
+    store = WindowStore()
+    windows = store.load()
+    if not windows:
+        print(f"swarmtui: no join window is stored in {store.path}.", file=sys.stderr)
+    now = datetime.now(UTC)
+    for window in windows:
+        until = format_utc(window.until) if window.until else "-"
+        state = ""
+        if window.until is not None and now >= window.until:
+            state = "  (due: run close-expired)"
+        print(
+            f"{window.id}  {window.role}  opened {format_utc(window.opened_at)}  "
+            f"until {until}  max joins {window.max_joins or '-'}  "
+            f"swarm {window.cluster_id[:12]}  {window.endpoint}  "
+            f"token {window.token_fingerprint}{state}"
+        )
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
+    command = args.window_command
+    if command == "list":
+        return _run_list()
+    assert service is not None
+    if command == "open":
+        return _run_open(args, service)
+    store = WindowStore()
+    if command == "close-expired":
+        closed = close_due_windows(service, store)
+    else:
+        view = service.read()
+        closed = [
+            close_window(service, window, CloseReason.BY_USER, store=store)
+            for window in store.for_cluster(view.cluster_id)
+        ]
+    if not closed:
+        print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
+    for item in closed:
+        print(item.message)
+    return ExitCode.OK

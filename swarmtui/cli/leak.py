@@ -1,0 +1,187 @@
+"""`swarmtui leak-response`: rotate both tokens at once and list recent joins."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from swarmtui.errors import ExitCode
+from swarmtui.leak import LeakStart, leak_since_for
+from swarmtui.models import NodeInfo, Role
+from swarmtui.service import LeakReport, TokenService
+from swarmtui.timetext import format_utc, parse_time_or_duration
+
+NAME = "leak-response"
+
+EXIT_HELP = """\
+exit codes:
+  0  both tokens rotated and the nodes that joined since then listed
+  1  nothing rotated because the answer was no, or the tokens were rotated
+     but the node list could not be read (the rotation stands)
+  2  no terminal to confirm on and no --yes; nothing rotated
+  3-6  as for every command: engine, node state, API version, conflict
+"""
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser(
+        NAME,
+        help="rotate both join tokens in one update and list nodes that joined",
+        description="Answer a leaked join token: rotate the worker and the "
+        "manager token in one swarm update, then list every node that joined "
+        "since the leak may have started, managers flagged. Stdout carries "
+        "the rotation notice and the node table, or one JSON document with "
+        "--json. No token is printed.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--since",
+        metavar="TIME",
+        help="when the leak may have started: an ISO 8601 time or a duration "
+        "back from now such as 2h (default: the issue time of the older current "
+        "token, from the audit record; else 24 hours ago)",
+    )
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="rotate without asking; required when stdin is not a terminal",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout"
+    )
+    return NAME
+
+
+def render_nodes(nodes: tuple[NodeInfo, ...]) -> str:
+    """Write the nodes as an aligned text table; managers are marked with '!'."""
+    header = ("", "HOSTNAME", "ROLE", "ADDRESS", "JOINED (UTC)", "STATUS", "ENGINE")
+    rows = [header]
+    for node in nodes:
+        manager = node.role is Role.MANAGER
+        rows.append(
+            (
+                "!" if manager else "",
+                node.hostname or node.id[:12],
+                "MANAGER" if manager else "worker",
+                node.address or "-",
+                format_utc(node.created_at) if node.created_at else "-",
+                node.status,
+                node.engine_version or "-",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def rotation_notice(report: LeakReport) -> str:
+    rotation = report.rotation
+    changes = ", ".join(
+        f"{role} {rotation.before.token_fingerprint(role)} -> "
+        f"{rotation.after.token_fingerprint(role)}"
+        for role in Role
+    )
+    return (
+        f"Rotated both join tokens in one update ({changes}); the old tokens "
+        "can no longer join."
+    )
+
+
+def nodes_summary(report: LeakReport) -> str:
+    since = format_utc(report.since)
+    if report.nodes_error:
+        return f"The nodes that joined since {since} could not be listed: " + (
+            f"{report.nodes_error} List them with 'docker node ls'."
+        )
+    if not report.nodes:
+        return f"No node joined since {since}."
+    managers = len(report.managers)
+    text = f"{len(report.nodes)} node(s) joined since {since}"
+    if managers:
+        text += f", {managers} of them as MANAGER: check each one now"
+    return text + "."
+
+
+def render_json(report: LeakReport, start: LeakStart) -> str:
+    rotation = report.rotation
+    document = {
+        "since": format_utc(report.since),
+        "since_source": start.source,
+        "cluster_id": rotation.after.cluster_id,
+        "endpoint": rotation.after.endpoint,
+        "rotated": {
+            str(role): {
+                "old_fingerprint": rotation.before.token_fingerprint(role),
+                "new_fingerprint": rotation.after.token_fingerprint(role),
+            }
+            for role in Role
+        },
+        "nodes": [
+            {
+                "id": node.id,
+                "hostname": node.hostname,
+                "role": str(node.role),
+                "manager": node.role is Role.MANAGER,
+                "address": node.address,
+                "joined_at": format_utc(node.created_at) if node.created_at else None,
+                "status": node.status,
+                "engine_version": node.engine_version,
+            }
+            for node in report.nodes
+        ],
+        "nodes_error": report.nodes_error or None,
+    }
+    return json.dumps(document, indent=2)
+
+
+def _confirm(question: str) -> bool:
+    print(question + " [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace, service: TokenService) -> int:
+    view = service.read()
+    if args.since:
+        since = parse_time_or_duration(args.since)
+        start = LeakStart(since=since, source="given with --since")
+    else:
+        start = leak_since_for(service, view.cluster_id)
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                "swarmtui: leak-response rotates both join tokens and needs a "
+                "confirmation; stdin is not a terminal, so nothing was rotated. "
+                "Add --yes to rotate without asking.",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        question = (
+            f"Rotate BOTH join tokens of swarm {view.cluster_id[:12]} at "
+            f"{view.endpoint}? Nodes that have not joined yet will need the new "
+            "tokens; nodes already in the swarm are not affected. Then list the "
+            f"nodes that joined since {format_utc(start.since)} ({start.source})."
+        )
+        if not _confirm(question):
+            print("swarmtui: nothing was rotated.", file=sys.stderr)
+            return ExitCode.FAILURE
+
+    report = service.respond_to_leak(start.since, expected=view)
+    if args.json:
+        print(rotation_notice(report), file=sys.stderr)
+        print(render_json(report, start))
+    else:
+        print(rotation_notice(report))
+        print(nodes_summary(report))
+        if report.nodes:
+            print()
+            print(render_nodes(report.nodes))
+    return ExitCode.FAILURE if report.nodes_error else ExitCode.OK

@@ -1,0 +1,250 @@
+"""A token history kept in a file, so a later process can recognise an old token.
+
+The file stores fingerprints only, never tokens: for each cluster, the
+fingerprint last seen for each role and the fingerprints retired since. A
+token rotated by another tool (the docker CLI, another admin) is noticed the
+next time swarmtui reads a different current token for that role, and is
+recorded as retired at that moment.
+
+The file is JSON with mode 0600 in the platform's user state folder, written
+atomically under a lock. A file that cannot be read is moved aside with a
+warning and a new, empty history starts; it is never overwritten in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swarmtui.atomicfile import LockTimeout, ensure_folder, exclusive_lock, write_atomic
+from swarmtui.models import Role
+
+log = logging.getLogger(__name__)
+
+HISTORY_FORMAT = 1
+DEFAULT_FILE_NAME = "token-history.json"
+LOCK_TIMEOUT = 5.0
+# Older entries are dropped first once a cluster has this many retired tokens.
+MAX_RETIRED_PER_CLUSTER = 500
+
+_FINGERPRINT = re.compile(r"fp:[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
+_ROLES = {role.value for role in Role}
+
+
+def default_history_path() -> Path:
+    """Return the token history file in the platform's user state folder."""
+    import platformdirs
+
+    return platformdirs.user_state_path("swarmtui") / DEFAULT_FILE_NAME
+
+
+def open_default_history() -> FileTokenHistory:
+    """Open the token history in its default place."""
+    return FileTokenHistory(default_history_path())
+
+
+class HistoryFormatError(ValueError):
+    """A history file whose content is not what this module writes."""
+
+
+def _empty() -> dict[str, Any]:
+    return {"format": HISTORY_FORMAT, "clusters": {}}
+
+
+def _check_time(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise HistoryFormatError(f"{where} must be a time string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise HistoryFormatError(f"{where} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise HistoryFormatError(f"{where} has no time zone")
+
+
+def _check_entry(entry: Any, where: str, time_key: str) -> None:
+    if not isinstance(entry, dict):
+        raise HistoryFormatError(f"{where} must be an object")
+    if entry.get("role") not in _ROLES:
+        raise HistoryFormatError(f"{where}.role must be 'worker' or 'manager'")
+    _check_time(entry.get(time_key), f"{where}.{time_key}")
+
+
+def validate_document(document: Any) -> dict[str, Any]:
+    """Check the shape of a parsed history file and return it."""
+    if not isinstance(document, dict):
+        raise HistoryFormatError("the top level must be an object")
+    if document.get("format") != HISTORY_FORMAT:
+        raise HistoryFormatError(
+            f"'format' is {document.get('format')!r}, expected {HISTORY_FORMAT}"
+        )
+    clusters = document.get("clusters")
+    if not isinstance(clusters, dict):
+        raise HistoryFormatError("'clusters' must be an object")
+    for cluster_id, cluster in clusters.items():
+        where = f"clusters.{cluster_id}"
+        if not isinstance(cluster, dict):
+            raise HistoryFormatError(f"{where} must be an object")
+        current = cluster.get("current", {})
+        if not isinstance(current, dict):
+            raise HistoryFormatError(f"{where}.current must be an object")
+        for role, value in current.items():
+            if role not in _ROLES or not isinstance(value, str):
+                raise HistoryFormatError(f"{where}.current.{role} is not valid")
+            if not _FINGERPRINT.fullmatch(value):
+                raise HistoryFormatError(f"{where}.current.{role} is not a fingerprint")
+        retired = cluster.get("retired", {})
+        if not isinstance(retired, dict):
+            raise HistoryFormatError(f"{where}.retired must be an object")
+        for key, entry in retired.items():
+            if not _FINGERPRINT.fullmatch(key):
+                raise HistoryFormatError(
+                    f"{where}.retired has a key that is not a fingerprint"
+                )
+            _check_entry(entry, f"{where}.retired[{key}]", "retired_at")
+    return document
+
+
+class FileTokenHistory:
+    """A TokenHistory stored in a JSON file; see the module docstring."""
+
+    def __init__(
+        self, path: Path, *, now: Callable[[], datetime] | None = None
+    ) -> None:
+        self.path = Path(path)
+        self._now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        self._warned = False
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    # -- TokenHistory -----------------------------------------------------
+
+    def remember(self, cluster_id: str, role: Role, fingerprint: str) -> None:
+        """Record the current token of a role; a changed one retires the old."""
+        role = Role(role)
+
+        def change(document: dict[str, Any]) -> bool:
+            cluster = _cluster(document, cluster_id)
+            previous = cluster["current"].get(role.value)
+            if previous == fingerprint:
+                return False
+            cluster["current"][role.value] = fingerprint
+            if previous is not None and previous not in cluster["retired"]:
+                # NOTE: the token changed outside this history (another tool
+                # rotated it), so the time recorded is when the change was
+                # first seen, not when it happened.
+                _add_retired(cluster, previous, role, self._now())
+            cluster["retired"].pop(fingerprint, None)
+            return True
+
+        self._update(change)
+
+    def retire(self, cluster_id: str, role: Role, fingerprint: str) -> None:
+        role = Role(role)
+
+        def change(document: dict[str, Any]) -> bool:
+            cluster = _cluster(document, cluster_id)
+            _add_retired(cluster, fingerprint, role, self._now())
+            if cluster["current"].get(role.value) == fingerprint:
+                del cluster["current"][role.value]
+            return True
+
+        self._update(change)
+
+    def lookup(self, cluster_id: str, fingerprint: str) -> tuple[Role, datetime] | None:
+        document = self._read()
+        cluster = document["clusters"].get(cluster_id)
+        if not cluster:
+            return None
+        entry = cluster.get("retired", {}).get(fingerprint)
+        if entry is None:
+            return None
+        return Role(entry["role"]), datetime.fromisoformat(entry["retired_at"])
+
+    # -- file access ------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        """Read the file, or return an empty history when it is missing or broken."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return _empty()
+        except OSError as error:
+            self._warn(f"cannot read the token history {self.path}: {error.strerror}")
+            return _empty()
+        try:
+            return validate_document(json.loads(data.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError, HistoryFormatError) as error:
+            self._set_aside(str(error))
+            return _empty()
+
+    def _set_aside(self, problem: str) -> None:
+        """Move a broken history file out of the way, keeping it for inspection."""
+        stamp = self._now().strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        try:
+            os.replace(self.path, target)
+        except OSError as error:
+            self._warn(
+                f"the token history {self.path} is unreadable ({problem}) and "
+                f"could not be moved aside ({error.strerror}); old tokens will "
+                "not be recognised"
+            )
+            return
+        log.warning(
+            "the token history %s was unreadable (%s); it was moved to %s and a "
+            "new history was started",
+            self.path,
+            problem,
+            target,
+        )
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            log.warning("%s", message)
+            self._warned = True
+
+    def _update(self, change: Callable[[dict[str, Any]], bool]) -> None:
+        """Apply `change` to the newest document under the lock, then write it.
+
+        A history that cannot be written is logged once and skipped: the
+        history only improves old-token answers and never blocks an action.
+        """
+        try:
+            ensure_folder(self.path.parent)
+            with exclusive_lock(self.lock_path, LOCK_TIMEOUT):
+                document = self._read()
+                if not change(document):
+                    return
+                data = json.dumps(document, indent=1, sort_keys=True) + "\n"
+                write_atomic(self.path, data.encode("utf-8"))
+        except LockTimeout:
+            self._warn(f"the token history {self.path} stayed locked; not updated")
+        except OSError as error:
+            self._warn(f"cannot write the token history {self.path}: {error.strerror}")
+
+
+def _cluster(document: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    cluster: dict[str, Any] = document["clusters"].setdefault(cluster_id, {})
+    cluster.setdefault("current", {})
+    cluster.setdefault("retired", {})
+    return cluster
+
+
+def _add_retired(
+    cluster: dict[str, Any], fingerprint: str, role: Role, at: datetime
+) -> None:
+    retired: dict[str, Any] = cluster["retired"]
+    retired.setdefault(fingerprint, {"role": role.value, "retired_at": at.isoformat()})
+    if len(retired) > MAX_RETIRED_PER_CLUSTER:
+        oldest = sorted(retired, key=lambda key: retired[key]["retired_at"])
+        for key in oldest[: len(retired) - MAX_RETIRED_PER_CLUSTER]:
+            del retired[key]

@@ -1,0 +1,192 @@
+"""The leak-response, join-window and audit commands, run on the demo swarm."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli import main
+from swarmtui.errors import ExitCode
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import parse_token
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(tmp_path / "windows.json"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path
+
+
+def demo_args(path: Path) -> list[str]:
+    return ["--demo", "--demo-state", str(path / "demo.toml"), "--demo-seed", "4"]
+
+
+def demo_service(path: Path) -> TokenService:
+    return TokenService(DemoBackend(path=path / "demo.toml", seed=4))
+
+
+def test_leak_response_refuses_without_tty(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = demo_service(env).read()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    code = main([*demo_args(env), "leak-response"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert "--yes" in captured.err
+    assert captured.out == ""
+    after = demo_service(env).read()
+    assert after.worker_fingerprint == before.worker_fingerprint
+
+
+def test_leak_response_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    service = demo_service(env)
+    before = service.read()
+    assert isinstance(service.backend, DemoBackend)
+    joined = service.backend.join(before.manager_token, "rogue", "127.0.4.80")
+
+    code = main([*demo_args(env), "leak-response", "--yes", "--json", "--since", "1h"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    document = json.loads(captured.out)
+    assert [node["id"] for node in document["nodes"]] == [joined.id]
+    assert document["nodes"][0]["manager"] is True
+    for role in Role:
+        rotated = document["rotated"][role]
+        assert rotated["old_fingerprint"] == before.token_fingerprint(role)
+        assert rotated["new_fingerprint"] != before.token_fingerprint(role)
+    after = demo_service(env).read()
+    for role in Role:
+        for view in (before, after):
+            secret = parse_token(view.token(role)).secret
+            assert secret not in captured.out
+            assert secret not in captured.err
+            assert secret not in (env / "audit.jsonl").read_text()
+    assert "Rotated both join tokens" in captured.err
+
+
+def test_leak_response_table(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    service = demo_service(env)
+    view = service.read()
+    assert isinstance(service.backend, DemoBackend)
+    service.backend.join(view.worker_token, "fresh-worker", "127.0.4.81")
+    code = main([*demo_args(env), "leak-response", "--yes", "--since", "30m"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    assert "1 node(s) joined since" in out
+    assert "fresh-worker" in out
+    assert "HOSTNAME" in out
+
+
+def test_leak_response_bad_since(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([*demo_args(env), "leak-response", "--yes", "--since", "soon"])
+    assert code == ExitCode.USAGE
+    assert "neither a time nor a duration" in capsys.readouterr().err
+
+
+def test_audit_command_without_engine(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*demo_args(env), "join-token", "--rotate", "worker", "-q"]) == 0
+    capsys.readouterr()
+    code = main(["-H", "unix:///nonexistent/docker.sock", "audit", "--json"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    assert [event["action"] for event in events] == ["rotate"]
+    assert events[0]["role"] == "worker"
+
+
+def test_audit_command_damaged_line(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = env / "audit.jsonl"
+    path.write_text('{"time": "2026-01-01T00:00:00Z", "action": "copy"}\nxx\n')
+    code = main(["audit", "--limit", "5"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert "copy" in captured.out
+    assert "skipped 1 damaged line(s)" in captured.err
+    assert "line 2" in captured.err
+
+
+def test_audit_failure_warns_on_stderr(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = env / "blocker"
+    blocker.write_text("")
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(blocker / "audit.jsonl"))
+    code = main([*demo_args(env), "join-token", "--rotate", "worker", "-q"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert "warning" in captured.err
+    assert "audit file" in captured.err
+
+
+def test_join_window_close_expired(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from swarmtui.windows import JoinWindow, WindowStore
+
+    service = demo_service(env)
+    view = service.read()
+    store = WindowStore()
+    opened = datetime.now(UTC) - timedelta(minutes=10)
+    store.add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=opened,
+            until=opened + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+        )
+    )
+    assert main(["join-window", "list"]) == 0
+    assert "due" in capsys.readouterr().out
+
+    assert main([*demo_args(env), "join-window", "close-expired"]) == 0
+    out = capsys.readouterr().out
+    assert "rotated" in out
+    assert demo_service(env).read().worker_fingerprint != view.worker_fingerprint
+    assert store.load() == []
+
+
+def test_join_window_open_by_count(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    state = env
+
+    def join_during_sleep(seconds: float) -> None:
+        service = demo_service(state)
+        backend = service.backend
+        assert isinstance(backend, DemoBackend)
+        backend.join(service.read().worker_token, "scripted", "127.0.4.82")
+
+    monkeypatch.setattr(time, "sleep", join_during_sleep)
+    before = demo_service(env).read()
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert captured.out.strip() == before.worker_token
+    assert "joined: scripted" in captured.err
+    assert "rotated" in captured.err
+    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
