@@ -35,9 +35,16 @@ check-token has its own codes: see 'swarmtui check-token --help'.
 
 
 def _subcommand_modules() -> list[ModuleType]:
-    from swarmtui.cli import check_token, demo_join, join_token
+    from swarmtui.cli import (
+        audit_log,
+        check_token,
+        demo_join,
+        join_token,
+        join_window,
+        leak,
+    )
 
-    return [join_token, check_token, demo_join]
+    return [join_token, check_token, leak, join_window, audit_log, demo_join]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
@@ -117,10 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from swarmtui.tui.run import run_console
 
             return run_console(args)
+        if not _needs_service(args):
+            return runners[args.command](args, None)
         service = make_service(args)
         try:
             return runners[args.command](args, service)
         finally:
+            for failure in service.audit_failures:
+                print(f"swarmtui: warning: {failure}", file=sys.stderr)
             service.backend.close()
     except SwarmTuiError as error:
         print(error_message(error), file=sys.stderr)
@@ -128,6 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("swarmtui: interrupted", file=sys.stderr)
         return 130
+
+
+def _needs_service(args: argparse.Namespace) -> bool:
+    """Return False for a subcommand that works without an engine, such as audit.
+
+    A module says so with `NEEDS_SERVICE = False`, or with a function
+    `needs_service(args)` when it depends on the arguments.
+    """
+    for module in _subcommand_modules():
+        if getattr(module, "NAME", None) != args.command:
+            continue
+        decide = getattr(module, "needs_service", None)
+        if decide is not None:
+            return bool(decide(args))
+        return bool(getattr(module, "NEEDS_SERVICE", True))
+    return True
 
 
 def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -153,7 +180,11 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:
     """Return the audit sink and token history that the CLI uses."""
-    extras: dict[str, object] = {}
+    from swarmtui.audit import open_default_audit
+
+    extras: dict[str, object] = {
+        "audit": open_default_audit(config_path=getattr(args, "config", None))
+    }
     # The demo swarm lists its own retired tokens; the file history is for
     # real swarms, and demo clusters would only fill it.
     if not args.demo:
