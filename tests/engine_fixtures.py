@@ -589,3 +589,21 @@ def run_swarmtui(
         env=env,
         timeout=timeout,
     )
+
+
+def post_json(daemon: Daemon, path: str, body: object) -> None:
+    """Send `POST path` with a JSON body to the daemon's API."""
+    connection = _UnixConnection(daemon.socket_path, CLI_TIMEOUT)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"POST {path} returned {response.status}: {answer[:200]!r}")

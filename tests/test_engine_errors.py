@@ -1,0 +1,169 @@
+"""Each engine failure reaches the user as a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_fixtures import Daemon, DaemonPool, join, join_token, run_swarmtui
+
+from swarmtui.backends.engine import EngineBackend
+from swarmtui.endpoint import EndpointChoice
+from swarmtui.errors import ApiTooOldError, ExitCode, SwarmLockedError
+from swarmtui.service import TokenService
+
+pytestmark = pytest.mark.engine
+
+
+def assert_failure(result: object, code: int, *phrases: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr)  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    assert result.stderr.startswith("swarmtui: ")  # type: ignore[attr-defined]
+    for phrase in phrases:
+        assert phrase in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+
+
+def test_worker_node_names_managers(manager: Daemon, daemons: DaemonPool) -> None:
+    node = daemons.daemon()
+    joined, stderr = join(node, manager, join_token(manager, "worker"))
+    assert joined, stderr
+
+    result = run_swarmtui("join-token", "worker", host=node.host)
+
+    assert_failure(result, ExitCode.NODE_STATE, "worker node", manager.swarm_address)
+
+
+def test_node_outside_swarm(daemons: DaemonPool) -> None:
+    lone = daemons.daemon()
+
+    result = run_swarmtui("join-token", "-q", "worker", host=lone.host)
+
+    assert_failure(result, ExitCode.NODE_STATE, "not part of a swarm", lone.host)
+
+
+def test_rotation_outside_swarm(daemons: DaemonPool) -> None:
+    lone = daemons.daemon()
+
+    result = run_swarmtui("join-token", "--rotate", "manager", host=lone.host)
+
+    assert_failure(result, ExitCode.NODE_STATE, "not part of a swarm")
+
+
+def test_missing_socket_is_unreachable(tmp_path: Path) -> None:
+    host = f"unix://{tmp_path}/missing.sock"
+
+    result = run_swarmtui("join-token", "worker", host=host)
+
+    assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "Cannot connect", host)
+
+
+def test_socket_without_permission(manager: Daemon) -> None:
+    socket_path = manager.socket_path
+    status = os.stat(socket_path)
+    directory_mode = os.stat(manager.directory).st_mode & 0o7777
+    os.chmod(manager.directory, 0o711)
+    os.chown(socket_path, 65534, 65534)
+    os.chmod(socket_path, 0o600)
+    try:
+        result = run_swarmtui(
+            "join-token", "worker", host=manager.host, without_file_override=True
+        )
+    finally:
+        os.chown(socket_path, status.st_uid, status.st_gid)
+        os.chmod(socket_path, status.st_mode & 0o7777)
+        os.chmod(manager.directory, directory_mode)
+
+    assert_failure(
+        result, ExitCode.ENGINE_UNREACHABLE, "Permission denied", socket_path
+    )
+
+
+@pytest.fixture
+def silent_socket() -> Iterator[str]:
+    """A unix socket that accepts connections and never sends a byte."""
+    directory = tempfile.mkdtemp(prefix="stuih", dir=tempfile.gettempdir())
+    path = os.path.join(directory, "silent.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_forever() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted.append(connection)
+
+    thread = threading.Thread(target=accept_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"unix://{path}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in accepted:
+            connection.close()
+        server.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_silent_endpoint_times_out(silent_socket: str) -> None:
+    result = run_swarmtui(
+        "--timeout", "2", "join-token", "worker", host=silent_socket, timeout=60
+    )
+
+    assert_failure(
+        result, ExitCode.ENGINE_UNREACHABLE, "did not answer within 2 seconds"
+    )
+
+
+def test_locked_swarm(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    swarm.docker("swarm", "update", "--autolock=true")
+    swarm.restart()
+
+    result = run_swarmtui("join-token", "-q", "worker", host=swarm.host)
+    assert_failure(result, ExitCode.NODE_STATE, "locked", "docker swarm unlock")
+
+    # The same answer comes from the engine when the node check is skipped.
+    backend = EngineBackend(EndpointChoice(host=swarm.host, environment={}))
+    try:
+        with pytest.raises(SwarmLockedError):
+            backend.inspect_swarm()
+        with pytest.raises(SwarmLockedError):
+            TokenService(backend).rotate(["worker"])  # type: ignore[list-item]
+    finally:
+        backend.close()
+
+
+def test_api_too_old_message(manager: Daemon) -> None:
+    import docker
+    from docker.errors import APIError
+
+    backend = EngineBackend(EndpointChoice(host=manager.host, environment={}))
+    client = docker.APIClient(base_url=manager.host, version="1.24")
+    try:
+        response = client._get(client.base_url + "/v1.11/info")
+        with pytest.raises(APIError) as caught:
+            client._raise_for_status(response)
+    finally:
+        client.close()
+
+    error = backend._translate(caught.value)
+
+    assert isinstance(error, ApiTooOldError)
+    assert error.exit_code == ExitCode.API_TOO_OLD
+    assert "1.11" in str(error)

@@ -1,0 +1,202 @@
+"""Token rotation against a real dockerd, proven by nodes that try to join."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from engine_fixtures import (
+    Daemon,
+    DaemonPool,
+    get_json,
+    join,
+    join_token,
+    post_json,
+    run_swarmtui,
+)
+
+from swarmtui.backends.engine import EngineBackend
+from swarmtui.cli import main
+from swarmtui.endpoint import EndpointChoice
+from swarmtui.errors import ExitCode, RotationConflictError
+from swarmtui.models import Role, SwarmSnapshot
+from swarmtui.service import TokenService
+
+pytestmark = pytest.mark.engine
+
+STALE_TOKEN_MESSAGE = "A valid join token is necessary"
+
+
+def engine_backend(daemon: Daemon) -> EngineBackend:
+    return EngineBackend(EndpointChoice(host=daemon.host, environment={}), timeout=30.0)
+
+
+def test_worker_rotation_rejects_old_token(
+    manager: Daemon, daemons: DaemonPool
+) -> None:
+    old_worker = join_token(manager, "worker")
+    old_manager = join_token(manager, "manager")
+
+    result = run_swarmtui("join-token", "--rotate", "worker", host=manager.host)
+
+    assert result.returncode == 0, result.stderr
+    new_worker = join_token(manager, "worker")
+    assert new_worker != old_worker
+    assert join_token(manager, "manager") == old_manager
+    assert result.stdout.startswith("Rotated the worker join token")
+    assert f"--token {new_worker} {manager.swarm_address}" in result.stdout
+    assert old_worker not in result.stdout
+
+    node = daemons.daemon()
+    joined, stderr = join(node, manager, old_worker)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
+    joined, stderr = join(node, manager, new_worker)
+    assert joined, stderr
+
+
+def test_manager_rotation_rejects_old_token(daemons: DaemonPool) -> None:
+    first = daemons.swarm()
+    old_manager = join_token(first, "manager")
+    old_worker = join_token(first, "worker")
+
+    result = run_swarmtui("join-token", "--rotate", "-q", "manager", host=first.host)
+
+    assert result.returncode == 0, result.stderr
+    new_manager = join_token(first, "manager")
+    assert new_manager != old_manager
+    assert join_token(first, "worker") == old_worker
+    assert result.stdout == new_manager + "\n"
+    assert "Rotated the manager join token" in result.stderr
+
+    node = daemons.daemon()
+    joined, stderr = join(node, first, old_manager)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
+    joined, stderr = join(node, first, new_manager)
+    assert joined, stderr
+    roles = node.docker("info", "--format", "{{.Swarm.ControlAvailable}}")
+    assert roles.stdout.strip() == "true"
+
+
+def configure_non_default_swarm(daemon: Daemon) -> None:
+    """Turn on autolock and change settings that an empty Spec would reset."""
+    daemon.docker(
+        "swarm",
+        "update",
+        "--autolock=true",
+        "--task-history-limit",
+        "7",
+        "--cert-expiry",
+        "100h0m0s",
+        "--dispatcher-heartbeat",
+        "9s",
+    )
+    swarm = get_json(daemon, "/v1.41/swarm")
+    spec = copy.deepcopy(swarm["Spec"])
+    spec["Labels"] = {"com.example.team": "platform"}
+    version = swarm["Version"]["Index"]
+    post_json(daemon, f"/v1.41/swarm/update?version={version}", spec)
+
+
+def spec_and_unlock_key(daemon: Daemon) -> tuple[dict[str, Any], str, int]:
+    swarm = get_json(daemon, "/v1.41/swarm")
+    unlock = get_json(daemon, "/v1.41/swarm/unlockkey")["UnlockKey"]
+    return swarm["Spec"], unlock, swarm["Version"]["Index"]
+
+
+def test_rotation_keeps_non_default_spec(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    configure_non_default_swarm(swarm)
+    spec_before, unlock_before, version_before = spec_and_unlock_key(swarm)
+    assert spec_before["EncryptionConfig"]["AutoLockManagers"] is True
+    assert spec_before["Orchestration"]["TaskHistoryRetentionLimit"] == 7
+    assert spec_before["Labels"] == {"com.example.team": "platform"}
+    assert unlock_before.startswith("SWMKEY-1-")
+    worker_before = join_token(swarm, "worker")
+    manager_before = join_token(swarm, "manager")
+
+    cli = run_swarmtui("join-token", "--rotate", "-q", "worker", host=swarm.host)
+    assert cli.returncode == 0, cli.stderr
+    service = TokenService(engine_backend(swarm))
+    try:
+        service.rotate([Role.WORKER, Role.MANAGER])
+    finally:
+        service.backend.close()
+
+    spec_after, unlock_after, version_after = spec_and_unlock_key(swarm)
+    assert json.dumps(spec_after, sort_keys=True) == json.dumps(
+        spec_before, sort_keys=True
+    )
+    assert unlock_after == unlock_before
+    assert version_after > version_before
+    assert join_token(swarm, "worker") not in (worker_before, cli.stdout.strip())
+    assert join_token(swarm, "manager") != manager_before
+
+
+class ConcurrentChangeBackend(EngineBackend):
+    """An engine backend that lets the docker CLI change the swarm right after
+    the rotation has read it, as a second administrator would."""
+
+    def __init__(self, daemon: Daemon, change: list[str]) -> None:
+        super().__init__(EndpointChoice(host=daemon.host, environment={}), timeout=30.0)
+        self.daemon = daemon
+        self.change = change
+        self.changes_made = 0
+        self.updates_sent = 0
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        snapshot = super().inspect_swarm()
+        if self.changes_made == 0:
+            self.daemon.docker(*self.change)
+            self.changes_made += 1
+        return snapshot
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.updates_sent += 1
+        super().update_swarm(version, spec, **flags)
+
+
+def test_concurrent_change_raises_conflict(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    worker_before = join_token(swarm, "worker")
+    backend = ConcurrentChangeBackend(
+        swarm, ["swarm", "update", "--task-history-limit", "11"]
+    )
+    service = TokenService(backend)
+
+    with pytest.raises(RotationConflictError) as caught:
+        service.rotate([Role.WORKER])
+    backend.close()
+
+    conflict = caught.value
+    assert backend.updates_sent == 1
+    assert conflict.fresh.worker_token == join_token(swarm, "worker")
+    assert conflict.fresh.worker_token == worker_before
+    assert conflict.fresh.spec["Orchestration"]["TaskHistoryRetentionLimit"] == 11
+    assert any("Orchestration" in change for change in conflict.changes)
+    assert worker_before not in str(conflict)
+
+
+def test_concurrent_change_exits_with_conflict_code(
+    daemons: DaemonPool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    swarm = daemons.swarm()
+    worker_before = join_token(swarm, "worker")
+    backend = ConcurrentChangeBackend(
+        swarm, ["swarm", "update", "--dispatcher-heartbeat", "7s"]
+    )
+    monkeypatch.setattr("swarmtui.backends.make_backend", lambda **options: backend)
+
+    status = main(["join-token", "--rotate", "worker"])
+
+    captured = capsys.readouterr()
+    assert status == ExitCode.CONFLICT
+    assert captured.out == ""
+    assert "changed by someone else" in captured.err
+    assert join_token(swarm, "worker") == worker_before
+    assert worker_before not in captured.err
