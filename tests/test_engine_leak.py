@@ -1,0 +1,232 @@
+"""Leak response, unlock key rotation and join windows against a real dockerd.
+
+Each test makes its own swarm, because it rotates tokens and joins nodes.
+A rotation is proven by a fresh daemon that the old token no longer lets in.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_fixtures import (
+    Daemon,
+    DaemonPool,
+    get_json,
+    join,
+    join_token,
+    run_swarmtui,
+)
+
+from swarmtui.audit import AuditLog, read_audit
+from swarmtui.backends.engine import EngineBackend
+from swarmtui.endpoint import EndpointChoice
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import parse_token
+from swarmtui.windows import CloseReason, WindowStore, close_due_windows, open_window
+
+pytestmark = pytest.mark.engine
+
+STALE_TOKEN_MESSAGE = "A valid join token is necessary"
+
+
+class CountingBackend(EngineBackend):
+    """An engine backend that counts the swarm updates it sends."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        super().__init__(EndpointChoice(host=daemon.host, environment={}), timeout=30)
+        self.updates: list[dict[str, Any]] = []
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: Any) -> None:
+        self.updates.append(flags)
+        super().update_swarm(version, spec, **flags)
+
+
+def secret(token: str) -> str:
+    return parse_token(token).secret
+
+
+def swarm_state(daemon: Daemon) -> dict[str, Any]:
+    data: dict[str, Any] = get_json(daemon, "/v1.41/swarm")
+    return data
+
+
+def test_leak_response_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
+    manager = daemons.swarm()
+    early = daemons.daemon()
+    joined, stderr = join(early, manager, join_token(manager, "worker"))
+    assert joined, stderr
+    # The engine stores node creation times to the nanosecond; a short pause
+    # puts the early node strictly before the chosen start.
+    time.sleep(1.0)
+    since = datetime.now(UTC)
+    time.sleep(1.0)
+    late = daemons.daemon()
+    joined, stderr = join(late, manager, join_token(manager, "worker"))
+    assert joined, stderr
+
+    old_worker = join_token(manager, "worker")
+    old_manager = join_token(manager, "manager")
+    before = swarm_state(manager)
+    backend = CountingBackend(manager)
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    service = TokenService(backend, audit=audit)
+    view = service.read()
+
+    report = service.respond_to_leak(since, expected=view)
+
+    after = swarm_state(manager)
+    assert backend.updates == [
+        {
+            "rotate_worker_token": True,
+            "rotate_manager_token": True,
+        }
+    ]
+    assert after["Version"]["Index"] > before["Version"]["Index"]
+    assert report.rotation.before.version == before["Version"]["Index"]
+    assert report.rotation.after.version == after["Version"]["Index"]
+    assert after["Spec"] == before["Spec"]
+    new_worker = after["JoinTokens"]["Worker"]
+    new_manager = after["JoinTokens"]["Manager"]
+    assert new_worker != old_worker
+    assert new_manager != old_manager
+
+    listed = {node.id for node in report.nodes}
+    assert late.node_id() in listed
+    assert early.node_id() not in listed
+    assert manager.node_id() not in listed
+
+    text = (tmp_path / "audit.jsonl").read_text()
+    for token in (old_worker, old_manager, new_worker, new_manager):
+        assert secret(token) not in text
+    events = read_audit(tmp_path / "audit.jsonl").events
+    leak_events = [event for event in events if event["action"] == "leak-response"]
+    assert len(leak_events) == 1
+    assert leak_events[0]["nodes_joined"] == len(report.nodes)
+
+    prober = daemons.daemon()
+    joined, stderr = join(prober, manager, old_worker)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_leak_response_cli_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = {"SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl")}
+
+    refused = run_swarmtui("leak-response", host=manager.host, environment=environment)
+    assert refused.returncode == 2
+    assert join_token(manager, "worker") == old_worker
+
+    result = run_swarmtui(
+        "leak-response",
+        "--yes",
+        "--since",
+        "10m",
+        host=manager.host,
+        environment=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    new_worker = join_token(manager, "worker")
+    assert new_worker != old_worker
+    assert "Rotated both join tokens" in result.stdout
+    for stream in (result.stdout, result.stderr):
+        assert secret(old_worker) not in stream
+        assert secret(new_worker) not in stream
+    audit_text = (tmp_path / "audit.jsonl").read_text()
+    assert secret(new_worker) not in audit_text
+    assert secret(old_worker) not in audit_text
+
+
+def test_unlock_key_rotation_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
+    manager = daemons.swarm()
+    manager.docker("swarm", "update", "--autolock=true")
+    old_key = manager.docker("swarm", "unlock-key", "-q").stdout.strip()
+    before = swarm_state(manager)
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    service = TokenService(
+        EngineBackend(EndpointChoice(host=manager.host, environment={}), timeout=30),
+        audit=audit,
+    )
+
+    result = service.rotate_unlock_key(expected=service.read())
+
+    new_key = manager.docker("swarm", "unlock-key", "-q").stdout.strip()
+    after = swarm_state(manager)
+    assert new_key != old_key
+    assert new_key.startswith("SWMKEY-1-")
+    assert after["JoinTokens"] == before["JoinTokens"]
+    assert after["Spec"] == before["Spec"]
+    assert after["Spec"]["EncryptionConfig"]["AutoLockManagers"] is True
+    assert result.old_key_fingerprint != result.new_key_fingerprint
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert old_key.split("-")[-1] not in text
+    assert new_key.split("-")[-1] not in text
+    assert result.new_key_fingerprint in text
+
+
+def test_join_window_closes_by_count_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    store = WindowStore(tmp_path / "windows.json")
+    service = TokenService(
+        EngineBackend(EndpointChoice(host=manager.host, environment={}), timeout=30)
+    )
+    _, view = open_window(service, Role.WORKER, max_joins=1, store=store)
+    assert close_due_windows(service, store) == []
+
+    newcomer = daemons.daemon()
+    joined, stderr = join(newcomer, manager, view.worker_token)
+    assert joined, stderr
+    closed = close_due_windows(service, store)
+
+    assert [item.reason for item in closed] == [CloseReason.JOINS]
+    assert [node.id for node in closed[0].joined] == [newcomer.node_id()]
+    assert store.load() == []
+    assert join_token(manager, "worker") != view.worker_token
+    assert join_token(manager, "manager") == view.manager_token
+    prober = daemons.daemon()
+    joined, stderr = join(prober, manager, view.worker_token)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_join_window_closes_by_time_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = {
+        "SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+        "SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json"),
+    }
+    # 0.05 minutes is a 3 second window; the command blocks until it closes.
+    result = run_swarmtui(
+        "join-window",
+        "open",
+        "worker",
+        "--minutes",
+        "0.05",
+        "--poll",
+        "0.5",
+        "-q",
+        host=manager.host,
+        environment=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == old_worker
+    assert "its time ran out" in result.stderr
+    assert join_token(manager, "worker") != old_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
+    actions = [event["action"] for event in read_audit(tmp_path / "audit.jsonl").events]
+    assert actions == ["join-window-open", "join-window-close", "join-window-closed"]
+    prober = daemons.daemon()
+    joined, stderr = join(prober, manager, old_worker)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
