@@ -1,0 +1,227 @@
+"""The demo state file: modes, atomic writes, and broken files left as they are."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from demo_support import make_demo
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.errors import ExitCode, StateFileError
+from swarmtui.tokens import parse_token
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    """A seeded demo state file with one rotation, so it lists a retired token."""
+    path = tmp_path / "new-folder" / "demo.toml"
+    backend = make_demo(path)
+    snapshot = backend.inspect_swarm()
+    backend.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
+    return path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_new_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "demo.toml"
+    old_umask = os.umask(0o022)
+    try:
+        make_demo(path).inspect_swarm()
+    finally:
+        os.umask(old_umask)
+    assert mode_of(path) == 0o600
+    assert mode_of(path.with_name("demo.toml.lock")) == 0o600
+    assert mode_of(path.parent) == 0o700
+
+
+def test_writes_leave_no_temporary_files(state_path: Path) -> None:
+    backend = DemoBackend(path=state_path)
+    for _ in range(3):
+        snapshot = backend.inspect_swarm()
+        backend.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
+    names = sorted(path.name for path in state_path.parent.iterdir())
+    assert names == ["demo.toml", "demo.toml.lock"]
+    assert mode_of(state_path) == 0o600
+
+
+def test_file_is_readable_toml(state_path: Path) -> None:
+    document = tomllib.loads(state_path.read_text())
+    snapshot = DemoBackend(path=state_path).inspect_swarm()
+    assert document["worker_token"] == snapshot.worker_token
+    assert document["ca_cert_pem"] == snapshot.ca_pem
+    assert len(document["nodes"]) == 7
+
+
+def test_hand_edit_is_picked_up(state_path: Path) -> None:
+    backend = DemoBackend(path=state_path)
+    assert backend.list_nodes()[0].hostname == "mgr-01"
+    text = state_path.read_text().replace('hostname = "mgr-01"', 'hostname = "edited"')
+    state_path.write_text(text)
+    assert backend.list_nodes()[0].hostname == "edited"
+
+
+def replace_line(pattern: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        changed, count = re.subn(pattern, new, text, count=1, flags=re.MULTILINE)
+        assert count == 1, pattern
+        return changed
+
+    return edit
+
+
+def break_token(text: str) -> str:
+    match = re.search(r'^worker_token = "(SWMTKN-[^"]+)"$', text, re.MULTILINE)
+    assert match is not None
+    token = match.group(1)
+    return text.replace(token, token[:-3] + "XYZ")
+
+
+def swap_digest(text: str) -> str:
+    match = re.search(r'^manager_token = "(SWMTKN-[^"]+)"$', text, re.MULTILINE)
+    assert match is not None
+    token = parse_token(match.group(1))
+    other = "1" if token.digest[0] != "1" else "2"
+    damaged = f"SWMTKN-1-{other}{token.digest[1:]}-{token.secret}"
+    return text.replace(match.group(1), damaged)
+
+
+# Each case: how to break the file, then text that the error must contain.
+CORRUPTIONS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
+    "toml syntax": (
+        replace_line(r"^version = \d+$", "version = = 3"),
+        ("TOML syntax error", "line 4"),
+    ),
+    "unclosed array": (lambda text: text + "\nextra = [1, 2\n", ("TOML syntax",)),
+    "missing key": (replace_line(r"^cluster_id = .*\n", ""), ("'cluster_id'",)),
+    "wrong type": (
+        replace_line(r"^version = \d+$", 'version = "twelve"'),
+        ("'version' must be an integer", "line 4"),
+    ),
+    "boolean as version": (
+        replace_line(r"^version = \d+$", "version = true"),
+        ("not a boolean",),
+    ),
+    "malformed token": (
+        break_token,
+        ("'worker_token' is not a well-formed join token", "invalid character"),
+    ),
+    "digest not of this CA": (swap_digest, ("does not match 'ca_cert_pem'",)),
+    "broken certificate": (
+        replace_line(r"^MII.*$", "MIInotbase64!!"),
+        ("not a readable PEM certificate",),
+    ),
+    "spec not json": (
+        replace_line(r"^spec_json = .*$", "spec_json = '{not json'"),
+        ("'spec_json' is not valid JSON", "line"),
+    ),
+    "node role": (
+        replace_line(r'^role = "worker"$', 'role = "boss"'),
+        ("'nodes[3].role' must be 'worker' or 'manager'",),
+    ),
+    "time without zone": (
+        replace_line(r"^created_at = (\S+) (\S+)\+00:00$", r"created_at = \1 \2"),
+        ("time zone",),
+    ),
+    "newer format": (replace_line(r"^format = 1$", "format = 2"), ("format 1",)),
+    "empty file": (lambda text: "", ("'format' is missing",)),
+    "not utf-8": (lambda text: "\udcff", ("not UTF-8",)),
+    "token as fingerprint": (
+        replace_line(r'^fingerprint = "fp:.*"$', 'fingerprint = "SWMTKN-1-abc"'),
+        ("must be a token fingerprint",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_broken_file_is_reported_and_kept(state_path: Path, case: str) -> None:
+    edit, expected_parts = CORRUPTIONS[case]
+    original_text = state_path.read_text()
+    broken = edit(original_text)
+    state_path.write_bytes(broken.encode("utf-8", "surrogateescape"))
+    os.chmod(state_path, 0o600)
+    before = state_path.read_bytes()
+    files_before = sorted(path.name for path in state_path.parent.iterdir())
+
+    backend = DemoBackend(path=state_path, seed=1)
+    with pytest.raises(StateFileError) as caught:
+        backend.inspect_swarm()
+    error = caught.value
+    message = str(error)
+    assert str(state_path) in message
+    for part in expected_parts:
+        assert part in message, message
+    assert "--demo-state" in error.hint
+    assert error.exit_code == ExitCode.FILE_ERROR
+    assert error.path == str(state_path)
+
+    # A change fails the same way and writes nothing.
+    with pytest.raises(StateFileError):
+        backend.update_swarm(11, {}, rotate_worker_token=True)
+    with pytest.raises(StateFileError):
+        backend.join("SWMTKN-1-" + "0" * 50 + "-" + "0" * 25, "node")
+    assert state_path.read_bytes() == before
+    assert sorted(path.name for path in state_path.parent.iterdir()) == files_before
+
+    # No token from the file is repeated in the error.
+    for token in re.findall(r"SWMTKN-[0-9A-Za-z-]+", original_text + broken):
+        assert token not in message
+
+
+def test_error_line_points_at_key(state_path: Path) -> None:
+    text = state_path.read_text()
+    lines = text.splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith("counter"))
+    state_path.write_text(text.replace(lines[number - 1], 'counter = "x"'))
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=state_path).engine_info()
+    assert caught.value.line == number
+    assert f"at line {number}" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_shared_file_is_refused(state_path: Path, mode: int) -> None:
+    os.chmod(state_path, mode)
+    before = state_path.read_bytes()
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=state_path).inspect_swarm()
+    assert f"chmod 600 {state_path}" in str(caught.value)
+    assert f"{mode:04o}" in str(caught.value)
+    assert state_path.read_bytes() == before
+    assert mode_of(state_path) == mode
+
+
+def test_refusal_ends_after_chmod(state_path: Path) -> None:
+    os.chmod(state_path, 0o644)
+    backend = DemoBackend(path=state_path)
+    with pytest.raises(StateFileError):
+        backend.inspect_swarm()
+    os.chmod(state_path, 0o600)
+    assert backend.inspect_swarm().version == 12
+
+
+def test_folder_in_place_of_file(tmp_path: Path) -> None:
+    path = tmp_path / "demo.toml"
+    path.mkdir(mode=0o700)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).inspect_swarm()
+    assert "not a regular file" in str(caught.value)
+
+
+def test_unwritable_folder_is_reported(tmp_path: Path) -> None:
+    # A regular file where the folder should be cannot be worked around,
+    # even by root.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=blocker / "demo.toml").inspect_swarm()
+    assert "blocker" in str(caught.value)
+    assert "--demo-state" in caught.value.hint
