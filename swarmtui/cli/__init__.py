@@ -162,7 +162,7 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from swarmtui.backends import make_backend
     from swarmtui.service import TokenService
 
-    timeout = args.timeout if args.timeout is not None else 10.0
+    timeout = args.timeout if args.timeout is not None else config_timeout(args)
     if timeout <= 0:
         raise SwarmTuiError(
             f"--timeout must be a positive number of seconds, not {timeout:g}."
@@ -176,6 +176,22 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         timeout=timeout,
     )
     return TokenService(backend, **_service_extras(args))  # type: ignore[arg-type]
+
+
+def config_timeout(args: argparse.Namespace) -> float:
+    """Return the engine timeout from the config file, or 10 s if it has none.
+
+    A config file that cannot be used is reported on stderr and ignored, so a
+    bad setting never blocks a command.
+    """
+    from swarmtui.config import Settings, default_config_path, load_settings
+
+    path = getattr(args, "config", None) or default_config_path()
+    try:
+        return load_settings(path).timeout
+    except SwarmTuiError as error:
+        print(error_message(error) + " Using the default settings.", file=sys.stderr)
+        return Settings().timeout
 
 
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:

@@ -1,0 +1,1 @@
+"""Textual stylesheets (.tcss) of the console, shipped as package data."""

@@ -1,0 +1,235 @@
+"""User settings: one optional TOML file, read with tomllib, written with tomli_w.
+
+Every setting has a default, so a missing file is the same as an empty one.
+A file that cannot be used raises ConfigError naming the file, the line and
+the key; callers then run on defaults and leave the file untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swarmtui.errors import ConfigError
+
+CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
+MIN_POLL_INTERVAL = 1.0
+MAX_POLL_INTERVAL = 3600.0
+MAX_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The console's and the CLI's settings, each with its default."""
+
+    poll_interval: float = 10.0
+    """Seconds between two reads of the swarm in the console."""
+
+    confirm_worker_rotation: bool = False
+    """Ask before rotating the worker token too (the manager token always asks)."""
+
+    mask_tokens: bool = True
+    """Show tokens masked until revealed; reveal stays per pane and temporary."""
+
+    clipboard: str = "both"
+    """How copies reach a clipboard: osc52, local, both or off."""
+
+    theme: str = "textual-dark"
+    """Name of the Textual theme of the console."""
+
+    timeout: float = 10.0
+    """Seconds each engine call may take; --timeout overrides it."""
+
+
+SETTING_NAMES = tuple(item.name for item in fields(Settings))
+
+
+def default_config_path() -> Path:
+    """Return the config file path in the platform's config folder."""
+    import platformdirs
+
+    return platformdirs.user_config_path("swarmtui") / "config.toml"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def validate(values: dict[str, Any]) -> Settings:
+    """Build Settings from parsed TOML values, raising ConfigError on a bad one.
+
+    The raised error names the key but not the file; `load_settings` adds the
+    path and line.
+    """
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SETTING_NAMES:
+            raise ConfigError(
+                f"Unknown setting {key!r}.",
+                "Known settings: " + ", ".join(SETTING_NAMES) + ".",
+                key=key,
+            )
+        checked[key] = _check_value(key, value)
+    return Settings(**checked)
+
+
+def _check_value(key: str, value: Any) -> Any:
+    if key == "poll_interval":
+        number = _number(value)
+        if number is None or not MIN_POLL_INTERVAL <= number <= MAX_POLL_INTERVAL:
+            raise ConfigError(
+                f"Invalid poll_interval {value!r}.",
+                f"Use a number of seconds from {MIN_POLL_INTERVAL:g} to "
+                f"{MAX_POLL_INTERVAL:g}.",
+                key=key,
+            )
+        return number
+    if key == "timeout":
+        number = _number(value)
+        if number is None or not 0 < number <= MAX_TIMEOUT:
+            raise ConfigError(
+                f"Invalid timeout {value!r}.",
+                f"Use a positive number of seconds, at most {MAX_TIMEOUT:g}.",
+                key=key,
+            )
+        return number
+    if key in ("confirm_worker_rotation", "mask_tokens"):
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"Invalid {key} {value!r}.", "Use true or false.", key=key
+            )
+        return value
+    if key == "clipboard":
+        if value not in CLIPBOARD_METHODS:
+            raise ConfigError(
+                f"Invalid clipboard {value!r}.",
+                "Use one of: " + ", ".join(CLIPBOARD_METHODS) + ".",
+                key=key,
+            )
+        return value
+    if key == "theme":
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"Invalid theme {value!r}.",
+                "Use the name of a Textual theme, such as textual-dark.",
+                key=key,
+            )
+        return value
+    raise AssertionError(f"no check for setting {key}")
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """Return the 1-based line where `key` is assigned in TOML text, if any."""
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings from `path`; a missing file gives the defaults.
+
+    Raises ConfigError with the path, and the line and key where they are
+    known, when the file cannot be read, is not valid TOML or has a bad value.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"The config file {path} could not be read: {error}.",
+            "Fix its permissions or encoding (UTF-8), or remove it.",
+            path=str(path),
+        ) from None
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        found = _TOML_LINE.search(str(error))
+        line = int(found.group(1)) if found else None
+        where = f", line {line}" if line else ""
+        raise ConfigError(
+            f"The config file {path}{where} is not valid TOML: {error}.",
+            "Fix the file, or remove it to use the defaults.",
+            path=str(path),
+            line=line,
+        ) from None
+    try:
+        return validate(values)
+    except ConfigError as error:
+        line = find_key_line(text, error.key) if error.key else None
+        where = f", line {line}" if line else ""
+        raise ConfigError(
+            f"The config file {path}{where}: {error.message}",
+            error.hint,
+            path=str(path),
+            line=line,
+            key=error.key,
+        ) from None
+
+
+def settings_to_toml(settings: Settings) -> dict[str, Any]:
+    return asdict(settings)
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write `settings` to `path` atomically: temporary file, fsync, replace."""
+    import tomli_w
+
+    data = tomli_w.dumps(settings_to_toml(settings)).encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise ConfigError(
+            f"The config file {path} could not be written: {error}.",
+            "Check that its folder exists and is writable.",
+            path=str(path),
+        ) from None
+
+
+def back_up(path: Path, now: datetime | None = None) -> Path | None:
+    """Copy `path` next to itself with a timestamp suffix; return the copy's path."""
+    if not path.exists():
+        return None
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    backup = path.with_name(f"{path.name}.{stamp}.bak")
+    try:
+        shutil.copy2(path, backup)
+    except OSError as error:
+        raise ConfigError(
+            f"The config file {path} could not be backed up to {backup}: {error}.",
+            "Fix or move the file by hand, then save again.",
+            path=str(path),
+        ) from None
+    return backup
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    """Return a copy of `settings` with `changes` validated and applied."""
+    merged = {**asdict(settings), **changes}
+    return replace(settings, **asdict(validate(merged)))

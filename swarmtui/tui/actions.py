@@ -1,0 +1,122 @@
+"""The console's actions: one registry that the bindings, help and palette share.
+
+To add a console action, add a ConsoleAction here and an ``action_<name>``
+method on the app (or on a mixin the app uses). The footer, the help screen
+and the command palette are generated from this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleAction:
+    """One user action with its key, footer label and help text."""
+
+    id: str
+    key: str
+    action: str
+    label: str
+    help: str
+    footer: bool = True
+    palette: bool = True
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.label,
+            show=self.footer,
+            id=self.id,
+            tooltip=self.help,
+            priority=self.priority,
+        )
+
+
+CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
+    ConsoleAction(
+        "copy-command",
+        "c",
+        "copy_command",
+        "Copy command",
+        "Copy the join command of the focused pane to the clipboard.",
+    ),
+    ConsoleAction(
+        "copy-token",
+        "t",
+        "copy_token",
+        "Copy token",
+        "Copy the token alone of the focused pane to the clipboard.",
+    ),
+    ConsoleAction(
+        "reveal",
+        "v",
+        "toggle_reveal",
+        "Reveal",
+        "Show or hide the secret of the focused pane's token.",
+    ),
+    ConsoleAction(
+        "rotate",
+        "r",
+        "rotate",
+        "Rotate",
+        "Rotate the focused pane's token; the manager token always asks first.",
+    ),
+    ConsoleAction(
+        "focus-worker",
+        "w",
+        "focus_pane('worker')",
+        "Worker",
+        "Focus the worker pane.",
+        footer=False,
+    ),
+    ConsoleAction(
+        "focus-manager",
+        "m",
+        "focus_pane('manager')",
+        "Manager",
+        "Focus the manager pane.",
+        footer=False,
+    ),
+    ConsoleAction(
+        "refresh",
+        "ctrl+r",
+        "refresh",
+        "Refresh",
+        "Read the swarm again now, or retry after an error.",
+    ),
+    ConsoleAction(
+        "check-token",
+        "k",
+        "check_token",
+        "Check token",
+        "Paste a token and find out whether it is live, and for which role.",
+        footer=False,
+    ),
+    ConsoleAction(
+        "try-join",
+        "j",
+        "try_join",
+        "Try a join",
+        "Join a simulated node to the demo swarm with a pasted token.",
+        footer=False,
+    ),
+    ConsoleAction(
+        "settings",
+        "s",
+        "settings",
+        "Settings",
+        "Change the poll interval, confirmations, masking, clipboard and theme.",
+        footer=False,
+    ),
+    ConsoleAction("help", "question_mark", "help", "Help", "Show the keys."),
+    ConsoleAction("quit", "q", "quit", "Quit", "Leave the console."),
+)
+
+
+def console_bindings() -> list[Binding]:
+    return [item.binding() for item in CONSOLE_ACTIONS]

@@ -1,0 +1,681 @@
+"""The console: a Textual app over swarmtui.service.TokenService.
+
+It never talks to Docker itself. Every service call runs in a thread worker
+that posts a message from swarmtui.tui.events; only the message handlers
+touch widgets. Actions are registered in swarmtui.tui.actions, screens in
+swarmtui.tui.screens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
+from textual.command import CommandPalette
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from swarmtui.config import Settings, back_up, save_settings
+from swarmtui.errors import (
+    ConfigError,
+    EngineError,
+    RotationConflictError,
+    SwarmTuiError,
+)
+from swarmtui.models import Role, SwarmView
+from swarmtui.tokens import redact
+from swarmtui.tui import clipboard
+from swarmtui.tui.actions import console_bindings
+from swarmtui.tui.commands import ConsoleCommands
+from swarmtui.tui.events import (
+    LocalCopyFinished,
+    ReadFailed,
+    Rotated,
+    RotationConflicted,
+    RotationFailed,
+    ServiceReady,
+    SwarmRead,
+)
+from swarmtui.tui.screens import (
+    CheckTokenScreen,
+    ConfirmRotateScreen,
+    ConflictScreen,
+    HelpScreen,
+    SettingsScreen,
+    TryJoinScreen,
+)
+from swarmtui.tui.widgets import ErrorState, SwarmHeader, TokenPane, relative_time
+
+if TYPE_CHECKING:
+    from swarmtui.service import TokenService
+
+log = logging.getLogger(__name__)
+
+# Seconds a background poll may run before the status line says it waits.
+POLL_QUIET_SECONDS = 1.0
+# Relative times ("5 min ago") are recomputed this often; a redraw happens
+# only when the text changes.
+RELATIVE_TIME_REFRESH = 60.0
+
+# Actions that need a swarm on screen and no dialog on top of it.
+TOKEN_ACTIONS = frozenset(
+    {"copy_command", "copy_token", "toggle_reveal", "rotate", "focus_pane"}
+)
+
+
+def load_app_css() -> str:
+    """Read styles/app.tcss, shipped as package data of swarmtui.styles."""
+    return resources.files("swarmtui.styles").joinpath("app.tcss").read_text("utf-8")
+
+
+def _role(value: object) -> Role | None:
+    if value is None:
+        return None
+    return Role(str(value))
+
+
+class SwarmConsole(App[int]):
+    """Show, copy, reveal and rotate the join tokens of one swarm."""
+
+    CSS = load_app_css()
+    TITLE = "swarmtui"
+    BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+
+    def __init__(
+        self,
+        *,
+        service: TokenService | None = None,
+        service_factory: Callable[[], TokenService] | None = None,
+        endpoint_hint: str = "",
+        settings: Settings | None = None,
+        config_path: Path | None = None,
+        config_error: ConfigError | None = None,
+        clock: Callable[[], datetime] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        if service is None and service_factory is None:
+            raise ValueError("SwarmConsole needs a service or a service_factory")
+        self._service = service
+        self._service_factory = service_factory
+        self._service_lock = threading.Lock()
+        self.endpoint_label = endpoint_hint or (service.endpoint if service else "")
+        self.settings = settings or Settings()
+        self.config_path = config_path
+        self.config_error = config_error
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.environment = environment if environment is not None else os.environ
+
+        self.view: SwarmView | None = None
+        self.error: SwarmTuiError | None = None
+        self.revealed: dict[Role, bool] = {
+            role: not self.settings.mask_tokens for role in Role
+        }
+        # When this console saw each token change, and whether the change
+        # came from outside the console.
+        self.changed_at: dict[Role, datetime] = {}
+        self.changed_outside: dict[Role, bool] = {role: False for role in Role}
+        self._last_role = Role.WORKER
+        self._sequence = 0
+        self._accept_from = 0
+        self._reading = False
+        self._rotating: Role | None = None
+        self._poll_timer: Timer | None = None
+        self._quiet_timer: Timer | None = None
+        self._waiting = ""
+
+    # -- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield SwarmHeader(id="header")
+        with VerticalScroll(id="body", classes="-loading"):
+            yield Static("", id="loading", markup=False)
+            yield ErrorState(id="error-state")
+            yield TokenPane(Role.WORKER)
+            yield TokenPane(Role.MANAGER)
+        yield Static("", id="status", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._apply_theme(self.settings.theme)
+        self._render_header()
+        if self.config_error is not None:
+            self.notify(
+                f"{self.config_error} Running on the default settings; the file "
+                "was left as it is.",
+                title=self.config_error.title,
+                severity="error",
+                timeout=15,
+            )
+        self.set_interval(RELATIVE_TIME_REFRESH, self._render_panes)
+        self._start_read(background=False)
+
+    # -- the service ----------------------------------------------------------
+
+    def _get_service(self) -> TokenService:
+        """Return the service, building it on first use (in a worker thread)."""
+        with self._service_lock:
+            if self._service is None:
+                assert self._service_factory is not None
+                self._service = self._service_factory()
+                self.post_message(ServiceReady(self._service.endpoint))
+            return self._service
+
+    @property
+    def service(self) -> TokenService | None:
+        return self._service
+
+    # -- reading ------------------------------------------------------------
+
+    def _start_read(self, background: bool) -> bool:
+        """Start a read unless one is running; return whether it started."""
+        if self._reading:
+            return False
+        self._reading = True
+        self._sequence += 1
+        text = f"Reading swarm from {self.endpoint_label or 'the engine'}…"
+        if background:
+            self._wait_quietly(text)
+        else:
+            self._set_waiting(text)
+        self._read_swarm(self._sequence)
+        return True
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="read",
+        exit_on_error=False,
+        description="Read the swarm's tokens",
+    )
+    def _read_swarm(self, sequence: int) -> None:
+        worker = get_current_worker()
+        try:
+            view = self._get_service().read()
+        except SwarmTuiError as error:
+            failure: SwarmTuiError = error
+        except Exception as error:  # an unexpected failure must not kill the UI
+            log.exception("reading the swarm failed")
+            failure = EngineError(
+                f"Reading the swarm failed unexpectedly: {redact(str(error))}",
+                "Retry; if it keeps failing, run with -vv and report the log.",
+            )
+        else:
+            if not worker.is_cancelled:
+                self.post_message(SwarmRead(sequence, view))
+            return
+        if not worker.is_cancelled:
+            self.post_message(ReadFailed(sequence, failure))
+
+    def on_service_ready(self, message: ServiceReady) -> None:
+        self.endpoint_label = message.endpoint
+        if self._waiting.startswith("Reading swarm"):
+            self._set_waiting(f"Reading swarm from {message.endpoint}…")
+        self._render_header()
+        self.refresh_bindings()
+
+    def on_swarm_read(self, message: SwarmRead) -> None:
+        self._reading = False
+        self._set_waiting("")
+        self._arm_poll()
+        if message.sequence < self._accept_from:
+            return
+        old, view = self.view, message.view
+        self.view = view
+        self.error = None
+        if old is not None and old.cluster_id != view.cluster_id:
+            self.notify(
+                f"The engine at {view.endpoint} now serves another swarm "
+                f"(cluster {view.cluster_id[:12]}).",
+                severity="warning",
+            )
+            self.changed_at.clear()
+        elif old is not None:
+            for role in Role:
+                if old.token_fingerprint(role) != view.token_fingerprint(role):
+                    self._token_changed(role, outside=True)
+                    self.notify(
+                        f"The {role} token was rotated outside this console "
+                        f"(now {view.token_fingerprint(role)}).",
+                        title="Token rotated elsewhere",
+                        severity="warning",
+                    )
+        self._render()
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        self._reading = False
+        self._set_waiting("")
+        self._arm_poll()
+        if message.sequence < self._accept_from:
+            return
+        self.error = message.error
+        self._render()
+
+    def _token_changed(self, role: Role, outside: bool) -> None:
+        self.changed_at[role] = self._clock()
+        self.changed_outside[role] = outside
+        self.revealed[role] = not self.settings.mask_tokens
+
+    # -- polling --------------------------------------------------------------
+
+    def _arm_poll(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(self.settings.poll_interval, self._poll)
+
+    def _modal_open(self) -> bool:
+        return isinstance(self.screen, ModalScreen) and not isinstance(
+            self.screen, CommandPalette
+        )
+
+    def _poll(self) -> None:
+        self._poll_timer = None
+        if self._modal_open() or self._rotating is not None or self._reading:
+            self._arm_poll()
+            return
+        self._start_read(background=True)
+
+    # -- waiting state ----------------------------------------------------------
+
+    def _set_waiting(self, text: str) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.stop()
+            self._quiet_timer = None
+        self._waiting = text
+        self._render_status()
+
+    def _wait_quietly(self, text: str) -> None:
+        """Say what we wait for only if a background call takes a while."""
+        if self._quiet_timer is not None:
+            self._quiet_timer.stop()
+        self._quiet_timer = self.set_timer(
+            POLL_QUIET_SECONDS, lambda: self._set_waiting(text)
+        )
+
+    # -- rendering ----------------------------------------------------------
+
+    def _render(self) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        state = "-ready"
+        if self.error is not None:
+            state = "-error"
+            self.query_one(ErrorState).show(self.error)
+        elif self.view is None:
+            state = "-loading"
+        for name in ("-ready", "-error", "-loading"):
+            body.set_class(name == state, name)
+        self._render_header()
+        self._render_panes()
+        self._render_status()
+        self.refresh_bindings()
+
+    def _render_header(self) -> None:
+        self.query_one(SwarmHeader).show(
+            self.endpoint_label, self.view, stale=self.error is not None
+        )
+
+    def _render_panes(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        now = self._clock()
+        for pane in self.query(TokenPane):
+            role = pane.role
+            seen = self.changed_at.get(role)
+            if seen is not None:
+                where = "outside this console" if self.changed_outside[role] else ""
+                changed = f"rotated {where} {relative_time(seen, now)}".replace(
+                    "  ", " "
+                )
+            elif view.updated_at is not None:
+                changed = f"swarm updated {relative_time(view.updated_at, now)}"
+            else:
+                changed = ""
+            pane.show(view, self.revealed[role], changed, self.changed_outside[role])
+
+    def _render_status(self) -> None:
+        status = self.query_one("#status", Static)
+        loading = self.query_one("#loading", Static)
+        if self._waiting:
+            text = self._waiting
+        elif self.view is not None and self.error is None:
+            text = f"Tokens read from {self.view.endpoint}."
+        else:
+            text = ""
+        if str(status.content) != text:
+            status.update(text)
+        waiting_text = self._waiting or "Starting…"
+        if str(loading.content) != waiting_text:
+            loading.update(waiting_text)
+
+    # -- helpers for actions -------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in TOKEN_ACTIONS and self._modal_open():
+            return False
+        if action == "try_join":
+            return self._service is not None and hasattr(self._service.backend, "join")
+        return True
+
+    def _focused_role(self) -> Role:
+        node = self.focused
+        while node is not None:
+            if isinstance(node, TokenPane):
+                return node.role
+            node = node.parent  # type: ignore[assignment]
+        return self._last_role
+
+    def on_descendant_focus(self, event: Any) -> None:
+        node = event.widget
+        while node is not None:
+            if isinstance(node, TokenPane):
+                self._last_role = node.role
+                return
+            node = node.parent
+
+    def _view_or_explain(self) -> SwarmView | None:
+        if self.view is None or self.error is not None:
+            reason = "No swarm has been read yet."
+            if self.error is not None:
+                reason = f"The swarm cannot be read: {self.error.title.lower()}."
+            self.notify(f"{reason} Press ctrl+r to retry.", severity="warning")
+            return None
+        return self.view
+
+    @work(thread=True, group="audit", exit_on_error=False, description="Audit")
+    def _record(self, action: str, role: Role, view: SwarmView, **fields: Any) -> None:
+        service = self._service
+        if service is not None:
+            service.record(action, roles=[role], view=view, **fields)
+
+    # -- actions: copy, reveal -----------------------------------------------
+
+    def action_copy_command(self, role: str | None = None) -> None:
+        chosen = _role(role) or self._focused_role()
+        view = self._view_or_explain()
+        if view is not None:
+            self._copy(view, chosen, view.join_command(chosen), "join command")
+
+    def action_copy_token(self, role: str | None = None) -> None:
+        chosen = _role(role) or self._focused_role()
+        view = self._view_or_explain()
+        if view is not None:
+            self._copy(view, chosen, view.token(chosen), "token")
+
+    def _copy(self, view: SwarmView, role: Role, text: str, what: str) -> None:
+        method = self.settings.clipboard
+        subject = f"{role.capitalize()} {what}"
+        if method == "off":
+            self.notify(
+                "Copying is off in the settings. Press v to reveal the token, "
+                "then select it with the mouse (shift+drag in most terminals).",
+                severity="warning",
+            )
+            return
+        tool = None
+        if method in ("local", "both"):
+            tool = clipboard.local_tool(self.environment)
+        if method == "local" and tool is None:
+            self.notify(
+                "No local clipboard tool is usable: it needs a display "
+                "(WAYLAND_DISPLAY or DISPLAY) and wl-copy, xclip, xsel or pbcopy. "
+                "Choose OSC 52 in the settings (s), or reveal and select.",
+                severity="error",
+            )
+            return
+        if method in ("osc52", "both"):
+            self.copy_to_clipboard(text)
+        self._record("copy", role, view, item=what.replace(" ", "-"))
+        if tool is not None:
+            self._copy_local(tool, text, subject, osc52=method == "both")
+        else:
+            self.notify(f"{subject} sent to the terminal's clipboard (OSC 52).")
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Send OSC 52, and inside tmux also through tmux's passthrough."""
+        super().copy_to_clipboard(text)
+        # NOTE: App has no public way to write raw output; _driver is the one
+        # Textual itself uses for OSC 52.
+        driver = self._driver
+        if driver is not None and clipboard.in_tmux(self.environment):
+            driver.write(clipboard.tmux_passthrough(clipboard.osc52_sequence(text)))
+
+    @work(thread=True, group="clipboard", exit_on_error=False, description="Copy")
+    def _copy_local(
+        self, tool: tuple[str, ...], text: str, subject: str, osc52: bool
+    ) -> None:
+        name = Path(tool[0]).name
+        try:
+            clipboard.copy_with_tool(tool, text)
+        except Exception as error:  # OSError, CalledProcessError, TimeoutExpired
+            failure = type(error).__name__
+        else:
+            failure = ""
+        self.post_message(LocalCopyFinished(name, failure, subject, osc52))
+
+    def on_local_copy_finished(self, message: LocalCopyFinished) -> None:
+        if message.error:
+            extra = " It was sent through OSC 52 only." if message.osc52 else ""
+            self.notify(
+                f"{message.tool} failed ({message.error}).{extra}",
+                severity="warning" if message.osc52 else "error",
+            )
+            return
+        sent = " sent to the terminal's clipboard (OSC 52) and" if message.osc52 else ""
+        self.notify(f"{message.subject}{sent} copied with {message.tool}.")
+
+    def action_toggle_reveal(self, role: str | None = None) -> None:
+        chosen = _role(role) or self._focused_role()
+        view = self._view_or_explain()
+        if view is None:
+            return
+        self.revealed[chosen] = not self.revealed[chosen]
+        if self.revealed[chosen]:
+            self._record("reveal", chosen, view)
+        self._render_panes()
+
+    def action_focus_pane(self, role: str) -> None:
+        chosen = Role(role)
+        self._last_role = chosen
+        self.query_one(f"#{chosen}-pane", TokenPane).focus_first()
+
+    # -- actions: rotate --------------------------------------------------------
+
+    def action_rotate(self, role: str | None = None) -> None:
+        chosen = _role(role) or self._focused_role()
+        view = self._view_or_explain()
+        if view is None:
+            return
+        if self._rotating is not None:
+            self.notify(
+                f"The {self._rotating} token is still being rotated.",
+                severity="warning",
+            )
+            return
+        if chosen is Role.MANAGER or self.settings.confirm_worker_rotation:
+
+            def confirmed(answer: bool | None) -> None:
+                if answer:
+                    self._begin_rotation(chosen, view)
+
+            self.push_screen(ConfirmRotateScreen(chosen, view), confirmed)
+            return
+        self._begin_rotation(chosen, view)
+
+    def _begin_rotation(self, role: Role, expected: SwarmView) -> None:
+        self._rotating = role
+        # A read that started before the rotation ends must not overwrite it.
+        self._accept_from = self._sequence + 1
+        self._set_waiting(f"Rotating {role} token…")
+        self._rotate(role, expected)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="rotate",
+        exit_on_error=False,
+        description="Rotate a join token",
+    )
+    def _rotate(self, role: Role, expected: SwarmView) -> None:
+        try:
+            result = self._get_service().rotate([role], expected=expected)
+        except RotationConflictError as error:
+            self.post_message(RotationConflicted(role, error))
+        except SwarmTuiError as error:
+            self.post_message(RotationFailed(role, error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            log.exception("rotation failed")
+            self.post_message(
+                RotationFailed(
+                    role,
+                    EngineError(
+                        f"The rotation failed unexpectedly: {redact(str(error))}",
+                        "Read the tokens again (ctrl+r) to see their state.",
+                    ),
+                )
+            )
+        else:
+            self.post_message(Rotated(result))
+
+    def on_rotated(self, message: Rotated) -> None:
+        self._rotating = None
+        self._set_waiting("")
+        self._accept_from = self._sequence + 1
+        result = message.result
+        self.view = result.after
+        self.error = None
+        for role in result.roles:
+            self._token_changed(role, outside=False)
+            self.notify(
+                f"The {role} token was rotated. New fingerprint "
+                f"{result.after.token_fingerprint(role)}.",
+                title="Token rotated",
+            )
+        self._render()
+
+    def on_rotation_failed(self, message: RotationFailed) -> None:
+        self._rotating = None
+        self._set_waiting("")
+        error = message.error
+        self.notify(
+            f"Rotating the {message.role} token failed. {error}",
+            title=error.title,
+            severity="error",
+            timeout=12,
+        )
+
+    def on_rotation_conflicted(self, message: RotationConflicted) -> None:
+        self._rotating = None
+        self._set_waiting("")
+        fresh = message.error.fresh
+        old = self.view
+        self.view = fresh
+        if old is not None:
+            for role in Role:
+                if old.token_fingerprint(role) != fresh.token_fingerprint(role):
+                    self._token_changed(role, outside=True)
+        self._render()
+        role = message.role
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self._begin_rotation(role, fresh)
+
+        self.push_screen(ConflictScreen(role, message.error.changes, fresh), answered)
+
+    # -- actions: other ---------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if not self._start_read(background=False):
+            self.notify(
+                f"Still waiting for {self.endpoint_label or 'the engine'}; the "
+                "call times out on its own.",
+                severity="warning",
+            )
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_settings(self) -> None:
+        if isinstance(self.screen, SettingsScreen):
+            return
+        path = str(self.config_path) if self.config_path else "(no config file)"
+        self.push_screen(
+            SettingsScreen(self.settings, path, self.config_error),
+            self._settings_saved,
+        )
+
+    def _settings_saved(self, settings: Settings | None) -> None:
+        if settings is None:
+            return
+        if self.config_path is not None:
+            try:
+                backup = None
+                if self.config_error is not None:
+                    backup = back_up(self.config_path)
+                save_settings(self.config_path, settings)
+            except ConfigError as error:
+                self.notify(str(error), title=error.title, severity="error")
+                return
+            self.config_error = None
+            note = f" The old file was kept as {backup}." if backup else ""
+            self.notify(f"Settings saved to {self.config_path}.{note}")
+        old = self.settings
+        self.settings = settings
+        if settings.theme != old.theme:
+            self._apply_theme(settings.theme)
+        if settings.mask_tokens != old.mask_tokens:
+            self.revealed = {role: not settings.mask_tokens for role in Role}
+            self._render_panes()
+        if settings.poll_interval != old.poll_interval and self._poll_timer:
+            self._arm_poll()
+
+    def _apply_theme(self, name: str) -> None:
+        if name == self.theme:
+            return
+        if name not in self.available_themes:
+            self.notify(
+                f"Unknown theme {name!r}; using {self.theme}.", severity="warning"
+            )
+            return
+        self.theme = name
+
+    def action_check_token(self) -> None:
+        if self._service is None:
+            self.notify("The engine has not answered yet.", severity="warning")
+            return
+
+        def answered(role: Role | None) -> None:
+            if role is not None:
+                self.action_rotate(str(role))
+
+        self.push_screen(CheckTokenScreen(self._service), answered)
+
+    def action_try_join(self) -> None:
+        service = self._service
+        if service is None or not hasattr(service.backend, "join"):
+            self.notify(
+                "Try a join works only on the demo swarm (--demo).",
+                severity="warning",
+            )
+            return
+
+        def closed(joined: bool | None) -> None:
+            if joined:
+                self._start_read(background=False)
+
+        self.push_screen(TryJoinScreen(service.backend), closed)

@@ -1,0 +1,46 @@
+"""Command palette provider that offers the console's actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from swarmtui.tui.actions import CONSOLE_ACTIONS, ConsoleAction
+
+
+class ConsoleCommands(Provider):
+    """The same actions as the key bindings, for the palette (ctrl+p)."""
+
+    def _available(self) -> list[ConsoleAction]:
+        app = self.app
+        available = []
+        for item in CONSOLE_ACTIONS:
+            if not item.palette:
+                continue
+            name = item.action.split("(", 1)[0]
+            if app.check_action(name, ()) is False:
+                continue
+            available.append(item)
+        return available
+
+    def _run(self, item: ConsoleAction) -> Callable[[], Any]:
+        return partial(self.app.run_action, f"app.{item.action}")
+
+    async def discover(self) -> Hits:
+        for item in self._available():
+            yield DiscoveryHit(item.label, self._run(item), help=item.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for item in self._available():
+            score = max(matcher.match(item.label), matcher.match(item.help) * 0.5)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(item.label),
+                    self._run(item),
+                    help=item.help,
+                )

@@ -1,0 +1,67 @@
+"""Messages that the app's thread workers post back to the UI thread.
+
+A read goes ServiceReady (first time only) then SwarmRead or ReadFailed; a
+rotation goes Rotated, RotationConflicted or RotationFailed. Each read
+carries the sequence number it started with, so a read that began before a
+rotation finished can be dropped.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from swarmtui.errors import RotationConflictError, SwarmTuiError
+from swarmtui.models import Role, RotationResult, SwarmView
+
+
+class ServiceReady(Message):
+    """The token service exists and its endpoint label is known."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+
+
+class SwarmRead(Message):
+    def __init__(self, sequence: int, view: SwarmView) -> None:
+        super().__init__()
+        self.sequence = sequence
+        self.view = view
+
+
+class ReadFailed(Message):
+    def __init__(self, sequence: int, error: SwarmTuiError) -> None:
+        super().__init__()
+        self.sequence = sequence
+        self.error = error
+
+
+class Rotated(Message):
+    def __init__(self, result: RotationResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class RotationConflicted(Message):
+    def __init__(self, role: Role, error: RotationConflictError) -> None:
+        super().__init__()
+        self.role = role
+        self.error = error
+
+
+class RotationFailed(Message):
+    def __init__(self, role: Role, error: SwarmTuiError) -> None:
+        super().__init__()
+        self.role = role
+        self.error = error
+
+
+class LocalCopyFinished(Message):
+    """A local clipboard tool ran; `error` is empty when it succeeded."""
+
+    def __init__(self, tool: str, error: str, subject: str, osc52: bool) -> None:
+        super().__init__()
+        self.tool = tool
+        self.error = error
+        self.subject = subject
+        self.osc52 = osc52

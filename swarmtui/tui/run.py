@@ -1,0 +1,67 @@
+"""Start the console from parsed command-line options.
+
+Nothing here imports the docker SDK: the backend is built by a factory that
+the app calls in a worker thread, after the first frame is on screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+from swarmtui.config import Settings, default_config_path, load_settings
+from swarmtui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from swarmtui.service import TokenService
+
+
+def endpoint_hint(args: argparse.Namespace) -> str:
+    """Name the engine the options select, before anything is resolved."""
+    if args.demo:
+        return "the demo swarm"
+    if args.host:
+        return str(args.host)
+    if args.context:
+        return f"context {args.context}"
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    if os.environ.get("DOCKER_CONTEXT"):
+        return f"context {os.environ['DOCKER_CONTEXT']}"
+    return "the current docker context"
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Run the console until the user quits; return the exit code."""
+    config_path = args.config or default_config_path()
+    config_error: ConfigError | None = None
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        settings = Settings()
+        config_error = error
+    if args.timeout is None:
+        args.timeout = settings.timeout
+
+    def make() -> TokenService:
+        from swarmtui.cli import make_service
+
+        return make_service(args)  # type: ignore[no-any-return]
+
+    from swarmtui.tui.app import SwarmConsole
+
+    app = SwarmConsole(
+        service_factory=make,
+        endpoint_hint=endpoint_hint(args),
+        settings=settings,
+        config_path=config_path,
+        config_error=config_error,
+    )
+    try:
+        result = app.run()
+    finally:
+        service = app.service
+        if service is not None:
+            service.backend.close()
+    return result or 0

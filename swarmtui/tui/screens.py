@@ -1,0 +1,536 @@
+"""Modal screens of the console: help, confirmations, settings and token dialogs.
+
+Screens that call the service do it in thread workers of their own and
+handle the result in message handlers, like the app does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from swarmtui.config import CLIPBOARD_METHODS, Settings, with_changes
+from swarmtui.errors import ConfigError, SwarmTuiError
+from swarmtui.models import Role, SwarmView, TokenCheck
+from swarmtui.tui.actions import CONSOLE_ACTIONS
+
+if TYPE_CHECKING:
+    from swarmtui.service import TokenService
+
+MODAL_CSS = """
+{name} {{
+    align: center middle;
+}}
+{name} > .dialog {{
+    width: 76;
+    max-width: 100%;
+    height: auto;
+    max-height: 100%;
+    border: thick $primary;
+    background: $surface;
+    padding: 0 1;
+}}
+{name} .dialog-title {{ text-style: bold; margin-bottom: 1; }}
+{name} .dialog-buttons {{ height: auto; margin-top: 1; align-horizontal: right; }}
+{name} .dialog-buttons Button {{ margin-left: 1; }}
+"""
+
+
+def modal_css(name: str, extra: str = "") -> str:
+    return MODAL_CSS.format(name=name) + extra
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the console, generated from the action registry."""
+
+    DEFAULT_CSS = modal_css(
+        "HelpScreen", "HelpScreen #help-table { height: auto; width: 1fr; }"
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close", id="help-close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for item in CONSOLE_ACTIONS:
+            binding = item.binding()
+            table.add_row(self.app.get_key_display(binding), item.help)
+        table.add_row("ctrl+p", "Open the command palette with the same actions.")
+        table.add_row("tab", "Move between buttons; enter or space presses one.")
+        with VerticalScroll(classes="dialog"):
+            yield Static("Keys", classes="dialog-title")
+            yield Static(table, id="help-table")
+            yield Static(
+                Text(
+                    "Tokens stay masked until revealed. Copies go to the "
+                    "terminal's clipboard (OSC 52), which works over SSH.",
+                    style="italic",
+                )
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="help-close-button", compact=True)
+
+    @on(Button.Pressed, "#help-close-button")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmRotateScreen(ModalScreen[bool]):
+    """Ask before rotating a token; Cancel has the focus."""
+
+    DEFAULT_CSS = modal_css(
+        "ConfirmRotateScreen",
+        """
+        ConfirmRotateScreen > .dialog.-manager { border: thick $error; }
+        ConfirmRotateScreen .danger { color: $error; text-style: bold; }
+        ConfirmRotateScreen .where { color: $text-muted; }
+        """,
+    )
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm-cancel")
+    ]
+
+    def __init__(self, role: Role, view: SwarmView) -> None:
+        super().__init__()
+        self.role = role
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        role = self.role
+        with Vertical(classes=f"dialog -{role}"):
+            yield Label(f"Rotate the {role} token?", classes="dialog-title")
+            yield Static(
+                f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}",
+                classes="where",
+                markup=False,
+            )
+            yield Static(
+                f"Nodes that have not joined yet will need the new {role} token: "
+                "the current one stops working at once. Nodes already in the "
+                "swarm are not affected."
+            )
+            if role is Role.MANAGER:
+                yield Static(
+                    "The manager token grants control of the swarm.",
+                    classes="danger",
+                )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(
+                    f"Rotate {role} token",
+                    id="confirm",
+                    variant="error",
+                    compact=True,
+                )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+
+class ConflictScreen(ModalScreen[bool]):
+    """Show what another admin changed before our rotation, and ask again."""
+
+    DEFAULT_CSS = modal_css(
+        "ConflictScreen",
+        """
+        ConflictScreen > .dialog { border: thick $warning; }
+        ConflictScreen .danger { color: $error; text-style: bold; }
+        """,
+    )
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="conflict-cancel")
+    ]
+
+    def __init__(self, role: Role, changes: tuple[str, ...], fresh: SwarmView) -> None:
+        super().__init__()
+        self.role = role
+        self.changes = changes
+        self.fresh = fresh
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("The swarm changed before the rotation", classes="dialog-title")
+            yield Static(
+                f"Nothing was rotated. Since the console last read cluster "
+                f"{self.fresh.cluster_id[:12]} at {self.fresh.endpoint}:",
+                markup=False,
+            )
+            yield Static(
+                "\n".join(f"  • {change}" for change in self.changes),
+                id="conflict-changes",
+                markup=False,
+            )
+            yield Static(
+                f"Rotate the {self.role} token now, based on the state shown "
+                "above? Nodes that have not joined yet will need the new token."
+            )
+            if self.role is Role.MANAGER:
+                yield Static(
+                    "The manager token grants control of the swarm.",
+                    classes="danger",
+                )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Rotate now", id="confirm", variant="error", compact=True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+
+THEMES = (
+    "textual-dark",
+    "textual-light",
+    "nord",
+    "gruvbox",
+    "dracula",
+    "tokyo-night",
+    "monokai",
+    "solarized-light",
+)
+
+
+class SettingsScreen(ModalScreen[Settings | None]):
+    """Edit the settings; Save validates them and returns them to the app."""
+
+    DEFAULT_CSS = modal_css(
+        "SettingsScreen",
+        """
+        SettingsScreen .row { height: auto; margin-bottom: 1; }
+        SettingsScreen .row Label { width: 26; }
+        SettingsScreen .row Input { width: 14; }
+        SettingsScreen .row Select { width: 1fr; }
+        SettingsScreen #settings-error { color: $error; height: auto; }
+        SettingsScreen #settings-warning { color: $warning; height: auto; }
+        SettingsScreen #settings-path { color: $text-muted; }
+        """,
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="settings-cancel")
+    ]
+
+    def __init__(
+        self, settings: Settings, path: str, broken_file: ConfigError | None
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.path = path
+        self.broken_file = broken_file
+
+    def compose(self) -> ComposeResult:
+        theme_names = list(THEMES)
+        if self.settings.theme not in theme_names:
+            theme_names.insert(0, self.settings.theme)
+        with VerticalScroll(classes="dialog"):
+            yield Label("Settings", classes="dialog-title")
+            yield Static(f"Saved to {self.path}", id="settings-path", markup=False)
+            if self.broken_file is not None:
+                yield Static(
+                    "The config file has an error and was not used; saving keeps "
+                    "a copy of it next to it (.bak) before writing the new one.",
+                    id="settings-warning",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Poll interval (seconds)")
+                yield Input(
+                    f"{self.settings.poll_interval:g}",
+                    id="poll-interval",
+                    type="number",
+                    compact=True,
+                )
+            yield Checkbox(
+                "Confirm worker rotation too",
+                self.settings.confirm_worker_rotation,
+                id="confirm-worker",
+                compact=True,
+                classes="row",
+            )
+            yield Checkbox(
+                "Mask tokens by default",
+                self.settings.mask_tokens,
+                id="mask-tokens",
+                compact=True,
+                classes="row",
+            )
+            with Horizontal(classes="row"):
+                yield Label("Clipboard")
+                yield Select(
+                    [(method, method) for method in CLIPBOARD_METHODS],
+                    value=self.settings.clipboard,
+                    allow_blank=False,
+                    id="clipboard",
+                    compact=True,
+                )
+            with Horizontal(classes="row"):
+                yield Label("Theme")
+                yield Select(
+                    [(name, name) for name in theme_names],
+                    value=self.settings.theme,
+                    allow_blank=False,
+                    id="theme",
+                    compact=True,
+                )
+            yield Static("", id="settings-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Save", id="save", variant="primary", compact=True)
+
+    def read_form(self) -> Settings:
+        """Build Settings from the form; raise ConfigError on a bad value."""
+        text = self.query_one("#poll-interval", Input).value.strip()
+        try:
+            interval: Any = float(text)
+        except ValueError:
+            interval = text
+        return with_changes(
+            self.settings,
+            poll_interval=interval,
+            confirm_worker_rotation=self.query_one("#confirm-worker", Checkbox).value,
+            mask_tokens=self.query_one("#mask-tokens", Checkbox).value,
+            clipboard=self.query_one("#clipboard", Select).value,
+            theme=self.query_one("#theme", Select).value,
+        )
+
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        try:
+            settings = self.read_form()
+        except ConfigError as error:
+            self.query_one("#settings-error", Static).update(str(error))
+            return
+        self.dismiss(settings)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CheckTokenScreen(ModalScreen[Role | None]):
+    """Paste a token and learn whether it is live; offer to rotate a live one.
+
+    Dismisses with the role to rotate when the user asks for it, else None.
+    """
+
+    DEFAULT_CSS = modal_css(
+        "CheckTokenScreen",
+        """
+        CheckTokenScreen #check-result { height: auto; margin-top: 1; }
+        CheckTokenScreen #check-result.-live { color: $error; text-style: bold; }
+        CheckTokenScreen #check-rotate { display: none; }
+        CheckTokenScreen.-live #check-rotate { display: block; }
+        """,
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="check-close")
+    ]
+
+    class Checked(Message):
+        """A token check finished."""
+
+        def __init__(self, check: TokenCheck) -> None:
+            super().__init__()
+            self.check = check
+
+    class CheckFailed(Message):
+        """A token check could not read the swarm."""
+
+        def __init__(self, error: SwarmTuiError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, service: TokenService) -> None:
+        super().__init__()
+        self.service = service
+        self.live_role: Role | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Check a token", classes="dialog-title")
+            yield Static(
+                "Paste a join token to find out whether it is live in this swarm "
+                "and for which role. Only its fingerprint is recorded."
+            )
+            yield Input(
+                placeholder="SWMTKN-1-…",
+                password=True,
+                id="check-input",
+                max_length=200,
+            )
+            yield Static("", id="check-result", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", compact=True)
+                yield Button(
+                    "Rotate it now", id="check-rotate", variant="error", compact=True
+                )
+                yield Button("Check", id="check", variant="primary", compact=True)
+
+    @on(Input.Submitted, "#check-input")
+    @on(Button.Pressed, "#check")
+    def _start_check(self) -> None:
+        text = self.query_one("#check-input", Input).value
+        if not text.strip():
+            self._show("Paste a token first.", live=False)
+            return
+        self._show("Checking…", live=False)
+        self._check(text)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="check-token",
+        exit_on_error=False,
+        description="Check a pasted token",
+    )
+    def _check(self, text: str) -> None:
+        try:
+            check = self.service.check_token(text)
+        except SwarmTuiError as error:
+            self.post_message(self.CheckFailed(error))
+            return
+        self.post_message(self.Checked(check))
+
+    def _show(self, text: str, live: bool) -> None:
+        result = self.query_one("#check-result", Static)
+        result.update(text)
+        result.set_class(live, "-live")
+        self.set_class(live, "-live")
+
+    def on_check_token_screen_checked(self, message: Checked) -> None:
+        check = message.check
+        lines = [check.reason]
+        if check.fingerprint:
+            lines.append(f"Fingerprint {check.fingerprint}")
+        self.live_role = check.role if check.live else None
+        if check.live and check.role is not None:
+            button = self.query_one("#check-rotate", Button)
+            button.label = f"Rotate the {check.role} token now"
+        self._show("\n".join(lines), live=check.live)
+
+    def on_check_token_screen_check_failed(self, message: CheckFailed) -> None:
+        self.live_role = None
+        error = message.error
+        self._show(f"{error.title}: {error}", live=False)
+
+    @on(Button.Pressed, "#check-rotate")
+    def _rotate(self) -> None:
+        self.dismiss(self.live_role)
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TryJoinScreen(ModalScreen[bool]):
+    """Join a simulated node to the demo swarm; dismisses True after a join."""
+
+    DEFAULT_CSS = modal_css(
+        "TryJoinScreen",
+        """
+        TryJoinScreen Input { margin-bottom: 1; }
+        TryJoinScreen #join-result { height: auto; }
+        TryJoinScreen #join-result.-rejected { color: $error; }
+        TryJoinScreen #join-result.-joined { color: $success; }
+        """,
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="join-close")
+    ]
+
+    class Finished(Message):
+        """A join attempt ended: `node` on success, `error` when rejected."""
+
+        def __init__(self, text: str, joined: bool) -> None:
+            super().__init__()
+            self.text = text
+            self.joined = joined
+
+    def __init__(self, backend: Any) -> None:
+        super().__init__()
+        self.backend = backend
+        self.joined = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Try a join (demo swarm)", classes="dialog-title")
+            yield Static(
+                "Paste a token and name the new node; the demo swarm accepts or "
+                "rejects it as a manager would."
+            )
+            yield Input(
+                placeholder="SWMTKN-1-…", password=True, id="join-token", max_length=200
+            )
+            yield Input(placeholder="hostname, such as demo-worker-9", id="join-host")
+            yield Static("", id="join-result", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", compact=True)
+                yield Button("Join", id="join", variant="primary", compact=True)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#join")
+    def _start_join(self) -> None:
+        token = self.query_one("#join-token", Input).value
+        hostname = self.query_one("#join-host", Input).value.strip()
+        if not token.strip() or not hostname:
+            self._show("Paste a token and enter a hostname first.", None)
+            return
+        self._show("Joining…", None)
+        self._join(token, hostname)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="try-join",
+        exit_on_error=False,
+        description="Join a demo node",
+    )
+    def _join(self, token: str, hostname: str) -> None:
+        try:
+            node = self.backend.join(token, hostname)
+        except SwarmTuiError as error:
+            self.post_message(self.Finished(f"Rejected: {error}", joined=False))
+            return
+        self.post_message(
+            self.Finished(
+                f"Joined: {node.hostname} is now a {node.role} at {node.address} "
+                f"(node {node.id[:12]}).",
+                joined=True,
+            )
+        )
+
+    def _show(self, text: str, joined: bool | None) -> None:
+        result = self.query_one("#join-result", Static)
+        result.update(text)
+        result.set_class(joined is True, "-joined")
+        result.set_class(joined is False, "-rejected")
+
+    def on_try_join_screen_finished(self, message: Finished) -> None:
+        self.joined = self.joined or message.joined
+        self._show(message.text, message.joined)
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(self.joined)

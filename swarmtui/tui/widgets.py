@@ -1,0 +1,225 @@
+"""Widgets of the console's main screen: the swarm header, token panes, error state.
+
+Widgets only display what the app hands them; they never call the service.
+Each `show` method compares with what is on screen and updates nothing when
+the text is the same, so a poll that finds no change redraws nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from swarmtui.errors import NotAManagerError, SwarmTuiError
+from swarmtui.models import Role, SwarmView
+from swarmtui.tokens import mask_token
+
+
+def relative_time(moment: datetime, now: datetime) -> str:
+    """Describe how long ago `moment` was, to the minute at best."""
+    seconds = max(0.0, (now - moment).total_seconds())
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute ago"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+class ChangeAwareStatic(Static):
+    """A Static that skips the update when the new content equals the old."""
+
+    def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+        super().__init__(content, **kwargs)  # type: ignore[arg-type]
+        self._shown: str | Text = content
+
+    def show(self, content: str | Text) -> bool:
+        """Update the content if it differs; return whether it did."""
+        if content == self._shown:
+            return False
+        self._shown = content
+        self.update(content)
+        return True
+
+
+class SwarmHeader(Vertical):
+    """Where the console is connected and which swarm it sees."""
+
+    DEFAULT_CSS = """
+    SwarmHeader {
+        height: auto;
+        padding: 0 1;
+        background: $panel;
+    }
+    SwarmHeader .line { width: 1fr; height: auto; }
+    SwarmHeader.-stale { background: $warning-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield ChangeAwareStatic(id="header-endpoint", classes="line", markup=False)
+        yield ChangeAwareStatic(id="header-swarm", classes="line", markup=False)
+
+    def show(self, endpoint: str, view: SwarmView | None, stale: bool) -> None:
+        label = "dim"
+        top = Text()
+        top.append("endpoint ", style=label)
+        top.append(endpoint or "?", style="bold")
+        bottom = Text()
+        if view is None:
+            bottom.append("No swarm read yet.", style=label)
+        else:
+            top.append("  cluster ", style=label)
+            top.append(view.cluster_id[:12], style="bold")
+            top.append("  CA ", style=label)
+            top.append(f"{view.ca_digest[:10]}…", style="bold")
+            bottom.append("node ", style=label)
+            bottom.append(view.node_hostname, style="bold")
+            bottom.append("  join ", style=label)
+            bottom.append(view.join_address, style="bold")
+            bottom.append("  managers ", style=label)
+            bottom.append(str(view.managers), style="bold")
+            bottom.append("  nodes ", style=label)
+            bottom.append(str(view.nodes), style="bold")
+            if view.autolock:
+                bottom.append("  autolock on", style=label)
+        if stale:
+            bottom.append("  last read failed", style="bold")
+        self.query_one("#header-endpoint", ChangeAwareStatic).show(top)
+        self.query_one("#header-swarm", ChangeAwareStatic).show(bottom)
+        self.set_class(stale, "-stale")
+
+
+class TokenPane(Vertical):
+    """One role's join command, masked until revealed, with its buttons."""
+
+    DEFAULT_CSS = """
+    TokenPane {
+        height: auto;
+        border: round $primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    TokenPane:focus-within { border: heavy $primary; }
+    TokenPane.-manager { border: round $warning; border-title-color: $warning; }
+    TokenPane.-manager:focus-within { border: heavy $error; }
+    TokenPane .danger { color: $error; text-style: bold; }
+    TokenPane .command { height: auto; }
+    TokenPane.-revealed .command { color: $warning; text-style: bold; }
+    TokenPane .meta { color: $text-muted; }
+    TokenPane.-changed .meta { color: $warning; }
+    TokenPane .buttons { height: auto; margin-top: 1; }
+    TokenPane .buttons Button { margin-right: 1; min-width: 0; width: auto; }
+    """
+
+    def __init__(self, role: Role) -> None:
+        super().__init__(id=f"{role}-pane", classes=f"-{role}")
+        self.role = role
+        self.border_title = f"{role.capitalize()} token"
+        if role is Role.MANAGER:
+            self.border_subtitle = "grants control of the swarm"
+
+    def compose(self) -> ComposeResult:
+        role = self.role
+        if role is Role.MANAGER:
+            yield Static(
+                "A host that joins with this token becomes a manager and "
+                "controls the swarm.",
+                classes="danger",
+            )
+        yield ChangeAwareStatic(id=f"{role}-command", classes="command", markup=False)
+        yield ChangeAwareStatic(id=f"{role}-meta", classes="meta", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(
+                "Copy join command",
+                id=f"{role}-copy-command",
+                action=f"app.copy_command('{role}')",
+                compact=True,
+                tooltip="Copy the whole join command (c)",
+            )
+            yield Button(
+                "Copy token",
+                id=f"{role}-copy-token",
+                action=f"app.copy_token('{role}')",
+                compact=True,
+                tooltip="Copy the token alone (t)",
+            )
+            yield Button(
+                "Reveal",
+                id=f"{role}-reveal",
+                action=f"app.toggle_reveal('{role}')",
+                compact=True,
+                tooltip="Show or hide the secret (v)",
+            )
+            yield Button(
+                "Rotate",
+                id=f"{role}-rotate",
+                action=f"app.rotate('{role}')",
+                compact=True,
+                variant="error" if role is Role.MANAGER else "warning",
+                tooltip=f"Issue a new {role} token (r)",
+            )
+
+    def show(
+        self, view: SwarmView, revealed: bool, changed: str, outside: bool
+    ) -> None:
+        """Display `view`'s token for this role, revealed or masked."""
+        token = view.token(self.role)
+        shown = token if revealed else mask_token(token)
+        command = f"docker swarm join --token {shown} {view.join_address}"
+        meta = f"{view.token_fingerprint(self.role)}"
+        if changed:
+            meta += f"  ·  {changed}"
+        self.query_one(f"#{self.role}-command", ChangeAwareStatic).show(command)
+        self.query_one(f"#{self.role}-meta", ChangeAwareStatic).show(meta)
+        button = self.query_one(f"#{self.role}-reveal", Button)
+        label = "Hide" if revealed else "Reveal"
+        if str(button.label) != label:
+            button.label = label
+        self.set_class(revealed, "-revealed")
+        self.set_class(outside, "-changed")
+
+    def focus_first(self) -> None:
+        self.query_one(f"#{self.role}-copy-command", Button).focus()
+
+
+class ErrorState(Vertical):
+    """Why the swarm cannot be shown, and what to do next, with a Retry button."""
+
+    DEFAULT_CSS = """
+    ErrorState {
+        height: auto;
+        border: round $error;
+        border-title-color: $error;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    ErrorState .hint { margin-top: 1; }
+    ErrorState .managers { margin-top: 1; color: $text-muted; }
+    ErrorState Button { margin-top: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield ChangeAwareStatic(id="error-message", markup=False)
+        yield ChangeAwareStatic(id="error-hint", classes="hint", markup=False)
+        yield ChangeAwareStatic(id="error-managers", classes="managers", markup=False)
+        yield Button("Retry", id="retry", action="app.refresh", compact=True)
+
+    def show(self, error: SwarmTuiError) -> None:
+        self.border_title = error.title
+        self.query_one("#error-message", ChangeAwareStatic).show(error.message)
+        hint = error.hint or "Press ctrl+r or Retry to try again."
+        self.query_one("#error-hint", ChangeAwareStatic).show(hint)
+        managers = ""
+        if isinstance(error, NotAManagerError) and error.manager_addresses:
+            managers = "Managers this node knows: " + ", ".join(error.manager_addresses)
+            managers += ". Point swarmtui at one of them with -H or -c."
+        widget = self.query_one("#error-managers", ChangeAwareStatic)
+        widget.show(managers)
+        widget.display = bool(managers)

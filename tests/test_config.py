@@ -1,0 +1,122 @@
+"""Tests of the settings file: defaults, validation, errors with lines, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swarmtui.config import (
+    Settings,
+    back_up,
+    find_key_line,
+    load_settings,
+    save_settings,
+    with_changes,
+)
+from swarmtui.errors import ConfigError
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "none.toml") == Settings()
+
+
+def test_values_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "poll_interval = 30\nconfirm_worker_rotation = true\n"
+        'mask_tokens = false\nclipboard = "osc52"\ntheme = "nord"\ntimeout = 4.5\n'
+    )
+    settings = load_settings(path)
+    assert settings.poll_interval == 30.0
+    assert settings.confirm_worker_rotation is True
+    assert settings.mask_tokens is False
+    assert settings.clipboard == "osc52"
+    assert settings.theme == "nord"
+    assert settings.timeout == 4.5
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("poll_interval = 10\nclipboard = \n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    error = caught.value
+    assert error.path == str(path)
+    assert error.line == 2
+    assert str(path) in error.message
+    assert "line 2" in error.message
+
+
+BAD_VALUES = [
+    ("poll_interval", "0"),
+    ("poll_interval", '"fast"'),
+    ("poll_interval", "true"),
+    ("timeout", "-1"),
+    ("confirm_worker_rotation", '"yes"'),
+    ("mask_tokens", "1"),
+    ("clipboard", '"fax"'),
+    ("theme", '""'),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), BAD_VALUES)
+def test_bad_value_names_key_and_line(tmp_path: Path, key: str, value: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"# settings\n\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    error = caught.value
+    assert error.key == key
+    assert error.line == 3
+    assert error.path == str(path)
+    assert key in error.message
+    assert error.hint
+
+
+def test_unknown_key_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("poll_intervall = 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.key == "poll_intervall"
+    assert caught.value.line == 1
+    assert "poll_interval" in caught.value.hint
+
+
+def test_save_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "config.toml"
+    settings = Settings(poll_interval=25, clipboard="local", theme="nord")
+    save_settings(path, settings)
+    assert load_settings(path) == settings
+    assert [item.name for item in path.parent.iterdir()] == ["config.toml"]
+
+
+def test_save_replaces_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("poll_interval = 99\n")
+    save_settings(path, Settings(poll_interval=5))
+    assert load_settings(path).poll_interval == 5.0
+
+
+def test_back_up_copies_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("broken = [\n")
+    backup = back_up(path)
+    assert backup is not None
+    assert backup.read_text() == "broken = [\n"
+    assert back_up(tmp_path / "absent.toml") is None
+
+
+def test_with_changes_validates() -> None:
+    settings = with_changes(Settings(), poll_interval=3, clipboard="off")
+    assert settings.poll_interval == 3.0
+    assert settings.clipboard == "off"
+    with pytest.raises(ConfigError):
+        with_changes(Settings(), clipboard="carrier pigeon")
+
+
+def test_find_key_line_skips_similar_keys() -> None:
+    text = "poll_interval_x = 1\n  poll_interval = 2\n"
+    assert find_key_line(text, "poll_interval") == 2
+    assert find_key_line(text, "theme") is None

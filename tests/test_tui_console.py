@@ -1,0 +1,768 @@
+"""Pilot tests of the console on a seeded demo swarm and on failing backends."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Button, Input, Static
+from tui_support import (
+    FailingBackend,
+    HangingBackend,
+    RecordingAudit,
+    demo_backend,
+    demo_service,
+    fixed_clock,
+)
+
+from swarmtui.config import Settings, load_settings
+from swarmtui.errors import (
+    ApiTooOldError,
+    ConfigError,
+    EngineUnreachableError,
+    NotAManagerError,
+    NotInSwarmError,
+    PermissionDeniedError,
+    RequestTimeoutError,
+    SwarmLockedError,
+    SwarmTuiError,
+)
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import mask_token, parse_token
+from swarmtui.tui import clipboard
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.screens import (
+    CheckTokenScreen,
+    ConfirmRotateScreen,
+    ConflictScreen,
+    HelpScreen,
+    SettingsScreen,
+    TryJoinScreen,
+)
+from swarmtui.tui.widgets import ChangeAwareStatic, ErrorState, TokenPane
+
+
+def make_app(service: TokenService, **kwargs: Any) -> SwarmConsole:
+    kwargs.setdefault("environment", {})
+    return SwarmConsole(service=service, clock=fixed_clock, **kwargs)
+
+
+def capture_notifications(app: SwarmConsole) -> list[str]:
+    messages: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        messages.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return messages
+
+
+async def settle(app: SwarmConsole, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def command_text(app: SwarmConsole, role: Role) -> str:
+    return str(app.query_one(f"#{role}-command", Static).content)
+
+
+def current_tokens(tmp_path: Path) -> tuple[str, str]:
+    view = demo_service(tmp_path).read()
+    return view.worker_token, view.manager_token
+
+
+# -- showing --------------------------------------------------------------
+
+
+async def test_console_shows_masked_tokens(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+        for role, token in ((Role.WORKER, worker), (Role.MANAGER, manager)):
+            text = command_text(app, role)
+            assert mask_token(token) in text
+            assert parse_token(token).secret not in text
+            assert app.view is not None
+            meta = str(app.query_one(f"#{role}-meta", Static).content)
+            assert app.view.token_fingerprint(role) in meta
+        header = app.query_one("#header-endpoint", Static).content
+        assert "demo:" in str(header)
+        assert app.view.cluster_id[:12] in str(header)
+
+
+async def test_header_shows_counts_and_join_address(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        line = str(app.query_one("#header-swarm", Static).content)
+        assert app.view.join_address in line
+        assert f"managers {app.view.managers}" in line
+        assert f"nodes {app.view.nodes}" in line
+        assert app.view.node_hostname in line
+
+
+async def test_unchanged_poll_redraws_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        updates: list[str] = []
+        original = ChangeAwareStatic.update
+
+        def counting(self: ChangeAwareStatic, *args: Any, **kwargs: Any) -> None:
+            updates.append(str(self.id))
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ChangeAwareStatic, "update", counting)
+        app._poll()
+        await settle(app, pilot)
+        assert updates == []
+
+
+# -- rotation ---------------------------------------------------------------
+
+
+async def test_rotate_worker_key_rotates_at_once(tmp_path: Path) -> None:
+    worker_before, manager_before = current_tokens(tmp_path)
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmRotateScreen)
+        worker_after, manager_after = current_tokens(tmp_path)
+        assert worker_after != worker_before
+        assert manager_after == manager_before
+        assert mask_token(worker_after) in command_text(app, Role.WORKER)
+        meta = str(app.query_one("#worker-meta", Static).content)
+        assert "rotated less than a minute ago" in meta
+
+
+async def test_rotate_worker_button(tmp_path: Path) -> None:
+    worker_before, _ = current_tokens(tmp_path)
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#worker-rotate")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] != worker_before
+
+
+async def test_worker_rotation_confirms_when_set(tmp_path: Path) -> None:
+    worker_before, _ = current_tokens(tmp_path)
+    settings = Settings(confirm_worker_rotation=True)
+    app = make_app(demo_service(tmp_path), settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] == worker_before
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] != worker_before
+
+
+async def test_manager_modal_cancel_keeps_token(tmp_path: Path) -> None:
+    _, manager_before = current_tokens(tmp_path)
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "r")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfirmRotateScreen)
+        assert app.focused is not None
+        assert app.focused.id == "cancel"
+        text = " ".join(str(widget.content) for widget in screen.query(Static))
+        assert app.view is not None
+        assert app.view.cluster_id in text
+        assert app.view.endpoint in text
+        assert "have not joined yet" in text
+        assert "not affected" in text
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[1] == manager_before
+
+
+async def test_manager_modal_confirm_rotates(tmp_path: Path) -> None:
+    worker_before, manager_before = current_tokens(tmp_path)
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#manager-rotate")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.press("tab", "enter")
+        await settle(app, pilot)
+        worker_after, manager_after = current_tokens(tmp_path)
+        assert manager_after != manager_before
+        assert worker_after == worker_before
+        assert mask_token(manager_after) in command_text(app, Role.MANAGER)
+
+
+async def test_rotation_passes_viewed_state(tmp_path: Path) -> None:
+    service = demo_service(tmp_path)
+    seen: list[Any] = []
+    original = service.rotate
+
+    def spy(roles: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("expected"))
+        return original(roles, **kwargs)
+
+    service.rotate = spy  # type: ignore[method-assign]
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        shown = app.view
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert seen == [shown]
+
+
+async def test_conflict_cancel_and_rotate_now(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        demo_service(tmp_path).rotate([Role.WORKER])
+        outside_worker, _ = current_tokens(tmp_path)
+        await pilot.press("r")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ConflictScreen)
+        changes = str(screen.query_one("#conflict-changes", Static).content)
+        assert "worker token changed" in changes
+        assert app.focused is not None
+        assert app.focused.id == "cancel"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] == outside_worker
+        assert mask_token(outside_worker) in command_text(app, Role.WORKER)
+
+        demo_service(tmp_path).rotate([Role.WORKER])
+        second_outside, _ = current_tokens(tmp_path)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConflictScreen)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        final_worker, _ = current_tokens(tmp_path)
+        assert final_worker != second_outside
+        assert mask_token(final_worker) in command_text(app, Role.WORKER)
+
+
+async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        demo_service(tmp_path).rotate([Role.MANAGER])
+        _, manager = current_tokens(tmp_path)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert any(
+            "manager token was rotated outside this console" in message
+            for message in messages
+        )
+        assert mask_token(manager) in command_text(app, Role.MANAGER)
+        assert app.query_one("#manager-pane", TokenPane).has_class("-changed")
+
+
+async def test_poll_skipped_while_modal_open(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        calls = backend.calls
+        await pilot.press("question_mark")
+        await pilot.pause()
+        app._poll()
+        await settle(app, pilot)
+        assert backend.calls == calls
+        await pilot.press("escape")
+        await pilot.pause()
+        app._poll()
+        await settle(app, pilot)
+        assert backend.calls == calls + 1
+
+
+# -- copy and reveal ----------------------------------------------------------
+
+
+async def test_copy_command_and_token(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit), settings=Settings(clipboard="osc52"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+        assert app.view is not None
+        await pilot.press("w", "c")
+        await settle(app, pilot)
+        assert app.clipboard == app.view.join_command(Role.WORKER)
+        await pilot.press("m", "t")
+        await settle(app, pilot)
+        assert app.clipboard == manager
+        await pilot.click("#worker-copy-token")
+        await settle(app, pilot)
+        assert app.clipboard == worker
+        await pilot.click("#manager-copy-command")
+        await settle(app, pilot)
+        assert app.clipboard == app.view.join_command(Role.MANAGER)
+        assert "sent to the terminal's clipboard (OSC 52)" in messages[-1]
+        copies = [fields for action, fields in audit.events if action == "copy"]
+        assert [entry["role"] for entry in copies] == [
+            "worker",
+            "manager",
+            "worker",
+            "manager",
+        ]
+        for _, fields in audit.events:
+            assert worker not in repr(fields)
+            assert manager not in repr(fields)
+
+
+async def test_copy_off_explains_reveal(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), settings=Settings(clipboard="off"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.clipboard == ""
+        assert "Copying is off" in messages[-1]
+        assert "reveal" in messages[-1]
+
+
+def fake_tool(folder: Path, name: str) -> Path:
+    """Write a clipboard tool that stores its stdin and its arguments."""
+    script = folder / name
+    script.write_text(
+        f'#!/bin/sh\ncat > "{folder}/clip.out"\necho "$@" > "{folder}/clip.args"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+async def test_copy_uses_local_tool_stdin(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake_tool(tools, "xclip")
+    environment = {"DISPLAY": ":9", "PATH": str(tools)}
+    app = make_app(
+        demo_service(tmp_path),
+        settings=Settings(clipboard="local"),
+        environment=environment,
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert (tools / "clip.out").read_text() == worker
+        arguments = (tools / "clip.args").read_text()
+        assert worker not in arguments
+        assert "-selection clipboard" in arguments
+        assert app.clipboard == ""
+        assert "copied with xclip" in messages[-1]
+
+
+async def test_copy_inside_tmux_wraps_osc52(tmp_path: Path) -> None:
+    app = make_app(
+        demo_service(tmp_path),
+        settings=Settings(clipboard="osc52"),
+        environment={"TMUX": "/tmp/tmux-0/default,1,0"},
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        written: list[str] = []
+        driver = app._driver
+        assert driver is not None
+        original = driver.write
+
+        def record(data: str) -> None:
+            written.append(data)
+            original(data)
+
+        driver.write = record  # type: ignore[method-assign]
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("t")
+        await settle(app, pilot)
+        wrapped = clipboard.tmux_passthrough(clipboard.osc52_sequence(worker))
+        assert wrapped in written
+        assert clipboard.osc52_sequence(worker) in written
+
+
+def test_tmux_passthrough_doubles_escapes() -> None:
+    sequence = clipboard.osc52_sequence("abc")
+    assert sequence == "\x1b]52;c;YWJj\a"
+    assert (
+        clipboard.tmux_passthrough(sequence) == "\x1bPtmux;\x1b\x1b]52;c;YWJj\a\x1b\\"
+    )
+
+
+def test_local_tool_needs_display(tmp_path: Path) -> None:
+    fake_tool(tmp_path, "wl-copy")
+    fake_tool(tmp_path, "xclip")
+    path = str(tmp_path)
+    assert clipboard.local_tool({"PATH": path}, platform="linux") is None
+    wayland = clipboard.local_tool({"PATH": path, "WAYLAND_DISPLAY": "w"}, "linux")
+    assert wayland == (str(tmp_path / "wl-copy"),)
+    x11 = clipboard.local_tool({"PATH": path, "DISPLAY": ":0"}, "linux")
+    assert x11 == (str(tmp_path / "xclip"), "-selection", "clipboard")
+
+
+async def test_reveal_toggles_and_records(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+        await pilot.press("w", "v")
+        await settle(app, pilot)
+        assert worker in command_text(app, Role.WORKER)
+        assert manager not in command_text(app, Role.MANAGER)
+        assert str(app.query_one("#worker-reveal", Button).label) == "Hide"
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert worker not in command_text(app, Role.WORKER)
+        await pilot.click("#manager-reveal")
+        await settle(app, pilot)
+        assert manager in command_text(app, Role.MANAGER)
+        reveals = [
+            fields["role"] for action, fields in audit.events if action == "reveal"
+        ]
+        assert reveals == ["worker", "manager"]
+
+
+async def test_focus_keys_pick_pane(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        assert app.focused is not None
+        assert app.focused.id == "manager-copy-command"
+        await pilot.press("w")
+        assert app.focused.id == "worker-copy-command"
+
+
+# -- screens, palette -----------------------------------------------------------
+
+
+async def test_help_lists_every_key(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table", Static).content
+        from rich.console import Console
+
+        console = Console(width=100, record=True)
+        console.print(table)
+        text = console.export_text()
+        for key in ("c ", "t ", "v ", "r ", "w ", "m ", "^r", "? ", "q ", "s ", "k "):
+            assert key in text, key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_runs_reveal(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Reveal")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert worker in command_text(app, Role.WORKER)
+
+
+async def test_settings_save_writes_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        field = app.screen.query_one("#poll-interval", Input)
+        field.value = "30"
+        app.screen.query_one("#confirm-worker").value = True  # type: ignore[attr-defined]
+        await pilot.click("#save")
+        await settle(app, pilot)
+        saved = load_settings(config)
+        assert saved.poll_interval == 30.0
+        assert saved.confirm_worker_rotation is True
+        assert app.settings == saved
+
+
+async def test_settings_rejects_bad_interval(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#poll-interval", Input).value = "0"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        error = str(app.screen.query_one("#settings-error", Static).content)
+        assert "poll_interval" in error
+        assert not config.exists()
+
+
+async def test_broken_config_reported_and_kept(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    original = 'poll_interval = 10\nclipboard = "fax"\n'
+    config.write_text(original)
+    try:
+        load_settings(config)
+    except ConfigError as error:
+        config_error = error
+    else:
+        raise AssertionError("the config file should not load")
+    app = make_app(
+        demo_service(tmp_path), config_path=config, config_error=config_error
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        await pilot.click("#save")
+        await settle(app, pilot)
+        backups = list(tmp_path.glob("config.toml.*.bak"))
+        assert len(backups) == 1
+        assert backups[0].read_text() == original
+        assert load_settings(config) == Settings()
+        assert any("kept as" in message for message in messages)
+
+
+async def test_broken_config_notified_on_start(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('poll_interval = 10\nclipboard = "fax"\n')
+    config_error = None
+    try:
+        load_settings(config)
+    except ConfigError as error:
+        config_error = error
+    app = make_app(
+        demo_service(tmp_path), config_path=config, config_error=config_error
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        shown = [notification.message for notification in app._notifications]
+        assert any(str(config) in message and "line 2" in message for message in shown)
+    assert config.read_text() == 'poll_interval = 10\nclipboard = "fax"\n'
+
+
+async def test_check_token_live_worker_rotates(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckTokenScreen)
+        field = app.screen.query_one("#check-input", Input)
+        assert field.password is True
+        field.value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        result = str(app.screen.query_one("#check-result", Static).content)
+        assert "current worker token" in result
+        assert worker not in result
+        await pilot.click("#check-rotate")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] != worker
+
+
+async def test_check_token_manager_goes_through_modal(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        _, manager = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = manager
+        await pilot.click("#check")
+        await settle(app, pilot)
+        await pilot.click("#check-rotate")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[1] == manager
+
+
+async def test_check_token_invalid_text(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = "SWMTKN-1-nope"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        result = str(screen.query_one("#check-result", Static).content)
+        assert result
+        assert not screen.has_class("-live")
+
+
+async def test_try_join_accepts_and_rejects(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        nodes_before = app.view.nodes
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("j")
+        await pilot.pause()
+        assert isinstance(app.screen, TryJoinScreen)
+        app.screen.query_one("#join-token", Input).value = worker
+        app.screen.query_one("#join-host", Input).value = "edge-9"
+        await pilot.click("#join")
+        await settle(app, pilot)
+        result = str(app.screen.query_one("#join-result", Static).content)
+        assert result.startswith("Joined: edge-9 is now a worker")
+        stale = worker[:-1] + ("0" if worker[-1] != "0" else "1")
+        app.screen.query_one("#join-token", Input).value = stale
+        host = app.screen.query_one("#join-host", Input)
+        host.value = "edge-10"
+        host.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        result = str(app.screen.query_one("#join-result", Static).content)
+        assert result.startswith("Rejected:")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.view.nodes == nodes_before + 1
+
+
+# -- error states and hung calls --------------------------------------------------
+
+
+ERRORS: list[SwarmTuiError] = [
+    EngineUnreachableError(
+        "Cannot connect to the engine at unix:///nowhere.sock.",
+        "Check that dockerd is running.",
+    ),
+    PermissionDeniedError(
+        "Permission denied on the engine socket unix:///x.sock.",
+        "Run as root or as a member of the docker group.",
+    ),
+    NotAManagerError(
+        "The engine at unix:///x.sock is a worker node.",
+        "Run the command against a manager node.",
+        manager_addresses=("127.0.3.1:2377", "127.0.3.2:2377"),
+    ),
+    SwarmLockedError("The swarm manager is locked.", "Unlock it."),
+    NotInSwarmError("The engine is not part of a swarm.", "Run docker swarm init."),
+    ApiTooOldError("The engine speaks API 1.12.", "Upgrade Docker Engine."),
+    RequestTimeoutError("The engine did not answer within 5 seconds.", "Retry."),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+async def test_error_state_and_retry(tmp_path: Path, error: SwarmTuiError) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), error)
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        state = app.query_one(ErrorState)
+        assert state.display
+        assert state.border_title == error.title
+        assert str(app.query_one("#error-message", Static).content) == error.message
+        assert str(app.query_one("#error-hint", Static).content) == error.hint
+        assert not app.query_one("#worker-pane", TokenPane).display
+        if isinstance(error, NotAManagerError):
+            managers = str(app.query_one("#error-managers", Static).content)
+            assert "127.0.3.1:2377" in managers
+        calls = backend.calls
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert backend.calls == calls + 1
+        assert state.display
+        backend.error = None
+        await pilot.click("#retry")
+        await settle(app, pilot)
+        assert not state.display
+        assert app.query_one("#worker-pane", TokenPane).display
+        assert app.view is not None
+
+
+async def test_hung_call_keeps_keys_working(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert backend.entered.wait(timeout=10)
+            status = str(app.query_one("#status", Static).content)
+            assert status.startswith("Reading swarm from demo:")
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            assert app.view is None
+            backend.release.set()
+            await settle(app, pilot)
+            assert app.view is not None
+            assert str(app.query_one("#status", Static).content).startswith(
+                "Tokens read"
+            )
+    finally:
+        backend.release.set()
+
+
+async def test_quit_key_exits(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_small_terminal_keeps_every_button(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        for role in Role:
+            for action in ("copy-command", "copy-token", "reveal", "rotate"):
+                button = app.query_one(f"#{role}-{action}", Button)
+                assert button.region.right <= 60, button.id
+        worker_before, _ = current_tokens(tmp_path)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] != worker_before
