@@ -1,0 +1,271 @@
+"""`swarmtui check-token` and `demo-join` run as processes on the demo swarm."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from demo_support import make_demo, run_cli
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli.check_token import (
+    INVALID_TEXT,
+    LIVE_MANAGER,
+    LIVE_WORKER,
+    NOT_LIVE,
+    ROTATION_NOT_CONFIRMED,
+)
+from swarmtui.errors import ExitCode
+from swarmtui.tokens import fingerprint, parse_token
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.toml"
+    make_demo(path, seed=11).inspect_swarm()
+    return path
+
+
+def demo_cli(
+    state: Path, *arguments: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "--demo", "--demo-state", str(state), *arguments, stdin=stdin, home=state.parent
+    )
+
+
+def assert_no_secret(result: subprocess.CompletedProcess[str], token: str) -> None:
+    secret = parse_token(token).secret
+    for stream in (result.stdout, result.stderr):
+        assert token not in stream
+        assert secret not in stream
+
+
+def tokens_of(state: Path) -> tuple[str, str]:
+    snapshot = DemoBackend(path=state).inspect_swarm()
+    return snapshot.worker_token, snapshot.manager_token
+
+
+@pytest.mark.parametrize(
+    ("index", "code", "status"),
+    [(0, LIVE_WORKER, "LIVE: current worker token"), (1, LIVE_MANAGER, "manager")],
+)
+def test_live_token_exit_code(state: Path, index: int, code: int, status: str) -> None:
+    token = tokens_of(state)[index]
+    result = demo_cli(state, "check-token", stdin=token + "\n")
+    assert result.returncode == code, result.stderr
+    assert status in result.stdout
+    assert fingerprint(token) in result.stdout
+    assert_no_secret(result, token)
+
+
+def test_json_output(state: Path) -> None:
+    token = tokens_of(state)[1]
+    result = demo_cli(state, "check-token", "--json", stdin=token)
+    assert result.returncode == LIVE_MANAGER, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "live-manager"
+    assert document["live"] is True
+    assert document["role"] == "manager"
+    assert document["fingerprint"] == fingerprint(token)
+    assert document["version"] == 1
+    assert document["fips"] is False
+    assert document["digest_matches"] is True
+    assert document["rotated"] is False
+    assert document["endpoint"] == f"demo:{state}"
+    assert_no_secret(result, token)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{}\r\n",
+        "   {}   \n",
+        "{} \\\n",
+        "docker swarm join --token {} 192.0.2.10:2377\n",
+        "docker swarm join \\\n    --token {} \\\n    192.0.2.10:2377\r\n",
+    ],
+    ids=["crlf", "spaces", "backslash", "command", "multi-line-command"],
+)
+def test_pasted_forms_are_accepted(state: Path, template: str) -> None:
+    token = tokens_of(state)[0]
+    result = demo_cli(state, "check-token", stdin=template.format(token))
+    assert result.returncode == LIVE_WORKER, result.stdout + result.stderr
+    assert_no_secret(result, token)
+
+
+def test_old_token_not_live(state: Path) -> None:
+    old = tokens_of(state)[0]
+    rotated = demo_cli(state, "join-token", "--rotate", "-q", "worker")
+    assert rotated.returncode == 0, rotated.stderr
+    result = demo_cli(state, "check-token", "--json", stdin=old)
+    assert result.returncode == NOT_LIVE
+    document = json.loads(result.stdout)
+    assert document["status"] == "old"
+    assert document["retired_role"] == "worker"
+    assert document["retired_at"] is not None
+    assert_no_secret(result, old)
+
+
+def test_other_swarms_token_not_live(state: Path, tmp_path: Path) -> None:
+    other = make_demo(tmp_path / "other.toml", seed=12).inspect_swarm()
+    result = demo_cli(state, "check-token", stdin=other.manager_token)
+    assert result.returncode == NOT_LIVE
+    assert "another swarm" in result.stdout
+    assert_no_secret(result, other.manager_token)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n", "garbage", "SWMTKN-1-" + "a" * 50 + "-" + "b" * 24],
+    ids=["empty", "newline", "word", "short-secret"],
+)
+def test_invalid_text_exit_code(state: Path, text: str) -> None:
+    result = demo_cli(state, "check-token", stdin=text)
+    assert result.returncode == INVALID_TEXT
+    assert "invalid" in result.stdout
+    if text.strip():
+        assert text.strip() not in result.stdout + result.stderr
+
+
+def test_oversized_input_rejected(state: Path) -> None:
+    result = demo_cli(state, "check-token", stdin="x" * 70000)
+    assert result.returncode == INVALID_TEXT
+    assert "longer than" in result.stderr
+    assert result.stdout == ""
+
+
+def test_token_argument_not_accepted(state: Path) -> None:
+    token = tokens_of(state)[0]
+    result = demo_cli(state, "check-token", token)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == ""
+
+
+def test_rotate_live_worker(state: Path) -> None:
+    old = tokens_of(state)[0]
+    result = demo_cli(state, "check-token", "--rotate", stdin=old)
+    assert result.returncode == LIVE_WORKER, result.stderr
+    assert "Rotated the worker join token" in result.stdout
+    assert_no_secret(result, old)
+    worker, _ = tokens_of(state)
+    assert worker != old
+    assert_no_secret(result, worker)
+    again = demo_cli(state, "check-token", stdin=old)
+    assert again.returncode == NOT_LIVE
+
+
+def test_rotate_manager_needs_confirmation(state: Path) -> None:
+    worker, manager = tokens_of(state)
+    before = state.read_bytes()
+    result = demo_cli(state, "check-token", "--rotate", stdin=manager)
+    assert result.returncode == ROTATION_NOT_CONFIRMED
+    assert "--yes" in result.stderr
+    assert "not rotated" in result.stderr
+    assert tokens_of(state) == (worker, manager)
+    assert state.read_bytes() == before
+
+
+def test_rotate_manager_with_yes(state: Path) -> None:
+    worker, manager = tokens_of(state)
+    result = demo_cli(
+        state, "check-token", "--rotate", "--yes", "--json", stdin=manager
+    )
+    assert result.returncode == LIVE_MANAGER, result.stderr
+    document = json.loads(result.stdout)
+    assert document["rotated"] is True
+    new_worker, new_manager = tokens_of(state)
+    assert new_worker == worker
+    assert new_manager != manager
+    assert document["new_fingerprint"] == fingerprint(new_manager)
+    assert_no_secret(result, manager)
+    assert_no_secret(result, new_manager)
+
+
+def test_rotate_not_live_does_nothing(state: Path, tmp_path: Path) -> None:
+    other = make_demo(tmp_path / "other.toml", seed=13).inspect_swarm()
+    before = state.read_bytes()
+    result = demo_cli(
+        state, "check-token", "--rotate", "--yes", stdin=other.worker_token
+    )
+    assert result.returncode == NOT_LIVE
+    assert "nothing to rotate" in result.stderr
+    assert state.read_bytes() == before
+
+
+def test_help_documents_exit_codes(state: Path) -> None:
+    result = demo_cli(state, "check-token", "--help")
+    assert result.returncode == 0
+    for code in ("10", "11", "12"):
+        assert f"  {code}  " in result.stdout
+
+
+def test_join_token_quiet_on_demo(state: Path) -> None:
+    result = demo_cli(state, "join-token", "-q", "worker")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == tokens_of(state)[0] + "\n"
+
+
+# -- demo-join ------------------------------------------------------------------
+
+
+def test_demo_join_with_current_token(state: Path) -> None:
+    _, manager = tokens_of(state)
+    result = demo_cli(
+        state, "demo-join", "--hostname", "db-01", "--json", stdin=manager
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["role"] == "manager"
+    assert document["hostname"] == "db-01"
+    assert any(
+        node.hostname == "db-01" for node in DemoBackend(path=state).list_nodes()
+    )
+    assert_no_secret(result, manager)
+
+
+def test_demo_join_old_token_rejected(state: Path) -> None:
+    old = tokens_of(state)[0]
+    assert demo_cli(state, "join-token", "--rotate", "worker").returncode == 0
+    result = demo_cli(state, "demo-join", "--hostname", "late", stdin=old + "\r\n")
+    assert result.returncode == ExitCode.JOIN_REJECTED
+    assert "A valid join token is necessary to join this cluster" in result.stderr
+    assert result.stdout == ""
+    assert_no_secret(result, old)
+    assert not any(
+        node.hostname == "late" for node in DemoBackend(path=state).list_nodes()
+    )
+
+
+def test_demo_join_malformed_token(state: Path) -> None:
+    result = demo_cli(state, "demo-join", "--hostname", "x", stdin="SWMTKN-1-nope")
+    assert result.returncode == ExitCode.JOIN_REJECTED
+    assert "Invalid join token" in result.stderr
+    assert "SWMTKN-1-nope" not in result.stderr
+
+
+def test_demo_join_needs_demo(tmp_path: Path) -> None:
+    result = run_cli(
+        "-H",
+        f"unix://{tmp_path}/none.sock",
+        "demo-join",
+        "--hostname",
+        "x",
+        stdin="",
+        home=tmp_path,
+    )
+    assert result.returncode == ExitCode.FAILURE
+    assert "--demo" in result.stderr
+
+
+def test_broken_state_file_exit_code(state: Path) -> None:
+    state.write_text("format = \n")
+    state.chmod(0o600)
+    result = demo_cli(
+        state, "check-token", stdin="SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+    )
+    assert result.returncode == ExitCode.FILE_ERROR
+    assert str(state) in result.stderr
+    assert state.read_text() == "format = \n"

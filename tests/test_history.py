@@ -1,0 +1,175 @@
+"""The file-backed token history: fingerprints only, mode 0600, bad files set aside."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from demo_support import Clock
+
+from swarmtui.history import (
+    MAX_RETIRED_PER_CLUSTER,
+    FileTokenHistory,
+    default_history_path,
+    open_default_history,
+)
+from swarmtui.models import Role
+from swarmtui.tokens import fingerprint
+
+CLUSTER = "0123456789abcdefghijklmno"
+WORKER_TOKEN = "SWMTKN-1-" + "1" * 50 + "-" + "a" * 25
+MANAGER_TOKEN = "SWMTKN-1-" + "1" * 50 + "-" + "b" * 25
+NEW_WORKER_TOKEN = "SWMTKN-1-" + "1" * 50 + "-" + "c" * 25
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "token-history.json"
+
+
+@pytest.fixture
+def history(path: Path, clock: Clock) -> FileTokenHistory:
+    return FileTokenHistory(path, now=clock)
+
+
+def test_retired_token_found_by_new_instance(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    retired_at = clock.advance(hours=3)
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    reopened = FileTokenHistory(path)
+    assert reopened.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) == (
+        Role.WORKER,
+        retired_at,
+    )
+    assert reopened.lookup(CLUSTER, fingerprint(MANAGER_TOKEN)) is None
+    assert reopened.lookup("another-cluster", fingerprint(WORKER_TOKEN)) is None
+
+
+def test_change_seen_by_remember_retires_old(
+    history: FileTokenHistory, clock: Clock
+) -> None:
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.remember(CLUSTER, Role.MANAGER, fingerprint(MANAGER_TOKEN))
+    noticed_at = clock.advance(days=1)
+    history.remember(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) == (
+        Role.WORKER,
+        noticed_at,
+    )
+    assert history.lookup(CLUSTER, fingerprint(NEW_WORKER_TOKEN)) is None
+    assert history.lookup(CLUSTER, fingerprint(MANAGER_TOKEN)) is None
+
+
+def test_file_is_private_and_holds_no_token(
+    history: FileTokenHistory, path: Path
+) -> None:
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.remember(CLUSTER, Role.MANAGER, fingerprint(MANAGER_TOKEN))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    for token in (WORKER_TOKEN, MANAGER_TOKEN):
+        assert token not in text
+        assert token.rsplit("-", 1)[1] not in text
+    assert fingerprint(WORKER_TOKEN) in text
+    assert sorted(item.name for item in path.parent.iterdir()) == [
+        "token-history.json",
+        "token-history.json.lock",
+    ]
+
+
+def test_unchanged_remember_does_not_write(
+    history: FileTokenHistory, path: Path
+) -> None:
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    first = path.stat()
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    second = path.stat()
+    assert (first.st_ino, first.st_mtime_ns) == (second.st_ino, second.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"format": 9, "clusters": {}}',
+        b'{"format": 1, "clusters": {"c": {"retired": {"SWMTKN-1-x": {}}}}}',
+        b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
+        b'{"role": "worker", "retired_at": "yesterday"}}}}}',
+    ],
+    ids=["syntax", "binary", "list", "format", "token-key", "bad-time"],
+)
+def test_corrupt_file_moved_aside(
+    history: FileTokenHistory,
+    path: Path,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    caplog.set_level(logging.WARNING)
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+    kept = [item for item in path.parent.iterdir() if ".corrupt-" in item.name]
+    assert len(kept) == 1
+    assert kept[0].read_bytes() == content
+    assert "moved to" in caplog.text
+    assert not path.exists()
+
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is not None
+    assert kept[0].read_bytes() == content
+
+
+def test_unwritable_history_does_not_raise(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    history = FileTokenHistory(blocker / "history.json")
+    caplog.set_level(logging.WARNING)
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.MANAGER, fingerprint(MANAGER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+    assert caplog.text.count("cannot write the token history") == 1
+
+
+def test_retired_list_is_bounded(history: FileTokenHistory, path: Path) -> None:
+    document = {"format": 1, "clusters": {CLUSTER: {"current": {}, "retired": {}}}}
+    retired = document["clusters"][CLUSTER]["retired"]
+    for number in range(MAX_RETIRED_PER_CLUSTER):
+        key = f"fp:{number:04d}-0000-0000"
+        retired[key] = {
+            "role": "worker",
+            "retired_at": f"2020-01-01T00:00:{number % 60:02d}+00:00",
+        }
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(document))
+    os.chmod(path, 0o600)
+    history.retire(CLUSTER, Role.MANAGER, fingerprint(MANAGER_TOKEN))
+    stored = json.loads(path.read_text())["clusters"][CLUSTER]["retired"]
+    assert len(stored) == MAX_RETIRED_PER_CLUSTER
+    assert fingerprint(MANAGER_TOKEN) in stored
+    assert "fp:0000-0000-0000" not in stored
+
+
+def test_default_path_in_user_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "st"))
+    expected = tmp_path / "st" / "swarmtui" / "token-history.json"
+    assert default_history_path() == expected
+    assert open_default_history().path == expected
