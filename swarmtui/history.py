@@ -216,7 +216,7 @@ class FileTokenHistory:
         """Apply `change` to the newest document under the lock, then write it.
 
         A history that cannot be written is logged once and skipped: the
-        history only improves old-token answers and never blocks an action.
+        history only improves old-token results and never blocks an action.
         """
         try:
             ensure_folder(self.path.parent)

@@ -1,6 +1,6 @@
 """The embedded demo swarm: a realistic swarm with no Docker engine at all.
 
-The swarm lives in one TOML file (mode 0600) that holds its root CA
+The swarm lives in one TOML file (mode 0600) that contains its root CA
 certificate, both join tokens, the Spec, the nodes and the fingerprints of
 retired tokens. Because the file is the swarm, it is the one place outside an
 engine where tokens are written down. Every call re-reads the file when it
@@ -790,48 +790,62 @@ class DemoBackend:
         return copy.deepcopy(self._read(info))
 
     def _read(self, info: os.stat_result) -> _State:
+        """Return the state in the file, from the cache when the file is unchanged."""
         key = (info.st_ino, info.st_size, info.st_mtime_ns)
         if self._cache is not None and self._cache_key == key:
             return self._cache
-        where = display_path(self.path)
-        if not stat.S_ISREG(info.st_mode):
-            raise self._error("it is not a regular file")
-        if info.st_mode & 0o077:
-            raise StateFileError(
-                f"The demo state file {where} can be read by other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}), and it holds join tokens.",
-                f"Run 'chmod 600 {where}' and retry.",
-                path=str(self.path),
-            )
+
+        self._check_file_mode(info)
         try:
             data = self.path.read_bytes()
         except OSError as error:
             raise self._os_error("read", self.path, error) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise self._error(
-                "it is not UTF-8 text", line=data[: error.start].count(b"\n") + 1
-            ) from None
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            message = str(error)
-            match = _TOML_POSITION.search(message)
-            line: int | None = int(match.group(1)) if match else None
-            detail = _TOML_POSITION.sub("", message).strip()
-            if line is None and "end of document" in detail:
-                line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            raise self._error(f"TOML syntax error ({detail})", line=line) from None
-        try:
-            state = _parse_state(document)
-        except _Invalid as error:
-            raise self._error(
-                error.message, line=_line_of_key(text, error.key)
-            ) from None
+        state = self._parse(data)
+
         self._cache = state
         self._cache_key = key
         return state
+
+    def _check_file_mode(self, info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            raise self._error("it is not a regular file")
+        if info.st_mode & 0o077:
+            where = display_path(self.path)
+            raise StateFileError(
+                f"The demo state file {where} can be read by other users "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}), and it contains join "
+                "tokens.",
+                f"Run 'chmod 600 {where}' and retry.",
+                path=str(self.path),
+            )
+
+    def _parse(self, data: bytes) -> _State:
+        """Parse and check the file's bytes; raise StateFileError naming the line."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise self._error("it is not UTF-8 text", line=line) from None
+
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            # Python 3.11's TOMLDecodeError carries the position only in its text.
+            message = str(error)
+            match = _TOML_POSITION.search(message)
+            line_number: int | None = int(match.group(1)) if match else None
+            detail = _TOML_POSITION.sub("", message).strip()
+            if line_number is None and "end of document" in detail:
+                line_number = text.count("\n") + (0 if text.endswith("\n") else 1)
+            raise self._error(
+                f"TOML syntax error ({detail})", line=line_number
+            ) from None
+
+        try:
+            return _parse_state(document)
+        except _Invalid as error:
+            line_number = _line_of_key(text, error.key)
+            raise self._error(error.message, line=line_number) from None
 
     def _write(self, state: _State) -> None:
         """Replace the state file atomically; a new file is created with mode 0600."""
@@ -939,11 +953,11 @@ class DemoBackend:
             entropy = state.entropy()
             old_force = _force_rotate(state.spec)
             new_force = _force_rotate(stored_spec)
-            for role, wanted in (
+            for role, requested in (
                 (Role.WORKER, rotate_worker_token),
                 (Role.MANAGER, rotate_manager_token),
             ):
-                if wanted:
+                if requested:
                     state.retire(role, now, "token rotation")
                     digest = parse_token(state.token(role)).digest
                     state.set_token(
@@ -976,10 +990,10 @@ class DemoBackend:
     # -- demo-only calls ----------------------------------------------------------
 
     def rotate_ca(self) -> None:
-        """Rotate the root CA the way `docker swarm ca --rotate` asks the engine to.
+        """Rotate the root CA as `docker swarm ca --rotate` does.
 
-        The CLI raises `CAConfig.ForceRotate` in the Spec; the engine makes a
-        new CA, and both join tokens then carry the new CA's digest.
+        The docker CLI raises `CAConfig.ForceRotate` in the Spec. The engine
+        then makes a new CA and new join tokens, which carry the new digest.
         """
         with self._change() as state:
             now = self._now()
@@ -994,7 +1008,7 @@ class DemoBackend:
 
     def _replace_ca(self, state: _State, entropy: _Entropy, now: datetime) -> None:
         # NOTE: a real root rotation runs for a while (RootRotationInProgress)
-        # until every node holds a certificate from the new CA; the demo swarm
+        # until every node has a certificate from the new CA; the demo swarm
         # has no nodes to wait for, so the rotation finishes at once.
         state.ca_cert_pem = make_root_ca(entropy, now - CA_BACKDATE)
         digest = ca_digest(state.ca_cert_pem)

@@ -93,7 +93,7 @@ def extract_token(text: str) -> str:
 
     Surrounding whitespace, CRLF line ends and backslash line continuations
     are dropped. Text that is neither is returned cleaned, so the parser can
-    say what is wrong with it.
+    report what is wrong with it.
     """
     cleaned = clean_token_text(text)
     words = [word for word in cleaned.split() if word != "\\"]
