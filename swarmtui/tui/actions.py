@@ -38,6 +38,7 @@ class ConsoleAction:
 
 
 CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
+    ConsoleAction("help", "question_mark", "help", "Help", "Show the keys."),
     ConsoleAction(
         "copy-command",
         "c",
@@ -113,7 +114,6 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Change the poll interval, confirmations, masking, clipboard and theme.",
         footer=False,
     ),
-    ConsoleAction("help", "question_mark", "help", "Help", "Show the keys."),
     ConsoleAction("quit", "q", "quit", "Quit", "Leave the console."),
 )
 

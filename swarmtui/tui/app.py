@@ -147,7 +147,7 @@ class SwarmConsole(App[int]):
             yield TokenPane(Role.WORKER)
             yield TokenPane(Role.MANAGER)
         yield Static("", id="status", markup=False)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._apply_theme(self.settings.theme)
@@ -364,8 +364,12 @@ class SwarmConsole(App[int]):
     # -- helpers for actions -------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in TOKEN_ACTIONS and self._modal_open():
-            return False
+        if action in TOKEN_ACTIONS:
+            if self._modal_open():
+                return False
+            if self.view is None or self.error is not None:
+                # None shows the key dimmed in the footer: known but unavailable.
+                return None
         if action == "try_join":
             return self._service is not None and hasattr(self._service.backend, "join")
         return True

@@ -171,8 +171,9 @@ class ConflictScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label("The swarm changed before the rotation", classes="dialog-title")
             yield Static(
-                f"Nothing was rotated. Since the console last read cluster "
-                f"{self.fresh.cluster_id[:12]} at {self.fresh.endpoint}:",
+                "Nothing was rotated, because the swarm changed after the "
+                f"console read it. Changes in cluster {self.fresh.cluster_id[:12]} "
+                f"at {self.fresh.endpoint}:",
                 markup=False,
             )
             yield Static(

@@ -73,12 +73,11 @@ class SwarmHeader(Vertical):
         top.append(endpoint or "?", style="bold")
         bottom = Text()
         if view is None:
-            bottom.append("No swarm read yet.", style=label)
+            message = "The last read failed." if stale else "No swarm read yet."
+            bottom.append(message, style=label)
         else:
             top.append("  cluster ", style=label)
             top.append(view.cluster_id[:12], style="bold")
-            top.append("  CA ", style=label)
-            top.append(f"{view.ca_digest[:10]}…", style="bold")
             bottom.append("node ", style=label)
             bottom.append(view.node_hostname, style="bold")
             bottom.append("  join ", style=label)
@@ -87,9 +86,11 @@ class SwarmHeader(Vertical):
             bottom.append(str(view.managers), style="bold")
             bottom.append("  nodes ", style=label)
             bottom.append(str(view.nodes), style="bold")
+            bottom.append("  CA ", style=label)
+            bottom.append(f"{view.ca_digest[:10]}…", style="bold")
             if view.autolock:
                 bottom.append("  autolock on", style=label)
-        if stale:
+        if stale and view is not None:
             bottom.append("  last read failed", style="bold")
         self.query_one("#header-endpoint", ChangeAwareStatic).show(top)
         self.query_one("#header-swarm", ChangeAwareStatic).show(bottom)
@@ -114,7 +115,7 @@ class TokenPane(Vertical):
     TokenPane.-revealed .command { color: $warning; text-style: bold; }
     TokenPane .meta { color: $text-muted; }
     TokenPane.-changed .meta { color: $warning; }
-    TokenPane .buttons { height: auto; margin-top: 1; }
+    TokenPane .buttons { height: auto; }
     TokenPane .buttons Button { margin-right: 1; min-width: 0; width: auto; }
     """
 
@@ -129,8 +130,7 @@ class TokenPane(Vertical):
         role = self.role
         if role is Role.MANAGER:
             yield Static(
-                "A host that joins with this token becomes a manager and "
-                "controls the swarm.",
+                "Joining with it makes a host a manager of the swarm.",
                 classes="danger",
             )
         yield ChangeAwareStatic(id=f"{role}-command", classes="command", markup=False)

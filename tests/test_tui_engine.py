@@ -1,0 +1,75 @@
+"""The console against a real dockerd: rotate from the console, check with the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_fixtures import Daemon, join_token
+from textual.widgets import Static
+
+from swarmtui.backends.engine import EngineBackend
+from swarmtui.endpoint import EndpointChoice
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import mask_token
+from swarmtui.tui.app import SwarmConsole
+
+pytestmark = pytest.mark.engine
+
+
+def engine_console(daemon: Daemon) -> SwarmConsole:
+    backend = EngineBackend(EndpointChoice(host=daemon.host, environment={}))
+    return SwarmConsole(service=TokenService(backend), environment={})
+
+
+async def settle(app: SwarmConsole, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def command_text(app: SwarmConsole, role: Role) -> str:
+    return str(app.query_one(f"#{role}-command", Static).content)
+
+
+async def test_console_rotates_worker_on_engine(manager: Daemon) -> None:
+    worker_before = join_token(manager, "worker")
+    manager_before = join_token(manager, "manager")
+    app = engine_console(manager)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        assert app.view.worker_token == worker_before
+        assert manager.host in str(app.query_one("#header-endpoint", Static).content)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        worker_after = join_token(manager, "worker")
+        assert worker_after != worker_before
+        assert join_token(manager, "manager") == manager_before
+        assert app.view.worker_token == worker_after
+        assert mask_token(worker_after) in command_text(app, Role.WORKER)
+        assert worker_after not in command_text(app, Role.WORKER)
+    app.service.backend.close()  # type: ignore[union-attr]
+
+
+async def test_console_notices_cli_rotation(manager: Daemon) -> None:
+    app = engine_console(manager)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        original = app.notify
+
+        def notify(message: str, **kwargs: Any) -> None:
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = notify  # type: ignore[method-assign]
+        await settle(app, pilot)
+        manager.docker("swarm", "join-token", "--rotate", "-q", "manager")
+        rotated = join_token(manager, "manager")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert any(
+            "manager token was rotated outside this console" in note for note in notes
+        )
+        assert mask_token(rotated) in command_text(app, Role.MANAGER)
+    app.service.backend.close()  # type: ignore[union-attr]
