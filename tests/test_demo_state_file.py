@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from demo_support import make_demo
+from demo_support import Clock, make_demo, run_cli
 
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import ExitCode, StateFileError
@@ -225,3 +225,56 @@ def test_unwritable_folder_is_reported(tmp_path: Path) -> None:
         DemoBackend(path=blocker / "demo.toml").inspect_swarm()
     assert "blocker" in str(caught.value)
     assert "--demo-state" in caught.value.hint
+
+
+def test_reset_backs_up_broken_file(state_path: Path) -> None:
+    state_path.write_text("format = [\n")
+    os.chmod(state_path, 0o600)
+    clock = Clock()
+    backend = DemoBackend(path=state_path, seed=2, now=clock)
+    with pytest.raises(StateFileError) as caught:
+        backend.inspect_swarm()
+    assert f"--demo-state {state_path} demo-reset" in caught.value.hint
+
+    first = backend.reset()
+    second = backend.reset()
+    assert first is not None
+    assert second is not None
+    assert first.read_text() == "format = [\n"
+    assert first.name == "demo.toml.bak-20261120T120000Z"
+    assert second.name == "demo.toml.bak-20261120T120000Z-1"
+    assert mode_of(first) == 0o600
+    assert tomllib.loads(second.read_text())["seed"] == 2
+    assert backend.inspect_swarm().version == 11
+    assert mode_of(state_path) == 0o600
+
+
+def test_reset_without_file(tmp_path: Path) -> None:
+    backend = make_demo(tmp_path / "fresh.toml")
+    assert backend.reset() is None
+    assert backend.inspect_swarm().version == 11
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "fresh.toml",
+        "fresh.toml.lock",
+    ]
+
+
+def test_reset_changes_swarm(state_path: Path) -> None:
+    old = DemoBackend(path=state_path).inspect_swarm()
+    DemoBackend(path=state_path, seed=99).reset()
+    new = DemoBackend(path=state_path).inspect_swarm()
+    assert new.cluster_id != old.cluster_id
+    assert new.worker_token != old.worker_token
+
+
+def test_reset_cli_keeps_backup(state_path: Path) -> None:
+    before = state_path.read_bytes()
+    result = run_cli(
+        "--demo", "--demo-state", str(state_path), "demo-reset", home=state_path.parent
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Started a new demo swarm" in result.stdout
+    backups = [path for path in state_path.parent.iterdir() if ".bak-" in path.name]
+    assert len(backups) == 1
+    assert backups[0].read_bytes() == before
+    assert state_path.read_bytes() != before

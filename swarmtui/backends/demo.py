@@ -676,7 +676,13 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 class DemoBackend:
-    """A swarm kept in a TOML file, for demos, tests and screenshots."""
+    """A swarm kept in a TOML file, for demos, tests and screenshots.
+
+    `path` defaults to demo-swarm.toml in the user data folder. `seed` is
+    used when the file is created (a missing file makes a new swarm) and is
+    stored in it, so later changes stay deterministic. An existing file keeps
+    the seed it was made with. `now` replaces the clock for tests.
+    """
 
     def __init__(
         self,
@@ -686,6 +692,7 @@ class DemoBackend:
         now: Callable[[], datetime] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        self._default_path = path is None
         self.path = (
             Path(path).expanduser() if path is not None else default_state_path()
         )
@@ -727,9 +734,11 @@ class DemoBackend:
     ) -> StateFileError:
         where = display_path(self.path)
         at = f" at line {line}" if line else ""
+        state_option = "" if self._default_path else f" --demo-state {where}"
         default_hint = (
-            f"Fix the file, or move it away (for example 'mv {where} {where}.bak') "
-            "to start a new demo swarm, or choose another file with --demo-state."
+            f"Fix the file, or run 'swarmtui --demo{state_option} demo-reset' to "
+            "back it up and start a new demo swarm, or choose another file with "
+            "--demo-state."
         )
         return StateFileError(
             f"The demo state file {where} is invalid{at}: {message}.",
@@ -872,6 +881,35 @@ class DemoBackend:
             yield state
             self._write(state)
 
+    def _backup(self) -> Path:
+        stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
+        try:
+            data = self.path.read_bytes()
+            for number in range(100):
+                suffix = f".bak-{stamp}" + (f"-{number}" if number else "")
+                backup = self.path.with_name(self.path.name + suffix)
+                try:
+                    descriptor = os.open(
+                        backup,
+                        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                        0o600,
+                    )
+                except FileExistsError:
+                    continue
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                return backup
+        except OSError as error:
+            raise self._os_error("back up", self.path, error) from None
+        raise StateFileError(
+            f"Cannot back up {display_path(self.path)}: 100 backups named "
+            f"{self.path.name}.bak-{stamp}-N exist already.",
+            "Remove old backups, then retry.",
+            path=str(self.path),
+        )
+
     # -- Backend calls --------------------------------------------------------
 
     def engine_info(self) -> EngineInfo:
@@ -987,6 +1025,26 @@ class DemoBackend:
         self._cache = None
         self._cache_key = None
 
+    def reset(self) -> Path | None:
+        """Replace the swarm with a new one, after copying the file to a backup.
+
+        Returns the backup path, or None when there was no file. The file is
+        copied byte for byte, even when it is broken, to
+        `<name>.bak-<UTC time>` with mode 0600, before anything is written.
+        """
+        with self._locked():
+            backup = None
+            if self._stat() is not None:
+                backup = self._backup()
+            state = _new_state(self.seed, self._creation_time())
+            self._write(state)
+        log.info(
+            "replaced the demo swarm in %s with a new one (backup: %s)",
+            display_path(self.path),
+            display_path(backup) if backup else "none",
+        )
+        return backup
+
     # -- demo-only calls ----------------------------------------------------------
 
     def rotate_ca(self) -> None:
@@ -1007,9 +1065,11 @@ class DemoBackend:
             state.updated_at = now
 
     def _replace_ca(self, state: _State, entropy: _Entropy, now: datetime) -> None:
-        # NOTE: a real root rotation runs for a while (RootRotationInProgress)
-        # until every node has a certificate from the new CA; the demo swarm
-        # has no nodes to wait for, so the rotation finishes at once.
+        # Docker Engine 20.10 keeps the old CA and tokens while
+        # RootRotationInProgress is true (about 2 s on a one-node swarm), then
+        # switches to the new CA and new secrets at once. `docker swarm ca
+        # --rotate` waits for that by default, and the demo swarm has no nodes
+        # to wait for, so it switches here and never reports a rotation running.
         state.ca_cert_pem = make_root_ca(entropy, now - CA_BACKDATE)
         digest = ca_digest(state.ca_cert_pem)
         for role in Role:

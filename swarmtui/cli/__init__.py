@@ -39,12 +39,21 @@ def _subcommand_modules() -> list[ModuleType]:
         audit_log,
         check_token,
         demo_join,
+        demo_reset,
         join_token,
         join_window,
         leak,
     )
 
-    return [join_token, check_token, leak, join_window, audit_log, demo_join]
+    return [
+        join_token,
+        check_token,
+        leak,
+        join_window,
+        audit_log,
+        demo_join,
+        demo_reset,
+    ]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:

@@ -1,0 +1,41 @@
+"""`swarmtui --demo demo-reset`: a new demo swarm, after a backup of the old one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from swarmtui.backends.demo import DemoBackend, display_path
+from swarmtui.errors import ExitCode, UnsupportedError
+from swarmtui.service import TokenService
+
+NAME = "demo-reset"
+
+
+def add_parser(subparsers: Any) -> str:
+    subparsers.add_parser(
+        NAME,
+        help="replace the demo swarm with a new one, backing up its state file",
+        description="Replace the demo swarm (--demo) with a new one. The old "
+        "state file, even a broken one, is first copied to "
+        "<file>.bak-<UTC time> with mode 0600. With --demo-seed, the new swarm "
+        "is made from that seed.",
+    )
+    return NAME
+
+
+def run(args: argparse.Namespace, service: TokenService) -> int:
+    backend = service.backend
+    if not isinstance(backend, DemoBackend):
+        raise UnsupportedError(
+            f"Only the demo swarm can be reset; {backend.endpoint} is a real engine.",
+            "Add --demo.",
+        )
+    backup = backend.reset()
+    if backup is not None:
+        print(
+            f"Backed up the old demo swarm to {display_path(backup)}.", file=sys.stderr
+        )
+    print(f"Started a new demo swarm in {display_path(backend.path)}.")
+    return ExitCode.OK
