@@ -1,0 +1,122 @@
+"""`swarmtui check-token` on a terminal: hidden prompt and manager confirmation."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+from pathlib import Path
+
+import pytest
+from demo_support import cli_environment, make_demo
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli.check_token import LIVE_MANAGER, LIVE_WORKER, ROTATION_NOT_CONFIRMED
+from swarmtui.tokens import parse_token
+
+# A guard against a hung child, not a measurement.
+READ_LIMIT_SECONDS = 60.0
+
+
+class Terminal:
+    """A swarmtui process whose standard streams are a pseudo-terminal."""
+
+    def __init__(self, arguments: list[str], home: Path) -> None:
+        environment = cli_environment(home, TERM="dumb")
+        pid, descriptor = pty.fork()
+        if pid == 0:  # the child: its controlling terminal is the pty
+            try:
+                os.execve(
+                    sys.executable,
+                    [sys.executable, "-m", "swarmtui", *arguments],
+                    environment,
+                )
+            finally:
+                os._exit(127)
+        self.pid = pid
+        self.descriptor = descriptor
+        self.output = ""
+
+    def read_until(self, text: str) -> str:
+        """Read output until `text` appears; fail if the process ends first."""
+        while text not in self.output:
+            chunk = self._read_chunk()
+            assert chunk is not None, f"exited before {text!r}: {self.output!r}"
+            self.output += chunk
+        return self.output
+
+    def _read_chunk(self) -> str | None:
+        ready, _, _ = select.select([self.descriptor], [], [], READ_LIMIT_SECONDS)
+        assert ready, f"no output within {READ_LIMIT_SECONDS} s: {self.output!r}"
+        try:
+            data = os.read(self.descriptor, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            return None
+        return data.decode("utf-8", "replace") if data else None
+
+    def write(self, text: str) -> None:
+        os.write(self.descriptor, text.encode("utf-8"))
+
+    def finish(self) -> int:
+        """Read the rest of the output and return the exit code."""
+        while (chunk := self._read_chunk()) is not None:
+            self.output += chunk
+        os.close(self.descriptor)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.toml"
+    make_demo(path, seed=21).inspect_swarm()
+    return path
+
+
+def start(state: Path, *arguments: str) -> Terminal:
+    return Terminal(
+        ["--demo", "--demo-state", str(state), "check-token", *arguments],
+        home=state.parent,
+    )
+
+
+def test_prompt_hides_typed_token(state: Path) -> None:
+    token = DemoBackend(path=state).inspect_swarm().worker_token
+    terminal = start(state)
+    terminal.read_until("Join token: ")
+    terminal.write(token + "\n")
+    code = terminal.finish()
+    assert code == LIVE_WORKER, terminal.output
+    assert "LIVE: current worker token" in terminal.output
+    assert token not in terminal.output
+    assert parse_token(token).secret not in terminal.output
+
+
+def test_confirmed_manager_rotation(state: Path) -> None:
+    manager = DemoBackend(path=state).inspect_swarm().manager_token
+    terminal = start(state, "--rotate")
+    terminal.read_until("Join token: ")
+    terminal.write(manager + "\n")
+    terminal.read_until("[y/N]")
+    terminal.write("y\n")
+    code = terminal.finish()
+    assert code == LIVE_MANAGER, terminal.output
+    assert "Rotated the manager join token" in terminal.output
+    assert DemoBackend(path=state).inspect_swarm().manager_token != manager
+    assert manager not in terminal.output
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", "maybe\n"])
+def test_declined_manager_rotation(state: Path, answer: str) -> None:
+    manager = DemoBackend(path=state).inspect_swarm().manager_token
+    before = state.read_bytes()
+    terminal = start(state, "--rotate")
+    terminal.read_until("Join token: ")
+    terminal.write(manager + "\n")
+    terminal.read_until("[y/N]")
+    terminal.write(answer)
+    code = terminal.finish()
+    assert code == ROTATION_NOT_CONFIRMED, terminal.output
+    assert "not rotated" in terminal.output
+    assert state.read_bytes() == before
