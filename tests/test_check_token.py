@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from demo_support import Clock, make_demo
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.models import Role, TokenStatus
@@ -198,3 +200,37 @@ def test_no_token_in_audit_or_logs(
         assert parse_token(token).secret not in recorded
     assert len(audit.events) >= 5
     assert fingerprint(tokens[0]) in recorded
+
+
+PASTE_WHITESPACE = st.text(alphabet=" \t\r\n", max_size=6)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(prefix=PASTE_WHITESPACE, suffix=PASTE_WHITESPACE, backslash=st.booleans())
+def test_any_paste_wrapping_is_live(
+    service: TokenService, prefix: str, suffix: str, backslash: bool
+) -> None:
+    token = service.read().manager_token
+    text = prefix + token + (" \\" if backslash else "") + suffix
+    check = service.check_token(text)
+    assert check.status is TokenStatus.LIVE_MANAGER
+    assert check.fingerprint == fingerprint(token)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.text(max_size=120))
+def test_arbitrary_text_never_echoed(service: TokenService, text: str) -> None:
+    check = service.check_token(text)
+    assert check.status is TokenStatus.INVALID
+    assert check.fingerprint == ""
+    # A long input cannot appear in a fixed message by chance.
+    if len(text.strip()) >= 20:
+        assert text.strip() not in check.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -543,3 +544,16 @@ def test_processes_lose_no_update(state_path: Path) -> None:
     assert len(backend.list_nodes()) == 7 + 32
     assert rotations == 32
     assert backend.inspect_swarm().version == 11 + 32
+
+
+def test_other_seed_on_existing_file_warns(
+    state_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = make_demo(state_path, seed=1).inspect_swarm()
+    caplog.set_level(logging.WARNING)
+    reopened = make_demo(state_path, seed=2)
+    assert reopened.inspect_swarm() == original
+    reopened.inspect_swarm()
+    warnings = [r for r in caplog.records if "made with seed 1" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "demo-reset" in warnings[0].getMessage()

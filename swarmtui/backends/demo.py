@@ -701,6 +701,7 @@ class DemoBackend:
         self._timeout = timeout
         self._cache: _State | None = None
         self._cache_key: tuple[int, int, int] | None = None
+        self._seed_warned = False
 
     # -- Backend properties -------------------------------------------------
 
@@ -796,7 +797,18 @@ class DemoBackend:
                     self._write(state)
                     log.info("created a new demo swarm in %s", display_path(self.path))
                     return copy.deepcopy(state)
-        return copy.deepcopy(self._read(info))
+        state = self._read(info)
+        if self.seed is not None and state.seed != self.seed and not self._seed_warned:
+            self._seed_warned = True
+            log.warning(
+                "the demo state file %s was made with seed %s, so seed %s is not "
+                "used; run 'swarmtui --demo demo-reset' with --demo-seed to start "
+                "over from it",
+                display_path(self.path),
+                state.seed,
+                self.seed,
+            )
+        return copy.deepcopy(state)
 
     def _read(self, info: os.stat_result) -> _State:
         """Return the state in the file, from the cache when the file is unchanged."""
