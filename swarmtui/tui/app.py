@@ -48,6 +48,7 @@ from swarmtui.tui.events import (
     ServiceReady,
     SwarmRead,
 )
+from swarmtui.tui.response import ResponseFeatures
 from swarmtui.tui.screens import (
     CheckTokenScreen,
     ConfirmRotateScreen,
@@ -86,7 +87,7 @@ def _role(value: object) -> Role | None:
     return Role(str(value))
 
 
-class SwarmConsole(App[int]):
+class SwarmConsole(ResponseFeatures, App[int]):
     """Show, copy, reveal and rotate the join tokens of one swarm."""
 
     CSS = load_app_css()

@@ -1,0 +1,117 @@
+"""The audit record dialog: the latest events of the audit file, newest first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Label, Static
+
+from swarmtui.audit import AuditReading, read_audit
+from swarmtui.cli.audit_log import render_line
+from swarmtui.errors import SwarmTuiError
+from swarmtui.tui.screens import modal_css
+
+AUDIT_SCREEN_LIMIT = 200
+AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
+
+
+def _details(event: dict[str, object]) -> str:
+    """Return the part of the CLI's line that follows the fixed columns."""
+    line = render_line(event)
+    fixed = "  ".join(
+        str(event.get(key) or "-")
+        for key in ("time", "user", "action", "role", "result", "endpoint")
+    )
+    return line[len(fixed) :].strip() if line.startswith(fixed) else ""
+
+
+class AuditScreen(ModalScreen[None]):
+    """The last events of the audit record, read in a worker."""
+
+    DEFAULT_CSS = modal_css(
+        "AuditScreen",
+        """
+        AuditScreen > .dialog { width: 100%; height: 90%; }
+        AuditScreen #audit-table { height: 1fr; }
+        AuditScreen .hint { color: $text-muted; }
+        """,
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="audit-close")
+    ]
+
+    class Loaded(Message):
+        def __init__(self, reading: AuditReading | None, error: str) -> None:
+            super().__init__()
+            self.reading = reading
+            self.error = error
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Audit record", classes="dialog-title")
+            yield Static(
+                f"File {self.path}"
+                if self.path
+                else "This console writes no audit file.",
+                classes="hint",
+                markup=False,
+            )
+            yield Static("Reading…", id="audit-status", markup=False)
+            yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="audit-close-button", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#audit-table", DataTable).add_columns(*AUDIT_COLUMNS)
+        if self.path is None:
+            self.query_one("#audit-status", Static).update("No audit events.")
+            return
+        self._load(self.path)
+
+    @work(thread=True, exit_on_error=False, group="audit", description="Read audit")
+    def _load(self, path: Path) -> None:
+        try:
+            reading = read_audit(path, limit=AUDIT_SCREEN_LIMIT)
+        except SwarmTuiError as error:
+            self.post_message(self.Loaded(None, str(error)))
+            return
+        self.post_message(self.Loaded(reading, ""))
+
+    def on_audit_screen_loaded(self, message: Loaded) -> None:
+        status = self.query_one("#audit-status", Static)
+        reading = message.reading
+        if reading is None:
+            status.update(message.error)
+            return
+        table = self.query_one("#audit-table", DataTable)
+        for event in reversed(reading.events):
+            table.add_row(
+                str(event.get("time", "?")),
+                str(event.get("user", "?"))
+                + (f"@{event['ssh_client']}" if event.get("ssh_client") else ""),
+                str(event.get("action", "?")),
+                str(event.get("role") or "-"),
+                str(event.get("result") or "-"),
+                _details(event),
+            )
+        text = f"{len(reading.events)} latest event(s), newest first."
+        if reading.missing:
+            text = "No audit events yet: the file is created by the first action."
+        if reading.damaged_lines:
+            text += f" {len(reading.damaged_lines)} damaged line(s) skipped."
+        status.update(text)
+
+    @on(Button.Pressed, "#audit-close-button")
+    def action_close(self) -> None:
+        self.dismiss(None)

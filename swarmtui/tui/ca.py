@@ -1,0 +1,119 @@
+"""The root CA: a banner on the main screen and a dialog with its details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.table import Table
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from swarmtui.ca import describe_ca, mismatched_token_roles
+from swarmtui.errors import SwarmTuiError
+from swarmtui.models import SwarmView
+from swarmtui.timetext import format_utc
+from swarmtui.tui.screens import modal_css
+from swarmtui.tui.widgets import ChangeAwareStatic
+
+
+def ca_warnings(view: SwarmView) -> list[str]:
+    """Return the sentences the CA banner shows for `view`, none when all is well."""
+    warnings = []
+    if view.root_rotation_in_progress:
+        warnings.append(
+            "A root CA rotation is in progress: node certificates are being "
+            "reissued, and tokens will change when it completes."
+        )
+    roles = mismatched_token_roles(view)
+    if roles:
+        names = " and ".join(str(role) for role in roles)
+        warnings.append(
+            f"The {names} token's CA digest does not match the current root CA; "
+            "nodes that join with it may be rejected. Read the tokens again "
+            "after the CA rotation finishes."
+        )
+    return warnings
+
+
+class CaBanner(ChangeAwareStatic):
+    """A warning line under the header while the CA needs attention."""
+
+    DEFAULT_CSS = """
+    CaBanner {
+        height: auto;
+        padding: 0 1;
+        background: $warning-muted;
+        color: $text;
+        text-style: bold;
+        display: none;
+    }
+    CaBanner.-shown { display: block; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("", id="ca-banner", markup=False)
+
+    def show_view(self, view: SwarmView | None) -> None:
+        warnings = ca_warnings(view) if view is not None else []
+        self.show("\n".join(warnings))
+        self.set_class(bool(warnings), "-shown")
+
+
+class CaScreen(ModalScreen[None]):
+    """The swarm's root CA: subject, SHA-256 fingerprint, validity, token digest."""
+
+    DEFAULT_CSS = modal_css(
+        "CaScreen",
+        """
+        CaScreen > .dialog { width: 100; }
+        CaScreen .warning { color: $warning; text-style: bold; margin-top: 1; }
+        """,
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="ca-close")
+    ]
+
+    def __init__(self, view: SwarmView, now: datetime) -> None:
+        super().__init__()
+        self.view = view
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        try:
+            info = describe_ca(self.view.ca_pem)
+        except SwarmTuiError as error:
+            details: Static = Static(str(error), markup=False)
+        else:
+            days = info.expires_in_days(self.now)
+            expiry = format_utc(info.not_after)
+            expiry += (
+                f" (in {days:.0f} days)"
+                if days >= 0
+                else f" (EXPIRED {-days:.0f} days ago)"
+            )
+            table.add_row("Subject", info.subject)
+            table.add_row("Issuer", info.issuer)
+            table.add_row("SHA-256", info.fingerprint)
+            table.add_row("Valid from", format_utc(info.not_before))
+            table.add_row("Expires", expiry)
+            table.add_row("Token digest", info.token_digest)
+            details = Static(table, id="ca-details")
+        with Vertical(classes="dialog"):
+            yield Label("Root CA of the swarm", classes="dialog-title")
+            yield details
+            for warning in ca_warnings(self.view):
+                yield Static(warning, classes="warning", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="ca-close-button", compact=True)
+
+    @on(Button.Pressed, "#ca-close-button")
+    def action_close(self) -> None:
+        self.dismiss(None)

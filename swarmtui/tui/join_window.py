@@ -1,0 +1,284 @@
+"""Join window dialogs and the bar that counts down on the main screen.
+
+The bar only displays what the app hands it. The app polls the node list
+and rotates the token in thread workers; see swarmtui.windows for the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from swarmtui.models import NodeInfo, Role
+from swarmtui.timetext import format_utc
+from swarmtui.tui.screens import modal_css
+from swarmtui.tui.widgets import ChangeAwareStatic
+from swarmtui.windows import JoinWindow
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRequest:
+    """What the user asked for: a role, minutes and/or a number of joins."""
+
+    role: Role
+    minutes: float | None
+    max_joins: int | None
+
+
+def countdown_text(seconds: float) -> str:
+    """Write whole seconds left as M:SS, or H:MM:SS from one hour on."""
+    whole = max(0, int(seconds + 0.999))
+    hours, rest = divmod(whole, 3600)
+    minutes, seconds_left = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds_left:02d}"
+    return f"{minutes}:{seconds_left:02d}"
+
+
+def window_line(window: JoinWindow, joined: tuple[NodeInfo, ...], now: datetime) -> str:
+    """Describe an open window in one line: time left, joins, who joined."""
+    parts = [f"{window.role.capitalize()} join window open"]
+    remaining = window.remaining(now)
+    if remaining is not None:
+        parts.append(f"{countdown_text(remaining.total_seconds())} left")
+    if window.max_joins is not None:
+        parts.append(f"{len(joined)} of {window.max_joins} join(s)")
+    else:
+        parts.append(f"{len(joined)} joined")
+    line = "  ·  ".join(parts)
+    if joined:
+        names = ", ".join(
+            f"{node.hostname or node.id[:12]} ({node.address or '?'})"
+            for node in joined
+        )
+        line += f"\nJoined: {names}"
+    return line
+
+
+class JoinWindowBar(Vertical):
+    """One open join window: countdown, joins so far and a Close button."""
+
+    DEFAULT_CSS = """
+    JoinWindowBar {
+        height: auto;
+        border: round $accent;
+        border-title-color: $accent;
+        border-title-style: bold;
+        padding: 0 1;
+        margin-top: 1;
+    }
+    JoinWindowBar.-manager { border: round $error; border-title-color: $error; }
+    JoinWindowBar .line { height: auto; }
+    JoinWindowBar .buttons { height: auto; }
+    JoinWindowBar .buttons Button { min-width: 0; width: auto; }
+    """
+
+    def __init__(self, window: JoinWindow) -> None:
+        super().__init__(id=f"window-{window.id}", classes=f"-{window.role}")
+        self.window = window
+        self.border_title = f"Join window {window.id}"
+        if window.until is not None:
+            self.border_subtitle = f"until {format_utc(window.until)}"
+
+    def compose(self) -> ComposeResult:
+        yield ChangeAwareStatic("", classes="line", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(
+                "Close now and rotate",
+                id=f"window-close-{self.window.id}",
+                action=f"app.close_join_window('{self.window.id}')",
+                compact=True,
+                variant="warning",
+            )
+
+    def show(self, joined: tuple[NodeInfo, ...], now: datetime) -> bool:
+        """Update the text if it changed; return whether it did."""
+        return self.query_one(".line", ChangeAwareStatic).show(
+            window_line(self.window, joined, now)
+        )
+
+
+class OpenWindowScreen(ModalScreen[WindowRequest | None]):
+    """Ask for the role and the limits of a new join window."""
+
+    DEFAULT_CSS = modal_css(
+        "OpenWindowScreen",
+        """
+        OpenWindowScreen .hint { color: $text-muted; }
+        OpenWindowScreen #window-error { color: $error; }
+        OpenWindowScreen Input, OpenWindowScreen Select { width: 30; }
+        OpenWindowScreen .row { height: auto; }
+        OpenWindowScreen .row Label { width: 24; padding-top: 1; }
+        """,
+    )
+    AUTO_FOCUS = "#window-minutes"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="window-cancel")
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Open a join window", classes="dialog-title")
+            yield Static(
+                "Swarm tokens never expire. A join window rotates the role's "
+                "token when the time is up or when the number of nodes has "
+                "joined, whichever comes first. Keep the console running: the "
+                "window is stored, and a console started later offers to close "
+                "it if this one stops first.",
+                classes="hint",
+            )
+            with Horizontal(classes="row"):
+                yield Label("Role")
+                yield Select(
+                    [(role.capitalize(), role.value) for role in Role],
+                    value=Role.WORKER.value,
+                    allow_blank=False,
+                    id="window-role",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Minutes (blank: none)")
+                yield Input(value="10", id="window-minutes", type="number")
+            with Horizontal(classes="row"):
+                yield Label("Joins (blank: none)")
+                yield Input(value="", id="window-joins", type="integer")
+            yield Static("", id="window-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="window-cancel-button", compact=True)
+                yield Button(
+                    "Open window", id="window-open", variant="primary", compact=True
+                )
+
+    def read_form(self) -> WindowRequest | str:
+        """Return the request, or a sentence that says what is wrong."""
+        role = Role(str(self.query_one("#window-role", Select).value))
+        minutes_text = self.query_one("#window-minutes", Input).value.strip()
+        joins_text = self.query_one("#window-joins", Input).value.strip()
+        minutes = None
+        max_joins = None
+        if minutes_text:
+            try:
+                minutes = float(minutes_text)
+            except ValueError:
+                return f"Minutes must be a number, not {minutes_text!r}."
+            if minutes <= 0:
+                return "Minutes must be greater than 0."
+        if joins_text:
+            try:
+                max_joins = int(joins_text)
+            except ValueError:
+                return f"Joins must be a whole number, not {joins_text!r}."
+            if max_joins < 1:
+                return "Joins must be 1 or more."
+        if minutes is None and max_joins is None:
+            return "Give a number of minutes, a number of joins, or both."
+        return WindowRequest(role=role, minutes=minutes, max_joins=max_joins)
+
+    @on(Button.Pressed, "#window-open")
+    @on(Input.Submitted)
+    def _open(self) -> None:
+        request = self.read_form()
+        if isinstance(request, str):
+            self.query_one("#window-error", Static).update(request)
+            return
+        self.dismiss(request)
+
+    @on(Button.Pressed, "#window-cancel-button")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class QuitWithWindowScreen(ModalScreen[str | None]):
+    """Ask what to do with open join windows when the console quits.
+
+    Dismisses with "rotate" (close them now, then quit), "keep" (quit and
+    leave them stored) or None (stay).
+    """
+
+    DEFAULT_CSS = modal_css("QuitWithWindowScreen")
+    AUTO_FOCUS = "#quit-rotate"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stay", "Stay", id="quit-window-stay")
+    ]
+
+    def __init__(self, windows: list[JoinWindow]) -> None:
+        super().__init__()
+        self.windows = windows
+
+    def compose(self) -> ComposeResult:
+        roles = " and ".join(sorted({str(window.role) for window in self.windows}))
+        with Vertical(classes="dialog"):
+            yield Label("A join window is still open", classes="dialog-title")
+            yield Static(
+                f"{len(self.windows)} join window(s) for the {roles} token are "
+                "open. Rotate now, so the handed-out token stops working? If you "
+                "quit without rotating, the windows stay stored and the next "
+                "console start (or 'swarmtui join-window close-expired') closes "
+                "them once they are due."
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Stay", id="quit-stay", compact=True)
+                yield Button("Quit, keep open", id="quit-keep", compact=True)
+                yield Button(
+                    "Rotate and quit", id="quit-rotate", variant="error", compact=True
+                )
+
+    @on(Button.Pressed, "#quit-rotate")
+    def _rotate(self) -> None:
+        self.dismiss("rotate")
+
+    @on(Button.Pressed, "#quit-keep")
+    def _keep(self) -> None:
+        self.dismiss("keep")
+
+    @on(Button.Pressed, "#quit-stay")
+    def action_stay(self) -> None:
+        self.dismiss(None)
+
+
+class DueWindowsScreen(ModalScreen[bool]):
+    """Offer to close join windows that fell due while no console watched them."""
+
+    DEFAULT_CSS = modal_css("DueWindowsScreen")
+    AUTO_FOCUS = "#due-rotate"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "later", "Later", id="due-later")
+    ]
+
+    def __init__(self, windows: list[tuple[JoinWindow, str]]) -> None:
+        super().__init__()
+        self.windows = windows
+
+    def compose(self) -> ComposeResult:
+        lines = "\n".join(
+            f"· {window.role} window {window.id}, opened "
+            f"{format_utc(window.opened_at)}: {reason}"
+            for window, reason in self.windows
+        )
+        with Vertical(classes="dialog"):
+            yield Label("Join windows are due", classes="dialog-title")
+            yield Static(
+                "These join windows should have closed while no console was "
+                "watching them, so their tokens are still live:"
+            )
+            yield Static(lines, markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Later", id="due-later-button", compact=True)
+                yield Button(
+                    "Rotate now", id="due-rotate", variant="error", compact=True
+                )
+
+    @on(Button.Pressed, "#due-rotate")
+    def _rotate(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#due-later-button")
+    def action_later(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,269 @@
+"""The "A token leaked" dialog: when did it start, confirm, rotate both, list joins.
+
+The service calls run in thread workers of the screen; their results come
+back as messages nested in the screen, and only the handlers touch widgets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from swarmtui.errors import EngineError, RotationConflictError, SwarmTuiError
+from swarmtui.leak import LeakStart, leak_since_for
+from swarmtui.models import NodeInfo, Role, SwarmView
+from swarmtui.timetext import format_utc, parse_time_or_duration
+from swarmtui.tokens import redact
+from swarmtui.tui.screens import modal_css
+
+if TYPE_CHECKING:
+    from swarmtui.service import LeakReport, TokenService
+
+
+def node_rows(nodes: tuple[NodeInfo, ...], manager_style: str) -> list[list[Text]]:
+    """Turn nodes into table rows; manager rows are marked and styled."""
+    rows = []
+    for node in nodes:
+        manager = node.role is Role.MANAGER
+        style = manager_style if manager else ""
+        cells = [
+            "!" if manager else "",
+            node.hostname or node.id[:12],
+            "MANAGER" if manager else "worker",
+            node.address or "-",
+            format_utc(node.created_at) if node.created_at else "-",
+            node.status,
+            node.engine_version or "-",
+        ]
+        rows.append([Text(cell, style=style) for cell in cells])
+    return rows
+
+
+NODE_COLUMNS = ("", "Hostname", "Role", "Address", "Joined (UTC)", "Status", "Engine")
+
+
+class LeakScreen(ModalScreen["LeakReport | None"]):
+    """Ask when a leak may have started, rotate both tokens, show who joined."""
+
+    DEFAULT_CSS = modal_css(
+        "LeakScreen",
+        """
+        LeakScreen > .dialog { width: 100; border: thick $error; }
+        LeakScreen .danger { color: $error; text-style: bold; }
+        LeakScreen .hint { color: $text-muted; }
+        LeakScreen #leak-error { color: $error; }
+        LeakScreen #leak-result { margin-top: 1; text-style: bold; }
+        LeakScreen #leak-nodes { height: auto; max-height: 12; margin-top: 1; }
+        LeakScreen.-done #leak-form { display: none; }
+        LeakScreen #leak-outcome { display: none; height: auto; }
+        LeakScreen.-done #leak-outcome { display: block; }
+        """,
+    )
+    AUTO_FOCUS = "#leak-since"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="leak-close")
+    ]
+
+    class StartProposed(Message):
+        def __init__(self, start: LeakStart) -> None:
+            super().__init__()
+            self.start = start
+
+    class Responded(Message):
+        def __init__(self, report: LeakReport) -> None:
+            super().__init__()
+            self.report = report
+
+    class Failed(Message):
+        def __init__(self, error: SwarmTuiError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(
+        self,
+        service: TokenService,
+        view: SwarmView,
+        now: datetime,
+        audit_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.view = view
+        self.now = now
+        self.audit_path = audit_path
+        self.report: LeakReport | None = None
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label("A token leaked", classes="dialog-title")
+            yield Static(
+                f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}",
+                classes="hint",
+                markup=False,
+            )
+            with Vertical(id="leak-form"):
+                yield Static(
+                    "Both join tokens will be rotated in one update, then every "
+                    "node that joined since the leak may have started is listed. "
+                    "Nodes that have not joined yet will need the new tokens; "
+                    "nodes already in the swarm are not affected."
+                )
+                yield Label("When may the leak have started?")
+                yield Input(
+                    placeholder="ISO 8601 time, or a duration back from now: 2h",
+                    id="leak-since",
+                )
+                yield Static("", id="leak-since-source", classes="hint", markup=False)
+                yield Static("", id="leak-error", markup=False)
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Cancel", id="leak-cancel", compact=True)
+                    yield Button(
+                        "Rotate both tokens",
+                        id="leak-confirm",
+                        variant="error",
+                        compact=True,
+                    )
+            with Vertical(id="leak-outcome"):
+                yield Static("", id="leak-result", markup=False)
+                yield Static("", id="leak-summary", markup=False)
+                yield DataTable(id="leak-nodes", cursor_type="row", zebra_stripes=True)
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Close", id="leak-done", compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#leak-nodes", DataTable)
+        table.add_columns(*NODE_COLUMNS)
+        self._propose()
+
+    @work(thread=True, exit_on_error=False, group="leak", description="Leak start")
+    def _propose(self) -> None:
+        start = leak_since_for(
+            self.service, self.view.cluster_id, self.audit_path, now=self.now
+        )
+        self.post_message(self.StartProposed(start))
+
+    def on_leak_screen_start_proposed(self, message: StartProposed) -> None:
+        field = self.query_one("#leak-since", Input)
+        if not field.value:
+            field.value = format_utc(message.start.since)
+        self.query_one("#leak-since-source", Static).update(
+            f"Default: {message.start.source}."
+        )
+
+    @on(Button.Pressed, "#leak-confirm")
+    @on(Input.Submitted, "#leak-since")
+    def _confirm(self) -> None:
+        if self.busy or self.report is not None:
+            return
+        text = self.query_one("#leak-since", Input).value.strip()
+        error = self.query_one("#leak-error", Static)
+        if not text:
+            error.update("Give a start time, or a duration such as 2h.")
+            return
+        try:
+            since = parse_time_or_duration(text, now=self.now)
+        except SwarmTuiError as problem:
+            error.update(str(problem))
+            return
+        self.busy = True
+        error.update("Rotating both tokens…")
+        self.query_one("#leak-confirm", Button).disabled = True
+        self._respond(since, self.view)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="leak",
+        description="Rotate both tokens after a leak",
+    )
+    def _respond(self, since: datetime, expected: SwarmView) -> None:
+        try:
+            report = self.service.respond_to_leak(since, expected=expected)
+        except SwarmTuiError as error:
+            self.post_message(self.Failed(error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            self.post_message(
+                self.Failed(
+                    EngineError(
+                        f"The leak response failed unexpectedly: {redact(str(error))}",
+                        "Read the tokens again (ctrl+r) to see their state.",
+                    )
+                )
+            )
+        else:
+            self.post_message(self.Responded(report))
+
+    def on_leak_screen_failed(self, message: Failed) -> None:
+        self.busy = False
+        self.query_one("#leak-confirm", Button).disabled = False
+        error = message.error
+        text = f"Nothing was rotated: {error}"
+        if isinstance(error, RotationConflictError):
+            self.view = error.fresh
+            text = (
+                "The swarm was changed by someone else, so nothing was rotated: "
+                + "; ".join(error.changes)
+                + ". Press Rotate both tokens again to rotate on the current state."
+            )
+        self.query_one("#leak-error", Static).update(text)
+
+    def on_leak_screen_responded(self, message: Responded) -> None:
+        self.busy = False
+        report = message.report
+        self.report = report
+        rotation = report.rotation
+        changes = ", ".join(
+            f"{role} {rotation.before.token_fingerprint(role)} -> "
+            f"{rotation.after.token_fingerprint(role)}"
+            for role in Role
+        )
+        self.query_one("#leak-result", Static).update(
+            f"Both tokens rotated in one update ({changes}). The old tokens can "
+            "no longer join."
+        )
+        since = format_utc(report.since)
+        if report.nodes_error:
+            summary = (
+                f"The nodes that joined since {since} could not be listed: "
+                f"{report.nodes_error}"
+            )
+        elif not report.nodes:
+            summary = f"No node joined since {since}."
+        else:
+            summary = f"{len(report.nodes)} node(s) joined since {since}"
+            if report.managers:
+                summary += (
+                    f", {len(report.managers)} of them as MANAGER (marked !): "
+                    "check each one now."
+                )
+            else:
+                summary += "."
+        self.query_one("#leak-summary", Static).update(summary)
+        table = self.query_one("#leak-nodes", DataTable)
+        table.clear()
+        style = f"bold {self.app.current_theme.error}"
+        for node, row in zip(report.nodes, node_rows(report.nodes, style), strict=True):
+            table.add_row(*row, key=node.id)
+        table.display = bool(report.nodes)
+        self.add_class("-done")
+        self.query_one("#leak-done", Button).focus()
+
+    @on(Button.Pressed, "#leak-cancel")
+    @on(Button.Pressed, "#leak-done")
+    def action_close(self) -> None:
+        if self.busy:
+            self.notify("Wait for the rotation to finish.", severity="warning")
+            return
+        self.dismiss(self.report)
