@@ -137,6 +137,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._poll_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
         self._waiting = ""
+        # What check_action last saw: whether a view and an error were present.
+        self._binding_state: tuple[bool, bool] | None = None
 
     # -- layout -------------------------------------------------------------
 
@@ -321,7 +323,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._render_header()
         self._render_panes()
         self._render_status()
-        self.refresh_bindings()
+        # Refreshing the bindings redraws the footer, so a poll that changed
+        # nothing would still write to the terminal; refresh only on a change.
+        binding_state = (self.view is not None, self.error is not None)
+        if binding_state != self._binding_state:
+            self._binding_state = binding_state
+            self.refresh_bindings()
 
     def _render_header(self) -> None:
         self.query_one(SwarmHeader).show(
