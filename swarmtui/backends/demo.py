@@ -800,12 +800,14 @@ class DemoBackend:
         state = self._read(info)
         if self.seed is not None and state.seed != self.seed and not self._seed_warned:
             self._seed_warned = True
+            made_with = (
+                "without a seed" if state.seed is None else f"with seed {state.seed}"
+            )
             log.warning(
-                "the demo state file %s was made with seed %s, so seed %s is not "
-                "used; run 'swarmtui --demo demo-reset' with --demo-seed to start "
-                "over from it",
+                "the demo state file %s was made %s, so seed %s is not used; run "
+                "'swarmtui --demo demo-reset' with --demo-seed to start over from it",
                 display_path(self.path),
-                state.seed,
+                made_with,
                 self.seed,
             )
         return copy.deepcopy(state)

@@ -40,11 +40,11 @@ accepted too. Output shows the token's fingerprint, never the token.
 exit codes:
   {NOT_LIVE:<2}  the token is well-formed but not live on this swarm: an old
       token of this swarm, or another swarm's
+  {ROTATION_NOT_CONFIRMED:<2}  --rotate of the manager token was not confirmed (no --yes
+      and no terminal to ask on, or the answer was no); nothing was rotated
   {LIVE_WORKER:<2}  the token is the current worker token
   {LIVE_MANAGER:<2}  the token is the current manager token
   {INVALID_TEXT:<2}  the input is not a well-formed join token
-  {ROTATION_NOT_CONFIRMED:<2}  --rotate of the manager token was not confirmed (no --yes
-      and no terminal to ask on, or the answer was no); nothing was rotated
   With --rotate, 10 and 11 still report what the token was when checked,
   and the report says whether it was rotated.
   Failures to reach the swarm keep the usual codes of 'swarmtui --help'
