@@ -766,3 +766,34 @@ async def test_small_terminal_keeps_every_button(tmp_path: Path) -> None:
         await pilot.press("w", "r")
         await settle(app, pilot)
         assert current_tokens(tmp_path)[0] != worker_before
+
+
+async def test_no_color_turns_monochrome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.filter import Monochrome, NoColor
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(demo_service(tmp_path))
+    assert app.no_color
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        filters = app._filters
+        assert any(isinstance(item, Monochrome | NoColor) for item in filters)
+        assert app.query_one("#manager-pane", TokenPane).border_subtitle == (
+            "grants control of the swarm"
+        )
+
+
+async def test_focus_then_rotate_in_one_burst(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        app.action_focus_pane("manager")
+        app.action_rotate()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfirmRotateScreen)
+        assert screen.role is Role.MANAGER

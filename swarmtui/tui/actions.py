@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+TOKENS = "Tokens"
+CONSOLE = "Console"
+MORE = "More"
+
 
 @dataclass(frozen=True, slots=True)
 class ConsoleAction:
@@ -24,6 +28,8 @@ class ConsoleAction:
     footer: bool = True
     palette: bool = True
     priority: bool = False
+    group: str = MORE
+    """Section of the help screen: TOKENS first, CONSOLE last, others between."""
 
     def binding(self) -> Binding:
         return Binding(
@@ -38,13 +44,16 @@ class ConsoleAction:
 
 
 CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
-    ConsoleAction("help", "question_mark", "help", "Help", "Show the keys."),
+    ConsoleAction(
+        "help", "question_mark", "help", "Help", "Show the keys.", group=CONSOLE
+    ),
     ConsoleAction(
         "copy-command",
         "c",
         "copy_command",
         "Copy command",
         "Copy the join command of the focused pane to the clipboard.",
+        group=TOKENS,
     ),
     ConsoleAction(
         "copy-token",
@@ -52,6 +61,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "copy_token",
         "Copy token",
         "Copy the token alone of the focused pane to the clipboard.",
+        group=TOKENS,
     ),
     ConsoleAction(
         "reveal",
@@ -59,6 +69,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "toggle_reveal",
         "Reveal",
         "Show or hide the secret of the focused pane's token.",
+        group=TOKENS,
     ),
     ConsoleAction(
         "rotate",
@@ -66,6 +77,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "rotate",
         "Rotate",
         "Rotate the focused pane's token; the manager token always asks first.",
+        group=TOKENS,
     ),
     ConsoleAction(
         "focus-worker",
@@ -74,6 +86,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Worker",
         "Focus the worker pane.",
         footer=False,
+        group=TOKENS,
     ),
     ConsoleAction(
         "focus-manager",
@@ -82,6 +95,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Manager",
         "Focus the manager pane.",
         footer=False,
+        group=TOKENS,
     ),
     ConsoleAction(
         "refresh",
@@ -89,6 +103,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "refresh",
         "Refresh",
         "Read the swarm again now, or retry after an error.",
+        group=CONSOLE,
     ),
     ConsoleAction(
         "check-token",
@@ -97,6 +112,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Check token",
         "Paste a token and find out whether it is live, and for which role.",
         footer=False,
+        group=TOKENS,
     ),
     ConsoleAction(
         "try-join",
@@ -105,6 +121,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Try a join",
         "Join a simulated node to the demo swarm with a pasted token.",
         footer=False,
+        group=TOKENS,
     ),
     ConsoleAction(
         "settings",
@@ -113,6 +130,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Settings",
         "Change the poll interval, confirmations, masking, clipboard and theme.",
         footer=False,
+        group=CONSOLE,
     ),
     ConsoleAction(
         "leak-response",
@@ -179,9 +197,24 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Show the latest events of the audit record.",
         footer=False,
     ),
-    ConsoleAction("quit", "q", "quit", "Quit", "Leave the console."),
+    ConsoleAction("quit", "q", "quit", "Quit", "Leave the console.", group=CONSOLE),
 )
 
 
 def console_bindings() -> list[Binding]:
     return [item.binding() for item in CONSOLE_ACTIONS]
+
+
+def help_sections() -> list[tuple[str, list[ConsoleAction]]]:
+    """Group the actions for the help screen: tokens first, console last."""
+    names = [TOKENS]
+    for item in CONSOLE_ACTIONS:
+        if item.group not in names and item.group != CONSOLE:
+            names.append(item.group)
+    names.append(CONSOLE)
+    sections = []
+    for name in names:
+        members = [item for item in CONSOLE_ACTIONS if item.group == name]
+        if members:
+            sections.append((name, members))
+    return sections

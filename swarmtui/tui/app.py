@@ -359,7 +359,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         loading = self.query_one("#loading", Static)
         if self._waiting:
             text = self._waiting
-        elif self.view is not None and self.error is None:
+        elif self.error is not None:
+            text = (
+                f"Retrying every {self.settings.poll_interval:g} s; "
+                "press ctrl+r to retry now."
+            )
+        elif self.view is not None:
             text = f"Tokens read from {self.view.endpoint}."
         else:
             text = ""
@@ -383,11 +388,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return True
 
     def _focused_role(self) -> Role:
-        node = self.focused
-        while node is not None:
-            if isinstance(node, TokenPane):
-                return node.role
-            node = node.parent  # type: ignore[assignment]
+        """Return the pane that w, m, Tab or a click chose last.
+
+        It is tracked rather than read from `focused`, because focus moves
+        on the next message-loop turn: "m" then "r" typed at once must
+        still rotate the manager token.
+        """
         return self._last_role
 
     def on_descendant_focus(self, event: Any) -> None:

@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from swarmtui.config import CLIPBOARD_METHODS, Settings, with_changes
 from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
-from swarmtui.tui.actions import CONSOLE_ACTIONS
+from swarmtui.tui.actions import help_sections
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -65,9 +65,13 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        for item in CONSOLE_ACTIONS:
-            binding = item.binding()
-            table.add_row(self.app.get_key_display(binding), item.help)
+        for number, (name, members) in enumerate(help_sections()):
+            if number:
+                table.add_row("", "")
+            table.add_row("", Text(name, style="bold underline"))
+            for item in members:
+                binding = item.binding()
+                table.add_row(self.app.get_key_display(binding), item.help)
         table.add_row("ctrl+p", "Open the command palette with the same actions.")
         table.add_row("tab", "Move between buttons; enter or space presses one.")
         with VerticalScroll(classes="dialog"):
