@@ -4,16 +4,22 @@ Order: ``-H/--host``, then ``-c/--context``, then ``DOCKER_HOST``, then
 ``DOCKER_CONTEXT``, then the current context in the docker config, then the
 default socket. ``-H`` and ``-c`` together are an error, as in the CLI. TLS
 settings come from ``DOCKER_TLS_VERIFY`` and ``DOCKER_CERT_PATH`` for a host,
-and from the context's own TLS material for a context. The resolution itself
-is the docker SDK's (7.2 reads contexts); this module only picks the inputs
-and names the result.
+and from the context's own TLS material for a context.
+
+Contexts are read from the docker config folder (``DOCKER_CONFIG``, default
+``~/.docker``) as the docker CLI stores them. The docker SDK's own context
+reader is not used: it looks for contexts next to ``config.json`` only when
+that file exists, and otherwise in the current directory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from swarmtui.errors import EndpointError
@@ -51,12 +57,101 @@ def _host_label(base_url: str) -> str:
     return base_url
 
 
-def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
-    """Turn the user's choice into client arguments, importing the docker SDK."""
-    from docker.context import ContextAPI
-    from docker.errors import ContextException, DockerException
-    from docker.utils import kwargs_from_env
+def config_dir(environment: Mapping[str, str]) -> Path:
+    """Return the docker CLI's config folder: DOCKER_CONFIG or ~/.docker."""
+    configured = environment.get("DOCKER_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(environment.get("HOME") or Path.home()) / ".docker"
 
+
+def current_context_name(directory: Path) -> str:
+    """Read `currentContext` from config.json; "default" when unset or absent."""
+    path = directory / "config.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "default"
+    except OSError as error:
+        raise EndpointError(
+            f"The docker config file {path} cannot be read: {error.strerror}.",
+            "Check its permissions, or point DOCKER_CONFIG at another folder.",
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise EndpointError(
+            f"The docker config file {path} is not valid JSON: {error}.",
+            "Fix or remove the file.",
+        ) from None
+    name = data.get("currentContext") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else "default"
+
+
+def _context_id(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
+    """Build the TLS settings from a context's stored CA, certificate and key."""
+    tls_dir = directory / "contexts" / "tls" / _context_id(name) / "docker"
+    files = {"ca.pem": None, "cert.pem": None, "key.pem": None}
+    for filename in files:
+        candidate = tls_dir / filename
+        if candidate.is_file():
+            files[filename] = str(candidate)  # type: ignore[assignment]
+    if not any(files.values()):
+        return None
+    from docker.tls import TLSConfig
+
+    client_cert = None
+    if files["cert.pem"] and files["key.pem"]:
+        client_cert = (files["cert.pem"], files["key.pem"])
+    return TLSConfig(
+        client_cert=client_cert,
+        ca_cert=files["ca.pem"],
+        verify=not skip_verify,
+    )
+
+
+def load_context(name: str, directory: Path) -> ResolvedEndpoint:
+    """Read a context that `docker context create` stored in `directory`."""
+    if name == "default":
+        return ResolvedEndpoint(label=DEFAULT_HOST, base_url=DEFAULT_HOST)
+    meta_path = directory / "contexts" / "meta" / _context_id(name) / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        endpoint = meta["Endpoints"]["docker"]
+    except FileNotFoundError:
+        raise EndpointError(
+            f"The docker context {name!r} was not found in {directory}.",
+            "List the contexts with 'docker context ls', or pick one with -c.",
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise EndpointError(
+            f"The docker context {name!r} cannot be read from {meta_path}: "
+            f"{type(error).__name__}.",
+            "Recreate it with 'docker context rm' and 'docker context create'.",
+        ) from None
+    host = endpoint.get("Host") or DEFAULT_HOST
+    skip_verify = bool(endpoint.get("SkipTLSVerify", False))
+    try:
+        tls = _context_tls(directory, name, skip_verify)
+    except Exception as error:  # docker.tls raises its own TLSParameterError
+        raise EndpointError(
+            f"The TLS files of docker context {name!r} cannot be used: {error}",
+            "Recreate the context with valid --docker ca=,cert=,key= files.",
+        ) from None
+    return ResolvedEndpoint(
+        label=name,
+        base_url=host,
+        tls=tls,
+        use_ssh_client=host.startswith("ssh://"),
+    )
+
+
+def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
+    """Turn the user's choice into client arguments; nothing is connected yet."""
     environment = dict(choice.environment)
     if choice.host:
         environment["DOCKER_HOST"] = choice.host
@@ -65,39 +160,26 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     if not context_name and not environment.get("DOCKER_HOST"):
         context_name = environment.get("DOCKER_CONTEXT") or None
 
-    try:
-        if context_name is None and environment.get("DOCKER_HOST"):
+    if context_name is None and environment.get("DOCKER_HOST"):
+        from docker.errors import DockerException
+        from docker.utils import kwargs_from_env
+
+        try:
             params = kwargs_from_env(environment=environment)
-            base_url = params["base_url"]
-            return ResolvedEndpoint(
-                label=_host_label(base_url),
-                base_url=base_url,
-                tls=params.get("tls"),
-                use_ssh_client=base_url.startswith("ssh://"),
-            )
-
-        if context_name is None:
-            from docker.context.config import get_current_context_name
-
-            context_name = get_current_context_name()
-        context = ContextAPI.get_context(context_name)
-    except (ContextException, DockerException, OSError, ValueError) as error:
-        raise EndpointError(
-            f"The docker endpoint settings could not be read: {error}",
-            "Check DOCKER_HOST, DOCKER_CERT_PATH and the docker contexts "
-            "(docker context ls).",
-        ) from None
-
-    if context is None:
-        raise EndpointError(
-            f"The docker context {context_name!r} was not found.",
-            "List the contexts with 'docker context ls', or pick one with -c.",
+        except (DockerException, OSError, ValueError) as error:
+            raise EndpointError(
+                f"The docker endpoint settings could not be read: {error}",
+                "Check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.",
+            ) from None
+        base_url = params["base_url"]
+        return ResolvedEndpoint(
+            label=_host_label(base_url),
+            base_url=base_url,
+            tls=params.get("tls"),
+            use_ssh_client=base_url.startswith("ssh://"),
         )
-    host = context.Host or DEFAULT_HOST
-    label = context_name if context_name != "default" else _host_label(host)
-    return ResolvedEndpoint(
-        label=label,
-        base_url=host,
-        tls=context.TLSConfig,
-        use_ssh_client=host.startswith("ssh://"),
-    )
+
+    directory = config_dir(environment)
+    if context_name is None:
+        context_name = current_context_name(directory)
+    return load_context(context_name, directory)

@@ -1,0 +1,252 @@
+"""Engine selection: -H, -c, DOCKER_HOST, DOCKER_CONTEXT and the current context.
+
+Contexts are created with the real docker CLI in a temporary DOCKER_CONFIG
+folder, so the files read are the ones the CLI writes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from engine_fixtures import docker_cli
+
+from swarmtui.endpoint import EndpointChoice, resolve_endpoint
+from swarmtui.errors import EndpointError
+
+HOST_FLAG = "unix:///tmp/flag.sock"
+HOST_ENV = "unix:///tmp/env.sock"
+HOST_CONTEXT = "unix:///tmp/context.sock"
+HOST_CURRENT = "unix:///tmp/current.sock"
+
+
+def docker_context_create(config: Path, name: str, docker_option: str) -> None:
+    try:
+        cli = docker_cli()
+    except Exception as error:  # no docker CLI on this machine
+        pytest.skip(f"the docker CLI is needed to create contexts: {error}")
+    result = subprocess.run(
+        [cli, "context", "create", name, "--docker", docker_option],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "DOCKER_CONFIG": str(config)},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A docker config folder with two contexts and no config.json."""
+    directory = tmp_path / "docker-config"
+    directory.mkdir()
+    docker_context_create(directory, "named", f"host={HOST_CONTEXT}")
+    docker_context_create(directory, "current", f"host={HOST_CURRENT}")
+    return directory
+
+
+def choose(
+    config: Path, host: str | None = None, context: str | None = None, **env: str
+) -> str:
+    environment = {"DOCKER_CONFIG": str(config), "HOME": str(config.parent), **env}
+    choice = EndpointChoice(host=host, context=context, environment=environment)
+    return resolve_endpoint(choice).base_url
+
+
+def test_host_flag_beats_docker_host(config: Path) -> None:
+    chosen = choose(config, host=HOST_FLAG, DOCKER_HOST=HOST_ENV)
+
+    assert chosen == HOST_FLAG
+
+
+def test_host_flag_beats_docker_context(config: Path) -> None:
+    assert choose(config, host=HOST_FLAG, DOCKER_CONTEXT="named") == HOST_FLAG
+
+
+def test_docker_host_beats_docker_context(config: Path) -> None:
+    assert choose(config, DOCKER_HOST=HOST_ENV, DOCKER_CONTEXT="named") == HOST_ENV
+
+
+def test_context_flag_beats_docker_host(config: Path) -> None:
+    assert choose(config, context="named", DOCKER_HOST=HOST_ENV) == HOST_CONTEXT
+
+
+def test_docker_context_is_used(config: Path) -> None:
+    resolved = resolve_endpoint(
+        EndpointChoice(
+            environment={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "named"}
+        )
+    )
+
+    assert resolved.base_url == HOST_CONTEXT
+    assert resolved.label == "named"
+    assert resolved.tls is None
+
+
+def test_current_context_is_used(config: Path) -> None:
+    (config / "config.json").write_text(json.dumps({"currentContext": "current"}))
+
+    assert choose(config) == HOST_CURRENT
+    assert choose(config, DOCKER_CONTEXT="named") == HOST_CURRENT.replace(
+        "current", "context"
+    )
+
+
+def test_default_context_without_config(tmp_path: Path) -> None:
+    resolved = resolve_endpoint(
+        EndpointChoice(environment={"DOCKER_CONFIG": str(tmp_path / "none")})
+    )
+
+    assert resolved.base_url == "unix:///var/run/docker.sock"
+
+
+def test_home_docker_folder_is_default(config: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    config.rename(home / ".docker")
+    environment = {"HOME": str(home), "DOCKER_CONTEXT": "named"}
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.base_url == HOST_CONTEXT
+
+
+def test_unknown_context_is_clear_error(config: Path) -> None:
+    with pytest.raises(EndpointError) as caught:
+        choose(config, DOCKER_CONTEXT="missing")
+
+    assert "'missing'" in str(caught.value)
+    assert "docker context ls" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_damaged_context_is_clear_error(config: Path) -> None:
+    for meta in (config / "contexts" / "meta").rglob("meta.json"):
+        meta.write_text("{not json")
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert "cannot be read" in str(caught.value)
+
+
+def test_damaged_config_is_clear_error(config: Path) -> None:
+    (config / "config.json").write_text("{")
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config)
+
+    assert "not valid JSON" in str(caught.value)
+
+
+def test_host_and_context_together_rejected() -> None:
+    with pytest.raises(EndpointError):
+        EndpointChoice(host=HOST_FLAG, context="named", environment={})
+
+
+def test_ssh_host_uses_ssh_client(config: Path) -> None:
+    resolved = resolve_endpoint(
+        EndpointChoice(host="ssh://admin@127.0.1.9", environment={})
+    )
+
+    assert resolved.use_ssh_client is True
+    assert resolved.base_url == "ssh://admin@127.0.1.9"
+
+
+def test_ssh_context_uses_ssh_client(config: Path) -> None:
+    docker_context_create(config, "remote", "host=ssh://admin@127.0.1.9")
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="remote", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.use_ssh_client is True
+
+
+def test_unix_host_does_not_use_ssh(config: Path) -> None:
+    resolved = resolve_endpoint(EndpointChoice(host=HOST_FLAG, environment={}))
+
+    assert resolved.use_ssh_client is False
+    assert resolved.label == HOST_FLAG
+
+
+def write_tls_files(directory: Path) -> dict[str, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    directory.mkdir()
+    files = {
+        "ca": directory / "ca.pem",
+        "cert": directory / "cert.pem",
+        "key": directory / "key.pem",
+    }
+    files["ca"].write_bytes(pem)
+    files["cert"].write_bytes(pem)
+    files["key"].write_bytes(key_pem)
+    return files
+
+
+def test_tls_context_carries_certificates(config: Path, tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "tls")
+    docker_context_create(
+        config,
+        "secure",
+        f"host=tcp://127.0.1.9:2376,ca={files['ca']},cert={files['cert']},"
+        f"key={files['key']}",
+    )
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="secure", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.base_url == "tcp://127.0.1.9:2376"
+    assert resolved.tls is not None
+    assert resolved.tls.verify is True
+    assert Path(resolved.tls.ca_cert).read_bytes() == files["ca"].read_bytes()
+    assert resolved.tls.cert is not None
+    assert Path(resolved.tls.cert[1]).read_bytes() == files["key"].read_bytes()
+
+
+def test_docker_host_tls_from_environment(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "certs")
+
+    resolved = resolve_endpoint(
+        EndpointChoice(
+            environment={
+                "DOCKER_HOST": "tcp://127.0.1.9:2376",
+                "DOCKER_TLS_VERIFY": "1",
+                "DOCKER_CERT_PATH": str(files["ca"].parent),
+            }
+        )
+    )
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is True
+    assert resolved.tls.ca_cert == str(files["ca"])
+    assert resolved.base_url.endswith("127.0.1.9:2376")
