@@ -137,3 +137,33 @@ def test_check_and_rotate_on_engine(daemons: DaemonPool, tmp_path: Path) -> None
     joined, errors = join(node, swarm, manager)
     assert not joined
     assert STALE_TOKEN_MESSAGE in errors
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{}\r\n", "  {} \\\n", "docker swarm join --token {} 127.0.0.1:2377\n"],
+    ids=["crlf", "backslash", "command"],
+)
+def test_pasted_forms_on_engine(manager: Daemon, tmp_path: Path, template: str) -> None:
+    token = join_token(manager, "worker")
+    result = check(manager, template.format(token), tmp_path)
+    assert result.returncode == LIVE_WORKER, result.stderr
+    assert_no_secret(result, token)
+
+
+def test_ca_rotation_on_engine(daemons: DaemonPool, tmp_path: Path) -> None:
+    swarm = daemons.swarm()
+    old = join_token(swarm, "manager")
+    assert check(swarm, old, tmp_path).returncode == LIVE_MANAGER
+    swarm.docker("swarm", "ca", "--rotate", "-q")
+    new = join_token(swarm, "manager")
+    assert parse_token(new).digest != parse_token(old).digest
+
+    result = check(swarm, old, tmp_path, "--json")
+    assert result.returncode == NOT_LIVE, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "old"
+    assert document["digest_matches"] is False
+    assert document["retired_role"] == "manager"
+    assert "root CA rotation" in document["reason"]
+    assert check(swarm, new, tmp_path).returncode == LIVE_MANAGER
