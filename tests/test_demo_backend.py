@@ -18,6 +18,7 @@ from demo_support import FIXED_NOW, Clock, make_demo
 from swarmtui.backends.base import JoinableBackend, UpdateOutOfSequence
 from swarmtui.backends.demo import (
     DEFAULT_SPEC,
+    MAX_RETIRED_TOKENS,
     SEEDED_EPOCH,
     STALE_TOKEN_MESSAGE,
     DemoBackend,
@@ -557,3 +558,15 @@ def test_other_seed_on_existing_file_warns(
     warnings = [r for r in caplog.records if "made with seed 1" in r.getMessage()]
     assert len(warnings) == 1
     assert "demo-reset" in warnings[0].getMessage()
+
+
+def test_retired_list_is_bounded(demo: DemoBackend) -> None:
+    first = demo.inspect_swarm().worker_token
+    for _ in range(MAX_RETIRED_TOKENS + 5):
+        snapshot = demo.inspect_swarm()
+        demo.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
+    assert demo.retired_token(fingerprint(first)) is None
+    snapshot = demo.inspect_swarm()
+    previous = snapshot.worker_token
+    demo.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
+    assert demo.retired_token(fingerprint(previous)) is not None

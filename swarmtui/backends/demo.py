@@ -102,6 +102,9 @@ DEFAULT_SPEC: dict[str, Any] = {
     "EncryptionConfig": {"AutoLockManagers": False},
 }
 
+# The state file lists at most this many retired tokens, the newest ones.
+MAX_RETIRED_TOKENS = 200
+
 # The rejection the engine sends when the secret of a token is not current.
 STALE_TOKEN_MESSAGE = "A valid join token is necessary to join this cluster"
 
@@ -339,7 +342,9 @@ class _State:
             self.manager_token = token
 
     def retire(self, role: Role, at: datetime, reason: str) -> None:
+        """List the current token of `role` as retired, dropping the oldest entries."""
         self.retired.append(_Retired(fingerprint(self.token(role)), role, at, reason))
+        del self.retired[:-MAX_RETIRED_TOKENS]
 
 
 def _new_state(seed: int | None, base: datetime) -> _State:
