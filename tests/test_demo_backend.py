@@ -570,3 +570,13 @@ def test_retired_list_is_bounded(demo: DemoBackend) -> None:
     previous = snapshot.worker_token
     demo.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
     assert demo.retired_token(fingerprint(previous)) is not None
+
+
+def test_odd_spec_shapes_accepted(demo: DemoBackend) -> None:
+    snapshot = demo.inspect_swarm()
+    spec = {"Name": "default", "EncryptionConfig": None, "CAConfig": [1]}
+    demo.update_swarm(snapshot.version, spec, rotate_worker_token=True)
+    assert demo.inspect_swarm().spec == spec
+    assert demo.unlock_key() == ""
+    demo.rotate_ca()
+    assert demo.inspect_swarm().spec["CAConfig"] == {"ForceRotate": 1}

@@ -1020,13 +1020,9 @@ class DemoBackend:
                     state.set_token(
                         role, make_token(digest, entropy.secret(f"{role}-token"))
                     )
-            was_locked = bool(
-                (state.spec.get("EncryptionConfig") or {}).get("AutoLockManagers")
-            )
+            was_locked = _autolock(state.spec)
             state.spec = stored_spec
-            locked = bool(
-                (stored_spec.get("EncryptionConfig") or {}).get("AutoLockManagers")
-            )
+            locked = _autolock(stored_spec)
             if locked and (not was_locked or rotate_unlock_key or not state.unlock_key):
                 state.unlock_key = entropy.unlock_key("unlock-key")
             elif not locked:
@@ -1076,8 +1072,10 @@ class DemoBackend:
             now = self._now()
             entropy = state.entropy()
             spec = copy.deepcopy(state.spec)
-            ca_config = spec.setdefault("CAConfig", {})
-            ca_config["ForceRotate"] = int(ca_config.get("ForceRotate") or 0) + 1
+            ca_config = spec.get("CAConfig")
+            if not isinstance(ca_config, dict):
+                ca_config = spec["CAConfig"] = {}
+            ca_config["ForceRotate"] = _force_rotate(state.spec) + 1
             state.spec = spec
             self._replace_ca(state, entropy, now)
             state.version += 1
@@ -1200,6 +1198,13 @@ class DemoBackend:
 
 
 def _force_rotate(spec: dict[str, Any]) -> int:
-    ca_config = spec.get("CAConfig") or {}
-    value = ca_config.get("ForceRotate") or 0
-    return value if isinstance(value, int) else 0
+    ca_config = spec.get("CAConfig")
+    if not isinstance(ca_config, dict):
+        return 0
+    value = ca_config.get("ForceRotate")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _autolock(spec: dict[str, Any]) -> bool:
+    encryption = spec.get("EncryptionConfig")
+    return isinstance(encryption, dict) and bool(encryption.get("AutoLockManagers"))
