@@ -269,3 +269,23 @@ def test_broken_state_file_exit_code(state: Path) -> None:
     assert result.returncode == ExitCode.FILE_ERROR
     assert str(state) in result.stderr
     assert state.read_text() == "format = \n"
+
+
+def test_debug_log_holds_no_token(state: Path) -> None:
+    worker, manager = tokens_of(state)
+    result = run_cli(
+        "-vv",
+        "--demo",
+        "--demo-state",
+        str(state),
+        "check-token",
+        "--rotate",
+        "--yes",
+        stdin=manager,
+        home=state.parent,
+    )
+    assert result.returncode == LIVE_MANAGER, result.stderr
+    assert "DEBUG" in result.stderr or "INFO" in result.stderr
+    new_worker, new_manager = tokens_of(state)
+    for token in (worker, manager, new_worker, new_manager):
+        assert_no_secret(result, token)
