@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from swarmtui.ca import describe_ca, mismatched_token_roles
+from swarmtui.ca import CaInfo, describe_ca, mismatched_token_roles
 from swarmtui.errors import SwarmTuiError
 from swarmtui.models import SwarmView
 from swarmtui.timetext import format_utc
@@ -82,6 +82,7 @@ class CaScreen(ModalScreen[None]):
         super().__init__()
         self.view = view
         self.now = now
+        self.info: CaInfo | None = None
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -92,6 +93,7 @@ class CaScreen(ModalScreen[None]):
         except SwarmTuiError as error:
             details: Static = Static(str(error), markup=False)
         else:
+            self.info = info
             days = info.expires_in_days(self.now)
             expiry = format_utc(info.not_after)
             expiry += (

@@ -84,7 +84,7 @@ class JoinWindowBar(Vertical):
     def __init__(self, window: JoinWindow) -> None:
         super().__init__(id=f"window-{window.id}", classes=f"-{window.role}")
         self.window = window
-        self.border_title = f"Join window {window.id}"
+        self.border_title = f"{window.role.capitalize()} join window"
         if window.until is not None:
             self.border_subtitle = f"until {format_utc(window.until)}"
 

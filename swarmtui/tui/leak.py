@@ -64,6 +64,8 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
         LeakScreen #leak-error { color: $error; }
         LeakScreen #leak-result { margin-top: 1; text-style: bold; }
         LeakScreen #leak-nodes { height: auto; max-height: 12; margin-top: 1; }
+        LeakScreen #leak-form { height: auto; }
+        LeakScreen #leak-question { margin-top: 1; }
         LeakScreen.-done #leak-form { display: none; }
         LeakScreen #leak-outcome { display: none; height: auto; }
         LeakScreen.-done #leak-outcome { display: block; }
@@ -119,7 +121,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
                     "Nodes that have not joined yet will need the new tokens; "
                     "nodes already in the swarm are not affected."
                 )
-                yield Label("When may the leak have started?")
+                yield Label("When may the leak have started?", id="leak-question")
                 yield Input(
                     placeholder="ISO 8601 time, or a duration back from now: 2h",
                     id="leak-since",

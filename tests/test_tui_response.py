@@ -1,0 +1,485 @@
+"""Pilot tests of the console's leak, join window, unlock key, CA and audit screens."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Button, DataTable, Input, Static
+from tui_support import FIXED_NOW, RecordingAudit, demo_backend
+
+from swarmtui.audit import AuditLog, read_audit
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.ca import describe_ca
+from swarmtui.models import Role, SwarmSnapshot
+from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.audit_screen import AuditScreen
+from swarmtui.tui.ca import CaBanner, CaScreen
+from swarmtui.tui.join_window import (
+    DueWindowsScreen,
+    JoinWindowBar,
+    OpenWindowScreen,
+    QuitWithWindowScreen,
+)
+from swarmtui.tui.leak import LeakScreen
+from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
+from swarmtui.unlock import mask_unlock_key
+from swarmtui.windows import JoinWindow, WindowStore
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = FIXED_NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_app(
+    service: TokenService, tmp_path: Path, clock: Clock | None = None
+) -> SwarmConsole:
+    environment = {"SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json")}
+    return SwarmConsole(
+        service=service, clock=clock or Clock(), environment=environment
+    )
+
+
+async def settle(app: SwarmConsole, pilot: Any) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def capture_notifications(app: SwarmConsole) -> list[str]:
+    messages: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        messages.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return messages
+
+
+def enable_autolock(backend: DemoBackend) -> None:
+    snapshot = backend.inspect_swarm()
+    spec = copy.deepcopy(snapshot.spec)
+    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+    backend.update_swarm(snapshot.version, spec)
+
+
+def fingerprints(backend: DemoBackend) -> tuple[str, str]:
+    view = TokenService(backend).read()
+    return view.worker_fingerprint, view.manager_fingerprint
+
+
+# -- leak response ------------------------------------------------------------
+
+
+async def test_leak_rotates_both_and_lists_joins(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    audit = RecordingAudit()
+    service = TokenService(backend, audit=audit)
+    view = service.read()
+    rogue = backend.join(view.manager_token, "rogue-mgr", "127.0.4.90")
+    before = fingerprints(backend)
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        field = app.screen.query_one("#leak-since", Input)
+        assert field.value == "2026-12-03T12:00:00Z"
+        source = str(app.screen.query_one("#leak-since-source", Static).content)
+        assert "24 hours ago" in source
+
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, LeakScreen)
+        table = screen.query_one("#leak-nodes", DataTable)
+        assert table.row_count == 1
+        row = [str(cell) for cell in table.get_row(rogue.id)]
+        assert row[0] == "!"
+        assert row[1] == "rogue-mgr"
+        assert row[2] == "MANAGER"
+        summary = str(screen.query_one("#leak-summary", Static).content)
+        assert "1 of them as MANAGER" in summary
+
+        after = fingerprints(backend)
+        assert after[0] != before[0]
+        assert after[1] != before[1]
+        assert audit.actions().count("leak-response") == 1
+
+        await pilot.click("#leak-done")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, LeakScreen)
+        assert app.view is not None
+        assert (app.view.worker_fingerprint, app.view.manager_fingerprint) == after
+
+
+async def test_leak_bad_time_rotates_nothing(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        field = app.screen.query_one("#leak-since", Input)
+        field.value = "yesterday-ish"
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert "neither a time nor a duration" in error
+        await pilot.click("#leak-cancel")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, LeakScreen)
+    assert fingerprints(backend) == before
+
+
+async def test_leak_default_from_audit_file(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    service = TokenService(backend, audit=audit)
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        source = str(app.screen.query_one("#leak-since-source", Static).content)
+        assert "24 hours ago" in source
+        assert "manager" in source
+        events = read_audit(audit.path).events
+        assert [event["action"] for event in events] == ["rotate"]
+
+
+# -- join windows -------------------------------------------------------------
+
+
+async def open_window(app: SwarmConsole, pilot: Any, minutes: str, joins: str) -> None:
+    await pilot.press("o")
+    await settle(app, pilot)
+    assert isinstance(app.screen, OpenWindowScreen)
+    app.screen.query_one("#window-minutes", Input).value = minutes
+    app.screen.query_one("#window-joins", Input).value = joins
+    await pilot.click("#window-open")
+    await settle(app, pilot)
+
+
+async def test_window_closes_by_count(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    service = TokenService(backend)
+    before = fingerprints(backend)
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="", joins="1")
+        bars = list(app.query(JoinWindowBar))
+        assert len(bars) == 1
+        line = str(bars[0].query_one(".line", Static).content)
+        assert "0 of 1 join(s)" in line
+        assert len(WindowStore(tmp_path / "windows.json").load()) == 1
+
+        assert app.view is not None
+        backend.join(app.view.worker_token, "window-node", "127.0.4.91")
+        app._poll_windows()
+        await settle(app, pilot)
+
+        assert list(app.query(JoinWindowBar)) == []
+        after = fingerprints(backend)
+        assert after[0] != before[0]
+        assert after[1] == before[1]
+        assert WindowStore(tmp_path / "windows.json").load() == []
+        assert app.view.worker_fingerprint == after[0]
+
+
+async def test_window_closes_by_time(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    clock = Clock()
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="2", joins="")
+        bar = app.query_one(JoinWindowBar)
+        assert "2:00 left" in str(bar.query_one(".line", Static).content)
+        clock.now += timedelta(seconds=75)
+        app._tick_windows()
+        await pilot.pause()
+        assert "0:45 left" in str(bar.query_one(".line", Static).content)
+        assert fingerprints(backend) == before
+
+        clock.now += timedelta(minutes=1)
+        app._tick_windows()
+        await settle(app, pilot)
+        assert list(app.query(JoinWindowBar)) == []
+        assert fingerprints(backend)[0] != before[0]
+
+
+async def test_window_form_rejects_no_limit(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="", joins="")
+        assert isinstance(app.screen, OpenWindowScreen)
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert "minutes, a number of joins, or both" in error
+
+
+async def test_quit_with_window_rotates(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        await pilot.click("#quit-rotate")
+        await settle(app, pilot)
+    assert fingerprints(backend)[0] != before[0]
+    assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+async def test_quit_keep_leaves_window_stored(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("q")
+        await settle(app, pilot)
+        await pilot.click("#quit-keep")
+        await settle(app, pilot)
+    assert fingerprints(backend) == before
+    assert len(WindowStore(tmp_path / "windows.json").load()) == 1
+
+
+async def test_due_window_offered_on_start(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    store = WindowStore(tmp_path / "windows.json")
+    opened = FIXED_NOW - timedelta(hours=1)
+    store.add(
+        JoinWindow(
+            role=Role.MANAGER,
+            opened_at=opened,
+            until=opened + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.manager_fingerprint,
+        )
+    )
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, DueWindowsScreen)
+        await pilot.click("#due-rotate")
+        await settle(app, pilot)
+        assert fingerprints(backend)[1] != view.manager_fingerprint
+        assert store.load() == []
+
+
+async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    store = WindowStore(tmp_path / "windows.json")
+    store.add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=FIXED_NOW,
+            until=FIXED_NOW + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+        )
+    )
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert len(app.query(JoinWindowBar)) == 1
+        assert fingerprints(backend)[0] == view.worker_fingerprint
+
+
+# -- unlock key ---------------------------------------------------------------
+
+
+async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.query_one(UnlockKeyPane).display is False
+        notes = capture_notifications(app)
+        await pilot.press("u")
+        await pilot.pause()
+        assert any("Autolock is off" in note for note in notes)
+
+
+async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    old_key = backend.unlock_key()
+    before = fingerprints(backend)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        assert pane.display is True
+        shown = str(pane.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(old_key)
+
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-key", Static).content) == old_key
+        assert "reveal-unlock-key" in audit.actions()
+
+        await pilot.press("U")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmUnlockRotateScreen)
+        await pilot.click("#unlock-confirm")
+        await settle(app, pilot)
+
+        new_key = backend.unlock_key()
+        assert new_key != old_key
+        assert fingerprints(backend) == before
+        shown = str(pane.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(new_key)
+        assert "rotate-unlock-key" in audit.actions()
+        for _, fields in audit.events:
+            assert old_key not in str(fields)
+            assert new_key not in str(fields)
+
+
+async def test_unlock_rotate_cancel(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    old_key = backend.unlock_key()
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#unlock-rotate")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmUnlockRotateScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+    assert backend.unlock_key() == old_key
+
+
+# -- CA ---------------------------------------------------------------------------
+
+
+class RotatingCaBackend(DemoBackend):
+    """A demo swarm that reports a root CA rotation in progress."""
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        import dataclasses
+
+        snapshot = super().inspect_swarm()
+        return dataclasses.replace(snapshot, root_rotation_in_progress=True)
+
+
+async def test_ca_screen_and_banner(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        banner = app.query_one(CaBanner)
+        assert not banner.has_class("-shown")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CaScreen)
+        assert app.view is not None
+        expected = describe_ca(app.view.ca_pem)
+        assert app.screen.info == expected
+        assert app.screen.query_one("#ca-details", Static) is not None
+        await pilot.press("escape")
+
+
+async def test_ca_banner_during_rotation(tmp_path: Path) -> None:
+    backend = RotatingCaBackend(path=tmp_path / "demo.toml", seed=7, now=Clock())
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        banner = app.query_one(CaBanner)
+        assert banner.has_class("-shown")
+        assert "root CA rotation is in progress" in str(banner.content)
+
+
+# -- audit ---------------------------------------------------------------------------
+
+
+async def test_audit_screen_lists_events(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen)
+        table = app.screen.query_one("#audit-table", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[2]) == "rotate"
+
+
+async def test_audit_failure_is_notified(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    audit = AuditLog(blocker / "audit.jsonl", environment={})
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert fingerprints(backend)[0] != before[0]
+        assert any("audit file" in note for note in notes)
+
+
+@pytest.mark.parametrize(
+    "key", ["L", "o", "a", "l"], ids=["leak", "window", "ca", "audit"]
+)
+async def test_actions_ignored_under_modal(tmp_path: Path, key: str) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(key)
+        await settle(app, pilot)
+        assert app.screen is screen
+
+
+async def test_unlock_buttons_exist(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        labels = [
+            str(button.label)
+            for button in app.query(UnlockKeyPane).first().query(Button)
+        ]
+        assert labels == ["Copy key", "Reveal", "Rotate key"]
