@@ -8,10 +8,12 @@ swarmtui.tui.screens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -108,6 +110,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        # The executor that runs thread workers; run_console sets one that
+        # does not wait for a hung engine call when the app exits.
+        self.worker_executor: Executor | None = None
         if service is None and service_factory is None:
             raise ValueError("SwarmConsole needs a service or a service_factory")
         self._service = service
@@ -153,6 +158,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.worker_executor is not None:
+            asyncio.get_running_loop().set_default_executor(self.worker_executor)
         self._apply_theme(self.settings.theme)
         self._render_header()
         if self.config_error is not None:

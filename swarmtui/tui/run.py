@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from swarmtui.config import Settings, default_config_path, load_settings
@@ -30,6 +33,29 @@ def endpoint_hint(args: argparse.Namespace) -> str:
     if os.environ.get("DOCKER_CONTEXT"):
         return f"context {os.environ['DOCKER_CONTEXT']}"
     return "the current docker context"
+
+
+WORKER_THREAD_PREFIX = "swarmtui-call"
+
+
+class DetachingExecutor(ThreadPoolExecutor):
+    """A thread pool whose shutdown does not wait for running calls.
+
+    asyncio.run waits for the default executor when the app exits, so a hung
+    engine call would keep a blank terminal until its timeout. The threads
+    still finish (each call has a timeout) before the interpreter exits.
+    """
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
+def _pending_calls() -> int:
+    return sum(
+        1
+        for thread in threading.enumerate()
+        if thread.name.startswith(WORKER_THREAD_PREFIX) and thread.is_alive()
+    )
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -58,10 +84,17 @@ def run_console(args: argparse.Namespace) -> int:
         config_path=config_path,
         config_error=config_error,
     )
+    app.worker_executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     try:
         result = app.run()
     finally:
-        service = app.service
-        if service is not None:
-            service.backend.close()
+        if _pending_calls():
+            # Closing the backend would wait for the hung call's lock.
+            print(
+                f"swarmtui: waiting up to {args.timeout:g} s for an engine call "
+                "to time out before exiting.",
+                file=sys.stderr,
+            )
+        elif app.service is not None:
+            app.service.backend.close()
     return result or 0

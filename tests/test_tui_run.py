@@ -1,0 +1,70 @@
+"""Tests of the console's start-up: imports, endpoint label, executor."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from swarmtui.tui.run import DetachingExecutor, endpoint_hint
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_console_modules_skip_docker_sdk() -> None:
+    result = run_python(
+        "import sys\n"
+        "import swarmtui.tui.run, swarmtui.tui.app\n"
+        "print('docker' in sys.modules, 'requests' in sys.modules)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_config_module_skips_textual() -> None:
+    result = run_python(
+        "import sys\nimport swarmtui.config\nprint('textual' in sys.modules)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def arguments(**values: object) -> argparse.Namespace:
+    defaults: dict[str, object] = {"demo": False, "host": None, "context": None}
+    defaults.update(values)
+    return argparse.Namespace(**defaults)
+
+
+def test_endpoint_hint_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///env.sock")
+    assert endpoint_hint(arguments(demo=True)) == "the demo swarm"
+    assert endpoint_hint(arguments(host="tcp://h:2376")) == "tcp://h:2376"
+    assert endpoint_hint(arguments(context="prod")) == "context prod"
+    assert endpoint_hint(arguments()) == "unix:///env.sock"
+    monkeypatch.delenv("DOCKER_HOST")
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    assert endpoint_hint(arguments()) == "the current docker context"
+
+
+def test_detaching_executor_does_not_wait() -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def hang() -> None:
+        started.set()
+        release.wait(timeout=60)
+
+    executor = DetachingExecutor(thread_name_prefix="swarmtui-test")
+    future = executor.submit(hang)
+    assert started.wait(timeout=10)
+    executor.shutdown(wait=True)
+    assert not future.done()
+    release.set()
+    future.result(timeout=10)
