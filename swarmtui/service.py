@@ -600,6 +600,7 @@ class TokenService:
             or expected.version != before.version
         ):
             raise self._conflict(expected, before)
+
         if not before.autolock:
             raise UnsupportedError(
                 f"Autolock is off on the swarm at {self.endpoint}, so it has no "
@@ -607,6 +608,7 @@ class TokenService:
                 "Turn it on with 'docker swarm update --autolock=true' first.",
             )
         old_key = self.backend.unlock_key()
+
         try:
             self.backend.update_swarm(
                 snapshot.version, snapshot.spec, rotate_unlock_key=True
@@ -615,6 +617,7 @@ class TokenService:
             raise self._conflict(before, self.read()) from None
         after = self.read()
         new_key = self.backend.unlock_key()
+
         problems = []
         if not new_key or new_key == old_key:
             problems.append("the unlock key did not change")

@@ -47,7 +47,7 @@ CLOSE_ACTION = "join-window-close"
 
 
 class CloseReason(enum.StrEnum):
-    """Why a join window closed."""
+    """The cause of a join window's closing."""
 
     TIME = "time"
     JOINS = "joins"

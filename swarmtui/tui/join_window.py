@@ -26,7 +26,7 @@ from swarmtui.windows import JoinWindow
 
 @dataclass(frozen=True, slots=True)
 class WindowRequest:
-    """What the user asked for: a role, minutes and/or a number of joins."""
+    """The user's request: a role, and minutes, a number of joins, or both."""
 
     role: Role
     minutes: float | None
@@ -157,7 +157,7 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
                 )
 
     def read_form(self) -> WindowRequest | str:
-        """Return the request, or a sentence that says what is wrong."""
+        """Return the request, or a sentence naming the invalid field."""
         role = Role(str(self.query_one("#window-role", Select).value))
         minutes_text = self.query_one("#window-minutes", Input).value.strip()
         joins_text = self.query_one("#window-joins", Input).value.strip()

@@ -65,10 +65,10 @@ WINDOW_POLL_SECONDS = 2.0
 WINDOW_RETRY_SECONDS = 30.0
 
 
-def _unexpected(what: str, error: Exception) -> EngineError:
-    log.exception("%s failed", what)
+def _unexpected(operation: str, error: Exception) -> EngineError:
+    log.exception("%s failed", operation)
     return EngineError(
-        f"{what} failed unexpectedly: {redact(str(error))}",
+        f"{operation} failed unexpectedly: {redact(str(error))}",
         "Read the swarm again (ctrl+r) to see its state.",
     )
 
