@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import threading
 
 import pytest
 
-from swarmtui.tui.run import DetachingExecutor, endpoint_hint
+from swarmtui.tui.run import DetachingExecutor, endpoint_hint, logs_held
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -68,3 +69,45 @@ def test_detaching_executor_does_not_wait() -> None:
     assert not future.done()
     release.set()
     future.result(timeout=10)
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def logging(self, message: str) -> None:
+        self.lines.append(message)
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.log = RecordingLog()
+
+
+class ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_logs_held_until_console_exits() -> None:
+    root = logging.getLogger()
+    handler = ListHandler()
+    root.addHandler(handler)
+    app = FakeApp()
+    token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
+    try:
+        with logs_held(app):  # type: ignore[arg-type]
+            logging.getLogger("swarmtui.test").warning("engine gone, token %s", token)
+            assert handler.messages == []
+            assert len(app.log.lines) == 1
+            assert token not in app.log.lines[0]
+        assert len(handler.messages) == 1
+        assert "engine gone" in handler.messages[0]
+        assert token not in handler.messages[0]
+        assert handler in root.handlers
+    finally:
+        root.removeHandler(handler)

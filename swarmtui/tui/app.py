@@ -66,11 +66,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Seconds a background poll may run before the status line says it waits.
+# Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
-# Relative times ("5 min ago") are recomputed this often; a redraw happens
-# only when the text changes.
-RELATIVE_TIME_REFRESH = 60.0
+# Relative times ("5 min ago") are recomputed this often, but a pane is
+# redrawn only when its text changes.
+RELATIVE_TIME_REFRESH = 30.0
 
 # Actions that need a swarm on screen and no dialog on top of it.
 TOKEN_ACTIONS = frozenset(
@@ -271,6 +271,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._arm_poll()
         if message.sequence < self._accept_from:
             return
+        previous = self.error
+        if previous is None or str(previous) != str(message.error):
+            # Logged once per distinct failure, not on every poll.
+            log.info(
+                "reading the swarm failed: %s: %s", message.error.title, message.error
+            )
         self.error = message.error
         self._render()
 
@@ -595,6 +601,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._rotating = None
         self._set_waiting("")
         error = message.error
+        log.info(
+            "rotating the %s token failed: %s: %s", message.role, error.title, error
+        )
         self.notify(
             f"Rotating the {message.role} token failed. {error}",
             title=error.title,

@@ -7,17 +7,26 @@ the app calls in a worker thread, after the first frame is on screen.
 from __future__ import annotations
 
 import argparse
+import collections
+import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from swarmtui.config import Settings, default_config_path, load_settings
 from swarmtui.errors import ConfigError
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from swarmtui.service import TokenService
+
+# Log records kept while the console owns the terminal, replayed after it.
+HELD_RECORDS = 1000
 
 
 def endpoint_hint(args: argparse.Namespace) -> str:
@@ -58,6 +67,47 @@ def _pending_calls() -> int:
     )
 
 
+class HoldingHandler(logging.Handler):
+    """Keep the latest records in memory and pass them to the app's log.
+
+    A stream handler would write over the console's screen, so the records
+    wait here until the console exits.
+    """
+
+    def __init__(self, app: App[Any]) -> None:
+        super().__init__()
+        self.app = app
+        self.records: collections.deque[logging.LogRecord] = collections.deque(
+            maxlen=HELD_RECORDS
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.app.log.logging(self.format(record))
+
+
+@contextmanager
+def logs_held(app: App[Any]) -> Iterator[None]:
+    """Route the root logger away from the terminal while the console runs."""
+    from swarmtui.logs import RedactingFilter
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    holder = HoldingHandler(app)
+    holder.addFilter(RedactingFilter())
+    for handler in saved:
+        root.removeHandler(handler)
+    root.addHandler(holder)
+    try:
+        yield
+    finally:
+        root.removeHandler(holder)
+        for handler in saved:
+            root.addHandler(handler)
+        for record in holder.records:
+            root.handle(record)
+
+
 def run_console(args: argparse.Namespace) -> int:
     """Run the console until the user quits; return the exit code."""
     config_path = args.config or default_config_path()
@@ -86,7 +136,8 @@ def run_console(args: argparse.Namespace) -> int:
     )
     app.worker_executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     try:
-        result = app.run()
+        with logs_held(app):
+            result = app.run()
     finally:
         if _pending_calls():
             # Closing the backend would wait for the hung call's lock.
