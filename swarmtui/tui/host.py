@@ -1,0 +1,64 @@
+"""The part of the console app that its feature mixins rely on.
+
+The mixins in swarmtui.tui.response, unlock_actions and window_actions are
+bases of the console app. Under type checking they see the app's attributes
+declared here; at run time this class adds nothing to the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+
+from swarmtui.errors import EngineError, SwarmTuiError
+from swarmtui.models import Role, SwarmView
+from swarmtui.tokens import redact
+
+if TYPE_CHECKING:
+    from swarmtui.service import TokenService
+
+log = logging.getLogger(__name__)
+
+
+def unexpected_failure(operation: str, error: Exception) -> EngineError:
+    """Log an unexpected worker failure and turn it into a user-facing error."""
+    log.exception("%s failed", operation)
+    return EngineError(
+        f"{operation} failed unexpectedly: {redact(str(error))}",
+        "Read the swarm again (ctrl+r) to see its state.",
+    )
+
+
+if TYPE_CHECKING:
+    _AppBase = App[int]
+else:
+    _AppBase = object
+
+
+class ConsoleHost(_AppBase):
+    """The console app's attributes that the feature mixins use."""
+
+    if TYPE_CHECKING:
+        view: SwarmView | None
+        error: SwarmTuiError | None
+        environment: Any
+        settings: Any
+        _service: TokenService | None
+        _rotating: Role | None
+        _clock: Callable[[], datetime]
+
+        def _get_service(self) -> TokenService: ...
+
+        def _view_or_explain(self) -> SwarmView | None: ...
+
+        def _modal_open(self) -> bool: ...
+
+        def _start_read(self, background: bool) -> bool: ...
+
+    def _action_blocked(self) -> bool:
+        """Return whether a dialog is open, so that an app-level key does nothing."""
+        return self._modal_open()

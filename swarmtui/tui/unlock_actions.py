@@ -1,0 +1,205 @@
+"""Console actions for the manager unlock key: read, reveal, copy, rotate.
+
+A mixin of the console app; see swarmtui.tui.host. The key is read and
+rotated in thread workers that post the messages below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.message import Message
+
+from swarmtui.errors import RotationConflictError, SwarmTuiError
+from swarmtui.models import SwarmView
+from swarmtui.tui.host import ConsoleHost, unexpected_failure
+from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
+from swarmtui.unlock import unlock_key_fingerprint
+
+if TYPE_CHECKING:
+    from swarmtui.service import UnlockKeyRotation
+
+
+class UnlockKeyRead(Message):
+    def __init__(self, key: str, error: SwarmTuiError | None) -> None:
+        super().__init__()
+        self.key = key
+        self.error = error
+
+
+class UnlockKeyRotated(Message):
+    def __init__(self, result: UnlockKeyRotation, key: str) -> None:
+        super().__init__()
+        self.result = result
+        self.key = key
+
+
+class UnlockKeyRotationFailed(Message):
+    def __init__(self, error: SwarmTuiError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class UnlockKeyActions(ConsoleHost):
+    """The unlock key pane's behaviour: shown only while autolock is on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unlock_key_text = ""
+        self.unlock_revealed = False
+        self._unlock_version: int | None = None
+
+    def _show_unlock_pane(self, view: SwarmView | None) -> None:
+        """Show the pane for an autolocked `view`, reading the key when it moved."""
+        autolock = view is not None and view.autolock
+        for pane in self.query(UnlockKeyPane):
+            pane.display = autolock
+            if view is None or not autolock:
+                continue
+            if self._unlock_version != view.version:
+                self._unlock_version = view.version
+                self._read_unlock_key()
+            pane.show(self.unlock_key_text, self.unlock_revealed)
+
+    def _unlock_view(self) -> SwarmView | None:
+        view = self._view_or_explain()
+        if view is None:
+            return None
+        if not view.autolock:
+            self.notify(
+                "Autolock is off on this swarm, so it has no unlock key. Turn it "
+                "on with 'docker swarm update --autolock=true'.",
+                severity="warning",
+            )
+            return None
+        return view
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="unlock",
+        exit_on_error=False,
+        description="Read the unlock key",
+    )
+    def _read_unlock_key(self) -> None:
+        try:
+            key = self._get_service().unlock_key()
+        except SwarmTuiError as error:
+            self.post_message(UnlockKeyRead("", error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            self.post_message(
+                UnlockKeyRead("", unexpected_failure("Reading the key", error))
+            )
+        else:
+            self.post_message(UnlockKeyRead(key, None))
+
+    def on_unlock_key_read(self, message: UnlockKeyRead) -> None:
+        self.unlock_key_text = message.key
+        note = ""
+        if message.error is not None:
+            note = f"The unlock key could not be read: {message.error}"
+        for pane in self.query(UnlockKeyPane):
+            pane.show(self.unlock_key_text, self.unlock_revealed, note)
+
+    def action_unlock_reveal(self) -> None:
+        if self._action_blocked():
+            return
+        view = self._unlock_view()
+        if view is None:
+            return
+        self.unlock_revealed = not self.unlock_revealed
+        if self.unlock_revealed:
+            self._record_unlock("reveal-unlock-key", view)
+        for pane in self.query(UnlockKeyPane):
+            pane.show(self.unlock_key_text, self.unlock_revealed)
+
+    def action_unlock_copy(self) -> None:
+        if self._action_blocked():
+            return
+        view = self._unlock_view()
+        if view is None:
+            return
+        if not self.unlock_key_text:
+            self.notify("The unlock key has not been read yet.", severity="warning")
+            return
+        if self.settings.clipboard == "off":
+            self.notify(
+                "Copying is off in the settings. Reveal the key and select it.",
+                severity="warning",
+            )
+            return
+        self.copy_to_clipboard(self.unlock_key_text)
+        self._record_unlock("copy-unlock-key", view)
+        self.notify("Unlock key sent to the terminal's clipboard (OSC 52).")
+
+    @work(thread=True, group="audit", exit_on_error=False, description="Audit")
+    def _record_unlock(self, action: str, view: SwarmView) -> None:
+        service = self._service
+        if service is not None and self.unlock_key_text:
+            service.record(
+                action,
+                view=view,
+                key_fingerprint=unlock_key_fingerprint(self.unlock_key_text),
+            )
+
+    def action_unlock_rotate(self) -> None:
+        if self._action_blocked():
+            return
+        view = self._unlock_view()
+        if view is None:
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.notify("Rotating the unlock key…")
+                self._rotate_unlock_key(view)
+
+        self.push_screen(ConfirmUnlockRotateScreen(view), confirmed)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="unlock-rotate",
+        exit_on_error=False,
+        description="Rotate the unlock key",
+    )
+    def _rotate_unlock_key(self, expected: SwarmView) -> None:
+        try:
+            service = self._get_service()
+            result = service.rotate_unlock_key(expected=expected)
+            key = service.unlock_key()
+        except SwarmTuiError as error:
+            self.post_message(UnlockKeyRotationFailed(error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            failure = unexpected_failure("Rotating the unlock key", error)
+            self.post_message(UnlockKeyRotationFailed(failure))
+        else:
+            self.post_message(UnlockKeyRotated(result, key))
+
+    def on_unlock_key_rotated(self, message: UnlockKeyRotated) -> None:
+        result = message.result
+        self.unlock_key_text = message.key
+        self.unlock_revealed = False
+        self._unlock_version = result.after.version
+        self.view = result.after
+        for pane in self.query(UnlockKeyPane):
+            pane.show(message.key, False, "rotated just now")
+        self.notify(
+            f"The unlock key was rotated ({result.old_key_fingerprint} -> "
+            f"{result.new_key_fingerprint}). Store the new key now; the join "
+            "tokens did not change.",
+            title="Unlock key rotated",
+            timeout=12,
+        )
+
+    def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
+        error = message.error
+        text = f"Rotating the unlock key failed. {error}"
+        if isinstance(error, RotationConflictError):
+            text = (
+                "The swarm was changed by someone else, so the unlock key was "
+                "not rotated: " + "; ".join(error.changes) + ". Ask again."
+            )
+            self._start_read(background=False)
+        self.notify(text, title=error.title, severity="error", timeout=12)

@@ -1,0 +1,423 @@
+"""Console actions for join windows: open, count down, poll, close, resume.
+
+A mixin of the console app; see swarmtui.tui.host and, for the rules of a
+window, swarmtui.windows. The countdown timer runs only while a window is
+open, and the node list is read in a thread worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from textual import work
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+
+from swarmtui.errors import SwarmTuiError
+from swarmtui.models import NodeInfo
+from swarmtui.tui.events import Rotated, SwarmRead
+from swarmtui.tui.host import ConsoleHost, unexpected_failure
+from swarmtui.tui.join_window import (
+    DueWindowsScreen,
+    JoinWindowBar,
+    OpenWindowScreen,
+    QuitWithWindowScreen,
+    WindowRequest,
+    countdown_text,
+)
+from swarmtui.windows import (
+    CloseReason,
+    JoinWindow,
+    WindowClosed,
+    WindowStore,
+    close_window,
+    default_windows_path,
+    evaluate,
+    open_window,
+)
+
+log = logging.getLogger(__name__)
+
+# Seconds between two reads of the node list while a join window is open.
+WINDOW_POLL_SECONDS = 2.0
+# Seconds before a join window whose rotation failed is tried again.
+WINDOW_RETRY_SECONDS = 30.0
+
+
+class JoinWindowOpened(Message):
+    def __init__(self, window: JoinWindow) -> None:
+        super().__init__()
+        self.window = window
+
+
+class JoinWindowsPolled(Message):
+    def __init__(self, nodes: list[NodeInfo] | None, error: str = "") -> None:
+        super().__init__()
+        self.nodes = nodes
+        self.error = error
+
+
+class JoinWindowFinished(Message):
+    def __init__(self, closed: WindowClosed) -> None:
+        super().__init__()
+        self.closed = closed
+
+
+class JoinWindowCloseFailed(Message):
+    def __init__(self, window: JoinWindow, error: SwarmTuiError) -> None:
+        super().__init__()
+        self.window = window
+        self.error = error
+
+
+class JoinWindowActionFailed(Message):
+    def __init__(self, error: SwarmTuiError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class StoredWindowsFound(Message):
+    """Windows stored by an earlier console: some still open, some due."""
+
+    def __init__(
+        self,
+        resumed: list[tuple[JoinWindow, tuple[NodeInfo, ...]]],
+        due: list[tuple[JoinWindow, CloseReason, tuple[NodeInfo, ...]]],
+    ) -> None:
+        super().__init__()
+        self.resumed = resumed
+        self.due = due
+
+
+class QuitRotationsDone(Message):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__()
+        self.errors = errors
+
+
+class JoinWindowActions(ConsoleHost):
+    """Join windows in the console, and the question asked when quitting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.join_windows: dict[str, JoinWindow] = {}
+        self.window_joined: dict[str, tuple[NodeInfo, ...]] = {}
+        self._windows_closing: set[str] = set()
+        self._window_retry_at: dict[str, datetime] = {}
+        self._windows_checked: set[str] = set()
+        self._window_tick: Timer | None = None
+        self._window_poll: Timer | None = None
+        self._window_polling = False
+        self._window_store: WindowStore | None = None
+
+    @property
+    def window_store(self) -> WindowStore:
+        if self._window_store is None:
+            self._window_store = WindowStore(default_windows_path(self.environment))
+        return self._window_store
+
+    def on_swarm_read(self, message: SwarmRead) -> None:
+        view = self.view
+        if view is None or self.error is not None:
+            return
+        if view.cluster_id not in self._windows_checked:
+            self._windows_checked.add(view.cluster_id)
+            self._check_stored_windows(view.cluster_id)
+
+    def action_open_join_window(self) -> None:
+        if self._action_blocked():
+            return
+        if self._view_or_explain() is None:
+            return
+
+        def chosen(request: WindowRequest | None) -> None:
+            if request is not None:
+                self._open_window(request)
+
+        self.push_screen(OpenWindowScreen(), chosen)
+
+    @work(thread=True, group="windows", exit_on_error=False, description="Open")
+    def _open_window(self, request: WindowRequest) -> None:
+        try:
+            window, _ = open_window(
+                self._get_service(),
+                request.role,
+                minutes=request.minutes,
+                max_joins=request.max_joins,
+                store=self.window_store,
+                now=self._clock(),
+            )
+        except SwarmTuiError as error:
+            self.post_message(JoinWindowActionFailed(error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            failure = unexpected_failure("Opening the join window", error)
+            self.post_message(JoinWindowActionFailed(failure))
+        else:
+            self.post_message(JoinWindowOpened(window))
+
+    def on_join_window_action_failed(self, message: JoinWindowActionFailed) -> None:
+        self.notify(str(message.error), title=message.error.title, severity="error")
+
+    def on_join_window_opened(self, message: JoinWindowOpened) -> None:
+        window = message.window
+        self._track_window(window, ())
+        limits = []
+        if window.until is not None:
+            remaining = window.remaining(self._clock()) or timedelta(0)
+            limits.append(f"for {countdown_text(remaining.total_seconds())}")
+        if window.max_joins is not None:
+            limits.append(f"for {window.max_joins} join(s)")
+        self.notify(
+            f"The {window.role} join window is open {' or '.join(limits)}; the "
+            f"{window.role} token is rotated when it closes.",
+            title="Join window open",
+        )
+
+    def _track_window(self, window: JoinWindow, joined: tuple[NodeInfo, ...]) -> None:
+        self.join_windows[window.id] = window
+        self.window_joined[window.id] = joined
+        bar = JoinWindowBar(window)
+        self.query_one("#body", Widget).mount(bar, before="#worker-pane")
+        self.call_after_refresh(self._tick_windows)
+        if self._window_tick is None:
+            # The countdown shows whole seconds, so one tick a second is enough;
+            # the timer exists only while a window is open.
+            self._window_tick = self.set_interval(1.0, self._tick_windows)
+        if self._window_poll is None:
+            self._window_poll = self.set_interval(
+                WINDOW_POLL_SECONDS, self._poll_windows
+            )
+
+    def _untrack_window(self, window_id: str) -> None:
+        self.join_windows.pop(window_id, None)
+        self.window_joined.pop(window_id, None)
+        self._windows_closing.discard(window_id)
+        self._window_retry_at.pop(window_id, None)
+        for bar in self.query(JoinWindowBar):
+            if bar.window.id == window_id:
+                bar.remove()
+        if not self.join_windows:
+            for timer in (self._window_tick, self._window_poll):
+                if timer is not None:
+                    timer.stop()
+            self._window_tick = None
+            self._window_poll = None
+
+    def _tick_windows(self) -> None:
+        now = self._clock()
+        for bar in self.query(JoinWindowBar):
+            window = bar.window
+            if window.id not in self.join_windows:
+                continue
+            bar.show(self.window_joined.get(window.id, ()), now)
+            if window.until is not None and now >= window.until:
+                self._begin_close(window, CloseReason.TIME, now)
+
+    def _poll_windows(self) -> None:
+        if self._window_polling or not self.join_windows:
+            return
+        self._window_polling = True
+        self._list_nodes_for_windows()
+
+    @work(thread=True, group="windows-poll", exit_on_error=False, description="Nodes")
+    def _list_nodes_for_windows(self) -> None:
+        try:
+            nodes = self._get_service().backend.list_nodes()
+        except SwarmTuiError as error:
+            self.post_message(JoinWindowsPolled(None, str(error)))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            failure = unexpected_failure("Listing the nodes", error)
+            self.post_message(JoinWindowsPolled(None, str(failure)))
+        else:
+            self.post_message(JoinWindowsPolled(nodes))
+
+    def on_join_windows_polled(self, message: JoinWindowsPolled) -> None:
+        self._window_polling = False
+        if message.nodes is None:
+            log.warning("join window poll failed: %s", message.error)
+            return
+        now = self._clock()
+        for window in list(self.join_windows.values()):
+            evaluation = evaluate(window, message.nodes, now)
+            self.window_joined[window.id] = evaluation.joined
+            if evaluation.should_close and evaluation.reason is not None:
+                self._begin_close(window, evaluation.reason, now)
+        self._tick_windows()
+
+    def _begin_close(
+        self, window: JoinWindow, reason: CloseReason, now: datetime
+    ) -> None:
+        if window.id in self._windows_closing:
+            return
+        retry_at = self._window_retry_at.get(window.id)
+        if retry_at is not None and now < retry_at:
+            return
+        self._windows_closing.add(window.id)
+        self._close_window(window, reason, self.window_joined.get(window.id, ()))
+
+    def action_close_join_window(self, window_id: str | None = None) -> None:
+        windows = list(self.join_windows.values())
+        if window_id is not None:
+            windows = [item for item in windows if item.id == window_id]
+        if not windows:
+            self.notify("No join window is open.", severity="warning")
+            return
+        for window in windows:
+            self._window_retry_at.pop(window.id, None)
+            self._begin_close(window, CloseReason.BY_USER, self._clock())
+
+    @work(thread=True, group="windows-close", exit_on_error=False, description="Close")
+    def _close_window(
+        self, window: JoinWindow, reason: CloseReason, joined: tuple[NodeInfo, ...]
+    ) -> None:
+        try:
+            closed = close_window(
+                self._get_service(),
+                window,
+                reason,
+                joined=joined,
+                store=self.window_store,
+            )
+        except SwarmTuiError as error:
+            self.post_message(JoinWindowCloseFailed(window, error))
+        except Exception as error:  # an unexpected failure must not kill the UI
+            failure = unexpected_failure("Closing the join window", error)
+            self.post_message(JoinWindowCloseFailed(window, failure))
+        else:
+            self.post_message(JoinWindowFinished(closed))
+
+    def on_join_window_finished(self, message: JoinWindowFinished) -> None:
+        closed = message.closed
+        self._untrack_window(closed.window.id)
+        self.notify(closed.message, title="Join window closed", timeout=12)
+        if closed.rotation is not None:
+            self.post_message(Rotated(closed.rotation))
+
+    def on_join_window_close_failed(self, message: JoinWindowCloseFailed) -> None:
+        window = message.window
+        self._windows_closing.discard(window.id)
+        self._window_retry_at[window.id] = self._clock() + timedelta(
+            seconds=WINDOW_RETRY_SECONDS
+        )
+        self.notify(
+            f"The {window.role} join window could not be closed, so its token is "
+            f"still live: {message.error} It is tried again in "
+            f"{WINDOW_RETRY_SECONDS:g} s.",
+            title=message.error.title,
+            severity="error",
+            timeout=12,
+        )
+
+    # -- windows stored by an earlier console ---------------------------------------
+
+    @work(thread=True, group="windows", exit_on_error=False, description="Stored")
+    def _check_stored_windows(self, cluster_id: str) -> None:
+        try:
+            windows = self.window_store.for_cluster(cluster_id)
+            if not windows:
+                return
+            nodes = self._get_service().backend.list_nodes()
+        except SwarmTuiError as error:
+            self.post_message(JoinWindowActionFailed(error))
+            return
+        now = self._clock()
+        resumed = []
+        due = []
+        for window in windows:
+            if window.id in self.join_windows:
+                continue
+            evaluation = evaluate(window, nodes, now)
+            if evaluation.should_close and evaluation.reason is not None:
+                due.append((window, evaluation.reason, evaluation.joined))
+            else:
+                resumed.append((window, evaluation.joined))
+        self.post_message(StoredWindowsFound(resumed, due))
+
+    def on_stored_windows_found(self, message: StoredWindowsFound) -> None:
+        for window, joined in message.resumed:
+            self._track_window(window, joined)
+        if message.resumed:
+            self.notify(
+                f"{len(message.resumed)} join window(s) opened earlier are still "
+                "open; this console now watches them.",
+                title="Join windows resumed",
+            )
+        if not message.due:
+            return
+        due = message.due
+        reasons = {
+            CloseReason.TIME: "its time ran out",
+            CloseReason.JOINS: "its joins were reached",
+            CloseReason.BY_USER: "it was closed",
+        }
+
+        def answered(rotate: bool | None) -> None:
+            if rotate:
+                for window, reason, joined in due:
+                    self.join_windows[window.id] = window
+                    self._windows_closing.add(window.id)
+                    self._close_window(window, reason, joined)
+            else:
+                self.notify(
+                    "The due join windows stay stored and their tokens stay "
+                    "live. Close them later here or with 'swarmtui join-window "
+                    "close-expired'.",
+                    severity="warning",
+                    timeout=12,
+                )
+
+        self.push_screen(
+            DueWindowsScreen([(window, reasons[reason]) for window, reason, _ in due]),
+            answered,
+        )
+
+    # -- quitting ------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        if not self.join_windows:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitWithWindowScreen):
+            return
+        windows = list(self.join_windows.values())
+
+        def answered(choice: str | None) -> None:
+            if choice == "keep":
+                self.exit()
+            elif choice == "rotate":
+                self.notify("Closing the join windows and rotating…")
+                self._close_all_for_quit(windows)
+
+        self.push_screen(QuitWithWindowScreen(windows), answered)
+
+    @work(thread=True, group="windows-close", exit_on_error=False, description="Quit")
+    def _close_all_for_quit(self, windows: list[JoinWindow]) -> None:
+        errors = []
+        for window in windows:
+            try:
+                closed = close_window(
+                    self._get_service(),
+                    window,
+                    CloseReason.BY_USER,
+                    joined=self.window_joined.get(window.id, ()),
+                    store=self.window_store,
+                )
+            except SwarmTuiError as error:
+                errors.append(f"{window.role} window {window.id}: {error}")
+            else:
+                self.post_message(JoinWindowFinished(closed))
+        self.post_message(QuitRotationsDone(errors))
+
+    def on_quit_rotations_done(self, message: QuitRotationsDone) -> None:
+        if message.errors:
+            self.notify(
+                "Not every join window could be closed, so the console stays "
+                "open: " + " ".join(message.errors),
+                severity="error",
+                timeout=15,
+            )
+            return
+        self.exit()
