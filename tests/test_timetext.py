@@ -1,0 +1,63 @@
+"""Times typed by the user: durations back from now and ISO 8601 times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from swarmtui.errors import TimeTextError
+from swarmtui.timetext import format_utc, parse_duration, parse_time_or_duration
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("45s", timedelta(seconds=45)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        ("1w", timedelta(weeks=1)),
+        (" 1H 30M ", timedelta(hours=1, minutes=30)),
+    ],
+)
+def test_duration_forms(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+    assert parse_time_or_duration(text, now=NOW) == NOW - expected
+
+
+@pytest.mark.parametrize("text", ["", "2", "h", "2x", "-2h", "2h-"])
+def test_not_a_duration(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+def test_iso_times_become_utc() -> None:
+    assert parse_time_or_duration("2026-12-04T10:00Z") == datetime(
+        2026, 12, 4, 10, tzinfo=UTC
+    )
+    moment = parse_time_or_duration("2026-12-04 10:00+01:00")
+    assert moment == datetime(2026, 12, 4, 9, tzinfo=UTC)
+    assert moment.tzinfo is UTC
+
+
+def test_naive_time_is_local() -> None:
+    moment = parse_time_or_duration("2026-12-04T10:00")
+    local = datetime(2026, 12, 4, 10).astimezone()
+    assert moment == local
+
+
+def test_invalid_time_text() -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_time_or_duration("next tuesday")
+    assert "next tuesday" in caught.value.message
+    assert "2h" in caught.value.hint
+
+
+def test_format_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    assert format_utc(datetime(2026, 1, 2, 5, 6, 7, tzinfo=plus_two)) == (
+        "2026-01-02T03:06:07Z"
+    )
+    assert format_utc(datetime(2026, 1, 2, 5, 6, 7)) == "2026-01-02T05:06:07Z"
