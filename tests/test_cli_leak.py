@@ -190,3 +190,76 @@ def test_join_window_open_by_count(
     assert "joined: scripted" in captured.err
     assert "rotated" in captured.err
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+
+
+class TerminalInput(io.StringIO):
+    """Standard input that claims to be a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "rotated"), [("y\n", True), ("n\n", False)])
+def test_leak_response_asks_on_terminal(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    rotated: bool,
+) -> None:
+    before = demo_service(env).read()
+    monkeypatch.setattr("sys.stdin", TerminalInput(answer))
+    code = main([*demo_args(env), "leak-response"])
+    captured = capsys.readouterr()
+    assert "Rotate BOTH join tokens" in captured.err
+    assert "24 hours ago" in captured.err
+    after = demo_service(env).read()
+    if rotated:
+        assert code == ExitCode.OK
+        assert after.worker_fingerprint != before.worker_fingerprint
+        assert after.manager_fingerprint != before.manager_fingerprint
+    else:
+        assert code == ExitCode.FAILURE
+        assert "nothing was rotated" in captured.err
+        assert after.worker_fingerprint == before.worker_fingerprint
+
+
+def test_join_window_open_needs_limit(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*demo_args(env), "join-window", "open", "worker"])
+    assert code == ExitCode.USAGE
+    assert "--minutes, --joins, or both" in capsys.readouterr().err
+
+
+def test_join_window_close_all(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from swarmtui.windows import WindowStore, open_window
+
+    service = demo_service(env)
+    _, view = open_window(service, Role.MANAGER, minutes=30, store=WindowStore())
+    assert main([*demo_args(env), "join-window", "close-expired"]) == 0
+    assert "no join window" in capsys.readouterr().err
+    assert demo_service(env).read().manager_fingerprint == view.manager_fingerprint
+
+    assert main([*demo_args(env), "join-window", "close-all"]) == 0
+    assert "closed by hand" in capsys.readouterr().out
+    assert demo_service(env).read().manager_fingerprint != view.manager_fingerprint
+    assert WindowStore().load() == []
+
+
+def test_join_window_list_empty(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-H", "unix:///nonexistent.sock", "join-window", "list"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no join window is stored" in captured.err
+
+
+def test_audit_since_filters(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "audit.jsonl"
+    path.write_text(
+        '{"time": "2020-01-01T00:00:00Z", "action": "old"}\n'
+        '{"time": "2999-01-01T00:00:00Z", "action": "future"}\n'
+    )
+    assert main(["audit", "--since", "1d", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["action"] for line in lines] == ["future"]
