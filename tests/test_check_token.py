@@ -1,4 +1,4 @@
-"""TokenService.check_token on the demo swarm: every answer, and no token leaks."""
+"""TokenService.check_token on the demo swarm: every status, and no token leaks."""
 
 from __future__ import annotations
 

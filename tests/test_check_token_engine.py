@@ -1,4 +1,4 @@
-"""`swarmtui check-token` against a real dockerd, with the answers of the demo swarm."""
+"""`swarmtui check-token` against a real dockerd: the statuses of the demo swarm."""
 
 from __future__ import annotations
 

@@ -122,16 +122,16 @@ def test_corrupt_file_moved_aside(
     path.write_bytes(content)
     caplog.set_level(logging.WARNING)
     assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
-    kept = [item for item in path.parent.iterdir() if ".corrupt-" in item.name]
-    assert len(kept) == 1
-    assert kept[0].read_bytes() == content
+    set_aside = [item for item in path.parent.iterdir() if ".corrupt-" in item.name]
+    assert len(set_aside) == 1
+    assert set_aside[0].read_bytes() == content
     assert "moved to" in caplog.text
     assert not path.exists()
 
     history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
     history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
     assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is not None
-    assert kept[0].read_bytes() == content
+    assert set_aside[0].read_bytes() == content
 
 
 def test_unwritable_history_does_not_raise(
