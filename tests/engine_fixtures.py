@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,7 +330,9 @@ class Daemon:
         pid = self._pid_from_file()
         if pid is None and self.process is not None:
             pid = self.process.pid
-        if pid is not None:
+        # A pid file left behind may name a pid that another process has
+        # taken since, so only a process started from this folder is stopped.
+        if pid is not None and pid in processes_using(self.directory):
             _terminate(pid)
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -507,6 +510,10 @@ class DaemonPool:
         return daemon
 
     def close(self) -> None:
+        # A swarm-mode dockerd takes seconds to shut down, so stop them all at
+        # once before removing their folders.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.daemons))) as executor:
+            list(executor.map(Daemon.stop, self.daemons))
         for daemon in reversed(self.daemons):
             daemon.remove()
             if not any(daemon.joined_to is other for other in self.daemons):

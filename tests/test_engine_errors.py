@@ -15,7 +15,13 @@ from engine_fixtures import Daemon, DaemonPool, join, join_token, run_swarmtui
 
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.endpoint import EndpointChoice
-from swarmtui.errors import ApiTooOldError, ExitCode, SwarmLockedError
+from swarmtui.errors import (
+    ApiTooOldError,
+    ExitCode,
+    NotAManagerError,
+    NotInSwarmError,
+    SwarmLockedError,
+)
 from swarmtui.service import TokenService
 
 pytestmark = pytest.mark.engine
@@ -39,6 +45,14 @@ def test_worker_node_names_managers(manager: Daemon, daemons: DaemonPool) -> Non
 
     assert_failure(result, ExitCode.NODE_STATE, "worker node", manager.swarm_address)
 
+    # The engine's own answer to a worker maps to the same error.
+    backend = EngineBackend(EndpointChoice(host=node.host, environment={}))
+    try:
+        with pytest.raises(NotAManagerError):
+            backend.inspect_swarm()
+    finally:
+        backend.close()
+
 
 def test_node_outside_swarm(daemons: DaemonPool) -> None:
     lone = daemons.daemon()
@@ -46,6 +60,13 @@ def test_node_outside_swarm(daemons: DaemonPool) -> None:
     result = run_swarmtui("join-token", "-q", "worker", host=lone.host)
 
     assert_failure(result, ExitCode.NODE_STATE, "not part of a swarm", lone.host)
+
+    backend = EngineBackend(EndpointChoice(host=lone.host, environment={}))
+    try:
+        with pytest.raises(NotInSwarmError):
+            backend.inspect_swarm()
+    finally:
+        backend.close()
 
 
 def test_rotation_outside_swarm(daemons: DaemonPool) -> None:

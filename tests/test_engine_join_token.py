@@ -9,9 +9,12 @@ from engine_fixtures import (
     Daemon,
     DaemonPool,
     docker_cli,
+    get_json,
     join_token,
     run_swarmtui,
 )
+
+from swarmtui.tokens import ca_digest, parse_token
 
 pytestmark = pytest.mark.engine
 
@@ -133,3 +136,13 @@ def test_json_output_matches_docker_cli(manager: Daemon) -> None:
     assert document["join_address"] == manager.swarm_address
     assert document["rotated"] is False
     assert document["fingerprint"].startswith("fp:")
+
+
+def test_token_digest_is_trust_root_digest(manager: Daemon) -> None:
+    trust_root = get_json(manager, "/v1.41/swarm")["TLSInfo"]["TrustRoot"]
+    worker = parse_token(join_token(manager, "worker"))
+    manager_token = parse_token(join_token(manager, "manager"))
+
+    assert ca_digest(trust_root) == worker.digest
+    assert manager_token.digest == worker.digest
+    assert manager_token.secret != worker.secret
