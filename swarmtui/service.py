@@ -221,6 +221,12 @@ class TokenService:
                 hint,
                 manager_addresses=info.remote_managers,
             )
+        if "does not have a leader" in info.error.lower():
+            raise ManagerNotReadyError(
+                f"The swarm at {endpoint} has no leader right now.",
+                "Bring enough managers back online for a majority, or wait for "
+                "an election, then retry.",
+            )
         return info
 
     def read(self) -> SwarmView:

@@ -7,11 +7,19 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_fixtures import Daemon, DaemonPool, join, join_token, run_swarmtui
+from engine_fixtures import (
+    Daemon,
+    DaemonPool,
+    get_json,
+    join,
+    join_token,
+    run_swarmtui,
+)
 
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.endpoint import EndpointChoice
@@ -188,3 +196,23 @@ def test_api_too_old_message(manager: Daemon) -> None:
     assert isinstance(error, ApiTooOldError)
     assert error.exit_code == ExitCode.API_TOO_OLD
     assert "1.11" in str(error)
+
+
+def test_swarm_without_quorum(daemons: DaemonPool) -> None:
+    first = daemons.swarm()
+    second = daemons.daemon()
+    joined, stderr = join(second, first, join_token(first, "manager"))
+    assert joined, stderr
+    second.stop()
+    deadline = time.monotonic() + 120
+    error = ""
+    while "does not have a leader" not in error and time.monotonic() < deadline:
+        time.sleep(1)
+        error = get_json(first, "/v1.41/info")["Swarm"].get("Error", "")
+    assert "does not have a leader" in error
+
+    shown = run_swarmtui("join-token", "worker", host=first.host)
+    rotated = run_swarmtui("join-token", "--rotate", "-q", "worker", host=first.host)
+
+    assert_failure(shown, ExitCode.NODE_STATE, "no leader", first.host)
+    assert_failure(rotated, ExitCode.NODE_STATE, "no leader")

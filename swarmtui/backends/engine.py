@@ -248,7 +248,17 @@ class EngineBackend:
         if "does not have a leader" in lowered or "no leader" in lowered:
             return ManagerNotReadyError(
                 f"The swarm at {label} has no leader right now.",
-                "Wait for the managers to elect one (or restore quorum), then retry.",
+                "Bring enough managers back online for a majority, or wait for "
+                "an election, then retry.",
+            )
+        if "deadline exceeded" in lowered:
+            # Seen from dockerd 20.10 on GET /swarm once a manager has lost
+            # quorum: the Raft store cannot answer within the engine's deadline.
+            return ManagerNotReadyError(
+                f"The swarm managers behind {label} did not finish the request "
+                "in time; they may have lost quorum.",
+                "Check 'docker node ls' on a manager, then read the tokens again "
+                "before you retry a rotation.",
             )
         if "is too old" in lowered or (status == 400 and "version" in lowered):
             return ApiTooOldError(
