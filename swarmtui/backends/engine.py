@@ -131,13 +131,22 @@ class EngineBackend:
                     tls=resolved.tls,
                     use_ssh_client=resolved.use_ssh_client,
                 )
-                version = self._call(lambda: probe.version(api_version=False))
-            except SwarmTuiError:
-                raise
             except Exception as error:  # the SDK raises many types at set-up
                 raise self._translate(error) from None
+            try:
+                version = self._call(lambda: probe.version(api_version=False))
+            finally:
+                probe.close()
             server_api = str(version.get("ApiVersion", "0.0"))
-            if parse_api_version(server_api) < SWARM_MIN_API:
+            try:
+                server_version = parse_api_version(server_api)
+            except ValueError:
+                raise EngineError(
+                    f"The engine at {resolved.label} reported an unreadable API "
+                    f"version {server_api[:20]!r}.",
+                    "Check that the address points at a Docker engine.",
+                ) from None
+            if server_version < SWARM_MIN_API:
                 raise ApiTooOldError(
                     f"The engine at {resolved.label} speaks API {server_api}; "
                     "swarm join tokens need API 1.24 or newer.",
@@ -145,13 +154,9 @@ class EngineBackend:
                 )
             from docker.constants import DEFAULT_DOCKER_API_VERSION
 
-            chosen = min(
-                parse_api_version(server_api),
-                parse_api_version(DEFAULT_DOCKER_API_VERSION),
-            )
+            chosen = min(server_version, parse_api_version(DEFAULT_DOCKER_API_VERSION))
             self._api_version = chosen
             self._engine_version = str(version.get("Version", ""))
-            probe.close()
             self._client = docker.APIClient(
                 base_url=resolved.base_url,
                 version=f"{chosen[0]}.{chosen[1]}",

@@ -1,0 +1,101 @@
+"""API version checks, against a small HTTP server that plays an old engine.
+
+The server listens on a unix socket and answers `GET /version` with a chosen
+API version, as an engine older than swarm mode would.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import socketserver
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from engine_fixtures import run_swarmtui
+
+from swarmtui.errors import ExitCode
+
+
+class _VersionHandler(http.server.BaseHTTPRequestHandler):
+    api_version = "1.41"
+    requests_seen: list[str]
+
+    def do_GET(self) -> None:
+        self.requests_seen.append(self.path)
+        if self.path.rstrip("/").endswith("/version"):
+            body = json.dumps(
+                {"ApiVersion": self.api_version, "Version": "1.11.2"}
+            ).encode()
+            self.send_response(200)
+        else:
+            body = b'{"message":"page not found"}'
+            self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def fake_engine() -> Iterator[Callable[[str], tuple[str, list[str]]]]:
+    """Start servers that report a given API version; return (host, paths seen)."""
+    servers: list[tuple[_UnixHTTPServer, str]] = []
+
+    def start(api_version: str) -> tuple[str, list[str]]:
+        directory = tempfile.mkdtemp(prefix="stuiv", dir=tempfile.gettempdir())
+        path = os.path.join(directory, "engine.sock")
+        seen: list[str] = []
+        handler = type(
+            "Handler",
+            (_VersionHandler,),
+            {"api_version": api_version, "requests_seen": seen},
+        )
+        server = _UnixHTTPServer(path, handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append((server, directory))
+        return f"unix://{path}", seen
+
+    yield start
+    for server, directory in servers:
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_engine_before_swarm_mode(
+    fake_engine: Callable[[str], tuple[str, list[str]]],
+) -> None:
+    host, seen = fake_engine("1.23")
+
+    result = run_swarmtui("join-token", "worker", host=host, timeout=60)
+
+    assert result.returncode == ExitCode.API_TOO_OLD, result.stderr
+    assert result.stdout == ""
+    assert "API 1.23" in result.stderr
+    assert "1.24 or newer" in result.stderr
+    assert seen == ["/version"]
+
+
+def test_unreadable_api_version(
+    fake_engine: Callable[[str], tuple[str, list[str]]],
+) -> None:
+    host, _ = fake_engine("banana")
+
+    result = run_swarmtui("join-token", "-q", "manager", host=host, timeout=60)
+
+    assert result.returncode == ExitCode.FAILURE, result.stderr
+    assert result.stdout == ""
+    assert "unreadable API version 'banana'" in result.stderr
+    assert "Traceback" not in result.stderr
