@@ -1,11 +1,12 @@
 """Private Docker daemons in swarm mode for the engine tests.
 
-Each daemon gets its own short folder under the system temp folder (a unix
-socket path may have at most about 100 bytes), its own loopback address and
-no networking of its own (no iptables rules, no bridge), so several test
-runs and other daemons on the machine do not clash. Addresses come from
-``SWARMTUI_TEST_ADDR_PREFIX`` (default ``127.0.9``); an address is taken only
-when its swarm port can be bound and its lock file is free.
+Each daemon gets its own short folder under the system temp folder, because
+a unix socket path may have at most about 100 bytes. It also gets its own
+loopback address and no networking of its own (no iptables rules, no bridge).
+So several test runs and other daemons on the machine do not clash.
+Addresses come from ``SWARMTUI_TEST_ADDR_PREFIX`` (default ``127.0.9``). An
+address is taken only when its swarm port can be bound and its lock file, in
+the temp folder, is free.
 
 When dockerd is missing or cannot start, the engine tests are skipped, or
 failed when ``CI=true``, so that CI never passes without them.
@@ -151,7 +152,7 @@ def lease_address() -> AddressLease:
     """Take a free loopback address and swarm port from the configured prefix.
 
     Port 2377 is preferred. A daemon on the same machine that listens on
-    0.0.0.0:2377 holds that port on every loopback address, so a higher port
+    0.0.0.0:2377 occupies that port on every loopback address, so a higher port
     is tried next.
     """
     prefix = address_prefix()
@@ -194,7 +195,7 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def ping(socket_path: str, timeout: float = 2.0) -> bool:
-    """Return whether a daemon answers `GET /_ping` on `socket_path`."""
+    """Return whether a daemon responds to `GET /_ping` on `socket_path`."""
     connection = _UnixConnection(socket_path, timeout)
     try:
         connection.request("GET", "/_ping")
@@ -242,7 +243,7 @@ class Daemon:
         return f"{self.address}:{self.lease.port}"
 
     def start(self) -> None:
-        """Start dockerd and wait until it answers on its socket."""
+        """Start dockerd and wait until it responds on its socket."""
         binary = dockerd_binary()
         command = [
             binary,

@@ -53,7 +53,7 @@ def test_worker_node_names_managers(manager: Daemon, daemons: DaemonPool) -> Non
 
     assert_failure(result, ExitCode.NODE_STATE, "worker node", manager.swarm_address)
 
-    # The engine's own answer to a worker maps to the same error.
+    # The engine's own error for a worker maps to the same exception.
     backend = EngineBackend(EndpointChoice(host=node.host, environment={}))
     try:
         with pytest.raises(NotAManagerError):
@@ -167,7 +167,7 @@ def test_locked_swarm(daemons: DaemonPool) -> None:
     result = run_swarmtui("join-token", "-q", "worker", host=swarm.host)
     assert_failure(result, ExitCode.NODE_STATE, "locked", "docker swarm unlock")
 
-    # The same answer comes from the engine when the node check is skipped.
+    # The engine returns the same error when the node check is skipped.
     backend = EngineBackend(EndpointChoice(host=swarm.host, environment={}))
     try:
         with pytest.raises(SwarmLockedError):
@@ -211,8 +211,8 @@ def test_swarm_without_quorum(daemons: DaemonPool) -> None:
         error = get_json(first, "/v1.41/info")["Swarm"].get("Error", "")
     assert "does not have a leader" in error
 
-    shown = run_swarmtui("join-token", "worker", host=first.host)
+    printed = run_swarmtui("join-token", "worker", host=first.host)
     rotated = run_swarmtui("join-token", "--rotate", "-q", "worker", host=first.host)
 
-    assert_failure(shown, ExitCode.NODE_STATE, "no leader", first.host)
+    assert_failure(printed, ExitCode.NODE_STATE, "no leader", first.host)
     assert_failure(rotated, ExitCode.NODE_STATE, "no leader")

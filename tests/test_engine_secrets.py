@@ -24,7 +24,7 @@ def current_tokens(daemon: Daemon) -> list[str]:
 def assert_no_token(text: str, tokens: list[str]) -> None:
     for token in tokens:
         assert token not in text
-        # The secret alone is as good as the token for whoever knows the CA.
+        # Anyone with the CA digest can rebuild the token from its secret.
         assert token.rsplit("-", 1)[1] not in text
 
 

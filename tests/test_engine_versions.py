@@ -1,7 +1,7 @@
 """API version checks, against a small HTTP server that plays an old engine.
 
-The server listens on a unix socket and answers `GET /version` with a chosen
-API version, as an engine older than swarm mode would.
+The server listens on a unix socket and returns a chosen API version for
+`GET /version`, as an engine older than swarm mode would.
 """
 
 from __future__ import annotations

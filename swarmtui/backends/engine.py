@@ -258,7 +258,7 @@ class EngineBackend:
             )
         if "deadline exceeded" in lowered:
             # Seen from dockerd 20.10 on GET /swarm once a manager has lost
-            # quorum: the Raft store cannot answer within the engine's deadline.
+            # quorum: the Raft store cannot respond within the engine's deadline.
             return ManagerNotReadyError(
                 f"The swarm managers behind {label} did not finish the request "
                 "in time; they may have lost quorum.",
