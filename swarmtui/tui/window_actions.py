@@ -111,6 +111,7 @@ class JoinWindowActions(ConsoleHost):
         self._window_tick: Timer | None = None
         self._window_poll: Timer | None = None
         self._window_polling = False
+        self._window_poll_error = ""
         self._window_store: WindowStore | None = None
 
     @property
@@ -237,8 +238,13 @@ class JoinWindowActions(ConsoleHost):
     def on_join_windows_polled(self, message: JoinWindowsPolled) -> None:
         self._window_polling = False
         if message.nodes is None:
-            log.warning("join window poll failed: %s", message.error)
+            # The poll repeats every few seconds, so a lasting failure is
+            # logged once until the node list can be read again.
+            if message.error != self._window_poll_error:
+                log.warning("join window poll failed: %s", message.error)
+            self._window_poll_error = message.error
             return
+        self._window_poll_error = ""
         now = self._clock()
         for window in list(self.join_windows.values()):
             evaluation = evaluate(window, message.nodes, now)
