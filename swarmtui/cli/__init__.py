@@ -9,8 +9,9 @@ stderr.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -34,29 +35,52 @@ check-token has its own codes: see 'swarmtui check-token --help'.
 """
 
 
-def _subcommand_modules() -> list[ModuleType]:
-    from swarmtui.cli import (
-        audit_log,
-        check_token,
-        demo_join,
-        demo_reset,
-        join_token,
-        join_window,
-        leak,
-    )
+# Each subcommand's name and module, in the order that --help lists them.
+# A command line that names a subcommand imports only that module, because
+# importing all of them added about 20 ms of CPU time to each CLI call
+# (Python 3.11 on a 2-core AMD EPYC machine; see BENCHMARKS.md).
+SUBCOMMAND_MODULES: dict[str, str] = {
+    "join-token": "join_token",
+    "check-token": "check_token",
+    "leak-response": "leak",
+    "join-window": "join_window",
+    "audit": "audit_log",
+    "demo-join": "demo_join",
+    "demo-reset": "demo_reset",
+}
+HELP_OPTIONS = ("-h", "--help")
 
+
+def _subcommand_modules(names: Collection[str] | None = None) -> list[ModuleType]:
+    """Import the modules of the subcommands in `names`, or of all when None."""
     return [
-        join_token,
-        check_token,
-        leak,
-        join_window,
-        audit_log,
-        demo_join,
-        demo_reset,
+        importlib.import_module(f"swarmtui.cli.{module}")
+        for name, module in SUBCOMMAND_MODULES.items()
+        if names is None or name in names
     ]
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
+def named_subcommands(arguments: Sequence[str]) -> list[str] | None:
+    """Return the subcommand names in a command line, or None to load them all.
+
+    Every word that equals a subcommand name counts, so that an option value
+    spelled like one cannot hide the real subcommand. All are loaded when no
+    subcommand is named (the console, or a usage error that lists them) and
+    when -h comes before the first name, since the top-level help lists them.
+    """
+    named: list[str] = []
+    for word in arguments:
+        if word in SUBCOMMAND_MODULES:
+            named.append(word)
+        elif word in HELP_OPTIONS and not named:
+            return None
+    return named or None
+
+
+def build_parser(
+    subcommands: Collection[str] | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
+    """Build the parser with the given subcommands, or with all when None."""
     parser = argparse.ArgumentParser(
         prog="swarmtui",
         description="Show, copy, check and rotate Docker Swarm join tokens. "
@@ -108,7 +132,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int
 
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     runners: dict[str, Callable[..., int]] = {}
-    for module in _subcommand_modules():
+    for module in _subcommand_modules(subcommands):
         name = module.add_parser(subparsers)
         runners[name] = module.run
     return parser, runners
@@ -119,8 +143,9 @@ def error_message(error: SwarmTuiError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, runners = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser, runners = build_parser(named_subcommands(arguments))
+    args = parser.parse_args(arguments)
 
     from swarmtui import logs
 
@@ -156,7 +181,7 @@ def _needs_service(args: argparse.Namespace) -> bool:
     A module says so with `NEEDS_SERVICE = False`, or with a function
     `needs_service(args)` when it depends on the arguments.
     """
-    for module in _subcommand_modules():
+    for module in _subcommand_modules([args.command]):
         if getattr(module, "NAME", None) != args.command:
             continue
         decide = getattr(module, "needs_service", None)

@@ -1,0 +1,90 @@
+"""The top-level parser loads only the subcommands a command line names."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from swarmtui.cli import SUBCOMMAND_MODULES, build_parser, main, named_subcommands
+
+
+def test_subcommand_table_matches_modules() -> None:
+    for name, module_name in SUBCOMMAND_MODULES.items():
+        module = importlib.import_module(f"swarmtui.cli.{module_name}")
+        assert name == module.NAME
+
+
+def test_full_parser_has_every_subcommand() -> None:
+    _, runners = build_parser()
+
+    assert list(runners) == list(SUBCOMMAND_MODULES)
+
+
+def test_parser_for_one_subcommand() -> None:
+    parser, runners = build_parser(["join-token"])
+
+    assert list(runners) == ["join-token"]
+    args = parser.parse_args(["join-token", "-q", "worker"])
+    assert args.command == "join-token"
+    assert args.quiet is True
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], None),
+        (["--demo"], None),
+        (["join-token", "-q", "worker"], ["join-token"]),
+        (["-H", "unix:///tmp/d.sock", "audit"], ["audit"]),
+        (["--config", "audit", "join-token", "worker"], ["audit", "join-token"]),
+        (["-h"], None),
+        (["--help", "join-token"], None),
+        (["join-token", "--help"], ["join-token"]),
+    ],
+)
+def test_named_subcommands(arguments: list[str], expected: list[str] | None) -> None:
+    assert named_subcommands(arguments) == expected
+
+
+def test_top_level_help_lists_every_subcommand(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+
+    assert exit_info.value.code == 0
+    output = capsys.readouterr().out
+    for name in SUBCOMMAND_MODULES:
+        assert name in output
+
+
+def test_subcommand_help_still_works(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["join-token", "--help"])
+
+    assert exit_info.value.code == 0
+    assert "--rotate" in capsys.readouterr().out
+
+
+def test_one_subcommand_imports_no_other() -> None:
+    probe = (
+        "import json, sys\n"
+        "from swarmtui.cli import build_parser\n"
+        "build_parser(['join-token'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.startswith('swarmtui.cli.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["swarmtui.cli.join_token"]
