@@ -6,6 +6,8 @@ A rotation is proven by a fresh daemon that the old token no longer lets in.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +15,15 @@ from typing import Any
 
 import pytest
 from engine_fixtures import (
+    CLI_TIMEOUT,
     Daemon,
     DaemonPool,
+    clean_environment,
     get_json,
     join,
     join_token,
     run_swarmtui,
+    swarmtui_script,
 )
 
 from swarmtui.audit import AuditLog, read_audit
@@ -226,6 +231,46 @@ def test_join_window_closes_by_time_real_engine(
     assert WindowStore(tmp_path / "windows.json").load() == []
     actions = [event["action"] for event in read_audit(tmp_path / "audit.jsonl").events]
     assert actions == ["join-window-open", "join-window-close", "join-window-closed"]
+    prober = daemons.daemon()
+    joined, stderr = join(prober, manager, old_worker)
+    assert not joined
+    assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_join_window_sigterm_rotates_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = clean_environment(
+        DOCKER_HOST=manager.host,
+        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
+        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
+    )
+    process = subprocess.Popen(
+        [swarmtui_script(), "join-window", "open", "worker", "--minutes", "60", "-q"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert process.stdout is not None
+        # The token is printed once the window is stored and open.
+        printed = process.stdout.readline().strip()
+        assert printed == old_worker
+        assert len(WindowStore(tmp_path / "windows.json").load()) == 1
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert "closed by hand" in stderr
+    assert join_token(manager, "worker") != old_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
     prober = daemons.daemon()
     joined, stderr = join(prober, manager, old_worker)
     assert not joined

@@ -20,11 +20,12 @@ from types import FrameType
 from typing import Any
 
 from swarmtui.errors import ExitCode, SwarmTuiError
-from swarmtui.models import Role
+from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
 from swarmtui.windows import (
     CloseReason,
+    JoinWindow,
     WindowStore,
     close_due_windows,
     close_window,
@@ -130,26 +131,18 @@ def add_parser(subparsers: Any) -> str:
     return NAME
 
 
-class _Terminated(Exception):
-    pass
+class _Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that no `except Exception` in an
+    engine call turns it into an engine error."""
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
 
 
-def _run_open(args: argparse.Namespace, service: TokenService) -> int:
-    if args.minutes is None and args.joins is None:
-        print(
-            "swarmtui: join-window open needs --minutes, --joins, or both.",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
-    role = Role(args.role)
-    store = WindowStore()
-    window, view = open_window(
-        service, role, minutes=args.minutes, max_joins=args.joins, store=store
-    )
+def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> None:
+    """Print the token or join command on stdout and the window's limits on stderr."""
+    role = window.role
     if args.quiet:
         print(view.token(role), flush=True)
     elif args.json:
@@ -178,36 +171,59 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         flush=True,
     )
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+
+def _watch(
+    window: JoinWindow, service: TokenService, poll: float
+) -> tuple[CloseReason, tuple[NodeInfo, ...]]:
+    """Poll the node list until the window is due; return why, and who joined."""
     seen: set[str] = set()
-    reason = CloseReason.BY_USER
-    joined: tuple[Any, ...] = ()
+    while True:
+        now = datetime.now(UTC)
+        evaluation = evaluate(window, service.backend.list_nodes(), now)
+        for node in evaluation.joined:
+            if node.id not in seen:
+                seen.add(node.id)
+                print(
+                    f"joined: {node.hostname or node.id[:12]} "
+                    f"({node.address or 'no address'}), {len(seen)} so far",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        if evaluation.should_close and evaluation.reason is not None:
+            return evaluation.reason, evaluation.joined
+        pause = poll
+        remaining = window.remaining(now)
+        if remaining is not None:
+            pause = min(pause, max(remaining.total_seconds(), 0.05))
+        time.sleep(pause)
+
+
+def _run_open(args: argparse.Namespace, service: TokenService) -> int:
+    if args.minutes is None and args.joins is None:
+        print(
+            "swarmtui: join-window open needs --minutes, --joins, or both.",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    role = Role(args.role)
+    store = WindowStore()
+    # SIGTERM is handled from before the window exists, so that a signal that
+    # arrives right after the token is printed still closes the window.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        while True:
-            now = datetime.now(UTC)
-            evaluation = evaluate(window, service.backend.list_nodes(), now)
-            joined = evaluation.joined
-            for node in joined:
-                if node.id not in seen:
-                    seen.add(node.id)
-                    print(
-                        f"joined: {node.hostname or node.id[:12]} "
-                        f"({node.address or 'no address'}), "
-                        f"{len(seen)} so far",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-            if evaluation.should_close:
-                assert evaluation.reason is not None
-                reason = evaluation.reason
-                break
-            pause = args.poll
-            remaining = window.remaining(now)
-            if remaining is not None:
-                pause = min(pause, max(remaining.total_seconds(), 0.05))
-            time.sleep(pause)
-    except (KeyboardInterrupt, _Terminated):
+        try:
+            window, view = open_window(
+                service, role, minutes=args.minutes, max_joins=args.joins, store=store
+            )
+        except _Terminated:
+            raise KeyboardInterrupt from None
         reason = CloseReason.BY_USER
+        joined: tuple[NodeInfo, ...] = ()
+        try:
+            _announce(args, window, view)
+            reason, joined = _watch(window, service, args.poll)
+        except (KeyboardInterrupt, _Terminated):
+            reason = CloseReason.BY_USER
     finally:
         signal.signal(signal.SIGTERM, previous)
 
