@@ -483,3 +483,29 @@ async def test_unlock_buttons_exist(tmp_path: Path) -> None:
             for button in app.query(UnlockKeyPane).first().query(Button)
         ]
         assert labels == ["Copy key", "Reveal", "Rotate key"]
+
+
+class ForeignWorkerTokenBackend(DemoBackend):
+    """A demo swarm whose worker token carries another CA's digest."""
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        import dataclasses
+
+        from swarmtui.tokens import make_token
+
+        snapshot = super().inspect_swarm()
+        return dataclasses.replace(snapshot, worker_token=make_token("1" * 50))
+
+
+async def test_ca_banner_on_digest_mismatch(tmp_path: Path) -> None:
+    backend = ForeignWorkerTokenBackend(
+        path=tmp_path / "demo.toml", seed=7, now=Clock()
+    )
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        banner = app.query_one(CaBanner)
+        assert banner.has_class("-shown")
+        text = str(banner.content)
+        assert "The worker token's CA digest does not match" in text
+        assert "manager" not in text
