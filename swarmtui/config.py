@@ -47,6 +47,12 @@ class Settings:
     timeout: float = 10.0
     """Seconds each engine call may take; --timeout overrides it."""
 
+    audit_file: str = ""
+    """Path of the audit record; empty means audit.jsonl in the state folder.
+
+    SWARMTUI_AUDIT_FILE overrides it.
+    """
+
 
 SETTING_NAMES = tuple(item.name for item in fields(Settings))
 
@@ -121,6 +127,14 @@ def _check_value(key: str, value: Any) -> Any:
             raise ConfigError(
                 f"Invalid theme {value!r}.",
                 "Use the name of a Textual theme, such as textual-dark.",
+                key=key,
+            )
+        return value
+    if key == "audit_file":
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"Invalid audit_file {value!r}.",
+                "Use a file path in quotes, or an empty string for the default.",
                 key=key,
             )
         return value

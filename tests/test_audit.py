@@ -215,3 +215,15 @@ def test_audit_appends_one_line_per_record(tmp_path: Path) -> None:
     lines = path.read_text().splitlines()
     assert len(lines) == 5
     assert [json.loads(line)["index"] for line in lines] == [0, 1, 2, 3, 4]
+
+
+def test_default_audit_path_from_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    target = tmp_path / "from-config.jsonl"
+    config.write_text(f'audit_file = "{target}"\n')
+    assert default_audit_path({}, config_path=config) == target
+    override = tmp_path / "env.jsonl"
+    environment = {"SWARMTUI_AUDIT_FILE": str(override)}
+    assert default_audit_path(environment, config_path=config) == override
+    config.write_text("audit_file = 5\n")
+    assert default_audit_path({}, config_path=config).name == "audit.jsonl"
