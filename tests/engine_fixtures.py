@@ -79,6 +79,12 @@ def docker_cli() -> str:
 
 
 def dockerd_binary() -> str:
+    """Return the dockerd to start: SWARMTUI_TEST_DOCKERD, or the installed one."""
+    chosen = os.environ.get("SWARMTUI_TEST_DOCKERD")
+    if chosen:
+        if not os.access(chosen, os.X_OK):
+            raise EngineUnavailable(f"SWARMTUI_TEST_DOCKERD={chosen} is not executable")
+        return chosen
     for candidate in ("/usr/sbin/dockerd", "/usr/bin/dockerd"):
         if os.access(candidate, os.X_OK):
             return candidate
