@@ -697,7 +697,9 @@ class Bench:
             minimal.quit()
         per_minute = 60 / (end - start)
         changed = [
-            line.strip() for old, line in zip(before, after, strict=True) if old != line
+            line.strip(" │")
+            for old, line in zip(before, after, strict=True)
+            if old != line
         ]
         if changed:
             self.notes.append(
