@@ -275,3 +275,56 @@ def test_join_window_sigterm_rotates_real_engine(
     joined, stderr = join(prober, manager, old_worker)
     assert not joined
     assert STALE_TOKEN_MESSAGE in stderr
+
+
+async def test_console_leak_dialog_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    from textual.widgets import DataTable
+
+    from swarmtui.tui.app import SwarmConsole
+    from swarmtui.tui.leak import LeakScreen
+
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    old_manager = join_token(manager, "manager")
+    newcomer = daemons.daemon()
+    joined, stderr = join(newcomer, manager, old_worker)
+    assert joined, stderr
+    backend = EngineBackend(
+        EndpointChoice(host=manager.host, environment={}), timeout=30
+    )
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    app = SwarmConsole(
+        service=TokenService(backend, audit=audit),
+        environment={"SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json")},
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("L")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert isinstance(app.screen, LeakScreen)
+        await pilot.click("#leak-confirm")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        table = app.screen.query_one("#leak-nodes", DataTable)
+        # The default start is 24 hours ago, so the new swarm's own manager
+        # is listed too, marked as a manager.
+        listed = {str(key.value) for key in table.rows}
+        assert listed == {newcomer.node_id(), manager.node_id()}
+        manager_row = [str(cell) for cell in table.get_row(manager.node_id())]
+        assert manager_row[0] == "!"
+        assert manager_row[2] == "MANAGER"
+        newcomer_row = [str(cell) for cell in table.get_row(newcomer.node_id())]
+        assert newcomer_row[2] == "worker"
+    backend.close()
+    assert join_token(manager, "worker") != old_worker
+    assert join_token(manager, "manager") != old_manager
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert secret(old_worker) not in text
+    assert secret(old_manager) not in text
