@@ -252,7 +252,8 @@ def read_audit(
     if limit is not None:
         reading.events = reading.events[-limit:] if limit > 0 else []
     if reading.damaged_lines:
-        log.warning(
+        # Callers report the damaged lines to the user; this is for -v logs.
+        log.info(
             "audit file %s: skipped %d damaged line(s): %s",
             reading.path,
             len(reading.damaged_lines),
