@@ -263,3 +263,36 @@ def test_audit_since_filters(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["audit", "--since", "1d", "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["action"] for line in lines] == ["future"]
+
+
+def test_audit_lines_for_every_action(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swarmtui.cli.audit_log import render_line
+
+    events = [
+        {"time": "2026-01-01T00:00:00Z", "action": "copy"},
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "join-window-closed",
+            "nodes_joined": 2,
+            "reason": "joins",
+        },
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "leak-response",
+            "nodes_joined": 0,
+            "since": "2025-12-31T00:00:00Z",
+        },
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "rotate-unlock-key",
+            "old_key_fingerprint": "kfp:a",
+            "new_key_fingerprint": "kfp:b",
+        },
+    ]
+    lines = [render_line(event) for event in events]
+    assert lines[0].endswith("copy  -  -  -")
+    assert "2 node(s) joined; reason: joins" in lines[1]
+    assert "0 node(s) joined since 2025-12-31T00:00:00Z" in lines[2]
+    assert "new key fingerprint kfp:b" in lines[3]

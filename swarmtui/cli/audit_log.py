@@ -94,7 +94,11 @@ def render_line(event: Mapping[str, Any]) -> str:
     ]
     details = _fingerprints(event)
     if event.get("nodes_joined") is not None:
-        details += f"; {event['nodes_joined']} node(s) joined since {event['since']}"
+        details += f"; {event['nodes_joined']} node(s) joined"
+        if event.get("since"):
+            details += f" since {event['since']}"
+    if event.get("reason"):
+        details += f"; reason: {event['reason']}"
     if event.get("error"):
         details += f"; error: {event['error']}"
     line = "  ".join(columns)
