@@ -105,3 +105,55 @@ def test_ca_screen_100x30(snap_compare: Any, demo_home: Path) -> None:
 
     app = console(demo_backend(demo_home), demo_home)
     assert snap_compare(app, terminal_size=(100, 30), run_before=show)
+
+
+def test_open_window_form_100x30(snap_compare: Any, demo_home: Path) -> None:
+    async def ask(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+
+    app = console(demo_backend(demo_home), demo_home)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_quit_with_window_100x30(snap_compare: Any, demo_home: Path) -> None:
+    async def quit_with_window(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.click("#window-open")
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+
+    app = console(demo_backend(demo_home), demo_home)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=quit_with_window)
+
+
+def test_due_windows_100x30(snap_compare: Any, demo_home: Path) -> None:
+    from datetime import timedelta
+
+    from tui_support import FIXED_NOW
+
+    from swarmtui.models import Role
+    from swarmtui.windows import JoinWindow, WindowStore
+
+    backend = demo_backend(demo_home)
+    view = TokenService(backend).read()
+    opened = FIXED_NOW - timedelta(hours=2)
+    WindowStore(demo_home / "windows.json").add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=opened,
+            until=opened + timedelta(minutes=15),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+            id="0a1b2c3d4e5f",
+        )
+    )
+    app = console(backend, demo_home)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=settle)

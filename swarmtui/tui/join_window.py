@@ -219,9 +219,9 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
             yield Static(
                 f"{len(self.windows)} join window(s) for the {roles} token are "
                 "open. Rotate now, so the handed-out token stops working? If you "
-                "quit without rotating, the windows stay stored and the next "
-                "console start (or 'swarmtui join-window close-expired') closes "
-                "them once they are due."
+                "quit without rotating, the windows stay stored: once they are "
+                "due, the next console start offers to rotate, and 'swarmtui "
+                "join-window close-expired' rotates without asking."
             )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Stay", id="quit-stay", compact=True)
