@@ -188,6 +188,10 @@ class PrivateDaemon:
         return dict(swarm["JoinTokens"])
 
     def stop(self) -> None:
+        # Leaving the swarm removes the ingress network, whose namespace is
+        # mounted under the exec root and can outlive the daemon.
+        with contextlib.suppress(OSError, stdlib_floor.EngineCallError):
+            self.call("POST", f"{stdlib_floor.API}/swarm/leave?force=true")
         pid = None
         with contextlib.suppress(OSError, ValueError):
             pid = int(self.pid_file.read_text().strip())
@@ -202,7 +206,17 @@ class PrivateDaemon:
                 except subprocess.TimeoutExpired:
                     os.kill(pid, signal.SIGKILL)
                     self.process.wait(timeout=10)
+        self._unmount_leftovers()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _unmount_leftovers(self) -> None:
+        """Unmount what the daemon left mounted under its own folder."""
+        prefix = str(self.dir) + "/"
+        mounts = Path("/proc/mounts").read_text().splitlines()
+        points = [line.split()[1] for line in mounts]
+        for point in sorted(points, reverse=True):
+            if point.startswith(prefix):
+                subprocess.run(["umount", point], check=False, capture_output=True)
 
 
 class HangingEngine:
