@@ -268,7 +268,7 @@ def test_join_window_sigterm_rotates_real_engine(
             process.kill()
             process.wait()
     assert process.returncode == 0, stderr
-    assert "closed by hand" in stderr
+    assert "the worker token was rotated" in stderr
     assert join_token(manager, "worker") != old_worker
     assert WindowStore(tmp_path / "windows.json").load() == []
     prober = daemons.daemon()
