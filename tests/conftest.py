@@ -1,5 +1,24 @@
 """Shared pytest fixtures; the engine fixtures live in engine_fixtures.py."""
 
+from pathlib import Path
+
+import pytest
 from engine_fixtures import daemons, manager, manager_host
 
-__all__ = ["daemons", "manager", "manager_host"]
+__all__ = ["daemons", "isolated_user_folders", "manager", "manager_host"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point the config, data and state folders of every test at a fresh folder.
+
+    Without this, the audit record, token history and demo swarm of the
+    tests would land in the real user's folders. Subprocesses inherit it.
+    """
+    root = tmp_path_factory.mktemp("xdg")
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        monkeypatch.setenv(f"XDG_{name}_HOME", str(root / name.lower()))
+    monkeypatch.delenv("SWARMTUI_AUDIT_FILE", raising=False)
+    return root
