@@ -4,6 +4,9 @@ A reader sees either the old content or the new one, never a half-written
 file: the data goes to a temporary file in the same folder, which is synced
 and then renamed over the target, and the folder is synced after the rename.
 Files are created with mode 0600 from the start, never widened then narrowed.
+A symbolic link is followed: its target is replaced and the link is kept.
+Reads go through `read_private_file`, which accepts only a regular file of a
+bounded size, so a FIFO, a device or a huge file cannot hang or exhaust memory.
 """
 
 from __future__ import annotations
@@ -13,12 +16,23 @@ import errno
 import fcntl
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_FOLDER_MODE = 0o700
+
+# Larger than any settings, state, history or window file swarmtui writes.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+class FileRejected(Exception):
+    """A file that must not be read: not a regular file, or too large.
+
+    The message completes "The file ... cannot be used: ...".
+    """
 
 
 class LockTimeout(Exception):
@@ -33,9 +47,11 @@ def ensure_folder(folder: Path) -> None:
 def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:
     """Replace `path` with `data` atomically; a new file gets `mode` at creation.
 
-    Raises OSError when the folder cannot be written; the target is then
-    unchanged and no temporary file is left behind.
+    When `path` is a symbolic link, the file it points to is replaced and the
+    link stays. Raises OSError when the folder cannot be written; the target
+    is then unchanged and no temporary file is left behind.
     """
+    path = Path(os.path.realpath(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(
         temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode
@@ -51,6 +67,39 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None
             os.unlink(temporary)
         raise
     fsync_folder(path.parent)
+
+
+def read_private_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Return the bytes of the regular file at `path`, at most `max_bytes` long.
+
+    Raises FileNotFoundError and other OSErrors as `open` does, and
+    FileRejected for a FIFO, a device, a folder or a file over the limit.
+    The file is opened without blocking, so a FIFO with no writer is
+    rejected at once instead of hanging.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRejected("it is a folder, not a regular file")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRejected("it is not a regular file")
+        if info.st_size > max_bytes:
+            raise FileRejected(f"it is larger than {_size_text(max_bytes)}")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileRejected(f"it is larger than {_size_text(max_bytes)}")
+    return data
+
+
+def _size_text(size: int) -> str:
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    return f"{size} bytes"
 
 
 def fsync_folder(folder: Path) -> None:

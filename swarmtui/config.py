@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from swarmtui.atomicfile import FileRejected, read_private_file, write_atomic
 from swarmtui.errors import ConfigError
 
 CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
@@ -160,9 +160,15 @@ def load_settings(path: Path) -> Settings:
     known, when the file cannot be read, is not valid TOML or has a bad value.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_private_file(path).decode("utf-8")
     except FileNotFoundError:
         return Settings()
+    except FileRejected as error:
+        raise ConfigError(
+            f"The config file {path} cannot be used: {error}.",
+            "Point --config at a TOML file, or remove the path to use the defaults.",
+            path=str(path),
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(
             f"The config file {path} could not be read: {error}.",
@@ -200,24 +206,16 @@ def settings_to_toml(settings: Settings) -> dict[str, Any]:
 
 
 def save_settings(path: Path, settings: Settings) -> None:
-    """Write `settings` to `path` atomically: temporary file, fsync, replace."""
+    """Write `settings` to `path` atomically: temporary file, fsync, replace.
+
+    A symbolic link at `path` is kept and its target is replaced.
+    """
     import tomli_w
 
     data = tomli_w.dumps(settings_to_toml(settings)).encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        Path(os.path.realpath(path)).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
     except OSError as error:
         raise ConfigError(
             f"The config file {path} could not be written: {error}.",

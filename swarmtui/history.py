@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmtui.atomicfile import LockTimeout, ensure_folder, exclusive_lock, write_atomic
+from swarmtui.atomicfile import (
+    FileRejected,
+    LockTimeout,
+    ensure_folder,
+    exclusive_lock,
+    read_private_file,
+    write_atomic,
+)
 from swarmtui.models import Role
 
 log = logging.getLogger(__name__)
@@ -174,8 +181,11 @@ class FileTokenHistory:
     def _read(self) -> dict[str, Any]:
         """Read the file, or return an empty history when it is missing or broken."""
         try:
-            data = self.path.read_bytes()
+            data = read_private_file(self.path)
         except FileNotFoundError:
+            return _empty()
+        except FileRejected as error:
+            self._set_aside(str(error))
             return _empty()
         except OSError as error:
             self._warn(f"cannot read the token history {self.path}: {error.strerror}")

@@ -27,13 +27,18 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from swarmtui.atomicfile import (
+    FileRejected,
+    ensure_folder,
+    read_private_file,
+    write_atomic,
+)
 from swarmtui.errors import JoinWindowError, RotationConflictError
 from swarmtui.models import NodeInfo, Role, RotationResult, SwarmView
 from swarmtui.service import TokenService
@@ -52,6 +57,7 @@ class CloseReason(enum.StrEnum):
     TIME = "time"
     JOINS = "joins"
     BY_USER = "closed by the user"
+    TERMINATED = "stopped by SIGTERM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,40 @@ class JoinWindow:
         )
 
 
+def _windows_from_json(document: Any) -> list[JoinWindow]:
+    if not isinstance(document, dict):
+        raise ValueError("the top level is not a JSON object")
+    items = document.get("windows", [])
+    if not isinstance(items, list):
+        raise ValueError("'windows' is not a list")
+    windows = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ValueError(f"window {number} is not a JSON object")
+        try:
+            windows.append(JoinWindow.from_json(item))
+        except KeyError as error:
+            missing = error.args[0]
+            raise ValueError(f"window {number} has no {missing!r} field") from None
+        except (ValueError, TypeError):
+            raise ValueError(f"window {number} has an invalid field value") from None
+    return windows
+
+
+def _damage_text(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"it is not valid JSON (line {error.lineno})"
+    if isinstance(error, ValueError):
+        return str(error)
+    return "its content is not a list of join windows"
+
+
+def _file_problem(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return str(error)
+
+
 def _parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -185,9 +225,15 @@ class WindowStore:
     def load(self) -> list[JoinWindow]:
         """Read the stored windows; an unreadable file raises JoinWindowError."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_private_file(self.path).decode("utf-8")
         except FileNotFoundError:
             return []
+        except (FileRejected, UnicodeDecodeError) as error:
+            raise JoinWindowError(
+                f"The join window file {self.path} cannot be used: "
+                f"{_file_problem(error)}.",
+                "Rotate the tokens by hand if a window was open, then delete the file.",
+            ) from None
         except OSError as error:
             raise JoinWindowError(
                 f"The join window file {self.path} could not be read "
@@ -195,11 +241,10 @@ class WindowStore:
                 "Check its permissions.",
             ) from None
         try:
-            data = json.loads(text)
-            return [JoinWindow.from_json(item) for item in data.get("windows", [])]
+            return _windows_from_json(json.loads(text))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise JoinWindowError(
-                f"The join window file {self.path} is damaged ({error}).",
+                f"The join window file {self.path} is damaged: {_damage_text(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
 
@@ -208,20 +253,8 @@ class WindowStore:
         document = {"windows": [window.to_json() for window in windows]}
         text = json.dumps(document, indent=2) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor, temporary = tempfile.mkstemp(
-                prefix=".join-windows-", dir=self.path.parent
-            )
-            try:
-                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.chmod(temporary, 0o600)
-                os.replace(temporary, self.path)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            ensure_folder(Path(os.path.realpath(self.path)).parent)
+            write_atomic(self.path, text.encode("utf-8"))
         except OSError as error:
             raise JoinWindowError(
                 f"The join window file {self.path} could not be written "
@@ -260,6 +293,7 @@ class WindowClosed:
             CloseReason.TIME: "its time ran out",
             CloseReason.JOINS: f"{len(self.joined)} node(s) joined",
             CloseReason.BY_USER: "it was closed by hand",
+            CloseReason.TERMINATED: "swarmtui was stopped (SIGTERM)",
         }[self.reason]
         if self.rotation is None:
             return (

@@ -269,6 +269,7 @@ def test_join_window_sigterm_rotates_real_engine(
             process.wait()
     assert process.returncode == 0, stderr
     assert "the worker token was rotated" in stderr
+    assert "swarmtui was stopped (SIGTERM)" in stderr
     assert join_token(manager, "worker") != old_worker
     assert WindowStore(tmp_path / "windows.json").load() == []
     prober = daemons.daemon()

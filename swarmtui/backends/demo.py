@@ -35,7 +35,14 @@ from typing import Any
 
 import tomli_w
 
-from swarmtui.atomicfile import LockTimeout, ensure_folder, exclusive_lock, write_atomic
+from swarmtui.atomicfile import (
+    FileRejected,
+    LockTimeout,
+    ensure_folder,
+    exclusive_lock,
+    read_private_file,
+    write_atomic,
+)
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.errors import (
     EngineError,
@@ -825,7 +832,9 @@ class DemoBackend:
 
         self._check_file_mode(info)
         try:
-            data = self.path.read_bytes()
+            data = read_private_file(self.path)
+        except FileRejected as error:
+            raise self._error(str(error)) from None
         except OSError as error:
             raise self._os_error("read", self.path, error) from None
         state = self._parse(data)

@@ -222,8 +222,10 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         try:
             _announce(args, window, view)
             reason, joined = _watch(window, service, args.poll)
-        except (KeyboardInterrupt, _Terminated):
+        except KeyboardInterrupt:
             reason = CloseReason.BY_USER
+        except _Terminated:
+            reason = CloseReason.TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
 

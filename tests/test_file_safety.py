@@ -1,0 +1,206 @@
+"""Private files: writes through symbolic links, and reads of odd or huge files."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from demo_support import make_demo
+
+from swarmtui.atomicfile import (
+    MAX_FILE_BYTES,
+    FileRejected,
+    read_private_file,
+    write_atomic,
+)
+from swarmtui.config import Settings, load_settings, save_settings
+from swarmtui.errors import ConfigError, JoinWindowError, StateFileError
+from swarmtui.history import FileTokenHistory
+from swarmtui.models import Role
+from swarmtui.windows import CloseReason, JoinWindow, WindowClosed, WindowStore
+
+
+def window() -> JoinWindow:
+    return JoinWindow(
+        role=Role.WORKER,
+        opened_at=datetime.now(UTC),
+        until=None,
+        max_joins=1,
+        baseline_node_ids=frozenset(),
+    )
+
+
+def linked_file(tmp_path: Path, content: bytes = b"old\n") -> tuple[Path, Path]:
+    """Create target/file and a link to it in another folder; return (link, target)."""
+    (tmp_path / "target").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "target" / "file"
+    target.write_bytes(content)
+    target.chmod(0o600)
+    link = tmp_path / "links" / "file"
+    link.symlink_to(target)
+    return link, target
+
+
+def test_write_atomic_keeps_symlink(tmp_path: Path) -> None:
+    link, target = linked_file(tmp_path)
+    write_atomic(link, b"new\n")
+    assert link.is_symlink()
+    assert target.read_bytes() == b"new\n"
+    assert os.listdir(tmp_path / "links") == ["file"]
+    assert os.listdir(tmp_path / "target") == ["file"]
+
+
+def test_write_atomic_keeps_relative_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real.toml"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.toml"
+    link.symlink_to("real.toml")
+    write_atomic(link, b"new")
+    assert os.readlink(link) == "real.toml"
+    assert target.read_bytes() == b"new"
+
+
+def test_save_settings_keeps_symlink(tmp_path: Path) -> None:
+    link, target = linked_file(tmp_path, b"timeout = 30\n")
+    save_settings(link, Settings(timeout=20.0))
+    assert link.is_symlink()
+    assert load_settings(target).timeout == 20.0
+
+
+def test_demo_state_keeps_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "demo.toml"
+    target.parent.mkdir()
+    make_demo(target).inspect_swarm()
+    link = tmp_path / "demo-link.toml"
+    link.symlink_to(target)
+    backend = make_demo(link)
+    before = backend.inspect_swarm().worker_token
+    backend.update_swarm(
+        backend.inspect_swarm().version,
+        backend.inspect_swarm().spec,
+        rotate_worker_token=True,
+    )
+    assert link.is_symlink()
+    assert make_demo(target).inspect_swarm().worker_token != before
+
+
+def test_window_store_keeps_symlink(tmp_path: Path) -> None:
+    link, target = linked_file(tmp_path, b'{"windows": []}\n')
+    store = WindowStore(link)
+    store.save([window()])
+    assert link.is_symlink()
+    assert len(WindowStore(target).load()) == 1
+
+
+def test_history_keeps_symlink(tmp_path: Path) -> None:
+    link, target = linked_file(tmp_path, b"")
+    target.unlink()
+    history = FileTokenHistory(link)
+    history.remember("cluster", Role.WORKER, "fp:aaaa-bbbb-cccc")
+    assert link.is_symlink()
+    assert target.stat().st_size > 0
+
+
+def test_read_rejects_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(FileRejected, match="not a regular file"):
+        read_private_file(fifo)
+
+
+def test_read_rejects_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileRejected, match="folder"):
+        read_private_file(tmp_path)
+
+
+def test_read_rejects_device() -> None:
+    with pytest.raises(FileRejected, match="not a regular file"):
+        read_private_file(Path("/dev/zero"))
+
+
+def test_read_rejects_large_file(tmp_path: Path) -> None:
+    large = tmp_path / "large"
+    large.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(FileRejected, match="larger than 1 MiB"):
+        read_private_file(large)
+
+
+def test_read_accepts_file_at_limit(tmp_path: Path) -> None:
+    exact = tmp_path / "exact"
+    exact.write_bytes(b"#" * MAX_FILE_BYTES)
+    assert len(read_private_file(exact)) == MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "large"])
+def test_config_rejects_odd_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.write_text("# comment\n" * (MAX_FILE_BYTES // 10 + 1))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert str(path) in raised.value.message
+    assert "cannot be used" in raised.value.message
+
+
+def test_demo_state_rejects_large_file(tmp_path: Path) -> None:
+    path = tmp_path / "demo.toml"
+    path.write_text("# comment\n" * (MAX_FILE_BYTES // 10 + 1))
+    path.chmod(0o600)
+    with pytest.raises(StateFileError, match="larger than 1 MiB"):
+        make_demo(path).inspect_swarm()
+
+
+def test_window_store_rejects_fifo(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    os.mkfifo(path)
+    with pytest.raises(JoinWindowError, match="not a regular file"):
+        WindowStore(path).load()
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ([], "the top level is not a JSON object"),
+        ({"windows": {}}, "'windows' is not a list"),
+        ({"windows": [1]}, "window 1 is not a JSON object"),
+        ({"windows": [{"id": "x"}]}, "window 1 has no 'role' field"),
+        (
+            {"windows": [{"id": "x", "role": "boss", "opened_at": "2026-01-01"}]},
+            "window 1 has an invalid field value",
+        ),
+    ],
+)
+def test_damaged_window_file_message(
+    tmp_path: Path, document: object, expected: str
+) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(JoinWindowError) as raised:
+        WindowStore(path).load()
+    assert expected in raised.value.message
+    assert "attribute" not in raised.value.message
+
+
+def test_window_file_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text("{\n oops")
+    with pytest.raises(JoinWindowError, match=r"not valid JSON \(line 2\)"):
+        WindowStore(path).load()
+
+
+def test_sigterm_close_message() -> None:
+    closed = WindowClosed(
+        window=window(), reason=CloseReason.TERMINATED, joined=(), rotation=None
+    )
+    assert "closed because swarmtui was stopped (SIGTERM)" in closed.message
+    assert "by hand" not in closed.message
