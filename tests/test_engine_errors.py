@@ -196,6 +196,8 @@ def test_api_too_old_message(manager: Daemon) -> None:
     assert isinstance(error, ApiTooOldError)
     assert error.exit_code == ExitCode.API_TOO_OLD
     assert "1.11" in str(error)
+    assert error.message.endswith(".")
+    assert "pip install --upgrade docker" in error.hint
 
 
 def test_swarm_without_quorum(daemons: DaemonPool) -> None:
@@ -216,3 +218,15 @@ def test_swarm_without_quorum(daemons: DaemonPool) -> None:
 
     assert_failure(printed, ExitCode.NODE_STATE, "no leader", first.host)
     assert_failure(rotated, ExitCode.NODE_STATE, "no leader")
+
+
+def test_debug_line_per_engine_call(manager: Daemon) -> None:
+    result = run_swarmtui("-vv", "join-token", "-q", "worker", host=manager.host)
+
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    lines = [line for line in result.stderr.splitlines() if "engine call" in line]
+    assert any("GET /version: HTTP 200 after" in line for line in lines), lines
+    assert any("/swarm: HTTP 200 after" in line for line in lines), lines
+    assert all(line.endswith(" ms") for line in lines), lines
+    assert token not in result.stderr

@@ -6,10 +6,14 @@ command that never talks to an engine does not pay for the import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.endpoint import EndpointChoice, ResolvedEndpoint, resolve_endpoint
@@ -36,6 +40,54 @@ log = logging.getLogger(__name__)
 SWARM_MIN_API = (1, 24)
 UNLOCK_KEY_MIN_API = (1, 25)
 DEFAULT_TIMEOUT = 10.0
+# Maximum engine response body read. A node's JSON is a few KB, so this
+# fits thousands of nodes, and a stray server cannot fill the memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Maximum length of an engine error message shown to the user.
+MAX_ERROR_CHARACTERS = 300
+CALL_THREAD_NAME = "swarmtui-engine-call"
+
+T = TypeVar("T")
+
+
+class ResponseTooLargeError(Exception):
+    """An engine response body longer than MAX_RESPONSE_BYTES."""
+
+
+def shorten(text: str, limit: int = MAX_ERROR_CHARACTERS) -> str:
+    """Cut `text` to `limit` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "\u2026"
+
+
+@dataclass
+class _CallState:
+    """The sockets and clients of one engine call, freed if it passes its deadline."""
+
+    sockets: list[Any] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)
+    clients: list[Any] = field(default_factory=list)
+    abandoned: bool = False
+
+
+class _CappedBody:
+    """A response's raw stream that fails once more than `limit` bytes arrive."""
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self._raw = raw
+        self._limit = limit
+
+    def stream(self, amount: int | None = None, **options: Any) -> Iterator[bytes]:
+        total = 0
+        for chunk in self._raw.stream(amount, **options):
+            total += len(chunk)
+            if total > self._limit:
+                raise ResponseTooLargeError(total)
+            yield chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 def parse_api_version(text: str) -> tuple[int, int]:
@@ -82,7 +134,13 @@ def node_from_api(data: dict[str, Any]) -> NodeInfo:
 
 
 class EngineBackend:
-    """The token service's view of one Docker Engine; every call has a timeout."""
+    """The token service's view of one Docker Engine.
+
+    Each call, version negotiation included, runs in a daemon thread and has
+    `timeout` seconds in total: a server that answers slowly, byte by byte,
+    or never, makes the call fail with RequestTimeoutError, and the client it
+    used is dropped so that the next call connects again.
+    """
 
     def __init__(
         self,
@@ -95,8 +153,10 @@ class EngineBackend:
         self._resolved: ResolvedEndpoint | None = None
         self._client: APIClient | None = None
         self._api_version: tuple[int, int] | None = None
+        self._engine_version = ""
         self._lock = threading.Lock()
         self._label: str | None = None
+        self._calls: dict[int, _CallState] = {}
 
     # -- connection -------------------------------------------------------
 
@@ -115,62 +175,212 @@ class EngineBackend:
             self._resolved = resolve_endpoint(self._choice)
         return self._resolved
 
-    def _api(self) -> APIClient:
-        """Return a client whose API version is negotiated with the daemon."""
-        with self._lock:
-            if self._client is not None:
-                return self._client
-            import docker
+    def _new_client(self, resolved: ResolvedEndpoint, version: str) -> APIClient:
+        import docker
 
-            resolved = self._resolve()
-            try:
-                probe = docker.APIClient(
-                    base_url=resolved.base_url,
-                    version="1.24",
-                    timeout=self._timeout,
-                    tls=resolved.tls,
-                    use_ssh_client=resolved.use_ssh_client,
-                )
-            except Exception as error:  # the SDK raises many types at set-up
-                raise self._translate(error) from None
-            try:
-                version = self._call(lambda: probe.version(api_version=False))
-            finally:
-                probe.close()
-            server_api = str(version.get("ApiVersion", "0.0"))
-            try:
-                server_version = parse_api_version(server_api)
-            except ValueError:
-                raise EngineError(
-                    f"The engine at {resolved.label} reported an unreadable API "
-                    f"version {server_api[:20]!r}.",
-                    "Check that the address points at a Docker engine.",
-                ) from None
-            if server_version < SWARM_MIN_API:
-                raise ApiTooOldError(
-                    f"The engine at {resolved.label} speaks API {server_api}; "
-                    "swarm join tokens need API 1.24 or newer.",
-                    "Upgrade Docker Engine on that host.",
-                )
-            from docker.constants import DEFAULT_DOCKER_API_VERSION
-
-            chosen = min(server_version, parse_api_version(DEFAULT_DOCKER_API_VERSION))
-            self._api_version = chosen
-            self._engine_version = str(version.get("Version", ""))
-            self._client = docker.APIClient(
+        try:
+            client = docker.APIClient(
                 base_url=resolved.base_url,
-                version=f"{chosen[0]}.{chosen[1]}",
+                version=version,
                 timeout=self._timeout,
                 tls=resolved.tls,
                 use_ssh_client=resolved.use_ssh_client,
             )
-            return self._client
+        except Exception as error:  # the SDK raises many types at set-up
+            raise self._translate(error) from None
+        client.hooks["response"].append(self._on_response)
+        for adapter in client.adapters.values():
+            if hasattr(adapter, "get_connection") and hasattr(adapter, "pools"):
+                self._track_connections(adapter)
+        state = self._calls.get(threading.get_ident())
+        if state is not None:
+            state.clients.append(client)
+        return client
+
+    def _track_connections(self, adapter: Any) -> None:
+        """Note each new connection of the SDK's unix and ssh adapters.
+
+        A call past its deadline can then close a connection that has not
+        answered at all, such as an ssh process waiting for the host's banner.
+        """
+        original = adapter.get_connection
+
+        def get_connection(*args: Any, **kwargs: Any) -> Any:
+            pool = original(*args, **kwargs)
+            if not getattr(pool, "_swarmtui_tracked", False):
+                make = pool._new_conn
+
+                def new_conn() -> Any:
+                    connection = make()
+                    state = self._calls.get(threading.get_ident())
+                    if state is not None:
+                        state.connections.append(connection)
+                    return connection
+
+                pool._new_conn = new_conn
+                pool._swarmtui_tracked = True
+            return pool
+
+        adapter.get_connection = get_connection
+
+    def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Log the call, note its socket and cap its body, before the body is read."""
+        request = response.request
+        log.debug(
+            "engine call %s %s: HTTP %s after %.0f ms",
+            request.method,
+            request.path_url,
+            response.status_code,
+            response.elapsed.total_seconds() * 1000,
+        )
+        state = self._calls.get(threading.get_ident())
+        connection = getattr(response.raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if state is not None and sock is not None:
+            state.sockets.append(sock)
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_RESPONSE_BYTES:
+            response.close()
+            raise ResponseTooLargeError(int(length))
+        if hasattr(response.raw, "stream"):
+            response.raw = _CappedBody(response.raw, MAX_RESPONSE_BYTES)
+        return response
+
+    def _api(self) -> APIClient:
+        """Return a client whose API version is negotiated with the daemon.
+
+        The lock is held only to read or store the client, never during
+        network I/O, so that a call stuck past its deadline blocks no other.
+        """
+        with self._lock:
+            if self._client is not None:
+                return self._client
+        resolved = self._resolve()
+        probe = self._new_client(resolved, "1.24")
+        try:
+            version = self._call(lambda: probe.version(api_version=False))
+        finally:
+            probe.close()
+        if not isinstance(version, dict):
+            raise self._not_an_engine("the version is not a JSON object")
+        server_api = str(version.get("ApiVersion", "0.0"))
+        try:
+            server_version = parse_api_version(server_api)
+        except ValueError:
+            raise EngineError(
+                f"The engine at {resolved.label} reported an unreadable API "
+                f"version {server_api[:20]!r}.",
+                "Check that the address points at a Docker engine.",
+            ) from None
+        if server_version < SWARM_MIN_API:
+            raise ApiTooOldError(
+                f"The engine at {resolved.label} speaks API {server_api}; "
+                "swarm join tokens need API 1.24 or newer.",
+                "Upgrade Docker Engine on that host.",
+            )
+        from docker.constants import DEFAULT_DOCKER_API_VERSION
+
+        chosen = min(server_version, parse_api_version(DEFAULT_DOCKER_API_VERSION))
+        client = self._new_client(resolved, f"{chosen[0]}.{chosen[1]}")
+        state = self._calls.get(threading.get_ident())
+        with self._lock:
+            if state is not None and state.abandoned:
+                client.close()
+                raise self._timed_out()
+            if self._client is not None:
+                client.close()
+                return self._client
+            self._api_version = chosen
+            self._engine_version = str(version.get("Version", ""))
+            self._client = client
+            return client
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # -- deadline ---------------------------------------------------------
+
+    def _run(self, operation: Callable[[APIClient], T]) -> T:
+        """Run `operation` on a client within the deadline, in a daemon thread.
+
+        A daemon thread is used because a thread pool's threads are joined at
+        interpreter exit, so a call stuck in the network would keep the
+        process alive.
+        """
+        outcome: list[Any] = []
+        failure: list[BaseException] = []
+        done = threading.Event()
+
+        def work() -> None:
+            self._calls[threading.get_ident()] = _CallState()
+            try:
+                outcome.append(operation(self._api()))
+            except BaseException as error:  # handed to the waiting thread
+                failure.append(error)
+            finally:
+                self._calls.pop(threading.get_ident(), None)
+                done.set()
+
+        worker = threading.Thread(target=work, name=CALL_THREAD_NAME, daemon=True)
+        worker.start()
+        if not done.wait(self._timeout):
+            self._abandon(worker.ident)
+            raise self._timed_out()
+        if failure:
+            raise failure[0]
+        return outcome[0]  # type: ignore[no-any-return]
+
+    def _abandon(self, ident: int | None) -> None:
+        """Free what a call past its deadline holds: its sockets and clients."""
+        state = self._calls.get(ident or 0)
+        if state is None:
+            return
+        state.abandoned = True
+        # NOTE: a tcp:// connection, or a reused keep-alive one, is known only
+        # once response headers arrive. If headers drip in slowly, its daemon
+        # thread lives on until the server stops, though the caller has its error.
+        log.debug("engine call to %s abandoned after its deadline", self._label)
+        sockets = list(state.sockets)
+        sockets += [getattr(c, "sock", None) for c in state.connections]
+        for sock in sockets:
+            if sock is None:
+                continue
+            with contextlib.suppress(OSError, AttributeError):
+                sock.shutdown(socket.SHUT_RDWR)
+            process = getattr(sock, "proc", None)
+            if process is not None:
+                # The SDK's ssh:// socket is an ssh process, which holds the
+                # terminal's stderr open until it ends.
+                with contextlib.suppress(OSError):
+                    process.terminate()
+        with self._lock:
+            if self._client is not None and self._client in state.clients:
                 self._client = None
+        for client in state.clients:
+            try:
+                client.close()
+            except Exception as error:  # closing is best effort
+                log.debug("closing an abandoned client failed: %s", error)
+
+    def _timed_out(self) -> RequestTimeoutError:
+        label = self._label or (self._resolved.label if self._resolved else "?")
+        return RequestTimeoutError(
+            f"The engine at {label} did not answer within {self._timeout:g} seconds.",
+            "Check that dockerd is running and not overloaded, then retry, "
+            "or raise the timeout with --timeout.",
+        )
+
+    def _not_an_engine(self, detail: str) -> EngineError:
+        label = self._label or (self._resolved.label if self._resolved else "?")
+        return EngineError(
+            f"The endpoint {label} answered, but not as a Docker Engine API: "
+            f"{shorten(detail, 120)}.",
+            "Check that the address points at dockerd's API socket or port, "
+            "or choose another engine with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
+        )
 
     # -- error translation ------------------------------------------------
 
@@ -202,6 +412,9 @@ class EngineBackend:
                 f"Permission denied on the engine socket {label}.",
                 "Run as root or as a member of the docker group.",
             )
+        not_engine = _not_engine_detail(error)
+        if not_engine:
+            return self._not_an_engine(not_engine)
         if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
             if "timed out" in text.lower():
                 return RequestTimeoutError(
@@ -221,13 +434,15 @@ class EngineBackend:
             return self._translate_api_error(error, label)
         if isinstance(error, DockerException):
             return EngineUnreachableError(
-                f"Cannot use the Docker engine at {label}: {text}",
+                f"Cannot use the Docker engine at {label}: {shorten(text)}",
                 "Check the host, context and TLS settings.",
             )
-        return EngineError(f"The engine call to {label} failed: {text}")
+        return EngineError(f"The engine call to {label} failed: {shorten(text)}")
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
-        explanation = redact(str(getattr(error, "explanation", "") or error))
+        explanation = shorten(
+            redact(str(getattr(error, "explanation", "") or error)).strip()
+        )
         lowered = explanation.lower()
         status = getattr(error, "status_code", None)
 
@@ -265,10 +480,18 @@ class EngineBackend:
                 "Check 'docker node ls' on a manager, then read the tokens again "
                 "before you retry a rotation.",
             )
+        if "is too new" in lowered:
+            return ApiTooOldError(
+                f"The engine at {label} rejected the API version: "
+                f"{_sentence(explanation)}",
+                "Upgrade Docker Engine on that host.",
+            )
         if "is too old" in lowered or (status == 400 and "version" in lowered):
             return ApiTooOldError(
-                f"The engine at {label} rejected the API version: {explanation}",
-                "Upgrade the docker SDK or the engine.",
+                f"The engine at {label} rejected the API version: "
+                f"{_sentence(explanation)}",
+                "Upgrade the docker Python package that swarmtui uses "
+                "(pip install --upgrade docker).",
             )
         return EngineError(
             f"The engine at {label} returned an error ({status}): {explanation}"
@@ -277,8 +500,9 @@ class EngineBackend:
     # -- calls ------------------------------------------------------------
 
     def engine_info(self) -> EngineInfo:
-        api = self._api()
-        info = self._call(api.info)
+        info = self._run(lambda api: self._call(api.info))
+        if not isinstance(info, dict):
+            raise self._not_an_engine("/info is not a JSON object")
         swarm = info.get("Swarm") or {}
         remote = tuple(
             manager.get("Addr", "")
@@ -295,14 +519,15 @@ class EngineBackend:
             managers=int(swarm.get("Managers") or 0),
             cluster_id=(swarm.get("Cluster") or {}).get("ID", ""),
             api_version=".".join(str(part) for part in self._api_version or (0, 0)),
-            engine_version=getattr(self, "_engine_version", ""),
+            engine_version=self._engine_version,
             hostname=info.get("Name", ""),
             error=redact(swarm.get("Error", "") or ""),
         )
 
     def inspect_swarm(self) -> SwarmSnapshot:
-        api = self._api()
-        data = self._call(api.inspect_swarm)
+        data = self._run(lambda api: self._call(api.inspect_swarm))
+        if not isinstance(data, dict):
+            raise self._not_an_engine("/swarm is not a JSON object")
         tokens = data.get("JoinTokens") or {}
         return SwarmSnapshot(
             cluster_id=data.get("ID", ""),
@@ -317,12 +542,16 @@ class EngineBackend:
         )
 
     def inspect_node(self, node_id: str) -> NodeInfo:
-        api = self._api()
-        return node_from_api(self._call(lambda: api.inspect_node(node_id)))
+        data = self._run(lambda api: self._call(lambda: api.inspect_node(node_id)))
+        if not isinstance(data, dict):
+            raise self._not_an_engine("the node is not a JSON object")
+        return node_from_api(data)
 
     def list_nodes(self) -> list[NodeInfo]:
-        api = self._api()
-        return [node_from_api(node) for node in self._call(api.nodes)]
+        nodes = self._run(lambda api: self._call(api.nodes))
+        if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
+            raise self._not_an_engine("/nodes is not a list of JSON objects")
+        return [node_from_api(node) for node in nodes]
 
     def update_swarm(
         self,
@@ -333,7 +562,8 @@ class EngineBackend:
         rotate_manager_token: bool = False,
         rotate_unlock_key: bool = False,
     ) -> None:
-        api = self._api()
+        if rotate_unlock_key:
+            self._run(lambda api: None)  # negotiates the API version
         if rotate_unlock_key and (self._api_version or (0, 0)) < UNLOCK_KEY_MIN_API:
             raise ApiTooOldError(
                 "Rotating the unlock key needs API 1.25 or newer; the engine "
@@ -343,22 +573,73 @@ class EngineBackend:
         try:
             # The Spec read by inspect_swarm goes back unchanged: an empty or
             # rebuilt Spec would reset autolock, CA expiry, Raft and more.
-            self._call(
-                lambda: api.update_swarm(
-                    version=version,
-                    swarm_spec=spec,
-                    rotate_worker_token=rotate_worker_token,
-                    rotate_manager_token=rotate_manager_token,
-                    rotate_manager_unlock_key=rotate_unlock_key,
+            self._run(
+                lambda api: self._call(
+                    lambda: api.update_swarm(
+                        version=version,
+                        swarm_spec=spec,
+                        rotate_worker_token=rotate_worker_token,
+                        rotate_manager_token=rotate_manager_token,
+                        rotate_manager_unlock_key=rotate_unlock_key,
+                    )
                 )
             )
         except _OutOfSequence as error:
             raise UpdateOutOfSequence(error.message) from None
 
     def unlock_key(self) -> str:
-        api = self._api()
-        data = self._call(api.get_unlock_key)
+        data = self._run(lambda api: self._call(api.get_unlock_key))
+        if data and not isinstance(data, dict):
+            raise self._not_an_engine("the unlock key is not a JSON object")
         return str((data or {}).get("UnlockKey", "") or "")
+
+
+def _sentence(text: str) -> str:
+    """End `text` with a period unless it already ends a sentence."""
+    return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
+
+
+def _not_engine_detail(error: BaseException) -> str:
+    """Describe an answer that is not HTTP or not JSON; empty for other failures.
+
+    A closed connection after connect, a non-HTTP status line, a broken
+    chunked body, a body that is not JSON and an oversized body all show that
+    something listens at the address, so "cannot connect" would be wrong.
+    """
+    import http.client
+    import json
+
+    import requests
+
+    if isinstance(error, ResponseTooLargeError):
+        return f"the response is larger than {MAX_RESPONSE_BYTES // 2**20} MiB"
+    if isinstance(error, requests.exceptions.JSONDecodeError | json.JSONDecodeError):
+        return "the response body is not JSON"
+    if isinstance(
+        error,
+        requests.exceptions.ChunkedEncodingError
+        | requests.exceptions.ContentDecodingError
+        | requests.exceptions.InvalidHeader,
+    ):
+        return "the response body is malformed"
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, http.client.RemoteDisconnected):
+            return "it closed the connection without a response"
+        if isinstance(current, http.client.HTTPException):
+            return "the response is not HTTP"
+        if isinstance(current, ConnectionResetError | BrokenPipeError):
+            return "it closed the connection without a response"
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return ""
 
 
 class _OutOfSequence(SwarmTuiError):
