@@ -111,3 +111,66 @@ def test_logs_held_until_console_exits() -> None:
         assert handler in root.handlers
     finally:
         root.removeHandler(handler)
+
+
+def test_detaching_executor_counts_calls() -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def hang() -> None:
+        started.set()
+        release.wait(timeout=60)
+
+    executor = DetachingExecutor(thread_name_prefix="swarmtui-test")
+    assert executor.submit(lambda: 7).result(timeout=10) == 7
+    assert executor.in_flight == 0
+    future = executor.submit(hang)
+    assert started.wait(timeout=10)
+    assert executor.in_flight == 1
+    release.set()
+    future.result(timeout=10)
+    assert executor.in_flight == 0
+
+
+def test_detaching_executor_error_reaches_future() -> None:
+    executor = DetachingExecutor(thread_name_prefix="swarmtui-test")
+
+    def fail() -> None:
+        raise ValueError("bad value")
+
+    future = executor.submit(fail)
+    with pytest.raises(ValueError, match="bad value"):
+        future.result(timeout=10)
+    assert executor.in_flight == 0
+
+
+def test_hung_call_does_not_delay_exit() -> None:
+    # The call waits for 10 minutes; the interpreter must not join its thread.
+    result = run_python(
+        "import threading\n"
+        "from swarmtui.tui.run import DetachingExecutor\n"
+        "started = threading.Event()\n"
+        "def hang():\n"
+        "    started.set()\n"
+        "    threading.Event().wait(600)\n"
+        "executor = DetachingExecutor()\n"
+        "executor.submit(hang)\n"
+        "started.wait(10)\n"
+        "executor.shutdown(wait=True)\n"
+        "print('done')\n"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    assert "Exception ignored" not in result.stderr
+
+
+def test_detaching_executor_as_asyncio_default() -> None:
+    import asyncio
+
+    async def call_in_executor() -> int:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(DetachingExecutor())
+        return await loop.run_in_executor(None, lambda: 5)
+
+    assert asyncio.run(call_in_executor()) == 5

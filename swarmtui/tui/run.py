@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.config import Settings, default_config_path, load_settings
 from swarmtui.errors import ConfigError
@@ -46,25 +47,66 @@ def endpoint_hint(args: argparse.Namespace) -> str:
 
 WORKER_THREAD_PREFIX = "swarmtui-call"
 
+T = TypeVar("T")
+
 
 class DetachingExecutor(ThreadPoolExecutor):
-    """A thread pool whose shutdown does not wait for running calls.
+    """An executor that runs each call in a daemon thread and never waits for it.
 
-    asyncio.run waits for the default executor when the app exits, so a hung
-    engine call would keep a blank terminal until its timeout. The threads
-    still finish (each call has a timeout) before the interpreter exits.
+    asyncio.run waits for the default executor when the app exits, and
+    concurrent.futures joins every ThreadPoolExecutor thread at interpreter
+    exit, so a hung engine call would keep the process alive after quit.
+    Daemon threads started here are neither waited for nor joined. It is a
+    ThreadPoolExecutor only because asyncio's default executor must be one:
+    no pool thread is ever started.
     """
 
+    def __init__(self, thread_name_prefix: str = WORKER_THREAD_PREFIX) -> None:
+        super().__init__(max_workers=1, thread_name_prefix=thread_name_prefix)
+        self._prefix = thread_name_prefix
+        self._numbers = itertools.count(1)
+        self._calls_lock = threading.Lock()
+        self._in_flight = 0
+        self._closed = False
+
+    @property
+    def in_flight(self) -> int:
+        """Number of submitted calls that have not returned yet."""
+        with self._calls_lock:
+            return self._in_flight
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        with self._calls_lock:
+            if self._closed:
+                raise RuntimeError("cannot submit a call after shutdown")
+            self._in_flight += 1
+
+        def run() -> None:
+            try:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as error:  # handed to the future's owner
+                    outcome: tuple[bool, Any] = (False, error)
+                else:
+                    outcome = (True, result)
+            finally:
+                with self._calls_lock:
+                    self._in_flight -= 1
+            if outcome[0]:
+                future.set_result(outcome[1])
+            else:
+                future.set_exception(outcome[1])
+
+        name = f"{self._prefix}_{next(self._numbers)}"
+        threading.Thread(target=run, name=name, daemon=True).start()
+        return future
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        super().shutdown(wait=False, cancel_futures=True)
-
-
-def _pending_calls() -> int:
-    return sum(
-        1
-        for thread in threading.enumerate()
-        if thread.name.startswith(WORKER_THREAD_PREFIX) and thread.is_alive()
-    )
+        with self._calls_lock:
+            self._closed = True
 
 
 class HoldingHandler(logging.Handler):
@@ -134,18 +176,20 @@ def run_console(args: argparse.Namespace) -> int:
         config_path=config_path,
         config_error=config_error,
     )
-    app.worker_executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
+    executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
+    app.worker_executor = executor
     try:
         with logs_held(app):
             result = app.run()
     finally:
-        if _pending_calls():
-            # Closing the backend would wait for the hung call's lock.
+        if executor.in_flight:
+            # The call runs in a daemon thread, so the process exits now.
             print(
-                f"swarmtui: waiting up to {args.timeout:g} s for an engine call "
-                "to time out before exiting.",
+                "swarmtui: an engine call was still running when the console "
+                "quit, and it was abandoned. If it was a rotation, read the "
+                "tokens again to see whether it took effect.",
                 file=sys.stderr,
             )
-        elif app.service is not None:
+        if app.service is not None:
             app.service.backend.close()
     return result or 0
