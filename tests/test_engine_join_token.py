@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 from engine_fixtures import (
@@ -28,8 +31,6 @@ def runnable_line(output: str) -> str:
 
 def run_join_line(line: str, node: Daemon) -> tuple[int, str]:
     """Run a printed `docker swarm join` line against `node`'s daemon."""
-    import subprocess
-
     words = shlex.split(line)
     assert words[:3] == ["docker", "swarm", "join"]
     command = [
@@ -146,3 +147,44 @@ def test_token_digest_is_trust_root_digest(manager: Daemon) -> None:
     assert ca_digest(trust_root) == worker.digest
     assert manager_token.digest == worker.digest
     assert manager_token.secret != worker.secret
+
+
+def test_docker_context_selects_engine(manager: Daemon, tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    created = subprocess.run(
+        [
+            docker_cli(),
+            "context",
+            "create",
+            "swarm1",
+            "--docker",
+            f"host={manager.host}",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "DOCKER_CONFIG": str(config)},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    expected = join_token(manager, "worker")
+
+    by_flag = run_swarmtui(
+        "-c",
+        "swarm1",
+        "join-token",
+        "-q",
+        "worker",
+        environment={"DOCKER_CONFIG": str(config)},
+    )
+    by_variable = run_swarmtui(
+        "join-token",
+        "-q",
+        "worker",
+        environment={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "swarm1"},
+    )
+
+    assert by_flag.returncode == 0, by_flag.stderr
+    assert by_flag.stdout == expected + "\n"
+    assert by_variable.returncode == 0, by_variable.stderr
+    assert by_variable.stdout == expected + "\n"
