@@ -25,6 +25,35 @@ from typing import Any
 from swarmtui.errors import EndpointError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+HOST_FORMS = (
+    "Give unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]."
+)
+
+
+def check_host(host: str, origin: str) -> None:
+    """Raise EndpointError unless the docker SDK can connect to `host`.
+
+    `origin` names where the host came from, such as "DOCKER_HOST".
+    """
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
+    reason = ""
+    if host.startswith("unix://") and not host.removeprefix("unix://").strip("/"):
+        reason = "it has no socket path"
+    elif host.startswith("npipe://"):
+        reason = "named pipes exist only on Windows"
+    else:
+        try:
+            parse_host(host, False, False)
+        except (DockerException, ValueError) as error:
+            text = str(error).removesuffix(host).strip().rstrip(":.")
+            reason = (text[:1].lower() + text[1:]) or "it cannot be parsed"
+    if reason:
+        raise EndpointError(
+            f"The Docker host {host!r} from {origin} is invalid: {reason}.",
+            HOST_FORMS,
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +65,15 @@ class EndpointChoice:
     environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def __post_init__(self) -> None:
+        if self.host is not None and not self.host.strip():
+            raise EndpointError(
+                "The Docker host given with -H/--host is empty.", HOST_FORMS
+            )
+        if self.context is not None and not self.context.strip():
+            raise EndpointError(
+                "The docker context given with -c/--context is empty.",
+                "Give a context name from 'docker context ls'.",
+            )
         if self.host and self.context:
             raise EndpointError(
                 "Both --host and --context were given.",
@@ -134,6 +172,7 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             "Recreate it with 'docker context rm' and 'docker context create'.",
         ) from None
     host = endpoint.get("Host") or DEFAULT_HOST
+    check_host(str(host), f"docker context {name!r}")
     skip_verify = bool(endpoint.get("SkipTLSVerify", False))
     try:
         tls = _context_tls(directory, name, skip_verify)
@@ -161,6 +200,8 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
         context_name = environment.get("DOCKER_CONTEXT") or None
 
     if context_name is None and environment.get("DOCKER_HOST"):
+        origin = "-H/--host" if choice.host else "DOCKER_HOST"
+        check_host(environment["DOCKER_HOST"], origin)
         from docker.errors import DockerException
         from docker.utils import kwargs_from_env
 

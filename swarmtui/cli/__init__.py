@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -77,6 +78,27 @@ def named_subcommands(arguments: Sequence[str]) -> list[str] | None:
     return named or None
 
 
+# Maximum --timeout: a day, far above what any engine call needs,
+# and well inside what threading's waits accept.
+MAX_TIMEOUT_SECONDS = 86400.0
+
+
+def timeout_seconds(text: str) -> float:
+    """Parse --timeout: a positive, finite number of seconds up to a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds, such as 10 or 2.5"
+        ) from None
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number of seconds up to "
+            f"{MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
+        )
+    return value
+
+
 def build_parser(
     subcommands: Collection[str] | None = None,
 ) -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
@@ -101,9 +123,10 @@ def build_parser(
     )
     endpoint.add_argument(
         "--timeout",
-        type=float,
+        type=timeout_seconds,
         default=None,
-        help="seconds each engine call may take (default: 10, or the config file)",
+        help="seconds each engine call may take in total, including the "
+        "connection (default: 10, or the config file)",
     )
     demo = parser.add_argument_group("demo swarm (no engine needed)")
     demo.add_argument("--demo", action="store_true", help="use the embedded demo swarm")
@@ -151,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logs.configure(args.verbose)
 
+    check_selection(parser, args)
     try:
         if args.host and args.context:
             parser.error("use either --host or --context, not both")
@@ -173,6 +197,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("swarmtui: interrupted", file=sys.stderr)
         return 130
+
+
+def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject option combinations that select two swarms or none; warn on --config.
+
+    parser.error exits with code 2 after printing the usage.
+    """
+    if args.demo and (args.host is not None or args.context is not None):
+        parser.error(
+            "choose either the demo swarm (--demo) or an engine (-H/--context), "
+            "not both"
+        )
+    if not args.demo:
+        for option, value in (
+            ("--demo-state", args.demo_state),
+            ("--demo-seed", args.demo_seed),
+        ):
+            if value is not None:
+                parser.error(f"{option} applies only to the demo swarm: add --demo")
+    config = args.config
+    if config is not None and not config.exists():
+        problem = (
+            "is a symbolic link to a missing file"
+            if config.is_symlink()
+            else "does not exist"
+        )
+        print(
+            f"swarmtui: warning: the config file {config} {problem}; "
+            "using the default settings.",
+            file=sys.stderr,
+        )
 
 
 def _needs_service(args: argparse.Namespace) -> bool:

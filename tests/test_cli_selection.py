@@ -1,0 +1,143 @@
+"""Engine selection, --timeout and --demo options: invalid ones exit with code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swarmtui.cli import main
+from swarmtui.errors import ExitCode
+
+
+@pytest.fixture(autouse=True)
+def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("ftp://x", "invalid bind address protocol"),
+        ("tcp://127.0.8.1:99999", "port out of range"),
+        ("tcp://[::1", "invalid IPv6 URL"),
+        ("unix://", "it has no socket path"),
+        ("tcp://127.0.8.1", "port is required"),
+        ("npipe:////./pipe/docker_engine", "only on Windows"),
+    ],
+)
+def test_invalid_docker_host_is_usage_error(
+    host: str,
+    reason: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", host)
+
+    code = main(["join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert f"The Docker host {host!r} from DOCKER_HOST is invalid" in stderr
+    assert reason in stderr
+    assert "tcp://HOST:PORT" in stderr
+
+
+def test_invalid_host_flag_named(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-H", "tcp://127.0.8.1:70000", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert "from -H/--host is invalid: port out of range" in stderr
+
+
+def test_empty_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-H", "", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert "-H/--host is empty" in stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "1e300", "ten"])
+def test_timeout_must_be_positive_finite(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([f"--timeout={value}", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == ExitCode.USAGE
+    assert f"argument --timeout: {value!r} is not" in stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--demo", "-H", "unix:///tmp/fe-none.sock"],
+        ["--demo", "-c", "default"],
+        ["--demo", "--host", ""],
+    ],
+)
+def test_demo_with_engine_rejected(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([*arguments, "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == ExitCode.USAGE
+    assert "choose either the demo swarm (--demo) or an engine" in stderr
+
+
+def test_demo_with_docker_host_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/fe-none.sock")
+    state = tmp_path / "demo.toml"
+
+    code = main(["--demo", "--demo-state", str(state), "join-token", "-q", "worker"])
+
+    output = capsys.readouterr()
+    assert code == ExitCode.OK, output.err
+    assert output.out.startswith("SWMTKN-1-")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--demo-state", "/tmp/fe-demo.toml"), ("--demo-seed", "3")]
+)
+def test_demo_options_need_demo(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([option, value, "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == ExitCode.USAGE
+    assert f"{option} applies only to the demo swarm: add --demo" in stderr
+
+
+def test_missing_config_file_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.toml"
+    link = tmp_path / "dangling.toml"
+    link.symlink_to(tmp_path / "gone.toml")
+    state = str(tmp_path / "demo.toml")
+
+    first = main(["--config", str(missing), "--demo", "--demo-state", state, "audit"])
+    first_err = capsys.readouterr().err
+    second = main(["--config", str(link), "--demo", "--demo-state", state, "audit"])
+    second_err = capsys.readouterr().err
+
+    assert first == ExitCode.OK, first_err
+    assert f"warning: the config file {missing} does not exist" in first_err
+    assert second == ExitCode.OK, second_err
+    assert "is a symbolic link to a missing file" in second_err
