@@ -33,9 +33,15 @@ def parse_duration(text: str) -> timedelta | None:
 def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
     """Turn user text into an aware UTC time; a duration counts back from `now`."""
     now = now or datetime.now(UTC)
-    duration = parse_duration(text)
-    if duration is not None:
-        return (now - duration).astimezone(UTC)
+    try:
+        duration = parse_duration(text)
+        if duration is not None:
+            return (now - duration).astimezone(UTC)
+    except OverflowError:
+        raise TimeTextError(
+            f"The duration {text.strip()!r} reaches back before the year 1.",
+            "Give a shorter duration, such as 30d, or an ISO 8601 time.",
+        ) from None
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"

@@ -309,6 +309,11 @@ class WindowClosed:
         )
 
 
+# Maximum length of a join window: a year, in minutes. A longer one is
+# almost surely a typo, and far larger values overflow datetime.
+MAX_WINDOW_MINUTES = 366 * 24 * 60
+
+
 def open_window(
     service: TokenService,
     role: Role,
@@ -324,9 +329,10 @@ def open_window(
     opened_at = now or datetime.now(UTC)
     until = None
     if minutes is not None:
-        if minutes <= 0:
+        if not 0 < minutes <= MAX_WINDOW_MINUTES:  # also rejects nan
             raise JoinWindowError(
-                f"A join window needs a positive number of minutes, not {minutes:g}.",
+                f"A join window needs a positive number of minutes up to "
+                f"{MAX_WINDOW_MINUTES}, not {minutes:g}.",
                 "Give 1 or more minutes, or a fraction such as 0.5.",
             )
         until = opened_at + timedelta(minutes=minutes)

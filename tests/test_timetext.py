@@ -61,3 +61,14 @@ def test_format_utc() -> None:
         "2026-01-02T03:06:07Z"
     )
     assert format_utc(datetime(2026, 1, 2, 5, 6, 7)) == "2026-01-02T05:06:07Z"
+
+
+@pytest.mark.parametrize("text", ["99999999d", "999999999999999999999d", "3000000w"])
+def test_duration_before_year_one(text: str) -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_time_or_duration(text, now=NOW)
+
+    assert caught.value.exit_code == 2
+    assert f"The duration {text!r} reaches back before the year 1." == (
+        caught.value.message
+    )

@@ -170,3 +170,38 @@ def test_close_after_outside_rotation_skips(
     assert "already been rotated" in closed.message
     assert service.read().worker_fingerprint == rotated.worker_fingerprint
     assert store.load() == []
+
+
+@pytest.mark.parametrize("minutes", [float("nan"), float("inf"), 1e12, -1.0, 0.0])
+def test_window_minutes_out_of_range(
+    minutes: float,
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, _, store, clock = demo
+
+    with pytest.raises(JoinWindowError) as caught:
+        open_window(service, Role.WORKER, minutes=minutes, store=store, now=clock.now)
+
+    assert "positive number of minutes up to 527040" in caught.value.message
+    assert store.load() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "phrase"),
+    [
+        (["--minutes", "nan"], "'nan' is not a number greater than 0"),
+        (["--minutes", "inf"], "'inf' is not a number greater than 0"),
+        (["--minutes", "1e12"], "'1e12' is not a number of minutes up to 527040"),
+        (["--minutes", "5", "--poll", "nan"], "'nan' is not a number greater than 0"),
+    ],
+)
+def test_cli_window_minutes_usage_error(
+    arguments: list[str], phrase: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swarmtui.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--demo", "join-window", "open", "worker", *arguments])
+
+    assert caught.value.code == 2
+    assert phrase in capsys.readouterr().err

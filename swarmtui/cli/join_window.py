@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
@@ -24,6 +25,7 @@ from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
 from swarmtui.windows import (
+    MAX_WINDOW_MINUTES,
     CloseReason,
     JoinWindow,
     WindowStore,
@@ -55,8 +57,19 @@ def _positive_number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the value must be greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number greater than 0, such as 10 or 0.5"
+        )
+    return value
+
+
+def _window_minutes(text: str) -> float:
+    value = _positive_number(text)
+    if value > MAX_WINDOW_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of minutes up to {MAX_WINDOW_MINUTES} (a year)"
+        )
     return value
 
 
@@ -93,7 +106,7 @@ def add_parser(subparsers: Any) -> str:
     opener.add_argument("role", choices=[role.value for role in Role])
     opener.add_argument(
         "--minutes",
-        type=_positive_number,
+        type=_window_minutes,
         metavar="N",
         help="close after N minutes (fractions allowed, such as 0.5)",
     )

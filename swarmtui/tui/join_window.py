@@ -21,7 +21,7 @@ from swarmtui.models import NodeInfo, Role
 from swarmtui.timetext import format_utc
 from swarmtui.tui.screens import modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
-from swarmtui.windows import JoinWindow
+from swarmtui.windows import MAX_WINDOW_MINUTES, JoinWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +168,10 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
                 minutes = float(minutes_text)
             except ValueError:
                 return f"Minutes must be a number, not {minutes_text!r}."
-            if minutes <= 0:
-                return "Minutes must be greater than 0."
+            if not 0 < minutes <= MAX_WINDOW_MINUTES:  # also rejects nan
+                return (
+                    f"Minutes must be greater than 0 and at most {MAX_WINDOW_MINUTES}."
+                )
         if joins_text:
             try:
                 max_joins = int(joins_text)
