@@ -289,3 +289,39 @@ def test_debug_log_holds_no_token(state: Path) -> None:
     new_worker, new_manager = tokens_of(state)
     for token in (worker, manager, new_worker, new_manager):
         assert_no_secret(result, token)
+
+
+@pytest.mark.parametrize(
+    "command", [["check-token"], ["demo-join", "--hostname", "n9"]]
+)
+@pytest.mark.parametrize("encoding", ["ascii", "utf-8"])
+def test_non_utf8_input_rejected(
+    state: Path, command: list[str], encoding: str
+) -> None:
+    import sys
+
+    from demo_support import cli_environment
+
+    worker, _ = tokens_of(state)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarmtui",
+            "--demo",
+            "--demo-state",
+            str(state),
+            *command,
+        ],
+        input=worker.encode() + b"\xff\n",
+        capture_output=True,
+        env=cli_environment(state.parent, PYTHONIOENCODING=encoding),
+        timeout=120,
+        start_new_session=True,
+    )
+    stderr = result.stderr.decode("utf-8", "replace")
+
+    assert result.returncode == INVALID_TEXT, stderr
+    assert "Standard input is not UTF-8 text" in stderr
+    assert "Traceback" not in stderr
+    assert worker not in stderr

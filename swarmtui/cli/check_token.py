@@ -111,6 +111,27 @@ def extract_token(text: str) -> str:
     return cleaned
 
 
+def _read_text(source: TextIO) -> str:
+    """Read piped input as strict UTF-8, whatever the locale's encoding is.
+
+    At most one character past the limit is read, so the caller can tell
+    that the input is too long. UTF-8 needs at most 4 bytes a character.
+    """
+    buffer = getattr(source, "buffer", None)
+    if buffer is None:
+        return source.read(MAX_INPUT_CHARACTERS + 1)
+    data = buffer.read(4 * (MAX_INPUT_CHARACTERS + 1))
+    try:
+        text: str = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"Standard input is not UTF-8 text (invalid byte at offset {error.start}).",
+            "Pass the token as plain text, for example copied from "
+            "'docker swarm join-token'.",
+        ) from None
+    return text[: MAX_INPUT_CHARACTERS + 1]
+
+
 def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> str:
     """Read a token from standard input, with a hidden prompt on a terminal."""
     source = stream if stream is not None else sys.stdin
@@ -125,7 +146,7 @@ def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> st
         except EOFError:
             text = ""
     else:
-        text = source.read(MAX_INPUT_CHARACTERS + 1)
+        text = _read_text(source)
         if len(text) > MAX_INPUT_CHARACTERS:
             raise InputError(
                 f"Standard input is longer than {MAX_INPUT_CHARACTERS} characters; "
