@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from swarmtui.text import terminal_safe
+
 if TYPE_CHECKING:
     from swarmtui.models import SwarmView
 
@@ -33,9 +35,12 @@ class SwarmTuiError(Exception):
     exit_code = ExitCode.FAILURE
 
     def __init__(self, message: str, hint: str = "") -> None:
+        # Messages quote engine replies and file contents, so control
+        # characters in them are escaped before any terminal sees them.
+        message = terminal_safe(message, keep_newlines=True)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = terminal_safe(hint, keep_newlines=True)
 
     def __str__(self) -> str:
         if self.hint:

@@ -1,24 +1,26 @@
-"""Logging set-up that keeps tokens out of every record."""
+"""Logging set-up that keeps tokens and unlock keys out of every record."""
 
 from __future__ import annotations
 
 import logging
 
+from swarmtui.text import terminal_safe
 from swarmtui.tokens import redact
 
 
 class RedactingFilter(logging.Filter):
-    """Replace anything that looks like a join token with its fingerprint."""
+    """Replace tokens and unlock keys by fingerprints and escape control characters."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = terminal_safe(redact(message), keep_newlines=True)
         if cleaned != message or record.args:
             record.msg = cleaned
             record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(
-                logging.Formatter().formatException(record.exc_info)
+            record.exc_text = terminal_safe(
+                redact(logging.Formatter().formatException(record.exc_info)),
+                keep_newlines=True,
             )
             record.exc_info = None
         return True

@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from swarmtui.text import terminal_safe
+
+
+def _make_fields_terminal_safe(instance: Any, names: tuple[str, ...]) -> None:
+    """Escape control characters in the named text fields of a frozen dataclass."""
+    for name in names:
+        value = getattr(instance, name)
+        if isinstance(value, str):
+            object.__setattr__(instance, name, terminal_safe(value))
+
 
 class Role(enum.StrEnum):
     WORKER = "worker"
@@ -30,6 +40,24 @@ class EngineInfo:
     hostname: str
     error: str = ""
 
+    def __post_init__(self) -> None:
+        # Every text field comes from the engine or the demo state file.
+        _make_fields_terminal_safe(
+            self,
+            (
+                "node_id",
+                "local_node_state",
+                "node_address",
+                "cluster_id",
+                "api_version",
+                "engine_version",
+                "hostname",
+                "error",
+            ),
+        )
+        managers = tuple(terminal_safe(str(item)) for item in self.remote_managers)
+        object.__setattr__(self, "remote_managers", managers)
+
 
 @dataclass(frozen=True, slots=True)
 class SwarmSnapshot:
@@ -48,6 +76,16 @@ class SwarmSnapshot:
     root_rotation_in_progress: bool
     created_at: datetime | None
     updated_at: datetime | None
+
+    def __post_init__(self) -> None:
+        # A well-formed token has no control character, so escaping changes
+        # only a damaged one, which then prints harmlessly. The CA PEM keeps
+        # its line breaks because its exact bytes give the token digest.
+        _make_fields_terminal_safe(
+            self, ("cluster_id", "worker_token", "manager_token")
+        )
+        pem = terminal_safe(self.ca_pem, keep_newlines=True)
+        object.__setattr__(self, "ca_pem", pem)
 
     @property
     def autolock(self) -> bool:
@@ -73,6 +111,22 @@ class NodeInfo:
     leader: bool = False
     manager_address: str = ""
     reachability: str = ""
+
+    def __post_init__(self) -> None:
+        # Every text field comes from the engine or the demo state file.
+        _make_fields_terminal_safe(
+            self,
+            (
+                "id",
+                "hostname",
+                "address",
+                "status",
+                "availability",
+                "engine_version",
+                "manager_address",
+                "reachability",
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

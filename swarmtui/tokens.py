@@ -27,11 +27,17 @@ BASE36_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # looser than the parser so that a damaged token is still caught.
 TOKEN_PATTERN = re.compile(r"SWMTKN-[0-9A-Za-z]+(?:-[0-9A-Za-z]+){1,4}")
 
+# Any text that looks like a manager unlock key (``SWMKEY-1-<base64>``), for
+# redaction. The key decrypts the managers' Raft data, so it is as secret as
+# a token.
+UNLOCK_KEY_PATTERN = re.compile(r"SWMKEY-[0-9]+-[A-Za-z0-9+/=]+")
+
 # A fixed key separates these fingerprints from other SHA-256 uses, and it is
 # the same on every machine so that two admins can compare fingerprints. The
 # 128-bit random secret inside every token is what makes the fingerprint
 # impossible to reverse or to brute-force.
 _FINGERPRINT_KEY = b"swarmtui join token fingerprint v1"
+_UNLOCK_KEY_FINGERPRINT_KEY = b"swarmtui unlock key fingerprint v1"
 _BASE36_VALUES = {character: value for value, character in enumerate(BASE36_ALPHABET)}
 
 
@@ -228,6 +234,25 @@ def mask_token(token: str, digest_characters: int = 6) -> str:
     return f"{head}{parsed.digest[:digest_characters]}…-" + "•" * SECRET_LENGTH
 
 
+def unlock_key_fingerprint(key: str) -> str:
+    """Return a short, non-reversible fingerprint of an unlock key, like ``kfp:…``."""
+    mac = hmac.new(
+        _UNLOCK_KEY_FINGERPRINT_KEY, key.strip().encode("utf-8"), hashlib.sha256
+    )
+    text = to_base36(int.from_bytes(mac.digest()[:8], "big"), 13)[-12:]
+    return f"kfp:{text[0:4]}-{text[4:8]}-{text[8:12]}"
+
+
+def redact_unlock_keys(text: str) -> str:
+    """Replace every unlock-key-like word in `text` with its fingerprint."""
+    return UNLOCK_KEY_PATTERN.sub(
+        lambda match: f"<unlock key {unlock_key_fingerprint(match[0])}>", text
+    )
+
+
 def redact(text: str) -> str:
-    """Replace every token-like word in `text` with its fingerprint."""
-    return TOKEN_PATTERN.sub(lambda match: f"<token {fingerprint(match[0])}>", text)
+    """Replace every token-like and unlock-key-like word with its fingerprint."""
+    without_tokens = TOKEN_PATTERN.sub(
+        lambda match: f"<token {fingerprint(match[0])}>", text
+    )
+    return redact_unlock_keys(without_tokens)

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import copy
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -116,7 +117,7 @@ MAX_RETIRED_TOKENS = 200
 STALE_TOKEN_MESSAGE = "A valid join token is necessary to join this cluster"
 
 _NODE_ROLES = {role.value for role in Role}
-_HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1120,11 +1121,19 @@ class DemoBackend:
         digest against the swarm's root CA (the joining node does this), then
         its secret against the current tokens (the manager does this).
         """
-        if not _HOSTNAME_PATTERN.match(hostname or ""):
+        if not HOSTNAME_PATTERN.match(hostname or ""):
             raise JoinRejectedError(
                 f"The hostname {hostname!r} is not valid for a demo node.",
                 "Use letters, digits, dots and dashes, at most 63 characters.",
             )
+        if address:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise JoinRejectedError(
+                    f"The address {address!r} is not an IPv4 or IPv6 address.",
+                    "Give the new node an address such as 192.0.2.50.",
+                ) from None
         try:
             parsed = parse_token(token)
         except TokenFormatError as error:

@@ -8,14 +8,17 @@ rotation can be proven on the demo swarm as it is on a real one.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from typing import Any
 
 from swarmtui.backends.base import JoinableBackend
+from swarmtui.backends.demo import HOSTNAME_PATTERN
 from swarmtui.cli.check_token import InputError, read_token
 from swarmtui.errors import ExitCode, UnsupportedError
 from swarmtui.service import TokenService
+from swarmtui.text import terminal_safe
 
 NAME = "demo-join"
 
@@ -39,17 +42,56 @@ def add_parser(subparsers: Any) -> str:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--hostname", required=True, help="hostname of the new node")
+    parser.add_argument(
+        "--hostname",
+        required=True,
+        type=hostname_argument,
+        help="hostname of the new node: letters, digits, dots and dashes, at "
+        "most 63 characters",
+    )
     parser.add_argument(
         "--address",
-        default="",
-        help="IP address of the new node (default: the next free one in "
-        "192.0.2.0/24, a range reserved for documentation)",
+        default=None,
+        type=address_argument,
+        help="IPv4 or IPv6 address of the new node, without a port (default: "
+        "the next free one in 192.0.2.0/24, a range reserved for documentation)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the new node as one JSON object"
     )
     return NAME
+
+
+def hostname_argument(text: str) -> str:
+    """Check --hostname; argparse turns the error into exit code 2."""
+    if not HOSTNAME_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid hostname {terminal_safe(text)[:80]!r}: use 1 to 63 letters, "
+            "digits, dots and dashes, starting with a letter or digit"
+        )
+    return text
+
+
+def address_argument(text: str) -> str:
+    """Check --address: one IPv4 or IPv6 address, written in its usual form."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "the address is empty: give an IPv4 or IPv6 address, or leave "
+            "--address out to use the next free one"
+        )
+    shown = terminal_safe(text)[:80]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {shown!r}: give an IPv4 or IPv6 address without "
+            "a port, such as 192.0.2.50"
+        ) from None
+    if address.is_unspecified or address.is_multicast:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {shown!r}: a node needs a unicast address"
+        )
+    return str(address)
 
 
 def run(args: argparse.Namespace, service: TokenService) -> int:
@@ -65,7 +107,16 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     except InputError as error:
         print(f"swarmtui: {error.title.lower()}: {error}", file=sys.stderr)
         return error.exit_code
-    node = backend.join(token, args.hostname, args.address)
+    if args.address:
+        join_host = service.read().join_address.rpartition(":")[0].strip("[]")
+        if args.address == join_host:
+            print(
+                f"swarmtui: invalid address {args.address}: it is the manager's "
+                "own join address. Give the new node another address.",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+    node = backend.join(token, args.hostname, args.address or "")
     service.record("demo-join", roles=[node.role], node_id=node.id)
     if args.json:
         document = {

@@ -24,6 +24,7 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -96,6 +97,24 @@ class SwarmConsole(ResponseFeatures, App[int]):
     TITLE = "swarmtui"
     BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
     COMMANDS = App.COMMANDS | {ConsoleCommands}
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification as plain text, whatever `markup` says.
+
+        Notifications quote hostnames, endpoints and engine messages, whose
+        square brackets must not be read as Rich markup.
+        """
+        super().notify(
+            message, title=title, severity=severity, timeout=timeout, markup=False
+        )
 
     def __init__(
         self,
@@ -633,12 +652,15 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- actions: other ---------------------------------------------------------
 
     def action_refresh(self) -> None:
-        if not self._start_read(background=False):
-            self.notify(
-                f"Still waiting for {self.endpoint_label or 'the engine'}; the "
-                "call times out on its own.",
-                severity="warning",
-            )
+        if self._start_read(background=False):
+            return
+        message = (
+            f"Still waiting for {self.endpoint_label or 'the engine'}; the "
+            "call times out on its own."
+        )
+        # Repeated ctrl+r presses while a call hangs show one toast, not a stack.
+        if not any(item.message == message for item in self._notifications):
+            self.notify(message, severity="warning")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +17,7 @@ from textual.widgets import Button, DataTable, Label, Static
 from swarmtui.audit import AuditReading, read_audit
 from swarmtui.cli.audit_log import render_line
 from swarmtui.errors import SwarmTuiError
+from swarmtui.text import terminal_safe
 from swarmtui.tui.screens import modal_css
 
 AUDIT_SCREEN_LIMIT = 200
@@ -96,7 +98,7 @@ class AuditScreen(ModalScreen[None]):
             return
         table = self.query_one("#audit-table", DataTable)
         for event in reversed(reading.events):
-            table.add_row(
+            cells = (
                 str(event.get("time", "?")),
                 str(event.get("user", "?"))
                 + (f"@{event['ssh_client']}" if event.get("ssh_client") else ""),
@@ -105,6 +107,8 @@ class AuditScreen(ModalScreen[None]):
                 str(event.get("result") or "-"),
                 _details(event),
             )
+            # Text cells, because DataTable reads a str cell as markup.
+            table.add_row(*(Text(terminal_safe(cell)) for cell in cells))
         text = f"{len(reading.events)} latest event(s), newest first."
         if reading.missing:
             text = "No audit events yet: the file is created by the first action."

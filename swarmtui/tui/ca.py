@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +17,7 @@ from textual.widgets import Button, Label, Static
 from swarmtui.ca import CaInfo, describe_ca, mismatched_token_roles
 from swarmtui.errors import SwarmTuiError
 from swarmtui.models import SwarmView
+from swarmtui.text import terminal_safe
 from swarmtui.timetext import format_utc
 from swarmtui.tui.screens import modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
@@ -101,8 +103,9 @@ class CaScreen(ModalScreen[None]):
                 if days >= 0
                 else f" (EXPIRED {-days:.0f} days ago)"
             )
-            table.add_row("Subject", info.subject)
-            table.add_row("Issuer", info.issuer)
+            # Text cells, because a Rich table reads a str cell as markup.
+            table.add_row("Subject", Text(terminal_safe(info.subject)))
+            table.add_row("Issuer", Text(terminal_safe(info.issuer)))
             table.add_row("SHA-256", info.fingerprint)
             table.add_row("Valid from", format_utc(info.not_before))
             table.add_row("Expires", expiry)

@@ -105,7 +105,9 @@ class ConfirmRotateScreen(ModalScreen[bool]):
     )
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="confirm-cancel")
+        Binding("escape", "cancel", "Cancel", id="confirm-cancel"),
+        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
+        Binding("q", "cancel", "Cancel", show=False),
     ]
 
     def __init__(self, role: Role, view: SwarmView) -> None:
@@ -162,7 +164,9 @@ class ConflictScreen(ModalScreen[bool]):
     )
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="conflict-cancel")
+        Binding("escape", "cancel", "Cancel", id="conflict-cancel"),
+        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
+        Binding("q", "cancel", "Cancel", show=False),
     ]
 
     def __init__(self, role: Role, changes: tuple[str, ...], fresh: SwarmView) -> None:

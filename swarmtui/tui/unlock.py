@@ -111,7 +111,9 @@ class ConfirmUnlockRotateScreen(ModalScreen[bool]):
     )
     AUTO_FOCUS = "#unlock-cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="unlock-confirm-cancel")
+        Binding("escape", "cancel", "Cancel", id="unlock-confirm-cancel"),
+        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
+        Binding("q", "cancel", "Cancel", show=False),
     ]
 
     def __init__(self, view: SwarmView) -> None:

@@ -215,11 +215,15 @@ class ErrorState(Vertical):
         self.border_title = error.title
         self.query_one("#error-message", ChangeAwareStatic).show(error.message)
         hint = error.hint or "Press ctrl+r or Retry to try again."
-        self.query_one("#error-hint", ChangeAwareStatic).show(hint)
         managers = ""
         if isinstance(error, NotAManagerError) and error.manager_addresses:
             managers = "Managers this node knows: " + ", ".join(error.manager_addresses)
             managers += ". Point swarmtui at one of them with -H or -c."
+        # The hint of a worker node's error lists the same managers, so the
+        # pane shows the managers line in its place.
+        hint_widget = self.query_one("#error-hint", ChangeAwareStatic)
+        hint_widget.show(hint)
+        hint_widget.display = not managers
         widget = self.query_one("#error-managers", ChangeAwareStatic)
         widget.show(managers)
         widget.display = bool(managers)

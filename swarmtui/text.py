@@ -1,0 +1,58 @@
+"""Text from engines and files made safe to print on a terminal.
+
+Node hostnames, addresses, versions and engine error messages come from
+whoever runs the engine or edits the demo state file. Printed raw, an ESC
+sequence in them could clear the screen, recolour text, set the clipboard
+(OSC 52) or, with bidi controls, show other text than is stored. Each such
+character is replaced here by a visible escape such as ``\\x1b`` or ``\\u202e``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Cc: C0 controls, DEL and C1 controls. Cf: format characters, which include
+# the bidi controls, zero-width characters and the byte order mark. Zl and Zp:
+# the Unicode line and paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def is_unsafe(character: str) -> bool:
+    """Tell whether a terminal could act on `character` or show it invisibly."""
+    return unicodedata.category(character) in _UNSAFE_CATEGORIES
+
+
+def escape_character(character: str) -> str:
+    """Return a visible escape for one character: ``\\x1b``, ``\\u202e``."""
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def terminal_safe(text: str, *, keep_newlines: bool = False) -> str:
+    """Replace control, format and bidi characters in `text` by visible escapes.
+
+    With `keep_newlines`, line feeds and tabs stay as they are, for messages
+    of several lines. The result contains no unsafe character, so applying
+    the function twice changes nothing.
+    """
+    if text.isprintable():
+        return text
+    kept = "\n\t" if keep_newlines else ""
+    return "".join(
+        escape_character(character)
+        if character not in kept and is_unsafe(character)
+        else character
+        for character in text
+    )
+
+
+def find_invisible(text: str) -> tuple[int, str] | None:
+    """Return the 1-based position and character of the first unsafe one, if any."""
+    for position, character in enumerate(text, start=1):
+        if is_unsafe(character):
+            return position, character
+    return None

@@ -1,0 +1,111 @@
+"""Console text: plain notifications, one waiting toast, q in dialogs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Static
+from tui_support import (
+    DelegatingBackend,
+    HangingBackend,
+    demo_backend,
+    demo_service,
+    fixed_clock,
+)
+
+from swarmtui.models import EngineInfo
+from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.screens import ConfirmRotateScreen
+
+
+def make_app(service: TokenService) -> SwarmConsole:
+    return SwarmConsole(service=service, clock=fixed_clock, environment={})
+
+
+async def settle(app: SwarmConsole, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+class WorkerNodeBackend(DelegatingBackend):
+    """A demo swarm seen through one of its worker nodes."""
+
+    def engine_info(self) -> EngineInfo:
+        info = super().engine_info()
+        return dataclasses.replace(
+            info,
+            control_available=False,
+            remote_managers=("127.0.3.1:2377", "127.0.3.2:2377"),
+        )
+
+
+async def test_notification_is_plain_text(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.notify("node [bold]x[/bold] joined")
+        await pilot.pause()
+        shown = [item for item in app._notifications if "joined" in item.message]
+        assert len(shown) == 1
+        assert shown[0].markup is False
+        assert shown[0].message == "node [bold]x[/bold] joined"
+
+
+async def test_worker_pane_lists_managers_once(tmp_path: Path) -> None:
+    app = make_app(TokenService(WorkerNodeBackend(demo_backend(tmp_path))))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        visible = [
+            str(widget.content)
+            for widget in app.query("ErrorState Static")
+            if isinstance(widget, Static) and widget.display
+        ]
+        text = "\n".join(visible)
+        assert text.count("127.0.3.1:2377") == 1
+        assert "Point swarmtui at one of them" in text
+
+
+async def test_repeated_refresh_shows_one_toast(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert backend.entered.wait(timeout=10)
+            for _ in range(20):
+                await pilot.press("ctrl+r")
+            await pilot.pause()
+            waiting = [
+                item
+                for item in app._notifications
+                if item.message.startswith("Still waiting")
+            ]
+            assert len(waiting) == 1
+            backend.release.set()
+            await settle(app, pilot)
+    finally:
+        backend.release.set()
+
+
+async def test_q_cancels_confirm_dialog(tmp_path: Path) -> None:
+    service = demo_service(tmp_path)
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        before = app.view
+        assert before is not None
+        await pilot.press("m", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        assert app.active_bindings["q"].binding.show is False
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmRotateScreen)
+        assert app.return_code is None
+        assert app.view is not None
+        assert app.view.manager_token == before.manager_token
