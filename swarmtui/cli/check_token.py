@@ -114,13 +114,17 @@ def extract_token(text: str) -> str:
 def _read_text(source: TextIO) -> str:
     """Read piped input as strict UTF-8, whatever the locale's encoding is.
 
-    At most one character past the limit is read, so the caller can tell
-    that the input is too long. UTF-8 needs at most 4 bytes a character.
+    Input past the limit is cut, so that the caller can tell it is too long.
     """
     buffer = getattr(source, "buffer", None)
     if buffer is None:
         return source.read(MAX_INPUT_CHARACTERS + 1)
-    data = buffer.read(4 * (MAX_INPUT_CHARACTERS + 1))
+    size = 4 * (MAX_INPUT_CHARACTERS + 1)
+    data = buffer.read(size)
+    if len(data) == size:
+        # UTF-8 takes at most 4 bytes a character, so this is too long anyway,
+        # and the cut may have split a character.
+        return data.decode("utf-8", "replace")
     try:
         text: str = data.decode("utf-8")
     except UnicodeDecodeError as error:
