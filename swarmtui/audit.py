@@ -280,3 +280,26 @@ def last_rotations(
             if role not in found or found[role] < moment:
                 found[str(role)] = moment
     return found
+
+
+def token_issued_at(
+    events: Iterable[Mapping[str, Any]], cluster_id: str, role: str, fingerprint: str
+) -> datetime | None:
+    """Return when a successful rotation on a cluster issued this token, if recorded.
+
+    The token is matched by the fingerprint that the rotation's event lists
+    as the role's new one; the latest such event wins.
+    """
+    found: datetime | None = None
+    for event in events:
+        if event.get("action") not in ROTATING_ACTIONS:
+            continue
+        if event.get("result") != "ok" or event.get("cluster_id") != cluster_id:
+            continue
+        new = event.get("new_fingerprints")
+        if not isinstance(new, Mapping) or new.get(role) != fingerprint:
+            continue
+        moment = event_time(event)
+        if moment is not None and (found is None or found < moment):
+            found = moment
+    return found

@@ -176,6 +176,26 @@ class FileTokenHistory:
             return None
         return Role(entry["role"]), datetime.fromisoformat(entry["retired_at"])
 
+    def current_since(
+        self, cluster_id: str, role: Role, fingerprint: str
+    ) -> datetime | None:
+        """Return when this history first saw `fingerprint` as the role's token.
+
+        That is the time its predecessor was retired: by a rotation that
+        swarmtui made, or when swarmtui first read the new token after another
+        tool rotated it. None when no predecessor of the current token is known.
+        """
+        role = Role(role)
+        cluster = self._read()["clusters"].get(cluster_id)
+        if not cluster or cluster.get("current", {}).get(role.value) != fingerprint:
+            return None
+        times = [
+            datetime.fromisoformat(entry["retired_at"])
+            for entry in cluster.get("retired", {}).values()
+            if entry["role"] == role.value
+        ]
+        return max(times) if times else None
+
     # -- file access ------------------------------------------------------
 
     def _read(self) -> dict[str, Any]:

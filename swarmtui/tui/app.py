@@ -38,6 +38,7 @@ from swarmtui.errors import (
     SwarmTuiError,
 )
 from swarmtui.models import Role, SwarmView
+from swarmtui.token_age import TokenOrigin, token_origins
 from swarmtui.tokens import redact
 from swarmtui.tui import clipboard
 from swarmtui.tui.actions import console_bindings
@@ -50,6 +51,7 @@ from swarmtui.tui.events import (
     RotationFailed,
     ServiceReady,
     SwarmRead,
+    TokenOriginsFound,
 )
 from swarmtui.tui.response import ResponseFeatures
 from swarmtui.tui.screens import (
@@ -60,7 +62,8 @@ from swarmtui.tui.screens import (
     SettingsScreen,
     TryJoinScreen,
 )
-from swarmtui.tui.widgets import ErrorState, SwarmHeader, TokenPane, relative_time
+from swarmtui.tui.token_age import SeenChange, change_text
+from swarmtui.tui.widgets import ErrorState, SwarmHeader, TokenPane
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -149,10 +152,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.revealed: dict[Role, bool] = {
             role: not self.settings.mask_tokens for role in Role
         }
-        # When this console saw each token change, and whether the change
-        # came from outside the console.
-        self.changed_at: dict[Role, datetime] = {}
-        self.changed_outside: dict[Role, bool] = {role: False for role in Role}
+        # The last change of each token that this console saw, and when the
+        # audit record or token history say the current tokens were issued.
+        self.seen_changes: dict[Role, SeenChange] = {}
+        self.token_origins: dict[Role, TokenOrigin] = {}
         self._last_role = Role.WORKER
         self._sequence = 0
         self._accept_from = 0
@@ -271,17 +274,26 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 f"(cluster {view.cluster_id[:12]}).",
                 severity="warning",
             )
-            self.changed_at.clear()
-        elif old is not None:
+            self.seen_changes.clear()
+            self.token_origins.clear()
+            self._look_up_origins(view)
+        elif old is None:
+            self._look_up_origins(view)
+        else:
+            outside_change = False
             for role in Role:
                 if old.token_fingerprint(role) != view.token_fingerprint(role):
-                    self._token_changed(role, outside=True)
+                    outside_change = True
+                    self._token_changed(role, view, outside=True)
                     self.notify(
                         f"The {role} token was rotated outside this console "
                         f"(now {view.token_fingerprint(role)}).",
                         title="Token rotated elsewhere",
                         severity="warning",
                     )
+            if outside_change:
+                # The audit record knows the time when another swarmtui rotated.
+                self._look_up_origins(view)
         self._render()
 
     def on_read_failed(self, message: ReadFailed) -> None:
@@ -299,10 +311,37 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.error = message.error
         self._render()
 
-    def _token_changed(self, role: Role, outside: bool) -> None:
-        self.changed_at[role] = self._clock()
-        self.changed_outside[role] = outside
+    def _token_changed(self, role: Role, view: SwarmView, outside: bool) -> None:
+        self.seen_changes[role] = SeenChange(
+            view.token_fingerprint(role), self._clock(), outside
+        )
         self.revealed[role] = not self.settings.mask_tokens
+
+    @work(
+        thread=True,
+        group="token-origins",
+        exit_on_error=False,
+        description="Look up when the tokens were issued",
+    )
+    def _look_up_origins(self, view: SwarmView) -> None:
+        service = self._service
+        if service is None:
+            return
+        audit_path = getattr(service.audit, "path", None)
+        try:
+            origins = token_origins(
+                service, view, Path(audit_path) if audit_path else None
+            )
+        except Exception:  # the origins only add detail; never fail the UI
+            log.exception("looking up when the tokens were issued failed")
+            return
+        self.post_message(TokenOriginsFound(view.cluster_id, origins))
+
+    def on_token_origins_found(self, message: TokenOriginsFound) -> None:
+        if self.view is None or self.view.cluster_id != message.cluster_id:
+            return
+        self.token_origins.update(message.origins)
+        self._render_panes()
 
     # -- polling --------------------------------------------------------------
 
@@ -374,17 +413,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         now = self._clock()
         for pane in self.query(TokenPane):
             role = pane.role
-            seen = self.changed_at.get(role)
-            if seen is not None:
-                where = "outside this console" if self.changed_outside[role] else ""
-                changed = f"rotated {where} {relative_time(seen, now)}".replace(
-                    "  ", " "
-                )
-            elif view.updated_at is not None:
-                changed = f"swarm updated {relative_time(view.updated_at, now)}"
-            else:
-                changed = ""
-            pane.show(view, self.revealed[role], changed, self.changed_outside[role])
+            fingerprint = view.token_fingerprint(role)
+            seen = self.seen_changes.get(role)
+            changed = change_text(fingerprint, seen, self.token_origins.get(role), now)
+            outside = seen is not None and seen.outside
+            pane.show(view, self.revealed[role], changed, outside)
 
     def _render_status(self) -> None:
         status = self.query_one("#status", Static)
@@ -608,12 +641,24 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.view = result.after
         self.error = None
         for role in result.roles:
-            self._token_changed(role, outside=False)
-            self.notify(
-                f"The {role} token was rotated. New fingerprint "
-                f"{result.after.token_fingerprint(role)}.",
-                title="Token rotated",
+            self._token_changed(role, result.after, outside=False)
+        # One rotation is one update, so one notice, whatever the roles.
+        roles = sorted(result.roles, key=list(Role).index)
+        if len(roles) == 1:
+            text = (
+                f"The {roles[0]} token was rotated. New fingerprint "
+                f"{result.after.token_fingerprint(roles[0])}."
             )
+        else:
+            fingerprints = ", ".join(
+                f"{role} {result.after.token_fingerprint(role)}" for role in roles
+            )
+            text = (
+                "Both tokens were rotated in one update. New fingerprints "
+                f"{fingerprints}."
+            )
+        title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
+        self.notify(text, title=title)
         self._render()
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
@@ -639,7 +684,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if old is not None:
             for role in Role:
                 if old.token_fingerprint(role) != fresh.token_fingerprint(role):
-                    self._token_changed(role, outside=True)
+                    self._token_changed(role, fresh, outside=True)
         self._render()
         role = message.role
 

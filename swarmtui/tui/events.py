@@ -12,6 +12,7 @@ from textual.message import Message
 
 from swarmtui.errors import RotationConflictError, SwarmTuiError
 from swarmtui.models import Role, RotationResult, SwarmView
+from swarmtui.token_age import TokenOrigin
 
 
 class ServiceReady(Message):
@@ -65,3 +66,12 @@ class LocalCopyFinished(Message):
         self.error = error
         self.subject = subject
         self.osc52 = osc52
+
+
+class TokenOriginsFound(Message):
+    """The audit record and token history were read for a cluster's tokens."""
+
+    def __init__(self, cluster_id: str, origins: dict[Role, TokenOrigin]) -> None:
+        super().__init__()
+        self.cluster_id = cluster_id
+        self.origins = origins

@@ -1,0 +1,142 @@
+"""Pilot tests of the token panes' change lines, toasts over dialogs and small sizes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Static
+from tui_support import FIXED_NOW, demo_backend, demo_service, fixed_clock
+
+from swarmtui.audit import AuditLog
+from swarmtui.history import FileTokenHistory
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.leak import LeakScreen
+from swarmtui.tui.screens import ConfirmRotateScreen
+
+UNCHANGED = "unchanged since the console started"
+
+
+def make_app(service: TokenService, tmp_path: Path) -> SwarmConsole:
+    environment = {"SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json")}
+    return SwarmConsole(service=service, clock=fixed_clock, environment=environment)
+
+
+async def settle(app: SwarmConsole, pilot: Any) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def meta(app: SwarmConsole, role: Role) -> str:
+    return str(app.query_one(f"#{role}-meta", Static).content)
+
+
+def capture_notifications(app: SwarmConsole) -> list[tuple[str, str]]:
+    """Record (title, message) of every notification the app shows."""
+    shown: list[tuple[str, str]] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        shown.append((str(kwargs.get("title", "")), message))
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return shown
+
+
+# -- the change line of each token pane -----------------------------------------
+
+
+async def test_manager_rotation_leaves_worker_line(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert UNCHANGED in meta(app, Role.WORKER)
+        assert UNCHANGED in meta(app, Role.MANAGER)
+        await pilot.press("m", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        worker = meta(app, Role.WORKER)
+        manager = meta(app, Role.MANAGER)
+        assert UNCHANGED in worker
+        assert "updated" not in worker
+        assert "rotated by this console less than a minute ago" in manager
+
+
+async def test_outside_rotation_names_one_pane(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        demo_service(tmp_path).rotate([Role.WORKER])
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert "rotated outside this console" in meta(app, Role.WORKER)
+        assert UNCHANGED in meta(app, Role.MANAGER)
+
+
+async def test_audit_record_dates_token(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    view = demo_service(tmp_path).read()
+    event = {
+        "time": (FIXED_NOW - timedelta(hours=2)).isoformat(),
+        "action": "rotate",
+        "result": "ok",
+        "cluster_id": view.cluster_id,
+        "role": "worker",
+        "new_fingerprints": {"worker": view.worker_fingerprint},
+    }
+    audit_path.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    service = TokenService(demo_backend(tmp_path), audit=AuditLog(audit_path))
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert "rotated 2 h ago (audit record)" in meta(app, Role.WORKER)
+        assert UNCHANGED in meta(app, Role.MANAGER)
+
+
+async def test_history_dates_first_sight(tmp_path: Path) -> None:
+    view = demo_service(tmp_path).read()
+    history_path = tmp_path / "history.json"
+    earlier = FileTokenHistory(history_path, now=lambda: FIXED_NOW - timedelta(hours=3))
+    earlier.remember(view.cluster_id, Role.MANAGER, "fp:aaaa-bbbb-cccc")
+    earlier.remember(view.cluster_id, Role.MANAGER, view.manager_fingerprint)
+    earlier.remember(view.cluster_id, Role.WORKER, view.worker_fingerprint)
+    service = TokenService(
+        demo_backend(tmp_path), history=FileTokenHistory(history_path)
+    )
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert "first seen 3 h ago" in meta(app, Role.MANAGER)
+        assert UNCHANGED in meta(app, Role.WORKER)
+
+
+# -- one notice for one update ------------------------------------------------------
+
+
+async def test_leak_response_notifies_once(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        shown = capture_notifications(app)
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        await pilot.click("#leak-done")
+        await settle(app, pilot)
+        rotated = [item for item in shown if "rotated" in item[0].lower()]
+        assert len(rotated) == 1
+        title, message = rotated[0]
+        assert title == "Tokens rotated"
+        assert "Both tokens were rotated in one update" in message
+        for role in Role:
+            assert "rotated by this console" in meta(app, role)
