@@ -695,7 +695,9 @@ class TokenService:
         try:
             self.audit.record(action, **entry)
         except Exception as error:  # an audit failure never blocks the action
-            log.warning("audit record for %s failed: %s", action, error)
+            # Callers report audit_failures to the user, so the log line is
+            # for -v only; a WARNING would print the failure twice.
+            log.info("audit record for %s failed: %s", action, error)
             failure = (
                 error
                 if isinstance(error, AuditWriteError)

@@ -162,6 +162,16 @@ def build_parser(
 
 
 def error_message(error: SwarmTuiError) -> str:
+    """Format an error for stderr; a rotation conflict lists what changed."""
+    from swarmtui.errors import RotationConflictError
+
+    if isinstance(error, RotationConflictError) and error.changes:
+        lines = [f"swarmtui: {error.title.lower()}: {error.message}"]
+        lines.append("Changes since the swarm was read:")
+        lines += [f"  - {change}" for change in error.changes]
+        if error.hint:
+            lines.append(error.hint)
+        return "\n".join(lines)
     return f"swarmtui: {error.title.lower()}: {error}"
 
 
