@@ -39,6 +39,7 @@ from swarmtui.models import (
 )
 from swarmtui.tokens import (
     ca_digest,
+    extract_token,
     fingerprint,
     parse_token,
     tokens_equal,
@@ -410,7 +411,7 @@ class TokenService:
         fingerprint.
         """
         try:
-            token = parse_token(text)
+            token = parse_token(extract_token(text))
         except TokenFormatError as error:
             check = TokenCheck(
                 status=TokenStatus.INVALID,

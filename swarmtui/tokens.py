@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 from swarmtui.errors import TokenFormatError
+from swarmtui.text import find_invisible
 
 PREFIX = "SWMTKN"
 DIGEST_LENGTH = 50
@@ -104,16 +105,50 @@ def make_token(digest: str, secret: str | None = None, fips: bool = False) -> st
 
 
 def clean_token_text(text: str) -> str:
-    """Strip the whitespace and line breaks around a pasted token.
+    """Strip the whitespace, line breaks, byte order mark and quotes around a token.
 
     A backslash line continuation at the end (as in a copied shell command)
-    is stripped too. Whitespace inside the token is not touched, so the
-    parser rejects it.
+    is stripped too, and so is one pair of matching single or double quotes
+    around the whole text. Whitespace inside the token is not touched, so
+    the parser rejects it.
     """
-    stripped = text.strip()
+    stripped = text.strip().removeprefix("\ufeff").strip()
     while stripped.endswith("\\"):
         stripped = stripped[:-1].rstrip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+        stripped = stripped[1:-1].strip()
     return stripped
+
+
+def extract_token(text: str) -> str:
+    """Return the token in pasted text: a bare token or a `docker swarm join` line.
+
+    Surrounding whitespace, a byte order mark, quotes, CRLF line ends and
+    backslash line continuations are dropped. Text that is neither a token
+    nor a join command is returned cleaned, so the parser can report what is
+    wrong with it. Raises TokenFormatError for a command whose --token has
+    no value.
+    """
+    cleaned = clean_token_text(text)
+    words = [word for word in cleaned.split() if word != "\\"]
+    if len(words) > 1 and "--token" in words:
+        position = words.index("--token")
+        if position + 1 >= len(words) or words[position + 1].startswith("--"):
+            raise TokenFormatError(
+                "The command has no token after --token.",
+                part="token",
+                hint="Copy the whole 'docker swarm join' line again, or only "
+                "the SWMTKN-... token.",
+            )
+        return clean_token_text(words[position + 1])
+    for word in words:
+        if word.startswith("--token="):
+            return clean_token_text(word.removeprefix("--token="))
+    if len(words) > 1 and words[0] == "docker":
+        found = [word for word in words if TOKEN_PATTERN.search(word)]
+        if len(found) == 1:
+            return clean_token_text(found[0])
+    return cleaned
 
 
 def _check_base36(value: str, part: str, length: int) -> None:
@@ -144,6 +179,19 @@ def _check_no_whitespace(text: str) -> None:
             )
 
 
+def _check_no_invisible(text: str) -> None:
+    found = find_invisible(text)
+    if found is not None:
+        position, character = found
+        raise TokenFormatError(
+            f"The token contains an invisible character (U+{ord(character):04X}) "
+            f"at position {position}; a token has only letters, digits and '-'.",
+            part="token",
+            hint="Copy the token again from 'docker swarm join-token', or type "
+            "it; the editor or chat tool that carried it added the character.",
+        )
+
+
 def parse_token(text: str) -> JoinToken:
     """Parse and validate a join token, naming the wrong part when it fails.
 
@@ -157,6 +205,7 @@ def parse_token(text: str) -> JoinToken:
             "The token is empty.", part="token", hint="Paste a SWMTKN-... token."
         )
     _check_no_whitespace(cleaned)
+    _check_no_invisible(cleaned)
 
     parts = cleaned.split("-")
     if parts[0] != PREFIX:

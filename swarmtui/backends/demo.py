@@ -56,6 +56,7 @@ from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
 from swarmtui.tokens import (
     SECRET_LENGTH,
     ca_digest,
+    extract_token,
     fingerprint,
     generate_secret,
     make_token,
@@ -1135,7 +1136,7 @@ class DemoBackend:
                     "Give the new node an address such as 192.0.2.50.",
                 ) from None
         try:
-            parsed = parse_token(token)
+            parsed = parse_token(extract_token(token))
         except TokenFormatError as error:
             raise JoinRejectedError(
                 f"Invalid join token: {error.message}", error.hint

@@ -14,10 +14,10 @@ import json
 import sys
 from typing import Any, TextIO
 
-from swarmtui.errors import ExitCode, SwarmTuiError
+from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
 from swarmtui.models import Role, TokenCheck, TokenStatus
 from swarmtui.service import TokenService
-from swarmtui.tokens import TOKEN_PATTERN, clean_token_text
+from swarmtui.tokens import extract_token
 
 NAME = "check-token"
 
@@ -88,29 +88,6 @@ def add_parser(subparsers: Any) -> str:
     return NAME
 
 
-def extract_token(text: str) -> str:
-    """Return the token in pasted text: a bare token or a `docker swarm join` line.
-
-    Surrounding whitespace, CRLF line ends and backslash line continuations
-    are dropped. Text that is neither is returned cleaned, so the parser can
-    report what is wrong with it.
-    """
-    cleaned = clean_token_text(text)
-    words = [word for word in cleaned.split() if word != "\\"]
-    if len(words) > 1 and "--token" in words:
-        position = words.index("--token")
-        if position + 1 < len(words):
-            return words[position + 1]
-    if len(words) > 1 and words[0] == "docker":
-        found = [word for word in words if TOKEN_PATTERN.fullmatch(word)]
-        if len(found) == 1:
-            return found[0]
-    for word in words:
-        if word.startswith("--token="):
-            return word.removeprefix("--token=")
-    return cleaned
-
-
 def _read_text(source: TextIO) -> str:
     """Read piped input as strict UTF-8, whatever the locale's encoding is.
 
@@ -120,7 +97,7 @@ def _read_text(source: TextIO) -> str:
     if buffer is None:
         return source.read(MAX_INPUT_CHARACTERS + 1)
     size = 4 * (MAX_INPUT_CHARACTERS + 1)
-    data = buffer.read(size)
+    data: bytes = buffer.read(size)
     if len(data) == size:
         # UTF-8 takes at most 4 bytes a character, so this is too long anyway,
         # and the cut may have split a character.
@@ -157,7 +134,10 @@ def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> st
                 "a join token has 85 to 87.",
                 "Pass only the token, or the one 'docker swarm join' line.",
             )
-    return extract_token(text)
+    try:
+        return extract_token(text)
+    except TokenFormatError as error:
+        raise InputError(error.message, error.hint) from None
 
 
 def describe_status(check: TokenCheck) -> str:

@@ -1,0 +1,143 @@
+"""Pasted token text: join commands, quotes, byte order marks, invisible characters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from demo_support import make_demo, run_cli
+from textual.widgets import Input, Static
+from tui_support import demo_service, fixed_clock
+
+from swarmtui.errors import JoinRejectedError, TokenFormatError
+from swarmtui.models import Role, TokenStatus
+from swarmtui.tokens import extract_token, parse_token
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.screens import CheckTokenScreen
+
+DIGEST = "1" * 50
+SECRET = "a" * 25
+TOKEN = f"SWMTKN-1-{DIGEST}-{SECRET}"
+INVALID_TEXT = 12
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        TOKEN,
+        f"  {TOKEN}\r\n",
+        f"'{TOKEN}'",
+        f'"{TOKEN}"',
+        f"\ufeff{TOKEN}",
+        f"\ufeff'{TOKEN}'\n",
+        f"docker swarm join --token {TOKEN} 10.0.0.1:2377",
+        f"docker swarm join --token '{TOKEN}' 10.0.0.1:2377",
+        f'docker swarm join --token "{TOKEN}" \\\n    10.0.0.1:2377',
+        f"docker swarm join --token={TOKEN} 10.0.0.1:2377",
+        f"docker swarm join 10.0.0.1:2377 {TOKEN}",
+    ],
+)
+def test_extract_token_finds_token(pasted: str) -> None:
+    assert extract_token(pasted) == TOKEN
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "docker swarm join --token",
+        "docker swarm join --token  \n",
+        "docker swarm join --token --advertise-addr 10.0.0.9 10.0.0.1:2377",
+    ],
+)
+def test_extract_token_missing_value(pasted: str) -> None:
+    with pytest.raises(TokenFormatError) as raised:
+        extract_token(pasted)
+    assert raised.value.message == "The command has no token after --token."
+
+
+def test_unmatched_quote_is_kept() -> None:
+    with pytest.raises(TokenFormatError):
+        parse_token(extract_token(f"'{TOKEN}"))
+
+
+@pytest.mark.parametrize(
+    ("character", "code"),
+    [("\u200b", "U+200B"), ("\x00", "U+0000"), ("\u2060", "U+2060")],
+)
+def test_invisible_character_named(character: str, code: str) -> None:
+    text = TOKEN[:20] + character + TOKEN[20:]
+    with pytest.raises(TokenFormatError) as raised:
+        parse_token(extract_token(text))
+    assert f"an invisible character ({code}) at position 21" in raised.value.message
+    assert "characters; it must have" not in raised.value.message
+
+
+def test_whitespace_inside_still_rejected() -> None:
+    with pytest.raises(TokenFormatError, match="whitespace"):
+        parse_token(extract_token(TOKEN[:30] + " " + TOKEN[30:]))
+
+
+def test_cli_reports_missing_token_value(tmp_path: Path) -> None:
+    state = tmp_path / "demo.toml"
+    make_demo(state).inspect_swarm()
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(state),
+        "check-token",
+        stdin="docker swarm join --token\n",
+        home=tmp_path,
+    )
+    assert result.returncode == INVALID_TEXT
+    assert "no token after --token" in result.stderr
+
+
+def test_cli_accepts_bom_and_quotes(tmp_path: Path) -> None:
+    state = tmp_path / "demo.toml"
+    worker = make_demo(state).inspect_swarm().worker_token
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(state),
+        "check-token",
+        stdin=f"\ufeff'{worker}'\n",
+        home=tmp_path,
+    )
+    assert result.returncode == 10, result.stderr
+    assert worker not in result.stdout
+
+
+def test_service_accepts_join_command(tmp_path: Path) -> None:
+    service = demo_service(tmp_path)
+    view = service.read()
+    check = service.check_token(view.join_command(Role.WORKER))
+    assert check.status is TokenStatus.LIVE_WORKER
+
+
+def test_demo_join_accepts_join_command(tmp_path: Path) -> None:
+    backend = make_demo(tmp_path / "demo.toml")
+    token = backend.inspect_swarm().worker_token
+    node = backend.join(f"docker swarm join --token {token} 192.0.2.1:2377", "web-9")
+    assert node.hostname == "web-9"
+    with pytest.raises(JoinRejectedError, match="no token after --token"):
+        backend.join("docker swarm join --token", "web-10")
+
+
+async def test_check_dialog_accepts_join_command(tmp_path: Path) -> None:
+    service = demo_service(tmp_path)
+    app = SwarmConsole(service=service, clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.view is not None
+        command = app.view.join_command(Role.WORKER)
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckTokenScreen)
+        app.screen.query_one("#check-input", Input).value = command
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(app.screen.query_one("#check-result", Static).content)
+        assert "current worker token" in result
+        assert "whitespace" not in result
