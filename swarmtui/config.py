@@ -202,7 +202,16 @@ def load_settings(path: Path) -> Settings:
 
 
 def settings_to_toml(settings: Settings) -> dict[str, Any]:
-    return asdict(settings)
+    """Return the values to write; a whole number of seconds is written as an int.
+
+    So a saved file reads `poll_interval = 10`, not `10.0`; `validate`
+    accepts both forms.
+    """
+    values = asdict(settings)
+    for key, value in values.items():
+        if isinstance(value, float) and value.is_integer():
+            values[key] = int(value)
+    return values
 
 
 def save_settings(path: Path, settings: Settings) -> None:

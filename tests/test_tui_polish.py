@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Static
+import pytest
+from textual.widgets import Input, Static
 from tui_support import FIXED_NOW, demo_backend, demo_service, fixed_clock
 
 from swarmtui.audit import AuditLog
@@ -16,7 +17,8 @@ from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.leak import LeakScreen
-from swarmtui.tui.screens import ConfirmRotateScreen
+from swarmtui.config import load_settings
+from swarmtui.tui.screens import ConfirmRotateScreen, MarkedCheckbox, SettingsScreen
 
 UNCHANGED = "unchanged since the console started"
 
@@ -140,3 +142,61 @@ async def test_leak_response_notifies_once(tmp_path: Path) -> None:
         assert "Both tokens were rotated in one update" in message
         for role in Role:
             assert "rotated by this console" in meta(app, role)
+
+
+# -- settings --------------------------------------------------------------------
+
+
+async def test_settings_focus_interval_first(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        assert app.focused is not None
+        assert app.focused.id == "poll-interval"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [("30", "poll_interval = 30\n"), ("2.5", "poll_interval = 2.5\n")],
+)
+async def test_settings_write_whole_numbers(
+    tmp_path: Path, typed: str, written: str
+) -> None:
+    config = tmp_path / "config.toml"
+    app = SwarmConsole(
+        service=demo_service(tmp_path),
+        clock=fixed_clock,
+        environment={},
+        config_path=config,
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#poll-interval", Input).value = typed
+        await pilot.click("#save")
+        await settle(app, pilot)
+    text = config.read_text(encoding="utf-8")
+    assert written in text
+    assert "timeout = 10\n" in text
+    assert load_settings(config).poll_interval == float(typed)
+
+
+async def test_checkbox_marks_state_without_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        box = app.screen.query_one("#mask-tokens", MarkedCheckbox)
+        assert box.value is True
+        assert str(box.render()).startswith("▐X▌")
+        box.value = False
+        await pilot.pause()
+        assert str(box.render()).startswith("▐ ▌")

@@ -223,6 +223,18 @@ THEMES = (
 )
 
 
+class MarkedCheckbox(Checkbox):
+    """A checkbox that shows X when on and a blank when off.
+
+    Textual's checkbox shows X in both states and tells them apart by colour
+    only, which NO_COLOR and monochrome terminals lose.
+    """
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
+
+
 class SettingsScreen(ModalScreen[Settings | None]):
     """Edit the settings; Save validates them and returns them to the app."""
 
@@ -238,6 +250,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         SettingsScreen #settings-path { color: $text-muted; }
         """,
     )
+    AUTO_FOCUS = "#poll-interval"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="settings-cancel")
     ]
@@ -271,14 +284,14 @@ class SettingsScreen(ModalScreen[Settings | None]):
                     type="number",
                     compact=True,
                 )
-            yield Checkbox(
+            yield MarkedCheckbox(
                 "Confirm worker rotation too",
                 self.settings.confirm_worker_rotation,
                 id="confirm-worker",
                 compact=True,
                 classes="row",
             )
-            yield Checkbox(
+            yield MarkedCheckbox(
                 "Mask tokens by default",
                 self.settings.mask_tokens,
                 id="mask-tokens",
