@@ -12,13 +12,19 @@ from textual.widgets import Input, Static
 from tui_support import FIXED_NOW, demo_backend, demo_service, fixed_clock
 
 from swarmtui.audit import AuditLog
+from swarmtui.config import load_settings
 from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.join_window import OpenWindowScreen
 from swarmtui.tui.leak import LeakScreen
-from swarmtui.config import load_settings
-from swarmtui.tui.screens import ConfirmRotateScreen, MarkedCheckbox, SettingsScreen
+from swarmtui.tui.screens import (
+    ConfirmRotateScreen,
+    HelpScreen,
+    MarkedCheckbox,
+    SettingsScreen,
+)
 
 UNCHANGED = "unchanged since the console started"
 
@@ -200,3 +206,44 @@ async def test_checkbox_marks_state_without_colour(
         box.value = False
         await pilot.pause()
         assert str(box.render()).startswith("▐ ▌")
+
+
+# -- toasts and dialogs ---------------------------------------------------------------
+
+
+def toast_texts(app: SwarmConsole) -> list[str]:
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+
+async def test_shown_toast_leaves_help_screen(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "c")
+        await settle(app, pilot)
+        assert any("clipboard" in text for text in toast_texts(app))
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert toast_texts(app) == []
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert any("clipboard" in text for text in toast_texts(app))
+
+
+async def test_toast_waits_for_dialog_to_close(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OpenWindowScreen)
+        app.notify("A join window closed elsewhere.")
+        app.notify("The engine stopped answering.", severity="warning")
+        await settle(app, pilot)
+        shown = toast_texts(app)
+        assert not any("closed elsewhere" in text for text in shown)
+        assert any("stopped answering" in text for text in shown)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert any("closed elsewhere" in text for text in toast_texts(app))

@@ -101,6 +101,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
     BINDINGS: ClassVar[list[BindingType]] = console_bindings()  # type: ignore[assignment]
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
+    # Information notifications held back while a dialog is open: message,
+    # title and timeout.
+    _held_notices: list[tuple[str, str, float | None]]
+
     def notify(
         self,
         message: str,
@@ -113,11 +117,34 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Show a notification as plain text, whatever `markup` says.
 
         Notifications quote hostnames, endpoints and engine messages, whose
-        square brackets must not be read as Rich markup.
+        square brackets must not be read as Rich markup. An information
+        notification that arrives while a dialog is open waits until the
+        dialog closes, because its toast would cover the dialog's text.
+        Warnings and errors show at once.
         """
+        if severity == "information" and self._modal_open():
+            self._held_notices.append((message, title, timeout))
+            return
         super().notify(
             message, title=title, severity=severity, timeout=timeout, markup=False
         )
+
+    def _screen_changed(self, screen: Any) -> None:
+        """Keep information toasts off dialogs: hold them while one is open."""
+        if self._modal_open():
+            # NOTE: Textual has no public way to list or withdraw shown
+            # notifications; _notifications and _unnotify are what it uses.
+            for shown in list(self._notifications):
+                if shown.severity == "information" and not shown.has_expired:
+                    self._held_notices.append(
+                        (shown.message, shown.title, max(shown.time_left, 2.0))
+                    )
+                    self._unnotify(shown)
+            return
+        held = self._held_notices
+        self._held_notices = []
+        for message, title, timeout in held:
+            self.notify(message, title=title, timeout=timeout)
 
     def __init__(
         self,
@@ -166,6 +193,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._waiting = ""
         # What check_action last saw: whether a view and an error were present.
         self._binding_state: tuple[bool, bool] | None = None
+        self._held_notices = []
 
     # -- layout -------------------------------------------------------------
 
@@ -182,6 +210,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def on_mount(self) -> None:
         if self.worker_executor is not None:
             asyncio.get_running_loop().set_default_executor(self.worker_executor)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         self._apply_theme(self.settings.theme)
         self._render_header()
         if self.config_error is not None:
