@@ -38,9 +38,11 @@ from swarmtui.models import (
     TokenStatus,
 )
 from swarmtui.tokens import (
+    JoinToken,
     ca_digest,
     extract_token,
     fingerprint,
+    is_other_form_of,
     parse_token,
     tokens_equal,
 )
@@ -158,6 +160,26 @@ class UnlockKeyRotation:
     after: SwarmView
     old_key_fingerprint: str
     new_key_fingerprint: str
+
+
+def not_current_reason(token: JoinToken, view: SwarmView) -> str:
+    """Explain why a token with this swarm's CA digest is not a current token."""
+    worker_form = is_other_form_of(token, view.worker_token)
+    manager_form = is_other_form_of(token, view.manager_token)
+    if worker_form or manager_form:
+        role = Role.WORKER if worker_form else Role.MANAGER
+        return (
+            f"This is a version {token.version} form of the current {role} "
+            "token: same CA digest and secret, but another version or FIPS "
+            "flag. The engine compares the whole token text, so it cannot "
+            f"join. Use the {role} token exactly as 'docker swarm join-token "
+            f"{role}' prints it."
+        )
+    return (
+        "The token has this swarm's CA digest but is not a current token of "
+        "this swarm (never issued, or rotated before swarmtui recorded it); "
+        "it cannot join."
+    )
 
 
 class TokenService:
@@ -478,9 +500,7 @@ class TokenService:
         else:
             check = TokenCheck(
                 status=TokenStatus.THIS_SWARM_UNKNOWN,
-                reason="The token matches this swarm's CA but is neither "
-                "current token: it is an older token of this swarm and can "
-                "no longer join.",
+                reason=not_current_reason(token, view),
                 **common,
             )
         self._audit(

@@ -247,6 +247,22 @@ def parse_token(text: str) -> JoinToken:
     return JoinToken(version=version, fips=fips, digest=digest, secret=secret)
 
 
+def is_other_form_of(token: JoinToken, current: str) -> bool:
+    """Tell whether `token` has the digest and secret of `current` in another form.
+
+    Such a token differs only in its version or FIPS flag. Swarm compares
+    the whole token text (swarmkit's CA server, constant time), so it
+    rejects this form. The comparison here is constant time as well.
+    """
+    try:
+        parsed = parse_token(current)
+    except TokenFormatError:
+        return False
+    same_digest = tokens_equal(token.digest, parsed.digest)
+    same_secret = tokens_equal(token.secret, parsed.secret)
+    return same_digest and same_secret and str(token) != str(parsed)
+
+
 def fingerprint(token: str) -> str:
     """Return a short, non-reversible fingerprint of a token, safe to show and log.
 

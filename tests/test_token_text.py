@@ -141,3 +141,64 @@ async def test_check_dialog_accepts_join_command(tmp_path: Path) -> None:
         result = str(app.screen.query_one("#check-result", Static).content)
         assert "current worker token" in result
         assert "whitespace" not in result
+
+
+# -- tokens with this swarm's CA digest that are not current -------------------
+
+
+def test_made_up_secret_is_not_called_old(tmp_path: Path) -> None:
+    service = demo_service(tmp_path)
+    digest = service.read().ca_digest
+    check = service.check_token(f"SWMTKN-1-{digest}-{'0' * 25}")
+    assert check.status is TokenStatus.THIS_SWARM_UNKNOWN
+    assert "not a current token of this swarm (never issued" in check.reason
+    assert "old" not in check.reason
+
+
+@pytest.mark.parametrize("flag", ["0", "1"])
+def test_v2_form_of_current_token(tmp_path: Path, flag: str) -> None:
+    service = demo_service(tmp_path)
+    current = parse_token(service.read().worker_token)
+    v2_form = f"SWMTKN-2-{flag}-{current.digest}-{current.secret}"
+    check = service.check_token(v2_form)
+    assert check.status is TokenStatus.THIS_SWARM_UNKNOWN
+    assert check.live is False
+    assert "version 2 form of the current worker token" in check.reason
+    assert "cannot join" in check.reason
+
+
+def test_demo_join_rejects_v2_form(tmp_path: Path) -> None:
+    backend = make_demo(tmp_path / "demo.toml")
+    current = parse_token(backend.inspect_swarm().manager_token)
+    v2_form = f"SWMTKN-2-0-{current.digest}-{current.secret}"
+    nodes_before = len(backend.list_nodes())
+    with pytest.raises(JoinRejectedError) as raised:
+        backend.join(v2_form, "web-11")
+    assert "A valid join token is necessary" in raised.value.message
+    assert "version 2 form of the current manager token" in raised.value.hint
+    assert "secret is not a current" not in raised.value.hint
+    assert len(backend.list_nodes()) == nodes_before
+
+
+def test_demo_join_made_up_secret_hint(tmp_path: Path) -> None:
+    backend = make_demo(tmp_path / "demo.toml")
+    digest = parse_token(backend.inspect_swarm().worker_token).digest
+    with pytest.raises(JoinRejectedError) as raised:
+        backend.join(f"SWMTKN-1-{digest}-{'0' * 25}", "web-12")
+    assert "not a current token of this swarm (never issued" in raised.value.hint
+
+
+def test_cli_status_not_called_old(tmp_path: Path) -> None:
+    state = tmp_path / "demo.toml"
+    digest = parse_token(make_demo(state).inspect_swarm().worker_token).digest
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(state),
+        "check-token",
+        stdin=f"SWMTKN-1-{digest}-{'0' * 25}\n",
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not live: not a current token of this swarm" in result.stdout
+    assert "old token" not in result.stdout

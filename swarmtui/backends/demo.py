@@ -55,10 +55,12 @@ from swarmtui.errors import (
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
 from swarmtui.tokens import (
     SECRET_LENGTH,
+    JoinToken,
     ca_digest,
     extract_token,
     fingerprint,
     generate_secret,
+    is_other_form_of,
     make_token,
     parse_token,
     to_base36,
@@ -1160,10 +1162,7 @@ class DemoBackend:
             if not (is_worker or is_manager):
                 raise JoinRejectedError(
                     STALE_TOKEN_MESSAGE + ".",
-                    self._retired_hint(state, text)
-                    or "The token's secret is not a current token of this "
-                    "swarm. Get the current one with 'swarmtui --demo join-token "
-                    "worker' (or manager).",
+                    self._retired_hint(state, text) or _not_current_hint(parsed, state),
                 )
             role = Role.WORKER if is_worker else Role.MANAGER
             entropy = state.entropy()
@@ -1214,6 +1213,26 @@ class DemoBackend:
             "The demo swarm has no free address left in 192.0.2.0/24.",
             "Pass an address for the new node.",
         )
+
+
+def _not_current_hint(token: JoinToken, state: _State) -> str:
+    """Explain a rejected token that has the swarm's CA digest."""
+    for role, current in (
+        (Role.WORKER, state.worker_token),
+        (Role.MANAGER, state.manager_token),
+    ):
+        if is_other_form_of(token, current):
+            return (
+                f"The token is a version {token.version} form of the current "
+                f"{role} token (same secret, another version or FIPS flag), and "
+                "a manager compares the whole token text. Use the token exactly "
+                f"as 'swarmtui --demo join-token {role}' prints it."
+            )
+    return (
+        "The token is not a current token of this swarm (never issued, or "
+        "rotated before swarmtui recorded it). Get the current one with "
+        "'swarmtui --demo join-token worker' (or manager)."
+    )
 
 
 def _force_rotate(spec: dict[str, Any]) -> int:

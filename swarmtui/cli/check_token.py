@@ -39,7 +39,8 @@ accepted too. Output shows the token's fingerprint, never the token.
 
 exit codes:
   {NOT_LIVE:<2}  the token is well-formed but not live on this swarm: an old
-      token of this swarm, or another swarm's
+      token of this swarm, another token with its CA digest, or another
+      swarm's
   {ROTATION_NOT_CONFIRMED:<2}  --rotate of the manager token was not confirmed (no --yes
       and no terminal to ask on, or the answer was no); nothing was rotated
   {LIVE_WORKER:<2}  the token is the current worker token
@@ -145,7 +146,7 @@ def describe_status(check: TokenCheck) -> str:
         TokenStatus.LIVE_WORKER: "LIVE: current worker token",
         TokenStatus.LIVE_MANAGER: "LIVE: current manager token",
         TokenStatus.OLD: "not live: old token of this swarm",
-        TokenStatus.THIS_SWARM_UNKNOWN: "not live: old token of this swarm",
+        TokenStatus.THIS_SWARM_UNKNOWN: "not live: not a current token of this swarm",
         TokenStatus.OTHER_SWARM: "not live: another swarm's token",
         TokenStatus.INVALID: "invalid: not a join token",
     }[check.status]
