@@ -131,6 +131,13 @@ class RotationConflictError(SwarmTuiError):
         self.changes = changes
 
 
+class SwarmReplacedError(SwarmTuiError):
+    """The swarm was replaced by another one between two calls of one read."""
+
+    title = "Swarm replaced while reading"
+    exit_code = ExitCode.CONFLICT
+
+
 class RotationVerifyError(SwarmTuiError):
     """The update was accepted but the tokens read back do not show it."""
 

@@ -50,6 +50,7 @@ from swarmtui.errors import (
     JoinRejectedError,
     RequestTimeoutError,
     StateFileError,
+    SwarmReplacedError,
     TokenFormatError,
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
@@ -120,6 +121,7 @@ MAX_RETIRED_TOKENS = 200
 STALE_TOKEN_MESSAGE = "A valid join token is necessary to join this cluster"
 
 _NODE_ROLES = {role.value for role in Role}
+_VERSION_LINE = re.compile(r"^version\s*=\s*(\d{1,18})\s*$", re.MULTILINE)
 HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 
 
@@ -718,6 +720,9 @@ class DemoBackend:
         self._cache: _State | None = None
         self._cache_key: tuple[int, int, int] | None = None
         self._seed_warned = False
+        # The cluster that engine_info returned last, so that inspect_node can
+        # tell a reset between the two calls from an unknown node id.
+        self._info_cluster_id = ""
 
     # -- Backend properties -------------------------------------------------
 
@@ -758,7 +763,7 @@ class DemoBackend:
             "--demo-state."
         )
         return StateFileError(
-            f"The demo state file {where} is invalid{at}: {message}.",
+            f"The demo state file {where} is invalid{at}: {message.rstrip('.')}.",
             hint or default_hint,
             path=str(self.path),
             line=line,
@@ -948,6 +953,7 @@ class DemoBackend:
         state = self._load()
         local = self._local_node(state)
         managers = [node for node in state.nodes if node.role is Role.MANAGER]
+        self._info_cluster_id = state.cluster_id
         return EngineInfo(
             node_id=local.id,
             local_node_state="active",
@@ -987,6 +993,11 @@ class DemoBackend:
         for node in state.nodes:
             if node.id == node_id or node.hostname == node_id:
                 return node
+        if self._info_cluster_id and self._info_cluster_id != state.cluster_id:
+            raise SwarmReplacedError(
+                f"The demo swarm {self.endpoint} was reset while reading; retry.",
+                "A demo-reset replaced the swarm between two reads; read it again.",
+            )
         raise EngineError(
             f"The demo swarm {self.endpoint} has no node {node_id}.",
             "List the nodes to see their ids.",
@@ -1062,9 +1073,15 @@ class DemoBackend:
         """
         with self._locked():
             backup = None
-            if self._stat() is not None:
+            old_version = 0
+            info = self._stat()
+            if info is not None:
                 backup = self._backup()
+                old_version = self._stored_version(info)
             state = _new_state(self.seed, self._creation_time())
+            # Versions never repeat in one file, so an update prepared on the
+            # old swarm is out of sequence on the new one, as on an engine.
+            state.version = max(state.version, old_version + 1)
             self._write(state)
         log.info(
             "replaced the demo swarm in %s with a new one (backup: %s)",
@@ -1072,6 +1089,19 @@ class DemoBackend:
             display_path(backup) if backup else "none",
         )
         return backup
+
+    def _stored_version(self, info: os.stat_result) -> int:
+        """Return the version in the state file, read leniently if it is broken."""
+        try:
+            return self._read(info).version
+        except StateFileError:
+            pass
+        try:
+            text = read_private_file(self.path).decode("utf-8", "replace")
+        except (OSError, FileRejected):
+            return 0
+        found = _VERSION_LINE.search(text)
+        return int(found.group(1)) if found else 0
 
     # -- demo-only calls ----------------------------------------------------------
 
