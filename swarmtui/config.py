@@ -7,6 +7,7 @@ the key; callers then run on defaults and leave the file untouched.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -88,12 +89,25 @@ def validate(values: dict[str, Any]) -> Settings:
     return Settings(**checked)
 
 
+def toml_text(value: Any) -> str:
+    """Write a parsed TOML value the way it is spelled in a TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "(a table)"
+    if isinstance(value, list):
+        return "(an array)"
+    return str(value)
+
+
 def _check_value(key: str, value: Any) -> Any:
     if key == "poll_interval":
         number = _number(value)
         if number is None or not MIN_POLL_INTERVAL <= number <= MAX_POLL_INTERVAL:
             raise ConfigError(
-                f"Invalid poll_interval {value!r}.",
+                f"Invalid poll_interval {toml_text(value)}.",
                 f"Use a number of seconds from {MIN_POLL_INTERVAL:g} to "
                 f"{MAX_POLL_INTERVAL:g}.",
                 key=key,
@@ -103,7 +117,7 @@ def _check_value(key: str, value: Any) -> Any:
         number = _number(value)
         if number is None or not 0 < number <= MAX_TIMEOUT:
             raise ConfigError(
-                f"Invalid timeout {value!r}.",
+                f"Invalid timeout {toml_text(value)}.",
                 f"Use a positive number of seconds, at most {MAX_TIMEOUT:g}.",
                 key=key,
             )
@@ -111,13 +125,13 @@ def _check_value(key: str, value: Any) -> Any:
     if key in ("confirm_worker_rotation", "mask_tokens"):
         if not isinstance(value, bool):
             raise ConfigError(
-                f"Invalid {key} {value!r}.", "Use true or false.", key=key
+                f"Invalid {key} {toml_text(value)}.", "Use true or false.", key=key
             )
         return value
     if key == "clipboard":
         if value not in CLIPBOARD_METHODS:
             raise ConfigError(
-                f"Invalid clipboard {value!r}.",
+                f"Invalid clipboard {toml_text(value)}.",
                 "Use one of: " + ", ".join(CLIPBOARD_METHODS) + ".",
                 key=key,
             )
@@ -125,7 +139,7 @@ def _check_value(key: str, value: Any) -> Any:
     if key == "theme":
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(
-                f"Invalid theme {value!r}.",
+                f"Invalid theme {toml_text(value)}.",
                 "Use the name of a Textual theme, such as textual-dark.",
                 key=key,
             )
@@ -133,7 +147,7 @@ def _check_value(key: str, value: Any) -> Any:
     if key == "audit_file":
         if not isinstance(value, str):
             raise ConfigError(
-                f"Invalid audit_file {value!r}.",
+                f"Invalid audit_file {toml_text(value)}.",
                 "Use a file path in quotes, or an empty string for the default.",
                 key=key,
             )
@@ -142,12 +156,61 @@ def _check_value(key: str, value: Any) -> Any:
 
 
 def find_key_line(text: str, key: str) -> int | None:
-    """Return the 1-based line where `key` is assigned in TOML text, if any."""
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    """Return the 1-based line where `key` is set in TOML text, if any.
+
+    That is an assignment (``key = ...``), a dotted key (``key.sub = ...``)
+    or a table header (``[key]``, ``[key.sub]``, ``[[key]]``).
+    """
+    name = rf"[\"']?{re.escape(key)}[\"']?"
+    pattern = re.compile(rf"^\s*(?:{name}\s*[=.]|\[\[?\s*{name}\s*[\].])")
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return number
     return None
+
+
+def setting_location(path: Path, key: str) -> str:
+    """Return "the config file PATH, line N" for where `key` is set, if readable."""
+    try:
+        text = read_private_file(path).decode("utf-8")
+    except (OSError, FileRejected, UnicodeDecodeError):
+        return f"the config file {path}"
+    line = find_key_line(text, key)
+    where = f", line {line}" if line else ""
+    return f"the config file {path}{where}"
+
+
+def salvage_settings(path: Path) -> Settings:
+    """Return the settings of a broken config file, keeping every valid value.
+
+    Values that are invalid, unknown or unreadable fall back to their
+    defaults. When the file is not valid TOML, each top-level ``key = value``
+    line before the first table is parsed on its own.
+    """
+    try:
+        text = read_private_file(path).decode("utf-8")
+    except (OSError, FileRejected, UnicodeDecodeError):
+        return Settings()
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        values = {}
+        for line in text.splitlines():
+            if line.lstrip().startswith("["):
+                break
+            try:
+                values.update(tomllib.loads(line))
+            except tomllib.TOMLDecodeError:
+                continue
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in SETTING_NAMES:
+            continue
+        try:
+            kept[key] = _check_value(key, value)
+        except ConfigError:
+            continue
+    return Settings(**kept)
 
 
 _TOML_LINE = re.compile(r"at line (\d+)")

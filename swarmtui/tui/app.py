@@ -30,7 +30,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from swarmtui.config import Settings, back_up, save_settings
+from swarmtui.config import Settings, back_up, save_settings, setting_location
 from swarmtui.errors import (
     ConfigError,
     EngineError,
@@ -778,8 +778,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if name == self.theme:
             return
         if name not in self.available_themes:
+            where = ""
+            if self.config_path is not None:
+                where = f" in {setting_location(self.config_path, 'theme')}"
             self.notify(
-                f"Unknown theme {name!r}; using {self.theme}.", severity="warning"
+                f"Unknown theme {name!r}{where}; using {self.theme}.",
+                severity="warning",
             )
             return
         self.theme = name

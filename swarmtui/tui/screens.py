@@ -6,6 +6,7 @@ handle the result in message handlers, like the app does.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
@@ -18,7 +19,12 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from swarmtui.config import CLIPBOARD_METHODS, Settings, with_changes
+from swarmtui.config import (
+    CLIPBOARD_METHODS,
+    Settings,
+    salvage_settings,
+    with_changes,
+)
 from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
 from swarmtui.tui.actions import help_sections
@@ -259,6 +265,10 @@ class SettingsScreen(ModalScreen[Settings | None]):
         self, settings: Settings, path: str, broken_file: ConfigError | None
     ) -> None:
         super().__init__()
+        if broken_file is not None and broken_file.path:
+            # The app runs on defaults, but saving must keep every valid
+            # value of the broken file, shown here or not (timeout, audit_file).
+            settings = salvage_settings(Path(broken_file.path))
         self.settings = settings
         self.path = path
         self.broken_file = broken_file
