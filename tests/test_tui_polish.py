@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 from tui_support import FIXED_NOW, demo_backend, demo_service, fixed_clock
 
 from swarmtui.audit import AuditLog
@@ -247,3 +247,87 @@ async def test_toast_waits_for_dialog_to_close(tmp_path: Path) -> None:
         await pilot.press("escape")
         await settle(app, pilot)
         assert any("closed elsewhere" in text for text in toast_texts(app))
+
+
+# -- small terminals ------------------------------------------------------------------
+
+SMALL_SIZES = [(80, 24), (60, 20)]
+
+
+def buttons_off_screen(app: SwarmConsole, size: tuple[int, int]) -> list[str]:
+    """Name the shown buttons of the current screen that lie outside the terminal."""
+    width, height = size
+    outside = []
+    for button in app.screen.query(Button):
+        if not all(node.display for node in button.ancestors_with_self[:-2]):
+            continue
+        region = button.region
+        if region.width == 0 or region.bottom > height or region.right > width:
+            outside.append(str(button.id))
+    return outside
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES)
+async def test_footer_shows_quit(tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        keys = [key for key in app.screen.query("FooterKey") if key.key == "q"]
+        assert len(keys) == 1
+        region = keys[0].region
+        assert region.width > 0
+        assert region.right <= size[0]
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES)
+@pytest.mark.parametrize("keys", [("k",), ("j",), ("s",), ("o",), ("L",), ("m", "r")])
+async def test_dialog_buttons_fit(
+    tmp_path: Path, size: tuple[int, int], keys: tuple[str, ...]
+) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*keys)
+        await settle(app, pilot)
+        assert app._modal_open()
+        assert list(app.screen.query(Button))
+        assert buttons_off_screen(app, size) == []
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES)
+async def test_leak_result_fits(tmp_path: Path, size: tuple[int, int]) -> None:
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    for number in range(8):
+        backend.join(view.worker_token, f"late-{number}", f"127.0.4.{number + 10}")
+    backend.join(view.manager_token, "rogue-mgr", "127.0.4.90")
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        table = app.screen.query_one("#leak-nodes", DataTable)
+        assert table.display
+        assert buttons_off_screen(app, size) == []
+        ids = {str(table.get_row(row_key)[-1]) for row_key in table.rows}
+        assert len(ids) == 9
+        assert all(len(node_id) == 12 for node_id in ids)
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES)
+async def test_live_check_result_fits(tmp_path: Path, size: tuple[int, int]) -> None:
+    service = demo_service(tmp_path)
+    manager_token = service.read().manager_token
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("k")
+        await settle(app, pilot)
+        app.screen.query_one("#check-input", Input).value = manager_token
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen.query_one("#check-rotate", Button).display
+        assert buttons_off_screen(app, size) == []

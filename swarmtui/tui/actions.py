@@ -61,6 +61,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "copy_token",
         "Copy token",
         "Copy the token alone of the focused pane to the clipboard.",
+        footer=False,
         group=TOKENS,
     ),
     ConsoleAction(

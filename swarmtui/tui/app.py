@@ -27,7 +27,7 @@ from textual.containers import VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Select, Static
 from textual.worker import get_current_worker
 
 from swarmtui.config import Settings, back_up, save_settings, setting_location
@@ -75,6 +75,10 @@ POLL_QUIET_SECONDS = 1.0
 # Relative times ("5 min ago") are recomputed this often, but a pane is
 # redrawn only when its text changes.
 RELATIVE_TIME_REFRESH = 30.0
+
+# Below this many rows the current screen has the class -short, and dialogs
+# drop blank lines and input borders so their buttons stay on screen at 60x20.
+SHORT_TERMINAL_ROWS = 26
 
 # Actions that need a swarm on screen and no dialog on top of it.
 TOKEN_ACTIONS = frozenset(
@@ -130,7 +134,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         )
 
     def _screen_changed(self, screen: Any) -> None:
-        """Keep information toasts off dialogs: hold them while one is open."""
+        """Hold information toasts while a dialog is open; fit the dialog."""
+        self._mark_short_screen()
         if self._modal_open():
             # NOTE: Textual has no public way to list or withdraw shown
             # notifications; _notifications and _unnotify are what it uses.
@@ -211,6 +216,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self.worker_executor is not None:
             asyncio.get_running_loop().set_default_executor(self.worker_executor)
         self.screen_change_signal.subscribe(self, self._screen_changed)
+        self._mark_short_screen()
         self._apply_theme(self.settings.theme)
         self._render_header()
         if self.config_error is not None:
@@ -223,6 +229,18 @@ class SwarmConsole(ResponseFeatures, App[int]):
             )
         self.set_interval(RELATIVE_TIME_REFRESH, self._render_panes)
         self._start_read(background=False)
+
+    def on_resize(self, event: Any) -> None:
+        self._mark_short_screen()
+
+    def _mark_short_screen(self) -> None:
+        screen = self.screen
+        short = self.size.height < SHORT_TERMINAL_ROWS
+        screen.set_class(short, "-short")
+        if isinstance(screen, ModalScreen):
+            for field in screen.query("Input, Select"):
+                if isinstance(field, Input | Select):
+                    field.compact = short
 
     # -- the service ----------------------------------------------------------
 

@@ -117,6 +117,7 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         OpenWindowScreen Input, OpenWindowScreen Select { width: 30; }
         OpenWindowScreen .row { height: auto; }
         OpenWindowScreen .row Label { width: 24; padding-top: 1; }
+        OpenWindowScreen.-short .row Label { padding-top: 0; }
         """,
     )
     AUTO_FOCUS = "#window-minutes"

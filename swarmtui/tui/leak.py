@@ -44,12 +44,24 @@ def node_rows(nodes: tuple[NodeInfo, ...], manager_style: str) -> list[list[Text
             format_utc(node.created_at) if node.created_at else "-",
             node.status,
             node.engine_version or "-",
+            node.id[:12],
         ]
         rows.append([Text(cell, style=style) for cell in cells])
     return rows
 
 
-NODE_COLUMNS = ("", "Hostname", "Role", "Address", "Joined (UTC)", "Status", "Engine")
+# The node ID comes last, as in `docker node ls`'s short form: it tells apart
+# nodes that share a hostname.
+NODE_COLUMNS = (
+    "",
+    "Hostname",
+    "Role",
+    "Address",
+    "Joined (UTC)",
+    "Status",
+    "Engine",
+    "ID",
+)
 
 
 class LeakScreen(ModalScreen["LeakReport | None"]):
@@ -69,6 +81,9 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
         LeakScreen.-done #leak-form { display: none; }
         LeakScreen #leak-outcome { display: none; height: auto; }
         LeakScreen.-done #leak-outcome { display: block; }
+        LeakScreen.-short #leak-question { margin-top: 0; }
+        LeakScreen.-short #leak-result { margin-top: 0; }
+        LeakScreen.-short #leak-nodes { max-height: 6; margin-top: 0; }
         """,
     )
     AUTO_FOCUS = "#leak-since"

@@ -48,6 +48,9 @@ MODAL_CSS = """
 {name} .dialog-title {{ text-style: bold; margin-bottom: 1; }}
 {name} .dialog-buttons {{ height: auto; margin-top: 1; align-horizontal: right; }}
 {name} .dialog-buttons Button {{ margin-left: 1; }}
+{name}.-short .dialog-title {{ margin-bottom: 0; }}
+{name}.-short Input {{ margin-bottom: 0; }}
+{name}.-short .dialog-buttons Button {{ min-width: 0; }}
 """
 
 
