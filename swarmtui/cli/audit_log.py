@@ -52,6 +52,18 @@ def add_parser(subparsers: Any) -> str:
         help="only the last N events",
     )
     parser.add_argument(
+        "--cluster",
+        metavar="ID",
+        help="only events of the swarm with this cluster ID; a prefix of at "
+        "least 4 characters is enough, as the 12-character ID the console shows",
+    )
+    parser.add_argument(
+        "--endpoint",
+        metavar="TEXT",
+        help="only events whose endpoint contains TEXT, such as a host name, "
+        "a socket path or 'demo:'",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print each event as one JSON line"
     )
     parser.add_argument(
@@ -105,10 +117,37 @@ def render_line(event: Mapping[str, Any]) -> str:
     return f"{line}  {details.strip('; ')}" if details else line
 
 
+def event_matches(
+    event: Mapping[str, Any], cluster: str | None, endpoint: str | None
+) -> bool:
+    """Tell whether an event is of a cluster (ID prefix) and an endpoint (substring)."""
+    if cluster and not str(event.get("cluster_id") or "").startswith(cluster):
+        return False
+    return not endpoint or endpoint in str(event.get("endpoint") or "")
+
+
 def run(args: argparse.Namespace, service: object = None) -> int:
     path = args.file or default_audit_path(config_path=getattr(args, "config", None))
     since = parse_time_or_duration(args.since) if args.since else None
-    reading = read_audit(path, since=since, limit=args.limit)
+    cluster = (args.cluster or "").strip()
+    if args.cluster is not None and len(cluster) < 4:
+        print(
+            f"swarmtui: --cluster {args.cluster!r} is too short; give at least 4 "
+            "characters of the cluster ID.",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    filtered = bool(cluster or args.endpoint)
+    # The limit applies to the matching events, so filter before cutting.
+    reading = read_audit(path, since=since, limit=None if filtered else args.limit)
+    if filtered:
+        reading.events = [
+            event
+            for event in reading.events
+            if event_matches(event, cluster, args.endpoint)
+        ]
+        if args.limit is not None:
+            reading.events = reading.events[-args.limit :]
     if reading.missing:
         print(
             f"swarmtui: no audit record yet at {path}; it is created by the "

@@ -57,15 +57,29 @@ def add_parser(subparsers: Any) -> str:
 
 
 def render_nodes(nodes: tuple[NodeInfo, ...]) -> str:
-    """Write the nodes as an aligned text table; managers are marked with '!'."""
-    header = ("", "HOSTNAME", "ROLE", "ADDRESS", "JOINED (UTC)", "STATUS", "ENGINE")
+    """Write the nodes as an aligned text table; managers are marked with '!'.
+
+    The ID column has the 12-character short form that `docker node ls`
+    prints; --json carries the full ID.
+    """
+    header = (
+        "",
+        "ID",
+        "HOSTNAME",
+        "ROLE",
+        "ADDRESS",
+        "JOINED (UTC)",
+        "STATUS",
+        "ENGINE",
+    )
     rows = [header]
     for node in nodes:
         manager = node.role is Role.MANAGER
         rows.append(
             (
                 "!" if manager else "",
-                node.hostname or node.id[:12],
+                node.id[:12],
+                node.hostname or "-",
                 "MANAGER" if manager else "worker",
                 node.address or "-",
                 format_utc(node.created_at) if node.created_at else "-",

@@ -1,0 +1,105 @@
+"""The node ID in leak-response's table and the audit command's filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli import main
+from swarmtui.errors import ExitCode
+from swarmtui.service import TokenService
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(tmp_path / "windows.json"))
+    return tmp_path
+
+
+def demo_args(path: Path) -> list[str]:
+    return ["--demo", "--demo-state", str(path / "demo.toml"), "--demo-seed", "4"]
+
+
+def test_leak_table_tells_same_hostnames_apart(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = DemoBackend(path=env / "demo.toml", seed=4)
+    view = TokenService(backend).read()
+    first = backend.join(view.worker_token, "web-1", "127.0.4.81")
+    second = backend.join(view.manager_token, "web-1", "127.0.4.82")
+    code = main([*demo_args(env), "leak-response", "--yes", "--since", "30m"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    header = next(line for line in out.splitlines() if "HOSTNAME" in line)
+    assert header.split()[:2] == ["ID", "HOSTNAME"]
+    rows = [line for line in out.splitlines() if "web-1" in line]
+    assert len(rows) == 2
+    assert first.id[:12] in rows[0]
+    assert first.id not in rows[0]
+    assert second.id[:12] in rows[1]
+    assert rows[1].startswith("!")
+
+
+def test_leak_json_keeps_full_ids(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = DemoBackend(path=env / "demo.toml", seed=4)
+    view = TokenService(backend).read()
+    node = backend.join(view.worker_token, "web-1", "127.0.4.81")
+    code = main([*demo_args(env), "leak-response", "--yes", "--json", "--since", "1h"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.OK
+    assert [item["id"] for item in document["nodes"]] == [node.id]
+
+
+EVENTS = [
+    {"action": "rotate", "cluster_id": "aaaa1111bbbb", "endpoint": "demo:/s.toml"},
+    {"action": "copy", "cluster_id": "cccc2222dddd", "endpoint": "unix:///d.sock"},
+    {"action": "reveal", "cluster_id": "aaaa1111bbbb", "endpoint": "tcp://h:2376"},
+    {"action": "check-token", "cluster_id": None, "endpoint": "demo:/s.toml"},
+]
+
+
+def write_events(path: Path) -> None:
+    lines = [
+        json.dumps({"time": f"2026-01-01T00:00:0{number}Z", **event})
+        for number, event in enumerate(EVENTS)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("options", "actions"),
+    [
+        (["--cluster", "aaaa1111"], ["rotate", "reveal"]),
+        (["--cluster", "aaaa1111bbbb"], ["rotate", "reveal"]),
+        (["--endpoint", "demo:"], ["rotate", "check-token"]),
+        (["--cluster", "aaaa", "--endpoint", "tcp://"], ["reveal"]),
+        (["--cluster", "aaaa", "--limit", "1"], ["reveal"]),
+        (["--endpoint", "nowhere"], []),
+    ],
+)
+def test_audit_filters(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    actions: list[str],
+) -> None:
+    write_events(env / "audit.jsonl")
+    assert main(["audit", "--json", *options]) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["action"] for line in lines] == actions
+
+
+def test_audit_rejects_short_cluster(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_events(env / "audit.jsonl")
+    assert main(["audit", "--cluster", "aa"]) == ExitCode.USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "at least 4 characters" in captured.err
