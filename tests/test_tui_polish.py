@@ -17,6 +17,7 @@ from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.join_window import OpenWindowScreen
 from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import (
@@ -331,3 +332,40 @@ async def test_live_check_result_fits(tmp_path: Path, size: tuple[int, int]) -> 
         await settle(app, pilot)
         assert app.screen.query_one("#check-rotate", Button).display
         assert buttons_off_screen(app, size) == []
+
+
+# -- audit screen -------------------------------------------------------------------
+
+
+async def test_audit_screen_filters_cluster(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    foreign = {
+        "time": "2026-01-01T00:00:00Z",
+        "action": "copy",
+        "cluster_id": "zzzz9999other",
+        "endpoint": "unix:///elsewhere.sock",
+    }
+    audit_path.write_text(json.dumps(foreign) + "\n", encoding="utf-8")
+    audit = AuditLog(audit_path, environment={})
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen)
+        table = app.screen.query_one("#audit-table", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[2]) == "rotate"
+        status = str(app.screen.query_one("#audit-status", Static).content)
+        assert "of this swarm" in status
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert table.row_count == 2
+        assert str(table.get_row_at(1)[2]) == "copy"
+        status = str(app.screen.query_one("#audit-status", Static).content)
+        assert "of every swarm and endpoint" in status
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert table.row_count == 1

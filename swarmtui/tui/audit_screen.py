@@ -15,10 +15,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from swarmtui.audit import AuditReading, read_audit
-from swarmtui.cli.audit_log import render_line
+from swarmtui.cli.audit_log import event_matches, render_line
 from swarmtui.errors import SwarmTuiError
 from swarmtui.text import terminal_safe
-from swarmtui.tui.screens import modal_css
+from swarmtui.tui.screens import MarkedCheckbox, modal_css
 
 AUDIT_SCREEN_LIMIT = 200
 AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
@@ -35,7 +35,11 @@ def _details(event: dict[str, object]) -> str:
 
 
 class AuditScreen(ModalScreen[None]):
-    """The last events of the audit record, read in a worker."""
+    """The last events of the audit record, read in a worker.
+
+    Given a cluster ID, it starts with that swarm's events only; f or the
+    checkbox switches to the events of every swarm and endpoint.
+    """
 
     DEFAULT_CSS = modal_css(
         "AuditScreen",
@@ -46,7 +50,8 @@ class AuditScreen(ModalScreen[None]):
         """,
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="audit-close")
+        Binding("escape", "close", "Close", id="audit-close"),
+        Binding("f", "toggle_filter", "This swarm / all", id="audit-filter"),
     ]
 
     class Loaded(Message):
@@ -55,9 +60,11 @@ class AuditScreen(ModalScreen[None]):
             self.reading = reading
             self.error = error
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, cluster_id: str | None = None) -> None:
         super().__init__()
         self.path = path
+        self.cluster_id = cluster_id
+        self.reading: AuditReading | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -69,6 +76,13 @@ class AuditScreen(ModalScreen[None]):
                 classes="hint",
                 markup=False,
             )
+            if self.cluster_id:
+                yield MarkedCheckbox(
+                    f"Only this swarm (cluster {self.cluster_id[:12]}); f switches",
+                    True,
+                    id="audit-only-cluster",
+                    compact=True,
+                )
             yield Static("Reading…", id="audit-status", markup=False)
             yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="dialog-buttons"):
@@ -84,7 +98,7 @@ class AuditScreen(ModalScreen[None]):
     @work(thread=True, exit_on_error=False, group="audit", description="Read audit")
     def _load(self, path: Path) -> None:
         try:
-            reading = read_audit(path, limit=AUDIT_SCREEN_LIMIT)
+            reading = read_audit(path)
         except SwarmTuiError as error:
             self.post_message(self.Loaded(None, str(error)))
             return
@@ -96,8 +110,28 @@ class AuditScreen(ModalScreen[None]):
         if reading is None:
             status.update(message.error)
             return
+        self.reading = reading
+        self._show_events()
+
+    def _only_cluster(self) -> str | None:
+        """Return the cluster ID to filter on, or None to show every event."""
+        if not self.cluster_id:
+            return None
+        box = self.query_one("#audit-only-cluster", MarkedCheckbox)
+        return self.cluster_id if box.value else None
+
+    def _show_events(self) -> None:
+        reading = self.reading
+        if reading is None:
+            return
+        cluster = self._only_cluster()
+        events = [
+            event for event in reading.events if event_matches(event, cluster, None)
+        ]
+        events = events[-AUDIT_SCREEN_LIMIT:]
         table = self.query_one("#audit-table", DataTable)
-        for event in reversed(reading.events):
+        table.clear()
+        for event in reversed(events):
             cells = (
                 str(event.get("time", "?")),
                 str(event.get("user", "?"))
@@ -109,12 +143,22 @@ class AuditScreen(ModalScreen[None]):
             )
             # Text cells, because DataTable reads a str cell as markup.
             table.add_row(*(Text(terminal_safe(cell)) for cell in cells))
-        text = f"{len(reading.events)} latest event(s), newest first."
+        scope = "of this swarm" if cluster else "of every swarm and endpoint"
+        text = f"{len(events)} latest event(s) {scope}, newest first."
         if reading.missing:
             text = "No audit events yet: the file is created by the first action."
         if reading.damaged_lines:
             text += f" {len(reading.damaged_lines)} damaged line(s) skipped."
-        status.update(text)
+        self.query_one("#audit-status", Static).update(text)
+
+    @on(MarkedCheckbox.Changed, "#audit-only-cluster")
+    def _filter_changed(self) -> None:
+        self._show_events()
+
+    def action_toggle_filter(self) -> None:
+        if self.cluster_id:
+            box = self.query_one("#audit-only-cluster", MarkedCheckbox)
+            box.value = not box.value
 
     @on(Button.Pressed, "#audit-close-button")
     def action_close(self) -> None:

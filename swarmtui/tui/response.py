@@ -125,4 +125,6 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
             return
         service = self._service
         path = getattr(service.audit, "path", None) if service else None
-        self.push_screen(AuditScreen(Path(path) if path else None))
+        view = self.view if self.error is None else None
+        cluster_id = view.cluster_id if view is not None else None
+        self.push_screen(AuditScreen(Path(path) if path else None, cluster_id))
