@@ -77,8 +77,10 @@ POLL_QUIET_SECONDS = 1.0
 RELATIVE_TIME_REFRESH = 30.0
 
 # Below this many rows the current screen has the class -short, and dialogs
-# drop blank lines and input borders so their buttons stay on screen at 60x20.
+# drop blank lines so their buttons stay on screen at 80x24; below the second
+# number their inputs and selects also lose their borders, as needed at 60x20.
 SHORT_TERMINAL_ROWS = 26
+COMPACT_FIELD_ROWS = 22
 
 # Actions that need a swarm on screen and no dialog on top of it.
 TOKEN_ACTIONS = frozenset(
@@ -235,12 +237,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def _mark_short_screen(self) -> None:
         screen = self.screen
-        short = self.size.height < SHORT_TERMINAL_ROWS
-        screen.set_class(short, "-short")
+        screen.set_class(self.size.height < SHORT_TERMINAL_ROWS, "-short")
+        compact = self.size.height < COMPACT_FIELD_ROWS
         if isinstance(screen, ModalScreen):
             for field in screen.query("Input, Select"):
                 if isinstance(field, Input | Select):
-                    field.compact = short
+                    field.compact = compact
 
     # -- the service ----------------------------------------------------------
 
