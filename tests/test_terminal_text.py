@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from demo_support import cli_environment, make_demo, run_cli
 
+from swarmtui.cli.audit_log import render_line
 from swarmtui.errors import EngineError, ExitCode
 from swarmtui.logs import RedactingFilter
 from swarmtui.models import EngineInfo, NodeInfo, Role
@@ -342,3 +343,11 @@ def test_node_info_keeps_plain_text() -> None:
     assert node.hostname == "web-1"
     assert node.manager_address == "10.0.0.5:2377"
     assert node.created_at == created
+
+
+def test_audit_line_escaped() -> None:
+    line = render_line(
+        {"time": "t", "user": "eve", "ssh_client": "\x1b[2J1.2.3.4", "action": "a"}
+    )
+    assert "\x1b" not in line
+    assert "\\x1b[2J1.2.3.4" in line

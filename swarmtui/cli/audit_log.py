@@ -14,6 +14,7 @@ from typing import Any
 
 from swarmtui.audit import default_audit_path, read_audit
 from swarmtui.errors import ExitCode
+from swarmtui.text import terminal_safe
 from swarmtui.timetext import parse_time_or_duration
 
 NAME = "audit"
@@ -92,7 +93,7 @@ def _fingerprints(event: Mapping[str, Any]) -> str:
 
 
 def render_line(event: Mapping[str, Any]) -> str:
-    """Write one event as a readable line."""
+    """Write one event as a readable line, with control characters escaped."""
     who = str(event.get("user", "?"))
     if event.get("ssh_client"):
         who += f"@{event['ssh_client']}"
@@ -114,7 +115,10 @@ def render_line(event: Mapping[str, Any]) -> str:
     if event.get("error"):
         details += f"; error: {event['error']}"
     line = "  ".join(columns)
-    return f"{line}  {details.strip('; ')}" if details else line
+    if details:
+        line = f"{line}  {details.strip('; ')}"
+    # The record quotes engine text and environment values such as SSH_CLIENT.
+    return terminal_safe(line)
 
 
 def event_matches(
