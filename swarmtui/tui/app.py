@@ -186,8 +186,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.revealed: dict[Role, bool] = {
             role: not self.settings.mask_tokens for role in Role
         }
-        # The last change of each token that this console saw, and when the
-        # audit record or token history say the current tokens were issued.
+        # The last change of each token that this console saw, and the issue
+        # times of the current tokens from the audit record or token history.
         self.seen_changes: dict[Role, SeenChange] = {}
         self.token_origins: dict[Role, TokenOrigin] = {}
         self._last_role = Role.WORKER
@@ -341,7 +341,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                         severity="warning",
                     )
             if outside_change:
-                # The audit record knows the time when another swarmtui rotated.
+                # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
         self._render()
 
