@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -107,9 +108,14 @@ def current_context_name(directory: Path) -> str:
     """Read `currentContext` from config.json; "default" when unset or absent."""
     path = directory / "config.json"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_private_file(path).decode("utf-8")
     except FileNotFoundError:
         return "default"
+    except (FileRejected, UnicodeDecodeError) as error:
+        raise EndpointError(
+            f"The docker config file {path} cannot be used: {error}.",
+            "Fix or remove the file, or point DOCKER_CONFIG at another folder.",
+        ) from None
     except OSError as error:
         raise EndpointError(
             f"The docker config file {path} cannot be read: {error.strerror}.",
@@ -158,8 +164,13 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
         return ResolvedEndpoint(label=DEFAULT_HOST, base_url=DEFAULT_HOST)
     meta_path = directory / "contexts" / "meta" / _context_id(name) / "meta.json"
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(read_private_file(meta_path).decode("utf-8"))
         endpoint = meta["Endpoints"]["docker"]
+    except FileRejected as error:
+        raise EndpointError(
+            f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
+            "Recreate it with 'docker context rm' and 'docker context create'.",
+        ) from None
     except FileNotFoundError:
         raise EndpointError(
             f"The docker context {name!r} was not found in {directory}.",

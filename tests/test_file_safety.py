@@ -17,7 +17,13 @@ from swarmtui.atomicfile import (
     write_atomic,
 )
 from swarmtui.config import Settings, load_settings, save_settings
-from swarmtui.errors import ConfigError, JoinWindowError, StateFileError
+from swarmtui.endpoint import current_context_name
+from swarmtui.errors import (
+    ConfigError,
+    EndpointError,
+    JoinWindowError,
+    StateFileError,
+)
 from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role
 from swarmtui.windows import CloseReason, JoinWindow, WindowClosed, WindowStore
@@ -204,3 +210,15 @@ def test_sigterm_close_message() -> None:
     )
     assert "closed because swarmtui was stopped (SIGTERM)" in closed.message
     assert "by hand" not in closed.message
+
+
+def test_docker_config_fifo_rejected(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.json")
+    with pytest.raises(EndpointError, match="not a regular file"):
+        current_context_name(tmp_path)
+
+
+def test_docker_config_device_rejected(tmp_path: Path) -> None:
+    (tmp_path / "config.json").symlink_to("/dev/zero")
+    with pytest.raises(EndpointError, match="not a regular file"):
+        current_context_name(tmp_path)
