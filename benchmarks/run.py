@@ -188,8 +188,9 @@ class PrivateDaemon:
         return dict(swarm["JoinTokens"])
 
     def stop(self) -> None:
-        # Leaving the swarm removes the ingress network, whose namespace is
-        # mounted under the exec root and can outlive the daemon.
+        # Leaving the swarm lets dockerd remove its ingress network. The
+        # network's namespace, mounted under the exec root, can still outlive
+        # the daemon, so _unmount_leftovers runs after it stops.
         with contextlib.suppress(OSError, stdlib_floor.EngineCallError):
             self.call("POST", f"{stdlib_floor.API}/swarm/leave?force=true")
         pid = None
