@@ -24,6 +24,10 @@ from typing import Any
 
 from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
+from swarmtui.sdk_imports import defer_paramiko
+
+# Every docker SDK import in swarmtui comes after this module is imported.
+defer_paramiko()
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 HOST_FORMS = (
