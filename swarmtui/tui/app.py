@@ -72,9 +72,6 @@ log = logging.getLogger(__name__)
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
-# Relative times ("5 min ago") are recomputed this often, but a pane is
-# redrawn only when its text changes.
-RELATIVE_TIME_REFRESH = 30.0
 
 # Below this many rows the current screen has the class -short, and dialogs
 # drop blank lines so their buttons stay on screen at 80x24; below the second
@@ -229,7 +226,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 severity="error",
                 timeout=15,
             )
-        self.set_interval(RELATIVE_TIME_REFRESH, self._render_panes)
         self._start_read(background=False)
 
     def on_resize(self, event: Any) -> None:
@@ -459,12 +455,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         view = self.view
         if view is None:
             return
-        now = self._clock()
         for pane in self.query(TokenPane):
             role = pane.role
             fingerprint = view.token_fingerprint(role)
             seen = self.seen_changes.get(role)
-            changed = change_text(fingerprint, seen, self.token_origins.get(role), now)
+            changed = change_text(fingerprint, seen, self.token_origins.get(role))
             outside = seen is not None and seen.outside
             pane.show(view, self.revealed[role], changed, outside)
 

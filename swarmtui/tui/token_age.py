@@ -2,16 +2,24 @@
 
 Each pane describes its own token only: what this console saw happen to
 it, else what the audit record or the token history store, else that it has
-not changed since the console started.
+not changed since the console started. Times are absolute (UTC, to the
+minute), so the line never changes while the token does not, and an idle
+console writes nothing to its terminal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from swarmtui.token_age import TokenOrigin
-from swarmtui.tui.widgets import relative_time
+
+
+def stamp(moment: datetime) -> str:
+    """Write a time as ``at YYYY-MM-DD HH:MM UTC``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("at %Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +35,18 @@ def change_text(
     fingerprint: str,
     seen: SeenChange | None,
     origin: TokenOrigin | None,
-    now: datetime,
 ) -> str:
     """Describe when the token with `fingerprint` changed, for its pane."""
     if origin is not None and origin.fingerprint != fingerprint:
         origin = None
     if seen is not None and seen.fingerprint == fingerprint:
         if not seen.outside:
-            return f"rotated by this console {relative_time(seen.at, now)}"
+            return f"rotated by this console {stamp(seen.at)}"
         # The audit record has the real time when another swarmtui rotated it.
         at = origin.at if origin is not None and origin.source == "audit" else seen.at
-        return f"rotated outside this console {relative_time(at, now)}"
+        return f"rotated outside this console {stamp(at)}"
     if origin is not None and origin.source == "audit":
-        return f"rotated {relative_time(origin.at, now)} (audit record)"
+        return f"rotated {stamp(origin.at)} (audit record)"
     if origin is not None:
-        return f"first seen {relative_time(origin.at, now)}"
+        return f"first seen {stamp(origin.at)}"
     return "unchanged since the console started"
