@@ -286,7 +286,9 @@ def save_settings(path: Path, settings: Settings) -> None:
 
     data = tomli_w.dumps(settings_to_toml(settings)).encode("utf-8")
     try:
-        Path(os.path.realpath(path)).parent.mkdir(parents=True, exist_ok=True)
+        Path(os.path.realpath(path)).parent.mkdir(
+            parents=True, exist_ok=True, mode=0o700
+        )
         write_atomic(path, data)
     except OSError as error:
         raise ConfigError(

@@ -24,7 +24,7 @@ class ExitCode:
     API_TOO_OLD = 5
     CONFLICT = 6
     FILE_ERROR = 7
-    INVALID_TOKEN = 8
+    INVALID_TOKEN = 12
     JOIN_REJECTED = 9
 
 

@@ -120,3 +120,10 @@ def test_find_key_line_skips_similar_keys() -> None:
     text = "poll_interval_x = 1\n  poll_interval = 2\n"
     assert find_key_line(text, "poll_interval") == 2
     assert find_key_line(text, "theme") is None
+
+
+def test_cli_timeout_limit_matches_config() -> None:
+    from swarmtui.cli import MAX_TIMEOUT_SECONDS
+    from swarmtui.config import MAX_TIMEOUT
+
+    assert MAX_TIMEOUT_SECONDS == MAX_TIMEOUT

@@ -112,7 +112,7 @@ def test_parse_names_bad_part(text: str, part: str) -> None:
         parse_token(text)
 
     assert caught.value.part == part
-    assert caught.value.exit_code == 8
+    assert caught.value.exit_code == 12
     assert SECRET not in str(caught.value)
     assert DIGEST not in str(caught.value)
 

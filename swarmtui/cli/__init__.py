@@ -29,8 +29,8 @@ exit codes:
   5  API version too old
   6  conflict: another admin changed the swarm; nothing was rotated
   7  config, demo state or audit file error
-  8  invalid token text
   9  the demo swarm rejected a join (demo-join)
+  12 invalid token text (check-token, demo-join)
 
 check-token has its own codes: see 'swarmtui check-token --help'.
 """
@@ -78,13 +78,14 @@ def named_subcommands(arguments: Sequence[str]) -> list[str] | None:
     return named or None
 
 
-# Maximum --timeout: a day, far above what any engine call needs,
-# and well inside what threading's waits accept.
-MAX_TIMEOUT_SECONDS = 86400.0
+# Maximum --timeout, equal to swarmtui.config.MAX_TIMEOUT (not imported here,
+# to keep the config parser off the CLI's start-up path): ten minutes is far
+# above what any engine call needs.
+MAX_TIMEOUT_SECONDS = 600.0
 
 
 def timeout_seconds(text: str) -> float:
-    """Parse --timeout: a positive, finite number of seconds up to a day."""
+    """Parse --timeout: a positive, finite number of seconds up to ten minutes."""
     try:
         value = float(text)
     except ValueError:

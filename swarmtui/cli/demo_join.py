@@ -27,7 +27,7 @@ exit codes:
   0  the node joined
   7  the demo state file cannot be read or written
   9  the demo swarm rejected the token: malformed, old, or another swarm's
-  12 standard input is not one token
+  12 standard input is not UTF-8 text or longer than 65536 characters
 """
 
 
