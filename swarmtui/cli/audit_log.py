@@ -37,8 +37,8 @@ def add_parser(subparsers: Any) -> str:
         help="print the audit record of rotations, checks and copies",
         description="Print the events of the audit record, oldest first. The "
         "file is $SWARMTUI_AUDIT_FILE, else the config file's audit_file, else "
-        "'audit.jsonl' in the user state folder. No engine is contacted. Damaged lines are skipped and "
-        "reported on stderr.",
+        "'audit.jsonl' in the user state folder. No engine is contacted. "
+        "Damaged lines are skipped and reported on stderr.",
     )
     parser.add_argument(
         "--since",
