@@ -13,22 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from swarmtui.audit import default_audit_path, read_audit
+from swarmtui.cli.arguments import positive_int
 from swarmtui.errors import ExitCode
 from swarmtui.text import terminal_safe
 from swarmtui.timetext import parse_time_or_duration
 
 NAME = "audit"
 NEEDS_SERVICE = False
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the limit must be 1 or more")
-    return value
 
 
 def add_parser(subparsers: Any) -> str:
@@ -48,7 +39,7 @@ def add_parser(subparsers: Any) -> str:
     )
     parser.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="only the last N events",
     )

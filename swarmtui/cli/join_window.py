@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from swarmtui.cli.arguments import positive_int
 from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
@@ -73,16 +74,6 @@ def _window_minutes(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the value must be 1 or more")
-    return value
-
-
 def add_parser(subparsers: Any) -> str:
     parser = subparsers.add_parser(
         NAME,
@@ -112,7 +103,7 @@ def add_parser(subparsers: Any) -> str:
     )
     opener.add_argument(
         "--joins",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="close once N nodes of ROLE have joined",
     )
