@@ -354,7 +354,7 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
         await pilot.press("U")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmUnlockRotateScreen)
-        await pilot.click("#unlock-confirm")
+        await pilot.click("#confirm")
         await settle(app, pilot)
 
         new_key = backend.unlock_key()

@@ -101,7 +101,29 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmRotateScreen(ModalScreen[bool]):
+class ConfirmScreen(ModalScreen[bool]):
+    """Base of the yes/no dialogs: Cancel has the focus, Escape and q cancel.
+
+    Subclasses compose a Button with id "cancel" and one with id "confirm".
+    """
+
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dialog-cancel"),
+        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
+        Binding("q", "cancel", "Cancel", show=False),
+    ]
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+
+class ConfirmRotateScreen(ConfirmScreen):
     """Ask before rotating a token; Cancel has the focus."""
 
     DEFAULT_CSS = modal_css(
@@ -112,12 +134,6 @@ class ConfirmRotateScreen(ModalScreen[bool]):
         ConfirmRotateScreen .where { color: $text-muted; }
         """,
     )
-    AUTO_FOCUS = "#cancel"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="confirm-cancel"),
-        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
-        Binding("q", "cancel", "Cancel", show=False),
-    ]
 
     def __init__(self, role: Role, view: SwarmView) -> None:
         super().__init__()
@@ -152,16 +168,8 @@ class ConfirmRotateScreen(ModalScreen[bool]):
                     compact=True,
                 )
 
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
-    @on(Button.Pressed, "#confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-
-class ConflictScreen(ModalScreen[bool]):
+class ConflictScreen(ConfirmScreen):
     """Show what another admin changed before our rotation, and ask again."""
 
     DEFAULT_CSS = modal_css(
@@ -171,12 +179,6 @@ class ConflictScreen(ModalScreen[bool]):
         ConflictScreen .danger { color: $error; text-style: bold; }
         """,
     )
-    AUTO_FOCUS = "#cancel"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="conflict-cancel"),
-        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
-        Binding("q", "cancel", "Cancel", show=False),
-    ]
 
     def __init__(self, role: Role, changes: tuple[str, ...], fresh: SwarmView) -> None:
         super().__init__()
@@ -210,14 +212,6 @@ class ConflictScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Rotate now", id="confirm", variant="error", compact=True)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
 
 
 THEMES = (

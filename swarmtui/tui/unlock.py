@@ -6,17 +6,12 @@ rotates the key in thread workers.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from swarmtui.models import SwarmView
-from swarmtui.tui.screens import modal_css
+from swarmtui.tui.screens import ConfirmScreen, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
 from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 
@@ -98,7 +93,7 @@ class UnlockKeyPane(Vertical):
         self.set_class(revealed and bool(key), "-revealed")
 
 
-class ConfirmUnlockRotateScreen(ModalScreen[bool]):
+class ConfirmUnlockRotateScreen(ConfirmScreen):
     """Ask before rotating the unlock key; Cancel has the focus."""
 
     DEFAULT_CSS = modal_css(
@@ -109,12 +104,6 @@ class ConfirmUnlockRotateScreen(ModalScreen[bool]):
         ConfirmUnlockRotateScreen .where { color: $text-muted; }
         """,
     )
-    AUTO_FOCUS = "#unlock-cancel"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="unlock-confirm-cancel"),
-        # q cancels here, so that the app's "q Quit" is neither shown nor dead.
-        Binding("q", "cancel", "Cancel", show=False),
-    ]
 
     def __init__(self, view: SwarmView) -> None:
         super().__init__()
@@ -139,18 +128,10 @@ class ConfirmUnlockRotateScreen(ModalScreen[bool]):
                 classes="danger",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="unlock-cancel", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
                 yield Button(
                     "Rotate unlock key",
-                    id="unlock-confirm",
+                    id="confirm",
                     variant="error",
                     compact=True,
                 )
-
-    @on(Button.Pressed, "#unlock-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    @on(Button.Pressed, "#unlock-confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
