@@ -34,13 +34,13 @@ class Settings:
     """Seconds between two reads of the swarm in the console."""
 
     confirm_worker_rotation: bool = False
-    """Ask before rotating the worker token too (the manager token always asks)."""
+    """Confirm worker rotations too (manager rotations are always confirmed)."""
 
     mask_tokens: bool = True
     """Show tokens masked until revealed; reveal stays per pane and temporary."""
 
     clipboard: str = "both"
-    """How copies reach a clipboard: osc52, local, both or off."""
+    """Clipboard method for copies: osc52, local, both or off."""
 
     theme: str = "textual-dark"
     """Name of the Textual theme of the console."""

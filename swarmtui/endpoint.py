@@ -63,7 +63,7 @@ def check_host(host: str, origin: str) -> None:
 
 @dataclass(frozen=True)
 class EndpointChoice:
-    """What the user selected; nothing is resolved or connected yet."""
+    """The user's engine selection, not yet resolved or connected."""
 
     host: str | None = None
     context: str | None = None

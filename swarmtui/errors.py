@@ -36,7 +36,7 @@ class SwarmTuiError(Exception):
 
     def __init__(self, message: str, hint: str = "") -> None:
         # Messages quote engine replies and file contents, so control
-        # characters in them are escaped before any terminal sees them.
+        # characters in them are escaped before they reach a terminal.
         message = terminal_safe(message, keep_newlines=True)
         super().__init__(message)
         self.message = message
@@ -97,7 +97,7 @@ class ApiTooOldError(SwarmTuiError):
 
 
 class EngineError(SwarmTuiError):
-    """An engine answer that none of the more specific errors describes."""
+    """An engine response that none of the more specific errors describes."""
 
     title = "Engine error"
     exit_code = ExitCode.FAILURE
@@ -191,7 +191,7 @@ class StateFileError(SwarmTuiError):
 
 
 class JoinRejectedError(SwarmTuiError):
-    """A join attempt that the swarm rejected; the message never holds the token."""
+    """A join attempt that the swarm rejected; the message never contains the token."""
 
     title = "Join rejected"
     exit_code = ExitCode.JOIN_REJECTED

@@ -25,7 +25,7 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EngineInfo:
-    """What `GET /info` and `GET /version` say about the node we talk to."""
+    """Node state from `GET /info` and `GET /version`."""
 
     node_id: str
     local_node_state: str

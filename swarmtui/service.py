@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 class AuditSink(Protocol):
-    """Where the service appends audit events; see swarmtui.audit."""
+    """The destination of audit events; swarmtui.audit implements it."""
 
     def record(self, action: str, **fields: Any) -> None: ...
 
@@ -208,7 +208,7 @@ class TokenService:
     # -- reading ----------------------------------------------------------
 
     def check_manager(self) -> EngineInfo:
-        """Read the node state; raise the error that says why it cannot serve."""
+        """Read the node state, or raise the error that explains why it cannot serve."""
         info = self.backend.engine_info()
         endpoint = self.backend.endpoint
         state = info.local_node_state
@@ -320,15 +320,15 @@ class TokenService:
         and our update, RotationConflictError carries the fresh state and no
         second attempt is made.
         """
-        wanted = frozenset(Role(role) for role in roles)
-        if not wanted:
+        requested = frozenset(Role(role) for role in roles)
+        if not requested:
             raise ValueError("rotate needs at least one role")
         try:
-            result = self._rotate(wanted, expected)
+            result = self._rotate(requested, expected)
         except SwarmTuiError as error:
             self._audit(
                 action,
-                roles=wanted,
+                roles=requested,
                 result="failed",
                 error=error.title,
                 old=expected,
@@ -336,7 +336,7 @@ class TokenService:
             raise
         self._audit(
             action,
-            roles=wanted,
+            roles=requested,
             result="ok",
             old=result.before,
             new=result.after,
@@ -344,7 +344,7 @@ class TokenService:
         return result
 
     def _rotate(
-        self, wanted: frozenset[Role], expected: SwarmView | None
+        self, requested: frozenset[Role], expected: SwarmView | None
     ) -> RotationResult:
         info = self.check_manager()
         snapshot = self.backend.inspect_swarm()
@@ -361,8 +361,8 @@ class TokenService:
             self.backend.update_swarm(
                 snapshot.version,
                 snapshot.spec,
-                rotate_worker_token=Role.WORKER in wanted,
-                rotate_manager_token=Role.MANAGER in wanted,
+                rotate_worker_token=Role.WORKER in requested,
+                rotate_manager_token=Role.MANAGER in requested,
             )
         except UpdateOutOfSequence:
             log.info(
@@ -376,21 +376,21 @@ class TokenService:
         # would add 10 to 40 ms (dockerd 20.10 on a loaded 2-core machine).
         after = self._view(info, self.backend.inspect_swarm(), node)
         self._remember(after)
-        self._verify(wanted, before, after)
-        for role in wanted:
+        self._verify(requested, before, after)
+        for role in requested:
             self.history.retire(before.cluster_id, role, before.token_fingerprint(role))
             self.rotated_at[(after.cluster_id, role)] = after.read_at
         log.info(
             "rotated %s token(s) on cluster %s: %s",
-            "+".join(sorted(wanted)),
+            "+".join(sorted(requested)),
             after.cluster_id,
             ", ".join(
                 f"{role} {before.token_fingerprint(role)} -> "
                 f"{after.token_fingerprint(role)}"
-                for role in sorted(wanted)
+                for role in sorted(requested)
             ),
         )
-        return RotationResult(roles=wanted, before=before, after=after)
+        return RotationResult(roles=requested, before=before, after=after)
 
     def _conflict(self, seen: SwarmView, fresh: SwarmView) -> RotationConflictError:
         changes = describe_changes(seen, fresh)
@@ -403,14 +403,14 @@ class TokenService:
         )
 
     def _verify(
-        self, wanted: frozenset[Role], before: SwarmView, after: SwarmView
+        self, requested: frozenset[Role], before: SwarmView, after: SwarmView
     ) -> None:
         problems = []
         for role in Role:
             changed = before.token_fingerprint(role) != after.token_fingerprint(role)
-            if role in wanted and not changed:
+            if role in requested and not changed:
                 problems.append(f"the {role} token did not change")
-            if role not in wanted and changed:
+            if role not in requested and changed:
                 problems.append(f"the {role} token changed too")
         if before.ca_digest != after.ca_digest:
             problems.append("the root CA changed at the same time")

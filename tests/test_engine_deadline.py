@@ -45,7 +45,7 @@ def test_slow_drip_times_out_and_releases_socket() -> None:
         assert released.wait(30)
         backend.close()
 
-    assert "did not answer within 1 seconds" in caught.value.message
+    assert "did not respond within 1 seconds" in caught.value.message
 
 
 def test_slow_drip_cli_exits_with_timeout() -> None:
@@ -54,7 +54,7 @@ def test_slow_drip_cli_exits_with_timeout() -> None:
         result = run_swarmtui("--timeout", "1", "join-token", "worker", host=address)
 
     assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
-    assert "did not answer within 1 seconds" in result.stderr
+    assert "did not respond within 1 seconds" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -121,7 +121,7 @@ def test_oversized_response_rejected(handler: Handler) -> None:
         backend.close()
 
     message = str(caught.value)
-    assert "answered, but not as a Docker Engine API" in message
+    assert "responded, but not as a Docker Engine API" in message
     assert "larger than 64 MiB" in message
 
 
@@ -151,7 +151,7 @@ def test_not_an_engine_message(handler: Handler, detail: str) -> None:
         result = run_swarmtui("--timeout", "20", "join-token", "worker", host=address)
 
     assert result.returncode == ExitCode.FAILURE, result.stderr
-    assert f"The endpoint {address} answered, but not as a Docker Engine API" in (
+    assert f"The endpoint {address} responded, but not as a Docker Engine API" in (
         result.stderr
     )
     assert detail in result.stderr
@@ -234,7 +234,7 @@ def test_silent_ssh_host_times_out(silent_tcp_listener: tuple[str, int]) -> None
     )
 
     assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
-    assert "did not answer within 2 seconds" in result.stderr
+    assert "did not respond within 2 seconds" in result.stderr
     assert "paramiko" not in result.stderr
 
 

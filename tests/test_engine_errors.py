@@ -155,7 +155,7 @@ def test_silent_endpoint_times_out(silent_socket: str) -> None:
     )
 
     assert_failure(
-        result, ExitCode.ENGINE_UNREACHABLE, "did not answer within 2 seconds"
+        result, ExitCode.ENGINE_UNREACHABLE, "did not respond within 2 seconds"
     )
 
 

@@ -687,7 +687,7 @@ ERRORS: list[SwarmTuiError] = [
     SwarmLockedError("The swarm manager is locked.", "Unlock it."),
     NotInSwarmError("The engine is not part of a swarm.", "Run docker swarm init."),
     ApiTooOldError("The engine speaks API 1.12.", "Upgrade Docker Engine."),
-    RequestTimeoutError("The engine did not answer within 5 seconds.", "Retry."),
+    RequestTimeoutError("The engine did not respond within 5 seconds.", "Retry."),
 ]
 
 

@@ -334,7 +334,7 @@ class EngineBackend:
         return outcome[0]  # type: ignore[no-any-return]
 
     def _abandon(self, ident: int | None) -> None:
-        """Free what a call past its deadline holds: its sockets and clients."""
+        """Close the sockets and clients of a call that passed its deadline."""
         state = self._calls.get(ident or 0)
         if state is None:
             return
@@ -343,6 +343,7 @@ class EngineBackend:
         # once response headers arrive. If headers drip in slowly, its daemon
         # thread lives on until the server stops, though the caller has its error.
         log.debug("engine call to %s abandoned after its deadline", self._label)
+
         sockets = list(state.sockets)
         sockets += [getattr(c, "sock", None) for c in state.connections]
         for sock in sockets:
@@ -352,7 +353,7 @@ class EngineBackend:
                 sock.shutdown(socket.SHUT_RDWR)
             process = getattr(sock, "proc", None)
             if process is not None:
-                # The SDK's ssh:// socket is an ssh process, which holds the
+                # The SDK's ssh:// socket is an ssh process, which keeps the
                 # terminal's stderr open until it ends.
                 with contextlib.suppress(OSError):
                     process.terminate()
@@ -368,7 +369,7 @@ class EngineBackend:
     def _timed_out(self) -> RequestTimeoutError:
         label = self._label or (self._resolved.label if self._resolved else "?")
         return RequestTimeoutError(
-            f"The engine at {label} did not answer within {self._timeout:g} seconds.",
+            f"The engine at {label} did not respond within {self._timeout:g} seconds.",
             "Check that dockerd is running and not overloaded, then retry, "
             "or raise the timeout with --timeout.",
         )
@@ -376,7 +377,7 @@ class EngineBackend:
     def _not_an_engine(self, detail: str) -> EngineError:
         label = self._label or (self._resolved.label if self._resolved else "?")
         return EngineError(
-            f"The endpoint {label} answered, but not as a Docker Engine API: "
+            f"The endpoint {label} responded, but not as a Docker Engine API: "
             f"{shorten(detail, 120)}.",
             "Check that the address points at dockerd's API socket or port, "
             "or choose another engine with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
@@ -402,7 +403,7 @@ class EngineBackend:
 
         if isinstance(error, requests.exceptions.Timeout | TimeoutError):
             return RequestTimeoutError(
-                f"The engine at {label} did not answer within "
+                f"The engine at {label} did not respond within "
                 f"{self._timeout:g} seconds.",
                 "Check that dockerd is running and not overloaded, then retry, "
                 "or raise the timeout with --timeout.",
@@ -418,7 +419,7 @@ class EngineBackend:
         if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
             if "timed out" in text.lower():
                 return RequestTimeoutError(
-                    f"The engine at {label} did not answer within "
+                    f"The engine at {label} did not respond within "
                     f"{self._timeout:g} seconds.",
                     "Check that dockerd is running, then retry.",
                 )

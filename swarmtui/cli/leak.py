@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> str:
     parser = subparsers.add_parser(
         NAME,
         help="rotate both join tokens in one update and list nodes that joined",
-        description="Answer a leaked join token: rotate the worker and the "
+        description="Respond to a leaked join token: rotate the worker and the "
         "manager token in one swarm update, then list every node that joined "
         "since the leak may have started, managers flagged. Stdout carries "
         "the rotation notice and the node table, or one JSON document with "

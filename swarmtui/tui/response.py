@@ -38,7 +38,7 @@ class AuditFailed(Message):
 
 
 class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
-    """Console actions for answering a leak and for the swarm's other secrets."""
+    """Console actions for responding to a leak and for the swarm's other secrets."""
 
     def on_mount(self) -> None:
         body = self.query_one("#body", Widget)

@@ -50,7 +50,7 @@ class ChangeAwareStatic(Static):
 
 
 class SwarmHeader(Vertical):
-    """Where the console is connected and which swarm it sees."""
+    """Header with the endpoint the console uses and the swarm it reads."""
 
     DEFAULT_CSS = """
     SwarmHeader {
@@ -190,7 +190,7 @@ class TokenPane(Vertical):
 
 
 class ErrorState(Vertical):
-    """Why the swarm cannot be shown, and what to do next, with a Retry button."""
+    """Explanation of why the swarm cannot be shown, the next step, and Retry."""
 
     DEFAULT_CSS = """
     ErrorState {
