@@ -396,9 +396,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._poll_timer = self.set_timer(self.settings.poll_interval, self._poll)
 
     def _modal_open(self) -> bool:
-        return isinstance(self.screen, ModalScreen) and not isinstance(
-            self.screen, CommandPalette
-        )
+        """Whether a dialog or the help screen covers the panes.
+
+        The command palette does not count: its commands act on the panes.
+        """
+        stack = self.screen_stack
+        return len(stack) > 1 and not isinstance(stack[-1], CommandPalette)
 
     def _poll(self) -> None:
         self._poll_timer = None

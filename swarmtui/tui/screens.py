@@ -9,14 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from swarmtui.config import (
@@ -58,8 +60,44 @@ def modal_css(name: str, extra: str = "") -> str:
     return MODAL_CSS.format(name=name) + extra
 
 
-class HelpScreen(ModalScreen[None]):
-    """The keys of the console, generated from the action registry."""
+class KeyTable:
+    """Two columns of keys and descriptions, each description wrapped under itself.
+
+    The output matches a two-column Rich grid, which is slower to draw because
+    it measures every cell first. The help screen draws it on every `?` press.
+    """
+
+    def __init__(self, rows: list[tuple[str, str | Text]]) -> None:
+        self.rows = rows
+        self.key_width = max(cell_len(key) for key, _ in rows) + 2
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> RenderResult:
+        text_width = max(options.max_width - self.key_width, 10)
+        indent = " " * self.key_width
+        for key, text in self.rows:
+            lines = Text(text) if isinstance(text, str) else text
+            wrapped = lines.wrap(console, text_width) if lines else [Text()]
+            for number, line in enumerate(wrapped):
+                if number:
+                    yield Text(indent) + line
+                else:
+                    yield Text(key.ljust(self.key_width), style="bold") + line
+
+    def __rich_measure__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Measurement:
+        widest = max(cell_len(str(text)) for _, text in self.rows)
+        return Measurement(self.key_width + 10, self.key_width + widest)
+
+
+class HelpScreen(Screen[None]):
+    """Screen that lists the console's keys, generated from the action registry.
+
+    A full screen, not a modal one, so that opening it does not redraw the
+    panes under a tint.
+    """
 
     DEFAULT_CSS = modal_css(
         "HelpScreen", "HelpScreen #help-table { height: auto; width: 1fr; }"
@@ -71,18 +109,16 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
+        rows: list[tuple[str, str | Text]] = []
         for number, (name, members) in enumerate(help_sections()):
             if number:
-                table.add_row("", "")
-            table.add_row("", Text(name, style="bold underline"))
+                rows.append(("", ""))
+            rows.append(("", Text(name, style="bold underline")))
             for item in members:
-                binding = item.binding()
-                table.add_row(self.app.get_key_display(binding), item.help)
-        table.add_row("ctrl+p", "Open the command palette with the same actions.")
-        table.add_row("tab", "Move between buttons; enter or space presses one.")
+                rows.append((self.app.get_key_display(item.binding()), item.help))
+        rows.append(("ctrl+p", "Open the command palette with the same actions."))
+        rows.append(("tab", "Move between buttons; enter or space presses one."))
+        table = KeyTable(rows)
         with VerticalScroll(classes="dialog"):
             yield Static("Keys", classes="dialog-title")
             yield Static(table, id="help-table")
