@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,33 +136,47 @@ class FileTokenHistory:
 
     def remember(self, cluster_id: str, role: Role, fingerprint: str) -> None:
         """Record the current token of a role; a changed one retires the old."""
-        role = Role(role)
-
-        def change(document: dict[str, Any]) -> bool:
-            cluster = _cluster(document, cluster_id)
-            previous = cluster["current"].get(role.value)
-            if previous == fingerprint:
-                return False
-            cluster["current"][role.value] = fingerprint
-            if previous is not None and previous not in cluster["retired"]:
-                # NOTE: the token changed outside this history (another tool
-                # rotated it), so the time recorded is when the change was
-                # first seen, not when it happened.
-                _add_retired(cluster, previous, role, self._now())
-            cluster["retired"].pop(fingerprint, None)
-            return True
-
-        self._update(change)
+        self.update(cluster_id, current={Role(role): fingerprint})
 
     def retire(self, cluster_id: str, role: Role, fingerprint: str) -> None:
-        role = Role(role)
+        self.update(cluster_id, retired={Role(role): fingerprint})
+
+    def update(
+        self,
+        cluster_id: str,
+        *,
+        current: Mapping[Role, str] | None = None,
+        retired: Mapping[Role, str] | None = None,
+    ) -> None:
+        """Retire the `retired` tokens, then record the `current` ones, in one write.
+
+        A current token that differs from the one recorded retires the
+        recorded one, as `remember` does.
+        """
 
         def change(document: dict[str, Any]) -> bool:
             cluster = _cluster(document, cluster_id)
-            _add_retired(cluster, fingerprint, role, self._now())
-            if cluster["current"].get(role.value) == fingerprint:
-                del cluster["current"][role.value]
-            return True
+            changed = False
+            for role, fingerprint in (retired or {}).items():
+                role = Role(role)
+                _add_retired(cluster, fingerprint, role, self._now())
+                if cluster["current"].get(role.value) == fingerprint:
+                    del cluster["current"][role.value]
+                changed = True
+            for role, fingerprint in (current or {}).items():
+                role = Role(role)
+                previous = cluster["current"].get(role.value)
+                if previous == fingerprint:
+                    continue
+                cluster["current"][role.value] = fingerprint
+                if previous is not None and previous not in cluster["retired"]:
+                    # NOTE: the token changed outside this history (another
+                    # tool rotated it), so the time recorded is when the
+                    # change was first seen, not when it happened.
+                    _add_retired(cluster, previous, role, self._now())
+                cluster["retired"].pop(fingerprint, None)
+                changed = True
+            return changed
 
         self._update(change)
 

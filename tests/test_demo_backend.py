@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from demo_support import FIXED_NOW, Clock, make_demo
+from tui_support import DelegatingBackend
 
 from swarmtui.backends.base import JoinableBackend, UpdateOutOfSequence
 from swarmtui.backends.demo import (
@@ -23,8 +25,8 @@ from swarmtui.backends.demo import (
     STALE_TOKEN_MESSAGE,
     DemoBackend,
 )
-from swarmtui.errors import JoinRejectedError, RotationConflictError
-from swarmtui.models import Role
+from swarmtui.errors import JoinRejectedError, NotAManagerError, RotationConflictError
+from swarmtui.models import EngineInfo, Role, SwarmSnapshot
 from swarmtui.service import TokenService
 from swarmtui.tokens import BASE36_ALPHABET, ca_digest, fingerprint, parse_token
 
@@ -580,3 +582,38 @@ def test_odd_spec_shapes_accepted(demo: DemoBackend) -> None:
     assert demo.unlock_key() == ""
     demo.rotate_ca()
     assert demo.inspect_swarm().spec["CAConfig"] == {"ForceRotate": 1}
+
+
+class DemotedBackend(DelegatingBackend):
+    """A demo swarm whose node turns into a worker once `demoted` is set."""
+
+    def __init__(self, inner: DemoBackend) -> None:
+        super().__init__(inner)
+        self.demoted = False
+
+    def engine_info(self) -> EngineInfo:
+        info = super().engine_info()
+        if not self.demoted:
+            return info
+        return dataclasses.replace(
+            info, control_available=False, remote_managers=("127.0.3.2:2377",)
+        )
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        if self.demoted:
+            raise NotAManagerError("The engine at demo is a worker node.")
+        return super().inspect_swarm()
+
+
+def test_rotation_after_demotion_names_managers(demo: DemoBackend) -> None:
+    backend = DemotedBackend(demo)
+    service = TokenService(backend)
+    seen = service.read()
+    backend.demoted = True
+
+    with pytest.raises(NotAManagerError) as caught:
+        service.rotate([Role.WORKER], expected=seen)
+
+    assert caught.value.manager_addresses == ("127.0.3.2:2377",)
+    assert "127.0.3.2:2377" in caught.value.hint
+    assert demo.inspect_swarm().worker_token == seen.worker_token

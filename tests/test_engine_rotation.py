@@ -20,8 +20,8 @@ from engine_fixtures import (
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.cli import main
 from swarmtui.endpoint import EndpointChoice
-from swarmtui.errors import ExitCode, RotationConflictError
-from swarmtui.models import Role, SwarmSnapshot
+from swarmtui.errors import ExitCode, NotInSwarmError, RotationConflictError
+from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
 from swarmtui.service import TokenService
 
 pytestmark = pytest.mark.engine
@@ -200,3 +200,71 @@ def test_concurrent_change_exits_with_conflict_code(
     assert "changed by someone else" in captured.err
     assert join_token(swarm, "worker") == worker_before
     assert worker_before not in captured.err
+
+
+class RecordingBackend(EngineBackend):
+    """An engine backend that records the name of each call it makes."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        super().__init__(EndpointChoice(host=daemon.host, environment={}), timeout=30.0)
+        self.calls: list[str] = []
+
+    def engine_info(self) -> EngineInfo:
+        self.calls.append("engine_info")
+        return super().engine_info()
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        self.calls.append("inspect_swarm")
+        return super().inspect_swarm()
+
+    def inspect_node(self, node_id: str) -> NodeInfo:
+        self.calls.append("inspect_node")
+        return super().inspect_node(node_id)
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.calls.append("update_swarm")
+        super().update_swarm(version, spec, **flags)
+
+
+def test_rotation_after_read_skips_node_calls(manager: Daemon) -> None:
+    backend = RecordingBackend(manager)
+    service = TokenService(backend)
+    try:
+        seen = service.read()
+        backend.calls.clear()
+        result = service.rotate([Role.WORKER], expected=seen)
+    finally:
+        backend.close()
+
+    assert backend.calls == ["inspect_swarm", "update_swarm", "inspect_swarm"]
+    assert result.after.worker_token == join_token(manager, "worker")
+    assert result.after.worker_token != seen.worker_token
+    assert result.after.manager_token == seen.manager_token
+    assert result.after.join_address == seen.join_address
+    assert result.after.node_id == seen.node_id
+
+
+def test_rotation_after_leaving_swarm_explains(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    backend = RecordingBackend(swarm)
+    service = TokenService(backend)
+    try:
+        seen = service.read()
+        swarm.docker("swarm", "leave", "--force")
+        backend.calls.clear()
+        with pytest.raises(NotInSwarmError) as caught:
+            service.rotate([Role.WORKER], expected=seen)
+        backend.calls.append("-- second attempt")
+        with pytest.raises(NotInSwarmError):
+            service.rotate([Role.WORKER], expected=seen)
+    finally:
+        backend.close()
+
+    assert backend.calls == [
+        "inspect_swarm",
+        "engine_info",
+        "-- second attempt",
+        "engine_info",
+    ]
+    assert "not part of a swarm" in str(caught.value)
+    assert caught.value.hint.startswith("Create one with 'docker swarm init'")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from demo_support import Clock
 
+from swarmtui import history as history_module
 from swarmtui.history import (
     MAX_RETIRED_PER_CLUSTER,
     FileTokenHistory,
@@ -69,6 +70,76 @@ def test_change_seen_by_remember_retires_old(
     )
     assert history.lookup(CLUSTER, fingerprint(NEW_WORKER_TOKEN)) is None
     assert history.lookup(CLUSTER, fingerprint(MANAGER_TOKEN)) is None
+
+
+def test_update_rotation_writes_once(
+    history: FileTokenHistory,
+    path: Path,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    history.update(
+        CLUSTER,
+        current={
+            Role.WORKER: fingerprint(WORKER_TOKEN),
+            Role.MANAGER: fingerprint(MANAGER_TOKEN),
+        },
+    )
+    written: list[Path] = []
+    original = history_module.write_atomic
+
+    def counting_write(target: Path, data: bytes) -> None:
+        written.append(target)
+        original(target, data)
+
+    monkeypatch.setattr(history_module, "write_atomic", counting_write)
+    rotated_at = clock.advance(hours=2)
+    history.update(
+        CLUSTER,
+        retired={Role.WORKER: fingerprint(WORKER_TOKEN)},
+        current={
+            Role.WORKER: fingerprint(NEW_WORKER_TOKEN),
+            Role.MANAGER: fingerprint(MANAGER_TOKEN),
+        },
+    )
+
+    assert written == [path]
+    reopened = FileTokenHistory(path)
+    assert reopened.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) == (
+        Role.WORKER,
+        rotated_at,
+    )
+    assert reopened.lookup(CLUSTER, fingerprint(MANAGER_TOKEN)) is None
+    assert (
+        reopened.current_since(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN))
+        == rotated_at
+    )
+
+
+def test_update_unchanged_token_stays_current(
+    history: FileTokenHistory, path: Path
+) -> None:
+    history.update(CLUSTER, current={Role.WORKER: fingerprint(WORKER_TOKEN)})
+    history.update(
+        CLUSTER,
+        retired={Role.WORKER: fingerprint(WORKER_TOKEN)},
+        current={Role.WORKER: fingerprint(WORKER_TOKEN)},
+    )
+
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+    document = json.loads(path.read_text())
+    current = document["clusters"][CLUSTER]["current"]
+    assert current == {"worker": fingerprint(WORKER_TOKEN)}
+
+
+def test_update_without_change_skips_write(
+    history: FileTokenHistory, path: Path
+) -> None:
+    history.update(CLUSTER, current={Role.WORKER: fingerprint(WORKER_TOKEN)})
+    written = path.stat().st_mtime_ns
+    os.utime(path, ns=(written - 10**9, written - 10**9))
+    history.update(CLUSTER, current={Role.WORKER: fingerprint(WORKER_TOKEN)})
+    assert path.stat().st_mtime_ns == written - 10**9
 
 
 def test_file_is_private_and_holds_no_token(
