@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Static
 from tui_support import (
     FailingBackend,
     HangingBackend,
+    HangingUpdateBackend,
     RecordingAudit,
     demo_backend,
     demo_service,
@@ -797,3 +798,31 @@ async def test_focus_then_rotate_in_one_burst(tmp_path: Path) -> None:
         screen = app.screen
         assert isinstance(screen, ConfirmRotateScreen)
         assert screen.role is Role.MANAGER
+
+
+async def test_hung_rotation_shows_status(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.view is not None
+            before = app.view.worker_fingerprint
+            status = app.query_one("#status", Static)
+            await pilot.press("w", "r")
+            assert backend.entered.wait(timeout=10)
+            for _ in range(100):
+                if str(status.content).startswith("Rotating"):
+                    break
+                await pilot.pause(0.05)
+            assert str(status.content) == "Rotating worker token…"
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            backend.release.set()
+            await settle(app, pilot)
+            assert not str(status.content).startswith("Rotating")
+            assert app.view.worker_fingerprint != before
+    finally:
+        backend.release.set()

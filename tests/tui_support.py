@@ -104,3 +104,17 @@ class HangingBackend(DelegatingBackend):
         self.entered.set()
         self.release.wait(timeout=60)
         return super().engine_info()
+
+
+class HangingUpdateBackend(DelegatingBackend):
+    """Blocks in update_swarm until `release` is set, like a stalled rotation."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.entered.set()
+        self.release.wait(timeout=60)
+        super().update_swarm(version, spec, **flags)

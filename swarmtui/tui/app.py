@@ -72,6 +72,10 @@ log = logging.getLogger(__name__)
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
+# Seconds a rotation may run before the status line shows that it waits. Most
+# rotations finish sooner, and an extra frame for the status would delay the
+# new token on screen.
+ROTATION_QUIET_SECONDS = 0.2
 
 # Below this many rows the current screen has the class -short, and dialogs
 # drop blank lines so their buttons stay on screen at 80x24; below the second
@@ -419,13 +423,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._waiting = text
         self._render_status()
 
-    def _wait_quietly(self, text: str) -> None:
-        """Say what we wait for only if a background call takes a while."""
+    def _wait_quietly(self, text: str, delay: float = POLL_QUIET_SECONDS) -> None:
+        """Show what the console waits for only if the call takes `delay` seconds."""
         if self._quiet_timer is not None:
             self._quiet_timer.stop()
-        self._quiet_timer = self.set_timer(
-            POLL_QUIET_SECONDS, lambda: self._set_waiting(text)
-        )
+        self._quiet_timer = self.set_timer(delay, lambda: self._set_waiting(text))
 
     # -- rendering ----------------------------------------------------------
 
@@ -649,7 +651,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._rotating = role
         # A read that started before the rotation ends must not overwrite it.
         self._accept_from = self._sequence + 1
-        self._set_waiting(f"Rotating {role} token…")
+        self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
         self._rotate(role, expected)
 
     @work(
