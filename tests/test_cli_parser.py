@@ -9,7 +9,13 @@ import sys
 
 import pytest
 
-from swarmtui.cli import SUBCOMMAND_MODULES, build_parser, main, named_subcommands
+from swarmtui.cli import (
+    SUBCOMMAND_MODULES,
+    build_parser,
+    main,
+    named_subcommands,
+    parse_command_line,
+)
 
 
 def test_subcommand_table_matches_modules() -> None:
@@ -88,3 +94,66 @@ def test_one_subcommand_imports_no_other() -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["swarmtui.cli.join_token"]
+
+
+def test_console_command_line_imports_no_subcommand() -> None:
+    probe = (
+        "import json, sys\n"
+        "from swarmtui.cli import parse_command_line\n"
+        "_, runners, args = parse_command_line(['--demo', '--timeout', '3'])\n"
+        "print(json.dumps({'command': args.command, 'timeout': args.timeout,\n"
+        "    'runners': sorted(runners), 'modules': sorted(m for m in sys.modules\n"
+        "    if m.startswith('swarmtui.cli.'))}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["command"] is None
+    assert parsed["timeout"] == 3.0
+    assert parsed["runners"] == []
+    assert parsed["modules"] == []
+
+
+def test_unknown_command_lists_every_subcommand(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(["--demo", "bogus"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in error
+    for name in SUBCOMMAND_MODULES:
+        assert name in error
+
+
+def test_console_option_error_exits_with_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(["--timeout", "nan"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: swarmtui")
+    assert "argument --timeout: 'nan' is not a positive number" in error
+    assert error.count("usage:") == 1
+
+
+def test_console_parser_reports_later_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser, _, _ = parse_command_line([])
+
+    with pytest.raises(SystemExit) as exit_info:
+        parser.error("use either --host or --context, not both")
+
+    assert exit_info.value.code == 2
+    assert "not both" in capsys.readouterr().err
