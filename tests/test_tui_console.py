@@ -826,3 +826,31 @@ async def test_hung_rotation_shows_status(tmp_path: Path) -> None:
             assert app.view.worker_fingerprint != before
     finally:
         backend.release.set()
+
+
+async def test_first_read_pending_shows_loading(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            notices = capture_notifications(app)
+            await pilot.pause()
+            assert backend.entered.wait(timeout=10)
+            await pilot.pause()
+            assert app.query_one("#loading", Static).display
+            assert not app.query_one(ErrorState).display
+            for pane in app.query(TokenPane):
+                assert not pane.display
+            assert app.check_action("rotate", ()) is True
+            await pilot.press("r")
+            await pilot.pause()
+            assert notices == [
+                "The swarm is still being read. Try again once the tokens show."
+            ]
+            backend.release.set()
+            await settle(app, pilot)
+            assert not app.query_one("#loading", Static).display
+            for pane in app.query(TokenPane):
+                assert pane.display
+    finally:
+        backend.release.set()

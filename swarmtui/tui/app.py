@@ -199,19 +199,26 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._poll_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
         self._waiting = ""
-        # What check_action last saw: whether a view and an error were present.
-        self._binding_state: tuple[bool, bool] | None = None
+        # What check_action last saw: whether an error was shown.
+        self._binding_state = False
         self._held_notices = []
 
     # -- layout -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield SwarmHeader(id="header")
-        with VerticalScroll(id="body", classes="-loading"):
+        with VerticalScroll(id="body"):
             yield Static("", id="loading", markup=False)
-            yield ErrorState(id="error-state")
-            yield TokenPane(Role.WORKER)
-            yield TokenPane(Role.MANAGER)
+            # Until the first read, only #loading shows. _render switches the
+            # states with `display`, because a class on #body would make
+            # Textual restyle every widget inside it.
+            error_state = ErrorState(id="error-state")
+            error_state.display = False
+            yield error_state
+            for role in Role:
+                pane = TokenPane(role)
+                pane.display = False
+                yield pane
         yield Static("", id="status", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -306,7 +313,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self._waiting.startswith("Reading swarm"):
             self._set_waiting(f"Reading swarm from {message.endpoint}…")
         self._render_header()
-        self.refresh_bindings()
+        if self.check_action("try_join", ()):
+            # The demo's join key appears only once its backend is known.
+            self.refresh_bindings()
 
     def on_swarm_read(self, message: SwarmRead) -> None:
         self._reading = False
@@ -432,21 +441,23 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- rendering ----------------------------------------------------------
 
     def _render(self) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        state = "-ready"
+        error_state = self.query_one(ErrorState)
         if self.error is not None:
-            state = "-error"
-            self.query_one(ErrorState).show(self.error)
-        elif self.view is None:
-            state = "-loading"
-        for name in ("-ready", "-error", "-loading"):
-            body.set_class(name == state, name)
+            error_state.show(self.error)
+        error_state.display = self.error is not None
+        self.query_one("#loading", Static).display = (
+            self.error is None and self.view is None
+        )
+        ready = self.error is None and self.view is not None
+        for pane in self.query(TokenPane):
+            pane.display = ready
         self._render_header()
         self._render_panes()
         self._render_status()
-        # Refreshing the bindings redraws the footer, so a poll that changed
-        # nothing would still write to the terminal; refresh only on a change.
-        binding_state = (self.view is not None, self.error is not None)
+        # Refreshing the bindings recomposes the footer, which costs start-up
+        # time and, on a poll that changed nothing, output to the terminal.
+        # So refresh only when what check_action reads has changed.
+        binding_state = self.error is not None
         if binding_state != self._binding_state:
             self._binding_state = binding_state
             self.refresh_bindings()
@@ -494,8 +505,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if action in TOKEN_ACTIONS:
             if self._modal_open():
                 return False
-            if self.view is None or self.error is not None:
+            if self.error is not None:
                 # None shows the key dimmed in the footer: known but unavailable.
+                # Before the first read the keys stay lit, and the action
+                # reports that the swarm is still being read.
                 return None
         if action == "try_join":
             return self._service is not None and hasattr(self._service.backend, "join")
@@ -519,6 +532,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
             node = node.parent
 
     def _view_or_explain(self) -> SwarmView | None:
+        if self.view is None and self.error is None and self._reading:
+            self.notify(
+                "The swarm is still being read. Try again once the tokens show.",
+                severity="warning",
+            )
+            return None
         if self.view is None or self.error is not None:
             reason = "No swarm has been read yet."
             if self.error is not None:
