@@ -2,8 +2,14 @@
 
 `?` opens a modal screen with one line and escape closes it, so that the
 time from a key press to a new screen has a baseline too.
+
+With `--with-docker-sdk` it imports the docker SDK before it starts, the
+way the console does (paramiko deferred), so that the start-up and memory
+that any Textual app reading the engine through the SDK needs are measured
+as well.
 """
 
+import sys
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
@@ -37,4 +43,10 @@ class MinimalApp(App[None]):
 
 
 if __name__ == "__main__":
+    if "--with-docker-sdk" in sys.argv[1:]:
+        from swarmtui.sdk_imports import defer_paramiko
+
+        defer_paramiko()
+        import docker  # noqa: F401
+
     MinimalApp().run()
