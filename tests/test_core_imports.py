@@ -103,3 +103,18 @@ def test_cli_help_skips_docker_sdk() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_console_defers_dialog_only_modules() -> None:
+    importers = first_importers(
+        [
+            "docker",
+            "textual.widgets._data_table",
+            "swarmtui.tui.leak",
+            "swarmtui.tui.audit_screen",
+            "swarmtui.backends.demo",
+        ],
+        ["swarmtui.cli", "swarmtui.tui.run", "swarmtui.tui.app"],
+    )
+
+    assert importers == {}

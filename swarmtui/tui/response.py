@@ -17,10 +17,8 @@ from textual.message import Message
 from textual.widget import Widget
 
 from swarmtui.errors import AuditWriteError
-from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaBanner, CaScreen
 from swarmtui.tui.events import ReadFailed, Rotated, ServiceReady, SwarmRead
-from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.unlock import UnlockKeyPane
 from swarmtui.tui.unlock_actions import UnlockKeyActions
 from swarmtui.tui.window_actions import JoinWindowActions
@@ -99,6 +97,10 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
                 severity="warning",
             )
             return
+        # Imported here, as the audit screen is: both use DataTable, which
+        # only these screens need.
+        from swarmtui.tui.leak import LeakScreen
+
         service = self._service
         audit_path = getattr(service.audit, "path", None)
 
@@ -121,6 +123,10 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
             self.push_screen(CaScreen(view, self._clock()))
 
     def action_show_audit(self) -> None:
+        # Imported here, because importing DataTable at start-up delayed the
+        # first frame and only this screen and the leak screen use it.
+        from swarmtui.tui.audit_screen import AuditScreen
+
         if self._action_blocked():
             return
         service = self._service
