@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_fixtures import Daemon, join_token
+from engine_fixtures import Daemon, DaemonPool, join_token
 from textual.widgets import Static
 
 from swarmtui.backends.engine import EngineBackend
@@ -14,6 +14,8 @@ from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.unlock import UnlockKeyPane
+from swarmtui.unlock import mask_unlock_key
 
 pytestmark = pytest.mark.engine
 
@@ -72,4 +74,20 @@ async def test_console_notices_cli_rotation(manager: Daemon) -> None:
             "manager token was rotated outside this console" in note for note in notes
         )
         assert mask_token(rotated) in command_text(app, Role.MANAGER)
+    app.service.backend.close()  # type: ignore[union-attr]
+
+
+async def test_console_shows_engine_unlock_key(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    swarm.docker("swarm", "update", "--autolock=true")
+    key = swarm.docker("swarm", "unlock-key", "-q").stdout.strip()
+    app = engine_console(swarm)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        assert pane.display is True
+        shown = str(pane.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(key)
+        assert key not in shown
     app.service.backend.close()  # type: ignore[union-attr]

@@ -68,11 +68,15 @@ def capture_notifications(app: SwarmConsole) -> list[str]:
     return messages
 
 
-def enable_autolock(backend: DemoBackend) -> None:
+def set_autolock(backend: DemoBackend, enabled: bool) -> None:
     snapshot = backend.inspect_swarm()
     spec = copy.deepcopy(snapshot.spec)
-    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = enabled
     backend.update_swarm(snapshot.version, spec)
+
+
+def enable_autolock(backend: DemoBackend) -> None:
+    set_autolock(backend, True)
 
 
 def fingerprints(backend: DemoBackend) -> tuple[str, str]:
@@ -325,11 +329,37 @@ async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:
     app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert app.query_one(UnlockKeyPane).display is False
+        assert not [pane for pane in app.query(UnlockKeyPane) if pane.display]
         notes = capture_notifications(app)
         await pilot.press("u")
         await pilot.pause()
         assert any("Autolock is off" in note for note in notes)
+
+
+async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        assert len(app.query(UnlockKeyPane)) == 0
+
+        set_autolock(backend, True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        panes = list(app.query(UnlockKeyPane))
+        assert len(panes) == 1
+        assert panes[0].display is True
+        shown = str(panes[0].query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(backend.unlock_key())
+        body = list(app.query_one("#body").children)
+        assert body.index(panes[0]) == body.index(app.query_one("#manager-pane")) + 1
+
+        set_autolock(backend, False)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert len(app.query(UnlockKeyPane)) == 1
+        assert panes[0].display is False
 
 
 async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:

@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
-from textual.widget import Widget
 
 from swarmtui.errors import AuditWriteError
 from swarmtui.tui.ca import CaBanner, CaScreen
 from swarmtui.tui.events import ReadFailed, Rotated, ServiceReady, SwarmRead
-from swarmtui.tui.unlock import UnlockKeyPane
 from swarmtui.tui.unlock_actions import UnlockKeyActions
 from swarmtui.tui.window_actions import JoinWindowActions
 
@@ -39,11 +37,7 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
     """Console actions for responding to a leak and for the swarm's other secrets."""
 
     def on_mount(self) -> None:
-        body = self.query_one("#body", Widget)
         self.screen.mount(CaBanner(), before="#body")
-        pane = UnlockKeyPane()
-        pane.display = False
-        body.mount(pane, after="#manager-pane")
         if self._service is not None:
             self._watch_audit(self._service)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.message import Message
+from textual.widget import Widget
 
 from swarmtui.errors import RotationConflictError, SwarmTuiError
 from swarmtui.models import SwarmView
@@ -49,10 +50,21 @@ class UnlockKeyActions(ConsoleHost):
         self.unlock_key_text = ""
         self.unlock_revealed = False
         self._unlock_version: int | None = None
+        self._unlock_pane_mounting = False
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
-        """Show the pane for an autolocked `view`, reading the key when it moved."""
+        """Show the pane for an autolocked `view`, reading the key when it moved.
+
+        The pane is mounted the first time a view has autolock on, so a
+        console on a swarm without autolock does not style its widgets at
+        start-up.
+        """
         autolock = view is not None and view.autolock
+        if autolock and not self.query(UnlockKeyPane):
+            if not self._unlock_pane_mounting:
+                self._unlock_pane_mounting = True
+                self.call_later(self._mount_unlock_pane)
+            return
         for pane in self.query(UnlockKeyPane):
             pane.display = autolock
             if view is None or not autolock:
@@ -61,6 +73,13 @@ class UnlockKeyActions(ConsoleHost):
                 self._unlock_version = view.version
                 self._read_unlock_key()
             pane.show(self.unlock_key_text, self.unlock_revealed)
+
+    async def _mount_unlock_pane(self) -> None:
+        await self.query_one("#body", Widget).mount(
+            UnlockKeyPane(), after="#manager-pane"
+        )
+        self._unlock_pane_mounting = False
+        self._show_unlock_pane(self.view if self.error is None else None)
 
     def _unlock_view(self) -> SwarmView | None:
         view = self._view_or_explain()
