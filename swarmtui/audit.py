@@ -239,7 +239,9 @@ def read_audit(
                 continue
             try:
                 event = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (ValueError, RecursionError):
+                # ValueError covers bad UTF-8, invalid JSON and numbers too long
+                # to convert. Deep nesting raises RecursionError.
                 reading.damaged_lines.append(number)
                 continue
             moment = event_time(event) if isinstance(event, dict) else None

@@ -193,14 +193,14 @@ def salvage_settings(path: Path) -> Settings:
         return Settings()
     try:
         values = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):
         values = {}
         for line in text.splitlines():
             if line.lstrip().startswith("["):
                 break
             try:
                 values.update(tomllib.loads(line))
-            except tomllib.TOMLDecodeError:
+            except (ValueError, RecursionError):
                 continue
     kept: dict[str, Any] = {}
     for key, value in values.items():
@@ -249,6 +249,15 @@ def load_settings(path: Path) -> Settings:
             "Fix the file, or remove it to use the defaults.",
             path=str(path),
             line=line,
+        ) from None
+    except (ValueError, RecursionError):
+        # tomllib raises these, not TOMLDecodeError, for an integer too long
+        # to convert and for arrays or tables nested too deeply.
+        raise ConfigError(
+            f"The config file {path} has a number too long or nesting too "
+            "deep to read.",
+            "Fix the file, or remove it to use the defaults.",
+            path=str(path),
         ) from None
     try:
         return validate(values)

@@ -127,7 +127,7 @@ def current_context_name(directory: Path) -> str:
         ) from None
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise EndpointError(
             f"The docker config file {path} is not valid JSON: {error}.",
             "Fix or remove the file.",
@@ -180,7 +180,7 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The docker context {name!r} was not found in {directory}.",
             "List the contexts with 'docker context ls', or pick one with -c.",
         ) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         raise EndpointError(
             f"The docker context {name!r} cannot be read from {meta_path}: "
             f"{type(error).__name__}.",

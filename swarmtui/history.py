@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 HISTORY_FORMAT = 1
 DEFAULT_FILE_NAME = "token-history.json"
-LOCK_TIMEOUT = 5.0
+# The history only adds detail, so a read or rotation waits at most this long
+# for another process that holds its lock, then goes on without it.
+LOCK_TIMEOUT = 1.0
 # Older entries are dropped first once a cluster has this many retired tokens.
 MAX_RETIRED_PER_CLUSTER = 500
 
@@ -226,8 +228,11 @@ class FileTokenHistory:
             return _empty()
         try:
             return validate_document(json.loads(data.decode("utf-8")))
-        except (UnicodeDecodeError, json.JSONDecodeError, HistoryFormatError) as error:
-            self._set_aside(str(error))
+        except (ValueError, RecursionError) as error:
+            # ValueError covers undecodable text, invalid JSON, numbers too
+            # long to convert and HistoryFormatError; deeply nested arrays
+            # raise RecursionError in the JSON decoder.
+            self._set_aside(f"{type(error).__name__}: {error}"[:200])
             return _empty()
 
     def _set_aside(self, problem: str) -> None:

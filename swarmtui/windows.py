@@ -242,7 +242,13 @@ class WindowStore:
             ) from None
         try:
             return _windows_from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+        ) as error:
             raise JoinWindowError(
                 f"The join window file {self.path} is damaged: {_damage_text(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",

@@ -121,10 +121,12 @@ def test_read_audit_skips_damaged_lines(tmp_path: Path) -> None:
         handle.write("{not json\n")
         handle.write('{"action": "no time"}\n')
         handle.write("\n")
+        handle.write("[" * 200_000 + "]" * 200_000 + "\n")
+        handle.write('{"time": ' + "9" * 5000 + "}\n")
     audit.record("second")
     reading = read_audit(path)
     assert [event["action"] for event in reading.events] == ["first", "second"]
-    assert reading.damaged_lines == [2, 3]
+    assert reading.damaged_lines == [2, 3, 5, 6]
 
 
 def test_read_audit_since_and_limit(tmp_path: Path) -> None:

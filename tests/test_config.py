@@ -48,6 +48,22 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert "line 2" in error.message
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["poll_interval = " + "9" * 5000 + "\n", "extra = " + "[" * 5000 + "]" * 5000],
+    ids=["long-number", "deep-nesting"],
+)
+def test_unparsable_config_names_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.path == str(path)
+    assert str(path) in caught.value.message
+    assert "too long or nesting too deep" in caught.value.message
+    assert path.read_text() == text
+
+
 BAD_VALUES = [
     ("poll_interval", "0"),
     ("poll_interval", '"fast"'),

@@ -119,6 +119,14 @@ CORRUPTIONS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
         replace_line(r"^MII.*$", "MIInotbase64!!"),
         ("not a readable PEM certificate",),
     ),
+    "spec number too long": (
+        replace_line(r"^spec_json = .*$", "spec_json = '" + "9" * 5000 + "'"),
+        ("'spec_json' has a number too long",),
+    ),
+    "nesting too deep": (
+        lambda text: text + "\nextra = " + "[" * 5000 + "]" * 5000 + "\n",
+        ("nesting too deep",),
+    ),
     "spec not json": (
         replace_line(r"^spec_json = .*$", "spec_json = '{not json'"),
         ("'spec_json' is not valid JSON", "line"),

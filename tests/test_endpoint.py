@@ -129,9 +129,12 @@ def test_unknown_context_is_clear_error(config: Path) -> None:
     assert caught.value.exit_code == 2
 
 
-def test_damaged_context_is_clear_error(config: Path) -> None:
+@pytest.mark.parametrize(
+    "text", ["{not json", "[" * 200_000 + "]" * 200_000], ids=["syntax", "deep-nesting"]
+)
+def test_damaged_context_is_clear_error(config: Path, text: str) -> None:
     for meta in (config / "contexts" / "meta").rglob("meta.json"):
-        meta.write_text("{not json")
+        meta.write_text(text)
 
     with pytest.raises(EndpointError) as caught:
         choose(config, context="named")
@@ -139,8 +142,11 @@ def test_damaged_context_is_clear_error(config: Path) -> None:
     assert "cannot be read" in str(caught.value)
 
 
-def test_damaged_config_is_clear_error(config: Path) -> None:
-    (config / "config.json").write_text("{")
+@pytest.mark.parametrize(
+    "text", ["{", "[" * 200_000 + "]" * 200_000], ids=["syntax", "deep-nesting"]
+)
+def test_damaged_config_is_clear_error(config: Path, text: str) -> None:
+    (config / "config.json").write_text(text)
 
     with pytest.raises(EndpointError) as caught:
         choose(config)

@@ -189,6 +189,29 @@ def test_corrupt_file_moved_aside(
     content: bytes,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    check_moved_aside(history, path, content, caplog)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 200_000 + b"]" * 200_000, b'{"format": ' + b"9" * 5000 + b"}"],
+    ids=["deep-nesting", "long-number"],
+)
+def test_unparsable_file_moved_aside(
+    history: FileTokenHistory,
+    path: Path,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    check_moved_aside(history, path, content, caplog)
+
+
+def check_moved_aside(
+    history: FileTokenHistory,
+    path: Path,
+    content: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     caplog.set_level(logging.WARNING)

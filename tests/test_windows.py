@@ -109,12 +109,18 @@ def test_store_round_trip_and_mode(tmp_path: Path) -> None:
     assert store.load() == [second]
 
 
-def test_store_damaged_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["{broken", "[" * 200_000 + "]" * 200_000, '{"format": ' + "9" * 5000 + "}"],
+    ids=["syntax", "deep-nesting", "long-number"],
+)
+def test_store_damaged_file(tmp_path: Path, text: str) -> None:
     path = tmp_path / "windows.json"
-    path.write_text("{broken")
+    path.write_text(text)
     with pytest.raises(JoinWindowError) as caught:
         WindowStore(path).load()
     assert str(path) in caught.value.message
+    assert path.read_text() == text
 
 
 @pytest.fixture

@@ -539,6 +539,11 @@ def _parse_state(document: dict[str, Any]) -> _State:
         raise _Invalid(
             f"'spec_json' is not valid JSON ({error.msg})", "spec_json"
         ) from None
+    except (ValueError, RecursionError):
+        raise _Invalid(
+            "'spec_json' has a number too long or nesting too deep to read",
+            "spec_json",
+        ) from None
     if not isinstance(spec, dict):
         raise _Invalid("'spec_json' must hold a JSON object", "spec_json")
 
@@ -885,6 +890,12 @@ class DemoBackend:
                 line_number = text.count("\n") + (0 if text.endswith("\n") else 1)
             raise self._error(
                 f"TOML syntax error ({detail})", line=line_number
+            ) from None
+        except (ValueError, RecursionError):
+            # tomllib raises these, not TOMLDecodeError, for an integer too
+            # long to convert and for arrays or tables nested too deeply.
+            raise self._error(
+                "it has a number too long or nesting too deep to read"
             ) from None
 
         try:
