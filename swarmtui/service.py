@@ -379,7 +379,11 @@ class TokenService:
             expected.cluster_id != before.cluster_id
             or expected.version != before.version
         ):
-            raise self._conflict(expected, before)
+            # The node state may be reused from an earlier read, and what
+            # changed may be the node itself (it left, rejoined or was
+            # replaced), so the caller gets a full fresh read.
+            self._node_state = None
+            raise self._conflict(expected, self.read())
 
         try:
             self.backend.update_swarm(

@@ -13,6 +13,7 @@ from engine_fixtures import (
     get_json,
     join,
     join_token,
+    lease_address,
     post_json,
     run_swarmtui,
 )
@@ -268,3 +269,37 @@ def test_rotation_after_leaving_swarm_explains(daemons: DaemonPool) -> None:
     ]
     assert "not part of a swarm" in str(caught.value)
     assert caught.value.hint.startswith("Create one with 'docker swarm init'")
+
+
+def test_rotation_after_new_swarm_reports_fresh_node(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    backend = RecordingBackend(swarm)
+    service = TokenService(backend)
+    lease = lease_address()
+    try:
+        seen = service.read()
+        swarm.docker("swarm", "leave", "--force")
+        new_address = f"{lease.address}:{lease.port}"
+        swarm.docker(
+            "swarm",
+            "init",
+            "--advertise-addr",
+            lease.address,
+            "--listen-addr",
+            new_address,
+        )
+        with pytest.raises(RotationConflictError) as caught:
+            service.rotate([Role.WORKER], expected=seen)
+        fresh = caught.value.fresh
+        worker_now = join_token(swarm, "worker")
+    finally:
+        backend.close()
+        lease.release()
+
+    assert fresh.cluster_id != seen.cluster_id
+    assert fresh.join_address == new_address
+    assert fresh.node_id == swarm.node_id()
+    assert fresh.node_id != seen.node_id
+    assert fresh.worker_token == worker_now
+    assert any(new_address in change for change in caught.value.changes)
+    assert backend.calls.count("update_swarm") == 0
