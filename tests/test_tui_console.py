@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Input, Static
 from tui_support import (
+    SEED,
     FailingBackend,
     HangingBackend,
     HangingUpdateBackend,
@@ -854,3 +855,74 @@ async def test_first_read_pending_shows_loading(tmp_path: Path) -> None:
                 assert pane.display
     finally:
         backend.release.set()
+
+
+async def test_rotation_refreshes_node_counts(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        nodes_before = app.view.nodes
+        backend.join(app.view.worker_token, "late-node", "127.0.4.92")
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert app.view.nodes == nodes_before + 1
+        header = str(app.query_one("#header-swarm", Static).content)
+        assert f"nodes {nodes_before + 1}" in header
+
+
+async def test_refresh_keeps_rotation_status(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            status = app.query_one("#status", Static)
+            await pilot.press("w", "r")
+            assert backend.entered.wait(timeout=10)
+            await pilot.press("ctrl+r")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if not app._reading:
+                    break
+            await pilot.pause()
+            assert str(status.content) == "Rotating worker token…"
+            backend.release.set()
+            await settle(app, pilot)
+            assert not str(status.content).startswith("Rotating")
+    finally:
+        backend.release.set()
+
+
+async def test_resize_marks_short_screen(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert not app.screen.has_class("-short")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("-short")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not app.screen.has_class("-short")
+
+
+async def test_conflict_new_swarm_no_outside_marks(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        old_cluster = app.view.cluster_id
+        demo_backend(tmp_path, seed=SEED + 1).reset()
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConflictScreen)
+        assert app.view.cluster_id != old_cluster
+        assert app.seen_changes == {}
+        for role in Role:
+            pane_text = " ".join(
+                str(widget.content) for widget in app.query(f"#{role}-pane Static")
+            )
+            assert "outside this console" not in pane_text

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.widgets import Button, DataTable, Input, Static
 from tui_support import FIXED_NOW, demo_backend, demo_service, fixed_clock
 
@@ -23,6 +24,7 @@ from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import (
     ConfirmRotateScreen,
     HelpScreen,
+    KeyTable,
     MarkedCheckbox,
     SettingsScreen,
 )
@@ -371,3 +373,20 @@ async def test_audit_screen_filters_cluster(tmp_path: Path) -> None:
         await pilot.press("f")
         await settle(app, pilot)
         assert table.row_count == 1
+
+
+def test_key_table_bolds_only_keys() -> None:
+    text = "Rotate the focused pane's token; the manager token always asks first."
+    table = KeyTable([("r", text), ("ctrl+p", "Open the command palette.")])
+    console = Console(width=40, color_system=None)
+    lines = console.render_lines(table, console.options.update_width(40), pad=False)
+
+    rendered = ["".join(segment.text for segment in line) for line in lines]
+    assert rendered[0].startswith("r       Rotate the focused pane's")
+    assert rendered[1].startswith("        ")
+    assert rendered[-1].startswith("ctrl+p  Open the command palette.")
+    for line in lines:
+        for segment in line:
+            bold = bool(segment.style and segment.style.bold)
+            is_key = segment.text.strip() in ("r", "ctrl+p")
+            assert bold == is_key, segment

@@ -208,6 +208,29 @@ async def test_window_closes_by_count(tmp_path: Path) -> None:
         assert app.view.worker_fingerprint == after[0]
 
 
+async def test_help_screen_blocks_console_keys(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_stack = [type(screen).__name__ for screen in app.screen_stack]
+        assert help_stack[-1] == "HelpScreen"
+        for key in ("O", "k", "s", "j", "o", "L", "a", "l", "r", "ctrl+r", "ctrl+p"):
+            await pilot.press(key)
+            await settle(app, pilot)
+            stack = [type(screen).__name__ for screen in app.screen_stack]
+            assert stack == help_stack, key
+        assert fingerprints(backend) == before
+        assert len(WindowStore(tmp_path / "windows.json").load()) == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+
+
 async def test_window_closes_by_time(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     clock = Clock()

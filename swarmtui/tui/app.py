@@ -240,12 +240,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._start_read(background=False)
 
     def on_resize(self, event: Any) -> None:
-        self._mark_short_screen()
+        # The event carries the new size; self.size can still be the old one.
+        self._mark_short_screen(event.size.height)
 
-    def _mark_short_screen(self) -> None:
+    def _mark_short_screen(self, rows: int | None = None) -> None:
         screen = self.screen
-        screen.set_class(self.size.height < SHORT_TERMINAL_ROWS, "-short")
-        compact = self.size.height < COMPACT_FIELD_ROWS
+        rows = self.size.height if rows is None else rows
+        screen.set_class(rows < SHORT_TERMINAL_ROWS, "-short")
+        compact = rows < COMPACT_FIELD_ROWS
         if isinstance(screen, ModalScreen):
             for field in screen.query("Input, Select"):
                 if isinstance(field, Input | Select):
@@ -317,9 +319,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # The demo's join key appears only once its backend is known.
             self.refresh_bindings()
 
-    def on_swarm_read(self, message: SwarmRead) -> None:
+    def _read_finished(self) -> None:
+        """Clear the read's status; a rotation still running keeps its own."""
         self._reading = False
-        self._set_waiting("")
+        if self._rotating is not None:
+            self._set_waiting(f"Rotating {self._rotating} token…")
+        else:
+            self._set_waiting("")
+
+    def on_swarm_read(self, message: SwarmRead) -> None:
+        self._read_finished()
         self._arm_poll()
         if message.sequence < self._accept_from:
             return
@@ -355,8 +364,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._render()
 
     def on_read_failed(self, message: ReadFailed) -> None:
-        self._reading = False
-        self._set_waiting("")
+        self._read_finished()
         self._arm_poll()
         if message.sequence < self._accept_from:
             return
@@ -502,6 +510,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- helpers for actions -------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, HelpScreen) and action not in {"quit", "help_quit"}:
+            # The help screen is a plain screen, not a modal one, so the app's
+            # keys reach it. None of them may act on the panes it covers.
+            return False
         if action in TOKEN_ACTIONS:
             if self._modal_open():
                 return False
@@ -728,6 +740,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
         self.notify(text, title=title)
         self._render()
+        # A rotation after a read reuses that read's node state, so the node
+        # counts and the join address are read again in the background.
+        self._start_read(background=True)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
         self._rotating = None
@@ -749,7 +764,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         fresh = message.error.fresh
         old = self.view
         self.view = fresh
-        if old is not None:
+        if old is not None and old.cluster_id != fresh.cluster_id:
+            # Another swarm's tokens are not rotations of this one's.
+            self.seen_changes.clear()
+            self.token_origins.clear()
+            self._look_up_origins(fresh)
+        elif old is not None:
             for role in Role:
                 if old.token_fingerprint(role) != fresh.token_fingerprint(role):
                     self._token_changed(role, fresh, outside=True)

@@ -80,10 +80,13 @@ class KeyTable:
             lines = Text(text) if isinstance(text, str) else text
             wrapped = lines.wrap(console, text_width) if lines else [Text()]
             for number, line in enumerate(wrapped):
+                row = Text()
                 if number:
-                    yield Text(indent) + line
+                    row.append(indent)
                 else:
-                    yield Text(key.ljust(self.key_width), style="bold") + line
+                    row.append(key.ljust(self.key_width), style="bold")
+                row.append_text(line)
+                yield row
 
     def __rich_measure__(
         self, console: Console, options: ConsoleOptions
@@ -120,7 +123,9 @@ class HelpScreen(Screen[None]):
         rows.append(("tab", "Move between buttons; enter or space presses one."))
         table = KeyTable(rows)
         with VerticalScroll(classes="dialog"):
-            yield Static("Keys", classes="dialog-title")
+            yield Static(
+                "Keys (escape, ? or q closes this screen)", classes="dialog-title"
+            )
             yield Static(table, id="help-table")
             yield Static(
                 Text(
