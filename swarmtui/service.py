@@ -405,6 +405,8 @@ class TokenService:
         after = self._view(info, self.backend.inspect_swarm(), node)
         # A token that did not change is current again after this update, so
         # recording before the check below leaves no false retired entry.
+        # NOTE: when two processes rotate the same role at once, the slower
+        # one can record an older token as current; the next read fixes it.
         self.history.update(
             after.cluster_id,
             retired={role: before.token_fingerprint(role) for role in requested},
