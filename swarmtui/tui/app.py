@@ -738,11 +738,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 f"{fingerprints}."
             )
         title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
-        self.notify(text, title=title)
         self._render()
-        # A rotation after a read reuses that read's node state, so the node
-        # counts and the join address are read again in the background.
-        self._start_read(background=True)
+        # The toast and the read below wait for the frame with the new token,
+        # so that neither delays it. The read is needed because a rotation
+        # reuses the last read's node state: it updates the node counts and
+        # the join address.
+        self.call_after_refresh(self.notify, text, title=title)
+        self.call_after_refresh(self._start_read, background=True)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
         self._rotating = None
