@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,53 @@ def test_audit_rejects_short_cluster(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "at least 4 characters" in captured.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["join-token", "-q", "worker"], ["join-token", "worker"], ["audit"]],
+    ids=["join-token-quiet", "join-token", "audit"],
+)
+def test_closed_stdout_exits_without_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    environment = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    rotated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarmtui",
+            *demo_args(tmp_path),
+            "join-token",
+            "--rotate",
+            "-q",
+            "worker",
+        ],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env=environment,
+        timeout=120,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "swarmtui", *demo_args(tmp_path), *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == ExitCode.FAILURE
+    assert b"Traceback" not in result.stderr
+    assert b"Exception ignored" not in result.stderr

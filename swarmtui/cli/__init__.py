@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -219,7 +220,19 @@ def parse_command_line(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        status = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout (such as `head`) exited before reading it all.
+        # stdout now points at /dev/null, so the interpreter's last flush at
+        # exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.FAILURE
+    return status
+
+
+def _run(arguments: list[str]) -> int:
     parser, runners, args = parse_command_line(arguments)
 
     from swarmtui import logs
