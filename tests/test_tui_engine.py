@@ -91,3 +91,23 @@ async def test_console_shows_engine_unlock_key(daemons: DaemonPool) -> None:
         assert shown == mask_unlock_key(key)
         assert key not in shown
     app.service.backend.close()  # type: ignore[union-attr]
+
+
+async def test_try_join_key_explains_on_engine(manager: Daemon) -> None:
+    app = engine_console(manager)
+    notes: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        original = app.notify
+
+        def notify(message: str, **kwargs: Any) -> None:
+            notes.append(message)
+            original(message, **kwargs)
+
+        app.notify = notify  # type: ignore[method-assign]
+        await settle(app, pilot)
+        await pilot.press("j")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert any("only on the demo swarm" in note for note in notes)
+        assert not app.can_try_join()
+    app.service.backend.close()  # type: ignore[union-attr]

@@ -315,9 +315,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self._waiting.startswith("Reading swarm"):
             self._set_waiting(f"Reading swarm from {message.endpoint}…")
         self._render_header()
-        if self.check_action("try_join", ()):
-            # The demo's join key appears only once its backend is known.
-            self.refresh_bindings()
 
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
@@ -522,9 +519,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 # Before the first read the keys stay lit, and the action
                 # reports that the swarm is still being read.
                 return None
-        if action == "try_join":
-            return self._service is not None and hasattr(self._service.backend, "join")
         return True
+
+    def can_try_join(self) -> bool:
+        """Return whether the backend is the demo swarm, where joins can be tried."""
+        return self._service is not None and hasattr(self._service.backend, "join")
 
     def _focused_role(self) -> Role:
         """Return the pane that w, m, Tab or a click chose last.
@@ -862,9 +861,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def action_try_join(self) -> None:
         service = self._service
-        if service is None or not hasattr(service.backend, "join"):
+        if service is None or not self.can_try_join():
             self.notify(
-                "Try a join works only on the demo swarm (--demo).",
+                "Trying a join works only on the demo swarm (swarmtui --demo). "
+                "On a real swarm, run the copied join command on the new host.",
                 severity="warning",
             )
             return

@@ -23,6 +23,8 @@ class ConsoleCommands(Provider):
             name = item.action.split("(", 1)[0]
             if app.check_action(name, ()) is False:
                 continue
+            if name == "try_join" and not getattr(app, "can_try_join", bool)():
+                continue
             available.append(item)
         return available
 
