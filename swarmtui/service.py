@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from swarmtui.backends.base import Backend, UpdateOutOfSequence
+from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
     AuditWriteError,
     EngineError,
@@ -752,6 +752,43 @@ class TokenService:
     def record(self, action: str, **fields: Any) -> None:
         """Append a console or CLI event, such as a copy or reveal, to the audit."""
         self._audit(action, **fields)
+
+    def joinable_backend(self) -> JoinableBackend:
+        """Return the backend if it can simulate joins (the demo swarm), or raise."""
+        backend = self.backend
+        if not isinstance(backend, JoinableBackend):
+            raise UnsupportedError(
+                f"Only the demo swarm can simulate a join; {backend.endpoint} is "
+                "a real engine.",
+                "Add --demo, or join a real node with 'docker swarm join'.",
+            )
+        return backend
+
+    def try_join(self, token: str, hostname: str, address: str = "") -> NodeInfo:
+        """Join a simulated node to the demo swarm, and audit the attempt.
+
+        A rejected token is audited too, with the error's title. The event
+        carries the token's fingerprint when the text is a token, never the
+        token itself.
+        """
+        backend = self.joinable_backend()
+        cluster_id = backend.inspect_swarm().cluster_id
+        try:
+            token_fingerprint = fingerprint(parse_token(extract_token(token)).text)
+        except TokenFormatError:
+            token_fingerprint = None
+        fields: dict[str, Any] = {"cluster_id": cluster_id}
+        if token_fingerprint is not None:
+            fields["token_fingerprint"] = token_fingerprint
+        try:
+            node = backend.join(token, hostname, address)
+        except SwarmTuiError as error:
+            self._audit("demo-join", result="rejected", error=error.title, **fields)
+            raise
+        self._audit(
+            "demo-join", roles=[node.role], result="ok", node_id=node.id, **fields
+        )
+        return node
 
     def _audit(
         self,

@@ -19,7 +19,7 @@ from swarmtui.audit import (
     ssh_client_address,
 )
 from swarmtui.backends.demo import DemoBackend
-from swarmtui.errors import AuditWriteError
+from swarmtui.errors import AuditWriteError, JoinRejectedError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import ca_digest, make_token, parse_token
@@ -229,3 +229,35 @@ def test_default_audit_path_from_config(tmp_path: Path) -> None:
     assert default_audit_path(environment, config_path=config) == override
     config.write_text("audit_file = 5\n")
     assert default_audit_path({}, config_path=config).name == "audit.jsonl"
+
+
+def test_demo_join_audited_with_cluster(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    service = TokenService(backend, audit=audit)
+    view = service.read()
+    old_worker = view.worker_token
+    service.rotate([Role.WORKER])
+
+    node = service.try_join(view.manager_token, "audited-node")
+    with pytest.raises(JoinRejectedError):
+        service.try_join(old_worker, "stale-node")
+    with pytest.raises(JoinRejectedError):
+        service.try_join("not a token", "bad-node")
+
+    joins = [
+        event
+        for event in read_audit(audit.path).events
+        if event["action"] == "demo-join"
+    ]
+    assert [event["result"] for event in joins] == ["ok", "rejected", "rejected"]
+    for event in joins:
+        assert event["cluster_id"] == view.cluster_id
+    assert joins[0]["role"] == "manager"
+    assert joins[0]["node_id"] == node.id
+    assert joins[0]["token_fingerprint"] == view.manager_fingerprint
+    assert joins[1]["token_fingerprint"] == view.worker_fingerprint
+    assert "token_fingerprint" not in joins[2]
+    text = audit.path.read_text()
+    for token in (view.manager_token, old_worker):
+        assert secret_of(token) not in text

@@ -640,7 +640,8 @@ async def test_check_token_invalid_text(tmp_path: Path) -> None:
 
 
 async def test_try_join_accepts_and_rejects(tmp_path: Path) -> None:
-    app = make_app(demo_service(tmp_path))
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit=audit))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert app.view is not None
@@ -667,6 +668,10 @@ async def test_try_join_accepts_and_rejects(tmp_path: Path) -> None:
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.view.nodes == nodes_before + 1
+    joins = [fields for action, fields in audit.events if action == "demo-join"]
+    assert [fields["result"] for fields in joins] == ["ok", "rejected"]
+    assert all(fields["cluster_id"] == app.view.cluster_id for fields in joins)
+    assert worker not in str(joins)
 
 
 # -- error states and hung calls --------------------------------------------------

@@ -13,10 +13,9 @@ import json
 import sys
 from typing import Any
 
-from swarmtui.backends.base import JoinableBackend
 from swarmtui.backends.demo import HOSTNAME_PATTERN
 from swarmtui.cli.check_token import InputError, read_token
-from swarmtui.errors import ExitCode, UnsupportedError
+from swarmtui.errors import ExitCode
 from swarmtui.service import TokenService
 from swarmtui.text import terminal_safe
 
@@ -95,13 +94,7 @@ def address_argument(text: str) -> str:
 
 
 def run(args: argparse.Namespace, service: TokenService) -> int:
-    backend = service.backend
-    if not isinstance(backend, JoinableBackend):
-        raise UnsupportedError(
-            f"Only the demo swarm can simulate a join; {backend.endpoint} is a "
-            "real engine.",
-            "Add --demo, or join a real node with 'docker swarm join'.",
-        )
+    backend = service.joinable_backend()
     try:
         token = read_token()
     except InputError as error:
@@ -116,8 +109,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
                 file=sys.stderr,
             )
             return ExitCode.USAGE
-    node = backend.join(token, args.hostname, args.address or "")
-    service.record("demo-join", roles=[node.role], node_id=node.id)
+    node = service.try_join(token, args.hostname, args.address or "")
     if args.json:
         document = {
             "id": node.id,

@@ -160,6 +160,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         service: TokenService | None = None,
         service_factory: Callable[[], TokenService] | None = None,
         endpoint_hint: str = "",
+        cli_command: str = "swarmtui",
         settings: Settings | None = None,
         config_path: Path | None = None,
         config_error: ConfigError | None = None,
@@ -176,6 +177,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._service_factory = service_factory
         self._service_lock = threading.Lock()
         self.endpoint_label = endpoint_hint or (service.endpoint if service else "")
+        # The CLI command, with the options that chose this swarm, for hints.
+        self.cli_command = cli_command
         self.settings = settings or Settings()
         self.config_path = config_path
         self.config_error = config_error
@@ -873,4 +876,4 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if joined:
                 self._start_read(background=False)
 
-        self.push_screen(TryJoinScreen(service.backend), closed)
+        self.push_screen(TryJoinScreen(service), closed)

@@ -129,8 +129,10 @@ class HelpScreen(Screen[None]):
             yield Static(table, id="help-table")
             yield Static(
                 Text(
-                    "Tokens stay masked until revealed. Copies go to the "
-                    "terminal's clipboard (OSC 52), which works over SSH.",
+                    "Tokens stay masked until revealed. By default, copies go "
+                    "to the terminal's clipboard (OSC 52), which works over "
+                    "SSH, and to a local clipboard tool when there is a "
+                    "display; the clipboard setting changes that.",
                     style="italic",
                 )
             )
@@ -538,9 +540,9 @@ class TryJoinScreen(ModalScreen[bool]):
             self.text = text
             self.joined = joined
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, service: TokenService) -> None:
         super().__init__()
-        self.backend = backend
+        self.service = service
         self.joined = False
 
     def compose(self) -> ComposeResult:
@@ -579,7 +581,7 @@ class TryJoinScreen(ModalScreen[bool]):
     )
     def _join(self, token: str, hostname: str) -> None:
         try:
-            node = self.backend.join(token, hostname)
+            node = self.service.try_join(token, hostname)
         except SwarmTuiError as error:
             self.post_message(self.Finished(f"Rejected: {error}", joined=False))
             return
