@@ -617,3 +617,34 @@ def test_rotation_after_demotion_names_managers(demo: DemoBackend) -> None:
     assert caught.value.manager_addresses == ("127.0.3.2:2377",)
     assert "127.0.3.2:2377" in caught.value.hint
     assert demo.inspect_swarm().worker_token == seen.worker_token
+
+
+def test_join_rejection_hides_pasted_token(demo: DemoBackend) -> None:
+    token = demo.inspect_swarm().worker_token
+
+    with pytest.raises(JoinRejectedError) as caught:
+        demo.join(token, token)
+    message = str(caught.value)
+    assert "not valid for a demo node" in message
+    assert token not in message
+    assert parse_token(token).secret not in message
+    assert fingerprint(token) in message
+
+    with pytest.raises(JoinRejectedError) as caught:
+        demo.join(token, "edge-1", address=token)
+    assert parse_token(token).secret not in str(caught.value)
+
+
+def test_rejection_hint_names_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.toml"
+    backend = DemoBackend(path=path, seed=5)
+    old = backend.inspect_swarm().worker_token
+    TokenService(backend).rotate([Role.WORKER])
+
+    with pytest.raises(JoinRejectedError) as caught:
+        backend.join(old, "edge-2")
+
+    assert f"'swarmtui --demo --demo-state {path} join-token worker'" in str(
+        caught.value
+    )
+    assert backend.cli_options == f"--demo --demo-state {path}"

@@ -64,6 +64,7 @@ from swarmtui.tokens import (
     is_other_form_of,
     make_token,
     parse_token,
+    redact,
     to_base36,
     tokens_equal,
 )
@@ -695,6 +696,17 @@ def _line_of_key(text: str, key: str | None) -> int | None:
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
+def _echo(value: str, limit: int = 80) -> str:
+    """Quote user input for a message, with tokens replaced by fingerprints.
+
+    A token pasted into the wrong field must not be shown back in full.
+    """
+    shown = redact(value)
+    if len(shown) > limit:
+        shown = shown[:limit] + "…"
+    return repr(shown)
+
+
 # -- the backend ------------------------------------------------------------
 
 
@@ -756,14 +768,20 @@ class DemoBackend:
 
     # -- file access ----------------------------------------------------------
 
+    @property
+    def cli_options(self) -> str:
+        """Return the options that select this demo swarm on the command line."""
+        if self._default_path:
+            return "--demo"
+        return f"--demo --demo-state {display_path(self.path)}"
+
     def _error(
         self, message: str, hint: str = "", line: int | None = None
     ) -> StateFileError:
         where = display_path(self.path)
         at = f" at line {line}" if line else ""
-        state_option = "" if self._default_path else f" --demo-state {where}"
         default_hint = (
-            f"Fix the file, or run 'swarmtui --demo{state_option} demo-reset' to "
+            f"Fix the file, or run 'swarmtui {self.cli_options} demo-reset' to "
             "back it up and start a new demo swarm, or choose another file with "
             "--demo-state."
         )
@@ -1167,7 +1185,7 @@ class DemoBackend:
         """
         if not HOSTNAME_PATTERN.match(hostname or ""):
             raise JoinRejectedError(
-                f"The hostname {hostname!r} is not valid for a demo node.",
+                f"The hostname {_echo(hostname)} is not valid for a demo node.",
                 "Use letters, digits, dots and dashes, at most 63 characters.",
             )
         if address:
@@ -1175,7 +1193,7 @@ class DemoBackend:
                 ipaddress.ip_address(address)
             except ValueError:
                 raise JoinRejectedError(
-                    f"The address {address!r} is not an IPv4 or IPv6 address.",
+                    f"The address {_echo(address)} is not an IPv4 or IPv6 address.",
                     "Give the new node an address such as 192.0.2.50.",
                 ) from None
         try:
@@ -1198,12 +1216,13 @@ class DemoBackend:
                     self._retired_hint(state, text)
                     or "The token belongs to another swarm, or to this swarm "
                     "before its root CA was rotated. Get the current token with "
-                    "'swarmtui --demo join-token worker' (or manager).",
+                    f"'swarmtui {self.cli_options} join-token worker' (or manager).",
                 )
             if not (is_worker or is_manager):
                 raise JoinRejectedError(
                     STALE_TOKEN_MESSAGE + ".",
-                    self._retired_hint(state, text) or _not_current_hint(parsed, state),
+                    self._retired_hint(state, text)
+                    or _not_current_hint(parsed, state, self.cli_options),
                 )
             role = Role.WORKER if is_worker else Role.MANAGER
             entropy = state.entropy()
@@ -1240,7 +1259,8 @@ class DemoBackend:
                 return (
                     f"This was the {item.role} token of this swarm until "
                     f"{item.retired_at:%Y-%m-%d %H:%M} UTC ({item.reason}). Get the "
-                    f"current one with 'swarmtui --demo join-token {item.role}'."
+                    f"current one with 'swarmtui {self.cli_options} join-token "
+                    f"{item.role}'."
                 )
         return ""
 
@@ -1256,7 +1276,7 @@ class DemoBackend:
         )
 
 
-def _not_current_hint(token: JoinToken, state: _State) -> str:
+def _not_current_hint(token: JoinToken, state: _State, options: str) -> str:
     """Explain a rejected token that has the swarm's CA digest."""
     for role, current in (
         (Role.WORKER, state.worker_token),
@@ -1267,12 +1287,12 @@ def _not_current_hint(token: JoinToken, state: _State) -> str:
                 f"The token is a version {token.version} form of the current "
                 f"{role} token (same secret, another version or FIPS flag), and "
                 "a manager compares the whole token text. Use the token exactly "
-                f"as 'swarmtui --demo join-token {role}' prints it."
+                f"as 'swarmtui {options} join-token {role}' prints it."
             )
     return (
         "The token is not a current token of this swarm (never issued, or "
         "rotated before swarmtui recorded it). Get the current one with "
-        "'swarmtui --demo join-token worker' (or manager)."
+        f"'swarmtui {options} join-token worker' (or manager)."
     )
 
 
