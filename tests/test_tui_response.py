@@ -322,6 +322,40 @@ async def test_due_window_offered_on_start(tmp_path: Path) -> None:
         assert store.load() == []
 
 
+async def test_due_window_later_names_cli_command(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    store = WindowStore(tmp_path / "windows.json")
+    opened = FIXED_NOW - timedelta(hours=1)
+    store.add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=opened,
+            until=opened + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+        )
+    )
+    app = make_app(TokenService(backend), tmp_path)
+    app.cli_command = "swarmtui --demo --demo-state /tmp/x.toml"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        assert isinstance(app.screen, DueWindowsScreen)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+        assert any(
+            "'swarmtui --demo --demo-state /tmp/x.toml join-window close-expired'"
+            in note
+            for note in notes
+        )
+        assert not any("later here" in note for note in notes)
+        assert len(store.load()) == 1
+
+
 async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     view = TokenService(backend).read()

@@ -10,7 +10,8 @@ import threading
 
 import pytest
 
-from swarmtui.tui.run import DetachingExecutor, endpoint_hint, logs_held
+from swarmtui.cli import parse_command_line
+from swarmtui.tui.run import DetachingExecutor, cli_command, endpoint_hint, logs_held
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -174,3 +175,24 @@ def test_detaching_executor_as_asyncio_default() -> None:
         return await loop.run_in_executor(None, lambda: 5)
 
     assert asyncio.run(call_in_executor()) == 5
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ([], "swarmtui"),
+        (["--demo"], "swarmtui --demo"),
+        (
+            ["--demo", "--demo-state", "/tmp/my demo.toml"],
+            "swarmtui --demo --demo-state '/tmp/my demo.toml'",
+        ),
+        (["-H", "unix:///tmp/d.sock"], "swarmtui -H unix:///tmp/d.sock"),
+        (
+            ["-c", "prod", "--config", "/etc/s.toml"],
+            "swarmtui -c prod --config /etc/s.toml",
+        ),
+    ],
+)
+def test_cli_command_repeats_selection(options: list[str], expected: str) -> None:
+    _, _, args = parse_command_line(options)
+    assert cli_command(args) == expected

@@ -47,6 +47,7 @@ class ConsoleHost(_AppBase):
         error: SwarmTuiError | None
         environment: Any
         settings: Any
+        cli_command: str
         _service: TokenService | None
         _rotating: Role | None
         _clock: Callable[[], datetime]

@@ -211,9 +211,12 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
         Binding("escape", "stay", "Stay", id="quit-window-stay")
     ]
 
-    def __init__(self, windows: list[JoinWindow]) -> None:
+    def __init__(
+        self, windows: list[JoinWindow], cli_command: str = "swarmtui"
+    ) -> None:
         super().__init__()
         self.windows = windows
+        self.cli_command = cli_command
 
     def compose(self) -> ComposeResult:
         roles = " and ".join(sorted({str(window.role) for window in self.windows}))
@@ -223,8 +226,9 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
                 f"{len(self.windows)} join window(s) for the {roles} token are "
                 "open. Rotate now, so the handed-out token stops working? If you "
                 "quit without rotating, the windows stay stored: once they are "
-                "due, the next console start offers to rotate, and 'swarmtui "
-                "join-window close-expired' rotates without asking."
+                "due, the next console start offers to rotate, and "
+                f"'{self.cli_command} join-window close-expired' rotates without "
+                "asking."
             )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Stay", id="quit-stay", compact=True)

@@ -11,6 +11,7 @@ import collections
 import itertools
 import logging
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +44,26 @@ def endpoint_hint(args: argparse.Namespace) -> str:
     if os.environ.get("DOCKER_CONTEXT"):
         return f"context {os.environ['DOCKER_CONTEXT']}"
     return "the current docker context"
+
+
+def cli_command(args: argparse.Namespace) -> str:
+    """Return the swarmtui command with the options that chose this swarm.
+
+    Hints that name a CLI command use it, so that following them reaches the
+    same swarm as the console.
+    """
+    words = ["swarmtui"]
+    if args.demo:
+        words.append("--demo")
+        if args.demo_state:
+            words += ["--demo-state", str(args.demo_state)]
+    elif args.host:
+        words += ["-H", str(args.host)]
+    elif args.context:
+        words += ["-c", str(args.context)]
+    if args.config:
+        words += ["--config", str(args.config)]
+    return shlex.join(words)
 
 
 WORKER_THREAD_PREFIX = "swarmtui-call"
@@ -172,6 +193,7 @@ def run_console(args: argparse.Namespace) -> int:
     app = SwarmConsole(
         service_factory=make,
         endpoint_hint=endpoint_hint(args),
+        cli_command=cli_command(args),
         settings=settings,
         config_path=config_path,
         config_error=config_error,

@@ -369,8 +369,9 @@ class JoinWindowActions(ConsoleHost):
             else:
                 self.notify(
                     "The due join windows stay stored and their tokens stay "
-                    "live. Close them later here or with 'swarmtui join-window "
-                    "close-expired'.",
+                    "live. Close them with "
+                    f"'{self.cli_command} join-window close-expired', or "
+                    "restart the console to be asked again.",
                     severity="warning",
                     timeout=12,
                 )
@@ -397,7 +398,7 @@ class JoinWindowActions(ConsoleHost):
                 self.notify("Closing the join windows and rotating…")
                 self._close_all_for_quit(windows)
 
-        self.push_screen(QuitWithWindowScreen(windows), answered)
+        self.push_screen(QuitWithWindowScreen(windows, self.cli_command), answered)
 
     @work(thread=True, group="windows-close", exit_on_error=False, description="Quit")
     def _close_all_for_quit(self, windows: list[JoinWindow]) -> None:
