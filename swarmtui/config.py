@@ -243,6 +243,9 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as error:
         found = _TOML_LINE.search(str(error))
         line = int(found.group(1)) if found else None
+        if line is None and "end of document" in str(error):
+            # tomllib names no line for an error at the end of the file.
+            line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
         where = f", line {line}" if line else ""
         raise ConfigError(
             f"The config file {path}{where} is not valid TOML: {error}.",

@@ -156,3 +156,26 @@ def test_closed_stdout_exits_without_traceback(
     assert result.returncode == ExitCode.FAILURE
     assert b"Traceback" not in result.stderr
     assert b"Exception ignored" not in result.stderr
+
+
+def test_audit_named_missing_file_fails(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = env / "elsewhere.jsonl"
+
+    status = main(["audit", "--file", str(missing)])
+
+    captured = capsys.readouterr()
+    assert status == ExitCode.FILE_ERROR
+    assert captured.out == ""
+    assert f"the audit file {missing} given with --file does not exist" in captured.err
+    assert not missing.exists()
+
+
+def test_audit_default_missing_file_succeeds(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["audit"])
+
+    assert status == ExitCode.OK
+    assert "no audit record yet" in capsys.readouterr().err

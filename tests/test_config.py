@@ -48,6 +48,15 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert "line 2" in error.message
 
 
+def test_error_at_end_names_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("poll_interval = 10\ntheme = [\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.line == 2
+    assert f"{path}, line 2 is not valid TOML" in caught.value.message
+
+
 @pytest.mark.parametrize(
     "text",
     ["poll_interval = " + "9" * 5000 + "\n", "extra = " + "[" * 5000 + "]" * 5000],

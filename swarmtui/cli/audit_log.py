@@ -143,6 +143,14 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         ]
         if args.limit is not None:
             reading.events = reading.events[-args.limit :]
+    if reading.missing and args.file:
+        print(
+            f"swarmtui: file error: the audit file {path} given with --file "
+            "does not exist. Check the path, or leave out --file to read the "
+            "default record.",
+            file=sys.stderr,
+        )
+        return ExitCode.FILE_ERROR
     if reading.missing:
         print(
             f"swarmtui: no audit record yet at {path}; it is created by the "
