@@ -295,23 +295,23 @@ class WindowClosed:
     @property
     def message(self) -> str:
         role = self.window.role
-        cause = {
-            CloseReason.TIME: "its time ran out",
-            CloseReason.JOINS: f"{len(self.joined)} node(s) joined",
-            CloseReason.BY_USER: "it was closed by hand",
-            CloseReason.TERMINATED: "swarmtui was stopped (SIGTERM)",
+        closed = {
+            CloseReason.TIME: "closed because its time ran out",
+            CloseReason.JOINS: f"closed because {len(self.joined)} node(s) joined",
+            CloseReason.BY_USER: "was closed on request",
+            CloseReason.TERMINATED: "closed because swarmtui was stopped (SIGTERM)",
         }[self.reason]
         if self.rotation is None:
             return (
-                f"The {role} join window closed because {cause}; the {role} "
-                "token had already been rotated since it opened, so it was "
-                "not rotated again."
+                f"The {role} join window {closed}; the {role} token had "
+                "already been rotated since it opened, so it was not rotated "
+                "again."
             )
         before = self.rotation.before.token_fingerprint(role)
         after = self.rotation.after.token_fingerprint(role)
         return (
-            f"The {role} join window closed because {cause}; the {role} token "
-            f"was rotated ({before} -> {after}) and the old one can no longer join."
+            f"The {role} join window {closed}; the {role} token was rotated "
+            f"({before} -> {after}) and the old one can no longer join."
         )
 
 

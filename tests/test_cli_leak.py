@@ -242,7 +242,9 @@ def test_join_window_close_all(env: Path, capsys: pytest.CaptureFixture[str]) ->
     assert demo_service(env).read().manager_fingerprint == view.manager_fingerprint
 
     assert main([*demo_args(env), "join-window", "close-all"]) == 0
-    assert "closed by hand" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "The manager join window was closed on request;" in output
+    assert "closed because it was closed" not in output
     assert demo_service(env).read().manager_fingerprint != view.manager_fingerprint
     assert WindowStore().load() == []
 

@@ -391,6 +391,8 @@ async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:
         await pilot.press("u")
         await pilot.pause()
         assert any("Autolock is off" in note for note in notes)
+        assert any("The demo swarm is made without autolock." in note for note in notes)
+        assert not any("docker swarm update" in note for note in notes)
 
 
 async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:

@@ -319,7 +319,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             theme_names.insert(0, self.settings.theme)
         with VerticalScroll(classes="dialog"):
             yield Label("Settings", classes="dialog-title")
-            yield Static(f"Saved to {self.path}", id="settings-path", markup=False)
+            yield Static(f"Save writes {self.path}", id="settings-path", markup=False)
             if self.broken_file is not None:
                 yield Static(
                     "The config file has an error and was not used; saving keeps "

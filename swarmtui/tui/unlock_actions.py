@@ -86,9 +86,11 @@ class UnlockKeyActions(ConsoleHost):
         if view is None:
             return None
         if not view.autolock:
+            how = "Turn it on with 'docker swarm update --autolock=true'."
+            if view.endpoint.startswith("demo:"):
+                how = "The demo swarm is made without autolock."
             self.notify(
-                "Autolock is off on this swarm, so it has no unlock key. Turn it "
-                "on with 'docker swarm update --autolock=true'.",
+                f"Autolock is off on this swarm, so it has no unlock key. {how}",
                 severity="warning",
             )
             return None
