@@ -14,6 +14,7 @@ from swarmtui.ca import describe_ca, mismatched_token_roles
 from swarmtui.errors import CertificateError, UnsupportedError
 from swarmtui.service import TokenService
 from swarmtui.tokens import ca_digest, parse_token
+from swarmtui.tui.ca import grouped_fingerprint
 from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 
 
@@ -94,3 +95,13 @@ def test_token_digest_mismatch(service: TokenService) -> None:
     assert mismatched_token_roles(view) == ()
     other = dataclasses.replace(view, ca_digest="0" * 50)
     assert len(mismatched_token_roles(other)) == 2
+
+
+def test_grouped_fingerprint_breaks_between_bytes() -> None:
+    octets = [f"{number:02X}" for number in range(32)]
+    grouped = grouped_fingerprint(":".join(octets))
+
+    groups = grouped.split(" ")
+    assert len(groups) == 4
+    assert groups[0] == ":".join(octets[:8])
+    assert grouped.replace(" ", ":") == ":".join(octets)

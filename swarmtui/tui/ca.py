@@ -66,6 +66,13 @@ class CaBanner(ChangeAwareStatic):
         self.set_class(bool(warnings), "-shown")
 
 
+def grouped_fingerprint(fingerprint: str) -> str:
+    """Put a space after every eighth byte, so a narrow dialog wraps between bytes."""
+    octets = fingerprint.split(":")
+    groups = [":".join(octets[start : start + 8]) for start in range(0, len(octets), 8)]
+    return " ".join(groups)
+
+
 class CaScreen(ModalScreen[None]):
     """The swarm's root CA: subject, SHA-256 fingerprint, validity, token digest."""
 
@@ -106,7 +113,7 @@ class CaScreen(ModalScreen[None]):
             # Text cells, because a Rich table reads a str cell as markup.
             table.add_row("Subject", Text(terminal_safe(info.subject)))
             table.add_row("Issuer", Text(terminal_safe(info.issuer)))
-            table.add_row("SHA-256", info.fingerprint)
+            table.add_row("SHA-256", grouped_fingerprint(info.fingerprint))
             table.add_row("Valid from", format_utc(info.not_before))
             table.add_row("Expires", expiry)
             table.add_row("Token digest", info.token_digest)
