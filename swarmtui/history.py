@@ -230,7 +230,7 @@ class FileTokenHistory:
             return validate_document(json.loads(data.decode("utf-8")))
         except (ValueError, RecursionError) as error:
             # ValueError covers undecodable text, invalid JSON, numbers too
-            # long to convert and HistoryFormatError; deeply nested arrays
+            # long to convert and HistoryFormatError. Deeply nested arrays
             # raise RecursionError in the JSON decoder.
             self._set_aside(f"{type(error).__name__}: {error}"[:200])
             return _empty()

@@ -280,13 +280,18 @@ class TokenService:
 
     def read(self) -> SwarmView:
         """Read both tokens, the join address and the swarm's state."""
+        info, snapshot, node = self._read_parts()
+        view = self._view(info, snapshot, node)
+        self._remember(view)
+        return view
+
+    def _read_parts(self) -> tuple[EngineInfo, SwarmSnapshot, NodeInfo]:
+        """Read the node state, the swarm and this node, and keep the node state."""
         info = self.check_manager()
         snapshot = self.backend.inspect_swarm()
         node = self.backend.inspect_node(info.node_id)
-        view = self._view(info, snapshot, node)
         self._node_state = (info, node)
-        self._remember(view)
-        return view
+        return info, snapshot, node
 
     def _view(
         self, info: EngineInfo, snapshot: SwarmSnapshot, node: NodeInfo
@@ -440,11 +445,7 @@ class TokenService:
         """
         cached = self._node_state
         if expected is None or cached is None or cached[0].node_id != expected.node_id:
-            info = self.check_manager()
-            snapshot = self.backend.inspect_swarm()
-            node = self.backend.inspect_node(info.node_id)
-            self._node_state = (info, node)
-            return info, snapshot, node
+            return self._read_parts()
         info, node = cached
         try:
             snapshot = self.backend.inspect_swarm()

@@ -271,7 +271,7 @@ def test_rotation_after_leaving_swarm_explains(daemons: DaemonPool) -> None:
     assert caught.value.hint.startswith("Create one with 'docker swarm init'")
 
 
-def test_rotation_after_new_swarm_reports_fresh_node(daemons: DaemonPool) -> None:
+def test_new_swarm_conflict_reports_fresh_node(daemons: DaemonPool) -> None:
     swarm = daemons.swarm()
     backend = RecordingBackend(swarm)
     service = TokenService(backend)

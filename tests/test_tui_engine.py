@@ -87,9 +87,9 @@ async def test_console_shows_engine_unlock_key(daemons: DaemonPool) -> None:
         await settle(app, pilot)
         pane = app.query_one(UnlockKeyPane)
         assert pane.display is True
-        shown = str(pane.query_one("#unlock-key", Static).content)
-        assert shown == mask_unlock_key(key)
-        assert key not in shown
+        key_text = str(pane.query_one("#unlock-key", Static).content)
+        assert key_text == mask_unlock_key(key)
+        assert key not in key_text
     app.service.backend.close()  # type: ignore[union-attr]
 
 

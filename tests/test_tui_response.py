@@ -14,7 +14,7 @@ from tui_support import FIXED_NOW, RecordingAudit, demo_backend
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.ca import describe_ca
-from swarmtui.models import Role, SwarmSnapshot
+from swarmtui.models import Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
@@ -295,23 +295,31 @@ async def test_quit_keep_leaves_window_stored(tmp_path: Path) -> None:
     assert len(WindowStore(tmp_path / "windows.json").load()) == 1
 
 
-async def test_due_window_offered_on_start(tmp_path: Path) -> None:
-    backend = demo_backend(tmp_path)
+def store_due_window(
+    backend: DemoBackend, tmp_path: Path, role: Role
+) -> tuple[SwarmView, WindowStore]:
+    """Store a join window for `role` whose time ran out an hour ago."""
     view = TokenService(backend).read()
     store = WindowStore(tmp_path / "windows.json")
     opened = FIXED_NOW - timedelta(hours=1)
     store.add(
         JoinWindow(
-            role=Role.MANAGER,
+            role=role,
             opened_at=opened,
             until=opened + timedelta(minutes=5),
             max_joins=None,
             baseline_node_ids=frozenset(),
             cluster_id=view.cluster_id,
             endpoint=view.endpoint,
-            token_fingerprint=view.manager_fingerprint,
+            token_fingerprint=view.token_fingerprint(role),
         )
     )
+    return view, store
+
+
+async def test_due_window_offered_on_start(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view, store = store_due_window(backend, tmp_path, Role.MANAGER)
     app = make_app(TokenService(backend), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -324,21 +332,7 @@ async def test_due_window_offered_on_start(tmp_path: Path) -> None:
 
 async def test_due_window_later_names_cli_command(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
-    view = TokenService(backend).read()
-    store = WindowStore(tmp_path / "windows.json")
-    opened = FIXED_NOW - timedelta(hours=1)
-    store.add(
-        JoinWindow(
-            role=Role.WORKER,
-            opened_at=opened,
-            until=opened + timedelta(minutes=5),
-            max_joins=None,
-            baseline_node_ids=frozenset(),
-            cluster_id=view.cluster_id,
-            endpoint=view.endpoint,
-            token_fingerprint=view.worker_fingerprint,
-        )
-    )
+    _, store = store_due_window(backend, tmp_path, Role.WORKER)
     app = make_app(TokenService(backend), tmp_path)
     app.cli_command = "swarmtui --demo --demo-state /tmp/x.toml"
     async with app.run_test(size=(100, 30)) as pilot:
@@ -409,8 +403,8 @@ async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:
         panes = list(app.query(UnlockKeyPane))
         assert len(panes) == 1
         assert panes[0].display is True
-        shown = str(panes[0].query_one("#unlock-key", Static).content)
-        assert shown == mask_unlock_key(backend.unlock_key())
+        key_text = str(panes[0].query_one("#unlock-key", Static).content)
+        assert key_text == mask_unlock_key(backend.unlock_key())
         body = list(app.query_one("#body").children)
         assert body.index(panes[0]) == body.index(app.query_one("#manager-pane")) + 1
 

@@ -696,15 +696,15 @@ def _line_of_key(text: str, key: str | None) -> int | None:
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-def _echo(value: str, limit: int = 80) -> str:
+def _quoted_input(value: str, limit: int = 80) -> str:
     """Quote user input for a message, with tokens replaced by fingerprints.
 
-    A token pasted into the wrong field must not be shown back in full.
+    A token pasted into the wrong field must not be repeated in full.
     """
-    shown = redact(value)
-    if len(shown) > limit:
-        shown = shown[:limit] + "…"
-    return repr(shown)
+    redacted = redact(value)
+    if len(redacted) > limit:
+        redacted = redacted[:limit] + "…"
+    return repr(redacted)
 
 
 # -- the backend ------------------------------------------------------------
@@ -1185,7 +1185,7 @@ class DemoBackend:
         """
         if not HOSTNAME_PATTERN.match(hostname or ""):
             raise JoinRejectedError(
-                f"The hostname {_echo(hostname)} is not valid for a demo node.",
+                f"The hostname {_quoted_input(hostname)} is not valid for a demo node.",
                 "Use letters, digits, dots and dashes, at most 63 characters.",
             )
         if address:
@@ -1193,7 +1193,8 @@ class DemoBackend:
                 ipaddress.ip_address(address)
             except ValueError:
                 raise JoinRejectedError(
-                    f"The address {_echo(address)} is not an IPv4 or IPv6 address.",
+                    f"The address {_quoted_input(address)} is not an IPv4 or IPv6 "
+                    "address.",
                     "Give the new node an address such as 192.0.2.50.",
                 ) from None
         try:

@@ -86,11 +86,11 @@ class UnlockKeyActions(ConsoleHost):
         if view is None:
             return None
         if not view.autolock:
-            how = "Turn it on with 'docker swarm update --autolock=true'."
+            next_step = "Turn it on with 'docker swarm update --autolock=true'."
             if view.endpoint.startswith("demo:"):
-                how = "The demo swarm is made without autolock."
+                next_step = "The demo swarm is made without autolock."
             self.notify(
-                f"Autolock is off on this swarm, so it has no unlock key. {how}",
+                "Autolock is off on this swarm, so it has no unlock key. " + next_step,
                 severity="warning",
             )
             return None
