@@ -3,9 +3,15 @@
 from pathlib import Path
 
 import pytest
-from engine_fixtures import daemons, manager, manager_host
+from engine_fixtures import daemons, manager, manager_host, manager_tcp_host
 
-__all__ = ["daemons", "isolated_user_folders", "manager", "manager_host"]
+__all__ = [
+    "daemons",
+    "isolated_user_folders",
+    "manager",
+    "manager_host",
+    "manager_tcp_host",
+]
 
 
 @pytest.fixture(autouse=True)

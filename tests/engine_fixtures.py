@@ -6,7 +6,8 @@ loopback address and no networking of its own (no iptables rules, no bridge).
 So several test runs and other daemons on the machine do not clash.
 Addresses come from ``SWARMTUI_TEST_ADDR_PREFIX`` (default ``127.0.9``). An
 address is taken only when its swarm port can be bound and its lock file, in
-the temp folder, is free.
+the temp folder, is free. On request (``new_daemon(tcp=True)``) a daemon also
+serves its API in plain HTTP on a free port of its own loopback address.
 
 When dockerd is missing or cannot start, the engine tests are skipped, or
 failed when ``CI=true``, so that CI never passes without them.
@@ -202,7 +203,15 @@ class _UnixConnection(http.client.HTTPConnection):
 
 def ping(socket_path: str, timeout: float = 2.0) -> bool:
     """Return whether a daemon responds to `GET /_ping` on `socket_path`."""
-    connection = _UnixConnection(socket_path, timeout)
+    return _ping(_UnixConnection(socket_path, timeout))
+
+
+def ping_tcp(address: str, port: int, timeout: float = 2.0) -> bool:
+    """Return whether a daemon responds to `GET /_ping` on `address:port`."""
+    return _ping(http.client.HTTPConnection(address, port, timeout=timeout))
+
+
+def _ping(connection: http.client.HTTPConnection) -> bool:
     try:
         connection.request("GET", "/_ping")
         return connection.getresponse().status == 200
@@ -222,6 +231,7 @@ class Daemon:
     log_file: object = None
     joined_to: Daemon | None = field(default=None, repr=False)
     node_id_seen: str = ""
+    tcp_port: int | None = None
 
     @property
     def address(self) -> str:
@@ -237,6 +247,16 @@ class Daemon:
         return f"unix://{self.socket_path}"
 
     @property
+    def tcp_host(self) -> str:
+        """The daemon's plain-HTTP listener in DOCKER_HOST form (tcp://...)."""
+        if self.tcp_port is None:
+            raise RuntimeError(
+                f"the daemon in {self.directory} has no tcp listener. "
+                "Start it with new_daemon(tcp=True)."
+            )
+        return f"tcp://{self.address}:{self.tcp_port}"
+
+    @property
     def pid_file(self) -> Path:
         return self.directory / "d.pid"
 
@@ -249,12 +269,17 @@ class Daemon:
         return f"{self.address}:{self.lease.port}"
 
     def start(self) -> None:
-        """Start dockerd and wait until it responds on its socket."""
+        """Start dockerd and wait until it responds on its socket and tcp port."""
         binary = dockerd_binary()
+        # dockerd 20.10.24 logs two warnings for a tcp listener without TLS,
+        # with or without --tls=false, then waits about one second before it
+        # starts. It does not reject the listener.
+        listeners = ["--host", self.tcp_host] if self.tcp_port is not None else []
         command = [
             binary,
             "--host",
             self.host,
+            *listeners,
             "--data-root",
             str(self.directory / "data"),
             "--exec-root",
@@ -282,13 +307,22 @@ class Daemon:
                     f"dockerd exited with status {self.process.returncode}: "
                     + self.log_tail()
                 )
-            if os.path.exists(self.socket_path) and ping(self.socket_path):
+            if self._responds():
                 return
             time.sleep(0.1)
+        listener = self.socket_path
+        if self.tcp_port is not None:
+            listener += f" and {self.tcp_host}"
         raise EngineUnavailable(
-            f"dockerd did not answer on {self.socket_path} within "
+            f"dockerd did not answer on {listener} within "
             f"{START_TIMEOUT:g} s: {self.log_tail()}"
         )
+
+    def _responds(self) -> bool:
+        """Return whether the daemon responds on its socket and its tcp port."""
+        if not (os.path.exists(self.socket_path) and ping(self.socket_path)):
+            return False
+        return self.tcp_port is None or ping_tcp(self.address, self.tcp_port)
 
     def log_tail(self, lines: int = 8) -> str:
         try:
@@ -298,11 +332,16 @@ class Daemon:
         return " | ".join(text.strip().splitlines()[-lines:])
 
     def docker(
-        self, *arguments: str, check: bool = True, timeout: float = CLI_TIMEOUT
+        self,
+        *arguments: str,
+        check: bool = True,
+        timeout: float = CLI_TIMEOUT,
+        host: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the docker CLI against this daemon."""
+        """Run the docker CLI against this daemon, by `host` if given (tcp_host)."""
+        host = host or self.host
         result = subprocess.run(
-            [docker_cli(), "-H", self.host, *arguments],
+            [docker_cli(), "-H", host, *arguments],
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
@@ -312,7 +351,7 @@ class Daemon:
         if check and result.returncode != 0:
             raise RuntimeError(
                 f"docker {arguments[0]} {arguments[1] if len(arguments) > 1 else ''}"
-                f" failed on {self.host} with status {result.returncode}: "
+                f" failed on {host} with status {result.returncode}: "
                 f"{result.stderr.strip()}"
             )
         return result
@@ -426,11 +465,34 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def new_daemon() -> Daemon:
-    """Create, start and return a daemon; it is not in a swarm yet."""
+def free_tcp_port(address: str) -> int:
+    """Return a port on `address` that the kernel reports free right now.
+
+    The address lease keeps other test daemons off `address`. Should another
+    process take the port before dockerd binds it, dockerd exits and start()
+    raises EngineUnavailable with the daemon's log.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def new_daemon(tcp: bool = False) -> Daemon:
+    """Create, start and return a daemon; it is not in a swarm yet.
+
+    With `tcp`, the daemon also listens in plain HTTP on a free port of its
+    own loopback address (`Daemon.tcp_host`).
+    """
     lease = lease_address()
     directory = Path(tempfile.mkdtemp(prefix="stui", dir=tempfile.gettempdir()))
     daemon = Daemon(directory=directory, lease=lease)
+    if tcp:
+        try:
+            daemon.tcp_port = free_tcp_port(lease.address)
+        except BaseException:
+            daemon.remove()
+            raise
     if len(daemon.socket_path) > 100:
         daemon.remove()
         raise EngineUnavailable(
@@ -502,17 +564,17 @@ class DaemonPool:
     def __init__(self) -> None:
         self.daemons: list[Daemon] = []
 
-    def daemon(self) -> Daemon:
+    def daemon(self, tcp: bool = False) -> Daemon:
         try:
-            daemon = new_daemon()
+            daemon = new_daemon(tcp=tcp)
         except EngineUnavailable as error:
             engine_unavailable(str(error))
             raise
         self.daemons.append(daemon)
         return daemon
 
-    def swarm(self) -> Daemon:
-        daemon = self.daemon()
+    def swarm(self, tcp: bool = False) -> Daemon:
+        daemon = self.daemon(tcp=tcp)
         daemon.swarm_init()
         return daemon
 
@@ -540,11 +602,23 @@ def daemon_pool() -> Iterator[DaemonPool]:
 # -- fixtures (registered through tests/conftest.py) ----------------------
 
 
+TCP_MANAGER_FIXTURE = "manager_tcp_host"
+
+
 @pytest.fixture(scope="session")
-def manager() -> Iterator[Daemon]:
-    """A manager of a one-node swarm, shared by the whole test session."""
+def manager(request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    """A manager of a one-node swarm, shared by the whole test session.
+
+    It also listens on a tcp port when a selected test uses the
+    `manager_tcp_host` fixture, so a session without such tests starts the
+    daemon exactly as before.
+    """
+    tcp = any(
+        TCP_MANAGER_FIXTURE in getattr(item, "fixturenames", ())
+        for item in request.session.items
+    )
     try:
-        daemon = new_daemon()
+        daemon = new_daemon(tcp=tcp)
     except EngineUnavailable as error:
         engine_unavailable(str(error))
         raise
@@ -561,6 +635,12 @@ def manager() -> Iterator[Daemon]:
 def manager_host(manager: Daemon) -> str:
     """The session manager's socket in DOCKER_HOST form (unix://...)."""
     return manager.host
+
+
+@pytest.fixture
+def manager_tcp_host(manager: Daemon) -> str:
+    """The session manager's plain-HTTP listener in DOCKER_HOST form (tcp://...)."""
+    return manager.tcp_host
 
 
 @pytest.fixture
