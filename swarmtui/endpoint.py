@@ -36,19 +36,21 @@ HOST_FORMS = (
 
 
 def check_host(host: str, origin: str) -> None:
-    """Raise EndpointError unless the docker SDK can connect to `host`.
+    """Raise EndpointError unless `host` is in a form swarmtui can connect to.
 
-    `origin` names where the host came from, such as "DOCKER_HOST".
+    `origin` names where the host came from, such as "DOCKER_HOST". A unix
+    socket is checked here; the docker SDK parses any other host.
     """
-    from docker.errors import DockerException
-    from docker.utils import parse_host
-
     reason = ""
-    if host.startswith("unix://") and not host.removeprefix("unix://").strip("/"):
-        reason = "it has no socket path"
+    if host.startswith("unix://"):
+        if not host.removeprefix("unix://").strip("/"):
+            reason = "it has no socket path"
     elif host.startswith("npipe://"):
         reason = "named pipes exist only on Windows"
     else:
+        from docker.errors import DockerException
+        from docker.utils import parse_host
+
         try:
             parse_host(host, False, False)
         except (DockerException, ValueError) as error:
@@ -216,7 +218,11 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
 
     if context_name is None and environment.get("DOCKER_HOST"):
         origin = "-H/--host" if choice.host else "DOCKER_HOST"
-        check_host(environment["DOCKER_HOST"], origin)
+        host = environment["DOCKER_HOST"]
+        check_host(host, origin)
+        if host.startswith("unix://"):
+            # TLS settings do not apply to a unix socket, as with the docker CLI.
+            return ResolvedEndpoint(label=host, base_url=host)
         from docker.errors import DockerException
         from docker.utils import kwargs_from_env
 

@@ -1,7 +1,8 @@
-"""A real Docker Engine, reached through the docker SDK's low-level APIClient.
+"""A real Docker Engine: a unix socket through `UnixSocketClient`, any other
+host (tcp://, TLS, ssh://) through the docker SDK's low-level APIClient.
 
-The docker SDK is imported only when the first call is made, so that a
-command that never talks to an engine does not pay for the import.
+The docker SDK is imported only when the first call to such a host is made,
+so that a command that never talks to one does not pay for the import.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +18,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.backends.base import UpdateOutOfSequence
+from swarmtui.backends.unix_http import (
+    EngineHTTPError,
+    ResponseTooLargeError,
+    UnixSocketClient,
+)
 from swarmtui.endpoint import EndpointChoice, ResolvedEndpoint, resolve_endpoint
 from swarmtui.errors import (
     ApiTooOldError,
@@ -33,7 +40,11 @@ from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
 from swarmtui.tokens import redact
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from docker import APIClient
+
+    Client: TypeAlias = APIClient | UnixSocketClient
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +57,11 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Maximum length of an engine error message shown to the user.
 MAX_ERROR_CHARACTERS = 300
 CALL_THREAD_NAME = "swarmtui-engine-call"
+# The newest API version requested, docker SDK 7.2's default. An older engine
+# gets its own version, since every call made here exists from 1.24 or 1.25 on.
+NEWEST_API = (1, 45)
 
 T = TypeVar("T")
-
-
-class ResponseTooLargeError(Exception):
-    """An engine response body longer than MAX_RESPONSE_BYTES."""
 
 
 def shorten(text: str, limit: int = MAX_ERROR_CHARACTERS) -> str:
@@ -151,7 +161,7 @@ class EngineBackend:
         self._choice = choice or EndpointChoice()
         self._timeout = timeout
         self._resolved: ResolvedEndpoint | None = None
-        self._client: APIClient | None = None
+        self._client: Client | None = None
         self._api_version: tuple[int, int] | None = None
         self._engine_version = ""
         self._lock = threading.Lock()
@@ -175,7 +185,28 @@ class EngineBackend:
             self._resolved = resolve_endpoint(self._choice)
         return self._resolved
 
-    def _new_client(self, resolved: ResolvedEndpoint, version: str) -> APIClient:
+    def _new_client(self, resolved: ResolvedEndpoint, version: str) -> Client:
+        state = self._calls.get(threading.get_ident())
+        if resolved.base_url.startswith("unix://"):
+            client: Client = UnixSocketClient(
+                resolved.base_url.removeprefix("unix://"),
+                version,
+                timeout=self._timeout,
+                max_response_bytes=MAX_RESPONSE_BYTES,
+                on_connection=self._note_connection,
+            )
+        else:
+            client = self._new_sdk_client(resolved, version)
+        if state is not None:
+            state.clients.append(client)
+        return client
+
+    def _note_connection(self, connection: Any) -> None:
+        state = self._calls.get(threading.get_ident())
+        if state is not None:
+            state.connections.append(connection)
+
+    def _new_sdk_client(self, resolved: ResolvedEndpoint, version: str) -> APIClient:
         import docker
 
         try:
@@ -192,9 +223,6 @@ class EngineBackend:
         for adapter in client.adapters.values():
             if hasattr(adapter, "get_connection") and hasattr(adapter, "pools"):
                 self._track_connections(adapter)
-        state = self._calls.get(threading.get_ident())
-        if state is not None:
-            state.clients.append(client)
         return client
 
     def _track_connections(self, adapter: Any) -> None:
@@ -212,9 +240,7 @@ class EngineBackend:
 
                 def new_conn() -> Any:
                     connection = make()
-                    state = self._calls.get(threading.get_ident())
-                    if state is not None:
-                        state.connections.append(connection)
+                    self._note_connection(connection)
                     return connection
 
                 pool._new_conn = new_conn
@@ -246,7 +272,7 @@ class EngineBackend:
             response.raw = _CappedBody(response.raw, MAX_RESPONSE_BYTES)
         return response
 
-    def _api(self) -> APIClient:
+    def _api(self) -> Client:
         """Return a client whose API version is negotiated with the daemon.
 
         The lock is held only to read or store the client, never during
@@ -278,9 +304,7 @@ class EngineBackend:
                 "swarm join tokens need API 1.24 or newer.",
                 "Upgrade Docker Engine on that host.",
             )
-        from docker.constants import DEFAULT_DOCKER_API_VERSION
-
-        chosen = min(server_version, parse_api_version(DEFAULT_DOCKER_API_VERSION))
+        chosen = min(server_version, NEWEST_API)
         client = self._new_client(resolved, f"{chosen[0]}.{chosen[1]}")
         state = self._calls.get(threading.get_ident())
         with self._lock:
@@ -303,7 +327,7 @@ class EngineBackend:
 
     # -- deadline ---------------------------------------------------------
 
-    def _run(self, operation: Callable[[APIClient], T]) -> T:
+    def _run(self, operation: Callable[[Client], T]) -> T:
         """Run `operation` on a client within the deadline, in a daemon thread.
 
         A daemon thread is used because a thread pool's threads are joined at
@@ -395,13 +419,11 @@ class EngineBackend:
 
     def _translate(self, error: BaseException) -> SwarmTuiError:
         """Map an SDK, requests or socket failure to a user-facing error."""
-        import requests
-
         label = self._label or (self._resolved.label if self._resolved else "?")
         text = redact(str(error))
         log.debug("engine call to %s failed: %s", label, text)
 
-        if isinstance(error, requests.exceptions.Timeout | TimeoutError):
+        if isinstance(error, TimeoutError | _loaded("requests.exceptions", "Timeout")):
             return RequestTimeoutError(
                 f"The engine at {label} did not respond within "
                 f"{self._timeout:g} seconds.",
@@ -416,7 +438,9 @@ class EngineBackend:
         not_engine = _not_engine_detail(error)
         if not_engine:
             return self._not_an_engine(not_engine)
-        if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
+        if isinstance(error, EngineHTTPError | _loaded("docker.errors", "APIError")):
+            return self._translate_api_error(error, label)
+        if _is_connection_failure(error):
             if "timed out" in text.lower():
                 return RequestTimeoutError(
                     f"The engine at {label} did not respond within "
@@ -428,12 +452,7 @@ class EngineBackend:
                 "Check that dockerd is running there, or choose another engine "
                 "with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
             )
-
-        from docker.errors import APIError, DockerException
-
-        if isinstance(error, APIError):
-            return self._translate_api_error(error, label)
-        if isinstance(error, DockerException):
+        if isinstance(error, _loaded("docker.errors", "DockerException")):
             return EngineUnreachableError(
                 f"Cannot use the Docker engine at {label}: {shorten(text)}",
                 "Check the host, context and TLS settings.",
@@ -595,6 +614,33 @@ class EngineBackend:
         return str((data or {}).get("UnlockKey", "") or "")
 
 
+class _NeverRaised(Exception):
+    """An exception class in place of one from a library that is not imported."""
+
+
+def _loaded(module: str, name: str) -> type[BaseException]:
+    """Return `module.name` if that module is imported, else a class never raised.
+
+    An error of the docker SDK or requests can only occur once they are
+    imported, so translating an error never imports them.
+    """
+    found = getattr(sys.modules.get(module), name, None)
+    if isinstance(found, type) and issubclass(found, BaseException):
+        return found
+    return _NeverRaised
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    """Return True for a socket error, or for requests' failed-connection error.
+
+    Every error of requests is an OSError, so only its ConnectionError counts.
+    """
+    if isinstance(error, _loaded("requests.exceptions", "ConnectionError")):
+        return True
+    requests_error = _loaded("requests.exceptions", "RequestException")
+    return isinstance(error, OSError) and not isinstance(error, requests_error)
+
+
 def _sentence(text: str) -> str:
     """End `text` with a period unless it already ends a sentence."""
     return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
@@ -610,17 +656,17 @@ def _not_engine_detail(error: BaseException) -> str:
     import http.client
     import json
 
-    import requests
-
     if isinstance(error, ResponseTooLargeError):
         return f"the response is larger than {MAX_RESPONSE_BYTES // 2**20} MiB"
-    if isinstance(error, requests.exceptions.JSONDecodeError | json.JSONDecodeError):
+    if isinstance(
+        error, json.JSONDecodeError | _loaded("requests.exceptions", "JSONDecodeError")
+    ):
         return "the response body is not JSON"
     if isinstance(
         error,
-        requests.exceptions.ChunkedEncodingError
-        | requests.exceptions.ContentDecodingError
-        | requests.exceptions.InvalidHeader,
+        _loaded("requests.exceptions", "ChunkedEncodingError")
+        | _loaded("requests.exceptions", "ContentDecodingError")
+        | _loaded("requests.exceptions", "InvalidHeader"),
     ):
         return "the response body is malformed"
     seen: set[int] = set()

@@ -1,0 +1,248 @@
+"""The engine calls swarmtui makes, over a unix socket, with the standard library.
+
+A local socket is where an admin on a manager node reaches the engine, and
+it needs no TLS, proxy or ssh. `http.client` covers it, so the console and
+the CLI do not import the docker SDK and `requests` for it: that import
+costs more time and memory than reading the swarm. tcp://, TLS and ssh://
+engines use the docker SDK's APIClient (see engine.py).
+
+`UnixSocketClient` has the methods of `docker.APIClient` that EngineBackend
+calls, with the same results and the same kinds of error. A status of 400 or
+more raises EngineHTTPError with the engine's message. A body that is not
+JSON raises json.JSONDecodeError, and a socket failure raises OSError.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from swarmtui import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"swarmtui/{__version__}"
+
+
+class ResponseTooLargeError(Exception):
+    """An engine response body longer than the client's limit."""
+
+
+class EngineHTTPError(Exception):
+    """An engine response with a status of 400 or more.
+
+    `explanation` is the engine's own message (the JSON `message` field, or
+    the start of the body), as `docker.errors.APIError` has it.
+    """
+
+    def __init__(self, status_code: int, explanation: str) -> None:
+        super().__init__(f"{status_code}: {explanation}")
+        self.status_code = status_code
+        self.explanation = explanation
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTP/1.1 connection over a unix socket, sent with a fixed Host name."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _dropped(connection: _Connection) -> bool:
+    """Return True when the engine closed a kept-alive connection while it was idle."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    # An idle connection has nothing to read. Readable means end of file (the
+    # engine restarted or closed it) or stray bytes, so it cannot carry a request.
+    return bool(readable)
+
+
+class UnixSocketClient:
+    """A keep-alive HTTP client for the Docker Engine API on a unix socket.
+
+    Several threads may call it at once: each request takes an idle
+    connection or opens one, and puts it back once the whole response is
+    read. `on_connection` receives each connection a request uses, so that
+    a caller past its deadline can shut that connection down.
+    """
+
+    def __init__(
+        self,
+        socket_path: str,
+        version: str,
+        *,
+        timeout: float,
+        max_response_bytes: int,
+        on_connection: Callable[[_Connection], None] | None = None,
+    ) -> None:
+        self.socket_path = socket_path
+        self.api_version = version
+        self._timeout = timeout
+        self._limit = max_response_bytes
+        self._on_connection = on_connection
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- requests ---------------------------------------------------------
+
+    def _take(self) -> _Connection:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not _dropped(connection):
+                    return connection
+                connection.close()
+        return _Connection(self.socket_path, self._timeout)
+
+    def _give_back(self, connection: _Connection) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        versioned: bool = True,
+    ) -> Any:
+        """Send one request and return its decoded JSON body, or None if empty."""
+        url = f"/v{self.api_version}{path}" if versioned else path
+        if params:
+            url += "?" + urlencode(params)
+        headers = {"User-Agent": USER_AGENT}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        connection = self._take()
+        if self._on_connection is not None:
+            self._on_connection(connection)
+        started = time.monotonic()
+        try:
+            connection.request(method, url, body=payload, headers=headers)
+            response = connection.getresponse()
+            log.debug(
+                "engine call %s %s: HTTP %s after %.0f ms",
+                method,
+                url,
+                response.status,
+                (time.monotonic() - started) * 1000,
+            )
+            data = self._read_body(response)
+        except BaseException:
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        else:
+            self._give_back(connection)
+        if response.status >= 400:
+            raise EngineHTTPError(response.status, _explanation(data))
+        if not data.strip():
+            return None
+        return json.loads(data)
+
+    def _read_body(self, response: http.client.HTTPResponse) -> bytes:
+        length = response.getheader("Content-Length", "")
+        if length.isdigit() and int(length) > self._limit:
+            raise ResponseTooLargeError(int(length))
+        data = response.read(self._limit + 1)
+        if len(data) > self._limit:
+            raise ResponseTooLargeError(len(data))
+        if not response.isclosed():
+            # read(amount) leaves the end of a chunked body unread.
+            rest = response.read()
+            if rest:
+                raise ResponseTooLargeError(len(data) + len(rest))
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    # -- the calls EngineBackend makes, named as in docker.APIClient -------
+
+    def version(self, api_version: bool = True) -> Any:
+        return self.request("GET", "/version", versioned=api_version)
+
+    def info(self) -> Any:
+        return self.request("GET", "/info")
+
+    def inspect_swarm(self) -> Any:
+        return self.request("GET", "/swarm")
+
+    def inspect_node(self, node_id: str) -> Any:
+        return self.request("GET", f"/nodes/{quote(node_id, safe='')}")
+
+    def nodes(self) -> Any:
+        return self.request("GET", "/nodes")
+
+    def get_unlock_key(self) -> Any:
+        return self.request("GET", "/swarm/unlockkey")
+
+    def update_swarm(
+        self,
+        *,
+        version: int,
+        swarm_spec: dict[str, Any],
+        rotate_worker_token: bool = False,
+        rotate_manager_token: bool = False,
+        rotate_manager_unlock_key: bool = False,
+    ) -> None:
+        params = {
+            "version": str(version),
+            "rotateWorkerToken": _flag(rotate_worker_token),
+            "rotateManagerToken": _flag(rotate_manager_token),
+        }
+        if rotate_manager_unlock_key:
+            params["rotateManagerUnlockKey"] = "true"
+        self.request("POST", "/swarm/update", params=params, body=swarm_spec)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _explanation(data: bytes) -> str:
+    """Return the engine's error message: the JSON `message` field, else the body."""
+    text = data.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return text.strip()[:1000]
+    if isinstance(document, dict) and isinstance(document.get("message"), str):
+        return str(document["message"])
+    return text.strip()[:1000]
