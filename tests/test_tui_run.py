@@ -1,4 +1,4 @@
-"""Tests of the console's start-up: imports, endpoint label, executor."""
+"""Tests of the console's start-up: imports, endpoint label, executor, first read."""
 
 from __future__ import annotations
 
@@ -7,11 +7,27 @@ import logging
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.widgets import Static
+from tui_support import DelegatingBackend, FailingBackend, HangingBackend, demo_backend
 
 from swarmtui.cli import parse_command_line
-from swarmtui.tui.run import DetachingExecutor, cli_command, endpoint_hint, logs_held
+from swarmtui.errors import EngineUnreachableError
+from swarmtui.models import EngineInfo, SwarmView
+from swarmtui.service import TokenService
+from swarmtui.tokens import mask_token
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.run import (
+    DetachingExecutor,
+    EarlyRead,
+    HoldingHandler,
+    cli_command,
+    endpoint_hint,
+    logs_held,
+)
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -99,17 +115,23 @@ def test_logs_held_until_console_exits() -> None:
     handler = ListHandler()
     root.addHandler(handler)
     app = FakeApp()
+    holder = HoldingHandler()
     token = "SWMTKN-1-" + "a" * 50 + "-" + "b" * 25
     try:
-        with logs_held(app):  # type: ignore[arg-type]
+        with logs_held(holder):
+            logging.getLogger("swarmtui.test").warning("before the app, %s", token)
+            holder.app = app  # type: ignore[assignment]
             logging.getLogger("swarmtui.test").warning("engine gone, token %s", token)
             assert handler.messages == []
             assert len(app.log.lines) == 1
+            assert "engine gone" in app.log.lines[0]
             assert token not in app.log.lines[0]
-        assert len(handler.messages) == 1
-        assert "engine gone" in handler.messages[0]
-        assert token not in handler.messages[0]
+        assert len(handler.messages) == 2
+        assert "before the app" in handler.messages[0]
+        assert "engine gone" in handler.messages[1]
+        assert all(token not in message for message in handler.messages)
         assert handler in root.handlers
+        assert holder not in root.handlers
     finally:
         root.removeHandler(handler)
 
@@ -196,3 +218,77 @@ def test_detaching_executor_as_asyncio_default() -> None:
 def test_cli_command_repeats_selection(options: list[str], expected: str) -> None:
     _, _, args = parse_command_line(options)
     assert cli_command(args) == expected
+
+
+class CountingBackend(DelegatingBackend):
+    """A backend that counts engine_info calls, one per read of the swarm."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.reads = 0
+
+    def engine_info(self) -> EngineInfo:
+        self.reads += 1
+        return super().engine_info()
+
+
+def test_early_read_returns_view(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    early = EarlyRead(TokenService(backend))
+    assert backend.entered.wait(10)
+    results: list[object] = []
+    taker = threading.Thread(target=lambda: results.append(early.take()))
+    taker.start()
+    taker.join(0.2)
+    assert results == []
+    backend.release.set()
+    taker.join(10)
+
+    assert len(results) == 1
+    view = results[0]
+    expected = TokenService(demo_backend(tmp_path)).read()
+    assert isinstance(view, SwarmView)
+    assert view.worker_token == expected.worker_token
+    assert view.manager_token == expected.manager_token
+    assert view.cluster_id == expected.cluster_id
+
+
+def test_early_read_raises_engine_error(tmp_path: Path) -> None:
+    error = EngineUnreachableError("Cannot connect to the engine.", "Start it.")
+    early = EarlyRead(TokenService(FailingBackend(demo_backend(tmp_path), error)))
+
+    with pytest.raises(EngineUnreachableError) as caught:
+        early.take()
+    assert caught.value is error
+
+
+async def test_console_shows_early_read(tmp_path: Path) -> None:
+    backend = CountingBackend(demo_backend(tmp_path))
+    service = TokenService(backend)
+    early = EarlyRead(service)
+    early.take()
+    app = SwarmConsole(service=service, early_read=early, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        assert app.view is not None
+        assert app.view.worker_token == service.read().worker_token
+        shown = str(app.query_one("#worker-command", Static).content)
+        assert mask_token(app.view.worker_token) in shown
+    # One read by EarlyRead and one by this test: the app read nothing itself.
+    assert backend.reads == 2
+
+
+async def test_console_shows_early_read_error(tmp_path: Path) -> None:
+    error = EngineUnreachableError("Cannot connect to the engine.", "Start it.")
+    backend = FailingBackend(demo_backend(tmp_path), error)
+    early = EarlyRead(TokenService(backend))
+    app = SwarmConsole(service=TokenService(backend), early_read=early, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        assert app.error is error
+        assert app.view is None
+        assert backend.calls == 1

@@ -1,7 +1,8 @@
 """Start the console from parsed command-line options.
 
-Nothing here imports the docker SDK: the backend is built by a factory that
-the app calls in a worker thread, after the first frame is on screen.
+Importing Textual takes longer than reading a swarm, so the first read runs
+in a thread (EarlyRead) while the main thread imports and mounts the app,
+and the first frames show the tokens as soon as Textual can draw.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from swarmtui.errors import ConfigError
 if TYPE_CHECKING:
     from textual.app import App
 
+    from swarmtui.models import SwarmView
     from swarmtui.service import TokenService
+    from swarmtui.tui.app import SwarmConsole
+
+log = logging.getLogger(__name__)
 
 # Log records kept while the console owns the terminal, replayed after it.
 HELD_RECORDS = 1000
@@ -130,33 +135,70 @@ class DetachingExecutor(ThreadPoolExecutor):
             self._closed = True
 
 
+class EarlyRead:
+    """The console's first read of the swarm, started before Textual is imported.
+
+    The read runs in a daemon thread. The app takes its result with `take`
+    from a worker thread, so the UI thread never waits on it.
+    """
+
+    def __init__(self, service: TokenService) -> None:
+        self._service = service
+        self._done = threading.Event()
+        self._view: SwarmView | None = None
+        self._error: BaseException | None = None
+        thread = threading.Thread(target=self._run, name="swarmtui-first-read")
+        thread.daemon = True
+        thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._view = self._service.read()
+        except BaseException as error:  # raised again by take()
+            self._error = error
+        finally:
+            self._done.set()
+
+    def take(self) -> SwarmView:
+        """Wait for the read, which ends within the engine's deadline.
+
+        Return its view, or raise its error.
+        """
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._view is not None
+        return self._view
+
+
 class HoldingHandler(logging.Handler):
     """Keep the latest records in memory and pass them to the app's log.
 
     A stream handler would write over the console's screen, so the records
-    wait here until the console exits.
+    wait here until the console exits. Records from before the app exists
+    are only kept.
     """
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.app = app
+        self.app: App[Any] | None = None
         self.records: collections.deque[logging.LogRecord] = collections.deque(
             maxlen=HELD_RECORDS
         )
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-        self.app.log.logging(self.format(record))
+        if self.app is not None:
+            self.app.log.logging(self.format(record))
 
 
 @contextmanager
-def logs_held(app: App[Any]) -> Iterator[None]:
-    """Route the root logger away from the terminal while the console runs."""
+def logs_held(holder: HoldingHandler) -> Iterator[None]:
+    """Route the root logger to `holder` while the console runs."""
     from swarmtui.logs import RedactingFilter
 
     root = logging.getLogger()
     saved = list(root.handlers)
-    holder = HoldingHandler(app)
     holder.addFilter(RedactingFilter())
     for handler in saved:
         root.removeHandler(handler)
@@ -188,21 +230,42 @@ def run_console(args: argparse.Namespace) -> int:
 
         return make_service(args)  # type: ignore[no-any-return]
 
-    from swarmtui.tui.app import SwarmConsole
+    holder = HoldingHandler()
+    with logs_held(holder):
+        # The service is built here, so that the modules it imports are loaded
+        # before the thread starts: two threads importing one package at once
+        # can fail with importlib's deadlock error.
+        service, early_read = None, None
+        try:
+            service = make()
+            label = service.endpoint
+        except Exception as error:  # the app builds it again and shows the error
+            log.debug("building the service failed: %s", error)
+            service, label = None, endpoint_hint(args)
+        else:
+            early_read = EarlyRead(service)
 
-    app = SwarmConsole(
-        service_factory=make,
-        endpoint_hint=endpoint_hint(args),
-        cli_command=cli_command(args),
-        settings=settings,
-        config_path=config_path,
-        config_error=config_error,
-    )
+        from swarmtui.tui.app import SwarmConsole
+
+        app = SwarmConsole(
+            service=service,
+            service_factory=make,
+            early_read=early_read,
+            endpoint_hint=label,
+            cli_command=cli_command(args),
+            settings=settings,
+            config_path=config_path,
+            config_error=config_error,
+        )
+        holder.app = app
+        return _run_app(app)
+
+
+def _run_app(app: SwarmConsole) -> int:
     executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     app.worker_executor = executor
     try:
-        with logs_held(app):
-            result = app.run()
+        result = app.run()
     finally:
         if executor.in_flight:
             # The call runs in a daemon thread, so the process exits now.
