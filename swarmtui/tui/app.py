@@ -26,7 +26,7 @@ from textual.containers import VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 from textual.worker import get_current_worker
 
 from swarmtui.config import Settings, back_up, save_settings, setting_location
@@ -62,7 +62,7 @@ from swarmtui.tui.screens import (
     TryJoinScreen,
 )
 from swarmtui.tui.token_age import SeenChange, change_text
-from swarmtui.tui.widgets import ErrorState, SwarmHeader, TokenPane
+from swarmtui.tui.widgets import ConsoleFooter, ErrorState, SwarmHeader, TokenPane
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -233,7 +233,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 pane.display = False
                 yield pane
         yield Static("", id="status", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield ConsoleFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         if self.worker_executor is not None:

@@ -8,11 +8,13 @@ the text is the same, so a poll that finds no change redraws nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
 
 from swarmtui.errors import NotAManagerError, SwarmTuiError
 from swarmtui.models import Role, SwarmView
@@ -38,13 +40,13 @@ class ChangeAwareStatic(Static):
 
     def __init__(self, content: str | Text = "", **kwargs: object) -> None:
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
-        self._shown: str | Text = content
+        self._keys_shown: str | Text = content
 
     def show(self, content: str | Text) -> bool:
         """Update the content if it differs; return whether it did."""
-        if content == self._shown:
+        if content == self._keys_shown:
             return False
-        self._shown = content
+        self._keys_shown = content
         self.update(content)
         return True
 
@@ -227,3 +229,45 @@ class ErrorState(Vertical):
         widget = self.query_one("#error-managers", ChangeAwareStatic)
         widget.show(managers)
         widget.display = bool(managers)
+
+
+class ConsoleFooter(Footer):
+    """A Footer that rebuilds its keys only when the keys it would show change.
+
+    Textual's Footer rebuilds after every bindings signal: a focus change,
+    the terminal gaining focus, a refresh_bindings call. At start-up two or
+    three arrive, and each rebuild mounts and restyles a dozen widgets and
+    redraws the bottom line, even when the keys are the same.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._keys_shown: tuple[tuple[str, str, str, bool, str], ...] | None = None
+        self._rebuild_pending = False
+
+    @staticmethod
+    def _keys(screen: Screen[Any]) -> tuple[tuple[str, str, str, bool, str], ...]:
+        return tuple(
+            (binding.key, binding.description, binding.action, enabled, tooltip)
+            for _, binding, enabled, tooltip in screen.active_bindings.values()
+            if binding.show
+        )
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if (
+            not screen.app.app_focus
+            or not self.is_attached
+            or screen is not self.screen
+        ):
+            return
+        if self._rebuild_pending or self._keys(screen) == self._keys_shown:
+            return
+        self._rebuild_pending = True
+        self.call_after_refresh(self.recompose)
+
+    def compose(self) -> ComposeResult:
+        self._rebuild_pending = False
+        if self._bindings_ready:
+            self._keys_shown = self._keys(self.screen)
+        yield from super().compose()

@@ -1,0 +1,59 @@
+"""The console's footer: rebuilt when its keys change, and only then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets._footer import FooterKey
+from tui_support import FailingBackend, demo_backend, fixed_clock
+
+from swarmtui.errors import EngineUnreachableError
+from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.widgets import ConsoleFooter
+
+
+def footer_keys(app: SwarmConsole) -> list[FooterKey]:
+    return list(app.query_one(ConsoleFooter).query(FooterKey))
+
+
+async def test_focus_change_keeps_footer_keys(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        before = footer_keys(app)
+
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+
+        assert before
+        assert app.focused is not None
+        assert app.focused.id == "worker-copy-command"
+        assert [id(key) for key in footer_keys(app)] == [id(key) for key in before]
+
+
+async def test_error_rebuilds_footer_keys(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        before = footer_keys(app)
+        assert not any(key.has_class("-disabled") for key in before)
+
+        backend.error = EngineUnreachableError("Cannot connect.", "Start dockerd.")
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+
+        after = footer_keys(app)
+        assert app.error is backend.error
+        assert {id(key) for key in after}.isdisjoint(id(key) for key in before)
+        dimmed = {key.action for key in after if key.has_class("-disabled")}
+        assert dimmed == {"copy_command", "toggle_reveal", "rotate"}
