@@ -40,13 +40,13 @@ class ChangeAwareStatic(Static):
 
     def __init__(self, content: str | Text = "", **kwargs: object) -> None:
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
-        self._keys_shown: str | Text = content
+        self._shown: str | Text = content
 
     def show(self, content: str | Text) -> bool:
         """Update the content if it differs; return whether it did."""
-        if content == self._keys_shown:
+        if content == self._shown:
             return False
-        self._keys_shown = content
+        self._shown = content
         self.update(content)
         return True
 
