@@ -72,20 +72,33 @@ def _number(value: Any) -> float | None:
 
 
 def validate(values: dict[str, Any]) -> Settings:
-    """Build Settings from parsed TOML values, raising ConfigError on a bad one.
+    """Build Settings from parsed TOML values, raising ConfigError on bad ones.
 
-    The raised error names the key but not the file; `load_settings` adds the
-    path and line.
+    The raised error has the first bad setting's message and key, and every
+    bad setting in `problems`. It names no file, because `load_settings` adds
+    the path and lines.
     """
     checked: dict[str, Any] = {}
+    problems: list[ConfigError] = []
     for key, value in values.items():
         if key not in SETTING_NAMES:
-            raise ConfigError(
-                f"Unknown setting {key!r}.",
-                "Known settings: " + ", ".join(SETTING_NAMES) + ".",
-                key=key,
+            problems.append(
+                ConfigError(
+                    f"Unknown setting {key!r}.",
+                    "Known settings: " + ", ".join(SETTING_NAMES) + ".",
+                    key=key,
+                )
             )
-        checked[key] = _check_value(key, value)
+            continue
+        try:
+            checked[key] = _check_value(key, value)
+        except ConfigError as error:
+            problems.append(error)
+    if problems:
+        first = problems[0]
+        raise ConfigError(
+            first.message, first.hint, key=first.key, problems=tuple(problems)
+        )
     return Settings(**checked)
 
 
@@ -266,6 +279,8 @@ def load_settings(path: Path) -> Settings:
         return validate(values)
     except ConfigError as error:
         line = find_key_line(text, error.key) if error.key else None
+        if len(error.problems) > 1:
+            raise _several_problems(path, text, error.problems) from None
         where = f", line {line}" if line else ""
         raise ConfigError(
             f"The config file {path}{where}: {error.message}",
@@ -273,7 +288,31 @@ def load_settings(path: Path) -> Settings:
             path=str(path),
             line=line,
             key=error.key,
+            problems=error.problems,
         ) from None
+
+
+def _several_problems(
+    path: Path, text: str, problems: tuple[ConfigError, ...]
+) -> ConfigError:
+    """Return one error that lists each bad setting with its line and hint."""
+    parts = []
+    for problem in problems:
+        line = find_key_line(text, problem.key) if problem.key else None
+        where = f"line {line}: " if line else ""
+        parts.append(f"{where}{problem.message} {problem.hint}")
+    first = problems[0]
+    first_line = find_key_line(text, first.key) if first.key else None
+    return ConfigError(
+        f"The config file {path} has {len(problems)} invalid settings:\n  "
+        + "\n  ".join(parts)
+        + "\n",
+        "Fix them, or remove the file to use the defaults.",
+        path=str(path),
+        line=first_line,
+        key=first.key,
+        problems=problems,
+    )
 
 
 def settings_to_toml(settings: Settings) -> dict[str, Any]:

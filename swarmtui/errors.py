@@ -43,9 +43,11 @@ class SwarmTuiError(Exception):
         self.hint = terminal_safe(hint, keep_newlines=True)
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} {self.hint}"
-        return self.message
+        if not self.hint:
+            return self.message
+        # A message that lists items line by line ends with a line break.
+        separator = "" if self.message.endswith("\n") else " "
+        return f"{self.message}{separator}{self.hint}"
 
 
 class EngineUnreachableError(SwarmTuiError):
@@ -169,11 +171,14 @@ class ConfigError(SwarmTuiError):
         path: str = "",
         line: int | None = None,
         key: str | None = None,
+        problems: tuple[ConfigError, ...] = (),
     ) -> None:
         super().__init__(message, hint)
         self.path = path
         self.line = line
         self.key = key
+        # Every bad setting of the file, the first one included.
+        self.problems = problems
 
 
 class StateFileError(SwarmTuiError):

@@ -109,6 +109,41 @@ def test_unknown_key_rejected(tmp_path: Path) -> None:
     assert "poll_interval" in caught.value.hint
 
 
+def test_every_bad_setting_listed(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'mask_tokens = true\npoll_interval = "x"\ncolour = 1\n\ntimeout = -1\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    error = caught.value
+    lines = str(error).splitlines()
+
+    assert error.key == "poll_interval"
+    assert error.line == 2
+    assert [problem.key for problem in error.problems] == [
+        "poll_interval",
+        "colour",
+        "timeout",
+    ]
+    assert lines[0] == f"The config file {path} has 3 invalid settings:"
+    assert lines[1].startswith('  line 2: Invalid poll_interval "x". Use a number')
+    assert lines[2].startswith("  line 3: Unknown setting 'colour'. Known settings:")
+    assert lines[3].startswith("  line 5: Invalid timeout -1. Use a positive")
+    assert lines[4] == "Fix them, or remove the file to use the defaults."
+
+
+def test_one_bad_setting_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("timeout = 30\nclipboard = 'fax'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+
+    assert str(caught.value).count("\n") == 0
+    assert str(caught.value).startswith(f"The config file {path}, line 2: Invalid")
+    assert len(caught.value.problems) == 1
+
+
 def test_save_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "config.toml"
     settings = Settings(poll_interval=25, clipboard="local", theme="nord")
