@@ -7,7 +7,8 @@ So several test runs and other daemons on the machine do not clash.
 Addresses come from ``SWARMTUI_TEST_ADDR_PREFIX`` (default ``127.0.9``). An
 address is taken only when its swarm port can be bound and its lock file, in
 the temp folder, is free. On request (``new_daemon(tcp=True)``) a daemon also
-serves its API in plain HTTP on a free port of its own loopback address.
+serves its API in plain HTTP on a free port of its own loopback address, or
+(``new_daemon(tls=...)``) in HTTPS that requires a client certificate.
 
 When dockerd is missing or cannot start, the engine tests are skipped, or
 failed when ``CI=true``, so that CI never passes without them.
@@ -28,13 +29,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tls_support import TlsFiles
+
+# A function that issues the server certificate files for a daemon's address.
+ServerTls = Callable[[str], "TlsFiles"]
 
 SWARM_PORTS = (2377, 12377, 22377)
 DEFAULT_ADDR_PREFIX = "127.0.9"
@@ -232,6 +239,8 @@ class Daemon:
     joined_to: Daemon | None = field(default=None, repr=False)
     node_id_seen: str = ""
     tcp_port: int | None = None
+    tls: TlsFiles | None = None
+    tls_port: int | None = None
 
     @property
     def address(self) -> str:
@@ -257,6 +266,16 @@ class Daemon:
         return f"tcp://{self.address}:{self.tcp_port}"
 
     @property
+    def tls_host(self) -> str:
+        """The daemon's HTTPS listener in DOCKER_HOST form (tcp://...)."""
+        if self.tls_port is None:
+            raise RuntimeError(
+                f"the daemon in {self.directory} has no TLS listener. "
+                "Start it with new_daemon(tls=...)."
+            )
+        return f"tcp://{self.address}:{self.tls_port}"
+
+    @property
     def pid_file(self) -> Path:
         return self.directory / "d.pid"
 
@@ -275,6 +294,7 @@ class Daemon:
         # with or without --tls=false, then waits about one second before it
         # starts. It does not reject the listener.
         listeners = ["--host", self.tcp_host] if self.tcp_port is not None else []
+        listeners += self._tls_arguments()
         command = [
             binary,
             "--host",
@@ -313,6 +333,8 @@ class Daemon:
         listener = self.socket_path
         if self.tcp_port is not None:
             listener += f" and {self.tcp_host}"
+        if self.tls_port is not None:
+            listener += f" and {self.tls_host}"
         raise EngineUnavailable(
             f"dockerd did not answer on {listener} within "
             f"{START_TIMEOUT:g} s: {self.log_tail()}"
@@ -322,7 +344,38 @@ class Daemon:
         """Return whether the daemon responds on its socket and its tcp port."""
         if not (os.path.exists(self.socket_path) and ping(self.socket_path)):
             return False
+        if self.tls_port is not None and not self._tls_listening():
+            return False
         return self.tcp_port is None or ping_tcp(self.address, self.tcp_port)
+
+    def _tls_arguments(self) -> list[str]:
+        """Return dockerd's options for an HTTPS listener that verifies clients."""
+        if self.tls_port is None or self.tls is None:
+            return []
+        return [
+            "--host",
+            self.tls_host,
+            "--tlsverify",
+            "--tlscacert",
+            str(self.tls.ca),
+            "--tlscert",
+            str(self.tls.cert),
+            "--tlskey",
+            str(self.tls.key),
+        ]
+
+    def _tls_listening(self) -> bool:
+        """Return whether dockerd has logged that it serves the TLS port.
+
+        The fixture has no client certificate, so it reads the log rather
+        than pinging the port. dockerd 20.10.24 logs "API listen on ADDR:PORT"
+        for a tcp listener a few milliseconds after the line for its socket.
+        """
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return False
+        return f"API listen on {self.address}:{self.tls_port}" in text
 
     def log_tail(self, lines: int = 8) -> str:
         try:
@@ -478,21 +531,31 @@ def free_tcp_port(address: str) -> int:
     return port
 
 
-def new_daemon(tcp: bool = False) -> Daemon:
+def new_daemon(tcp: bool = False, tls: ServerTls | None = None) -> Daemon:
     """Create, start and return a daemon; it is not in a swarm yet.
 
     With `tcp`, the daemon also listens in plain HTTP on a free port of its
-    own loopback address (`Daemon.tcp_host`).
+    own loopback address (`Daemon.tcp_host`). With `tls`, a function that
+    returns the server's certificate files for the daemon's address, it
+    listens in HTTPS instead and accepts only clients whose certificate the
+    CA in those files signed (`Daemon.tls_host`).
     """
+    if tcp and tls is not None:
+        # dockerd 20.10.24 applies --tlsverify to every tcp listener, so one
+        # daemon cannot serve plain HTTP and HTTPS at once.
+        raise ValueError("new_daemon takes tcp=True or tls, not both")
     lease = lease_address()
     directory = Path(tempfile.mkdtemp(prefix="stui", dir=tempfile.gettempdir()))
     daemon = Daemon(directory=directory, lease=lease)
-    if tcp:
-        try:
+    try:
+        if tcp:
             daemon.tcp_port = free_tcp_port(lease.address)
-        except BaseException:
-            daemon.remove()
-            raise
+        if tls is not None:
+            daemon.tls = tls(lease.address)
+            daemon.tls_port = free_tcp_port(lease.address)
+    except BaseException:
+        daemon.remove()
+        raise
     if len(daemon.socket_path) > 100:
         daemon.remove()
         raise EngineUnavailable(
@@ -564,17 +627,17 @@ class DaemonPool:
     def __init__(self) -> None:
         self.daemons: list[Daemon] = []
 
-    def daemon(self, tcp: bool = False) -> Daemon:
+    def daemon(self, tcp: bool = False, tls: ServerTls | None = None) -> Daemon:
         try:
-            daemon = new_daemon(tcp=tcp)
+            daemon = new_daemon(tcp=tcp, tls=tls)
         except EngineUnavailable as error:
             engine_unavailable(str(error))
             raise
         self.daemons.append(daemon)
         return daemon
 
-    def swarm(self, tcp: bool = False) -> Daemon:
-        daemon = self.daemon(tcp=tcp)
+    def swarm(self, tcp: bool = False, tls: ServerTls | None = None) -> Daemon:
+        daemon = self.daemon(tcp=tcp, tls=tls)
         daemon.swarm_init()
         return daemon
 
