@@ -30,6 +30,8 @@ from swarmtui.sdk_imports import defer_paramiko
 defer_paramiko()
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+# The kernel's limit: sun_path has room for 108 bytes, the last one a NUL.
+MAX_SOCKET_PATH_BYTES = 107
 HOST_FORMS = (
     "Give unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]."
 )
@@ -43,8 +45,17 @@ def check_host(host: str, origin: str) -> None:
     """
     reason = ""
     if host.startswith("unix://"):
-        if not host.removeprefix("unix://").strip("/"):
+        path = host.removeprefix("unix://")
+        size = len(os.fsencode(path))
+        if not path.strip("/"):
             reason = "it has no socket path"
+        elif size > MAX_SOCKET_PATH_BYTES:
+            reason = (
+                f"its socket path is {size} bytes long, and a unix socket path "
+                f"can have at most {MAX_SOCKET_PATH_BYTES}"
+            )
+    elif host.lower().startswith("unix:"):
+        reason = "the scheme must be written unix://, followed by the socket path"
     elif host.startswith("npipe://"):
         reason = "named pipes exist only on Windows"
     else:

@@ -50,6 +50,14 @@ class SwarmTuiError(Exception):
         return f"{self.message}{separator}{self.hint}"
 
 
+# A restarting dockerd reports itself outside any swarm for a few seconds.
+NOT_IN_SWARM_HINT = (
+    "If dockerd has just started, read again in a few seconds. Otherwise "
+    "create a swarm with 'docker swarm init' or join one with 'docker swarm "
+    "join', or choose another engine."
+)
+
+
 class EngineUnreachableError(SwarmTuiError):
     title = "Engine unreachable"
     exit_code = ExitCode.ENGINE_UNREACHABLE
@@ -138,6 +146,17 @@ class SwarmReplacedError(SwarmTuiError):
 
     title = "Swarm replaced while reading"
     exit_code = ExitCode.CONFLICT
+
+
+class RotationOutcomeUnknownError(SwarmTuiError):
+    """An update that failed in a way that leaves open whether it was applied.
+
+    The engine may have rotated the token and then failed to respond, and
+    the swarm could not be read afterwards to tell.
+    """
+
+    title = "Rotation outcome unknown"
+    exit_code = ExitCode.ENGINE_UNREACHABLE
 
 
 class RotationVerifyError(SwarmTuiError):

@@ -15,12 +15,14 @@ from typing import Any, Protocol
 
 from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
+    NOT_IN_SWARM_HINT,
     AuditWriteError,
     EngineError,
     ManagerNotReadyError,
     NotAManagerError,
     NotInSwarmError,
     RotationConflictError,
+    RotationOutcomeUnknownError,
     RotationVerifyError,
     SwarmLockedError,
     SwarmTuiError,
@@ -257,8 +259,7 @@ class TokenService:
         if state != "active":
             raise NotInSwarmError(
                 f"The engine at {endpoint} is not part of a swarm.",
-                "Create one with 'docker swarm init' or join one with "
-                "'docker swarm join', or choose another engine.",
+                NOT_IN_SWARM_HINT,
             )
         if not info.control_available:
             known = ", ".join(info.remote_managers)
@@ -357,10 +358,11 @@ class TokenService:
         try:
             result = self._rotate(requested, expected)
         except SwarmTuiError as error:
+            unknown = isinstance(error, RotationOutcomeUnknownError)
             self._audit(
                 action,
                 roles=requested,
-                result="failed",
+                result="unknown" if unknown else "failed",
                 error=error.title,
                 old=expected,
             )
@@ -403,11 +405,30 @@ class TokenService:
                 before.cluster_id,
             )
             raise self._conflict(before, self.read()) from None
-
-        # A token rotation changes neither this node nor its address, so the
-        # read-back only reads the swarm again. GET /info and GET /nodes/{id}
-        # would add 10 to 40 ms (dockerd 20.10 on a loaded 2-core machine).
-        after = self._view(info, self.backend.inspect_swarm(), node)
+        except SwarmTuiError as error:
+            # A timeout or a lost connection can come after the engine applied
+            # the update, so the read-back below decides what happened.
+            after = self._view(info, self._read_back(requested, error), node)
+            if all(
+                after.token_fingerprint(role) == before.token_fingerprint(role)
+                for role in requested
+            ):
+                log.info(
+                    "rotation on cluster %s failed and the tokens are unchanged",
+                    before.cluster_id,
+                )
+                raise
+            log.info(
+                "the update on cluster %s failed (%s), but the swarm read "
+                "afterwards shows the rotation",
+                before.cluster_id,
+                error.title,
+            )
+        else:
+            # A token rotation changes neither this node nor its address, so
+            # the read-back only reads the swarm again. GET /info and GET
+            # /nodes/{id} would add 10 to 40 ms (dockerd 20.10, 2-core machine).
+            after = self._view(info, self.backend.inspect_swarm(), node)
         # A token that did not change is current again after this update, so
         # recording before the check below leaves no false retired entry.
         # NOTE: when two processes rotate the same role at once, the slower
@@ -431,6 +452,25 @@ class TokenService:
             ),
         )
         return RotationResult(roles=requested, before=before, after=after)
+
+    def _read_back(
+        self, requested: frozenset[Role], failure: SwarmTuiError
+    ) -> SwarmSnapshot:
+        """Read the swarm after a failed update.
+
+        Raise RotationOutcomeUnknownError when that read fails too.
+        """
+        try:
+            return self.backend.inspect_swarm()
+        except SwarmTuiError as error:
+            roles = " and ".join(sorted(requested))
+            raise RotationOutcomeUnknownError(
+                f"Rotating the {roles} token failed ({failure.message}), and "
+                f"reading the swarm afterwards failed too ({error.message}), so "
+                "whether the token changed is unknown.",
+                "Read the tokens again before you rotate again: compare the "
+                "fingerprints with the ones shown before.",
+            ) from None
 
     def _read_for_rotation(
         self, expected: SwarmView | None

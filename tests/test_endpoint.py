@@ -256,3 +256,30 @@ def test_docker_host_tls_from_environment(tmp_path: Path) -> None:
     assert resolved.tls.verify is True
     assert resolved.tls.ca_cert == str(files["ca"])
     assert resolved.base_url.endswith("127.0.1.9:2376")
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("unix:", "the scheme must be written unix://"),
+        ("unix:/run/docker.sock", "the scheme must be written unix://"),
+        ("UNIX:///run/docker.sock", "the scheme must be written unix://"),
+        ("unix://", "it has no socket path"),
+        ("unix:///" + "a" * 107, "its socket path is 108 bytes long"),
+    ],
+)
+def test_bad_unix_host_rejected(host: str, reason: str) -> None:
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    assert reason in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_longest_unix_path_accepted() -> None:
+    host = "unix:///" + "a" * 106
+
+    resolved = resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    assert resolved.base_url == host
+    assert resolved.tls is None

@@ -197,7 +197,7 @@ def test_api_too_old_message(manager: Daemon) -> None:
     assert error.exit_code == ExitCode.API_TOO_OLD
     assert "1.11" in str(error)
     assert error.message.endswith(".")
-    assert "pip install --upgrade docker" in error.hint
+    assert "Update swarmtui and its docker package" in error.hint
 
 
 def test_swarm_without_quorum(daemons: DaemonPool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import sys
 import threading
@@ -25,6 +26,7 @@ from swarmtui.backends.unix_http import (
 )
 from swarmtui.endpoint import EndpointChoice, ResolvedEndpoint, resolve_endpoint
 from swarmtui.errors import (
+    NOT_IN_SWARM_HINT,
     ApiTooOldError,
     EngineError,
     EngineUnreachableError,
@@ -421,7 +423,7 @@ class EngineBackend:
         """Map an SDK, requests or socket failure to a user-facing error."""
         label = self._label or (self._resolved.label if self._resolved else "?")
         text = redact(str(error))
-        log.debug("engine call to %s failed: %s", label, text)
+        log.debug("engine call to %s failed: %s", label, shorten(text, 2000))
 
         if isinstance(error, TimeoutError | _loaded("requests.exceptions", "Timeout")):
             return RequestTimeoutError(
@@ -431,9 +433,14 @@ class EngineBackend:
                 "or raise the timeout with --timeout.",
             )
         if "Permission denied" in text or isinstance(error, PermissionError):
+            hint = "Run as root or as a member of the docker group."
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                hint = (
+                    "Check the socket's owner and mode with 'ls -l', and any "
+                    "security policy that limits root on this host."
+                )
             return PermissionDeniedError(
-                f"Permission denied on the engine socket {label}.",
-                "Run as root or as a member of the docker group.",
+                f"Permission denied on the engine socket {label}.", hint
             )
         not_engine = _not_engine_detail(error)
         if not_engine:
@@ -460,11 +467,15 @@ class EngineBackend:
         return EngineError(f"The engine call to {label} failed: {shorten(text)}")
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
-        explanation = shorten(
-            redact(str(getattr(error, "explanation", "") or error)).strip()
-        )
+        raw = redact(str(getattr(error, "explanation", "") or error))
+        # One line: an error page's line breaks would show as escapes.
+        explanation = shorten(" ".join(raw.split()))
         lowered = explanation.lower()
         status = getattr(error, "status_code", None)
+        if _is_html(error, explanation):
+            # The engine's errors are JSON or plain text; an HTML page comes
+            # from a web server or proxy at the address.
+            return self._not_an_engine(f"HTTP {status} with an HTML page")
 
         if "update out of sequence" in lowered:
             return _OutOfSequence(explanation)
@@ -482,8 +493,7 @@ class EngineBackend:
         if "not a swarm manager" in lowered:
             return NotInSwarmError(
                 f"The engine at {label} is not part of a swarm.",
-                "Create one with 'docker swarm init' or join one with "
-                "'docker swarm join', or choose another engine.",
+                NOT_IN_SWARM_HINT,
             )
         if "does not have a leader" in lowered or "no leader" in lowered:
             return ManagerNotReadyError(
@@ -510,8 +520,8 @@ class EngineBackend:
             return ApiTooOldError(
                 f"The engine at {label} rejected the API version: "
                 f"{_sentence(explanation)}",
-                "Upgrade the docker Python package that swarmtui uses "
-                "(pip install --upgrade docker).",
+                "Update swarmtui and its docker package to releases that speak "
+                "this engine's API version.",
             )
         return EngineError(
             f"The engine at {label} returned an error ({status}): {explanation}"
@@ -630,6 +640,16 @@ def _loaded(module: str, name: str) -> type[BaseException]:
     return _NeverRaised
 
 
+def _is_html(error: Any, explanation: str) -> bool:
+    """Return True when an error response's body is an HTML page."""
+    content_type = getattr(error, "content_type", None)
+    if content_type is None:
+        response = getattr(error, "response", None)
+        headers = getattr(response, "headers", None) or {}
+        content_type = headers.get("Content-Type", "")
+    return "html" in str(content_type).lower() or explanation.lstrip().startswith("<")
+
+
 def _is_connection_failure(error: BaseException) -> bool:
     """Return True for a socket error, or for requests' failed-connection error.
 
@@ -678,6 +698,8 @@ def _not_engine_detail(error: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, http.client.RemoteDisconnected):
             return "it closed the connection without a response"
+        if isinstance(current, http.client.IncompleteRead):
+            return "the response body ended before its stated length"
         if isinstance(current, http.client.HTTPException):
             return "the response is not HTTP"
         if isinstance(current, ConnectionResetError | BrokenPipeError):

@@ -43,10 +43,11 @@ class EngineHTTPError(Exception):
     the start of the body), as `docker.errors.APIError` has it.
     """
 
-    def __init__(self, status_code: int, explanation: str) -> None:
+    def __init__(self, status_code: int, explanation: str, content_type: str) -> None:
         super().__init__(f"{status_code}: {explanation}")
         self.status_code = status_code
         self.explanation = explanation
+        self.content_type = content_type
 
 
 class _Connection(http.client.HTTPConnection):
@@ -167,18 +168,24 @@ class UnixSocketClient:
         else:
             self._give_back(connection)
         if response.status >= 400:
-            raise EngineHTTPError(response.status, _explanation(data))
+            content_type = response.getheader("Content-Type", "")
+            raise EngineHTTPError(response.status, _explanation(data), content_type)
         if not data.strip():
             return None
-        return json.loads(data)
+        return _decode_json(data)
 
     def _read_body(self, response: http.client.HTTPResponse) -> bytes:
-        length = response.getheader("Content-Length", "")
-        if length.isdigit() and int(length) > self._limit:
+        length = response.getheader("Content-Length", "").strip()
+        if length and not length.isdigit():
+            raise http.client.HTTPException("invalid Content-Length header")
+        if length and int(length) > self._limit:
             raise ResponseTooLargeError(int(length))
         data = response.read(self._limit + 1)
         if len(data) > self._limit:
             raise ResponseTooLargeError(len(data))
+        if length and len(data) < int(length):
+            # read(amount) returns a body cut short without IncompleteRead.
+            raise http.client.IncompleteRead(data, int(length) - len(data))
         if not response.isclosed():
             # read(amount) leaves the end of a chunked body unread.
             rest = response.read()
@@ -234,6 +241,14 @@ class UnixSocketClient:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _decode_json(data: bytes) -> Any:
+    """Decode a JSON body; a body nested too deeply to decode is invalid JSON."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 def _explanation(data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Replies from a unix-socket endpoint that the standard-library client misreads.
+"""Replies from a unix-socket endpoint that must not be misread.
 
 Each test serves one reply on a fake unix socket and checks how the client
 or EngineBackend reads it.
@@ -39,24 +39,16 @@ def deeply_nested_json(connection: socket.socket, head: bytes) -> None:
     connection.sendall(http_response("200 OK", body, "application/json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http.client's read(amount) returns a body cut short without "
-    "IncompleteRead, so an empty unlock key is returned as if autolock were off",
-)
 def test_body_cut_short_raises() -> None:
     with fake_server(answer_version_then(head_then_close)) as address:
         backend = EngineBackend(EndpointChoice(host=address, environment={}))
-        with pytest.raises(SwarmTuiError):
+        with pytest.raises(SwarmTuiError) as caught:
             backend.unlock_key()
         backend.close()
 
+    assert "the response body ended before its stated length" in str(caught.value)
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="any 400 whose body contains 'version' is reported as API too old, "
-    "with advice to upgrade the docker Python package",
-)
+
 def test_html_400_not_api_too_old() -> None:
     with fake_server(answer_version_then(html_bad_request)) as address:
         backend = EngineBackend(EndpointChoice(host=address, environment={}))
@@ -65,13 +57,42 @@ def test_html_400_not_api_too_old() -> None:
         backend.close()
 
     assert not isinstance(caught.value, ApiTooOldError)
+    assert "not as a Docker Engine API: HTTP 400 with an HTML page" in str(caught.value)
+    assert "\r" not in caught.value.message
+    assert "nginx" not in caught.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="json's RecursionError reaches the user as "
-    "'maximum recursion depth exceeded while decoding a JSON array'",
-)
+def invalid_length(connection: socket.socket, head: bytes) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}")
+
+
+def text_error(connection: socket.socket, head: bytes) -> None:
+    body = b"page not found\r\nsecond line\r\n"
+    connection.sendall(http_response("404 Not Found", body, "text/plain"))
+
+
+def test_invalid_length_not_http() -> None:
+    with fake_server(answer_version_then(invalid_length)) as address:
+        backend = EngineBackend(
+            EndpointChoice(host=address, environment={}), timeout=30
+        )
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert "the response is not HTTP" in str(caught.value)
+
+
+def test_text_error_on_one_line() -> None:
+    with fake_server(answer_version_then(text_error)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.message.endswith("(404): page not found second line")
+
+
 def test_deep_json_named_not_json() -> None:
     with fake_server(deeply_nested_json) as address:
         backend = EngineBackend(EndpointChoice(host=address, environment={}))

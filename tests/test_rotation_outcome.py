@@ -1,0 +1,102 @@
+"""A rotation whose update fails is judged by reading the swarm afterwards.
+
+The engine may apply an update and then time out or drop the connection
+before it answers, so a failed update is not proof that nothing changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tui_support import DelegatingBackend, RecordingAudit, demo_backend
+
+from swarmtui.errors import (
+    RequestTimeoutError,
+    RotationOutcomeUnknownError,
+    SwarmTuiError,
+)
+from swarmtui.models import Role, SwarmSnapshot
+from swarmtui.service import TokenService
+
+TIMEOUT = RequestTimeoutError(
+    "The engine at demo did not respond within 3 seconds.", "Retry."
+)
+
+
+class FailingUpdateBackend(DelegatingBackend):
+    """Fails each update with TIMEOUT, after applying it when `applies` is set.
+
+    With `read_fails`, every swarm read after the failed update fails too.
+    """
+
+    def __init__(self, inner: Any, *, applies: bool, read_fails: bool = False) -> None:
+        super().__init__(inner)
+        self.applies = applies
+        self.read_fails = read_fails
+        self.failed = False
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        if self.applies:
+            super().update_swarm(version, spec, **flags)
+        self.failed = True
+        raise TIMEOUT
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        if self.failed and self.read_fails:
+            raise RequestTimeoutError("The engine did not respond.", "Retry.")
+        return super().inspect_swarm()
+
+
+def make_service(
+    tmp_path: Path, **options: bool
+) -> tuple[TokenService, RecordingAudit]:
+    audit = RecordingAudit()
+    backend = FailingUpdateBackend(demo_backend(tmp_path), **options)
+    return TokenService(backend, audit=audit), audit
+
+
+def results(audit: RecordingAudit) -> list[Any]:
+    return [fields.get("result") for _, fields in audit.events]
+
+
+def test_applied_update_counts_as_rotated(tmp_path: Path) -> None:
+    service, audit = make_service(tmp_path, applies=True)
+    before = service.read()
+
+    result = service.rotate([Role.WORKER], expected=before)
+
+    assert result.after.worker_token != before.worker_token
+    assert result.after.manager_token == before.manager_token
+    assert service.read().worker_token == result.after.worker_token
+    assert results(audit) == ["ok"]
+
+
+def test_unapplied_update_raises_its_error(tmp_path: Path) -> None:
+    service, audit = make_service(tmp_path, applies=False)
+    before = service.read()
+
+    with pytest.raises(RequestTimeoutError) as caught:
+        service.rotate([Role.WORKER], expected=before)
+
+    assert caught.value is TIMEOUT
+    assert service.read().worker_token == before.worker_token
+    assert results(audit) == ["failed"]
+
+
+@pytest.mark.parametrize("applies", [True, False])
+def test_unreadable_swarm_makes_outcome_unknown(tmp_path: Path, applies: bool) -> None:
+    service, audit = make_service(tmp_path, applies=applies, read_fails=True)
+    before = service.read()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate([Role.MANAGER], expected=before)
+
+    message = str(caught.value)
+    assert "Rotating the manager token failed" in message
+    assert "whether the token changed is unknown" in message
+    assert "Read the tokens again before you rotate again" in message
+    assert before.manager_token not in message
+    assert isinstance(caught.value, SwarmTuiError)
+    assert results(audit) == ["unknown"]
