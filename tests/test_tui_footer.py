@@ -1,4 +1,4 @@
-"""The console's footer: rebuilt when its keys change, and only then."""
+"""The console's keys: the footer, rebuilt only when its keys change, and ctrl+c."""
 
 from __future__ import annotations
 
@@ -57,3 +57,16 @@ async def test_error_rebuilds_footer_keys(tmp_path: Path) -> None:
         assert {id(key) for key in after}.isdisjoint(id(key) for key in before)
         dimmed = {key.action for key in after if key.has_class("-disabled")}
         assert dimmed == {"copy_command", "toggle_reveal", "rotate"}
+
+
+async def test_ctrl_c_names_quit_key(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+
+        notes = [(note.title, note.message) for note in app._notifications]
+        assert notes == [("Do you want to quit?", "Press q to quit.")]

@@ -21,6 +21,7 @@ from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.run import (
+    HELD_RECORDS,
     DetachingExecutor,
     EarlyRead,
     HoldingHandler,
@@ -292,3 +293,22 @@ async def test_console_shows_early_read_error(tmp_path: Path) -> None:
         assert app.error is error
         assert app.view is None
         assert backend.calls == 1
+
+
+def test_dropped_records_noted() -> None:
+    root = logging.getLogger()
+    handler = ListHandler()
+    root.addHandler(handler)
+    holder = HoldingHandler()
+    try:
+        with logs_held(holder):
+            for number in range(HELD_RECORDS + 5):
+                logging.getLogger("swarmtui.test").warning("record %d", number)
+        assert len(handler.messages) == HELD_RECORDS + 1
+        assert handler.messages[0] == (
+            f"5 earlier log records were dropped; the last {HELD_RECORDS} follow."
+        )
+        assert handler.messages[1] == "record 5"
+        assert handler.messages[-1] == f"record {HELD_RECORDS + 4}"
+    finally:
+        root.removeHandler(handler)

@@ -143,6 +143,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
             message, title=title, severity=severity, timeout=timeout, markup=False
         )
 
+    def action_help_quit(self) -> None:
+        """Say which key quits, for a ctrl+c pressed out of habit.
+
+        Textual's own hint names the first quit key in Rich markup, which
+        the plain-text notify above would show as written.
+        """
+        quit_keys = [
+            (not active.binding.show, self.get_key_display(active.binding))
+            for active in self.active_bindings.values()
+            if active.binding.action in ("quit", "app.quit")
+        ]
+        if quit_keys:
+            key = min(quit_keys)[1]
+            self.notify(f"Press {key} to quit.", title="Do you want to quit?")
+
     def _screen_changed(self, screen: Any) -> None:
         """Hold information toasts while a dialog is open; fit the dialog."""
         self._mark_short_screen()

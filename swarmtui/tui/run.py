@@ -185,8 +185,11 @@ class HoldingHandler(logging.Handler):
         self.records: collections.deque[logging.LogRecord] = collections.deque(
             maxlen=HELD_RECORDS
         )
+        self.dropped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) == self.records.maxlen:
+            self.dropped += 1
         self.records.append(record)
         if self.app is not None:
             self.app.log.logging(self.format(record))
@@ -209,6 +212,12 @@ def logs_held(holder: HoldingHandler) -> Iterator[None]:
         root.removeHandler(holder)
         for handler in saved:
             root.addHandler(handler)
+        if holder.dropped:
+            logging.getLogger(__name__).warning(
+                "%d earlier log records were dropped; the last %d follow.",
+                holder.dropped,
+                len(holder.records),
+            )
         for record in holder.records:
             root.handle(record)
 
@@ -234,7 +243,9 @@ def run_console(args: argparse.Namespace) -> int:
     with logs_held(holder):
         # The service is built here, so that the modules it imports are loaded
         # before the thread starts: two threads importing one package at once
-        # can fail with importlib's deadlock error.
+        # can fail with importlib's deadlock error. The demo swarm's read
+        # still imports cryptography in the thread; the main thread imports
+        # it only to describe the CA, after the read.
         service, early_read = None, None
         try:
             service = make()

@@ -243,7 +243,6 @@ class ConsoleFooter(Footer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._keys_shown: tuple[tuple[str, str, str, bool, str], ...] | None = None
-        self._rebuild_pending = False
 
     @staticmethod
     def _keys(screen: Screen[Any]) -> tuple[tuple[str, str, str, bool, str], ...]:
@@ -255,19 +254,19 @@ class ConsoleFooter(Footer):
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
-        if (
-            not screen.app.app_focus
-            or not self.is_attached
-            or screen is not self.screen
-        ):
+        shown_here = self.is_attached and screen is self.screen
+        if not screen.app.app_focus or not shown_here:
             return
-        if self._rebuild_pending or self._keys(screen) == self._keys_shown:
-            return
-        self._rebuild_pending = True
-        self.call_after_refresh(self.recompose)
+        if self._keys(screen) != self._keys_shown:
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        # Several signals in one refresh queue several calls; the first one
+        # rebuilds, and the others find the keys shown already.
+        if self._keys(self.screen) != self._keys_shown:
+            await self.recompose()
 
     def compose(self) -> ComposeResult:
-        self._rebuild_pending = False
         if self._bindings_ready:
             self._keys_shown = self._keys(self.screen)
         yield from super().compose()
