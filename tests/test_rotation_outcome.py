@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_support import DelegatingBackend, RecordingAudit, demo_backend
+from tui_support import DelegatingBackend, RecordingAudit, demo_backend, fixed_clock
 
 from swarmtui.errors import (
     RequestTimeoutError,
@@ -19,6 +19,7 @@ from swarmtui.errors import (
 )
 from swarmtui.models import Role, SwarmSnapshot
 from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
 
 TIMEOUT = RequestTimeoutError(
     "The engine at demo did not respond within 3 seconds.", "Retry."
@@ -100,3 +101,21 @@ def test_unreadable_swarm_makes_outcome_unknown(tmp_path: Path, applies: bool) -
     assert before.manager_token not in message
     assert isinstance(caught.value, SwarmTuiError)
     assert results(audit) == ["unknown"]
+
+
+async def test_console_reports_unknown_outcome(tmp_path: Path) -> None:
+    service, _ = make_service(tmp_path, applies=True, read_fails=True)
+    app = SwarmConsole(service=service, clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w", "r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        notes = [(note.title, note.message) for note in app._notifications]
+        assert len(notes) == 1
+        title, text = notes[0]
+        assert title == "Rotation outcome unknown"
+        assert text.startswith("Rotating the worker token failed (The engine at")
+        assert "Read the tokens again before you rotate again" in text

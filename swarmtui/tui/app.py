@@ -34,6 +34,7 @@ from swarmtui.errors import (
     ConfigError,
     EngineError,
     RotationConflictError,
+    RotationOutcomeUnknownError,
     SwarmTuiError,
 )
 from swarmtui.models import Role, SwarmView
@@ -782,12 +783,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         log.info(
             "rotating the %s token failed: %s: %s", message.role, error.title, error
         )
-        self.notify(
-            f"Rotating the {message.role} token failed. {error}",
-            title=error.title,
-            severity="error",
-            timeout=12,
-        )
+        text = f"Rotating the {message.role} token failed. {error}"
+        if isinstance(error, RotationOutcomeUnknownError):
+            # The message says what failed; the next read shows the outcome.
+            text = str(error)
+        self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
         self._rotating = None
