@@ -217,6 +217,33 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     )
 
 
+TLS_FILE_NAMES = ("ca.pem", "cert.pem", "key.pem")
+
+
+def _check_tls_files(environment: Mapping[str, str]) -> None:
+    """Raise EndpointError when DOCKER_TLS_VERIFY is set and a TLS file is missing.
+
+    The folder is DOCKER_CERT_PATH, or ~/.docker when it is unset, as for
+    the docker CLI.
+    """
+    if not environment.get("DOCKER_TLS_VERIFY"):
+        return
+    folder = Path(
+        environment.get("DOCKER_CERT_PATH")
+        or Path(environment.get("HOME") or Path.home()) / ".docker"
+    )
+    missing = [name for name in TLS_FILE_NAMES if not (folder / name).is_file()]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise EndpointError(
+            f"DOCKER_TLS_VERIFY is set, but {', '.join(missing)} {verb} missing "
+            f"from {folder}.",
+            "Put the CA certificate (ca.pem) and a client certificate and key "
+            "(cert.pem, key.pem) there, or point DOCKER_CERT_PATH at the folder "
+            "that has them.",
+        )
+
+
 def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     """Turn the user's choice into client arguments; nothing is connected yet."""
     environment = dict(choice.environment)
@@ -234,6 +261,7 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
         if host.startswith("unix://"):
             # TLS settings do not apply to a unix socket, as with the docker CLI.
             return ResolvedEndpoint(label=host, base_url=host)
+        _check_tls_files(environment)
         from docker.errors import DockerException
         from docker.utils import kwargs_from_env
 

@@ -73,6 +73,13 @@ class RequestTimeoutError(SwarmTuiError):
     exit_code = ExitCode.ENGINE_UNREACHABLE
 
 
+class TlsError(SwarmTuiError):
+    """A TLS connection to the engine that failed, or TLS missing where needed."""
+
+    title = "TLS failed"
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
 class NotInSwarmError(SwarmTuiError):
     title = "Not in a swarm"
     exit_code = ExitCode.NODE_STATE

@@ -305,14 +305,6 @@ def test_debug_lines_over_tls(tls_swarm: TlsSwarm) -> None:
     assert "SWMTKN" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "requests replaces the SDK session's CA file with REQUESTS_CA_BUNDLE or "
-        "CURL_CA_BUNDLE, so the daemon's certificate fails verification; "
-        "DOCKER_CERT_PATH/ca.pem should be trusted whatever these variables say"
-    ),
-)
 @pytest.mark.parametrize("variable", CA_BUNDLE_VARIABLES)
 def test_ca_bundle_variable_keeps_docker_ca(tls_swarm: TlsSwarm, variable: str) -> None:
     if not os.path.isfile(SYSTEM_CA_BUNDLE):
@@ -453,22 +445,11 @@ def check_names_cause(failure: TlsFailure) -> None:
     assert "Check that dockerd is running" not in result.stderr
 
 
-# Every TLS handshake failure is reported today as "Cannot connect to the
-# Docker engine ... Check that dockerd is running there".
-NAMES_CAUSE_REASON = (
-    "the message should name the TLS or certificate failure (an unknown CA, "
-    "a rejected client certificate, a port without TLS, a certificate for "
-    "another address) and the setting to fix, not 'Check that dockerd is "
-    "running there'"
-)
-
-
 @pytest.mark.parametrize("name", FAILURES)
 def test_tls_failure_exit_code(name: str, request: pytest.FixtureRequest) -> None:
     check_exit_code(tls_failure(name, request))
 
 
-@pytest.mark.xfail(strict=True, reason=NAMES_CAUSE_REASON)
 @pytest.mark.parametrize("name", FAILURES)
 def test_tls_failure_names_cause(name: str, request: pytest.FixtureRequest) -> None:
     check_names_cause(tls_failure(name, request))
@@ -480,7 +461,6 @@ def test_tls_to_plain_port_exit_code(
     check_exit_code(plain_port_failure(tls_swarm, manager, manager_tcp_host))
 
 
-@pytest.mark.xfail(strict=True, reason=NAMES_CAUSE_REASON)
 def test_tls_to_plain_port_names_cause(
     tls_swarm: TlsSwarm, manager: Daemon, manager_tcp_host: str
 ) -> None:
@@ -512,14 +492,6 @@ def test_empty_cert_path_is_invalid(tls_swarm: TlsSwarm) -> None:
     assert_failure(result, ExitCode.USAGE, "DOCKER_CERT_PATH")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "with no files in DOCKER_CERT_PATH swarmtui prints the docker SDK's "
-        "'must be provided through the client_cert param' text; it should name "
-        "the folder and the missing ca.pem, cert.pem and key.pem"
-    ),
-)
 def test_empty_cert_path_names_files(tls_swarm: TlsSwarm) -> None:
     empty = tls_swarm.root / "empty-cert-path"
     empty.mkdir(exist_ok=True)
@@ -540,19 +512,10 @@ def test_plain_http_to_tls_port(tls_swarm: TlsSwarm) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("swarmtui: ")
     assert host in result.stderr
-    assert "HTTP request to an HTTPS server" in result.stderr
+    assert "serves its API over TLS" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plain HTTP to a TLS port exits with status 1 and the daemon's "
-        "'Client sent an HTTP request to an HTTPS server' and no next step; it "
-        "should exit with ENGINE_UNREACHABLE and say to set DOCKER_TLS_VERIFY=1 "
-        "and DOCKER_CERT_PATH"
-    ),
-)
 def test_plain_http_to_tls_port_hint(tls_swarm: TlsSwarm) -> None:
     host = tls_swarm.daemon.tls_host
 

@@ -37,6 +37,7 @@ from swarmtui.errors import (
     RequestTimeoutError,
     SwarmLockedError,
     SwarmTuiError,
+    TlsError,
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
 from swarmtui.tokens import redact
@@ -221,6 +222,8 @@ class EngineBackend:
             )
         except Exception as error:  # the SDK raises many types at set-up
             raise self._translate(error) from None
+        if resolved.tls is not None:
+            _keep_tls_verify(client)
         client.hooks["response"].append(self._on_response)
         for adapter in client.adapters.values():
             if hasattr(adapter, "get_connection") and hasattr(adapter, "pools"):
@@ -442,6 +445,8 @@ class EngineBackend:
             return PermissionDeniedError(
                 f"Permission denied on the engine socket {label}.", hint
             )
+        if isinstance(error, _loaded("requests.exceptions", "SSLError")):
+            return _tls_error(label, text)
         not_engine = _not_engine_detail(error)
         if not_engine:
             return self._not_an_engine(not_engine)
@@ -479,6 +484,14 @@ class EngineBackend:
 
         if "update out of sequence" in lowered:
             return _OutOfSequence(explanation)
+        if "http request to an https server" in lowered:
+            return TlsError(
+                f"The engine at {label} serves its API over TLS, and the request "
+                "was sent without it.",
+                "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with "
+                "ca.pem, cert.pem and key.pem, or use a docker context with TLS "
+                "files.",
+            )
         if "worker nodes can't be used" in lowered:
             return NotAManagerError(
                 f"The engine at {label} is a worker node; only managers can read "
@@ -638,6 +651,63 @@ def _loaded(module: str, name: str) -> type[BaseException]:
     if isinstance(found, type) and issubclass(found, BaseException):
         return found
     return _NeverRaised
+
+
+TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
+
+
+def _tls_error(label: str, text: str) -> TlsError:
+    """Name the cause of a failed TLS handshake from the SSL error's text."""
+    lowered = text.lower()
+    if "mismatch" in lowered and "certificate" in lowered:
+        return TlsError(
+            f"The TLS certificate of the engine at {label} is not valid for that "
+            "address.",
+            "Connect with an address or name the certificate was issued for, or "
+            "give the engine a certificate that includes this one.",
+        )
+    if "certificate verify failed" in lowered:
+        return TlsError(
+            f"The TLS certificate of the engine at {label} is not signed by the "
+            "CA in ca.pem.",
+            "Put the CA that signed the engine's certificate in ca.pem "
+            f"({TLS_FILES_HINT}).",
+        )
+    if "wrong_version_number" in lowered or "wrong version number" in lowered:
+        return TlsError(
+            f"The engine at {label} does not speak TLS on that port.",
+            "Unset DOCKER_TLS_VERIFY for an engine that serves plain HTTP, or "
+            "use the port where it serves TLS.",
+        )
+    if "eof" in lowered or "alert" in lowered or "bad certificate" in lowered:
+        return TlsError(
+            f"The engine at {label} closed the connection during the TLS "
+            "handshake, as it does when it does not accept the client "
+            "certificate.",
+            "Use a client certificate and key (cert.pem, key.pem) signed by a CA "
+            f"the engine trusts ({TLS_FILES_HINT}).",
+        )
+    return TlsError(
+        f"The TLS connection to the engine at {label} failed: {shorten(text, 200)}",
+        f"Check ca.pem, cert.pem and key.pem ({TLS_FILES_HINT}).",
+    )
+
+
+def _keep_tls_verify(client: Any) -> None:
+    """Keep the client's CA file when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is set.
+
+    requests puts either variable in place of the CA file that the docker SDK
+    sets on its session, so the engine's certificate would be checked against
+    the system's CAs. Proxy settings from the environment still apply.
+    """
+    merge = client.merge_environment_settings
+
+    def merge_keeping_verify(*args: Any, **kwargs: Any) -> Any:
+        settings = merge(*args, **kwargs)
+        settings["verify"] = client.verify
+        return settings
+
+    client.merge_environment_settings = merge_keeping_verify
 
 
 def _is_html(error: Any, explanation: str) -> bool:
