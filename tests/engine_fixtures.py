@@ -748,6 +748,19 @@ def run_swarmtui(
     )
 
 
+def assert_failure(
+    result: subprocess.CompletedProcess[str], code: int, *phrases: str
+) -> None:
+    """Check a failed swarmtui run: its exit code, a one-message stderr, no token."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.startswith("swarmtui: ")
+    for phrase in phrases:
+        assert phrase in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "SWMTKN" not in result.stderr
+
+
 def post_json(daemon: Daemon, path: str, body: object) -> None:
     """Send `POST path` with a JSON body to the daemon's API."""
     connection = _UnixConnection(daemon.socket_path, CLI_TIMEOUT)

@@ -15,6 +15,7 @@ import pytest
 from engine_fixtures import (
     Daemon,
     DaemonPool,
+    assert_failure,
     get_json,
     join,
     join_token,
@@ -33,15 +34,6 @@ from swarmtui.errors import (
 from swarmtui.service import TokenService
 
 pytestmark = pytest.mark.engine
-
-
-def assert_failure(result: object, code: int, *phrases: str) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)  # type: ignore[attr-defined]
-    assert result.stdout == ""  # type: ignore[attr-defined]
-    assert result.stderr.startswith("swarmtui: ")  # type: ignore[attr-defined]
-    for phrase in phrases:
-        assert phrase in result.stderr  # type: ignore[attr-defined]
-    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
 
 
 def test_worker_node_names_managers(manager: Daemon, daemons: DaemonPool) -> None:

@@ -22,6 +22,7 @@ from engine_fixtures import (
     AddressLease,
     Daemon,
     DaemonPool,
+    assert_failure,
     clean_environment,
     docker_cli,
     get_json,
@@ -60,17 +61,6 @@ def runnable_line(output: str) -> str:
     lines = [line for line in output.splitlines() if line.startswith("    ")]
     assert len(lines) == 1, f"expected one indented line in: {output!r}"
     return lines[0].strip()
-
-
-def assert_failure(
-    result: subprocess.CompletedProcess[str], code: int, *phrases: str
-) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("swarmtui: ")
-    for phrase in phrases:
-        assert phrase in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def engine_call_lines(stderr: str) -> list[str]:

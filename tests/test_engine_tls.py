@@ -22,6 +22,7 @@ from engine_fixtures import (
     Daemon,
     DaemonPool,
     address_prefix,
+    assert_failure,
     clean_environment,
     daemon_pool,
     docker_cli,
@@ -102,18 +103,6 @@ def docker(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str
     result = run([docker_cli(), *arguments], tls_environment(**variables))
     assert result.returncode == 0, result.stderr
     return result
-
-
-def assert_failure(
-    result: subprocess.CompletedProcess[str], code: int, *phrases: str
-) -> None:
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("swarmtui: ")
-    for phrase in phrases:
-        assert phrase in result.stderr
-    assert "Traceback" not in result.stderr
-    assert "SWMTKN" not in result.stderr
 
 
 def assert_names_tls(stderr: str) -> None:
