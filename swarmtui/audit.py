@@ -165,9 +165,10 @@ class AuditLog:
         except OSError as error:
             raise AuditWriteError(
                 f"The audit file {self.path} could not be opened for writing "
-                f"({error.strerror or error}); the {action} was done but not "
-                "recorded.",
-                f"Fix the permissions of {self.path.parent}, or set "
+                f"({error.strerror or error}); the {action} action went ahead "
+                "but was not recorded.",
+                f"Make {self.path} a writable file (check that it is not a "
+                f"folder, and the permissions of {self.path.parent}), or set "
                 f"{AUDIT_FILE_ENV} to a writable file.",
             ) from None
         try:

@@ -859,6 +859,11 @@ class TokenService:
             entry["new_fingerprints"] = {
                 role: new.token_fingerprint(Role(role)) for role in role_list
             }
+        if view is not None and old is None and new is None and role_list:
+            # A copy, reveal or display: the token it was about.
+            entry["fingerprints"] = {
+                role: view.token_fingerprint(Role(role)) for role in role_list
+            }
         entry.update(fields)
         try:
             self.audit.record(action, **entry)

@@ -19,6 +19,7 @@ from swarmtui.audit import (
     ssh_client_address,
 )
 from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli import main
 from swarmtui.errors import AuditWriteError, JoinRejectedError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
@@ -261,3 +262,35 @@ def test_demo_join_audited_with_cluster(tmp_path: Path) -> None:
     text = audit.path.read_text()
     for token in (view.manager_token, old_worker):
         assert secret_of(token) not in text
+
+
+def test_join_token_output_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit_file = tmp_path / "audit.jsonl"
+    state = tmp_path / "demo.toml"
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(audit_file))
+    for options in ([], ["-q"], ["--json"]):
+        demo = ["--demo", "--demo-state", str(state), "--demo-seed", "5"]
+        assert main([*demo, "join-token", *options, "manager"]) == 0
+
+    view = TokenService(DemoBackend(path=state, seed=5)).read()
+    events = read_audit(audit_file).events
+    assert [event["action"] for event in events] == ["show", "show", "show"]
+    assert [event["item"] for event in events] == ["command", "token", "json"]
+    for event in events:
+        assert event["role"] == "manager"
+        assert event["fingerprints"] == {"manager": view.manager_fingerprint}
+    assert secret_of(view.manager_token) not in audit_file.read_text()
+
+
+def test_audit_folder_in_place_of_file(tmp_path: Path) -> None:
+    folder = tmp_path / "audit.jsonl"
+    folder.mkdir()
+    audit = AuditLog(folder, environment={})
+
+    with pytest.raises(AuditWriteError) as caught:
+        audit.record("copy")
+
+    assert "the copy action went ahead but was not recorded" in caught.value.message
+    assert "check that it is not a folder" in caught.value.hint

@@ -338,6 +338,9 @@ async def test_copy_command_and_token(tmp_path: Path) -> None:
             "worker",
             "manager",
         ]
+        for entry in copies:
+            role = Role(entry["role"])
+            assert entry["fingerprints"] == {role: app.view.token_fingerprint(role)}
         for _, fields in audit.events:
             assert worker not in repr(fields)
             assert manager not in repr(fields)

@@ -76,8 +76,12 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
             print(notice + "\n")
     else:
         view = service.read()
-        if not (args.quiet or args.json):
-            service.record("show-command", roles=[role], view=view)
+        output = "command"
+        if args.quiet:
+            output = "token"
+        elif args.json:
+            output = "json"
+        service.record("show", roles=[role], view=view, item=output)
 
     if args.quiet:
         print(view.token(role))
