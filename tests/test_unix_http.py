@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from engine_fixtures import Daemon, clean_environment
@@ -257,3 +258,67 @@ def test_socket_join_token_skips_sdk(manager: Daemon) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("SWMTKN-1-")
     assert result.stderr.strip() == "0 []"
+
+
+def full_queue(path: str) -> tuple[socket.socket, list[socket.socket]]:
+    """Listen on `path` and connect until its accept queue refuses more."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(0)
+    fillers: list[socket.socket] = []
+    for _ in range(8):
+        filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        filler.settimeout(1)
+        try:
+            filler.connect(path)
+        except BlockingIOError:
+            filler.close()
+            return server, fillers
+        fillers.append(filler)
+    raise AssertionError("the accept queue never filled")
+
+
+def test_full_accept_queue_waited_out(tmp_path: Path) -> None:
+    path = str(tmp_path / "busy.sock")
+    server, fillers = full_queue(path)
+    answered: list[bytes] = []
+
+    def serve_later() -> None:
+        threading.Event().wait(0.5)
+        # The fillers are first in the queue; closed, they read as empty.
+        for filler in fillers:
+            filler.close()
+        for _ in range(len(fillers) + 1):
+            connection, _ = server.accept()
+            head = read_head(connection)
+            if head:
+                answered.append(head)
+                connection.sendall(http_response("200 OK", b'{"ID": "x"}'))
+
+    thread = threading.Thread(target=serve_later, daemon=True)
+    thread.start()
+    client = UnixSocketClient(path, "1.41", timeout=10, max_response_bytes=4096)
+    try:
+        assert client.inspect_swarm() == {"ID": "x"}
+    finally:
+        client.close()
+        for filler in fillers:
+            filler.close()
+        thread.join(10)
+        server.close()
+
+    assert len(answered) == 1
+
+
+def test_full_accept_queue_times_out(tmp_path: Path) -> None:
+    path = str(tmp_path / "stuck.sock")
+    server, fillers = full_queue(path)
+    client = UnixSocketClient(path, "1.41", timeout=0.5, max_response_bytes=4096)
+    try:
+        with pytest.raises(TimeoutError):
+            client.inspect_swarm()
+    finally:
+        client.close()
+        for filler in fillers:
+            filler.close()
+        server.close()

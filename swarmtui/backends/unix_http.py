@@ -30,6 +30,8 @@ from swarmtui import __version__
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"swarmtui/{__version__}"
+# Seconds between attempts to connect while the engine's accept queue is full.
+CONNECT_RETRY_SECONDS = 0.05
 
 
 class ResponseTooLargeError(Exception):
@@ -56,16 +58,31 @@ class _Connection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self.socket_path = path
+        self.connect_timeout = timeout
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(self.socket_path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+        deadline = time.monotonic() + self.connect_timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(self.socket_path)
+            except BlockingIOError:
+                # A unix socket whose accept queue is full refuses at once
+                # with EAGAIN, where TCP would wait; so wait here, within
+                # the timeout, for the engine to accept.
+                sock.close()
+                if time.monotonic() + CONNECT_RETRY_SECONDS > deadline:
+                    raise TimeoutError(
+                        "the engine's accept queue stayed full"
+                    ) from None
+                time.sleep(CONNECT_RETRY_SECONDS)
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            return
 
 
 def _dropped(connection: _Connection) -> bool:
