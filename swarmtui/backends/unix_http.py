@@ -68,9 +68,8 @@ class _Connection(http.client.HTTPConnection):
                 sock.settimeout(self.timeout)
                 sock.connect(self.socket_path)
             except BlockingIOError:
-                # A unix socket whose accept queue is full refuses at once
-                # with EAGAIN, where TCP would wait; so wait here, within
-                # the timeout, for the engine to accept.
+                # A unix socket with a full accept queue fails at once with
+                # EAGAIN, where TCP would wait. So this waits for the engine.
                 sock.close()
                 if time.monotonic() + CONNECT_RETRY_SECONDS > deadline:
                     raise TimeoutError(
