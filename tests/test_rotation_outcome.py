@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 from tui_support import DelegatingBackend, RecordingAudit, demo_backend, fixed_clock
 
 from swarmtui.errors import (
@@ -103,19 +104,46 @@ def test_unreadable_swarm_makes_outcome_unknown(tmp_path: Path, applies: bool) -
     assert results(audit) == ["unknown"]
 
 
-async def test_console_reports_unknown_outcome(tmp_path: Path) -> None:
-    service, _ = make_service(tmp_path, applies=True, read_fails=True)
+@pytest.mark.parametrize("applies", [True, False])
+async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) -> None:
+    service, _ = make_service(tmp_path, applies=applies, read_fails=True)
+    backend = service.backend
+    assert isinstance(backend, FailingUpdateBackend)
     app = SwarmConsole(service=service, clock=fixed_clock, environment={})
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert app.view is not None
+        before = app.view.worker_fingerprint
         await pilot.press("w", "r")
         await app.workers.wait_for_complete()
         await pilot.pause()
 
         notes = [(note.title, note.message) for note in app._notifications]
-        assert len(notes) == 1
         title, text = notes[0]
         assert title == "Rotation outcome unknown"
         assert text.startswith("Rotating the worker token failed (The engine at")
         assert "Read the tokens again before you rotate again" in text
+
+        backend.read_fails = False
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        assert app.view is not None
+        after = app.view.worker_fingerprint
+        meta = str(app.query_one("#worker-meta", Static).content)
+        notes = [(note.title, note.message) for note in app._notifications]
+        assert all(title != "Token rotated elsewhere" for title, _ in notes)
+        if applies:
+            assert after != before
+            assert notes[-1] == (
+                "Token rotated",
+                f"The worker token rotation took effect: the swarm now shows {after}.",
+            )
+            assert "rotated by this console" in meta
+        else:
+            assert after == before
+            assert notes[-1][0] == "Token not rotated"
+            assert f"the swarm still shows {before}. Rotate it again." in notes[-1][1]
+            assert "rotated by this console" not in meta

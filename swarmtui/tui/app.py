@@ -219,6 +219,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The last change of each token that this console saw, and the issue
         # times of the current tokens from the audit record or token history.
         self.seen_changes: dict[Role, SeenChange] = {}
+        # Roles whose rotation may or may not have taken effect, with the
+        # fingerprint from before it; the next read decides.
+        self._unconfirmed: dict[Role, str] = {}
         self.token_origins: dict[Role, TokenOrigin] = {}
         self._last_role = Role.WORKER
         self._sequence = 0
@@ -377,6 +380,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         else:
             outside_change = False
             for role in Role:
+                if self._settle_unconfirmed(role, old, view):
+                    continue
                 if old.token_fingerprint(role) != view.token_fingerprint(role):
                     outside_change = True
                     self._token_changed(role, view, outside=True)
@@ -390,6 +395,31 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
         self._render()
+
+    def _settle_unconfirmed(self, role: Role, old: SwarmView, view: SwarmView) -> bool:
+        """Report what a read shows of a rotation whose outcome was unknown.
+
+        Return True when the role had such a rotation, which this handles.
+        """
+        before = self._unconfirmed.pop(role, None)
+        if before is None or old.token_fingerprint(role) != before:
+            return False
+        now = view.token_fingerprint(role)
+        if now != before:
+            self._token_changed(role, view, outside=False)
+            self.notify(
+                f"The {role} token rotation took effect: the swarm now shows {now}.",
+                title="Token rotated",
+            )
+        else:
+            self.notify(
+                f"The {role} token rotation did not take effect: the swarm still "
+                f"shows {now}. Rotate it again.",
+                title="Token not rotated",
+                severity="warning",
+                timeout=12,
+            )
+        return True
 
     def on_read_failed(self, message: ReadFailed) -> None:
         self._read_finished()
@@ -787,6 +817,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if isinstance(error, RotationOutcomeUnknownError):
             # The message says what failed; the next read shows the outcome.
             text = str(error)
+            if self.view is not None:
+                before = self.view.token_fingerprint(message.role)
+                self._unconfirmed[message.role] = before
+                self._start_read(background=True)
         self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
