@@ -280,7 +280,7 @@ def load_settings(path: Path) -> Settings:
     except ConfigError as error:
         line = find_key_line(text, error.key) if error.key else None
         if len(error.problems) > 1:
-            raise _several_problems(path, text, error.problems) from None
+            raise _several_problems(path, text, error.problems, line) from None
         where = f", line {line}" if line else ""
         raise ConfigError(
             f"The config file {path}{where}: {error.message}",
@@ -293,16 +293,17 @@ def load_settings(path: Path) -> Settings:
 
 
 def _several_problems(
-    path: Path, text: str, problems: tuple[ConfigError, ...]
+    path: Path, text: str, problems: tuple[ConfigError, ...], first_line: int | None
 ) -> ConfigError:
-    """Return one error that lists each bad setting with its line and hint."""
+    """Return one error that lists each bad setting with its line and hint.
+
+    `first_line` is the line of the first problem, which the error carries.
+    """
     parts = []
     for problem in problems:
         line = find_key_line(text, problem.key) if problem.key else None
         where = f"line {line}: " if line else ""
         parts.append(f"{where}{problem.message} {problem.hint}")
-    first = problems[0]
-    first_line = find_key_line(text, first.key) if first.key else None
     return ConfigError(
         f"The config file {path} has {len(problems)} invalid settings:\n  "
         + "\n  ".join(parts)
@@ -310,7 +311,7 @@ def _several_problems(
         "Fix them, or remove the file to use the defaults.",
         path=str(path),
         line=first_line,
-        key=first.key,
+        key=problems[0].key,
         problems=problems,
     )
 

@@ -37,8 +37,10 @@ def read_body(connection: socket.socket, head: bytes) -> tuple[bytes, bytes]:
     return header, body
 
 
-def holding_proxy(daemon: Daemon, held: threading.Event, *, then_close: bool) -> object:
-    """Return a handler that relays to `daemon` and holds the update's reply.
+def holding_proxy(
+    daemon: Daemon, reply_withheld: threading.Event, *, then_close: bool
+) -> object:
+    """Return a handler that relays to `daemon` and withholds the reply to the update.
 
     With `then_close`, each request after the update gets its connection
     closed without a reply, as an engine that went away would.
@@ -46,7 +48,7 @@ def holding_proxy(daemon: Daemon, held: threading.Event, *, then_close: bool) ->
 
     def handle(connection: socket.socket, head: bytes) -> None:
         while head:
-            if then_close and held.is_set():
+            if then_close and reply_withheld.is_set():
                 return
             header, body = read_body(connection, head)
             request_line = header.split(b"\r\n", 1)[0].decode()
@@ -58,7 +60,7 @@ def holding_proxy(daemon: Daemon, held: threading.Event, *, then_close: bool) ->
             data = reply.read()
             upstream.close()
             if method == "POST" and "/swarm/update" in target:
-                held.set()
+                reply_withheld.set()
                 # Keep the connection open and silent, as a hung engine would.
                 threading.Event().wait(30)
                 return
@@ -77,16 +79,16 @@ def holding_proxy(daemon: Daemon, held: threading.Event, *, then_close: bool) ->
 def proxy(
     manager: Daemon, request: pytest.FixtureRequest
 ) -> Iterator[tuple[str, threading.Event, bool]]:
-    held = threading.Event()
-    handler = holding_proxy(manager, held, then_close=request.param)
+    reply_withheld = threading.Event()
+    handler = holding_proxy(manager, reply_withheld, then_close=request.param)
     with fake_server(handler) as address:  # type: ignore[arg-type]
-        yield address, held, request.param
+        yield address, reply_withheld, request.param
 
 
 def test_lost_update_reply(
     manager: Daemon, proxy: tuple[str, threading.Event, bool]
 ) -> None:
-    address, held, engine_goes = proxy
+    address, reply_withheld, engine_goes = proxy
     before = join_token(manager, "worker")
 
     result = run_swarmtui(
@@ -94,7 +96,7 @@ def test_lost_update_reply(
     )
 
     after = join_token(manager, "worker")
-    assert held.is_set()
+    assert reply_withheld.is_set()
     assert after != before
     assert before not in result.stderr + result.stdout
     assert after not in result.stderr

@@ -1,7 +1,7 @@
 """A rotation whose update fails is judged by reading the swarm afterwards.
 
 The engine may apply an update and then time out or drop the connection
-before it answers, so a failed update is not proof that nothing changed.
+before it replies, so a failed update is not proof that nothing changed.
 """
 
 from __future__ import annotations

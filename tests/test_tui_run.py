@@ -275,8 +275,8 @@ async def test_console_shows_early_read(tmp_path: Path) -> None:
 
         assert app.view is not None
         assert app.view.worker_token == service.read().worker_token
-        shown = str(app.query_one("#worker-command", Static).content)
-        assert mask_token(app.view.worker_token) in shown
+        command_text = str(app.query_one("#worker-command", Static).content)
+        assert mask_token(app.view.worker_token) in command_text
     # One read by EarlyRead and one by this test: the app read nothing itself.
     assert backend.reads == 2
 

@@ -645,7 +645,7 @@ def _loaded(module: str, name: str) -> type[BaseException]:
     """Return `module.name` if that module is imported, else a class never raised.
 
     An error of the docker SDK or requests can only occur once they are
-    imported, so translating an error never imports them.
+    imported, so checking for one does not import them.
     """
     found = getattr(sys.modules.get(module), name, None)
     if isinstance(found, type) and issubclass(found, BaseException):

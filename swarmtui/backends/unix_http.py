@@ -161,6 +161,7 @@ class UnixSocketClient:
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+
         connection = self._take()
         if self._on_connection is not None:
             self._on_connection(connection)
@@ -183,6 +184,7 @@ class UnixSocketClient:
             connection.close()
         else:
             self._give_back(connection)
+
         if response.status >= 400:
             content_type = response.getheader("Content-Type", "")
             raise EngineHTTPError(response.status, _explanation(data), content_type)

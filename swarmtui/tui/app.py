@@ -815,7 +815,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         )
         text = f"Rotating the {message.role} token failed. {error}"
         if isinstance(error, RotationOutcomeUnknownError):
-            # The message says what failed; the next read shows the outcome.
+            # The error's message names what failed; the next read decides.
             text = str(error)
             if self.view is not None:
                 before = self.view.token_fingerprint(message.role)

@@ -138,8 +138,8 @@ class DetachingExecutor(ThreadPoolExecutor):
 class EarlyRead:
     """The console's first read of the swarm, started before Textual is imported.
 
-    The read runs in a daemon thread. The app takes its result with `take`
-    from a worker thread, so the UI thread never waits on it.
+    The read runs in a daemon thread. The app calls `take` only from its read
+    worker thread, so the UI thread does not wait on it.
     """
 
     def __init__(self, service: TokenService) -> None:
