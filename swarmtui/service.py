@@ -344,6 +344,7 @@ class TokenService:
         *,
         expected: SwarmView | None = None,
         action: str = "rotate",
+        announce: Callable[[RotationResult], None] | None = None,
     ) -> RotationResult:
         """Rotate the tokens of `roles` in one update, changing nothing else.
 
@@ -351,6 +352,11 @@ class TokenService:
         has moved on since then, or another admin updates it between our read
         and our update, RotationConflictError carries the fresh state and no
         second attempt is made.
+
+        `announce` receives the verified result before the token history and
+        the audit record are written, so that a console can show the new
+        token without waiting for those files. They are written even when
+        `announce` raises.
         """
         requested = frozenset(Role(role) for role in roles)
         if not requested:
@@ -367,13 +373,18 @@ class TokenService:
                 old=expected,
             )
             raise
-        self._audit(
-            action,
-            roles=requested,
-            result="ok",
-            old=result.before,
-            new=result.after,
-        )
+        try:
+            if announce is not None:
+                announce(result)
+        finally:
+            self._remember_rotation(result)
+            self._audit(
+                action,
+                roles=requested,
+                result="ok",
+                old=result.before,
+                new=result.after,
+            )
         return result
 
     def _rotate(
@@ -429,16 +440,15 @@ class TokenService:
             # the read-back only reads the swarm again. GET /info and GET
             # /nodes/{id} would add 10 to 40 ms (dockerd 20.10, 2-core machine).
             after = self._view(info, self.backend.inspect_swarm(), node)
-        # A token that did not change is current again after this update, so
-        # recording before the check below leaves no false retired entry.
-        # NOTE: when two processes rotate the same role at once, the slower
-        # one can record an older token as current; the next read fixes it.
-        self.history.update(
-            after.cluster_id,
-            retired={role: before.token_fingerprint(role) for role in requested},
-            current=_fingerprints(after),
-        )
-        self._verify(requested, before, after)
+        result = RotationResult(roles=requested, before=before, after=after)
+        try:
+            self._verify(requested, before, after)
+        except RotationVerifyError:
+            # The update went through, so the history records it anyway. A
+            # token that did not change is current again after this update,
+            # so the record leaves no false retired entry.
+            self._remember_rotation(result)
+            raise
         for role in requested:
             self.rotated_at[(after.cluster_id, role)] = after.read_at
         log.info(
@@ -451,7 +461,19 @@ class TokenService:
                 for role in sorted(requested)
             ),
         )
-        return RotationResult(roles=requested, before=before, after=after)
+        return result
+
+    def _remember_rotation(self, result: RotationResult) -> None:
+        """Record the retired and the new fingerprints in the token history."""
+        # NOTE: when two processes rotate the same role at once, the slower
+        # one can record an older token as current; the next read fixes it.
+        self.history.update(
+            result.after.cluster_id,
+            retired={
+                role: result.before.token_fingerprint(role) for role in result.roles
+            },
+            current=_fingerprints(result.after),
+        )
 
     def _read_back(
         self, requested: frozenset[Role], failure: SwarmTuiError
@@ -683,6 +705,7 @@ class TokenService:
                 since=since,
             )
             raise
+        self._remember_rotation(rotation)
         nodes: tuple[NodeInfo, ...] = ()
         nodes_error = ""
         try:

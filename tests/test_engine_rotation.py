@@ -22,7 +22,7 @@ from swarmtui.backends.engine import EngineBackend
 from swarmtui.cli import main
 from swarmtui.endpoint import EndpointChoice
 from swarmtui.errors import ExitCode, NotInSwarmError, RotationConflictError
-from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
+from swarmtui.models import EngineInfo, NodeInfo, Role, RotationResult, SwarmSnapshot
 from swarmtui.service import TokenService
 
 pytestmark = pytest.mark.engine
@@ -233,10 +233,12 @@ def test_rotation_after_read_skips_node_calls(manager: Daemon) -> None:
     try:
         seen = service.read()
         backend.calls.clear()
-        result = service.rotate([Role.WORKER], expected=seen)
+        announced: list[RotationResult] = []
+        result = service.rotate([Role.WORKER], expected=seen, announce=announced.append)
     finally:
         backend.close()
 
+    assert announced == [result]
     assert backend.calls == ["inspect_swarm", "update_swarm", "inspect_swarm"]
     assert result.after.worker_token == join_token(manager, "worker")
     assert result.after.worker_token != seen.worker_token

@@ -51,6 +51,20 @@ def test_terminal_safe_keeps_newlines() -> None:
     assert terminal_safe("a\nb\tc\x1b", keep_newlines=True) == "a\nb\tc\\x1b"
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("-----BEGIN\nMIIB\n-----END\n", "-----BEGIN\nMIIB\n-----END\n"),
+        ("tab\tand\nline", "tab\tand\nline"),
+        ("pem\n\u202eevil\n", "pem\n\\u202eevil\n"),
+        ("pem\r\nline", "pem\\x0d\nline"),
+        ("no\u00a0break\n", "no\u00a0break\n"),
+    ],
+)
+def test_terminal_safe_keeps_newlines_of_clean_text(raw: str, shown: str) -> None:
+    assert terminal_safe(raw, keep_newlines=True) == shown
+
+
 def test_terminal_safe_twice_is_same() -> None:
     once = terminal_safe(HOSTILE)
     assert terminal_safe(once) == once

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -36,7 +37,13 @@ def relative_time(moment: datetime, now: datetime) -> str:
 
 
 class ChangeAwareStatic(Static):
-    """A Static that skips the update when the new content equals the old."""
+    """A Static that skips the update when the new content equals the old.
+
+    When the old and the new content each fit on one row, the widget keeps
+    its size, so the update repaints it without laying out the screen again.
+    A rotation changes only such rows, and a layout of the main screen costs
+    about 3 ms.
+    """
 
     def __init__(self, content: str | Text = "", **kwargs: object) -> None:
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
@@ -46,9 +53,23 @@ class ChangeAwareStatic(Static):
         """Update the content if it differs; return whether it did."""
         if content == self._shown:
             return False
+        same_size = self._fits_one_row(self._shown) and self._fits_one_row(content)
         self._shown = content
-        self.update(content)
+        self.update(content, layout=not same_size)
         return True
+
+    def _fits_one_row(self, content: str | Text) -> bool:
+        """Tell whether `content` takes one row at the width the widget has now.
+
+        Only a width set apart from the content counts: with `width: auto`,
+        new content of another length resizes the widget.
+        """
+        width = self.styles.width
+        if width is not None and width.is_auto:
+            return False
+        plain = content.plain if isinstance(content, Text) else content
+        columns = self.content_size.width
+        return 0 < cell_len(plain) <= columns and "\n" not in plain
 
 
 class SwarmHeader(Vertical):
@@ -64,9 +85,16 @@ class SwarmHeader(Vertical):
     SwarmHeader.-stale { background: $warning-muted; }
     """
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._endpoint = ChangeAwareStatic(
+            id="header-endpoint", classes="line", markup=False
+        )
+        self._swarm = ChangeAwareStatic(id="header-swarm", classes="line", markup=False)
+
     def compose(self) -> ComposeResult:
-        yield ChangeAwareStatic(id="header-endpoint", classes="line", markup=False)
-        yield ChangeAwareStatic(id="header-swarm", classes="line", markup=False)
+        yield self._endpoint
+        yield self._swarm
 
     def show(self, endpoint: str, view: SwarmView | None, stale: bool) -> None:
         label = "dim"
@@ -94,8 +122,8 @@ class SwarmHeader(Vertical):
                 bottom.append("  autolock on", style=label)
         if stale and view is not None:
             bottom.append("  last read failed", style="bold")
-        self.query_one("#header-endpoint", ChangeAwareStatic).show(top)
-        self.query_one("#header-swarm", ChangeAwareStatic).show(bottom)
+        self._endpoint.show(top)
+        self._swarm.show(bottom)
         self.set_class(stale, "-stale")
 
 
@@ -127,6 +155,24 @@ class TokenPane(Vertical):
         self.border_title = f"{role.capitalize()} token"
         if role is Role.MANAGER:
             self.border_subtitle = "grants control of the swarm"
+        self._command = ChangeAwareStatic(
+            id=f"{role}-command", classes="command", markup=False
+        )
+        self._meta = ChangeAwareStatic(id=f"{role}-meta", classes="meta", markup=False)
+        self._reveal = Button(
+            "Reveal",
+            id=f"{role}-reveal",
+            action=f"app.toggle_reveal('{role}')",
+            compact=True,
+            tooltip="Show or hide the secret (v)",
+        )
+        self._copy_command = Button(
+            "Copy join command",
+            id=f"{role}-copy-command",
+            action=f"app.copy_command('{role}')",
+            compact=True,
+            tooltip="Copy the whole join command (c)",
+        )
 
     def compose(self) -> ComposeResult:
         role = self.role
@@ -135,16 +181,10 @@ class TokenPane(Vertical):
                 "Joining with it makes a host a manager of the swarm.",
                 classes="danger",
             )
-        yield ChangeAwareStatic(id=f"{role}-command", classes="command", markup=False)
-        yield ChangeAwareStatic(id=f"{role}-meta", classes="meta", markup=False)
+        yield self._command
+        yield self._meta
         with Horizontal(classes="buttons"):
-            yield Button(
-                "Copy join command",
-                id=f"{role}-copy-command",
-                action=f"app.copy_command('{role}')",
-                compact=True,
-                tooltip="Copy the whole join command (c)",
-            )
+            yield self._copy_command
             yield Button(
                 "Copy token",
                 id=f"{role}-copy-token",
@@ -152,13 +192,7 @@ class TokenPane(Vertical):
                 compact=True,
                 tooltip="Copy the token alone (t)",
             )
-            yield Button(
-                "Reveal",
-                id=f"{role}-reveal",
-                action=f"app.toggle_reveal('{role}')",
-                compact=True,
-                tooltip="Show or hide the secret (v)",
-            )
+            yield self._reveal
             yield Button(
                 "Rotate",
                 id=f"{role}-rotate",
@@ -178,9 +212,9 @@ class TokenPane(Vertical):
         meta = f"{view.token_fingerprint(self.role)}"
         if changed:
             meta += f"  ·  {changed}"
-        self.query_one(f"#{self.role}-command", ChangeAwareStatic).show(command)
-        self.query_one(f"#{self.role}-meta", ChangeAwareStatic).show(meta)
-        button = self.query_one(f"#{self.role}-reveal", Button)
+        self._command.show(command)
+        self._meta.show(meta)
+        button = self._reveal
         label = "Hide" if revealed else "Reveal"
         if str(button.label) != label:
             button.label = label
@@ -188,7 +222,7 @@ class TokenPane(Vertical):
         self.set_class(outside, "-changed")
 
     def focus_first(self) -> None:
-        self.query_one(f"#{self.role}-copy-command", Button).focus()
+        self._copy_command.focus()
 
 
 class ErrorState(Vertical):
@@ -207,15 +241,23 @@ class ErrorState(Vertical):
     ErrorState Button { margin-top: 1; }
     """
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._message = ChangeAwareStatic(id="error-message", markup=False)
+        self._hint = ChangeAwareStatic(id="error-hint", classes="hint", markup=False)
+        self._managers = ChangeAwareStatic(
+            id="error-managers", classes="managers", markup=False
+        )
+
     def compose(self) -> ComposeResult:
-        yield ChangeAwareStatic(id="error-message", markup=False)
-        yield ChangeAwareStatic(id="error-hint", classes="hint", markup=False)
-        yield ChangeAwareStatic(id="error-managers", classes="managers", markup=False)
+        yield self._message
+        yield self._hint
+        yield self._managers
         yield Button("Retry", id="retry", action="app.refresh", compact=True)
 
     def show(self, error: SwarmTuiError) -> None:
         self.border_title = error.title
-        self.query_one("#error-message", ChangeAwareStatic).show(error.message)
+        self._message.show(error.message)
         hint = error.hint or "Press ctrl+r or Retry to try again."
         managers = ""
         if isinstance(error, NotAManagerError) and error.manager_addresses:
@@ -223,12 +265,10 @@ class ErrorState(Vertical):
             managers += ". Point swarmtui at one of them with -H or -c."
         # The hint of a worker node's error lists the same managers, so the
         # pane shows the managers line in its place.
-        hint_widget = self.query_one("#error-hint", ChangeAwareStatic)
-        hint_widget.show(hint)
-        hint_widget.display = not managers
-        widget = self.query_one("#error-managers", ChangeAwareStatic)
-        widget.show(managers)
-        widget.display = bool(managers)
+        self._hint.show(hint)
+        self._hint.display = not managers
+        self._managers.show(managers)
+        self._managers.display = bool(managers)
 
 
 class ConsoleFooter(Footer):

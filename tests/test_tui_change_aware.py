@@ -1,0 +1,93 @@
+"""ChangeAwareStatic repaints a one-row change in place and lays out the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+
+from swarmtui.tui.widgets import ChangeAwareStatic
+
+WIDTH = 40
+
+
+class RecordingStatic(ChangeAwareStatic):
+    """Keeps the `layout` flag of every refresh the widget asks for."""
+
+    def __init__(self, content: str) -> None:
+        super().__init__(content, markup=False)
+        self.layouts: list[bool] = []
+
+    def refresh(self, *regions: Any, layout: bool = False, **options: Any) -> Any:
+        self.layouts.append(layout)
+        return super().refresh(*regions, layout=layout, **options)
+
+
+class LineApp(App[None]):
+    def __init__(self, content: str) -> None:
+        super().__init__()
+        self.line = RecordingStatic(content)
+
+    def compose(self) -> ComposeResult:
+        yield self.line
+
+
+async def show(app: LineApp, pilot: Any, content: str) -> bool:
+    app.line.layouts.clear()
+    changed = app.line.show(content)
+    await pilot.pause()
+    return changed
+
+
+async def test_one_row_change_repaints_without_layout() -> None:
+    app = LineApp("fp:aaaa-bbbb-cccc")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        await pilot.pause()
+        assert await show(app, pilot, "fp:dddd-eeee-ffff  ·  rotated just now")
+        assert app.line.layouts[:1] == [False]
+        assert app.line.size.height == 1
+        assert "fp:dddd-eeee-ffff" in str(app.line.render())
+
+
+async def test_wrapping_text_gets_a_layout_and_grows() -> None:
+    app = LineApp("short")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        await pilot.pause()
+        long = "word " * 15
+        assert await show(app, pilot, long)
+        assert app.line.layouts[:1] == [True]
+        assert app.line.size.height == 2
+
+        assert await show(app, pilot, "short again")
+        assert app.line.layouts[:1] == [True]
+        assert app.line.size.height == 1
+
+
+async def test_line_break_and_empty_text_get_a_layout() -> None:
+    app = LineApp("one")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        await pilot.pause()
+        assert await show(app, pilot, "one\ntwo")
+        assert app.line.layouts[:1] == [True]
+        assert app.line.size.height == 2
+
+        assert await show(app, pilot, "")
+        assert app.line.layouts[:1] == [True]
+
+
+async def test_same_text_changes_nothing() -> None:
+    app = LineApp("same")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        await pilot.pause()
+        assert not await show(app, pilot, "same")
+        assert app.line.layouts == []
+
+
+async def test_auto_width_gets_a_layout() -> None:
+    app = LineApp("narrow")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        app.line.styles.width = "auto"
+        await pilot.pause()
+        assert await show(app, pilot, "a little wider")
+        assert app.line.layouts[:1] == [True]
+        assert app.line.size.width == len("a little wider")
