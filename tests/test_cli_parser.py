@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +159,24 @@ def test_console_parser_reports_later_errors(
 
     assert exit_info.value.code == 2
     assert "not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("subcommand", ["join-token", "audit"])
+def test_subcommand_runs_with_gc_on(
+    subcommand: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = importlib.import_module(f"swarmtui.cli.{SUBCOMMAND_MODULES[subcommand]}")
+    seen: list[bool] = []
+
+    def run(args: object, service: object) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(module, "run", run)
+    arguments = ["--demo", "--demo-state", str(tmp_path / "demo.toml"), subcommand]
+    if subcommand == "join-token":
+        arguments.append("worker")
+
+    assert main(arguments) == 0
+    assert seen == [True]
+    assert gc.isenabled()

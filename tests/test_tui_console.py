@@ -847,7 +847,7 @@ async def test_first_read_pending_shows_loading(tmp_path: Path) -> None:
             assert backend.entered.wait(timeout=10)
             await pilot.pause()
             assert app.query_one("#loading", Static).display
-            assert not app.query_one(ErrorState).display
+            assert not any(state.display for state in app.query(ErrorState))
             for pane in app.query(TokenPane):
                 assert not pane.display
             assert app.check_action("rotate", ()) is True

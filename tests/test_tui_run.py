@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from swarmtui.errors import EngineUnreachableError
 from swarmtui.models import EngineInfo, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
+from swarmtui.tui import app as app_module
+from swarmtui.tui import run as run_module
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.run import (
     HELD_RECORDS,
@@ -293,6 +296,75 @@ async def test_console_shows_early_read_error(tmp_path: Path) -> None:
         assert app.error is error
         assert app.view is None
         assert backend.calls == 1
+
+
+def test_run_console_pauses_gc_for_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    def run_app(app: SwarmConsole) -> int:
+        seen.append((gc.isenabled(), app.gc_paused))
+        return 0
+
+    monkeypatch.setattr(run_module, "_run_app", run_app)
+    _, _, args = parse_command_line(
+        [
+            "--demo",
+            "--demo-state",
+            str(tmp_path / "demo.toml"),
+            "--config",
+            str(tmp_path / "config.toml"),
+        ]
+    )
+    assert gc.isenabled()
+    try:
+        assert run_module.run_console(args) == 0
+    finally:
+        gc.enable()
+
+    assert seen == [(False, True)]
+    assert gc.isenabled()
+
+
+async def test_console_resumes_gc_after_first_read(tmp_path: Path) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+    app.gc_paused = True
+    gc.disable()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.view is not None
+            await pilot.pause(app_module.AFTER_FRAME_SECONDS * 4)
+            await pilot.pause()
+
+            assert gc.isenabled()
+            assert not app.gc_paused
+            assert app.screen.focused is app.query_one("#body")
+    finally:
+        gc.enable()
+
+
+async def test_console_resumes_gc_when_read_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "GC_RESUME_SECONDS", 0.2)
+    backend = HangingBackend(demo_backend(tmp_path))
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    app.gc_paused = True
+    gc.disable()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            assert backend.entered.wait(10)
+            await pilot.pause(0.6)
+
+            assert app.view is None
+            assert gc.isenabled()
+            backend.release.set()
+    finally:
+        backend.release.set()
+        gc.enable()
 
 
 def test_dropped_records_noted() -> None:

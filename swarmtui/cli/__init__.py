@@ -9,6 +9,7 @@ stderr.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import math
 import os
@@ -233,6 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(arguments: list[str]) -> int:
+    # Start-up allocates many objects that live until exit (modules, classes,
+    # the parser), and the cyclic garbage collector would scan them again at
+    # each of its thresholds. It stays off until a subcommand starts; the
+    # console turns it back on once its first read is on screen.
+    gc.disable()
+    try:
+        return _dispatch(arguments)
+    finally:
+        gc.enable()
+
+
+def _dispatch(arguments: list[str]) -> int:
     parser, runners, args = parse_command_line(arguments)
 
     from swarmtui import logs
@@ -248,8 +261,10 @@ def _run(arguments: list[str]) -> int:
 
             return run_console(args)
         if not _needs_service(args):
+            gc.enable()
             return runners[args.command](args, None)
         service = make_service(args)
+        gc.enable()
         try:
             return runners[args.command](args, service)
         finally:

@@ -9,6 +9,7 @@ swarmtui.tui.screens.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -24,7 +25,7 @@ from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input, Select
 from textual.worker import get_current_worker
@@ -86,6 +87,9 @@ ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05
+# The garbage collector, off while the console starts, is turned on after the
+# first read's frame, or after this many seconds when that read takes longer.
+GC_RESUME_SECONDS = 2.0
 
 # Below this many rows the current screen has the class -short, and dialogs
 # drop blank lines so their buttons stay on screen at 80x24; below the second
@@ -115,6 +119,18 @@ def _role(value: object) -> Role | None:
     if value is None:
         return None
     return Role(str(value))
+
+
+class MainScreen(Screen[Any]):
+    """The console's main screen, which starts with no widget focused.
+
+    Textual's auto focus would focus the scrollable body at mount, and a
+    focus change restyles the focused widget and everything inside it, on
+    the way to the first frame. The console focuses the body once the first
+    read is on screen instead.
+    """
+
+    AUTO_FOCUS = ""
 
 
 class SwarmConsole(ResponseFeatures, App[int]):
@@ -204,6 +220,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The executor that runs thread workers; run_console sets one that
         # does not wait for a hung engine call when the app exits.
         self.worker_executor: Executor | None = None
+        # Whether run_console turned the garbage collector off for start-up;
+        # the app turns it on again once the first read is on screen.
+        self.gc_paused = False
         if service is None and service_factory is None:
             raise ValueError("SwarmConsole needs a service or a service_factory")
         self._service = service
@@ -247,21 +266,27 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # render would otherwise query the DOM for them (about 1 ms a render).
         self._header = SwarmHeader(id="header")
         self._loading = ChangeAwareStatic("", id="loading", markup=False)
-        self._error_state = ErrorState(id="error-state")
+        self._body = VerticalScroll(id="body")
+        # Mounted at the first failed read: most starts never need it.
+        self._error_state: ErrorState | None = None
         self._panes = {role: TokenPane(role) for role in Role}
         self._status = ChangeAwareStatic("", id="status", markup=False)
+        # Whether the body was given focus after the first read.
+        self._body_focused = False
 
     # -- layout -------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield self._header
-        with VerticalScroll(id="body"):
+        yield self.ca_banner
+        with self._body:
             yield self._loading
             # Until the first read, only #loading shows. _render switches the
             # states with `display`, because a class on #body would make
             # Textual restyle every widget inside it.
-            self._error_state.display = False
-            yield self._error_state
             for pane in self._panes.values():
                 pane.display = False
                 yield pane
@@ -284,6 +309,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 timeout=15,
             )
         self._start_read(background=False)
+        if self.gc_paused:
+            # A first read that hangs must not keep the collector off.
+            self.set_timer(GC_RESUME_SECONDS, self._resume_gc)
 
     def on_resize(self, event: Any) -> None:
         # The event carries the new size; self.size can still be the old one.
@@ -521,10 +549,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- rendering ----------------------------------------------------------
 
     def _render(self) -> None:
-        error_state = self._error_state
         if self.error is not None:
-            error_state.show(self.error)
-        error_state.display = self.error is not None
+            self._show_error(self.error)
+        elif self._error_state is not None:
+            self._error_state.display = False
         self._loading.display = self.error is None and self.view is None
         ready = self.error is None and self.view is not None
         for pane in self._panes.values():
@@ -532,6 +560,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._render_header()
         self._render_panes()
         self._render_status()
+        if not self._body_focused and (ready or self.error is not None):
+            self._body_focused = True
+            self.set_timer(AFTER_FRAME_SECONDS, self._after_first_frame)
         # Refreshing the bindings recomposes the footer, which costs start-up
         # time and, on a poll that changed nothing, output to the terminal.
         # So refresh only when what check_action reads has changed.
@@ -539,6 +570,26 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if binding_state != self._binding_state:
             self._binding_state = binding_state
             self.refresh_bindings()
+
+    def _show_error(self, error: SwarmTuiError) -> None:
+        state = self._error_state
+        if state is None:
+            state = self._error_state = ErrorState(id="error-state")
+            self._body.mount(state, after=self._loading)
+        state.show(error)
+        state.display = True
+
+    def _after_first_frame(self) -> None:
+        """Turn the collector back on, then focus the body if nothing has focus."""
+        self._resume_gc()
+        main = self.screen_stack[0]
+        if main.focused is None:
+            main.set_focus(main.query_one("#body"))
+
+    def _resume_gc(self) -> None:
+        if self.gc_paused:
+            self.gc_paused = False
+            gc.enable()
 
     def _render_header(self) -> None:
         self._header.show(self.endpoint_label, self.view, stale=self.error is not None)

@@ -10,6 +10,7 @@ and `on_rotated` here run in addition to the app's own.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +37,12 @@ class AuditFailed(Message):
 class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
     """Console actions for responding to a leak and for the swarm's other secrets."""
 
+    @cached_property
+    def ca_banner(self) -> CaBanner:
+        """The banner above the panes, shown while the swarm's CA is changing."""
+        return CaBanner()
+
     def on_mount(self) -> None:
-        self.screen.mount(CaBanner(), before="#body")
         if self._service is not None:
             self._watch_audit(self._service)
 
@@ -73,8 +78,7 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
     def _show_extras(self) -> None:
         """Show or hide the CA banner and the unlock key pane for the current view."""
         view = self.view if self.error is None else None
-        for banner in self.query(CaBanner):
-            banner.show_view(view)
+        self.ca_banner.show_view(view)
         self._show_unlock_pane(view)
 
     # -- leak response -----------------------------------------------------------

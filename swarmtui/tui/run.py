@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import itertools
 import logging
 import os
@@ -224,6 +225,17 @@ def logs_held(holder: HoldingHandler) -> Iterator[None]:
 
 def run_console(args: argparse.Namespace) -> int:
     """Run the console until the user quits; return the exit code."""
+    # Importing Textual and mounting the console allocate many objects, and
+    # the cyclic collector would scan them again at each of its thresholds.
+    # The app turns it back on when the first read is on screen.
+    gc.disable()
+    try:
+        return _run_console(args)
+    finally:
+        gc.enable()
+
+
+def _run_console(args: argparse.Namespace) -> int:
     config_path = args.config or default_config_path()
     config_error: ConfigError | None = None
     try:
@@ -268,6 +280,7 @@ def run_console(args: argparse.Namespace) -> int:
             config_path=config_path,
             config_error=config_error,
         )
+        app.gc_paused = not gc.isenabled()
         holder.app = app
         return _run_app(app)
 
