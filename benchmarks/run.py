@@ -964,7 +964,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--cli-runs", type=int, default=20, help="runs per CLI")
     parser.add_argument(
-        "--startup-runs", type=int, default=7, help="start-ups per program"
+        "--startup-runs", type=int, default=11, help="start-ups per program"
     )
     parser.add_argument(
         "--rotation-runs", type=int, default=7, help="rotations per method"
