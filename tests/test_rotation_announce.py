@@ -6,6 +6,8 @@ for the token history and the audit record, which are written with fsync.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from swarmtui.errors import RotationVerifyError
 from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role, RotationResult
 from swarmtui.service import TokenService
+from swarmtui.tui import run as run_module
+from swarmtui.tui.app import SwarmConsole
 
 
 def make_service(tmp_path: Path, backend: Any = None) -> TokenService:
@@ -93,3 +97,85 @@ def test_unverified_rotation_is_not_announced(tmp_path: Path) -> None:
     assert audit.events[0][1]["result"] == "failed"
     # The token did not change, so it is still current, not retired.
     assert service.history.lookup(before.cluster_id, before.worker_fingerprint) is None
+
+
+class BlockingHistory(FileTokenHistory):
+    """A token history whose writes wait until `release` is set."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def update(self, cluster_id: str, **changes: Any) -> None:
+        if changes.get("retired"):
+            self.release.wait(timeout=30)
+        super().update(cluster_id, **changes)
+
+
+async def test_console_exit_waits_for_records(tmp_path: Path) -> None:
+    history = BlockingHistory(tmp_path / "history.json")
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit, history=history)
+    app = SwarmConsole(service=service, environment={})
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.view is not None
+            before = app.view.worker_fingerprint
+            await pilot.press("w", "r")
+            for _ in range(100):
+                if app.view.worker_fingerprint != before:
+                    break
+                await pilot.pause(0.05)
+            assert app.view.worker_fingerprint != before
+            assert audit.actions() == []
+        assert not app.wait_for_records(0.1)
+    finally:
+        history.release.set()
+
+    assert app.wait_for_records(10)
+    assert audit.actions() == ["rotate"]
+    assert history.lookup(app.view.cluster_id, before) is not None
+
+
+def test_run_app_waits_for_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+    written = tmp_path / "written"
+
+    def run() -> int:
+        app._records_written.clear()
+
+        def write() -> None:
+            time.sleep(0.3)
+            written.write_text("done")
+            app._records_written.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+
+    assert run_module._run_app(app) == 0
+    assert written.read_text() == "done"
+    assert "audit record" not in capsys.readouterr().err
+
+
+def test_run_app_reports_unwritten_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+
+    def run() -> int:
+        app._records_written.clear()
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    monkeypatch.setattr(run_module, "RECORDS_WAIT_SECONDS", 0.1)
+
+    assert run_module._run_app(app) == 0
+    err = capsys.readouterr().err
+    assert "audit record of the last rotation were written" in err
+    assert "SWMTKN" not in err

@@ -1,11 +1,16 @@
-"""ChangeAwareStatic repaints a one-row change in place and lays out the rest."""
+"""Widgets that change size, or do not, when their text changes."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.widgets import Button
+from tui_support import demo_backend
 
+from swarmtui.service import TokenService
+from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.widgets import ChangeAwareStatic
 
 WIDTH = 40
@@ -91,3 +96,24 @@ async def test_auto_width_gets_a_layout() -> None:
         assert await show(app, pilot, "a little wider")
         assert app.line.layouts[:1] == [True]
         assert app.line.size.width == len("a little wider")
+
+
+async def test_reveal_label_keeps_full_width(tmp_path: Path) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+    async with app.run_test(size=(150, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        button = app.query_one("#worker-reveal", Button)
+        shown_width = button.size.width
+
+        await pilot.press("v")
+        await pilot.pause()
+        assert str(button.label) == "Hide"
+        await pilot.resize_terminal(148, 30)
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+
+        assert str(button.label) == "Reveal"
+        assert button.size.width == shown_width
+        assert button.size.width >= len("Reveal")

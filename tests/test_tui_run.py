@@ -159,6 +159,18 @@ def test_detaching_executor_counts_calls() -> None:
     assert executor.in_flight == 0
 
 
+def test_detaching_executor_waits_until_idle() -> None:
+    release = threading.Event()
+    executor = DetachingExecutor(thread_name_prefix="swarmtui-test")
+    future = executor.submit(lambda: release.wait(timeout=60))
+
+    assert not executor.wait_idle(0.1)
+    release.set()
+    assert executor.wait_idle(10)
+    assert future.result(timeout=10) is True
+    assert executor.in_flight == 0
+
+
 def test_detaching_executor_error_reaches_future() -> None:
     executor = DetachingExecutor(thread_name_prefix="swarmtui-test")
 

@@ -230,6 +230,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The first read, started before the app; the first read worker takes it.
         self._early_read = early_read
         self._service_lock = threading.Lock()
+        # Clear while a rotation shown on screen still writes its token
+        # history and audit record in its worker thread.
+        self._records_written = threading.Event()
+        self._records_written.set()
         self.endpoint_label = endpoint_hint or (service.endpoint if service else "")
         # The CLI command, with the options that chose this swarm, for hints.
         self.cli_command = cli_command
@@ -810,7 +814,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _rotate(self, role: Role, expected: SwarmView) -> None:
         def announce(result: RotationResult) -> None:
             # The new token goes to the screen before the token history and
-            # the audit record are written (about 1.5 ms with fsync).
+            # the audit record are written (about 1.5 ms with fsync), and
+            # the exit waits for them through wait_for_records.
+            self._records_written.clear()
             self.post_message(Rotated(result))
 
         try:
@@ -830,6 +836,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     ),
                 )
             )
+        finally:
+            self._records_written.set()
+
+    def wait_for_records(self, timeout: float) -> bool:
+        """Wait for the records of a rotation already on screen to be written.
+
+        Return False when the token history or the audit record was still
+        being written after `timeout` seconds.
+        """
+        return self._records_written.wait(timeout)
 
     def on_rotated(self, message: Rotated) -> None:
         self._rotating = None

@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 # Log records kept while the console owns the terminal, replayed after it.
 HELD_RECORDS = 1000
+# Seconds the exit waits for a shown rotation's token history and audit
+# record: the history lock waits up to 1 s for another swarmtui process.
+RECORDS_WAIT_SECONDS = 5.0
+# Seconds the exit waits for engine calls that are about to return.
+IDLE_WAIT_SECONDS = 0.2
 
 
 def endpoint_hint(args: argparse.Namespace) -> str:
@@ -92,7 +97,7 @@ class DetachingExecutor(ThreadPoolExecutor):
         super().__init__(max_workers=1, thread_name_prefix=thread_name_prefix)
         self._prefix = thread_name_prefix
         self._numbers = itertools.count(1)
-        self._calls_lock = threading.Lock()
+        self._calls_lock = threading.Condition()
         self._in_flight = 0
         self._closed = False
 
@@ -101,6 +106,11 @@ class DetachingExecutor(ThreadPoolExecutor):
         """Number of submitted calls that have not returned yet."""
         with self._calls_lock:
             return self._in_flight
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for all calls to return; tell if they did."""
+        with self._calls_lock:
+            return self._calls_lock.wait_for(lambda: self._in_flight == 0, timeout)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
@@ -122,6 +132,7 @@ class DetachingExecutor(ThreadPoolExecutor):
             finally:
                 with self._calls_lock:
                     self._in_flight -= 1
+                    self._calls_lock.notify_all()
             if outcome[0]:
                 future.set_result(outcome[1])
             else:
@@ -291,7 +302,16 @@ def _run_app(app: SwarmConsole) -> int:
     try:
         result = app.run()
     finally:
-        if executor.in_flight:
+        if not app.wait_for_records(RECORDS_WAIT_SECONDS):
+            print(
+                "swarmtui: the console quit before the token history and the "
+                "audit record of the last rotation were written. The rotation "
+                "took effect; read the tokens again to see them.",
+                file=sys.stderr,
+            )
+        # A call that is just returning, such as a rotation's worker after
+        # its records, gets a moment to end before it counts as abandoned.
+        if not executor.wait_idle(IDLE_WAIT_SECONDS):
             # The call runs in a daemon thread, so the process exits now.
             print(
                 "swarmtui: an engine call was still running when the console "

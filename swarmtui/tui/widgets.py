@@ -218,6 +218,9 @@ class TokenPane(Vertical):
         label = "Hide" if revealed else "Reveal"
         if str(button.label) != label:
             button.label = label
+            # Textual 8.2.8 repaints a new label in the button's old width,
+            # which would cut "Reveal" to the width of "Hide".
+            button.refresh(layout=True)
         self.set_class(revealed, "-revealed")
         self.set_class(outside, "-changed")
 
