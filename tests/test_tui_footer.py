@@ -1,4 +1,4 @@
-"""The console's keys: the footer, rebuilt only when its keys change, and ctrl+c."""
+"""The console's keys and focus: the footer, ctrl+c, and focus after a state change."""
 
 from __future__ import annotations
 
@@ -70,3 +70,31 @@ async def test_ctrl_c_names_quit_key(tmp_path: Path) -> None:
 
         notes = [(note.title, note.message) for note in app._notifications]
         assert notes == [("Do you want to quit?", "Press q to quit.")]
+
+
+async def test_focus_leaves_panes_hidden_by_error(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        assert app.focused is not None
+        assert app.focused.id == "worker-copy-command"
+
+        backend.error = EngineUnreachableError("Cannot connect.", "Start it.")
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert app.error is not None
+        assert app.focused is not None
+        assert app.focused.id == "retry"
+
+        backend.error = None
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert app.error is None
+        assert app.focused is not None
+        assert app.focused.id == "body"

@@ -27,6 +27,7 @@ from textual.containers import VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.worker import get_current_worker
 
@@ -119,6 +120,17 @@ def _role(value: object) -> Role | None:
     if value is None:
         return None
     return Role(str(value))
+
+
+def _hidden(widget: Widget | None) -> bool:
+    """Tell whether `widget` or one of its containers has `display` off."""
+    if widget is None:
+        return False
+    return any(
+        not node.display
+        for node in widget.ancestors_with_self
+        if isinstance(node, Widget)
+    )
 
 
 class MainScreen(Screen[Any]):
@@ -564,6 +576,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._render_header()
         self._render_panes()
         self._render_status()
+        self._move_focus_off_hidden()
         if not self._body_focused and (ready or self.error is not None):
             self._body_focused = True
             self.set_timer(AFTER_FRAME_SECONDS, self._after_first_frame)
@@ -574,6 +587,29 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if binding_state != self._binding_state:
             self._binding_state = binding_state
             self.refresh_bindings()
+
+    def _move_focus_off_hidden(self) -> None:
+        """Focus Retry or the body when a state change hid the focused widget.
+
+        A read that fails hides the panes, and one that recovers hides the
+        error pane. Without this, keys would go to a widget that is no longer
+        on screen.
+        """
+        main = self.screen_stack[0]
+        if not _hidden(main.focused):
+            return
+        if self.error is None or self._error_state is None:
+            main.set_focus(self._body)
+            return
+        retry = self._error_state.retry
+
+        def focus_retry() -> None:
+            # The error pane may have been mounted by this render, and Textual
+            # may have moved focus to another hidden widget meanwhile.
+            if retry.is_mounted and _hidden(main.focused):
+                main.set_focus(retry)
+
+        self.set_timer(AFTER_FRAME_SECONDS, focus_retry)
 
     def _show_error(self, error: SwarmTuiError) -> None:
         state = self._error_state

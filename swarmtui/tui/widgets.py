@@ -251,12 +251,13 @@ class ErrorState(Vertical):
         self._managers = ChangeAwareStatic(
             id="error-managers", classes="managers", markup=False
         )
+        self.retry = Button("Retry", id="retry", action="app.refresh", compact=True)
 
     def compose(self) -> ComposeResult:
         yield self._message
         yield self._hint
         yield self._managers
-        yield Button("Retry", id="retry", action="app.refresh", compact=True)
+        yield self.retry
 
     def show(self, error: SwarmTuiError) -> None:
         self.border_title = error.title
