@@ -681,10 +681,10 @@ class Bench:
         """Time worker rotations in the console, the minimal app and raw calls.
 
         The three take turns, one rotation each, each after the same quiet
-        second: the engine responds to its first call after a pause more slowly
-        (about 3.9 against 2.3 ms for the three raw calls back to back, on
-        the machine of the results below), so raw calls timed back to back
-        would be a faster baseline than the engine a user meets.
+        second. The engine responds to its first call after a pause more
+        slowly: the three raw calls took about 3.9 ms after a pause against
+        2.3 ms back to back on the machine of BENCHMARKS.md. Raw calls timed
+        back to back would be a faster baseline than the engine a user meets.
         """
         from swarmtui.tokens import fingerprint
 
@@ -744,12 +744,12 @@ class Bench:
     def _rotate_on_screen(session: PtySession) -> float:
         """Press `r`; return the time until a new fingerprint is on screen."""
         before = set(FINGERPRINT_PATTERN.findall(session.text()))
-        pressed = session.send(b"r")
-        shown = session.wait_for(
+        pressed_at = session.send(b"r")
+        shown_at = session.wait_for(
             lambda text: bool(set(FINGERPRINT_PATTERN.findall(text)) - before),
             timeout=60,
         )
-        return shown - pressed
+        return shown_at - pressed_at
 
     def _check_rotated_fingerprint(self, session: PtySession) -> None:
         from swarmtui.tokens import fingerprint

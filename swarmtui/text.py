@@ -45,8 +45,8 @@ def terminal_safe(text: str, *, keep_newlines: bool = False) -> str:
         return text
     kept = "\n\t" if keep_newlines else ""
     if kept and text.translate(_WITHOUT_KEPT).isprintable():
-        # A CA certificate's PEM takes this way: a character-by-character
-        # scan of its 550 characters costs about 60 us on each swarm read.
+        # A CA certificate's PEM takes this path. Scanning its 550 characters
+        # one by one cost about 60 us on each swarm read.
         return text
     return "".join(
         escape_character(character)

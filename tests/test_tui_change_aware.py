@@ -17,7 +17,7 @@ WIDTH = 40
 
 
 class RecordingStatic(ChangeAwareStatic):
-    """Keeps the `layout` flag of every refresh the widget asks for."""
+    """A ChangeAwareStatic that records the `layout` flag of each refresh."""
 
     def __init__(self, content: str) -> None:
         super().__init__(content, markup=False)

@@ -282,18 +282,28 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # render would otherwise query the DOM for them (about 1 ms a render).
         self._header = SwarmHeader(id="header")
         self._loading = ChangeAwareStatic("", id="loading", markup=False)
+        self._main_screen: MainScreen | None = None
         self._body = VerticalScroll(id="body")
         # Mounted at the first failed read: most starts never need it.
         self._error_state: ErrorState | None = None
         self._panes = {role: TokenPane(role) for role in Role}
         self._status = ChangeAwareStatic("", id="status", markup=False)
-        # Whether the body was given focus after the first read.
-        self._body_focused = False
+        # Whether the first read, or its failure, has been rendered.
+        self._first_read_rendered = False
 
     # -- layout -------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(id="_default")
+        self._main_screen = MainScreen(id="_default")
+        return self._main_screen
+
+    def _attached_main_screen(self) -> MainScreen | None:
+        """Return the main screen, or None once the app has taken it down.
+
+        Timers set by a render can fire while the app exits.
+        """
+        main = self._main_screen
+        return main if main is not None and main.is_attached else None
 
     def compose(self) -> ComposeResult:
         yield self._header
@@ -577,8 +587,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._render_panes()
         self._render_status()
         self._move_focus_off_hidden()
-        if not self._body_focused and (ready or self.error is not None):
-            self._body_focused = True
+        if not self._first_read_rendered and (ready or self.error is not None):
+            self._first_read_rendered = True
             self.set_timer(AFTER_FRAME_SECONDS, self._after_first_frame)
         # Refreshing the bindings recomposes the footer, which costs start-up
         # time and, on a poll that changed nothing, output to the terminal.
@@ -595,8 +605,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         error pane. Without this, keys would go to a widget that is no longer
         on screen.
         """
-        main = self.screen_stack[0]
-        if not _hidden(main.focused):
+        main = self._attached_main_screen()
+        if main is None or not _hidden(main.focused):
             return
         if self.error is None or self._error_state is None:
             main.set_focus(self._body)
@@ -622,9 +632,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _after_first_frame(self) -> None:
         """Turn the collector back on, then focus the body if nothing has focus."""
         self._resume_gc()
-        main = self.screen_stack[0]
-        if main.focused is None:
-            main.set_focus(main.query_one("#body"))
+        main = self._attached_main_screen()
+        if main is not None and main.focused is None:
+            main.set_focus(self._body)
 
     def _resume_gc(self) -> None:
         if self.gc_paused:

@@ -291,7 +291,7 @@ def _run_console(args: argparse.Namespace) -> int:
             config_path=config_path,
             config_error=config_error,
         )
-        app.gc_paused = not gc.isenabled()
+        app.gc_paused = True
         holder.app = app
         return _run_app(app)
 
