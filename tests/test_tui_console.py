@@ -286,7 +286,7 @@ async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
             for message in messages
         )
         assert mask_token(manager) in command_text(app, Role.MANAGER)
-        assert app.query_one("#manager-pane", TokenPane).has_class("-changed")
+        assert app.query_one("#manager-meta").has_class("-changed")
 
 
 async def test_poll_skipped_while_modal_open(tmp_path: Path) -> None:

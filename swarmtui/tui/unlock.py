@@ -30,7 +30,7 @@ class UnlockKeyPane(Vertical):
     }
     UnlockKeyPane:focus-within { border: heavy $warning; }
     UnlockKeyPane .key { height: auto; }
-    UnlockKeyPane.-revealed .key { color: $warning; text-style: bold; }
+    UnlockKeyPane .key.-revealed { color: $warning; text-style: bold; }
     UnlockKeyPane .meta { color: $text-muted; }
     UnlockKeyPane .buttons { height: auto; margin-top: 1; }
     UnlockKeyPane .buttons Button { margin-right: 1; min-width: 0; width: auto; }
@@ -84,13 +84,14 @@ class UnlockKeyPane(Vertical):
         else:
             shown = note or "Reading the unlock key…"
             meta = ""
-        self.query_one("#unlock-key", ChangeAwareStatic).show(shown)
+        key_line = self.query_one("#unlock-key", ChangeAwareStatic)
+        key_line.show(shown)
         self.query_one("#unlock-meta", ChangeAwareStatic).show(meta)
         button = self.query_one("#unlock-reveal", Button)
         label = "Hide" if revealed else "Reveal"
         if str(button.label) != label:
             button.label = label
-        self.set_class(revealed and bool(key), "-revealed")
+        key_line.set_class(revealed and bool(key), "-revealed")
 
 
 class ConfirmUnlockRotateScreen(ConfirmScreen):
