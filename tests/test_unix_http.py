@@ -11,18 +11,29 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from engine_fixtures import Daemon, clean_environment
-from fake_engine import Handler, fake_server, http_response, read_head
+from fake_engine import (
+    Handler,
+    answer_version_then,
+    drip_forever,
+    fake_server,
+    http_response,
+    read_head,
+)
 
+from swarmtui.backends.engine import CALL_THREAD_NAME, EngineBackend
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
     UnixSocketClient,
+    deadline,
 )
+from swarmtui.endpoint import EndpointChoice
 
 
 def client_for(address: str, **options: object) -> UnixSocketClient:
@@ -234,6 +245,83 @@ def test_each_request_reports_its_connection() -> None:
     assert len(reported) == 2
     assert reported[0] is reported[1]
     assert getattr(reported[0], "sock", "missing") is None
+
+
+def test_deadline_ends_dripping_response() -> None:
+    released = threading.Event()
+    # One byte every 0.3 s keeps each read under the 5 s timeout, so only
+    # the deadline ends the call.
+    with fake_server(drip_forever(released)) as address:
+        client = client_for(address, timeout=5.0)
+        with deadline(time.monotonic() + 1.0), pytest.raises(TimeoutError):
+            client.info()
+        client.close()
+        assert released.wait(30)
+
+
+def test_passed_deadline_sends_nothing() -> None:
+    seen: list[bytes] = []
+    with fake_server(json_answers(seen)) as address:
+        client = client_for(address)
+        with deadline(time.monotonic() - 1.0), pytest.raises(TimeoutError):
+            client.info()
+        client.close()
+
+    assert seen == []
+
+
+def test_timeout_restored_after_deadline() -> None:
+    seen: list[bytes] = []
+
+    def slow_second(connection: socket.socket, head: bytes) -> None:
+        for delay in (0.0, 1.5):
+            time.sleep(delay)
+            seen.append(head)
+            connection.sendall(http_response("200 OK", b"{}", "application/json"))
+            head = read_head(connection)
+
+    with fake_server(slow_second) as address:
+        client = client_for(address, timeout=5.0)
+        with deadline(time.monotonic() + 1.0):
+            client.info()
+        # The same kept-alive connection, now under its own 5 s timeout.
+        second = client.info()
+        client.close()
+
+    assert second == {}
+    assert len(seen) == 2
+
+
+def test_nested_deadline_keeps_earlier() -> None:
+    released = threading.Event()
+    with fake_server(drip_forever(released)) as address:
+        client = client_for(address, timeout=5.0)
+        with (
+            deadline(time.monotonic() + 1.0),
+            deadline(time.monotonic() + 60.0),
+            pytest.raises(TimeoutError),
+        ):
+            client.info()
+        client.close()
+
+
+def test_engine_socket_call_in_caller_thread() -> None:
+    threads_during_call: list[str] = []
+    swarm = b'{"ID": "abc", "Version": {"Index": 7}, "JoinTokens": {}}'
+
+    def answer(connection: socket.socket, head: bytes) -> None:
+        threads_during_call.extend(thread.name for thread in threading.enumerate())
+        connection.sendall(http_response("200 OK", swarm, "application/json"))
+
+    with fake_server(answer_version_then(answer)) as address:
+        choice = EndpointChoice(host=address, environment={})
+        backend = EngineBackend(choice, timeout=5.0)
+        snapshot = backend.inspect_swarm()
+        backend.close()
+
+    assert snapshot.cluster_id == "abc"
+    assert threads_during_call
+    assert CALL_THREAD_NAME not in threads_during_call
 
 
 @pytest.mark.engine

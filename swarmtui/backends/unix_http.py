@@ -14,6 +14,7 @@ JSON raises json.JSONDecodeError, and a socket failure raises OSError.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -21,7 +22,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -52,6 +53,64 @@ class EngineHTTPError(Exception):
         self.content_type = content_type
 
 
+_thread_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(until: float) -> Iterator[None]:
+    """End each request that this thread makes inside the block by `until`.
+
+    `until` is a time.monotonic() value. Connecting, sending and each read of
+    the response wait at most until then, so a server that responds byte by
+    byte cannot stretch a call past it. A request past it raises TimeoutError.
+    """
+    enclosing = getattr(_thread_deadline, "until", None)
+    _thread_deadline.until = until if enclosing is None else min(until, enclosing)
+    try:
+        yield
+    finally:
+        _thread_deadline.until = enclosing
+
+
+class _DeadlineSocket(socket.socket):
+    """A unix socket whose operations end by the calling thread's deadline.
+
+    Without a deadline, each operation waits up to `operation_timeout`.
+    """
+
+    operation_timeout: float | None = None
+
+    def _apply_deadline(self) -> None:
+        until = getattr(_thread_deadline, "until", None)
+        if until is None:
+            self.settimeout(self.operation_timeout)
+            return
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        self.settimeout(remaining)
+
+    def connect(self, address: Any) -> None:
+        self._apply_deadline()
+        super().connect(address)
+
+    def recv(self, *args: Any) -> bytes:
+        self._apply_deadline()
+        return super().recv(*args)
+
+    def recv_into(self, *args: Any) -> int:
+        self._apply_deadline()
+        return super().recv_into(*args)
+
+    def send(self, *args: Any) -> int:
+        self._apply_deadline()
+        return super().send(*args)
+
+    def sendall(self, *args: Any) -> None:
+        self._apply_deadline()
+        super().sendall(*args)
+
+
 class _Connection(http.client.HTTPConnection):
     """An HTTP/1.1 connection over a unix socket, sent with a fixed Host name."""
 
@@ -61,17 +120,20 @@ class _Connection(http.client.HTTPConnection):
         self.connect_timeout = timeout
 
     def connect(self) -> None:
-        deadline = time.monotonic() + self.connect_timeout
+        give_up_at = time.monotonic() + self.connect_timeout
+        thread_deadline = getattr(_thread_deadline, "until", None)
+        if thread_deadline is not None:
+            give_up_at = min(give_up_at, thread_deadline)
         while True:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock = _DeadlineSocket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.operation_timeout = self.timeout
             try:
-                sock.settimeout(self.timeout)
                 sock.connect(self.socket_path)
             except BlockingIOError:
                 # A unix socket with a full accept queue fails at once with
                 # EAGAIN, where TCP would wait. So this waits for the engine.
                 sock.close()
-                if time.monotonic() + CONNECT_RETRY_SECONDS > deadline:
+                if time.monotonic() + CONNECT_RETRY_SECONDS > give_up_at:
                     raise TimeoutError(
                         "the engine's accept queue stayed full"
                     ) from None
