@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from tui_support import DelegatingBackend, RecordingAudit, demo_backend
 
+from swarmtui.audit import AuditLog
 from swarmtui.errors import RotationVerifyError
 from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role, RotationResult
@@ -137,6 +138,35 @@ async def test_console_exit_waits_for_records(tmp_path: Path) -> None:
     assert app.wait_for_records(10)
     assert audit.actions() == ["rotate"]
     assert history.lookup(app.view.cluster_id, before) is not None
+
+
+async def test_audit_notice_follows_rotation_notice(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    # The audit folder is a plain file, so each record fails to be written.
+    audit = AuditLog(blocker / "audit.jsonl", environment={})
+    service = TokenService(demo_backend(tmp_path), audit=audit)
+    app = SwarmConsole(service=service, environment={})
+    titles: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **options: Any) -> None:
+        titles.append(str(options.get("title", "")))
+        original(message, **options)
+
+    app.notify = notify  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w", "r")
+        for _ in range(100):
+            if len(titles) >= 2:
+                break
+            await pilot.pause(0.05)
+
+    assert "Token rotated" in titles
+    assert "Audit record not written" in titles
+    assert titles.index("Token rotated") < titles.index("Audit record not written")
 
 
 def test_run_app_waits_for_records(

@@ -246,6 +246,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # history and audit record in its worker thread.
         self._records_written = threading.Event()
         self._records_written.set()
+        # Notices that wait for the notice of a rotation on its way to the
+        # screen, such as a failed audit record of that rotation.
+        self._notices_after_rotation: list[Callable[[], None]] | None = None
         self.endpoint_label = endpoint_hint or (service.endpoint if service else "")
         # The CLI command, with the options that chose this swarm, for hints.
         self.cli_command = cli_command
@@ -928,9 +931,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         def after_frame() -> None:
             self.notify(text, title=title)
+            waiting, self._notices_after_rotation = self._notices_after_rotation, None
+            for notice in waiting or []:
+                notice()
             self._start_read(background=True)
 
+        if self._notices_after_rotation is None:
+            self._notices_after_rotation = []
         self.set_timer(AFTER_FRAME_SECONDS, after_frame)
+
+    def _notify_after_rotation(self, notice: Callable[[], None]) -> None:
+        """Call `notice` now, or after the notice of a rotation still to be shown."""
+        if self._notices_after_rotation is None:
+            notice()
+        else:
+            self._notices_after_rotation.append(notice)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
         self._rotating = None

@@ -60,6 +60,8 @@ class ConsoleHost(_AppBase):
 
         def _start_read(self, background: bool) -> bool: ...
 
+        def _notify_after_rotation(self, notice: Callable[[], None]) -> None: ...
+
     def _action_blocked(self) -> bool:
         """Return whether a dialog is open, so that an app-level key does nothing."""
         return self._modal_open()

@@ -57,12 +57,14 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         service.on_audit_error = failed
 
     def on_audit_failed(self, message: AuditFailed) -> None:
-        self.notify(
-            str(message.error),
-            title=message.error.title,
-            severity="warning",
-            timeout=12,
-        )
+        error = message.error
+
+        def show() -> None:
+            self.notify(str(error), title=error.title, severity="warning", timeout=12)
+
+        # A rotation's audit record is written after its result is posted, so
+        # this notice follows the rotation's own.
+        self._notify_after_rotation(show)
 
     # -- reacting to reads and rotations -------------------------------------------
 
