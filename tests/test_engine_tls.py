@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from engine_fixtures import (
     CLI_TIMEOUT,
     Daemon,
@@ -490,6 +491,26 @@ def test_empty_cert_path_names_files(tls_swarm: TlsSwarm) -> None:
 
     assert_failure(result, ExitCode.USAGE, str(empty), "ca.pem", "cert.pem")
     assert "client_cert param" not in result.stderr
+
+
+def test_encrypted_client_key_named(tls_swarm: TlsSwarm) -> None:
+    folder = tls_swarm.root / "encrypted-key"
+    shutil.copytree(tls_swarm.client.directory, folder, dirs_exist_ok=True)
+    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+    variables = certificate_variables(tls_swarm.daemon.tls_host, folder)
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "key.pem", "is encrypted")
+    assert "openssl pkey" in result.stderr
+    assert "HTTPSConnectionPool" not in result.stderr
 
 
 def test_plain_http_to_tls_port(tls_swarm: TlsSwarm) -> None:

@@ -682,6 +682,15 @@ def _tls_error(label: str, text: str) -> TlsError:
             "Put the CA that signed the engine's certificate in ca.pem "
             f"({TLS_FILES_HINT}).",
         )
+    if "private key is encrypted" in lowered:
+        # urllib3 rejects an encrypted key.pem before the handshake, so that
+        # OpenSSL does not prompt for the passphrase on the terminal.
+        return TlsError(
+            f"The client key (key.pem) for the engine at {label} is encrypted "
+            "with a passphrase.",
+            "Decrypt it with 'openssl pkey -in key.pem -out key-plain.pem' and "
+            f"put key-plain.pem in its place ({TLS_FILES_HINT}).",
+        )
     if "wrong_version_number" in lowered or "wrong version number" in lowered:
         return TlsError(
             f"The engine at {label} does not speak TLS on that port.",
