@@ -31,7 +31,6 @@ from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
     UnixSocketClient,
-    deadline,
 )
 from swarmtui.endpoint import EndpointChoice
 
@@ -253,8 +252,9 @@ def test_deadline_ends_dripping_response() -> None:
     # the deadline ends the call.
     with fake_server(drip_forever(released)) as address:
         client = client_for(address, timeout=5.0)
-        with deadline(time.monotonic() + 1.0), pytest.raises(TimeoutError):
-            client.info()
+        bounded = client.with_deadline(time.monotonic() + 1.0)
+        with pytest.raises(TimeoutError):
+            bounded.info()
         client.close()
         assert released.wait(30)
 
@@ -263,11 +263,25 @@ def test_passed_deadline_sends_nothing() -> None:
     seen: list[bytes] = []
     with fake_server(json_answers(seen)) as address:
         client = client_for(address)
-        with deadline(time.monotonic() - 1.0), pytest.raises(TimeoutError):
-            client.info()
+        with pytest.raises(TimeoutError):
+            client.with_deadline(time.monotonic() - 1.0).info()
         client.close()
 
     assert seen == []
+
+
+def test_deadline_view_shares_connection() -> None:
+    seen: list[bytes] = []
+    opened: list[int] = []
+    with fake_server(json_answers(seen, connections=opened)) as address:
+        client = client_for(address)
+        first = client.with_deadline(time.monotonic() + 5.0).info()
+        second = client.info()
+        client.close()
+
+    assert first == {"n": 1}
+    assert second == {"n": 2}
+    assert len(opened) == 1
 
 
 def test_timeout_restored_after_deadline() -> None:
@@ -282,8 +296,7 @@ def test_timeout_restored_after_deadline() -> None:
 
     with fake_server(slow_second) as address:
         client = client_for(address, timeout=5.0)
-        with deadline(time.monotonic() + 1.0):
-            client.info()
+        client.with_deadline(time.monotonic() + 1.0).info()
         # The same kept-alive connection, now under its own 5 s timeout.
         second = client.info()
         client.close()
@@ -292,17 +305,16 @@ def test_timeout_restored_after_deadline() -> None:
     assert len(seen) == 2
 
 
-def test_nested_deadline_keeps_earlier() -> None:
-    released = threading.Event()
-    with fake_server(drip_forever(released)) as address:
-        client = client_for(address, timeout=5.0)
-        with (
-            deadline(time.monotonic() + 1.0),
-            deadline(time.monotonic() + 60.0),
-            pytest.raises(TimeoutError),
-        ):
-            client.info()
+def test_closed_client_keeps_no_connection() -> None:
+    seen: list[bytes] = []
+    with fake_server(json_answers(seen)) as address:
+        client = client_for(address)
+        view = client.with_deadline(time.monotonic() + 5.0)
         client.close()
+        view.info()
+
+    assert seen
+    assert client._pool.idle == []
 
 
 def test_engine_socket_call_in_caller_thread() -> None:

@@ -24,7 +24,6 @@ from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
     UnixSocketClient,
-    deadline,
 )
 from swarmtui.endpoint import EndpointChoice, ResolvedEndpoint, resolve_endpoint
 from swarmtui.errors import (
@@ -282,8 +281,19 @@ class EngineBackend:
             response.raw = _CappedBody(response.raw, MAX_RESPONSE_BYTES)
         return response
 
-    def _api(self) -> Client:
+    def _api(self, until: float | None = None) -> Client:
         """Return a client whose API version is negotiated with the daemon.
+
+        With `until` (a time.monotonic() value), a unix socket client's
+        requests, the negotiation included, end by then.
+        """
+        client = self._shared_api(until)
+        if until is not None and isinstance(client, UnixSocketClient):
+            return client.with_deadline(until)
+        return client
+
+    def _shared_api(self, until: float | None) -> Client:
+        """Return the client that the calls share, negotiating its API version.
 
         The lock is held only to read or store the client, never during
         network I/O, so that a call stuck past its deadline blocks no other.
@@ -293,6 +303,8 @@ class EngineBackend:
                 return self._client
         resolved = self._resolve()
         probe = self._new_client(resolved, "1.24")
+        if until is not None and isinstance(probe, UnixSocketClient):
+            probe = probe.with_deadline(until)
         try:
             version = self._call(lambda: probe.version(api_version=False))
         finally:
@@ -346,8 +358,7 @@ class EngineBackend:
         """
         if self._resolve().base_url.startswith("unix://"):
             # Starting a thread for each call cost about 0.2 ms in a trace.
-            with deadline(time.monotonic() + self._timeout):
-                return operation(self._api())
+            return operation(self._api(until=time.monotonic() + self._timeout))
         outcome: list[Any] = []
         failure: list[BaseException] = []
         done = threading.Event()
