@@ -13,7 +13,12 @@ from fake_engine import answer_version_then, fake_server, http_response
 
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.endpoint import EndpointChoice
-from swarmtui.errors import ApiTooOldError, EngineError, SwarmTuiError
+from swarmtui.errors import (
+    ApiTooOldError,
+    EngineError,
+    EngineUnreachableError,
+    SwarmTuiError,
+)
 
 NGINX_400 = (
     b"<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n"
@@ -37,6 +42,33 @@ def html_bad_request(connection: socket.socket, head: bytes) -> None:
 def deeply_nested_json(connection: socket.socket, head: bytes) -> None:
     body = b"[" * 100_000 + b"]" * 100_000
     connection.sendall(http_response("200 OK", body, "application/json"))
+
+
+def close_at_once(connection: socket.socket, head: bytes) -> None:
+    """Close the connection without a response, as an engine that crashes does."""
+
+
+def test_engine_closing_mid_call_unreachable() -> None:
+    with fake_server(answer_version_then(close_at_once)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineUnreachableError) as caught:
+            backend.engine_info()
+        backend.close()
+
+    assert "closed the connection without a response" in caught.value.message
+    assert "may have stopped or restarted" in caught.value.message
+    assert "not as a Docker Engine API" not in caught.value.message
+
+
+def test_endpoint_closing_at_once_not_engine() -> None:
+    with fake_server(close_at_once) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(SwarmTuiError) as caught:
+            backend.engine_info()
+        backend.close()
+
+    assert not isinstance(caught.value, EngineUnreachableError)
+    assert "not as a Docker Engine API" in caught.value.message
 
 
 def test_body_cut_short_raises() -> None:

@@ -468,6 +468,14 @@ class EngineBackend:
         if isinstance(error, _loaded("requests.exceptions", "SSLError")):
             return _tls_error(label, text)
         not_engine = _not_engine_detail(error)
+        if not_engine == CLOSED_WITHOUT_RESPONSE and self._api_version is not None:
+            # The endpoint already responded as an engine, so it stopped or
+            # restarted during the call rather than being something else.
+            return EngineUnreachableError(
+                f"The engine at {label} closed the connection without a "
+                "response; it may have stopped or restarted.",
+                "Check that dockerd is running there, then retry.",
+            )
         if not_engine:
             return self._not_an_engine(not_engine)
         if isinstance(error, EngineHTTPError | _loaded("docker.errors", "APIError")):
@@ -765,6 +773,9 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
 
 
+CLOSED_WITHOUT_RESPONSE = "it closed the connection without a response"
+
+
 def _not_engine_detail(error: BaseException) -> str:
     """Describe an answer that is not HTTP or not JSON; empty for other failures.
 
@@ -796,13 +807,13 @@ def _not_engine_detail(error: BaseException) -> str:
             continue
         seen.add(id(current))
         if isinstance(current, http.client.RemoteDisconnected):
-            return "it closed the connection without a response"
+            return CLOSED_WITHOUT_RESPONSE
         if isinstance(current, http.client.IncompleteRead):
             return "the response body ended before its stated length"
         if isinstance(current, http.client.HTTPException):
             return "the response is not HTTP"
         if isinstance(current, ConnectionResetError | BrokenPipeError):
-            return "it closed the connection without a response"
+            return CLOSED_WITHOUT_RESPONSE
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
         for linked in (current.__cause__, current.__context__):
             if linked is not None:
