@@ -14,6 +14,7 @@ from tui_support import FIXED_NOW, RecordingAudit, demo_backend
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.ca import describe_ca
+from swarmtui.errors import EngineUnreachableError
 from swarmtui.models import Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
@@ -206,6 +207,38 @@ async def test_window_closes_by_count(tmp_path: Path) -> None:
         assert after[1] == before[1]
         assert WindowStore(tmp_path / "windows.json").load() == []
         assert app.view.worker_fingerprint == after[0]
+
+
+async def test_window_shows_failed_node_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="", joins="1")
+        notice = app.query_one(JoinWindowBar).query_one(".poll-error", Static)
+        assert not notice.display
+
+        def down() -> None:
+            raise EngineUnreachableError(
+                "Cannot connect to the engine.", "Check that dockerd is running."
+            )
+
+        listing = backend.list_nodes
+        monkeypatch.setattr(backend, "list_nodes", down)
+        app._poll_windows()
+        await settle(app, pilot)
+        assert notice.display
+        text = str(notice.content)
+        assert "Joins are not counted" in text
+        assert "Cannot connect to the engine." in text
+
+        monkeypatch.setattr(backend, "list_nodes", listing)
+        app._poll_windows()
+        await settle(app, pilot)
+        assert not notice.display
+        assert len(app.query(JoinWindowBar)) == 1
 
 
 async def test_help_screen_blocks_console_keys(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ class JoinWindowBar(Vertical):
     }
     JoinWindowBar.-manager { border: round $error; border-title-color: $error; }
     JoinWindowBar .line { height: auto; }
+    JoinWindowBar .poll-error { height: auto; color: $warning; }
     JoinWindowBar .buttons { height: auto; }
     JoinWindowBar .buttons Button { min-width: 0; width: auto; }
     """
@@ -90,6 +91,9 @@ class JoinWindowBar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ChangeAwareStatic("", classes="line", markup=False)
+        poll_error = ChangeAwareStatic("", classes="poll-error", markup=False)
+        poll_error.display = False
+        yield poll_error
         with Horizontal(classes="buttons"):
             yield Button(
                 "Close now and rotate",
@@ -99,11 +103,22 @@ class JoinWindowBar(Vertical):
                 variant="warning",
             )
 
-    def show(self, joined: tuple[NodeInfo, ...], now: datetime) -> bool:
-        """Update the text if it changed; return whether it did."""
-        return self.query_one(".line", ChangeAwareStatic).show(
+    def show(
+        self, joined: tuple[NodeInfo, ...], now: datetime, poll_error: str = ""
+    ) -> bool:
+        """Update the text if it changed; return whether it did.
+
+        `poll_error` is why the last node list could not be read, or empty.
+        """
+        changed = self.query_one(".line", ChangeAwareStatic).show(
             window_line(self.window, joined, now)
         )
+        notice = self.query_one(".poll-error", ChangeAwareStatic)
+        if poll_error:
+            text = "Joins are not counted while the nodes cannot be listed."
+            changed = notice.show(f"{text} {poll_error}") or changed
+        notice.display = bool(poll_error)
+        return changed
 
 
 class OpenWindowScreen(ModalScreen[WindowRequest | None]):

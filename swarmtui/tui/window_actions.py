@@ -213,7 +213,9 @@ class JoinWindowActions(ConsoleHost):
             window = bar.window
             if window.id not in self.join_windows:
                 continue
-            bar.show(self.window_joined.get(window.id, ()), now)
+            bar.show(
+                self.window_joined.get(window.id, ()), now, self._window_poll_error
+            )
             if window.until is not None and now >= window.until:
                 self._begin_close(window, CloseReason.TIME, now)
 
@@ -243,6 +245,7 @@ class JoinWindowActions(ConsoleHost):
             if message.error != self._window_poll_error:
                 log.warning("join window poll failed: %s", message.error)
             self._window_poll_error = message.error
+            self._tick_windows()
             return
         self._window_poll_error = ""
         now = self._clock()
