@@ -224,6 +224,8 @@ class TokenService:
         # Audit writes that failed; the action went ahead. The faces show them.
         self.audit_failures: list[AuditWriteError] = []
         self.on_audit_error: Callable[[AuditWriteError], None] | None = None
+        # Set when an interrupt stopped a rotation that may have sent its update.
+        self.interrupted_during_update = False
         # When this process last rotated each role, per cluster.
         self.rotated_at: dict[tuple[str, Role], datetime] = {}
         # The node state of the last successful read, reused by rotations.
@@ -361,18 +363,7 @@ class TokenService:
         requested = frozenset(Role(role) for role in roles)
         if not requested:
             raise ValueError("rotate needs at least one role")
-        try:
-            result = self._rotate(requested, expected)
-        except SwarmTuiError as error:
-            unknown = isinstance(error, RotationOutcomeUnknownError)
-            self._audit(
-                action,
-                roles=requested,
-                result="unknown" if unknown else "failed",
-                error=error.title,
-                old=expected,
-            )
-            raise
+        result = self._audited_rotation(action, requested, expected)
         try:
             if announce is not None:
                 announce(result)
@@ -387,11 +378,47 @@ class TokenService:
             )
         return result
 
+    def _audited_rotation(
+        self,
+        action: str,
+        requested: frozenset[Role],
+        expected: SwarmView | None,
+        **fields: Any,
+    ) -> RotationResult:
+        """Rotate, and audit a failed or interrupted rotation before re-raising."""
+        # The state read before the update, for the record of a failure.
+        read_before: list[SwarmView] = []
+        try:
+            return self._rotate(requested, expected, read_before)
+        except (SwarmTuiError, KeyboardInterrupt) as error:
+            if isinstance(error, SwarmTuiError):
+                title = error.title
+                unknown = isinstance(error, RotationOutcomeUnknownError)
+            else:
+                # Once the swarm is read, the update may have been sent and
+                # applied before the interrupt.
+                title = "Interrupted"
+                unknown = bool(read_before)
+                self.interrupted_during_update = unknown
+            self._audit(
+                action,
+                roles=requested,
+                result="unknown" if unknown else "failed",
+                error=title,
+                old=expected or next(iter(read_before), None),
+                **fields,
+            )
+            raise
+
     def _rotate(
-        self, requested: frozenset[Role], expected: SwarmView | None
+        self,
+        requested: frozenset[Role],
+        expected: SwarmView | None,
+        read_before: list[SwarmView],
     ) -> RotationResult:
         info, snapshot, node = self._read_for_rotation(expected)
         before = self._view(info, snapshot, node)
+        read_before.append(before)
 
         if expected is not None and (
             expected.cluster_id != before.cluster_id
@@ -693,18 +720,7 @@ class TokenService:
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         both = frozenset(Role)
-        try:
-            rotation = self._rotate(both, expected)
-        except SwarmTuiError as error:
-            self._audit(
-                "leak-response",
-                roles=both,
-                result="failed",
-                error=error.title,
-                old=expected,
-                since=since,
-            )
-            raise
+        rotation = self._audited_rotation("leak-response", both, expected, since=since)
         self._remember_rotation(rotation)
         nodes: tuple[NodeInfo, ...] = ()
         nodes_error = ""

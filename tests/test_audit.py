@@ -7,8 +7,10 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tui_support import DelegatingBackend, RecordingAudit
 
 from swarmtui.audit import (
     REPLACED,
@@ -20,7 +22,7 @@ from swarmtui.audit import (
 )
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
-from swarmtui.errors import AuditWriteError, JoinRejectedError
+from swarmtui.errors import AuditWriteError, EngineError, JoinRejectedError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import ca_digest, make_token, parse_token
@@ -294,3 +296,92 @@ def test_audit_folder_in_place_of_file(tmp_path: Path) -> None:
 
     assert "the copy action went ahead but was not recorded" in caught.value.message
     assert "check that it is not a folder" in caught.value.hint
+
+
+class UpdateFailing(DelegatingBackend):
+    """Raises `error` from update_swarm without touching the swarm."""
+
+    def __init__(self, inner: Any, error: BaseException) -> None:
+        super().__init__(inner)
+        self.error = error
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        raise self.error
+
+
+def test_failed_rotation_record_names_cluster(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    error = EngineError("The update failed.", "Retry.")
+    audit = RecordingAudit()
+    service = TokenService(UpdateFailing(inner, error), audit=audit)
+    cluster_id = TokenService(inner).read().cluster_id
+
+    with pytest.raises(EngineError):
+        service.rotate([Role.WORKER])
+
+    action, fields = audit.events[-1]
+    assert action == "rotate"
+    assert fields["result"] == "failed"
+    assert fields["cluster_id"] == cluster_id
+    assert set(fields["old_fingerprints"]) == {"worker"}
+
+
+def test_interrupted_rotation_recorded_unknown(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    audit = RecordingAudit()
+    service = TokenService(UpdateFailing(inner, KeyboardInterrupt()), audit=audit)
+
+    with pytest.raises(KeyboardInterrupt):
+        service.rotate([Role.MANAGER])
+
+    action, fields = audit.events[-1]
+    assert action == "rotate"
+    assert fields["result"] == "unknown"
+    assert fields["error"] == "Interrupted"
+    assert fields["cluster_id"] is not None
+
+
+def test_interrupted_leak_response_recorded(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    audit = RecordingAudit()
+    service = TokenService(UpdateFailing(inner, KeyboardInterrupt()), audit=audit)
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    with pytest.raises(KeyboardInterrupt):
+        service.respond_to_leak(since)
+
+    action, fields = audit.events[-1]
+    assert action == "leak-response"
+    assert fields["result"] == "unknown"
+    assert fields["role"] == "manager+worker"
+    assert "since" in fields
+
+
+def test_cli_interrupted_rotation_message(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarmtui import cli
+
+    audit_file = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(audit_file))
+    build = cli.make_service
+
+    def interrupted_service(args: Any) -> TokenService:
+        service: TokenService = build(args)
+        service.backend = UpdateFailing(service.backend, KeyboardInterrupt())
+        return service
+
+    monkeypatch.setattr(cli, "make_service", interrupted_service)
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    assert main([*demo, "join-token", "--rotate", "worker"]) == 130
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "interrupted during a rotation" in captured.err
+    assert "swarmtui join-token worker" in captured.err
+    events = read_audit(audit_file).events
+    assert events[-1]["action"] == "rotate"
+    assert events[-1]["result"] == "unknown"

@@ -17,10 +17,13 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from swarmtui import __version__
 from swarmtui.errors import ExitCode, SwarmTuiError
+
+if TYPE_CHECKING:
+    from swarmtui.service import TokenService
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -253,6 +256,7 @@ def _dispatch(arguments: list[str]) -> int:
     logs.configure(args.verbose)
 
     check_selection(parser, args)
+    service: TokenService | None = None
     try:
         if args.host and args.context:
             parser.error("use either --host or --context, not both")
@@ -275,7 +279,15 @@ def _dispatch(arguments: list[str]) -> int:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("swarmtui: interrupted", file=sys.stderr)
+        if service is not None and service.interrupted_during_update:
+            print(
+                "swarmtui: interrupted during a rotation, which the engine may "
+                "have applied. Read the tokens again (swarmtui join-token worker, "
+                "or manager) to see whether they changed.",
+                file=sys.stderr,
+            )
+        else:
+            print("swarmtui: interrupted", file=sys.stderr)
         return 130
 
 
