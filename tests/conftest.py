@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import daemons, manager, manager_host, manager_tcp_host
+from ssh_fixtures import ssh_server
 
 __all__ = [
     "daemons",
@@ -11,6 +12,7 @@ __all__ = [
     "manager",
     "manager_host",
     "manager_tcp_host",
+    "ssh_server",
 ]
 
 

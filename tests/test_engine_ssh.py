@@ -1,0 +1,78 @@
+"""swarmtui over ssh:// with the system ssh client, a private sshd and dockerd.
+
+Each test runs the `swarmtui` command as a user would, with
+DOCKER_HOST=ssh://root@127.0.0.1:PORT and the fixture's `ssh` script first
+on PATH, or the console with the same PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import time
+from pathlib import Path
+
+import pytest
+from engine_fixtures import Daemon, join_token, run_swarmtui
+from ssh_fixtures import SshServer
+
+pytestmark = pytest.mark.engine
+
+# Seconds that sshd may take to end a session after its client has gone.
+SESSION_END_WAIT = 5.0
+
+
+def swarmtui_over_ssh(server: SshServer, *arguments: str) -> tuple[str, str, int]:
+    """Run `swarmtui ARGUMENTS` against `server`; return stdout, stderr, status."""
+    result = run_swarmtui(
+        *arguments, host=server.host, environment=server.client_environment()
+    )
+    return result.stdout, result.stderr, result.returncode
+
+
+def wait_for_sessions_to_end(server: SshServer) -> list[int]:
+    """Return the sessions still open on `server` after SESSION_END_WAIT at most."""
+    deadline = time.monotonic() + SESSION_END_WAIT
+    while server.sessions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server.sessions()
+
+
+def user_ssh_folder() -> Path:
+    """Return ~/.ssh from the passwd entry, where OpenSSH looks for it."""
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh"
+
+
+def test_ssh_join_token_matches_docker_cli(
+    manager: Daemon, ssh_server: SshServer
+) -> None:
+    ssh_folder_existed = user_ssh_folder().exists()
+
+    stdout, stderr, status = swarmtui_over_ssh(ssh_server, "join-token", "-q", "worker")
+
+    assert status == 0, stderr
+    assert stderr == ""
+    assert stdout == join_token(manager, "worker") + "\n"
+    assert ssh_server.client_processes() == []
+    assert wait_for_sessions_to_end(ssh_server) == []
+    assert "Accepted publickey for root" in ssh_server.log_path.read_text()
+    assert user_ssh_folder().exists() == ssh_folder_existed
+
+
+def test_ssh_rotate_worker_token(manager: Daemon, ssh_server: SshServer) -> None:
+    worker_before = join_token(manager, "worker")
+    manager_before = join_token(manager, "manager")
+
+    stdout, stderr, status = swarmtui_over_ssh(
+        ssh_server, "join-token", "--rotate", "-q", "worker"
+    )
+
+    assert status == 0, stderr
+    assert "Rotated the worker join token" in stderr
+    rotated = stdout.strip()
+    assert rotated != worker_before
+    assert join_token(manager, "worker") == rotated
+    assert join_token(manager, "manager") == manager_before
+    fresh, stderr, status = swarmtui_over_ssh(ssh_server, "join-token", "-q", "worker")
+    assert status == 0, stderr
+    assert fresh.strip() == rotated
