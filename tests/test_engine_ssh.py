@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import Daemon, join_token, run_swarmtui
-from ssh_fixtures import SshServer
+from ssh_fixtures import SshServer, ssh_server_for
+
+from swarmtui.errors import ExitCode
 
 pytestmark = pytest.mark.engine
 
@@ -76,3 +78,38 @@ def test_ssh_rotate_worker_token(manager: Daemon, ssh_server: SshServer) -> None
     fresh, stderr, status = swarmtui_over_ssh(ssh_server, "join-token", "-q", "worker")
     assert status == 0, stderr
     assert fresh.strip() == rotated
+
+
+def test_ssh_stopped_sshd_cannot_connect(ssh_server: SshServer) -> None:
+    ssh_server.stop()
+
+    started = time.monotonic()
+    stdout, stderr, status = swarmtui_over_ssh(
+        ssh_server, "--timeout", "5", "join-token", "-q", "worker"
+    )
+    elapsed = time.monotonic() - started
+
+    assert status == ExitCode.ENGINE_UNREACHABLE, stderr
+    assert stdout == ""
+    assert f"Cannot connect to the Docker engine at {ssh_server.host}" in stderr
+    assert "ssh exited with status 255" in stderr
+    assert "Connection refused" in stderr
+    assert "Traceback" not in stderr
+    assert elapsed < 5
+    assert ssh_server.client_processes() == []
+
+
+def test_ssh_remote_dockerd_missing(tmp_path: Path) -> None:
+    missing = f"unix://{tmp_path}/missing.sock"
+    with ssh_server_for(missing) as server:
+        stdout, stderr, status = swarmtui_over_ssh(
+            server, "--timeout", "5", "join-token", "-q", "worker"
+        )
+        sessions = wait_for_sessions_to_end(server)
+
+    assert status == ExitCode.ENGINE_UNREACHABLE, stderr
+    assert stdout == ""
+    assert f"Cannot connect to the Docker engine at {server.host}" in stderr
+    assert "'docker system dial-stdio' exited with status 1" in stderr
+    assert "Traceback" not in stderr
+    assert sessions == []

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -64,6 +65,13 @@ CALL_THREAD_NAME = "swarmtui-engine-call"
 # The newest API version requested, docker SDK 7.2's default. An older engine
 # gets its own version, since every call made here exists from 1.24 or 1.25 on.
 NEWEST_API = (1, 45)
+
+# ssh's exit status when ssh itself fails (connection, host key, login),
+# from ssh(1). Any other status is the remote command's.
+SSH_CLIENT_FAILURE = 255
+# Seconds to wait for an ssh process that closed its stdout to exit.
+SSH_EXIT_WAIT = 1.0
+CLOSED_WITHOUT_RESPONSE = "it closed the connection without a response"
 
 T = TypeVar("T")
 
@@ -250,6 +258,7 @@ class EngineBackend:
                 def new_conn() -> Any:
                     connection = make()
                     self._note_connection(connection)
+                    self._note_socket_on_connect(connection)
                     return connection
 
                 pool._new_conn = new_conn
@@ -257,6 +266,24 @@ class EngineBackend:
             return pool
 
         adapter.get_connection = get_connection
+
+    def _note_socket_on_connect(self, connection: Any) -> None:
+        """Note `connection`'s socket once it connects.
+
+        urllib3 drops a connection's socket when the connection fails. The
+        socket of an ssh:// connection carries the ssh process, whose exit
+        status explains the failure (see `_ssh_failure`).
+        """
+        connect = connection.connect
+
+        def connect_and_note() -> None:
+            connect()
+            state = self._calls.get(threading.get_ident())
+            sock = getattr(connection, "sock", None)
+            if state is not None and sock is not None:
+                state.sockets.append(sock)
+
+        connection.connect = connect_and_note
 
     def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Log the call, note its socket and cap its body, before the body is read."""
@@ -468,6 +495,12 @@ class EngineBackend:
         if isinstance(error, _loaded("requests.exceptions", "SSLError")):
             return _tls_error(label, text)
         not_engine = _not_engine_detail(error)
+        if not_engine == CLOSED_WITHOUT_RESPONSE or (
+            not not_engine and _is_connection_failure(error)
+        ):
+            ssh_failure = self._ssh_failure(label)
+            if ssh_failure is not None:
+                return ssh_failure
         if not_engine == CLOSED_WITHOUT_RESPONSE and self._api_version is not None:
             # The endpoint already responded as an engine, so it stopped or
             # restarted during the call rather than being something else.
@@ -498,6 +531,47 @@ class EngineBackend:
                 "Check the host, context and TLS settings.",
             )
         return EngineError(f"The engine call to {label} failed: {shorten(text)}")
+
+    def _ssh_failure(self, label: str) -> SwarmTuiError | None:
+        """Return the error for an ssh process of this call that exited with a failure.
+
+        An ssh:// connection is the stdin and stdout of an ssh process that
+        runs `docker system dial-stdio` on the host. When ssh cannot connect
+        or log in, or the remote command fails, the process exits, and the
+        SDK gets a connection closed without a response. That is not a
+        server that speaks something other than HTTP, so the exit status
+        decides the message.
+        """
+        state = self._calls.get(threading.get_ident())
+        if state is None:
+            return None
+        processes = [getattr(sock, "proc", None) for sock in state.sockets]
+        started = [
+            process for process in processes if isinstance(process, subprocess.Popen)
+        ]
+        if not started:
+            return None
+        # A call's requests run one after another, so the failed one is last.
+        try:
+            # ssh closes its stdout as it exits, so the wait is short.
+            status = started[-1].wait(timeout=SSH_EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            return None
+        if status == SSH_CLIENT_FAILURE:
+            return EngineUnreachableError(
+                f"Cannot connect to the Docker engine at {label}: ssh exited "
+                f"with status {status}, so it could not connect or log in.",
+                "Check that 'ssh' to that host works without a prompt, with "
+                "the user, port, key and known host that ssh reported.",
+            )
+        if status > 0:
+            return EngineUnreachableError(
+                f"Cannot connect to the Docker engine at {label}: the remote "
+                f"command 'docker system dial-stdio' exited with status {status}.",
+                "Check that the docker CLI is installed on that host, that "
+                "dockerd runs there, and that the ssh user may use its socket.",
+            )
+        return None
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
         raw = redact(str(getattr(error, "explanation", "") or error))
@@ -771,9 +845,6 @@ def _is_connection_failure(error: BaseException) -> bool:
 def _sentence(text: str) -> str:
     """End `text` with a period unless it already ends a sentence."""
     return text if text.endswith((".", "!", "?", "\u2026")) else text + "."
-
-
-CLOSED_WITHOUT_RESPONSE = "it closed the connection without a response"
 
 
 def _not_engine_detail(error: BaseException) -> str:
