@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 from engine_fixtures import Daemon, join_token, run_swarmtui
 from ssh_fixtures import SshServer, ssh_server_for
+from textual.widgets import Static
 
+from swarmtui.backends.engine import EngineBackend
+from swarmtui.endpoint import EndpointChoice
 from swarmtui.errors import ExitCode
+from swarmtui.models import Role
+from swarmtui.service import TokenService
+from swarmtui.tokens import mask_token
+from swarmtui.tui.app import SwarmConsole
 
 pytestmark = pytest.mark.engine
 
@@ -113,3 +120,37 @@ def test_ssh_remote_dockerd_missing(tmp_path: Path) -> None:
     assert "'docker system dial-stdio' exited with status 1" in stderr
     assert "Traceback" not in stderr
     assert sessions == []
+
+
+async def test_ssh_console_shows_both_tokens(
+    manager: Daemon, ssh_server: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The docker SDK starts ssh with this process's environment.
+    monkeypatch.setenv("PATH", ssh_server.client_environment()["PATH"])
+    backend = EngineBackend(EndpointChoice(host=ssh_server.host, environment={}))
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    worker = join_token(manager, "worker")
+    manager_token = join_token(manager, "manager")
+    left_running: list[list[int]] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.view is not None
+        assert app.view.worker_token == worker
+        assert app.view.manager_token == manager_token
+        header = str(app.query_one("#header-endpoint", Static).content)
+        assert ssh_server.host in header
+        for role, token in ((Role.WORKER, worker), (Role.MANAGER, manager_token)):
+            shown = str(app.query_one(f"#{role}-command", Static).content)
+            assert mask_token(token) in shown
+            assert token not in shown
+        for _ in range(2):
+            await pilot.press("ctrl+r")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            left_running.append(ssh_server.client_processes())
+    backend.close()
+
+    # Each read starts ssh processes, and none of them outlives its call.
+    assert left_running == [[], []]
+    assert wait_for_sessions_to_end(ssh_server) == []

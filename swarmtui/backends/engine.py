@@ -397,7 +397,9 @@ class EngineBackend:
             except BaseException as error:  # handed to the waiting thread
                 failure.append(error)
             finally:
-                self._calls.pop(threading.get_ident(), None)
+                state = self._calls.pop(threading.get_ident(), None)
+                if state is not None:
+                    _end_ssh_processes(state.sockets)
                 done.set()
 
         worker = threading.Thread(target=work, name=CALL_THREAD_NAME, daemon=True)
@@ -741,6 +743,36 @@ class EngineBackend:
 
 class _NeverRaised(Exception):
     """An exception class in place of one from a library that is not imported."""
+
+
+def _end_ssh_processes(sockets: list[Any]) -> None:
+    """End the ssh processes behind a finished call's sockets, and reap them.
+
+    With the system ssh client, docker SDK 7.2 starts one ssh process per
+    connection and never reuses the connection. `APIClient.close()` does not
+    end the process: it ends once the garbage collector frees the
+    connection and its pipes. Until then each call would leave an ssh
+    process, and a session on the host, running.
+    """
+    seen: set[int] = set()
+    for sock in sockets:
+        process = getattr(sock, "proc", None)
+        if not isinstance(process, subprocess.Popen) or id(process) in seen:
+            continue
+        seen.add(id(process))
+        if process.poll() is None:
+            with contextlib.suppress(OSError):
+                process.terminate()
+        try:
+            process.wait(timeout=SSH_EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            log.debug("ssh process %s ignored SIGTERM; killing it", process.pid)
+            process.kill()
+            process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 def _loaded(module: str, name: str) -> type[BaseException]:
