@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_fixtures import Daemon, join_token, run_swarmtui
+from engine_fixtures import Daemon, assert_failure, join_token, run_swarmtui
 from ssh_fixtures import SshServer, ssh_server_for
 from textual.widgets import Static
 
@@ -24,6 +24,7 @@ from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.widgets import ErrorState
 
 pytestmark = pytest.mark.engine
 
@@ -91,35 +92,54 @@ def test_ssh_stopped_sshd_cannot_connect(ssh_server: SshServer) -> None:
     ssh_server.stop()
 
     started = time.monotonic()
-    stdout, stderr, status = swarmtui_over_ssh(
-        ssh_server, "--timeout", "5", "join-token", "-q", "worker"
+    result = run_swarmtui(
+        "--timeout",
+        "5",
+        "join-token",
+        "-q",
+        "worker",
+        host=ssh_server.host,
+        environment=ssh_server.client_environment(),
     )
     elapsed = time.monotonic() - started
 
-    assert status == ExitCode.ENGINE_UNREACHABLE, stderr
-    assert stdout == ""
-    assert f"Cannot connect to the Docker engine at {ssh_server.host}" in stderr
-    assert "ssh exited with status 255" in stderr
-    assert "Connection refused" in stderr
-    assert "Traceback" not in stderr
+    # ssh's own message is quoted in swarmtui's, the only line on stderr.
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"Cannot connect to the Docker engine at {ssh_server.host} through ssh: "
+        f"ssh: connect to host 127.0.0.1 port {ssh_server.port}: Connection refused.",
+    )
+    assert len(result.stderr.splitlines()) == 1
     assert elapsed < 5
     assert ssh_server.client_processes() == []
 
 
 def test_ssh_remote_dockerd_missing(tmp_path: Path) -> None:
-    missing = f"unix://{tmp_path}/missing.sock"
-    with ssh_server_for(missing) as server:
-        stdout, stderr, status = swarmtui_over_ssh(
-            server, "--timeout", "5", "join-token", "-q", "worker"
+    missing = tmp_path / "missing.sock"
+    with ssh_server_for(f"unix://{missing}") as server:
+        result = run_swarmtui(
+            "--timeout",
+            "5",
+            "join-token",
+            "-q",
+            "worker",
+            host=server.host,
+            environment=server.client_environment(),
         )
         sessions = wait_for_sessions_to_end(server)
+        clients = server.client_processes()
 
-    assert status == ExitCode.ENGINE_UNREACHABLE, stderr
-    assert stdout == ""
-    assert f"Cannot connect to the Docker engine at {server.host}" in stderr
-    assert "'docker system dial-stdio' exited with status 1" in stderr
-    assert "Traceback" not in stderr
+    # The remote docker CLI's message names the socket it could not reach.
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"Cannot connect to the Docker engine at {server.host} through ssh: ",
+        f"{missing}: connect: no such file or directory",
+    )
+    assert len(result.stderr.splitlines()) == 1
     assert sessions == []
+    assert clients == []
 
 
 async def test_ssh_console_shows_both_tokens(
@@ -154,3 +174,28 @@ async def test_ssh_console_shows_both_tokens(
     # Each read starts ssh processes, and none of them outlives its call.
     assert left_running == [[], []]
     assert wait_for_sessions_to_end(ssh_server) == []
+
+
+async def test_ssh_console_stopped_sshd(
+    ssh_server: SshServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PATH", ssh_server.client_environment()["PATH"])
+    ssh_server.stop()
+    backend = EngineBackend(
+        EndpointChoice(host=ssh_server.host, environment={}), timeout=5
+    )
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        state = app.query_one(ErrorState)
+        assert state.display
+        assert state.border_title == "Engine unreachable"
+        message = str(app.query_one("#error-message", Static).content)
+        assert "Connection refused" in message
+    backend.close()
+
+    # ssh's stderr would be drawn over the console's screen on a terminal.
+    assert capfd.readouterr().err == ""

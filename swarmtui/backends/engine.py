@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.unix_http import (
@@ -66,11 +68,10 @@ CALL_THREAD_NAME = "swarmtui-engine-call"
 # gets its own version, since every call made here exists from 1.24 or 1.25 on.
 NEWEST_API = (1, 45)
 
-# ssh's exit status when ssh itself fails (connection, host key, login),
-# from ssh(1). Any other status is the remote command's.
-SSH_CLIENT_FAILURE = 255
 # Seconds to wait for an ssh process that closed its stdout to exit.
 SSH_EXIT_WAIT = 1.0
+# Bytes read from the end of an ssh process's stderr for an error message.
+SSH_STDERR_TAIL = 4096
 CLOSED_WITHOUT_RESPONSE = "it closed the connection without a response"
 
 T = TypeVar("T")
@@ -84,12 +85,21 @@ def shorten(text: str, limit: int = MAX_ERROR_CHARACTERS) -> str:
 
 
 @dataclass
+class _SshProcess:
+    """The ssh process behind one ssh:// connection, and the file with its stderr."""
+
+    process: subprocess.Popen[bytes]
+    stderr: IO[bytes]
+
+
+@dataclass
 class _CallState:
     """The sockets and clients of one engine call, freed if it passes its deadline."""
 
     sockets: list[Any] = field(default_factory=list)
     connections: list[Any] = field(default_factory=list)
     clients: list[Any] = field(default_factory=list)
+    ssh_processes: list[_SshProcess] = field(default_factory=list)
     abandoned: bool = False
 
 
@@ -258,7 +268,12 @@ class EngineBackend:
                 def new_conn() -> Any:
                     connection = make()
                     self._note_connection(connection)
-                    self._note_socket_on_connect(connection)
+                    # The SDK's ssh:// connections run ssh unless they have
+                    # a paramiko transport, which swarmtui never requests.
+                    if getattr(connection, "ssh_host", None) and not getattr(
+                        connection, "ssh_transport", None
+                    ):
+                        connection.connect = lambda: self._connect_ssh(connection)
                     return connection
 
                 pool._new_conn = new_conn
@@ -267,23 +282,50 @@ class EngineBackend:
 
         adapter.get_connection = get_connection
 
-    def _note_socket_on_connect(self, connection: Any) -> None:
-        """Note `connection`'s socket once it connects.
+    def _connect_ssh(self, connection: Any) -> None:
+        """Connect one of the SDK's ssh:// connections, keeping ssh's stderr.
 
-        urllib3 drops a connection's socket when the connection fails. The
-        socket of an ssh:// connection carries the ssh process, whose exit
-        status explains the failure (see `_ssh_failure`).
+        This starts the command that docker SDK 7.2's `SSHSocket.connect`
+        starts, `ssh [-l USER] [-p PORT] -- HOST 'docker system dial-stdio'`
+        with SIGINT ignored, but sends ssh's stderr to a temporary file. On
+        the terminal, ssh's messages would land in the middle of the
+        console's screen, and an error could not quote them.
         """
-        connect = connection.connect
+        from docker.transport.sshconn import SSHSocket
 
-        def connect_and_note() -> None:
-            connect()
-            state = self._calls.get(threading.get_ident())
-            sock = getattr(connection, "sock", None)
-            if state is not None and sock is not None:
-                state.sockets.append(sock)
-
-        connection.connect = connect_and_note
+        sock = SSHSocket(connection.ssh_host)
+        sock.settimeout(connection.timeout)
+        command = ["ssh"]
+        if sock.user:
+            command += ["-l", sock.user]
+        if sock.port:
+            command += ["-p", sock.port]
+        command += ["--", sock.host, "docker system dial-stdio"]
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the call
+        try:
+            # NOTE: preexec_fn is not safe with threads, as the subprocess
+            # documentation warns. The SDK uses it here too, and
+            # process_group=0 instead would stop an ssh password prompt.
+            sock.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                preexec_fn=_ignore_sigint,
+            )
+        except BaseException:
+            stderr.close()
+            raise
+        connection.sock = sock
+        state = self._calls.get(threading.get_ident())
+        if state is None:
+            # Every SDK call runs in _run's thread, which has a state.
+            stderr.close()
+            return
+        # urllib3 drops a connection's socket when the connection fails, so
+        # the state keeps the process for the error message.
+        state.sockets.append(sock)
+        state.ssh_processes.append(_SshProcess(sock.proc, stderr))
 
     def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Log the call, note its socket and cap its body, before the body is read."""
@@ -399,7 +441,7 @@ class EngineBackend:
             finally:
                 state = self._calls.pop(threading.get_ident(), None)
                 if state is not None:
-                    _end_ssh_processes(state.sockets)
+                    _end_ssh_processes(state.ssh_processes)
                 done.set()
 
         worker = threading.Thread(target=work, name=CALL_THREAD_NAME, daemon=True)
@@ -535,45 +577,38 @@ class EngineBackend:
         return EngineError(f"The engine call to {label} failed: {shorten(text)}")
 
     def _ssh_failure(self, label: str) -> SwarmTuiError | None:
-        """Return the error for an ssh process of this call that exited with a failure.
+        """Return the error for the call's last ssh process, if it failed.
 
         An ssh:// connection is the stdin and stdout of an ssh process that
         runs `docker system dial-stdio` on the host. When ssh cannot connect
         or log in, or the remote command fails, the process exits, and the
         SDK gets a connection closed without a response. That is not a
-        server that speaks something other than HTTP, so the exit status
-        decides the message.
+        server that speaks something other than HTTP, so the message quotes
+        what ssh or the remote command wrote to stderr.
         """
         state = self._calls.get(threading.get_ident())
-        if state is None:
-            return None
-        processes = [getattr(sock, "proc", None) for sock in state.sockets]
-        started = [
-            process for process in processes if isinstance(process, subprocess.Popen)
-        ]
-        if not started:
+        if state is None or not state.ssh_processes:
             return None
         # A call's requests run one after another, so the failed one is last.
+        failed = state.ssh_processes[-1]
         try:
             # ssh closes its stdout as it exits, so the wait is short.
-            status = started[-1].wait(timeout=SSH_EXIT_WAIT)
+            status = failed.process.wait(timeout=SSH_EXIT_WAIT)
         except subprocess.TimeoutExpired:
             return None
-        if status == SSH_CLIENT_FAILURE:
-            return EngineUnreachableError(
-                f"Cannot connect to the Docker engine at {label}: ssh exited "
-                f"with status {status}, so it could not connect or log in.",
-                "Check that 'ssh' to that host works without a prompt, with "
-                "the user, port, key and known host that ssh reported.",
-            )
-        if status > 0:
-            return EngineUnreachableError(
-                f"Cannot connect to the Docker engine at {label}: the remote "
-                f"command 'docker system dial-stdio' exited with status {status}.",
-                "Check that the docker CLI is installed on that host, that "
-                "dockerd runs there, and that the ssh user may use its socket.",
-            )
-        return None
+        if status == 0:
+            return None
+        # NOTE: the status alone cannot name the cause. ssh exits with 255
+        # when it cannot connect or log in, and also when the SDK stops it
+        # with SIGTERM on closing the connection, which can come before the
+        # remote command's own status arrives.
+        reason = _last_stderr_line(failed.stderr) or f"ssh exited with status {status}"
+        return EngineUnreachableError(
+            f"Cannot connect to the Docker engine at {label} through ssh: "
+            f"{_sentence(reason)}",
+            "Check that 'ssh' logs in to that host without a prompt, and that "
+            "'docker version' works there for that user.",
+        )
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
         raw = redact(str(getattr(error, "explanation", "") or error))
@@ -745,8 +780,27 @@ class _NeverRaised(Exception):
     """An exception class in place of one from a library that is not imported."""
 
 
-def _end_ssh_processes(sockets: list[Any]) -> None:
-    """End the ssh processes behind a finished call's sockets, and reap them.
+def _ignore_sigint() -> None:
+    """Ignore SIGINT in an ssh child, so that Ctrl+C reaches only swarmtui."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _last_stderr_line(stderr: IO[bytes]) -> str:
+    """Return the last non-empty line of an ssh process's stderr file, redacted."""
+    try:
+        size = stderr.seek(0, os.SEEK_END)
+        stderr.seek(max(0, size - SSH_STDERR_TAIL))
+        text = stderr.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return shorten(redact(lines[-1]))
+
+
+def _end_ssh_processes(ssh_processes: list[_SshProcess]) -> None:
+    """End the ssh processes of a finished call, reap them and close their files.
 
     With the system ssh client, docker SDK 7.2 starts one ssh process per
     connection and never reuses the connection. `APIClient.close()` does not
@@ -754,12 +808,8 @@ def _end_ssh_processes(sockets: list[Any]) -> None:
     connection and its pipes. Until then each call would leave an ssh
     process, and a session on the host, running.
     """
-    seen: set[int] = set()
-    for sock in sockets:
-        process = getattr(sock, "proc", None)
-        if not isinstance(process, subprocess.Popen) or id(process) in seen:
-            continue
-        seen.add(id(process))
+    for ssh in ssh_processes:
+        process = ssh.process
         if process.poll() is None:
             with contextlib.suppress(OSError):
                 process.terminate()
@@ -769,7 +819,7 @@ def _end_ssh_processes(sockets: list[Any]) -> None:
             log.debug("ssh process %s ignored SIGTERM; killing it", process.pid)
             process.kill()
             process.wait()
-        for pipe in (process.stdin, process.stdout):
+        for pipe in (process.stdin, process.stdout, ssh.stderr):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
