@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +402,53 @@ def test_dropped_records_noted() -> None:
         assert handler.messages[-1] == f"record {HELD_RECORDS + 4}"
     finally:
         root.removeHandler(handler)
+
+
+def read_until(fd: int, done: Callable[[bytes], bool], seconds: float) -> bytes:
+    """Read a pseudo-terminal until `done(output)`, end of file or `seconds`."""
+    output = b""
+    deadline = time.monotonic() + seconds
+    while not done(output):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO once the child has exited
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output
+
+
+def test_sigterm_restores_terminal(tmp_path: Path) -> None:
+    swarmtui = Path(sys.executable).parent / "swarmtui"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+    }
+    command = [str(swarmtui), "--demo", "--demo-state", str(tmp_path / "demo.toml")]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(command[0], command, environment)
+    try:
+        first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
+        assert b"Manager token" in first_screen
+        os.kill(pid, signal.SIGTERM)
+        after = read_until(fd, lambda output: False, 30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGTERM
+    # The alternate screen is left and mouse reporting is turned off.
+    assert b"\x1b[?1049l" in after
+    assert b"\x1b[?1000l" in after

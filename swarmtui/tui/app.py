@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -88,6 +89,8 @@ ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05
+# The exit code of a console stopped by SIGTERM, as a shell reports it.
+SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 # The garbage collector, off while the console starts, is turned on after the
 # first read's frame, or after this many seconds when that read takes longer.
 GC_RESUME_SECONDS = 2.0
@@ -232,6 +235,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The executor that runs thread workers; run_console sets one that
         # does not wait for a hung engine call when the app exits.
         self.worker_executor: Executor | None = None
+        # Whether SIGTERM quits the app as q does, restoring the terminal.
+        # run_console sets it; tests leave the signal to the test runner.
+        self.quit_on_sigterm = False
         # Whether run_console turned the garbage collector off for start-up;
         # the app turns it on again once the first read is on screen.
         self.gc_paused = False
@@ -324,8 +330,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         yield ConsoleFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
         if self.worker_executor is not None:
-            asyncio.get_running_loop().set_default_executor(self.worker_executor)
+            loop.set_default_executor(self.worker_executor)
+        if self.quit_on_sigterm:
+            # Without this, SIGTERM ends the process with the terminal still
+            # in the alternate screen and with mouse reporting on.
+            loop.add_signal_handler(signal.SIGTERM, self.exit, SIGTERM_EXIT_CODE)
         self.screen_change_signal.subscribe(self, self._screen_changed)
         self._mark_short_screen()
         self._apply_theme(self.settings.theme)

@@ -299,6 +299,7 @@ def _run_console(args: argparse.Namespace) -> int:
 def _run_app(app: SwarmConsole) -> int:
     executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     app.worker_executor = executor
+    app.quit_on_sigterm = True
     try:
         result = app.run()
     finally:
