@@ -367,16 +367,36 @@ class TokenService:
         try:
             if announce is not None:
                 announce(result)
+        except KeyboardInterrupt:
+            self.interrupted_during_update = True
+            raise
         finally:
-            self._remember_rotation(result)
-            self._audit(
-                action,
-                roles=requested,
-                result="ok",
-                old=result.before,
-                new=result.after,
-            )
+            # The audit record is written even when an interrupt stops the
+            # token history, which can wait for another process's lock.
+            try:
+                self._remember_rotation(result)
+            except KeyboardInterrupt:
+                self.interrupted_during_update = True
+                raise
+            finally:
+                self._audit(
+                    action,
+                    roles=requested,
+                    result="ok",
+                    old=result.before,
+                    new=result.after,
+                )
         return result
+
+    def record_abandoned_rotation(self, role: Role, expected: SwarmView | None) -> None:
+        """Audit a rotation still running at exit, whose outcome is unknown."""
+        self._audit(
+            "rotate",
+            roles=[role],
+            result="unknown",
+            error="Abandoned at exit",
+            old=expected,
+        )
 
     def _audited_rotation(
         self,

@@ -381,7 +381,8 @@ def test_cli_interrupted_rotation_message(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "interrupted during a rotation" in captured.err
-    assert "swarmtui join-token worker" in captured.err
+    assert "swarmtui --demo --demo-state" in captured.err
+    assert "join-token worker" in captured.err
     events = read_audit(audit_file).events
     assert events[-1]["action"] == "rotate"
     assert events[-1]["result"] == "unknown"

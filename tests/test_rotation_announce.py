@@ -6,6 +6,8 @@ for the token history and the audit record, which are written with fsync.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -209,3 +211,81 @@ def test_run_app_reports_unwritten_records(
     err = capsys.readouterr().err
     assert "audit record of the last rotation were written" in err
     assert "SWMTKN" not in err
+
+
+class InterruptedHistory(FileTokenHistory):
+    """A token history whose rotation records are stopped by Ctrl+C."""
+
+    def update(self, cluster_id: str, **changes: Any) -> None:
+        if changes.get("retired"):
+            raise KeyboardInterrupt
+        super().update(cluster_id, **changes)
+
+
+def test_interrupted_history_still_audited(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    history = InterruptedHistory(tmp_path / "history.json")
+    service = TokenService(demo_backend(tmp_path), audit=audit, history=history)
+    before = service.read()
+
+    with pytest.raises(KeyboardInterrupt):
+        service.rotate([Role.WORKER], expected=before)
+
+    assert audit.actions() == ["rotate"]
+    assert audit.events[0][1]["result"] == "ok"
+    assert service.interrupted_during_update
+
+
+def test_sigterm_while_records_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+    written = tmp_path / "written"
+
+    def run() -> int:
+        app._records_written.clear()
+
+        def write() -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.3)
+            written.write_text("done")
+            app._records_written.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+
+    assert run_module._run_app(app) == 128 + signal.SIGTERM
+    assert written.read_text() == "done"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_abandoned_rotation_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit)
+    app = SwarmConsole(service=service, environment={})
+    release = threading.Event()
+    monkeypatch.setattr(run_module, "IDLE_WAIT_SECONDS", 0.1)
+
+    def run() -> int:
+        assert app.worker_executor is not None
+        app.worker_executor.submit(release.wait, 30)
+        app.view = service.read()
+        app._rotating = Role.MANAGER
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    try:
+        assert run_module._run_app(app) == 0
+    finally:
+        release.set()
+
+    action, fields = audit.events[-1]
+    assert action == "rotate"
+    assert fields["result"] == "unknown"
+    assert fields["error"] == "Abandoned at exit"
+    assert fields["role"] == "manager"
+    assert fields["cluster_id"] == app.view.cluster_id

@@ -280,10 +280,12 @@ def _dispatch(arguments: list[str]) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         if service is not None and service.interrupted_during_update:
+            from swarmtui.tui.run import cli_command
+
             print(
                 "swarmtui: interrupted during a rotation, which the engine may "
-                "have applied. Read the tokens again (swarmtui join-token worker, "
-                "or manager) to see whether they changed.",
+                f"have applied. Read the tokens again ('{cli_command(args)} "
+                "join-token worker', or manager) to see whether they changed.",
                 file=sys.stderr,
             )
         else:

@@ -238,6 +238,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # Whether SIGTERM quits the app as q does, restoring the terminal.
         # run_console sets it; tests leave the signal to the test runner.
         self.quit_on_sigterm = False
+        # Set by run_console's handler when SIGTERM comes before the app is
+        # mounted, while Textual already has the terminal in its screen mode.
+        self.terminated = False
         # Whether run_console turned the garbage collector off for start-up;
         # the app turns it on again once the first read is on screen.
         self.gc_paused = False
@@ -336,7 +339,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self.quit_on_sigterm:
             # Without this, SIGTERM ends the process with the terminal still
             # in the alternate screen and with mouse reporting on.
-            loop.add_signal_handler(signal.SIGTERM, self.exit, SIGTERM_EXIT_CODE)
+            loop.add_signal_handler(signal.SIGTERM, self.terminate)
+            if self.terminated:
+                self.terminate()
         self.screen_change_signal.subscribe(self, self._screen_changed)
         self._mark_short_screen()
         self._apply_theme(self.settings.theme)
@@ -899,6 +904,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
             )
         finally:
             self._records_written.set()
+
+    @property
+    def rotating_role(self) -> Role | None:
+        """The role whose token a rotation started from the panes is rotating."""
+        return self._rotating
+
+    def terminate(self) -> None:
+        """Quit as q does, with the exit code of a process ended by SIGTERM."""
+        self.terminated = True
+        self.exit(SIGTERM_EXIT_CODE)
 
     def wait_for_records(self, timeout: float) -> bool:
         """Wait for the records of a rotation already on screen to be written.

@@ -77,7 +77,7 @@ class JoinWindowBar(Vertical):
     }
     JoinWindowBar.-manager { border: round $error; border-title-color: $error; }
     JoinWindowBar .line { height: auto; }
-    JoinWindowBar .poll-error { height: auto; color: $warning; }
+    JoinWindowBar.-poll-failed { border-subtitle-color: $warning; }
     JoinWindowBar .buttons { height: auto; }
     JoinWindowBar .buttons Button { min-width: 0; width: auto; }
     """
@@ -86,14 +86,13 @@ class JoinWindowBar(Vertical):
         super().__init__(id=f"window-{window.id}", classes=f"-{window.role}")
         self.window = window
         self.border_title = f"{window.role.capitalize()} join window"
+        self._until = ""
         if window.until is not None:
-            self.border_subtitle = f"until {format_utc(window.until)}"
+            self._until = f"until {format_utc(window.until)}"
+        self.border_subtitle = self._until
 
     def compose(self) -> ComposeResult:
         yield ChangeAwareStatic("", classes="line", markup=False)
-        poll_error = ChangeAwareStatic("", classes="poll-error", markup=False)
-        poll_error.display = False
-        yield poll_error
         with Horizontal(classes="buttons"):
             yield Button(
                 "Close now and rotate",
@@ -108,17 +107,17 @@ class JoinWindowBar(Vertical):
     ) -> bool:
         """Update the text if it changed; return whether it did.
 
-        `poll_error` is why the last node list could not be read, or empty.
+        `poll_error` names why the last node list could not be read, in a
+        few words such as an error's title, or is empty.
         """
-        changed = self.query_one(".line", ChangeAwareStatic).show(
-            window_line(self.window, joined, now)
-        )
-        notice = self.query_one(".poll-error", ChangeAwareStatic)
-        if poll_error:
-            text = "Joins are not counted while the nodes cannot be listed."
-            changed = notice.show(f"{text} {poll_error}") or changed
-        notice.display = bool(poll_error)
-        return changed
+        # The failure goes in the bottom border, so that the bar keeps its
+        # height and an 80x24 screen its layout.
+        subtitle = f"joins not counted: {poll_error}" if poll_error else self._until
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
+            self.set_class(bool(poll_error), "-poll-failed")
+        line = window_line(self.window, joined, now)
+        return self.query_one(".line", ChangeAwareStatic).show(line)
 
 
 class OpenWindowScreen(ModalScreen[WindowRequest | None]):

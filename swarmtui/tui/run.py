@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import shlex
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -297,11 +298,22 @@ def _run_console(args: argparse.Namespace) -> int:
 
 
 def _run_app(app: SwarmConsole) -> int:
+    from swarmtui.tui.app import SIGTERM_EXIT_CODE
+
     executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     app.worker_executor = executor
     app.quit_on_sigterm = True
+
+    def note_sigterm(signum: int, frame: Any) -> None:
+        # Until the app is mounted and after it exits, SIGTERM only marks
+        # the console as terminated: Textual may hold the terminal, and the
+        # records of a rotation may still be written.
+        app.terminated = True
+
+    previous = signal.signal(signal.SIGTERM, note_sigterm)
     try:
         result = app.run()
+        signal.signal(signal.SIGTERM, note_sigterm)
     finally:
         if not app.wait_for_records(RECORDS_WAIT_SECONDS):
             print(
@@ -320,6 +332,19 @@ def _run_app(app: SwarmConsole) -> int:
                 "tokens again to see whether it took effect.",
                 file=sys.stderr,
             )
+            rotating = app.rotating_role
+            if rotating is not None and app.service is not None:
+                app.service.record_abandoned_rotation(rotating, app.view)
+        if app.terminated and app.join_windows:
+            print(
+                f"swarmtui: {len(app.join_windows)} join window(s) stayed open, "
+                "and their tokens still work. Close them with "
+                f"'{app.cli_command} join-window close-all'.",
+                file=sys.stderr,
+            )
         if app.service is not None:
             app.service.backend.close()
+        signal.signal(signal.SIGTERM, previous)
+    if app.terminated:
+        return SIGTERM_EXIT_CODE
     return result or 0

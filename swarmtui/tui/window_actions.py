@@ -54,10 +54,14 @@ class JoinWindowOpened(Message):
 
 
 class JoinWindowsPolled(Message):
-    def __init__(self, nodes: list[NodeInfo] | None, error: str = "") -> None:
+    def __init__(
+        self, nodes: list[NodeInfo] | None, error: str = "", title: str = ""
+    ) -> None:
         super().__init__()
         self.nodes = nodes
+        # The whole message, for the log, and its title, for the bar.
         self.error = error
+        self.title = title
 
 
 class JoinWindowFinished(Message):
@@ -112,6 +116,7 @@ class JoinWindowActions(ConsoleHost):
         self._window_poll: Timer | None = None
         self._window_polling = False
         self._window_poll_error = ""
+        self._window_poll_title = ""
         self._window_store: WindowStore | None = None
 
     @property
@@ -213,9 +218,8 @@ class JoinWindowActions(ConsoleHost):
             window = bar.window
             if window.id not in self.join_windows:
                 continue
-            bar.show(
-                self.window_joined.get(window.id, ()), now, self._window_poll_error
-            )
+            failure = self._window_poll_title if self._window_poll_error else ""
+            bar.show(self.window_joined.get(window.id, ()), now, failure)
             if window.until is not None and now >= window.until:
                 self._begin_close(window, CloseReason.TIME, now)
 
@@ -230,10 +234,10 @@ class JoinWindowActions(ConsoleHost):
         try:
             nodes = self._get_service().backend.list_nodes()
         except SwarmTuiError as error:
-            self.post_message(JoinWindowsPolled(None, str(error)))
+            self.post_message(JoinWindowsPolled(None, str(error), error.title))
         except Exception as error:  # an unexpected failure must not kill the UI
             failure = unexpected_failure("Listing the nodes", error)
-            self.post_message(JoinWindowsPolled(None, str(failure)))
+            self.post_message(JoinWindowsPolled(None, str(failure), failure.title))
         else:
             self.post_message(JoinWindowsPolled(nodes))
 
@@ -245,6 +249,7 @@ class JoinWindowActions(ConsoleHost):
             if message.error != self._window_poll_error:
                 log.warning("join window poll failed: %s", message.error)
             self._window_poll_error = message.error
+            self._window_poll_title = message.title or "Node list not read"
             self._tick_windows()
             return
         self._window_poll_error = ""
