@@ -71,13 +71,25 @@ def test_endpoint_closing_at_once_not_engine() -> None:
     assert "not as a Docker Engine API" in caught.value.message
 
 
-def test_body_cut_short_raises() -> None:
+def test_body_cut_short_after_version_unreachable() -> None:
     with fake_server(answer_version_then(head_then_close)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineUnreachableError) as caught:
+            backend.unlock_key()
+        backend.close()
+
+    assert "closed the connection in the middle of a response" in str(caught.value)
+    assert "may have stopped or restarted" in str(caught.value)
+
+
+def test_version_body_cut_short_not_engine() -> None:
+    with fake_server(head_then_close) as address:
         backend = EngineBackend(EndpointChoice(host=address, environment={}))
         with pytest.raises(SwarmTuiError) as caught:
             backend.unlock_key()
         backend.close()
 
+    assert not isinstance(caught.value, EngineUnreachableError)
     assert "the response body ended before its stated length" in str(caught.value)
 
 

@@ -73,6 +73,8 @@ SSH_EXIT_WAIT = 1.0
 # Bytes read from the end of an ssh process's stderr for an error message.
 SSH_STDERR_TAIL = 4096
 CLOSED_WITHOUT_RESPONSE = "it closed the connection without a response"
+BODY_CUT_SHORT = "the response body ended before its stated length"
+MALFORMED_BODY = "the response body is malformed"
 
 T = TypeVar("T")
 
@@ -545,12 +547,21 @@ class EngineBackend:
             ssh_failure = self._ssh_failure(label)
             if ssh_failure is not None:
                 return ssh_failure
-        if not_engine == CLOSED_WITHOUT_RESPONSE and self._api_version is not None:
+        if self._api_version is not None and not_engine in (
+            CLOSED_WITHOUT_RESPONSE,
+            BODY_CUT_SHORT,
+            MALFORMED_BODY,
+        ):
             # The endpoint already responded as an engine, so it stopped or
             # restarted during the call rather than being something else.
+            cut = (
+                "without a response"
+                if not_engine == CLOSED_WITHOUT_RESPONSE
+                else ("in the middle of a response")
+            )
             return EngineUnreachableError(
-                f"The engine at {label} closed the connection without a "
-                "response; it may have stopped or restarted.",
+                f"The engine at {label} closed the connection {cut}; it may "
+                "have stopped or restarted.",
                 "Check that dockerd is running there, then retry.",
             )
         if not_engine:
@@ -951,7 +962,7 @@ def _not_engine_detail(error: BaseException) -> str:
         | _loaded("requests.exceptions", "ContentDecodingError")
         | _loaded("requests.exceptions", "InvalidHeader"),
     ):
-        return "the response body is malformed"
+        return MALFORMED_BODY
     seen: set[int] = set()
     pending: list[BaseException] = [error]
     while pending:
@@ -962,7 +973,7 @@ def _not_engine_detail(error: BaseException) -> str:
         if isinstance(current, http.client.RemoteDisconnected):
             return CLOSED_WITHOUT_RESPONSE
         if isinstance(current, http.client.IncompleteRead):
-            return "the response body ended before its stated length"
+            return BODY_CUT_SHORT
         if isinstance(current, http.client.HTTPException):
             return "the response is not HTTP"
         if isinstance(current, ConnectionResetError | BrokenPipeError):
