@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -298,3 +299,40 @@ def test_audit_lines_for_every_action(
     assert "2 node(s) joined; reason: joins" in lines[1]
     assert "0 node(s) joined since 2025-12-31T00:00:00Z" in lines[2]
     assert "new key fingerprint kfp:b" in lines[3]
+
+
+def test_sigterm_during_window_close_ignored(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import time
+
+    from swarmtui.cli import join_window
+
+    state = env
+
+    def join_during_sleep(seconds: float) -> None:
+        service = demo_service(state)
+        backend = service.backend
+        assert isinstance(backend, DemoBackend)
+        backend.join(service.read().worker_token, "scripted", "127.0.4.83")
+
+    closing = join_window.close_window
+
+    def terminated_while_closing(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return closing(*args, **kwargs)
+
+    monkeypatch.setattr(time, "sleep", join_during_sleep)
+    monkeypatch.setattr(join_window, "close_window", terminated_while_closing)
+    before = demo_service(env).read()
+
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+
+    assert code == ExitCode.OK
+    assert "rotated" in capsys.readouterr().err
+    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -231,7 +231,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         except _Terminated:
             reason = CloseReason.TERMINATED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # The window is closing now, which is what a further SIGTERM would
+        # ask for, so one does not stop the rotation half way.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
@@ -243,6 +245,8 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILURE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(closed.message, file=sys.stderr)
     return ExitCode.OK
 
