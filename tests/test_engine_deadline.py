@@ -139,19 +139,23 @@ def bad_json(connection: socket.socket, head: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    ("handler", "detail"),
+    ("handler", "verb", "detail"),
     [
-        (close_at_once, "closed the connection without a response"),
-        (speak_ssh, "the response is not HTTP"),
-        (bad_json, "the response body is not JSON"),
+        (
+            close_at_once,
+            "accepted the connection",
+            "closed the connection without a response",
+        ),
+        (speak_ssh, "responded", "the response is not HTTP"),
+        (bad_json, "responded", "the response body is not JSON"),
     ],
 )
-def test_not_an_engine_message(handler: Handler, detail: str) -> None:
+def test_not_an_engine_message(handler: Handler, verb: str, detail: str) -> None:
     with fake_server(handler) as address:
         result = run_swarmtui("--timeout", "20", "join-token", "worker", host=address)
 
     assert result.returncode == ExitCode.FAILURE, result.stderr
-    assert f"The endpoint {address} responded, but not as a Docker Engine API" in (
+    assert f"The endpoint {address} {verb}, but not as a Docker Engine API" in (
         result.stderr
     )
     assert detail in result.stderr

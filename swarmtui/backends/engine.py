@@ -498,8 +498,15 @@ class EngineBackend:
 
     def _not_an_engine(self, detail: str) -> EngineError:
         label = self._label or (self._resolved.label if self._resolved else "?")
+        # A connection closed at once is no response, so the message does
+        # not say that the endpoint responded.
+        verb = (
+            "accepted the connection"
+            if detail == CLOSED_WITHOUT_RESPONSE
+            else ("responded")
+        )
         return EngineError(
-            f"The endpoint {label} responded, but not as a Docker Engine API: "
+            f"The endpoint {label} {verb}, but not as a Docker Engine API: "
             f"{shorten(detail, 120)}.",
             "Check that the address points at dockerd's API socket or port, "
             "or choose another engine with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
