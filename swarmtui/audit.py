@@ -37,7 +37,9 @@ REPLACED = "<removed: looked like a secret>"
 
 # Actions after which both or one of the join tokens are new; used to find the
 # time a token was issued.
-ROTATING_ACTIONS = frozenset({"rotate", "leak-response", "join-window-close"})
+ROTATING_ACTIONS = frozenset(
+    {"rotate", "rotate-checked-token", "leak-response", "join-window-close"}
+)
 
 
 def default_audit_path(

@@ -19,6 +19,7 @@ from swarmtui.audit import (
     last_rotations,
     read_audit,
     ssh_client_address,
+    token_issued_at,
 )
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
@@ -198,6 +199,25 @@ def test_last_rotations_per_role() -> None:
     found = last_rotations(events, "c1")
     assert found["worker"] == datetime(2026, 1, 5, tzinfo=UTC)
     assert found["manager"] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "action", ["rotate", "rotate-checked-token", "leak-response", "join-window-close"]
+)
+def test_token_issue_time_per_action(action: str) -> None:
+    events = [
+        {
+            "time": "2026-01-02T03:04:05Z",
+            "action": action,
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"manager": "fp:m"},
+        }
+    ]
+
+    issued = token_issued_at(events, "c1", "manager", "fp:m")
+
+    assert issued == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_default_audit_path_env(tmp_path: Path) -> None:
