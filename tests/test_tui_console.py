@@ -460,6 +460,28 @@ async def test_reveal_toggles_and_records(tmp_path: Path) -> None:
         assert reveals == ["worker", "manager"]
 
 
+async def test_quit_hides_revealed_token_first(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("w", "v")
+        await settle(app, pilot)
+        assert worker in command_text(app, Role.WORKER)
+
+        await pilot.press("q")
+        await pilot.pause()
+
+        assert worker not in command_text(app, Role.WORKER)
+        assert mask_token(worker) in command_text(app, Role.WORKER)
+        assert not any(app.revealed.values())
+        for _ in range(40):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+        assert not app.is_running
+
+
 async def test_focus_keys_pick_pane(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -425,7 +425,8 @@ def read_until(fd: int, done: Callable[[bytes], bool], seconds: float) -> bytes:
     return output
 
 
-def test_sigterm_restores_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
     swarmtui = Path(sys.executable).parent / "swarmtui"
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -442,13 +443,13 @@ def test_sigterm_restores_terminal(tmp_path: Path) -> None:
     try:
         first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
         assert b"Manager token" in first_screen
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signum)
         after = read_until(fd, lambda output: False, 30)
         _, status = os.waitpid(pid, 0)
     finally:
         os.close(fd)
 
-    assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGTERM
+    assert os.waitstatus_to_exitcode(status) == 128 + signum
     # The alternate screen is left and mouse reporting is turned off.
     assert b"\x1b[?1049l" in after
     assert b"\x1b[?1000l" in after

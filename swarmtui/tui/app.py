@@ -75,6 +75,8 @@ from swarmtui.tui.widgets import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from swarmtui.service import TokenService
     from swarmtui.tui.run import EarlyRead
 
@@ -89,8 +91,9 @@ ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05
-# The exit code of a console stopped by SIGTERM, as a shell reports it.
-SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
+# Signals that quit the console as q does: kill's default, and the hang-up
+# of a closed terminal or SSH session.
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 # The garbage collector, off while the console starts, is turned on after the
 # first read's frame, or after this many seconds when that read takes longer.
 GC_RESUME_SECONDS = 2.0
@@ -235,12 +238,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The executor that runs thread workers; run_console sets one that
         # does not wait for a hung engine call when the app exits.
         self.worker_executor: Executor | None = None
-        # Whether SIGTERM quits the app as q does, restoring the terminal.
+        # Whether SIGTERM and SIGHUP quit the app as q does, restoring the terminal.
         # run_console sets it; tests leave the signal to the test runner.
         self.quit_on_sigterm = False
-        # Set by run_console's handler when SIGTERM comes before the app is
-        # mounted, while Textual already has the terminal in its screen mode.
-        self.terminated = False
+        # The signal that quit the console, if one did. run_console's handler
+        # sets it when one comes before the app is mounted, while Textual
+        # already has the terminal in its screen mode.
+        self.quit_signal: int | None = None
         # Whether run_console turned the garbage collector off for start-up;
         # the app turns it on again once the first read is on screen.
         self.gc_paused = False
@@ -337,11 +341,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self.worker_executor is not None:
             loop.set_default_executor(self.worker_executor)
         if self.quit_on_sigterm:
-            # Without this, SIGTERM ends the process with the terminal still
+            # Without this, either signal ends the process with the terminal still
             # in the alternate screen and with mouse reporting on.
-            loop.add_signal_handler(signal.SIGTERM, self.terminate)
-            if self.terminated:
-                self.terminate()
+            for signum in QUIT_SIGNALS:
+                loop.add_signal_handler(signum, self.terminate, signum)
+            if self.quit_signal is not None:
+                self.terminate(self.quit_signal)
         self.screen_change_signal.subscribe(self, self._screen_changed)
         self._mark_short_screen()
         self._apply_theme(self.settings.theme)
@@ -910,10 +915,35 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """The role whose token a rotation started from the panes is rotating."""
         return self._rotating
 
-    def terminate(self) -> None:
-        """Quit as q does, with the exit code of a process ended by SIGTERM."""
-        self.terminated = True
-        self.exit(SIGTERM_EXIT_CODE)
+    def terminate(self, signum: int = signal.SIGTERM) -> None:
+        """Quit as q does, with the exit code of a process ended by `signum`."""
+        self.quit_signal = signum
+        self.exit(128 + signum)
+
+    def exit(
+        self,
+        result: int | None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        """Hide revealed secrets, then exit after the frame that hides them.
+
+        Some terminals show the alternate screen's last frame again after
+        the console quits, as tmux does once the window was resized, which
+        would leave a revealed token in the shell's window.
+        """
+        revealed = any(self.revealed.values()) or self.unlock_revealed
+        if not revealed or self._attached_main_screen() is None:
+            super().exit(result, return_code, message)
+            return
+        self.revealed = dict.fromkeys(self.revealed, False)
+        self.unlock_revealed = False
+        self._render_panes()
+        self._show_extras()
+        self.set_timer(
+            AFTER_FRAME_SECONDS,
+            lambda: super(SwarmConsole, self).exit(result, return_code, message),
+        )
 
     def wait_for_records(self, timeout: float) -> bool:
         """Wait for the records of a rotation already on screen to be written.

@@ -298,22 +298,24 @@ def _run_console(args: argparse.Namespace) -> int:
 
 
 def _run_app(app: SwarmConsole) -> int:
-    from swarmtui.tui.app import SIGTERM_EXIT_CODE
+    from swarmtui.tui.app import QUIT_SIGNALS
 
     executor = DetachingExecutor(thread_name_prefix=WORKER_THREAD_PREFIX)
     app.worker_executor = executor
     app.quit_on_sigterm = True
 
-    def note_sigterm(signum: int, frame: Any) -> None:
-        # Until the app is mounted and after it exits, SIGTERM only marks
-        # the console as terminated: Textual may hold the terminal, and the
-        # records of a rotation may still be written.
-        app.terminated = True
+    def note_signal(signum: int, frame: Any) -> None:
+        # Until the app is mounted and after it exits, a quit signal is only
+        # noted: Textual may have the terminal in its screen mode, and a
+        # rotation's records may still be written.
+        if app.quit_signal is None:
+            app.quit_signal = signum
 
-    previous = signal.signal(signal.SIGTERM, note_sigterm)
+    previous = {signum: signal.signal(signum, note_signal) for signum in QUIT_SIGNALS}
     try:
         result = app.run()
-        signal.signal(signal.SIGTERM, note_sigterm)
+        for signum in QUIT_SIGNALS:
+            signal.signal(signum, note_signal)
     finally:
         if not app.wait_for_records(RECORDS_WAIT_SECONDS):
             print(
@@ -335,7 +337,7 @@ def _run_app(app: SwarmConsole) -> int:
             rotating = app.rotating_role
             if rotating is not None and app.service is not None:
                 app.service.record_abandoned_rotation(rotating, app.view)
-        if app.terminated and app.join_windows:
+        if app.quit_signal is not None and app.join_windows:
             print(
                 f"swarmtui: {len(app.join_windows)} join window(s) stayed open, "
                 "and their tokens still work. Close them with "
@@ -344,7 +346,8 @@ def _run_app(app: SwarmConsole) -> int:
             )
         if app.service is not None:
             app.service.backend.close()
-        signal.signal(signal.SIGTERM, previous)
-    if app.terminated:
-        return SIGTERM_EXIT_CODE
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if app.quit_signal is not None and not result:
+        return 128 + app.quit_signal
     return result or 0
