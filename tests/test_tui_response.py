@@ -131,6 +131,30 @@ async def test_leak_rotates_both_and_lists_joins(tmp_path: Path) -> None:
         assert (app.view.worker_fingerprint, app.view.manager_fingerprint) == after
 
 
+async def test_leak_conflict_then_cancel_reads_swarm(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        # Another admin rotates the worker token while the dialog is open.
+        TokenService(demo_backend(tmp_path)).rotate([Role.WORKER])
+        changed = fingerprints(backend)
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert "nothing was rotated" in error
+
+        await pilot.click("#leak-cancel")
+        await settle(app, pilot)
+
+        assert not isinstance(app.screen, LeakScreen)
+        assert app.view is not None
+        assert app.view.worker_fingerprint == changed[0]
+        assert fingerprints(backend) == changed
+
+
 async def test_leak_bad_time_rotates_nothing(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     before = fingerprints(backend)

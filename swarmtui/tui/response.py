@@ -104,14 +104,17 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         service = self._service
         audit_path = getattr(service.audit, "path", None)
 
+        screen = LeakScreen(service, view, self._clock(), audit_path=audit_path)
+
         def finished(report: Any) -> None:
             if report is not None:
                 self.post_message(Rotated(report.rotation))
+            elif screen.view is not view:
+                # A conflict showed a newer state of the swarm; read it now
+                # rather than at the next poll.
+                self._start_read(background=True)
 
-        self.push_screen(
-            LeakScreen(service, view, self._clock(), audit_path=audit_path),
-            finished,
-        )
+        self.push_screen(screen, finished)
 
     # -- CA and audit ---------------------------------------------------------------
 
