@@ -275,6 +275,7 @@ def test_audit_lines_for_every_action(
 
     events = [
         {"time": "2026-01-01T00:00:00Z", "action": "copy"},
+        {"time": "2026-01-01T00:00:00Z", "action": "show", "item": "token"},
         {
             "time": "2026-01-01T00:00:00Z",
             "action": "join-window-closed",
@@ -296,9 +297,10 @@ def test_audit_lines_for_every_action(
     ]
     lines = [render_line(event) for event in events]
     assert lines[0].endswith("copy  -  -  -")
-    assert "2 node(s) joined; reason: joins" in lines[1]
-    assert "0 node(s) joined since 2025-12-31T00:00:00Z" in lines[2]
-    assert "new key fingerprint kfp:b" in lines[3]
+    assert lines[1].endswith("show  -  -  -  item: token")
+    assert "2 node(s) joined; reason: joins" in lines[2]
+    assert "0 node(s) joined since 2025-12-31T00:00:00Z" in lines[3]
+    assert "new key fingerprint kfp:b" in lines[4]
 
 
 def test_sigterm_during_window_close_ignored(

@@ -105,6 +105,9 @@ def render_line(event: Mapping[str, Any]) -> str:
         details += f"; reason: {event['reason']}"
     if event.get("error"):
         details += f"; error: {event['error']}"
+    if event.get("item"):
+        # What a copy or a 'show' gave out: the command, the token or JSON.
+        details += f"; item: {event['item']}"
     line = "  ".join(columns)
     if details:
         line = f"{line}  {details.strip('; ')}"
