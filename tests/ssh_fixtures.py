@@ -42,6 +42,7 @@ from engine_fixtures import (
     clean_environment,
     docker_cli,
     engine_unavailable,
+    free_tcp_port,
     in_ci,
     processes_using,
 )
@@ -70,7 +71,7 @@ def sshd_unavailable(reason: str) -> None:
 
 
 def sshd_binary() -> str:
-    """Return the installed sshd; it must be an absolute path to re-execute."""
+    """Return sshd's absolute path, which sshd needs to re-execute itself."""
     for candidate in ("/usr/sbin/sshd", "/usr/bin/sshd"):
         if os.access(candidate, os.X_OK):
             return candidate
@@ -86,13 +87,6 @@ def openssh_tool(name: str) -> str:
         if os.access(candidate, os.X_OK):
             return candidate
     raise SshdUnavailable(f"{name} is not installed (apt-get install openssh-client)")
-
-
-def free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((address, 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def listening(address: str, port: int) -> bool:
@@ -251,7 +245,7 @@ class SshServer:
         binary = sshd_binary()
         PRIVSEP_DIRECTORY.mkdir(mode=0o755, exist_ok=True)
         for _ in range(START_ATTEMPTS):
-            self.port = free_port(SSH_ADDRESS)
+            self.port = free_tcp_port(SSH_ADDRESS)
             self.write_server_config()
             self.pid_file.unlink(missing_ok=True)
             self.process = subprocess.Popen(

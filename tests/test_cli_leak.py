@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,20 +168,24 @@ def test_join_window_close_expired(
     assert store.load() == []
 
 
+def join_instead_of_sleep(state: Path, address: str) -> Callable[[float], None]:
+    """Return a stand-in for time.sleep that joins a demo worker named "scripted"."""
+
+    def join(seconds: float) -> None:
+        service = demo_service(state)
+        backend = service.backend
+        assert isinstance(backend, DemoBackend)
+        backend.join(service.read().worker_token, "scripted", address)
+
+    return join
+
+
 def test_join_window_open_by_count(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
 
-    state = env
-
-    def join_during_sleep(seconds: float) -> None:
-        service = demo_service(state)
-        backend = service.backend
-        assert isinstance(backend, DemoBackend)
-        backend.join(service.read().worker_token, "scripted", "127.0.4.82")
-
-    monkeypatch.setattr(time, "sleep", join_during_sleep)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.82"))
     before = demo_service(env).read()
     code = main(
         [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
@@ -312,21 +317,13 @@ def test_sigterm_during_window_close_ignored(
 
     from swarmtui.cli import join_window
 
-    state = env
-
-    def join_during_sleep(seconds: float) -> None:
-        service = demo_service(state)
-        backend = service.backend
-        assert isinstance(backend, DemoBackend)
-        backend.join(service.read().worker_token, "scripted", "127.0.4.83")
-
     closing = join_window.close_window
 
     def terminated_while_closing(*args: Any, **kwargs: Any) -> Any:
         os.kill(os.getpid(), signal.SIGTERM)
         return closing(*args, **kwargs)
 
-    monkeypatch.setattr(time, "sleep", join_during_sleep)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.83"))
     monkeypatch.setattr(join_window, "close_window", terminated_while_closing)
     before = demo_service(env).read()
 

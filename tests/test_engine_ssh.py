@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import subprocess
 import time
 from pathlib import Path
 
@@ -38,6 +39,19 @@ def swarmtui_over_ssh(server: SshServer, *arguments: str) -> tuple[str, str, int
         *arguments, host=server.host, environment=server.client_environment()
     )
     return result.stdout, result.stderr, result.returncode
+
+
+def quiet_worker_token(server: SshServer) -> subprocess.CompletedProcess[str]:
+    """Run `swarmtui --timeout 5 join-token -q worker` against `server`."""
+    return run_swarmtui(
+        "--timeout",
+        "5",
+        "join-token",
+        "-q",
+        "worker",
+        host=server.host,
+        environment=server.client_environment(),
+    )
 
 
 def wait_for_sessions_to_end(server: SshServer) -> list[int]:
@@ -92,15 +106,7 @@ def test_ssh_stopped_sshd_cannot_connect(ssh_server: SshServer) -> None:
     ssh_server.stop()
 
     started = time.monotonic()
-    result = run_swarmtui(
-        "--timeout",
-        "5",
-        "join-token",
-        "-q",
-        "worker",
-        host=ssh_server.host,
-        environment=ssh_server.client_environment(),
-    )
+    result = quiet_worker_token(ssh_server)
     elapsed = time.monotonic() - started
 
     # ssh's own message is quoted in swarmtui's, the only line on stderr.
@@ -118,15 +124,7 @@ def test_ssh_stopped_sshd_cannot_connect(ssh_server: SshServer) -> None:
 def test_ssh_remote_dockerd_missing(tmp_path: Path) -> None:
     missing = tmp_path / "missing.sock"
     with ssh_server_for(f"unix://{missing}") as server:
-        result = run_swarmtui(
-            "--timeout",
-            "5",
-            "join-token",
-            "-q",
-            "worker",
-            host=server.host,
-            environment=server.client_environment(),
-        )
+        result = quiet_worker_token(server)
         sessions = wait_for_sessions_to_end(server)
         clients = server.client_processes()
 
@@ -161,9 +159,9 @@ async def test_ssh_console_shows_both_tokens(
         header = str(app.query_one("#header-endpoint", Static).content)
         assert ssh_server.host in header
         for role, token in ((Role.WORKER, worker), (Role.MANAGER, manager_token)):
-            shown = str(app.query_one(f"#{role}-command", Static).content)
-            assert mask_token(token) in shown
-            assert token not in shown
+            command = str(app.query_one(f"#{role}-command", Static).content)
+            assert mask_token(token) in command
+            assert token not in command
         for _ in range(2):
             await pilot.press("ctrl+r")
             await app.workers.wait_for_complete()

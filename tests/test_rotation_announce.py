@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,22 +172,35 @@ async def test_audit_notice_follows_rotation_notice(tmp_path: Path) -> None:
     assert titles.index("Token rotated") < titles.index("Audit record not written")
 
 
-def test_run_app_waits_for_records(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
-    written = tmp_path / "written"
+def records_written_after_run(
+    app: SwarmConsole, written: Path, before: Callable[[], None] = lambda: None
+) -> Callable[[], int]:
+    """Return a stand-in for app.run whose rotation records are written 0.3 s later.
+
+    The records thread calls `before` first, then writes "done" to `written`.
+    """
 
     def run() -> int:
         app._records_written.clear()
 
         def write() -> None:
+            before()
             time.sleep(0.3)
             written.write_text("done")
             app._records_written.set()
 
         threading.Thread(target=write, daemon=True).start()
         return 0
+
+    return run
+
+
+def test_run_app_waits_for_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
+    written = tmp_path / "written"
+    run = records_written_after_run(app, written)
 
     monkeypatch.setattr(app, "run", run)
 
@@ -241,18 +255,9 @@ def test_sigterm_while_records_written(
 ) -> None:
     app = SwarmConsole(service=TokenService(demo_backend(tmp_path)), environment={})
     written = tmp_path / "written"
-
-    def run() -> int:
-        app._records_written.clear()
-
-        def write() -> None:
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.3)
-            written.write_text("done")
-            app._records_written.set()
-
-        threading.Thread(target=write, daemon=True).start()
-        return 0
+    run = records_written_after_run(
+        app, written, before=lambda: os.kill(os.getpid(), signal.SIGTERM)
+    )
 
     monkeypatch.setattr(app, "run", run)
 

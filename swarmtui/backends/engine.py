@@ -500,11 +500,9 @@ class EngineBackend:
         label = self._label or (self._resolved.label if self._resolved else "?")
         # A connection closed at once is no response, so the message does
         # not say that the endpoint responded.
-        verb = (
-            "accepted the connection"
-            if detail == CLOSED_WITHOUT_RESPONSE
-            else ("responded")
-        )
+        verb = "responded"
+        if detail == CLOSED_WITHOUT_RESPONSE:
+            verb = "accepted the connection"
         return EngineError(
             f"The endpoint {label} {verb}, but not as a Docker Engine API: "
             f"{shorten(detail, 120)}.",
@@ -561,11 +559,9 @@ class EngineBackend:
         ):
             # The endpoint already responded as an engine, so it stopped or
             # restarted during the call rather than being something else.
-            cut = (
-                "without a response"
-                if not_engine == CLOSED_WITHOUT_RESPONSE
-                else ("in the middle of a response")
-            )
+            cut = "in the middle of a response"
+            if not_engine == CLOSED_WITHOUT_RESPONSE:
+                cut = "without a response"
             return EngineUnreachableError(
                 f"The engine at {label} closed the connection {cut}; it may "
                 "have stopped or restarted.",

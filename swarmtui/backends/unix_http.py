@@ -186,7 +186,7 @@ class UnixSocketClient:
     def with_deadline(self, until: float) -> UnixSocketClient:
         """Return a view of this client whose requests end by `until`.
 
-        `until` is a time.monotonic() value; a request past it raises
+        `until` is a time.monotonic() value, and a request past it raises
         TimeoutError. The view shares this client's connections.
         """
         view = copy.copy(self)

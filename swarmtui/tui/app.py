@@ -912,7 +912,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     @property
     def rotating_role(self) -> Role | None:
-        """The role whose token a rotation started from the panes is rotating."""
+        """The role of the rotation started from the panes, while it runs."""
         return self._rotating
 
     def terminate(self, signum: int = signal.SIGTERM) -> None:

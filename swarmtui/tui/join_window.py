@@ -112,7 +112,9 @@ class JoinWindowBar(Vertical):
         """
         # The failure goes in the bottom border, so that the bar keeps its
         # height and an 80x24 screen its layout.
-        subtitle = f"joins not counted: {poll_error}" if poll_error else self._until
+        subtitle = self._until
+        if poll_error:
+            subtitle = f"joins not counted: {poll_error}"
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
             self.set_class(bool(poll_error), "-poll-failed")
