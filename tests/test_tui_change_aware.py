@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.content import Content
 from textual.widgets import Button
 from tui_support import demo_backend
 
@@ -37,7 +38,7 @@ class LineApp(App[None]):
         yield self.line
 
 
-async def show(app: LineApp, pilot: Any, content: str) -> bool:
+async def show(app: LineApp, pilot: Any, content: str | Content) -> bool:
     app.line.layouts.clear()
     changed = app.line.show(content)
     await pilot.pause()
@@ -117,3 +118,19 @@ async def test_reveal_label_keeps_full_width(tmp_path: Path) -> None:
         assert str(button.label) == "Reveal"
         assert button.size.width == shown_width
         assert button.size.width >= len("Reveal")
+
+
+async def test_style_change_alone_repaints_the_line() -> None:
+    app = LineApp("fp:aaaa-bbbb-cccc")
+    async with app.run_test(size=(WIDTH, 6)) as pilot:
+        await pilot.pause()
+        plain = Content("fp:aaaa-bbbb-cccc")
+        assert await show(app, pilot, plain)
+        assert not await show(app, pilot, Content("fp:aaaa-bbbb-cccc"))
+        coloured = Content.styled("fp:aaaa-bbbb-cccc", "$warning")
+        assert await show(app, pilot, coloured)
+        assert app.line.layouts[:1] == [False]
+        assert not await show(
+            app, pilot, Content.styled("fp:aaaa-bbbb-cccc", "$warning")
+        )
+        assert await show(app, pilot, plain)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.color import Color
 from textual.widgets import Button, Input, Static
 from tui_support import (
     SEED,
@@ -73,6 +74,16 @@ async def settle(app: SwarmConsole, pilot: Any) -> None:
 
 def command_text(app: SwarmConsole, role: Role) -> str:
     return str(app.query_one(f"#{role}-command", Static).content)
+
+
+def text_colours(widget: Static) -> set[Any]:
+    """Return the foreground colours of the characters on the widget's first row."""
+    strip = widget.render_line(0)
+    return {
+        segment.style.color
+        for segment in strip
+        if segment.text.strip() and segment.style is not None
+    }
 
 
 def current_tokens(tmp_path: Path) -> tuple[str, str]:
@@ -286,7 +297,9 @@ async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
             for message in messages
         )
         assert mask_token(manager) in command_text(app, Role.MANAGER)
-        assert app.query_one("#manager-meta").has_class("-changed")
+        warning = Color.parse(app.theme_variables["warning"]).rich_color
+        assert warning in text_colours(app.query_one("#manager-meta", Static))
+        assert warning not in text_colours(app.query_one("#worker-meta", Static))
 
 
 async def test_poll_skipped_while_modal_open(tmp_path: Path) -> None:
@@ -448,9 +461,13 @@ async def test_reveal_toggles_and_records(tmp_path: Path) -> None:
         assert worker in command_text(app, Role.WORKER)
         assert manager not in command_text(app, Role.MANAGER)
         assert str(app.query_one("#worker-reveal", Button).label) == "Hide"
+        warning = Color.parse(app.theme_variables["warning"]).rich_color
+        assert text_colours(app.query_one("#worker-command", Static)) == {warning}
+        assert warning not in text_colours(app.query_one("#manager-command", Static))
         await pilot.press("v")
         await settle(app, pilot)
         assert worker not in command_text(app, Role.WORKER)
+        assert warning not in text_colours(app.query_one("#worker-command", Static))
         await pilot.click("#manager-reveal")
         await settle(app, pilot)
         assert manager in command_text(app, Role.MANAGER)

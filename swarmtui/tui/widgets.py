@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
@@ -36,6 +37,17 @@ def relative_time(moment: datetime, now: datetime) -> str:
     return f"{hours // 24} days ago"
 
 
+def _same_content(new: str | Text | Content, old: str | Text | Content) -> bool:
+    """Tell whether two contents show the same text in the same styles.
+
+    `Content` compares its text alone with `==`, so its styles are compared
+    with `is_same`.
+    """
+    if isinstance(new, Content) and isinstance(old, Content):
+        return new.is_same(old)
+    return type(new) is type(old) and new == old
+
+
 class ChangeAwareStatic(Static):
     """A Static that skips the update when the new content equals the old.
 
@@ -45,20 +57,20 @@ class ChangeAwareStatic(Static):
     about 3 ms.
     """
 
-    def __init__(self, content: str | Text = "", **kwargs: object) -> None:
+    def __init__(self, content: str | Text | Content = "", **kwargs: object) -> None:
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
-        self._shown: str | Text = content
+        self._shown: str | Text | Content = content
 
-    def show(self, content: str | Text) -> bool:
+    def show(self, content: str | Text | Content) -> bool:
         """Update the content if it differs; return whether it did."""
-        if content == self._shown:
+        if _same_content(content, self._shown):
             return False
         same_size = self._fits_one_row(self._shown) and self._fits_one_row(content)
         self._shown = content
         self.update(content, layout=not same_size)
         return True
 
-    def _fits_one_row(self, content: str | Text) -> bool:
+    def _fits_one_row(self, content: str | Text | Content) -> bool:
         """Tell whether `content` takes one row at the width the widget has now.
 
         Only a width set apart from the content counts: with `width: auto`,
@@ -67,7 +79,7 @@ class ChangeAwareStatic(Static):
         width = self.styles.width
         if width is not None and width.is_auto:
             return False
-        plain = content.plain if isinstance(content, Text) else content
+        plain = content if isinstance(content, str) else content.plain
         # The size from the last layout. content_size looks the region up in
         # the compositor, which rebuilds its map of the screen after any
         # change, such as a notification (about 1 ms in a profile).
@@ -130,6 +142,11 @@ class SwarmHeader(Vertical):
         self.set_class(stale, "-stale")
 
 
+# The style of a revealed secret, and of a token last changed outside the console.
+REVEALED_STYLE = "bold $warning"
+CHANGED_STYLE = "$warning"
+
+
 class TokenPane(Vertical):
     """One role's join command, masked until revealed, with its buttons."""
 
@@ -145,9 +162,7 @@ class TokenPane(Vertical):
     TokenPane.-manager:focus-within { border: heavy $error; }
     TokenPane .danger { color: $error; text-style: bold; }
     TokenPane .command { height: auto; }
-    TokenPane .command.-revealed { color: $warning; text-style: bold; }
     TokenPane .meta { color: $text-muted; }
-    TokenPane .meta.-changed { color: $warning; }
     TokenPane .buttons { height: auto; }
     TokenPane .buttons Button { margin-right: 1; min-width: 0; width: auto; }
     """
@@ -215,8 +230,11 @@ class TokenPane(Vertical):
         meta = f"{view.token_fingerprint(self.role)}"
         if changed:
             meta += f"  ·  {changed}"
-        self._command.show(command)
-        self._meta.show(meta)
+        # The colours are styles of the text, not classes on the lines: a
+        # class change restyles the widget (about 1 ms in a profile), and a
+        # rotation after a change made elsewhere would pay it on each pane.
+        self._command.show(Content.styled(command, REVEALED_STYLE if revealed else ""))
+        self._meta.show(Content.styled(meta, CHANGED_STYLE if outside else ""))
         button = self._reveal
         label = "Hide" if revealed else "Reveal"
         if str(button.label) != label:
@@ -224,10 +242,6 @@ class TokenPane(Vertical):
             # Textual 8.2.8 repaints a new label in the button's old width,
             # which would cut "Reveal" to the width of "Hide".
             button.refresh(layout=True)
-        # The classes go on the lines they colour, because a class on the pane
-        # restyles all of its widgets, buttons included (about 3 ms in a profile).
-        self._command.set_class(revealed, "-revealed")
-        self._meta.set_class(outside, "-changed")
 
     def focus_first(self) -> None:
         self._copy_command.focus()
