@@ -38,7 +38,7 @@ def relative_time(moment: datetime, now: datetime) -> str:
 
 
 def _same_content(new: str | Text | Content, old: str | Text | Content) -> bool:
-    """Tell whether two contents show the same text in the same styles.
+    """Return whether two contents show the same text in the same styles.
 
     `Content` compares its text alone with `==`, so its styles are compared
     with `is_same`.
@@ -142,7 +142,7 @@ class SwarmHeader(Vertical):
         self.set_class(stale, "-stale")
 
 
-# The style of a revealed secret, and of a token last changed outside the console.
+# Text styles of a revealed secret and of a token last changed outside the console.
 REVEALED_STYLE = "bold $warning"
 CHANGED_STYLE = "$warning"
 
@@ -230,9 +230,8 @@ class TokenPane(Vertical):
         meta = f"{view.token_fingerprint(self.role)}"
         if changed:
             meta += f"  ·  {changed}"
-        # The colours are styles of the text, not classes on the lines: a
-        # class change restyles the widget (about 1 ms in a profile), and a
-        # rotation after a change made elsewhere would pay it on each pane.
+        # Styles of the text, not classes on the lines, because a class change
+        # restyles the widget (about 1 ms in a headless profile).
         self._command.show(Content.styled(command, REVEALED_STYLE if revealed else ""))
         self._meta.show(Content.styled(meta, CHANGED_STYLE if outside else ""))
         button = self._reveal
