@@ -208,6 +208,14 @@ def not_current_reason(token: JoinToken, view: SwarmView) -> str:
     )
 
 
+@dataclass
+class _RotationProgress:
+    """How far a rotation got, for the audit record of a failure or an interrupt."""
+
+    before: SwarmView | None = None
+    update_sent: bool = False
+
+
 class TokenService:
     """Reads, rotates and checks the join tokens of one swarm."""
 
@@ -406,26 +414,25 @@ class TokenService:
         **fields: Any,
     ) -> RotationResult:
         """Rotate, and audit a failed or interrupted rotation before re-raising."""
-        # The state read before the update, for the record of a failure.
-        read_before: list[SwarmView] = []
+        progress = _RotationProgress()
         try:
-            return self._rotate(requested, expected, read_before)
+            return self._rotate(requested, expected, progress)
         except (SwarmTuiError, KeyboardInterrupt) as error:
             if isinstance(error, SwarmTuiError):
                 title = error.title
                 unknown = isinstance(error, RotationOutcomeUnknownError)
             else:
-                # Once the swarm is read, the update may have been sent and
-                # applied before the interrupt.
+                # Once the update is sent, the engine may have applied it
+                # before the interrupt.
                 title = "Interrupted"
-                unknown = bool(read_before)
+                unknown = progress.update_sent
                 self.interrupted_during_update = unknown
             self._audit(
                 action,
                 roles=requested,
                 result="unknown" if unknown else "failed",
                 error=title,
-                old=expected or next(iter(read_before), None),
+                old=expected or progress.before,
                 **fields,
             )
             raise
@@ -434,11 +441,11 @@ class TokenService:
         self,
         requested: frozenset[Role],
         expected: SwarmView | None,
-        read_before: list[SwarmView],
+        progress: _RotationProgress,
     ) -> RotationResult:
         info, snapshot, node = self._read_for_rotation(expected)
         before = self._view(info, snapshot, node)
-        read_before.append(before)
+        progress.before = before
 
         if expected is not None and (
             expected.cluster_id != before.cluster_id
@@ -450,6 +457,7 @@ class TokenService:
             self._node_state = None
             raise self._conflict(expected, self.read())
 
+        progress.update_sent = True
         try:
             self.backend.update_swarm(
                 snapshot.version,
@@ -458,6 +466,9 @@ class TokenService:
                 rotate_manager_token=Role.MANAGER in requested,
             )
         except UpdateOutOfSequence:
+            # The engine rejected the update, so an interrupt in the read
+            # below leaves the tokens as they were.
+            progress.update_sent = False
             log.info(
                 "rotation on cluster %s hit a concurrent update; not retried",
                 before.cluster_id,

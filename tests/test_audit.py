@@ -21,6 +21,7 @@ from swarmtui.audit import (
     ssh_client_address,
     token_issued_at,
 )
+from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
 from swarmtui.errors import AuditWriteError, EngineError, JoinRejectedError
@@ -359,6 +360,64 @@ def test_interrupted_rotation_recorded_unknown(tmp_path: Path) -> None:
     assert fields["result"] == "unknown"
     assert fields["error"] == "Interrupted"
     assert fields["cluster_id"] is not None
+
+
+class InterruptedReads(UpdateFailing):
+    """Rejects the update as out of sequence; reads after it are interrupted."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner, UpdateOutOfSequence())
+        self.updates = 0
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.updates += 1
+        super().update_swarm(version, spec, **flags)
+
+    def inspect_swarm(self) -> Any:
+        if self.updates:
+            raise KeyboardInterrupt
+        return super().inspect_swarm()
+
+
+def test_interrupt_after_rejected_update_failed(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    audit = RecordingAudit()
+    backend = InterruptedReads(inner)
+    service = TokenService(backend, audit=audit)
+
+    with pytest.raises(KeyboardInterrupt):
+        service.rotate([Role.WORKER])
+
+    assert backend.updates == 1
+    action, fields = audit.events[-1]
+    assert action == "rotate"
+    assert fields["result"] == "failed"
+    assert fields["error"] == "Interrupted"
+    assert not service.interrupted_during_update
+
+
+def test_interrupt_before_update_failed(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    audit = RecordingAudit()
+    backend = UpdateFailing(inner, AssertionError("no update may be sent"))
+    service = TokenService(backend, audit=audit)
+    seen = service.read()
+    TokenService(inner).rotate([Role.MANAGER])
+
+    def interrupted_read() -> Any:
+        raise KeyboardInterrupt
+
+    # The swarm moved on since `seen`, so the service reads it again for the
+    # conflict, and the interrupt comes before any update.
+    service.read = interrupted_read  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        service.rotate([Role.WORKER], expected=seen)
+
+    action, fields = audit.events[-1]
+    assert action == "rotate"
+    assert fields["result"] == "failed"
+    assert fields["error"] == "Interrupted"
+    assert not service.interrupted_during_update
 
 
 def test_interrupted_leak_response_recorded(tmp_path: Path) -> None:
