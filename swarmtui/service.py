@@ -8,7 +8,9 @@ writes the audit record. It never imports Textual.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -208,6 +210,15 @@ def not_current_reason(token: JoinToken, view: SwarmView) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A rotation whose engine calls are running, for the audit at an early exit."""
+
+    action: str
+    roles: frozenset[Role]
+    expected: SwarmView | None
+
+
 @dataclass
 class _RotationProgress:
     """How far a rotation got, for the audit record of a failure or an interrupt."""
@@ -238,6 +249,9 @@ class TokenService:
         self.rotated_at: dict[tuple[str, Role], datetime] = {}
         # The node state of the last successful read, reused by rotations.
         self._node_state: tuple[EngineInfo, NodeInfo] | None = None
+        # Rotations whose engine calls are running, by the id of their entry.
+        self._in_flight: dict[int, _InFlight] = {}
+        self._in_flight_lock = threading.Lock()
 
     @property
     def endpoint(self) -> str:
@@ -396,15 +410,38 @@ class TokenService:
                 )
         return result
 
-    def record_abandoned_rotation(self, role: Role, expected: SwarmView | None) -> None:
-        """Audit a rotation still running at exit, whose outcome is unknown."""
-        self._audit(
-            "rotate",
-            roles=[role],
-            result="unknown",
-            error="Abandoned at exit",
-            old=expected,
-        )
+    def record_abandoned_rotations(self) -> int:
+        """Audit each rotation whose engine calls are still running as abandoned.
+
+        A process that exits while a worker thread waits for the engine calls
+        this, because the outcome of such a rotation is unknown. Return how
+        many were recorded.
+        """
+        with self._in_flight_lock:
+            pending = list(self._in_flight.values())
+        for entry in pending:
+            self._audit(
+                entry.action,
+                roles=entry.roles,
+                result="unknown",
+                error="Abandoned at exit",
+                old=entry.expected,
+            )
+        return len(pending)
+
+    @contextmanager
+    def _tracked(
+        self, action: str, roles: frozenset[Role], expected: SwarmView | None
+    ) -> Iterator[None]:
+        """Count a rotation as running until its outcome is known."""
+        entry = _InFlight(action, roles, expected)
+        with self._in_flight_lock:
+            self._in_flight[id(entry)] = entry
+        try:
+            yield
+        finally:
+            with self._in_flight_lock:
+                del self._in_flight[id(entry)]
 
     def _audited_rotation(
         self,
@@ -416,7 +453,8 @@ class TokenService:
         """Rotate, and audit a failed or interrupted rotation before re-raising."""
         progress = _RotationProgress()
         try:
-            return self._rotate(requested, expected, progress)
+            with self._tracked(action, requested, expected):
+                return self._rotate(requested, expected, progress)
         except (SwarmTuiError, KeyboardInterrupt) as error:
             if isinstance(error, SwarmTuiError):
                 title = error.title
@@ -786,7 +824,8 @@ class TokenService:
         fingerprints, never the key.
         """
         try:
-            result = self._rotate_unlock_key(expected)
+            with self._tracked("rotate-unlock-key", frozenset(), expected):
+                result = self._rotate_unlock_key(expected)
         except SwarmTuiError as error:
             self._audit(
                 "rotate-unlock-key", result="failed", error=error.title, old=expected

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_support import DelegatingBackend, RecordingAudit, demo_backend
+from tui_support import (
+    DelegatingBackend,
+    HangingUpdateBackend,
+    RecordingAudit,
+    demo_backend,
+)
 
 from swarmtui.audit import AuditLog
 from swarmtui.errors import RotationVerifyError
@@ -24,6 +29,7 @@ from swarmtui.models import Role, RotationResult
 from swarmtui.service import TokenService
 from swarmtui.tui import run as run_module
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.windows import CLOSE_ACTION, CloseReason, close_window, open_window
 
 
 def make_service(tmp_path: Path, backend: Any = None) -> TokenService:
@@ -266,20 +272,70 @@ def test_sigterm_while_records_written(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def start_rotation(service: TokenService, view: Any) -> None:
+    service.rotate([Role.MANAGER], expected=view)
+
+
+def start_window_close(service: TokenService, view: Any) -> None:
+    window, _ = open_window(service, Role.MANAGER, minutes=5)
+    close_window(service, window, CloseReason.BY_USER)
+
+
+@pytest.mark.parametrize(
+    ("start", "action"),
+    [(start_rotation, "rotate"), (start_window_close, CLOSE_ACTION)],
+)
 def test_abandoned_rotation_audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    start: Callable[[TokenService, Any], None],
+    action: str,
 ) -> None:
     audit = RecordingAudit()
-    service = TokenService(demo_backend(tmp_path), audit=audit)
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    service = TokenService(backend, audit=audit)
     app = SwarmConsole(service=service, environment={})
+    monkeypatch.setattr(run_module, "IDLE_WAIT_SECONDS", 0.1)
+
+    def run() -> int:
+        # The rotation blocks in its update when the console quits.
+        assert app.worker_executor is not None
+        app.view = service.read()
+        app.worker_executor.submit(start, service, app.view)
+        assert backend.entered.wait(10)
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    try:
+        assert run_module._run_app(app) == 0
+    finally:
+        backend.release.set()
+
+    recorded, fields = audit.events[-1]
+    assert recorded == action
+    assert fields["result"] == "unknown"
+    assert fields["error"] == "Abandoned at exit"
+    assert fields["role"] == "manager"
+    assert fields["cluster_id"] == app.view.cluster_id
+    err = capsys.readouterr().err
+    assert "a rotation was still waiting for the engine" in err
+    assert "SWMTKN" not in err
+
+
+def test_abandoned_read_not_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = RecordingAudit()
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path), audit=audit), environment={}
+    )
     release = threading.Event()
     monkeypatch.setattr(run_module, "IDLE_WAIT_SECONDS", 0.1)
 
     def run() -> int:
         assert app.worker_executor is not None
         app.worker_executor.submit(release.wait, 30)
-        app.view = service.read()
-        app._rotating = Role.MANAGER
         return 0
 
     monkeypatch.setattr(app, "run", run)
@@ -288,9 +344,16 @@ def test_abandoned_rotation_audited(
     finally:
         release.set()
 
-    action, fields = audit.events[-1]
-    assert action == "rotate"
-    assert fields["result"] == "unknown"
-    assert fields["error"] == "Abandoned at exit"
-    assert fields["role"] == "manager"
-    assert fields["cluster_id"] == app.view.cluster_id
+    assert audit.events == []
+    err = capsys.readouterr().err
+    assert "an engine call was still running" in err
+    assert "rotation" not in err
+
+
+def test_finished_rotation_not_abandoned(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit)
+    service.rotate([Role.WORKER])
+
+    assert service.record_abandoned_rotations() == 0
+    assert [fields["result"] for _, fields in audit.events] == ["ok"]

@@ -910,11 +910,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
         finally:
             self._records_written.set()
 
-    @property
-    def rotating_role(self) -> Role | None:
-        """The role of the rotation started from the panes, while it runs."""
-        return self._rotating
-
     def terminate(self, signum: int = signal.SIGTERM) -> None:
         """Quit as q does, with the exit code of a process ended by `signum`."""
         self.quit_signal = signum

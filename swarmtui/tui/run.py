@@ -326,21 +326,29 @@ def _run_app(app: SwarmConsole) -> int:
             )
         # A call that is just returning, such as a rotation's worker after
         # its records, gets a moment to end before it counts as abandoned.
+        abandoned = 0
         if not executor.wait_idle(IDLE_WAIT_SECONDS):
             # The call runs in a daemon thread, so the process exits now.
-            print(
-                "swarmtui: an engine call was still running when the console "
-                "quit, and it was abandoned. If it was a rotation, read the "
-                "tokens again to see whether it took effect.",
-                file=sys.stderr,
-            )
-            rotating = app.rotating_role
-            if rotating is not None and app.service is not None:
-                app.service.record_abandoned_rotation(rotating, app.view)
+            if app.service is not None:
+                abandoned = app.service.record_abandoned_rotations()
+            if abandoned:
+                print(
+                    "swarmtui: a rotation was still waiting for the engine when "
+                    "the console quit, and it was abandoned. Read the tokens "
+                    "again to see whether it took effect.",
+                    file=sys.stderr,
+                )
+            else:
+                print(
+                    "swarmtui: an engine call was still running when the "
+                    "console quit, and it was abandoned.",
+                    file=sys.stderr,
+                )
         if app.quit_signal is not None and app.join_windows:
+            token_state = "may still work" if abandoned else "still work"
             print(
                 f"swarmtui: {len(app.join_windows)} join window(s) stayed open, "
-                "and their tokens still work. Close them with "
+                f"and their tokens {token_state}. Close them with "
                 f"'{app.cli_command} join-window close-all'.",
                 file=sys.stderr,
             )
