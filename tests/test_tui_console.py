@@ -973,3 +973,16 @@ async def test_conflict_new_swarm_no_outside_marks(tmp_path: Path) -> None:
                 str(widget.content) for widget in app.query(f"#{role}-pane Static")
             )
             assert "outside this console" not in pane_text
+
+
+async def test_long_status_ends_in_ellipsis(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(40, 20)) as pilot:
+        await settle(app, pilot)
+        status = app.query_one("#status", Static)
+        full = str(status.content)
+        assert len(full) > 38
+        row = "".join(segment.text for segment in status.render_line(0)).strip()
+        assert row.endswith("…")
+        assert full.startswith(row[:-1])
+        assert status.size.height == 1
