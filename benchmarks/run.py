@@ -967,7 +967,7 @@ def parse_args() -> argparse.Namespace:
         "--startup-runs", type=int, default=11, help="start-ups per program"
     )
     parser.add_argument(
-        "--rotation-runs", type=int, default=7, help="rotations per method"
+        "--rotation-runs", type=int, default=15, help="rotations per method"
     )
     parser.add_argument("--key-runs", type=int, default=7, help="key presses per case")
     parser.add_argument(
