@@ -58,6 +58,7 @@ class CloseReason(enum.StrEnum):
     JOINS = "joins"
     BY_USER = "closed by the user"
     TERMINATED = "stopped by SIGTERM"
+    HANGUP = "stopped by SIGHUP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +301,9 @@ class WindowClosed:
             CloseReason.JOINS: f"closed because {len(self.joined)} node(s) joined",
             CloseReason.BY_USER: "was closed on request",
             CloseReason.TERMINATED: "closed because swarmtui was stopped (SIGTERM)",
+            CloseReason.HANGUP: (
+                "closed because its terminal or SSH session ended (SIGHUP)"
+            ),
         }[self.reason]
         if self.rotation is None:
             return (

@@ -7,12 +7,14 @@ slowly, with too much, or with something that is not the Docker Engine API.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 
 import pytest
-from engine_fixtures import run_swarmtui
+from engine_fixtures import clean_environment, run_swarmtui, swarmtui_script
 from fake_engine import (
     Handler,
     answer_version_then,
@@ -258,3 +260,36 @@ def test_ssh_client_builds_on_install() -> None:
 
     assert client.base_url == "http+docker://ssh"
     assert "paramiko" in required
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_quit_signal_during_hung_read(signum: signal.Signals) -> None:
+    released = threading.Event()
+    requested = threading.Event()
+    drip = drip_forever(released)
+
+    def handle(connection: socket.socket, head: bytes) -> None:
+        requested.set()
+        drip(connection, head)
+
+    with fake_server(answer_version_then(handle)) as address:
+        process = subprocess.Popen(
+            [swarmtui_script(), "--timeout", "30", "join-token", "-q", "worker"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_environment(DOCKER_HOST=address),
+        )
+        try:
+            assert requested.wait(20)
+            process.send_signal(signum)
+            stdout, stderr = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    assert process.returncode == 128 + signum
+    assert stdout == ""
+    assert stderr == f"swarmtui: stopped by {signum.name}\n"

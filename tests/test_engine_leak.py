@@ -237,8 +237,15 @@ def test_join_window_closes_by_time_real_engine(
     assert STALE_TOKEN_MESSAGE in stderr
 
 
-def test_join_window_sigterm_rotates_real_engine(
-    daemons: DaemonPool, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "stopped"),
+    [
+        (signal.SIGTERM, "swarmtui was stopped (SIGTERM)"),
+        (signal.SIGHUP, "its terminal or SSH session ended (SIGHUP)"),
+    ],
+)
+def test_join_window_signal_rotates_real_engine(
+    daemons: DaemonPool, tmp_path: Path, signum: signal.Signals, stopped: str
 ) -> None:
     manager = daemons.swarm()
     old_worker = join_token(manager, "worker")
@@ -261,7 +268,7 @@ def test_join_window_sigterm_rotates_real_engine(
         printed = process.stdout.readline().strip()
         assert printed == old_worker
         assert len(WindowStore(tmp_path / "windows.json").load()) == 1
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=CLI_TIMEOUT)
     finally:
         if process.poll() is None:
@@ -269,7 +276,7 @@ def test_join_window_sigterm_rotates_real_engine(
             process.wait()
     assert process.returncode == 0, stderr
     assert "the worker token was rotated" in stderr
-    assert "swarmtui was stopped (SIGTERM)" in stderr
+    assert stopped in stderr
     assert join_token(manager, "worker") != old_worker
     assert WindowStore(tmp_path / "windows.json").load() == []
     prober = daemons.daemon()

@@ -8,14 +8,25 @@ engine has applied the update, so the rotation must be reported as done.
 from __future__ import annotations
 
 import http.client
+import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from engine_fixtures import Daemon, _UnixConnection, join_token, run_swarmtui
+from engine_fixtures import (
+    Daemon,
+    _UnixConnection,
+    clean_environment,
+    join_token,
+    run_swarmtui,
+    swarmtui_script,
+)
 from fake_engine import fake_server, read_head
 
+from swarmtui.audit import read_audit
 from swarmtui.errors import ExitCode
 
 pytestmark = pytest.mark.engine
@@ -109,3 +120,48 @@ def test_lost_update_reply(
         assert result.returncode == 0, result.stderr
         assert result.stdout == after + "\n"
         assert result.stderr.startswith("Rotated the worker join token")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_quit_signal_after_update_sent(
+    manager: Daemon, tmp_path: Path, signum: signal.Signals
+) -> None:
+    reply_withheld = threading.Event()
+    handler = holding_proxy(manager, reply_withheld, then_close=False)
+    audit_file = tmp_path / "audit.jsonl"
+    before = join_token(manager, "worker")
+
+    with fake_server(handler) as address:  # type: ignore[arg-type]
+        environment = clean_environment(
+            DOCKER_HOST=address, SWARMTUI_AUDIT_FILE=str(audit_file)
+        )
+        process = subprocess.Popen(
+            [swarmtui_script(), "--timeout", "20", "join-token", "--rotate", "worker"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        try:
+            # The engine has applied the update, and the proxy withholds its reply.
+            assert reply_withheld.wait(20)
+            process.send_signal(signum)
+            stdout, stderr = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    after = join_token(manager, "worker")
+    assert after != before
+    assert process.returncode == 128 + signum
+    assert stdout == ""
+    assert f"stopped by {signum.name} during a rotation" in stderr
+    assert "may have applied" in stderr
+    assert "SWMTKN" not in stderr
+    events = read_audit(audit_file).events
+    assert [event["action"] for event in events] == ["rotate"]
+    assert events[0]["result"] == "unknown"
+    assert events[0]["error"] == "Interrupted"
+    assert "SWMTKN" not in audit_file.read_text()

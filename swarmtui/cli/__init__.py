@@ -13,10 +13,12 @@ import gc
 import importlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from swarmtui import __version__
@@ -267,30 +269,74 @@ def _dispatch(arguments: list[str]) -> int:
         if not _needs_service(args):
             gc.enable()
             return runners[args.command](args, None)
-        service = make_service(args)
-        gc.enable()
-        try:
-            return runners[args.command](args, service)
-        finally:
-            for failure in service.audit_failures:
-                print(f"swarmtui: warning: {failure}", file=sys.stderr)
-            service.backend.close()
+        with quit_signals_interrupt():
+            service = make_service(args)
+            gc.enable()
+            try:
+                return runners[args.command](args, service)
+            finally:
+                for failure in service.audit_failures:
+                    print(f"swarmtui: warning: {failure}", file=sys.stderr)
+                service.backend.close()
     except SwarmTuiError as error:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, QuitSignal):
+            cause = f"stopped by {signal.Signals(interrupt.signum).name}"
+            code = 128 + interrupt.signum
+        else:
+            cause, code = "interrupted", 130
         if service is not None and service.interrupted_during_update:
             from swarmtui.tui.run import cli_command
 
-            print(
-                "swarmtui: interrupted during a rotation, which the engine may "
+            _report(
+                f"swarmtui: {cause} during a rotation, which the engine may "
                 f"have applied. Read the tokens again ('{cli_command(args)} "
-                "join-token worker', or manager) to see whether they changed.",
-                file=sys.stderr,
+                "join-token worker', or manager) to see whether they changed."
             )
         else:
-            print("swarmtui: interrupted", file=sys.stderr)
-        return 130
+            _report(f"swarmtui: {cause}")
+        return code
+
+
+class QuitSignal(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as an interrupt so that Ctrl+C's clean-up runs.
+
+    A rotation stopped by it is audited as Ctrl+C's is. As a
+    KeyboardInterrupt it is not an Exception, so no engine call turns it
+    into an engine error.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_quit_signal(signum: int, frame: FrameType | None) -> None:
+    raise QuitSignal(signum)
+
+
+@contextmanager
+def quit_signals_interrupt() -> Iterator[None]:
+    """Raise QuitSignal on SIGTERM and SIGHUP inside the block."""
+    previous = {
+        signum: signal.signal(signum, _raise_quit_signal) for signum in QUIT_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _report(message: str) -> None:
+    """Print `message` on stderr, unless stderr is gone, as after SIGHUP."""
+    with suppress(OSError):
+        print(message, file=sys.stderr)
 
 
 def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

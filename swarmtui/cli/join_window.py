@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from swarmtui.cli import QuitSignal
 from swarmtui.cli.arguments import positive_int
 from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
@@ -136,12 +137,23 @@ def add_parser(subparsers: Any) -> str:
 
 
 class _Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so that no `except Exception` in an
-    engine call turns it into an engine error."""
+    """SIGTERM or SIGHUP, raised like KeyboardInterrupt so that no `except
+    Exception` in an engine call turns it into an engine error."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.reason = (
+            CloseReason.HANGUP if signum == signal.SIGHUP else CloseReason.TERMINATED
+        )
+
+
+# Signals that close an open window.
+CLOSING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated
+    raise _Terminated(signum)
 
 
 def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> None:
@@ -211,16 +223,18 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         return ExitCode.USAGE
     role = Role(args.role)
     store = WindowStore()
-    # SIGTERM is handled from before the window exists, so that a signal that
-    # arrives right after the token is printed still closes the window.
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    # SIGTERM and SIGHUP are handled from before the window exists, so that a
+    # signal that arrives right after the token is printed still closes it.
+    previous = {
+        signum: signal.signal(signum, _on_sigterm) for signum in CLOSING_SIGNALS
+    }
     try:
         try:
             window, view = open_window(
                 service, role, minutes=args.minutes, max_joins=args.joins, store=store
             )
-        except _Terminated:
-            raise KeyboardInterrupt from None
+        except _Terminated as terminated:
+            raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
         joined: tuple[NodeInfo, ...] = ()
         try:
@@ -228,12 +242,13 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             reason, joined = _watch(window, service, args.poll)
         except KeyboardInterrupt:
             reason = CloseReason.BY_USER
-        except _Terminated:
-            reason = CloseReason.TERMINATED
+        except _Terminated as terminated:
+            reason = terminated.reason
     finally:
-        # The window is closing now, which is what a further SIGTERM would
-        # ask for, so one does not stop the rotation half way.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # The window is closing now, which is what a further SIGTERM or
+        # SIGHUP would ask for, so one does not stop the rotation half way.
+        for signum in CLOSING_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
@@ -246,7 +261,8 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.FAILURE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print(closed.message, file=sys.stderr)
     return ExitCode.OK
 
