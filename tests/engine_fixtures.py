@@ -713,6 +713,27 @@ def daemons() -> Iterator[DaemonPool]:
         yield pool
 
 
+@contextlib.contextmanager
+def started_swarmtui(
+    *arguments: str, environment: dict[str, str]
+) -> Iterator[subprocess.Popen[str]]:
+    """Start the installed `swarmtui` script with piped output; kill it at the end."""
+    process = subprocess.Popen(
+        [swarmtui_script(), *arguments],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def run_swarmtui(
     *arguments: str,
     host: str | None = None,

@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 
 import pytest
-from engine_fixtures import clean_environment, run_swarmtui, swarmtui_script
+from engine_fixtures import clean_environment, run_swarmtui, started_swarmtui
 from fake_engine import (
     Handler,
     answer_version_then,
@@ -273,22 +272,12 @@ def test_quit_signal_during_hung_read(signum: signal.Signals) -> None:
         drip(connection, head)
 
     with fake_server(answer_version_then(handle)) as address:
-        process = subprocess.Popen(
-            [swarmtui_script(), "--timeout", "30", "join-token", "-q", "worker"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=clean_environment(DOCKER_HOST=address),
-        )
-        try:
+        arguments = ("--timeout", "30", "join-token", "-q", "worker")
+        environment = clean_environment(DOCKER_HOST=address)
+        with started_swarmtui(*arguments, environment=environment) as process:
             assert requested.wait(20)
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=20)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
 
     assert process.returncode == 128 + signum
     assert stdout == ""

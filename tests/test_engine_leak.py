@@ -7,7 +7,6 @@ A rotation is proven by a fresh daemon that the old token no longer lets in.
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from engine_fixtures import (
     join,
     join_token,
     run_swarmtui,
-    swarmtui_script,
+    started_swarmtui,
 )
 
 from swarmtui.audit import AuditLog, read_audit
@@ -254,15 +253,8 @@ def test_join_window_signal_rotates_real_engine(
         SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
         SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
     )
-    process = subprocess.Popen(
-        [swarmtui_script(), "join-window", "open", "worker", "--minutes", "60", "-q"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-    )
-    try:
+    arguments = ("join-window", "open", "worker", "--minutes", "60", "-q")
+    with started_swarmtui(*arguments, environment=environment) as process:
         assert process.stdout is not None
         # The token is printed once the window is stored and open.
         printed = process.stdout.readline().strip()
@@ -270,10 +262,6 @@ def test_join_window_signal_rotates_real_engine(
         assert len(WindowStore(tmp_path / "windows.json").load()) == 1
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=CLI_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, stderr
     assert "the worker token was rotated" in stderr
     assert stopped in stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import signal
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from engine_fixtures import (
     clean_environment,
     join_token,
     run_swarmtui,
-    swarmtui_script,
+    started_swarmtui,
 )
 from fake_engine import fake_server, read_head
 
@@ -135,23 +134,12 @@ def test_quit_signal_after_update_sent(
         environment = clean_environment(
             DOCKER_HOST=address, SWARMTUI_AUDIT_FILE=str(audit_file)
         )
-        process = subprocess.Popen(
-            [swarmtui_script(), "--timeout", "20", "join-token", "--rotate", "worker"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        try:
+        arguments = ("--timeout", "20", "join-token", "--rotate", "worker")
+        with started_swarmtui(*arguments, environment=environment) as process:
             # The engine has applied the update, and the proxy withholds its reply.
             assert reply_withheld.wait(20)
             process.send_signal(signum)
             stdout, stderr = process.communicate(timeout=20)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
 
     after = join_token(manager, "worker")
     assert after != before
