@@ -180,3 +180,54 @@ def test_subcommand_runs_with_gc_on(
     assert main(arguments) == 0
     assert seen == [True]
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["-H", "unix:///a.sock", "--timeout", "3", "-v", "join-token", "-q", "worker"],
+        ["join-token", "-H", "unix:///a.sock", "--timeout", "3", "-v", "-q", "worker"],
+        ["join-token", "-q", "worker", "-H", "unix:///a.sock", "-v", "--timeout", "3"],
+        [
+            "-H",
+            "unix:///b.sock",
+            "join-token",
+            "-v",
+            "--timeout=3",
+            "-q",
+            "worker",
+            "-H",
+            "unix:///a.sock",
+        ],
+    ],
+)
+def test_options_after_subcommand(arguments: list[str]) -> None:
+    _, _, args = parse_command_line(arguments)
+
+    assert args.command == "join-token"
+    assert args.host == "unix:///a.sock"
+    assert args.timeout == 3
+    assert args.verbose == 1
+    assert args.quiet
+
+
+def test_option_before_subcommand_kept() -> None:
+    arguments = ["--demo", "-c", "ctx", "-v", "join-window", "open", "worker"]
+    _, _, args = parse_command_line([*arguments, "--joins", "1"])
+
+    assert args.demo
+    assert args.context == "ctx"
+    assert args.host is None
+    assert args.verbose == 1
+    assert args.joins == 1
+
+
+def test_subcommand_help_lists_engine_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["join-token", "--help"])
+
+    out = capsys.readouterr().out
+    assert "-H HOST, --host HOST" in out
+    assert "--demo" in out

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
 from swarmtui.errors import ExitCode, SwarmTuiError
@@ -108,6 +108,89 @@ def timeout_seconds(text: str) -> float:
     return value
 
 
+def add_common_options(
+    parser: argparse.ArgumentParser, *, after_subcommand: bool = False
+) -> None:
+    """Add the engine selection, demo swarm, config and logging options to `parser`.
+
+    After a subcommand the options default to argparse.SUPPRESS, so that an
+    option given before the subcommand keeps its value unless it is given
+    again.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_subcommand else value
+
+    endpoint = parser.add_argument_group("engine selection (as in the docker CLI)")
+    endpoint.add_argument(
+        "-H",
+        "--host",
+        default=default(None),
+        help="daemon socket to connect to, such as unix:///var/run/docker.sock, "
+        "tcp://host:2376 or ssh://user@host",
+    )
+    endpoint.add_argument(
+        "-c",
+        "--context",
+        default=default(None),
+        help="docker context to use (see 'docker context ls')",
+    )
+    endpoint.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=default(None),
+        help="seconds each engine call may take in total, including the "
+        "connection (default: 10, or the config file)",
+    )
+    demo = parser.add_argument_group("demo swarm (no engine needed)")
+    demo.add_argument(
+        "--demo",
+        action="store_true",
+        default=default(False),
+        help="use the embedded demo swarm",
+    )
+    demo.add_argument(
+        "--demo-state",
+        type=Path,
+        metavar="PATH",
+        default=default(None),
+        help="TOML file that stores the demo swarm (default: in the data folder)",
+    )
+    demo.add_argument(
+        "--demo-seed",
+        type=int,
+        metavar="N",
+        default=default(None),
+        help="make the demo swarm's ids, keys and tokens from this seed",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=default(None),
+        help="config file to read",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="log to stderr (-v info, -vv debug); tokens are always redacted",
+    )
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """Parser of a subcommand that also accepts the top-level options.
+
+    `swarmtui join-token -H HOST worker` then means what `swarmtui -H HOST
+    join-token worker` does. Nested subcommands get this class too.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        add_common_options(self, after_subcommand=True)
+
+
 def build_parser(
     subcommands: Collection[str] | None = None,
     parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
@@ -121,49 +204,11 @@ def build_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=__version__)
-    endpoint = parser.add_argument_group("engine selection (as in the docker CLI)")
-    endpoint.add_argument(
-        "-H",
-        "--host",
-        help="daemon socket to connect to, such as unix:///var/run/docker.sock, "
-        "tcp://host:2376 or ssh://user@host",
-    )
-    endpoint.add_argument(
-        "-c", "--context", help="docker context to use (see 'docker context ls')"
-    )
-    endpoint.add_argument(
-        "--timeout",
-        type=timeout_seconds,
-        default=None,
-        help="seconds each engine call may take in total, including the "
-        "connection (default: 10, or the config file)",
-    )
-    demo = parser.add_argument_group("demo swarm (no engine needed)")
-    demo.add_argument("--demo", action="store_true", help="use the embedded demo swarm")
-    demo.add_argument(
-        "--demo-state",
-        type=Path,
-        metavar="PATH",
-        help="TOML file that stores the demo swarm (default: in the data folder)",
-    )
-    demo.add_argument(
-        "--demo-seed",
-        type=int,
-        metavar="N",
-        help="make the demo swarm's ids, keys and tokens from this seed",
-    )
-    parser.add_argument(
-        "--config", type=Path, metavar="PATH", help="config file to read"
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="log to stderr (-v info, -vv debug); tokens are always redacted",
-    )
+    add_common_options(parser)
 
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_SubcommandParser
+    )
     runners: dict[str, Callable[..., int]] = {}
     for module in _subcommand_modules(subcommands):
         name = module.add_parser(subparsers)

@@ -1,11 +1,12 @@
 """`swarmtui join-window`: a join token that is rotated after a time or N joins.
 
 `open` prints the join command, then blocks and polls the node list until the
-window closes, and rotates the role's token. Ctrl+C or SIGTERM closes the
-window early and rotates too, so an interrupted script never leaves the
-handed-out token live. `close-expired` rotates the stored windows that are
-due (for a window whose process died), and `close-all` closes every stored
-window of the swarm now. `list` reads the stored windows without an engine.
+window closes, and rotates the role's token. Ctrl+C, SIGTERM or SIGHUP
+closes the window early and rotates too, so an interrupted script never
+leaves the handed-out token live. `close-expired` rotates the stored windows
+that are due (for a window whose process died), and `close-all` closes
+every stored window of the swarm now. `list` reads the stored windows
+without an engine.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ def add_parser(subparsers: Any) -> str:
         "open",
         help="print the join command, wait, then rotate the token",
         description="Print the join command of ROLE on stdout, then block "
-        "until the window closes and rotate the token. Ctrl+C or SIGTERM "
-        "closes the window at once and rotates too.",
+        "until the window closes and rotate the token. Ctrl+C, SIGTERM or "
+        "SIGHUP closes the window at once and rotates too.",
     )
     opener.add_argument("role", choices=[role.value for role in Role])
     opener.add_argument(
