@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Static
-from tui_support import FIXED_NOW, RecordingAudit, demo_backend
+from tui_support import (
+    FIXED_NOW,
+    HangingUpdateBackend,
+    RecordingAudit,
+    demo_backend,
+)
 
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
@@ -336,6 +341,50 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
         await settle(app, pilot)
     assert fingerprints(backend)[0] != before[0]
     assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+class CountingHangingUpdate(HangingUpdateBackend):
+    """Counts the updates it receives; each waits for `release`."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updates = 0
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.updates += 1
+        super().update_swarm(version, spec, **flags)
+
+
+async def test_rotate_and_quit_closes_once(tmp_path: Path) -> None:
+    backend = CountingHangingUpdate(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await open_window(app, pilot, minutes="10", joins="")
+            await pilot.press("q")
+            await pilot.pause()
+            await pilot.click("#quit-rotate")
+            await pilot.pause()
+            assert backend.entered.wait(10)
+            # Asking again while the window closes starts no second rotation.
+            await pilot.press("q")
+            await pilot.pause()
+            assert not isinstance(app.screen, QuitWithWindowScreen)
+            await pilot.press("O")
+            await pilot.pause()
+            assert backend.updates == 1
+            backend.release.set()
+            for _ in range(100):
+                if not app.join_windows:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause()
+        assert backend.updates == 1
+        assert app.return_code == 0
+        assert WindowStore(tmp_path / "windows.json").load() == []
+    finally:
+        backend.release.set()
 
 
 async def test_quit_keep_leaves_window_stored(tmp_path: Path) -> None:

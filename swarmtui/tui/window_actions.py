@@ -96,12 +96,6 @@ class StoredWindowsFound(Message):
         self.due = due
 
 
-class QuitRotationsDone(Message):
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__()
-        self.errors = errors
-
-
 class JoinWindowActions(ConsoleHost):
     """Join windows in the console, and the question asked when quitting."""
 
@@ -110,6 +104,8 @@ class JoinWindowActions(ConsoleHost):
         self.join_windows: dict[str, JoinWindow] = {}
         self.window_joined: dict[str, tuple[NodeInfo, ...]] = {}
         self._windows_closing: set[str] = set()
+        # Set by "Rotate and quit": the console quits once no window is open.
+        self._quit_when_closed = False
         self._window_retry_at: dict[str, datetime] = {}
         self._windows_checked: set[str] = set()
         self._window_tick: Timer | None = None
@@ -309,10 +305,19 @@ class JoinWindowActions(ConsoleHost):
         self.notify(closed.message, title="Join window closed", timeout=12)
         if closed.rotation is not None:
             self.post_message(Rotated(closed.rotation))
+        if self._quit_when_closed and not self.join_windows:
+            self.exit()
 
     def on_join_window_close_failed(self, message: JoinWindowCloseFailed) -> None:
         window = message.window
         self._windows_closing.discard(window.id)
+        if self._quit_when_closed:
+            self._quit_when_closed = False
+            self.notify(
+                "Not every join window could be closed, so the console stays open.",
+                severity="error",
+                timeout=15,
+            )
         self._window_retry_at[window.id] = self._clock() + timedelta(
             seconds=WINDOW_RETRY_SECONDS
         )
@@ -395,6 +400,11 @@ class JoinWindowActions(ConsoleHost):
         if not self.join_windows:
             self.exit()
             return
+        if self._quit_when_closed:
+            self.notify(
+                "The join windows are being closed; the console quits when they are."
+            )
+            return
         if isinstance(self.screen, QuitWithWindowScreen):
             return
         windows = list(self.join_windows.values())
@@ -403,36 +413,17 @@ class JoinWindowActions(ConsoleHost):
             if choice == "keep":
                 self.exit()
             elif choice == "rotate":
-                self.notify("Closing the join windows and rotating…")
                 self._close_all_for_quit(windows)
 
         self.push_screen(QuitWithWindowScreen(windows, self.cli_command), answered)
 
-    @work(thread=True, group="windows-close", exit_on_error=False, description="Quit")
     def _close_all_for_quit(self, windows: list[JoinWindow]) -> None:
-        errors = []
+        """Close every window not closing yet, and quit once none is open."""
+        self._quit_when_closed = True
+        self.notify("Closing the join windows and rotating…")
         for window in windows:
-            try:
-                closed = close_window(
-                    self._get_service(),
-                    window,
-                    CloseReason.BY_USER,
-                    joined=self.window_joined.get(window.id, ()),
-                    store=self.window_store,
-                )
-            except SwarmTuiError as error:
-                errors.append(f"{window.role} window {window.id}: {error}")
-            else:
-                self.post_message(JoinWindowFinished(closed))
-        self.post_message(QuitRotationsDone(errors))
-
-    def on_quit_rotations_done(self, message: QuitRotationsDone) -> None:
-        if message.errors:
-            self.notify(
-                "Not every join window could be closed, so the console stays "
-                "open: " + " ".join(message.errors),
-                severity="error",
-                timeout=15,
-            )
-            return
-        self.exit()
+            if window.id in self.join_windows:
+                self._window_retry_at.pop(window.id, None)
+                self._begin_close(window, CloseReason.BY_USER, self._clock())
+        if not self.join_windows:
+            self.exit()
