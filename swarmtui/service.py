@@ -210,21 +210,30 @@ def not_current_reason(token: JoinToken, view: SwarmView) -> str:
     )
 
 
-@dataclass(frozen=True)
-class _InFlight:
-    """A rotation whose engine calls are running, for the audit at an early exit."""
-
-    action: str
-    roles: frozenset[Role]
-    expected: SwarmView | None
-
-
 @dataclass
 class _RotationProgress:
     """How far a rotation got, for the audit record of a failure or an interrupt."""
 
     before: SwarmView | None = None
     update_sent: bool = False
+
+
+@dataclass
+class _InFlight:
+    """A rotation that is running or whose audit record is not written yet.
+
+    `done` contains the fields of the "ok" record once the engine confirmed the
+    rotation, so that a process that exits early can still write it. The
+    first writer of the record sets `recorded`, so there is one record.
+    """
+
+    action: str
+    roles: frozenset[Role]
+    expected: SwarmView | None
+    fields: dict[str, Any]
+    progress: _RotationProgress
+    done: dict[str, Any] | None = None
+    recorded: bool = False
 
 
 class TokenService:
@@ -385,76 +394,86 @@ class TokenService:
         requested = frozenset(Role(role) for role in roles)
         if not requested:
             raise ValueError("rotate needs at least one role")
-        result = self._audited_rotation(action, requested, expected)
-        try:
-            if announce is not None:
-                announce(result)
-        except KeyboardInterrupt:
-            self.interrupted_during_update = True
-            raise
-        finally:
-            # The audit record is written even when an interrupt stops the
-            # token history, which can wait for another process's lock.
+        with self._tracked(action, requested, expected) as entry:
+            result = self._audited_rotation(entry)
+            entry.done = {"result": "ok", "old": result.before, "new": result.after}
             try:
-                self._remember_rotation(result)
+                if announce is not None:
+                    announce(result)
             except KeyboardInterrupt:
                 self.interrupted_during_update = True
                 raise
             finally:
-                self._audit(
-                    action,
-                    roles=requested,
-                    result="ok",
-                    old=result.before,
-                    new=result.after,
-                )
+                # The audit record is written even when an interrupt stops the
+                # token history, which can wait for another process's lock.
+                try:
+                    self._remember_rotation(result)
+                except KeyboardInterrupt:
+                    self.interrupted_during_update = True
+                    raise
+                finally:
+                    self._record_once(entry, **entry.done)
         return result
 
-    def record_abandoned_rotations(self) -> int:
-        """Audit each rotation whose engine calls are still running as abandoned.
+    def record_abandoned_rotations(self) -> list[str]:
+        """Write the audit record of each rotation that has none yet, at exit.
 
-        A process that exits while a worker thread waits for the engine calls
-        this, because the outcome of such a rotation is unknown. Return how
-        many were recorded.
+        A process that exits while a worker thread still rotates calls this.
+        A rotation that the engine confirmed is recorded as "ok"; one whose
+        update was sent without a response as "unknown"; one stopped before
+        its update as "failed". Return the results written, in that order.
         """
         with self._in_flight_lock:
             pending = list(self._in_flight.values())
+        results = []
         for entry in pending:
-            self._audit(
-                entry.action,
-                roles=entry.roles,
-                result="unknown",
-                error="Abandoned at exit",
-                old=entry.expected,
-            )
-        return len(pending)
+            if entry.done is not None:
+                fields = dict(entry.done)
+            else:
+                sent = entry.progress.update_sent
+                fields = {
+                    "result": "unknown" if sent else "failed",
+                    "error": "Abandoned at exit",
+                    "old": entry.expected or entry.progress.before,
+                    **entry.fields,
+                }
+            if self._record_once(entry, **fields):
+                results.append(fields["result"])
+        return results
 
     @contextmanager
     def _tracked(
-        self, action: str, roles: frozenset[Role], expected: SwarmView | None
-    ) -> Iterator[None]:
-        """Count a rotation as running until its outcome is known."""
-        entry = _InFlight(action, roles, expected)
+        self,
+        action: str,
+        roles: frozenset[Role],
+        expected: SwarmView | None,
+        **fields: Any,
+    ) -> Iterator[_InFlight]:
+        """Count a rotation as running until the block ends."""
+        entry = _InFlight(action, roles, expected, fields, _RotationProgress())
         with self._in_flight_lock:
             self._in_flight[id(entry)] = entry
         try:
-            yield
+            yield entry
         finally:
             with self._in_flight_lock:
                 del self._in_flight[id(entry)]
 
-    def _audited_rotation(
-        self,
-        action: str,
-        requested: frozenset[Role],
-        expected: SwarmView | None,
-        **fields: Any,
-    ) -> RotationResult:
+    def _record_once(self, entry: _InFlight, **fields: Any) -> bool:
+        """Write the rotation's audit record unless it was written; return whether."""
+        with self._in_flight_lock:
+            if entry.recorded:
+                return False
+            entry.recorded = True
+        self._audit(entry.action, roles=entry.roles, **fields)
+        return True
+
+    def _audited_rotation(self, entry: _InFlight) -> RotationResult:
         """Rotate, and audit a failed or interrupted rotation before re-raising."""
-        progress = _RotationProgress()
+        progress = entry.progress
+        expected = entry.expected
         try:
-            with self._tracked(action, requested, expected):
-                return self._rotate(requested, expected, progress)
+            return self._rotate(entry.roles, expected, progress)
         except (SwarmTuiError, KeyboardInterrupt) as error:
             if isinstance(error, SwarmTuiError):
                 title = error.title
@@ -465,13 +484,12 @@ class TokenService:
                 title = "Interrupted"
                 unknown = progress.update_sent
                 self.interrupted_during_update = unknown
-            self._audit(
-                action,
-                roles=requested,
+            self._record_once(
+                entry,
                 result="unknown" if unknown else "failed",
                 error=title,
                 old=expected or progress.before,
-                **fields,
+                **entry.fields,
             )
             raise
 
@@ -789,27 +807,41 @@ class TokenService:
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         both = frozenset(Role)
-        rotation = self._audited_rotation("leak-response", both, expected, since=since)
-        self._remember_rotation(rotation)
-        nodes: tuple[NodeInfo, ...] = ()
-        nodes_error = ""
-        try:
-            nodes = tuple(self.nodes_since(since))
-        except SwarmTuiError as error:
-            nodes_error = str(error)
-        self._audit(
-            "leak-response",
-            roles=both,
-            result="ok",
-            old=rotation.before,
-            new=rotation.after,
-            since=since,
-            nodes_joined=None if nodes_error else len(nodes),
-            managers_joined=None
-            if nodes_error
-            else sum(1 for node in nodes if node.role is Role.MANAGER),
-            nodes_error=nodes_error or None,
-        )
+        with self._tracked("leak-response", both, expected, since=since) as entry:
+            rotation = self._audited_rotation(entry)
+            # The record written if the process exits or is interrupted before
+            # the node list is read.
+            entry.done = {
+                "result": "ok",
+                "old": rotation.before,
+                "new": rotation.after,
+                "since": since,
+                "nodes_error": "Not listed: stopped first",
+            }
+            nodes: tuple[NodeInfo, ...] = ()
+            nodes_error = ""
+            try:
+                self._remember_rotation(rotation)
+                try:
+                    nodes = tuple(self.nodes_since(since))
+                except SwarmTuiError as error:
+                    nodes_error = str(error)
+            except KeyboardInterrupt:
+                self.interrupted_during_update = True
+                self._record_once(entry, **entry.done)
+                raise
+            self._record_once(
+                entry,
+                result="ok",
+                old=rotation.before,
+                new=rotation.after,
+                since=since,
+                nodes_joined=None if nodes_error else len(nodes),
+                managers_joined=None
+                if nodes_error
+                else sum(1 for node in nodes if node.role is Role.MANAGER),
+                nodes_error=nodes_error or None,
+            )
         return LeakReport(
             since=since, rotation=rotation, nodes=nodes, nodes_error=nodes_error
         )
@@ -823,28 +855,41 @@ class TokenService:
         RotationVerifyError is raised. The audit event carries key
         fingerprints, never the key.
         """
-        try:
-            with self._tracked("rotate-unlock-key", frozenset(), expected):
-                result = self._rotate_unlock_key(expected)
-        except SwarmTuiError as error:
-            self._audit(
-                "rotate-unlock-key", result="failed", error=error.title, old=expected
+        with self._tracked("rotate-unlock-key", frozenset(), expected) as entry:
+            try:
+                result = self._rotate_unlock_key(expected, entry.progress)
+            except SwarmTuiError as error:
+                self._record_once(
+                    entry, result="failed", error=error.title, old=expected
+                )
+                raise
+            except KeyboardInterrupt:
+                sent = entry.progress.update_sent
+                self.interrupted_during_update = sent
+                self._record_once(
+                    entry,
+                    result="unknown" if sent else "failed",
+                    error="Interrupted",
+                    old=expected or entry.progress.before,
+                )
+                raise
+            self._record_once(
+                entry,
+                result="ok",
+                view=result.after,
+                old_key_fingerprint=result.old_key_fingerprint,
+                new_key_fingerprint=result.new_key_fingerprint,
             )
-            raise
-        self._audit(
-            "rotate-unlock-key",
-            result="ok",
-            view=result.after,
-            old_key_fingerprint=result.old_key_fingerprint,
-            new_key_fingerprint=result.new_key_fingerprint,
-        )
         return result
 
-    def _rotate_unlock_key(self, expected: SwarmView | None) -> UnlockKeyRotation:
+    def _rotate_unlock_key(
+        self, expected: SwarmView | None, progress: _RotationProgress
+    ) -> UnlockKeyRotation:
         info = self.check_manager()
         snapshot = self.backend.inspect_swarm()
         node = self.backend.inspect_node(info.node_id)
         before = self._view(info, snapshot, node)
+        progress.before = before
         if expected is not None and (
             expected.cluster_id != before.cluster_id
             or expected.version != before.version
@@ -859,11 +904,13 @@ class TokenService:
             )
         old_key = self.backend.unlock_key()
 
+        progress.update_sent = True
         try:
             self.backend.update_swarm(
                 snapshot.version, snapshot.spec, rotate_unlock_key=True
             )
         except UpdateOutOfSequence:
+            progress.update_sent = False
             raise self._conflict(before, self.read()) from None
         after = self.read()
         new_key = self.backend.unlock_key()

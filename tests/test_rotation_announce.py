@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +116,11 @@ class BlockingHistory(FileTokenHistory):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.release = threading.Event()
+        self.entered = threading.Event()
 
     def update(self, cluster_id: str, **changes: Any) -> None:
         if changes.get("retired"):
+            self.entered.set()
             self.release.wait(timeout=30)
         super().update(cluster_id, **changes)
 
@@ -355,5 +358,158 @@ def test_finished_rotation_not_abandoned(tmp_path: Path) -> None:
     service = TokenService(demo_backend(tmp_path), audit=audit)
     service.rotate([Role.WORKER])
 
-    assert service.record_abandoned_rotations() == 0
+    assert service.record_abandoned_rotations() == []
     assert [fields["result"] for _, fields in audit.events] == ["ok"]
+
+
+def abandoned_while_blocked(
+    service: TokenService, stall: Any, call: Callable[[], Any]
+) -> list[str]:
+    """Return what the exit path records while `call` is blocked on `stall`.
+
+    `call` runs in a thread. `stall` has the events `entered` and `release`,
+    and the thread ends once it is released.
+    """
+    worker = threading.Thread(target=call)
+    worker.start()
+    try:
+        assert stall.entered.wait(10)
+        return service.record_abandoned_rotations()
+    finally:
+        stall.release.set()
+        worker.join(10)
+        assert not worker.is_alive()
+
+
+def test_confirmed_rotation_recorded_once_at_exit(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    history = BlockingHistory(tmp_path / "history.json")
+    service = TokenService(demo_backend(tmp_path), audit=audit, history=history)
+    before = service.read()
+
+    recorded = abandoned_while_blocked(
+        service, history, lambda: service.rotate([Role.WORKER])
+    )
+
+    assert recorded == ["ok"]
+    assert audit.actions() == ["rotate"]
+    fields = audit.events[0][1]
+    assert fields["result"] == "ok"
+    assert fields["old_fingerprints"] == {"worker": before.worker_fingerprint}
+    assert fields["new_fingerprints"]["worker"] != before.worker_fingerprint
+    assert service.record_abandoned_rotations() == []
+
+
+class HangingRead(DelegatingBackend):
+    """Blocks in inspect_swarm once `hang` is set, until `release` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.hang = False
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def inspect_swarm(self) -> Any:
+        if self.hang:
+            self.entered.set()
+            self.release.wait(timeout=60)
+        return super().inspect_swarm()
+
+
+def test_rotation_before_update_recorded_failed(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    backend = HangingRead(demo_backend(tmp_path))
+    service = TokenService(backend, audit=audit)
+    seen = service.read()
+    backend.hang = True
+
+    recorded = abandoned_while_blocked(
+        service, backend, lambda: service.rotate([Role.MANAGER], expected=seen)
+    )
+
+    assert recorded == ["failed"]
+    # The rotation went on once released; its own record was not written.
+    assert audit.actions() == ["rotate"]
+    fields = audit.events[0][1]
+    assert fields["result"] == "failed"
+    assert fields["error"] == "Abandoned at exit"
+    assert fields["cluster_id"] == seen.cluster_id
+
+
+class HangingNodeList(DelegatingBackend):
+    """Blocks in list_nodes until `release` is set, or raises KeyboardInterrupt."""
+
+    def __init__(self, inner: Any, interrupt: bool = False) -> None:
+        super().__init__(inner)
+        self.interrupt = interrupt
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def list_nodes(self) -> Any:
+        if self.interrupt:
+            raise KeyboardInterrupt
+        self.entered.set()
+        self.release.wait(timeout=60)
+        return super().list_nodes()
+
+
+def test_leak_response_recorded_when_nodes_hang(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    backend = HangingNodeList(demo_backend(tmp_path))
+    service = TokenService(backend, audit=audit)
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    recorded = abandoned_while_blocked(
+        service, backend, lambda: service.respond_to_leak(since)
+    )
+
+    assert recorded == ["ok"]
+    assert audit.actions() == ["leak-response"]
+    fields = audit.events[0][1]
+    assert fields["result"] == "ok"
+    assert set(fields["new_fingerprints"]) == {"manager", "worker"}
+    assert fields["nodes_error"] == "Not listed: stopped first"
+    assert fields["since"] == since
+
+
+def test_leak_response_interrupted_listing_recorded(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    service = TokenService(HangingNodeList(demo_backend(tmp_path), True), audit=audit)
+    before = service.read()
+
+    with pytest.raises(KeyboardInterrupt):
+        service.respond_to_leak(datetime.now(UTC) - timedelta(hours=1))
+
+    assert service.interrupted_during_update
+    assert audit.actions() == ["leak-response"]
+    fields = audit.events[0][1]
+    assert fields["result"] == "ok"
+    assert fields["old_fingerprints"]["worker"] == before.worker_fingerprint
+    assert fields["new_fingerprints"]["worker"] != before.worker_fingerprint
+
+
+@pytest.mark.parametrize(
+    ("records_written", "idle", "results", "expected"),
+    [
+        (True, True, [], []),
+        (True, False, [], ["an engine call was still running"]),
+        (False, True, [], ["before the token history and the audit record"]),
+        (False, False, ["ok"], ["took effect as the console quit"]),
+        (True, False, ["unknown"], ["still waiting for the engine"]),
+        (True, False, ["failed"], ["stopped before its update was sent"]),
+        (
+            True,
+            False,
+            ["ok", "unknown"],
+            ["took effect as the console quit", "still waiting for the engine"],
+        ),
+    ],
+)
+def test_exit_notes(
+    records_written: bool, idle: bool, results: list[str], expected: list[str]
+) -> None:
+    notes = run_module.exit_notes(records_written, idle, results)
+
+    assert len(notes) == len(expected)
+    for note, phrase in zip(notes, expected, strict=True):
+        assert phrase in note

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import gc
 import logging
 import os
 import pty
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -425,8 +428,14 @@ def read_until(fd: int, done: Callable[[bytes], bool], seconds: float) -> bytes:
     return output
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
+def fork_demo_console(
+    tmp_path: Path, columns: int = 0, rows: int = 0
+) -> tuple[int, int]:
+    """Start the console on a demo swarm in a pseudo-terminal; return pid and fd.
+
+    A pseudo-terminal starts at 0x0, which Textual reads as 80x24, unless
+    `columns` and `rows` set its size.
+    """
     swarmtui = Path(sys.executable).parent / "swarmtui"
     environment = {
         "PATH": os.environ.get("PATH", ""),
@@ -439,7 +448,16 @@ def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
     command = [str(swarmtui), "--demo", "--demo-state", str(tmp_path / "demo.toml")]
     pid, fd = pty.fork()
     if pid == 0:
+        if columns and rows:
+            size = struct.pack("HHHH", rows, columns, 0, 0)
+            fcntl.ioctl(0, termios.TIOCSWINSZ, size)
         os.execve(command[0], command, environment)
+    return pid, fd
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
+    pid, fd = fork_demo_console(tmp_path)
     try:
         first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
         assert b"Manager token" in first_screen
@@ -453,3 +471,66 @@ def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
     # The alternate screen is left and mouse reporting is turned off.
     assert b"\x1b[?1049l" in after
     assert b"\x1b[?1000l" in after
+
+
+def test_hangup_with_revealed_token_exits(tmp_path: Path) -> None:
+    pid, fd = fork_demo_console(tmp_path, columns=100, rows=30)
+    try:
+        first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
+        assert b"Manager token" in first_screen
+        os.write(fd, b"w")
+        os.write(fd, b"v")
+        revealed = read_until(fd, lambda output: b"Hide" in output, 30)
+        assert b"Hide" in revealed
+        read_until(fd, lambda output: False, 1)
+        # As a hang-up does: SIGHUP and SIGCONT while nothing reads the
+        # terminal, then the terminal closes.
+        os.kill(pid, signal.SIGHUP)
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(1)
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + 40
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the console was still running 40 s after its terminal closed")
+
+    assert os.waitstatus_to_exitcode(status) == 128 + signal.SIGHUP
+
+
+def test_hangup_timer_ends_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended: list[int] = []
+    recorded = threading.Event()
+
+    service = TokenService(demo_backend(tmp_path))
+
+    def record_abandoned_rotations() -> list[str]:
+        recorded.set()
+        return []
+
+    monkeypatch.setattr(
+        service, "record_abandoned_rotations", record_abandoned_rotations
+    )
+    app = SwarmConsole(service=service, environment={})
+    monkeypatch.setattr(run_module.os, "_exit", ended.append)
+    started = run_module.end_after_hangup(app, delay=0.05)
+
+    started(signal.SIGTERM)
+    time.sleep(0.3)
+    assert ended == []
+
+    started(signal.SIGHUP)
+    assert recorded.wait(5)
+    deadline = time.monotonic() + 5
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ended == [128 + signal.SIGHUP]

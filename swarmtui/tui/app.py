@@ -245,6 +245,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # sets it when one comes before the app is mounted, while Textual
         # already has the terminal in its screen mode.
         self.quit_signal: int | None = None
+        # Called with the signal number when a quit signal arrives.
+        self.on_quit_signal: Callable[[int], None] | None = None
         # Whether run_console turned the garbage collector off for start-up;
         # the app turns it on again once the first read is on screen.
         self.gc_paused = False
@@ -913,6 +915,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def terminate(self, signum: int = signal.SIGTERM) -> None:
         """Quit as q does, with the exit code of a process ended by `signum`."""
         self.quit_signal = signum
+        if self.on_quit_signal is not None:
+            self.on_quit_signal(signum)
         self.exit(128 + signum)
 
     def exit(
@@ -928,7 +932,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         would leave a revealed token in the shell's window.
         """
         revealed = any(self.revealed.values()) or self.unlock_revealed
-        if not revealed or self._attached_main_screen() is None:
+        # After SIGHUP the terminal is gone. Drawing the masked frame then left
+        # Textual's exit blocked on its output queue when a tmux window closed.
+        hung_up = self.quit_signal == signal.SIGHUP
+        if not revealed or hung_up or self._attached_main_screen() is None:
             super().exit(result, return_code, message)
             return
         self.revealed = dict.fromkeys(self.revealed, False)

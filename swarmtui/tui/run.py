@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import errno
 import gc
 import itertools
 import logging
@@ -41,6 +42,9 @@ HELD_RECORDS = 1000
 RECORDS_WAIT_SECONDS = 5.0
 # Seconds the exit waits for engine calls that are about to return.
 IDLE_WAIT_SECONDS = 0.2
+# Seconds after SIGHUP before the process ends without Textual's shutdown,
+# which was seen blocked on its output queue after a tmux window closed.
+HANGUP_EXIT_SECONDS = 15.0
 
 
 def endpoint_hint(args: argparse.Namespace) -> str:
@@ -297,6 +301,89 @@ def _run_console(args: argparse.Namespace) -> int:
         return _run_app(app)
 
 
+def exit_notes(records_written: bool, idle: bool, results: list[str]) -> list[str]:
+    """Return the stderr lines about rotations that the console's exit cut short.
+
+    `records_written` is whether the last rotation's records were written,
+    `idle` whether every engine call had ended, and `results` are the audit
+    results that TokenService.record_abandoned_rotations wrote.
+    """
+    notes = []
+    if "ok" in results:
+        notes.append(
+            "swarmtui: a rotation took effect as the console quit. Its audit "
+            "record was written at exit, and its token history may not be: "
+            "read the tokens again to update it."
+        )
+    elif not records_written:
+        notes.append(
+            "swarmtui: the console quit before the token history and the "
+            "audit record of the last rotation were written. The rotation "
+            "took effect; read the tokens again to see them."
+        )
+    if "unknown" in results:
+        notes.append(
+            "swarmtui: a rotation was still waiting for the engine when the "
+            "console quit, and it was abandoned. Read the tokens, or the "
+            "unlock key, again to see whether it took effect."
+        )
+    if "failed" in results:
+        notes.append(
+            "swarmtui: a rotation was stopped before its update was sent, so "
+            "nothing was rotated."
+        )
+    if not idle and not results:
+        notes.append(
+            "swarmtui: an engine call was still running when the console "
+            "quit, and it was abandoned."
+        )
+    return notes
+
+
+def _terminal_gone(stream: Any) -> bool:
+    """Return whether `stream` is a terminal that was hung up."""
+    import termios
+
+    try:
+        termios.tcgetattr(stream.fileno())
+    except termios.error as error:
+        return bool(error.args[0] == errno.EIO)
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def _write_to_null() -> None:
+    """Point standard input, output and error at /dev/null."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def end_after_hangup(
+    app: SwarmConsole, delay: float = HANGUP_EXIT_SECONDS
+) -> Callable[[int], None]:
+    """Return a quit-signal callback that ends the process if SIGHUP's exit stalls.
+
+    The audit records of rotations still running are written first.
+    """
+
+    def end(signum: int) -> None:
+        if app.service is not None:
+            app.service.record_abandoned_rotations()
+        os._exit(128 + signum)
+
+    def started(signum: int) -> None:
+        if signum != signal.SIGHUP:
+            return
+        timer = threading.Timer(delay, end, (signum,))
+        timer.daemon = True
+        timer.start()
+
+    return started
+
+
 def _run_app(app: SwarmConsole) -> int:
     from swarmtui.tui.app import QUIT_SIGNALS
 
@@ -312,40 +399,30 @@ def _run_app(app: SwarmConsole) -> int:
             app.quit_signal = signum
 
     previous = {signum: signal.signal(signum, note_signal) for signum in QUIT_SIGNALS}
+    app.on_quit_signal = end_after_hangup(app)
     try:
         result = app.run()
         for signum in QUIT_SIGNALS:
             signal.signal(signum, note_signal)
     finally:
-        if not app.wait_for_records(RECORDS_WAIT_SECONDS):
-            print(
-                "swarmtui: the console quit before the token history and the "
-                "audit record of the last rotation were written. The rotation "
-                "took effect; read the tokens again to see them.",
-                file=sys.stderr,
-            )
+        if _terminal_gone(sys.stderr):
+            # After a hang-up, each write to the terminal fails, and so would
+            # the interpreter's last flush (exit code 120).
+            _write_to_null()
+        records_written = app.wait_for_records(RECORDS_WAIT_SECONDS)
         # A call that is just returning, such as a rotation's worker after
         # its records, gets a moment to end before it counts as abandoned.
-        abandoned = 0
-        if not executor.wait_idle(IDLE_WAIT_SECONDS):
-            # The call runs in a daemon thread, so the process exits now.
-            if app.service is not None:
-                abandoned = app.service.record_abandoned_rotations()
-            if abandoned:
-                print(
-                    "swarmtui: a rotation was still waiting for the engine when "
-                    "the console quit, and it was abandoned. Read the tokens "
-                    "again to see whether it took effect.",
-                    file=sys.stderr,
-                )
-            else:
-                print(
-                    "swarmtui: an engine call was still running when the "
-                    "console quit, and it was abandoned.",
-                    file=sys.stderr,
-                )
+        idle = executor.wait_idle(IDLE_WAIT_SECONDS)
+        # A rotation still running in a daemon thread ends with the process,
+        # so the audit record it has not written yet is written here.
+        results = []
+        if app.service is not None:
+            results = app.service.record_abandoned_rotations()
+        for note in exit_notes(records_written, idle, results):
+            print(note, file=sys.stderr)
         if app.quit_signal is not None and app.join_windows:
-            token_state = "may still work" if abandoned else "still work"
+            changed = {"ok", "unknown"} & set(results)
+            token_state = "may still work" if changed else "still work"
             print(
                 f"swarmtui: {len(app.join_windows)} join window(s) stayed open, "
                 f"and their tokens {token_state}. Close them with "
