@@ -455,7 +455,7 @@ def fork_demo_console(
     return pid, fd
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
     pid, fd = fork_demo_console(tmp_path)
     try:

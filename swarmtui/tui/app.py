@@ -91,9 +91,10 @@ ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05
-# Signals that quit the console as q does: kill's default, and the hang-up
-# of a closed terminal or SSH session.
-QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# Signals that quit the console as q does: kill's default, the hang-up of a
+# closed terminal or SSH session, and SIGINT from kill -INT (in the console,
+# Ctrl+C is a key, not a signal).
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # The garbage collector, off while the console starts, is turned on after the
 # first read's frame, or after this many seconds when that read takes longer.
 GC_RESUME_SECONDS = 2.0
@@ -238,7 +239,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # The executor that runs thread workers; run_console sets one that
         # does not wait for a hung engine call when the app exits.
         self.worker_executor: Executor | None = None
-        # Whether SIGTERM and SIGHUP quit the app as q does, restoring the terminal.
+        # Whether QUIT_SIGNALS quit the app as q does, restoring the terminal.
         # run_console sets it; tests leave the signal to the test runner.
         self.quit_on_sigterm = False
         # The signal that quit the console, if one did. run_console's handler
