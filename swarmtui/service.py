@@ -553,7 +553,16 @@ class TokenService:
             # A token rotation changes neither this node nor its address, so
             # the read-back only reads the swarm again. GET /info and GET
             # /nodes/{id} would add 10 to 40 ms (dockerd 20.10, 2-core machine).
-            after = self._view(info, self.backend.inspect_swarm(), node)
+            try:
+                after = self._view(info, self.backend.inspect_swarm(), node)
+            except SwarmTuiError as error:
+                roles = " and ".join(sorted(requested))
+                raise RotationOutcomeUnknownError(
+                    f"The engine accepted the rotation of the {roles} token, but "
+                    f"reading the swarm afterwards failed ({error.message}), so "
+                    "the new token could not be checked.",
+                    "Read the tokens again before you rotate again.",
+                ) from None
         result = RotationResult(roles=requested, before=before, after=after)
         try:
             self._verify(requested, before, after)
@@ -859,8 +868,13 @@ class TokenService:
             try:
                 result = self._rotate_unlock_key(expected, entry.progress)
             except SwarmTuiError as error:
+                # Once the update was sent, the engine may have applied it.
+                sent = entry.progress.update_sent
                 self._record_once(
-                    entry, result="failed", error=error.title, old=expected
+                    entry,
+                    result="unknown" if sent else "failed",
+                    error=error.title,
+                    old=expected or entry.progress.before,
                 )
                 raise
             except KeyboardInterrupt:

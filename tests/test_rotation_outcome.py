@@ -6,6 +6,7 @@ before it replies, so a failed update is not proof that nothing changed.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,53 @@ async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) ->
             assert notes[-1][0] == "Token not rotated"
             assert f"the swarm still shows {before}. Rotate it again." in notes[-1][1]
             assert "rotated by this console" not in meta
+
+
+class FailingReadBack(DelegatingBackend):
+    """Applies each update, then fails every swarm read after it."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updated = False
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        super().update_swarm(version, spec, **flags)
+        self.updated = True
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        if self.updated:
+            raise TIMEOUT
+        return super().inspect_swarm()
+
+
+def test_accepted_update_unread_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = demo_backend(tmp_path)
+    service = TokenService(FailingReadBack(inner), audit=audit)
+    before = service.read()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate([Role.WORKER], expected=before)
+
+    assert "accepted the rotation of the worker token" in caught.value.message
+    assert "did not respond within 3 seconds" in caught.value.message
+    assert results(audit) == ["unknown"]
+    assert TokenService(inner).read().worker_token != before.worker_token
+
+
+def test_unlock_rotation_update_lost_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = demo_backend(tmp_path)
+    snapshot = inner.inspect_swarm()
+    spec = copy.deepcopy(snapshot.spec)
+    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+    inner.update_swarm(snapshot.version, spec)
+    service = TokenService(FailingUpdateBackend(inner, applies=True), audit=audit)
+    old_key = inner.unlock_key()
+
+    with pytest.raises(RequestTimeoutError):
+        service.rotate_unlock_key()
+
+    assert inner.unlock_key() != old_key
+    assert results(audit) == ["unknown"]
+    assert audit.events[0][0] == "rotate-unlock-key"
