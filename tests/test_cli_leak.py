@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from swarmtui.audit import read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
 from swarmtui.errors import ExitCode
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
+from swarmtui.windows import WindowStore
 
 
 @pytest.fixture
@@ -335,3 +339,105 @@ def test_sigterm_during_window_close_ignored(
     assert "rotated" in capsys.readouterr().err
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize(
+    "burst",
+    [
+        (signal.SIGHUP, signal.SIGTERM),
+        (signal.SIGTERM, signal.SIGHUP, signal.SIGTERM),
+        (signal.SIGINT, signal.SIGTERM, signal.SIGINT),
+    ],
+)
+def test_signal_burst_still_closes_window(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    burst: tuple[signal.Signals, ...],
+) -> None:
+    import time
+
+    def signalled(seconds: float) -> None:
+        for signum in burst:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(time, "sleep", signalled)
+    before = demo_service(env).read()
+
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK, err
+    assert "Traceback" not in err
+    assert "rotated" in err
+    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+    assert WindowStore(env / "windows.json").load() == []
+    actions = [event["action"] for event in read_audit(env / "audit.jsonl").events]
+    assert actions.count("join-window-close") == 1
+    assert actions.count("join-window-closed") == 1
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        assert signal.getsignal(signum) == signal.SIG_DFL
+
+
+def test_second_signal_keeps_rotation_record(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarmtui.audit import AuditLog
+
+    update = DemoBackend.update_swarm
+    record = AuditLog.record
+
+    def update_then_hang_up(self: DemoBackend, *args: Any, **kwargs: Any) -> None:
+        update(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    def record_under_sigterm(self: AuditLog, action: str, **fields: Any) -> None:
+        # A second signal while the first one's record is written.
+        os.kill(os.getpid(), signal.SIGTERM)
+        record(self, action, **fields)
+
+    monkeypatch.setattr(DemoBackend, "update_swarm", update_then_hang_up)
+    monkeypatch.setattr(AuditLog, "record", record_under_sigterm)
+
+    code = main([*demo_args(env), "join-token", "--rotate", "-q", "worker"])
+
+    err = capsys.readouterr().err
+    assert code == 128 + signal.SIGHUP
+    assert "stopped by SIGHUP during a rotation" in err
+    events = read_audit(env / "audit.jsonl").events
+    assert [event["action"] for event in events] == ["rotate"]
+    assert events[0]["result"] == "unknown"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT])
+def test_signal_during_window_close_ignored(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    signum: signal.Signals,
+) -> None:
+    import time
+
+    from swarmtui.cli import join_window
+
+    closing = join_window.close_window
+
+    def signalled_while_closing(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signum)
+        return closing(*args, **kwargs)
+
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.84"))
+    monkeypatch.setattr(join_window, "close_window", signalled_while_closing)
+    before = demo_service(env).read()
+
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+
+    assert code == ExitCode.OK
+    assert "rotated" in capsys.readouterr().err
+    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+    assert WindowStore(env / "windows.json").load() == []

@@ -327,7 +327,7 @@ def _dispatch(arguments: list[str]) -> int:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt as interrupt:
-        if isinstance(interrupt, QuitSignal):
+        if isinstance(interrupt, QuitSignal) and interrupt.signum != signal.SIGINT:
             cause = f"stopped by {signal.Signals(interrupt.signum).name}"
             code = 128 + interrupt.signum
         else:
@@ -346,9 +346,9 @@ def _dispatch(arguments: list[str]) -> int:
 
 
 class QuitSignal(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised as an interrupt so that Ctrl+C's clean-up runs.
+    """SIGTERM, SIGHUP or SIGINT, raised as an interrupt so that its clean-up runs.
 
-    A rotation stopped by it is audited as Ctrl+C's is. As a
+    A rotation stopped by it is audited as interrupted. As a
     KeyboardInterrupt it is not an Exception, so no engine call turns it
     into an engine error.
     """
@@ -358,18 +358,33 @@ class QuitSignal(KeyboardInterrupt):
         self.signum = signum
 
 
-QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 def _raise_quit_signal(signum: int, frame: FrameType | None) -> None:
+    # Further signals are ignored, so that they cannot stop the clean-up that
+    # this one starts, such as the audit record of a rotation.
+    ignore_quit_signals()
     raise QuitSignal(signum)
+
+
+def ignore_quit_signals() -> None:
+    """Ignore SIGTERM, SIGHUP and SIGINT from now on."""
+    for signum in QUIT_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 @contextmanager
 def quit_signals_interrupt() -> Iterator[None]:
-    """Raise QuitSignal on SIGTERM and SIGHUP inside the block."""
+    """Raise QuitSignal on SIGTERM, SIGHUP and SIGINT inside the block.
+
+    A signal ignored when the block starts, as nohup ignores SIGHUP, stays
+    ignored.
+    """
     previous = {
-        signum: signal.signal(signum, _raise_quit_signal) for signum in QUIT_SIGNALS
+        signum: signal.signal(signum, _raise_quit_signal)
+        for signum in QUIT_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
     }
     try:
         yield

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from swarmtui.cli import QuitSignal
+from swarmtui.cli import QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
 from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
@@ -149,12 +149,8 @@ class _Terminated(BaseException):
         )
 
 
-# Signals that close an open window.
+# Signals that close an open window, besides Ctrl+C.
 CLOSING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(signum)
 
 
 def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> None:
@@ -224,10 +220,22 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         return ExitCode.USAGE
     role = Role(args.role)
     store = WindowStore()
+    closing = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if closing:
+            return
+        # One signal closes the window; later ones must not stop that.
+        ignore_quit_signals()
+        raise _Terminated(signum)
+
     # SIGTERM and SIGHUP are handled from before the window exists, so that a
     # signal that arrives right after the token is printed still closes it.
+    # A signal ignored from the start, as nohup ignores SIGHUP, stays ignored.
     previous = {
-        signum: signal.signal(signum, _on_sigterm) for signum in CLOSING_SIGNALS
+        signum: signal.signal(signum, on_signal)
+        for signum in CLOSING_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
     }
     try:
         try:
@@ -246,10 +254,10 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         except _Terminated as terminated:
             reason = terminated.reason
     finally:
-        # The window is closing now, which is what a further SIGTERM or
-        # SIGHUP would ask for, so one does not stop the rotation half way.
-        for signum in CLOSING_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
+        # The window is closing now, which is what a further signal would ask
+        # for, so none stops the rotation half way.
+        closing = True
+        ignore_quit_signals()
 
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
