@@ -403,6 +403,9 @@ def close_window(
                 rotation = service.rotate(
                     [window.role], expected=fresh, action=CLOSE_ACTION
                 )
+            else:
+                # The token was rotated meanwhile; the record names the new one.
+                view = fresh
     if store is not None:
         store.remove(window.id)
     service.record(

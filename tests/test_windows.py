@@ -6,9 +6,12 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tui_support import DelegatingBackend, RecordingAudit
 
+from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import JoinWindowError
 from swarmtui.models import NodeInfo, Role
@@ -211,3 +214,28 @@ def test_cli_window_minutes_usage_error(
 
     assert caught.value.code == 2
     assert phrase in capsys.readouterr().err
+
+
+class RotatedMeanwhile(DelegatingBackend):
+    """Lets another admin rotate the worker token just before each update."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        TokenService(self.inner).rotate([Role.WORKER])
+        raise UpdateOutOfSequence
+
+
+def test_close_after_rotation_elsewhere_names_new_token(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=5)
+    audit = RecordingAudit()
+    service = TokenService(RotatedMeanwhile(inner), audit=audit)
+    window, _ = open_window(TokenService(inner), Role.WORKER, minutes=5)
+
+    closed = close_window(service, window, CloseReason.BY_USER)
+
+    current = TokenService(inner).read().worker_fingerprint
+    assert closed.rotation is None
+    assert current != window.token_fingerprint
+    action, fields = audit.events[-1]
+    assert action == "join-window-closed"
+    assert fields["result"] == "already-rotated"
+    assert fields["fingerprints"] == {"worker": current}
