@@ -11,6 +11,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Static
 from tui_support import (
     FIXED_NOW,
+    DelegatingBackend,
     HangingUpdateBackend,
     RecordingAudit,
     demo_backend,
@@ -22,6 +23,7 @@ from swarmtui.ca import describe_ca
 from swarmtui.errors import EngineUnreachableError
 from swarmtui.models import Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
+from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaBanner, CaScreen
@@ -385,6 +387,45 @@ async def test_rotate_and_quit_closes_once(tmp_path: Path) -> None:
         assert WindowStore(tmp_path / "windows.json").load() == []
     finally:
         backend.release.set()
+
+
+class FailingFirstUpdate(DelegatingBackend):
+    """Refuses the first update, as an engine that is briefly down would."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updates = 0
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.updates += 1
+        if self.updates == 1:
+            raise EngineUnreachableError("The engine is down.", "Start it.")
+        super().update_swarm(version, spec, **flags)
+
+
+async def test_failed_close_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(window_actions, "WINDOW_RETRY_SECONDS", 0.2)
+    backend = FailingFirstUpdate(demo_backend(tmp_path))
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("O")
+        await settle(app, pilot)
+        assert backend.updates == 1
+        assert len(app.join_windows) == 1
+        for _ in range(40):
+            if not app.join_windows:
+                break
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+        assert backend.updates == 2
+        assert app.join_windows == {}
+    assert fingerprints(backend)[0] != before[0]
+    assert WindowStore(tmp_path / "windows.json").load() == []
 
 
 async def test_quit_keep_leaves_window_stored(tmp_path: Path) -> None:

@@ -71,9 +71,12 @@ class JoinWindowFinished(Message):
 
 
 class JoinWindowCloseFailed(Message):
-    def __init__(self, window: JoinWindow, error: SwarmTuiError) -> None:
+    def __init__(
+        self, window: JoinWindow, reason: CloseReason, error: SwarmTuiError
+    ) -> None:
         super().__init__()
         self.window = window
+        self.reason = reason
         self.error = error
 
 
@@ -292,10 +295,10 @@ class JoinWindowActions(ConsoleHost):
                 store=self.window_store,
             )
         except SwarmTuiError as error:
-            self.post_message(JoinWindowCloseFailed(window, error))
+            self.post_message(JoinWindowCloseFailed(window, reason, error))
         except Exception as error:  # an unexpected failure must not kill the UI
             failure = unexpected_failure("Closing the join window", error)
-            self.post_message(JoinWindowCloseFailed(window, failure))
+            self.post_message(JoinWindowCloseFailed(window, reason, failure))
         else:
             self.post_message(JoinWindowFinished(closed))
 
@@ -321,6 +324,15 @@ class JoinWindowActions(ConsoleHost):
         self._window_retry_at[window.id] = self._clock() + timedelta(
             seconds=WINDOW_RETRY_SECONDS
         )
+
+        def retry() -> None:
+            # A window closed on request is not due, so no poll closes it.
+            current = self.join_windows.get(window.id)
+            if current is not None:
+                self._window_retry_at.pop(window.id, None)
+                self._begin_close(current, message.reason, self._clock())
+
+        self.set_timer(WINDOW_RETRY_SECONDS, retry)
         self.notify(
             f"The {window.role} join window could not be closed, so its token is "
             f"still live: {message.error} It is tried again in "
