@@ -389,16 +389,17 @@ async def test_rotate_and_quit_closes_once(tmp_path: Path) -> None:
         backend.release.set()
 
 
-class FailingFirstUpdate(DelegatingBackend):
-    """Refuses the first update, as an engine that is briefly down would."""
+class RejectedUpdates(DelegatingBackend):
+    """Rejects the first `rejections` updates (all with None), as a down engine."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, rejections: int | None = None) -> None:
         super().__init__(inner)
+        self.rejections = rejections
         self.updates = 0
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         self.updates += 1
-        if self.updates == 1:
+        if self.rejections is None or self.updates <= self.rejections:
             raise EngineUnreachableError("The engine is down.", "Start it.")
         super().update_swarm(version, spec, **flags)
 
@@ -407,7 +408,7 @@ async def test_failed_close_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(window_actions, "WINDOW_RETRY_SECONDS", 0.2)
-    backend = FailingFirstUpdate(demo_backend(tmp_path))
+    backend = RejectedUpdates(demo_backend(tmp_path), rejections=1)
     before = fingerprints(backend)
     app = make_app(TokenService(backend), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -426,6 +427,28 @@ async def test_failed_close_is_retried(
         assert app.join_windows == {}
     assert fingerprints(backend)[0] != before[0]
     assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+async def test_repeated_close_keeps_one_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(window_actions, "WINDOW_RETRY_SECONDS", 0.3)
+    backend = RejectedUpdates(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("O")
+        await settle(app, pilot)
+        await pilot.press("O")
+        await settle(app, pilot)
+        assert backend.updates == 2
+        await pilot.pause(0.8)
+        await settle(app, pilot)
+        # One retry every 0.3 s from the second failure on: two or three in
+        # 0.8 s. A second chain of retries would add as many again.
+        assert 2 <= backend.updates - 2 <= 3
+        assert len(app.join_windows) == 1
 
 
 async def test_quit_keep_leaves_window_stored(tmp_path: Path) -> None:

@@ -110,6 +110,8 @@ class JoinWindowActions(ConsoleHost):
         # Set by "Rotate and quit": the console quits once no window is open.
         self._quit_when_closed = False
         self._window_retry_at: dict[str, datetime] = {}
+        # One retry timer per window whose close failed.
+        self._window_retry_timers: dict[str, Timer] = {}
         self._windows_checked: set[str] = set()
         self._window_tick: Timer | None = None
         self._window_poll: Timer | None = None
@@ -327,12 +329,18 @@ class JoinWindowActions(ConsoleHost):
 
         def retry() -> None:
             # A window closed on request is not due, so no poll closes it.
+            self._window_retry_timers.pop(window.id, None)
             current = self.join_windows.get(window.id)
             if current is not None:
                 self._window_retry_at.pop(window.id, None)
                 self._begin_close(current, message.reason, self._clock())
 
-        self.set_timer(WINDOW_RETRY_SECONDS, retry)
+        earlier = self._window_retry_timers.pop(window.id, None)
+        if earlier is not None:
+            earlier.stop()
+        self._window_retry_timers[window.id] = self.set_timer(
+            WINDOW_RETRY_SECONDS, retry
+        )
         self.notify(
             f"The {window.role} join window could not be closed, so its token is "
             f"still live: {message.error} It is tried again in "
