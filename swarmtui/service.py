@@ -254,6 +254,8 @@ class TokenService:
         self.on_audit_error: Callable[[AuditWriteError], None] | None = None
         # Set when an interrupt stopped a rotation that may have sent its update.
         self.interrupted_during_update = False
+        # Set when an interrupt came after the engine confirmed a rotation.
+        self.interrupted_after_rotation = False
         # When this process last rotated each role, per cluster.
         self.rotated_at: dict[tuple[str, Role], datetime] = {}
         # The node state of the last successful read, reused by rotations.
@@ -401,7 +403,7 @@ class TokenService:
                 if announce is not None:
                     announce(result)
             except KeyboardInterrupt:
-                self.interrupted_during_update = True
+                self.interrupted_after_rotation = True
                 raise
             finally:
                 # The audit record is written even when an interrupt stops the
@@ -409,7 +411,7 @@ class TokenService:
                 try:
                     self._remember_rotation(result)
                 except KeyboardInterrupt:
-                    self.interrupted_during_update = True
+                    self.interrupted_after_rotation = True
                     raise
                 finally:
                     self._record_once(entry, **entry.done)
@@ -474,16 +476,21 @@ class TokenService:
         expected = entry.expected
         try:
             return self._rotate(entry.roles, expected, progress)
-        except (SwarmTuiError, KeyboardInterrupt) as error:
+        except (Exception, KeyboardInterrupt) as error:
             if isinstance(error, SwarmTuiError):
                 title = error.title
                 unknown = isinstance(error, RotationOutcomeUnknownError)
-            else:
+            elif isinstance(error, KeyboardInterrupt):
                 # Once the update is sent, the engine may have applied it
                 # before the interrupt.
                 title = "Interrupted"
                 unknown = progress.update_sent
                 self.interrupted_during_update = unknown
+            else:
+                # A bug or an engine reply of an unexpected shape: once the
+                # update is sent, its outcome is unknown.
+                title = f"Unexpected error ({type(error).__name__})"
+                unknown = progress.update_sent
             self._record_once(
                 entry,
                 result="unknown" if unknown else "failed",
@@ -836,7 +843,7 @@ class TokenService:
                 except SwarmTuiError as error:
                     nodes_error = str(error)
             except KeyboardInterrupt:
-                self.interrupted_during_update = True
+                self.interrupted_after_rotation = True
                 self._record_once(entry, **entry.done)
                 raise
             self._record_once(

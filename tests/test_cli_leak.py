@@ -441,3 +441,62 @@ def test_signal_during_window_close_ignored(
     assert "rotated" in capsys.readouterr().err
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
     assert WindowStore(env / "windows.json").load() == []
+
+
+def test_unexpected_read_back_error_recorded(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update = DemoBackend.update_swarm
+    inspect = DemoBackend.inspect_swarm
+    updated: list[bool] = []
+
+    def update_and_note(self: DemoBackend, *args: Any, **kwargs: Any) -> None:
+        update(self, *args, **kwargs)
+        updated.append(True)
+
+    def inspect_of_odd_shape(self: DemoBackend) -> Any:
+        if updated:
+            raise ValueError("invalid literal for int() with base 10: 'x'")
+        return inspect(self)
+
+    monkeypatch.setattr(DemoBackend, "update_swarm", update_and_note)
+    monkeypatch.setattr(DemoBackend, "inspect_swarm", inspect_of_odd_shape)
+
+    code = main([*demo_args(env), "join-token", "--rotate", "-q", "worker"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.FAILURE
+    assert captured.out == ""
+    assert "unexpected error (ValueError" in captured.err
+    assert "Traceback" not in captured.err
+    events = read_audit(env / "audit.jsonl").events
+    assert [event["action"] for event in events] == ["rotate"]
+    assert events[0]["result"] == "unknown"
+    assert events[0]["error"] == "Unexpected error (ValueError)"
+
+
+def test_late_signal_keeps_exit_code(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import swarmtui.cli as cli
+
+    update = DemoBackend.update_swarm
+    report = cli._report
+
+    def update_then_terminate(self: DemoBackend, *args: Any, **kwargs: Any) -> None:
+        update(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def report_under_sigint(message: str) -> None:
+        # A further signal while the first one's message is written.
+        os.kill(os.getpid(), signal.SIGINT)
+        report(message)
+
+    monkeypatch.setattr(DemoBackend, "update_swarm", update_then_terminate)
+    monkeypatch.setattr(cli, "_report", report_under_sigint)
+
+    code = main([*demo_args(env), "join-token", "--rotate", "-q", "worker"])
+
+    assert code == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM during a rotation" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -256,7 +256,7 @@ def test_interrupted_history_still_audited(tmp_path: Path) -> None:
 
     assert audit.actions() == ["rotate"]
     assert audit.events[0][1]["result"] == "ok"
-    assert service.interrupted_during_update
+    assert service.interrupted_after_rotation
 
 
 def test_sigterm_while_records_written(
@@ -480,7 +480,7 @@ def test_leak_response_interrupted_listing_recorded(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         service.respond_to_leak(datetime.now(UTC) - timedelta(hours=1))
 
-    assert service.interrupted_during_update
+    assert service.interrupted_after_rotation
     assert audit.actions() == ["leak-response"]
     fields = audit.events[0][1]
     assert fields["result"] == "ok"

@@ -303,36 +303,67 @@ def _dispatch(arguments: list[str]) -> int:
     logs.configure(args.verbose)
 
     check_selection(parser, args)
+    if args.host and args.context:
+        parser.error("use either --host or --context, not both")
+    if args.command is None:
+        from swarmtui.tui.run import run_console
+
+        try:
+            return run_console(args)
+        except SwarmTuiError as error:
+            print(error_message(error), file=sys.stderr)
+            return error.exit_code
+        except KeyboardInterrupt:
+            _report("swarmtui: interrupted")
+            return 130
+    # The handlers stay until the messages below are written, so that a
+    # later signal cannot cut them short or change the exit code.
+    with quit_signals_interrupt():
+        return _run_subcommand(runners[args.command], args)
+
+
+def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int:
+    """Run a subcommand, and turn its errors and interrupts into messages."""
     service: TokenService | None = None
     try:
-        if args.host and args.context:
-            parser.error("use either --host or --context, not both")
-        if args.command is None:
-            from swarmtui.tui.run import run_console
-
-            return run_console(args)
         if not _needs_service(args):
             gc.enable()
-            return runners[args.command](args, None)
-        with quit_signals_interrupt():
-            service = make_service(args)
-            gc.enable()
-            try:
-                return runners[args.command](args, service)
-            finally:
-                for failure in service.audit_failures:
-                    print(f"swarmtui: warning: {failure}", file=sys.stderr)
-                service.backend.close()
+            return runner(args, None)
+        service = make_service(args)
+        gc.enable()
+        try:
+            return runner(args, service)
+        finally:
+            for failure in service.audit_failures:
+                print(f"swarmtui: warning: {failure}", file=sys.stderr)
+            service.backend.close()
     except SwarmTuiError as error:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
+    except Exception as error:  # a bug, or an engine reply of an unexpected shape
+        import logging
+
+        from swarmtui.tokens import redact
+
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        _report(
+            f"swarmtui: unexpected error ({type(error).__name__}: "
+            f"{redact(str(error))}). Run again with -vv for the details; after "
+            "a rotation, read the tokens again to see whether it took effect."
+        )
+        return ExitCode.FAILURE
     except KeyboardInterrupt as interrupt:
         if isinstance(interrupt, QuitSignal) and interrupt.signum != signal.SIGINT:
             cause = f"stopped by {signal.Signals(interrupt.signum).name}"
             code = 128 + interrupt.signum
         else:
             cause, code = "interrupted", 130
-        if service is not None and service.interrupted_during_update:
+        if service is not None and service.interrupted_after_rotation:
+            _report(
+                f"swarmtui: {cause} after the rotation took effect; its audit "
+                "record was written. Read the tokens again to see the new ones."
+            )
+        elif service is not None and service.interrupted_during_update:
             from swarmtui.tui.run import cli_command
 
             _report(

@@ -232,11 +232,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     # SIGTERM and SIGHUP are handled from before the window exists, so that a
     # signal that arrives right after the token is printed still closes it.
     # A signal ignored from the start, as nohup ignores SIGHUP, stays ignored.
-    previous = {
-        signum: signal.signal(signum, on_signal)
-        for signum in CLOSING_SIGNALS
-        if signal.getsignal(signum) is not signal.SIG_IGN
-    }
+    for signum in CLOSING_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, on_signal)
     try:
         try:
             window, view = open_window(
@@ -259,6 +257,8 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         closing = True
         ignore_quit_signals()
 
+    # The signals stay ignored until the command has written its messages and
+    # returned; the command line's handlers are put back after that.
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
     except SwarmTuiError as error:
@@ -269,9 +269,6 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     print(closed.message, file=sys.stderr)
     return ExitCode.OK
 
