@@ -421,9 +421,9 @@ class TokenService:
         """Write the audit record of each rotation that has none yet, at exit.
 
         A process that exits while a worker thread still rotates calls this.
-        A rotation that the engine confirmed is recorded as "ok"; one whose
-        update was sent without a response as "unknown"; one stopped before
-        its update as "failed". Return the results written, in that order.
+        A rotation that the engine confirmed is recorded as "ok", and one whose
+        update was sent without a response as "unknown". One stopped before
+        its update is recorded as "failed". Return the results written.
         """
         with self._in_flight_lock:
             pending = list(self._in_flight.values())
@@ -472,33 +472,48 @@ class TokenService:
 
     def _audited_rotation(self, entry: _InFlight) -> RotationResult:
         """Rotate, and audit a failed or interrupted rotation before re-raising."""
-        progress = entry.progress
-        expected = entry.expected
         try:
-            return self._rotate(entry.roles, expected, progress)
+            return self._rotate(entry.roles, entry.expected, entry.progress)
         except (Exception, KeyboardInterrupt) as error:
-            if isinstance(error, SwarmTuiError):
-                title = error.title
-                unknown = isinstance(error, RotationOutcomeUnknownError)
-            elif isinstance(error, KeyboardInterrupt):
-                # Once the update is sent, the engine may have applied it
-                # before the interrupt.
-                title = "Interrupted"
-                unknown = progress.update_sent
-                self.interrupted_during_update = unknown
-            else:
-                # A bug or an engine reply of an unexpected shape: once the
-                # update is sent, its outcome is unknown.
-                title = f"Unexpected error ({type(error).__name__})"
-                unknown = progress.update_sent
-            self._record_once(
-                entry,
-                result="unknown" if unknown else "failed",
-                error=title,
-                old=expected or progress.before,
-                **entry.fields,
-            )
+            # A failed update was read back already, so of the engine errors
+            # only RotationOutcomeUnknownError leaves the outcome open.
+            self._record_failure(entry, error, engine_error_unknown=False)
             raise
+
+    def _record_failure(
+        self,
+        entry: _InFlight,
+        error: BaseException,
+        *,
+        engine_error_unknown: bool,
+    ) -> None:
+        """Write the audit record of a rotation that `error` stopped.
+
+        An interrupt or an unexpected error after the update was sent leaves
+        the outcome unknown, and so does an engine error when
+        `engine_error_unknown` is set.
+        """
+        sent = entry.progress.update_sent
+        if isinstance(error, SwarmTuiError):
+            title = error.title
+            unknown = isinstance(error, RotationOutcomeUnknownError) or (
+                engine_error_unknown and sent
+            )
+        elif isinstance(error, KeyboardInterrupt):
+            title = "Interrupted"
+            unknown = sent
+            self.interrupted_during_update = unknown
+        else:
+            # An engine reply of an unexpected shape, or a bug.
+            title = f"Unexpected error ({type(error).__name__})"
+            unknown = sent
+        self._record_once(
+            entry,
+            result="unknown" if unknown else "failed",
+            error=title,
+            old=entry.expected or entry.progress.before,
+            **entry.fields,
+        )
 
     def _rotate(
         self,
@@ -874,25 +889,10 @@ class TokenService:
         with self._tracked("rotate-unlock-key", frozenset(), expected) as entry:
             try:
                 result = self._rotate_unlock_key(expected, entry.progress)
-            except SwarmTuiError as error:
-                # Once the update was sent, the engine may have applied it.
-                sent = entry.progress.update_sent
-                self._record_once(
-                    entry,
-                    result="unknown" if sent else "failed",
-                    error=error.title,
-                    old=expected or entry.progress.before,
-                )
-                raise
-            except KeyboardInterrupt:
-                sent = entry.progress.update_sent
-                self.interrupted_during_update = sent
-                self._record_once(
-                    entry,
-                    result="unknown" if sent else "failed",
-                    error="Interrupted",
-                    old=expected or entry.progress.before,
-                )
+            except (Exception, KeyboardInterrupt) as error:
+                # Nothing reads the key back after a failed update, so once
+                # the update was sent, any error leaves the outcome open.
+                self._record_failure(entry, error, engine_error_unknown=True)
                 raise
             self._record_once(
                 entry,

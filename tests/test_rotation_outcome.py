@@ -182,13 +182,19 @@ def test_accepted_update_unread_is_unknown(tmp_path: Path) -> None:
     assert TokenService(inner).read().worker_token != before.worker_token
 
 
-def test_unlock_rotation_update_lost_is_unknown(tmp_path: Path) -> None:
-    audit = RecordingAudit()
+def autolocked_demo(tmp_path: Path) -> Any:
+    """Return a demo backend whose swarm has autolock on."""
     inner = demo_backend(tmp_path)
     snapshot = inner.inspect_swarm()
     spec = copy.deepcopy(snapshot.spec)
     spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
     inner.update_swarm(snapshot.version, spec)
+    return inner
+
+
+def test_unlock_rotation_update_lost_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
     service = TokenService(FailingUpdateBackend(inner, applies=True), audit=audit)
     old_key = inner.unlock_key()
 
@@ -198,3 +204,23 @@ def test_unlock_rotation_update_lost_is_unknown(tmp_path: Path) -> None:
     assert inner.unlock_key() != old_key
     assert results(audit) == ["unknown"]
     assert audit.events[0][0] == "rotate-unlock-key"
+
+
+class OddUpdateReply(DelegatingBackend):
+    """Applies each update, then fails as an engine reply of an odd shape would."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        super().update_swarm(version, spec, **flags)
+        raise ValueError("invalid literal for int() with base 10: 'x'")
+
+
+def test_unlock_rotation_odd_reply_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(OddUpdateReply(inner), audit=audit)
+
+    with pytest.raises(ValueError):
+        service.rotate_unlock_key()
+
+    assert results(audit) == ["unknown"]
+    assert audit.events[0][1]["error"] == "Unexpected error (ValueError)"
