@@ -312,35 +312,6 @@ def test_audit_lines_for_every_action(
     assert "new key fingerprint kfp:b" in lines[4]
 
 
-def test_sigterm_during_window_close_ignored(
-    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import os
-    import signal
-    import time
-
-    from swarmtui.cli import join_window
-
-    closing = join_window.close_window
-
-    def terminated_while_closing(*args: Any, **kwargs: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return closing(*args, **kwargs)
-
-    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.83"))
-    monkeypatch.setattr(join_window, "close_window", terminated_while_closing)
-    before = demo_service(env).read()
-
-    code = main(
-        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
-    )
-
-    assert code == ExitCode.OK
-    assert "rotated" in capsys.readouterr().err
-    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-
-
 @pytest.mark.parametrize(
     "burst",
     [
@@ -412,7 +383,7 @@ def test_second_signal_keeps_rotation_record(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signal_during_window_close_ignored(
     env: Path,
     capsys: pytest.CaptureFixture[str],
@@ -441,6 +412,7 @@ def test_signal_during_window_close_ignored(
     assert "rotated" in capsys.readouterr().err
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
     assert WindowStore(env / "windows.json").load() == []
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def test_unexpected_read_back_error_recorded(
