@@ -474,6 +474,9 @@ def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
 
 
 def test_hangup_with_revealed_token_exits(tmp_path: Path) -> None:
+    # NOTE: this does not reproduce the stalled exit seen when a tmux window
+    # closed: it also passes when the console draws the masking frame after
+    # SIGHUP. It checks the exit code and that the console ends.
     pid, fd = fork_demo_console(tmp_path, columns=100, rows=30)
     try:
         first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
