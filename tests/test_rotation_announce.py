@@ -152,6 +152,48 @@ async def test_console_exit_waits_for_records(tmp_path: Path) -> None:
     assert history.lookup(app.view.cluster_id, before) is not None
 
 
+class ScreenCheckingHistory(FileTokenHistory):
+    """A token history that notes the console's worker fingerprint at each write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.app: SwarmConsole | None = None
+        self.shown_then: list[str | None] = []
+
+    def update(self, cluster_id: str, **changes: Any) -> None:
+        assert self.app is not None
+        view = self.app.view
+        self.shown_then.append(None if view is None else view.worker_fingerprint)
+        super().update(cluster_id, **changes)
+
+
+async def test_console_records_after_token_drawn(tmp_path: Path) -> None:
+    # Writing the records while the UI thread draws the new token made the
+    # two threads take turns at the GIL, so the worker waits for that frame.
+    history = ScreenCheckingHistory(tmp_path / "history.json")
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit, history=history)
+    app = SwarmConsole(service=service, environment={})
+    history.app = app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.view is not None
+        before = app.view.worker_fingerprint
+        history.shown_then.clear()
+        await pilot.press("w", "r")
+        for _ in range(100):
+            if audit.actions():
+                break
+            await pilot.pause(0.05)
+        assert audit.actions() == ["rotate"]
+        new = app.view.worker_fingerprint
+        assert new != before
+        assert history.shown_then
+        assert set(history.shown_then) == {new}
+        assert app.wait_for_records(5)
+
+
 async def test_audit_notice_follows_rotation_notice(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

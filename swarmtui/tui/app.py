@@ -91,6 +91,9 @@ ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05
+# Seconds a rotation's worker waits for that frame before it writes the
+# token history and the audit record anyway.
+RECORDS_AFTER_FRAME_SECONDS = 0.25
 # Signals that quit the console as q does: kill's default, the hang-up of a
 # closed terminal or SSH session, and SIGINT from kill -INT (in the console,
 # Ctrl+C is a key, not a signal).
@@ -262,6 +265,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # history and audit record in its worker thread.
         self._records_written = threading.Event()
         self._records_written.set()
+        self._rotation_drawn = threading.Event()
         # Notices that wait for the notice of a rotation on its way to the
         # screen, such as a failed audit record of that rotation.
         self._notices_after_rotation: list[Callable[[], None]] | None = None
@@ -889,9 +893,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         def announce(result: RotationResult) -> None:
             # The new token goes to the screen before the token history and
             # the audit record are written (about 1.5 ms with fsync), and
-            # the exit waits for them through wait_for_records.
+            # the exit waits for them through wait_for_records. Writing them
+            # while the UI thread draws the token made the two threads take
+            # turns at the GIL, so the worker waits for that frame.
             self._records_written.clear()
+            self._rotation_drawn.clear()
             self.post_message(Rotated(result))
+            self._rotation_drawn.wait(RECORDS_AFTER_FRAME_SECONDS)
 
         try:
             self._get_service().rotate([role], expected=expected, announce=announce)
@@ -932,6 +940,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         the console quits, as tmux does once the window was resized, which
         would leave a revealed token in the shell's window.
         """
+        # A rotation's worker writes its records now, not after a frame.
+        self._rotation_drawn.set()
         revealed = any(self.revealed.values()) or self.unlock_revealed
         # After SIGHUP the terminal is gone. Drawing the masked frame then left
         # Textual's exit blocked on its output queue when a tmux window closed.
@@ -989,6 +999,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # read's node state: it updates the node counts and the join address.
 
         def after_frame() -> None:
+            self._rotation_drawn.set()
             self.notify(text, title=title)
             waiting, self._notices_after_rotation = self._notices_after_rotation, None
             for notice in waiting or []:
