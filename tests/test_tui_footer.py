@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
@@ -10,6 +11,7 @@ from tui_support import FailingBackend, demo_backend, fixed_clock
 from swarmtui.errors import EngineUnreachableError
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.widgets import ConsoleFooter
 
 
@@ -98,3 +100,72 @@ async def test_focus_leaves_panes_hidden_by_error(tmp_path: Path) -> None:
         assert app.error is None
         assert app.focused is not None
         assert app.focused.id == "body"
+
+
+async def fail_next_read(
+    app: SwarmConsole, pilot: Any, backend: FailingBackend
+) -> None:
+    """Read the swarm again with the engine unreachable."""
+    backend.error = EngineUnreachableError("Cannot connect.", "Start dockerd.")
+    await pilot.press("ctrl+r")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await fail_next_read(app, pilot, backend)
+        assert app.error is backend.error
+        assert list(app._notifications) == []
+
+        await pilot.press("c", "r", "v")
+        await pilot.pause()
+
+        notes = [(note.severity, note.message) for note in app._notifications]
+        expected = (
+            "No tokens are shown: engine unreachable. "
+            "Press ctrl+r to read the swarm again."
+        )
+        assert notes == [("warning", expected)]
+        assert app.clipboard == ""
+
+
+async def test_dimmed_token_key_quiet_under_help(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    backend.error = EngineUnreachableError("Cannot connect.", "Start dockerd.")
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.error is backend.error
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+
+        assert list(app._notifications) == []
+
+
+async def test_palette_hides_dimmed_token_commands(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        provider = ConsoleCommands(app.screen)
+        before = {item.action for item in provider._available()}
+        assert {"copy_command", "rotate", "help"} <= before
+
+        await fail_next_read(app, pilot, backend)
+
+        after = {item.action for item in provider._available()}
+        assert app.error is backend.error
+        assert "copy_command" not in after
+        assert "rotate" not in after
+        assert "toggle_reveal" not in after
+        assert {"help", "refresh", "quit"} <= after

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
@@ -44,7 +44,7 @@ from swarmtui.models import Role, RotationResult, SwarmView
 from swarmtui.token_age import TokenOrigin, token_origins
 from swarmtui.tokens import redact
 from swarmtui.tui import clipboard
-from swarmtui.tui.actions import console_bindings
+from swarmtui.tui.actions import CONSOLE_ACTIONS, console_bindings
 from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.events import (
     LocalCopyFinished,
@@ -111,6 +111,9 @@ COMPACT_FIELD_ROWS = 22
 # Actions that need a swarm on screen and no dialog on top of it.
 TOKEN_ACTIONS = frozenset(
     {"copy_command", "copy_token", "toggle_reveal", "rotate", "focus_pane"}
+)
+TOKEN_KEYS = frozenset(
+    item.key for item in CONSOLE_ACTIONS if item.action.split("(")[0] in TOKEN_ACTIONS
 )
 
 
@@ -266,6 +269,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._records_written = threading.Event()
         self._records_written.set()
         self._rotation_drawn = threading.Event()
+        # The failed read that a dimmed token key last explained.
+        self._explained_error: SwarmTuiError | None = None
         # Notices that wait for the notice of a rotation on its way to the
         # screen, such as a failed audit record of that rotation.
         self._notices_after_rotation: list[Callable[[], None]] | None = None
@@ -718,6 +723,26 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 # reports that the swarm is still being read.
                 return None
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """Explain why a token key does nothing while the last read has failed.
+
+        Textual skips a binding whose check_action returns None, and the key
+        reaches the app as a plain key event.
+        """
+        error = self.error
+        if error is None or event.key not in TOKEN_KEYS or self._modal_open():
+            return
+        event.stop()
+        # One notice per failed read, not a stack of them for repeated keys.
+        if self._explained_error is error:
+            return
+        self._explained_error = error
+        self.notify(
+            f"No tokens are shown: {error.title.lower()}. "
+            "Press ctrl+r to read the swarm again.",
+            severity="warning",
+        )
 
     def can_try_join(self) -> bool:
         """Return whether the backend is the demo swarm, where joins can be tried."""

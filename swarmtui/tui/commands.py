@@ -21,7 +21,8 @@ class ConsoleCommands(Provider):
             if not item.palette:
                 continue
             name = item.action.split("(", 1)[0]
-            if app.check_action(name, ()) is False:
+            # check_action returns None for a dimmed key, which would run nothing.
+            if not app.check_action(name, ()):
                 continue
             if name == "try_join" and not getattr(app, "can_try_join", bool)():
                 continue
