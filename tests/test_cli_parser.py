@@ -222,6 +222,24 @@ def test_option_before_subcommand_kept() -> None:
     assert args.joins == 1
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["-v", "join-token", "-v", "worker"], 2),
+        (["-vv", "join-token", "worker", "-v"], 3),
+        (["join-token", "-v", "-q", "worker"], 1),
+        (["join-token", "worker"], 0),
+        (["-v", "join-window", "-v", "open", "-v", "worker"], 3),
+        (["join-window", "open", "worker", "-vv"], 2),
+    ],
+)
+def test_verbose_counts_add_up(arguments: list[str], expected: int) -> None:
+    _, _, args = parse_command_line(arguments)
+
+    assert args.verbose == expected
+    assert not any(name.startswith("verbose_after") for name in vars(args))
+
+
 def test_subcommand_help_lists_engine_options(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

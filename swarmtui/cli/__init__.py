@@ -108,6 +108,10 @@ def timeout_seconds(text: str) -> float:
     return value
 
 
+# Prefix of the names under which subcommand parsers count -v.
+VERBOSE_AFTER_PREFIX = "verbose_after_subcommand_"
+
+
 def add_common_options(
     parser: argparse.ArgumentParser, *, after_subcommand: bool = False
 ) -> None:
@@ -170,10 +174,13 @@ def add_common_options(
         default=default(None),
         help="config file to read",
     )
+    # argparse copies a subcommand's namespace over the outer one, which would
+    # replace an earlier -v count, so each subcommand parser counts apart.
     parser.add_argument(
         "-v",
         "--verbose",
         action="count",
+        dest=f"{VERBOSE_AFTER_PREFIX}{id(parser)}" if after_subcommand else "verbose",
         default=default(0),
         help="log to stderr (-v info, -vv debug); tokens are always redacted",
     )
@@ -267,7 +274,11 @@ def parse_command_line(
             trial_parser.trial = False
             return trial_parser, runners, args
     parser, runners = build_parser(named)
-    return parser, runners, parser.parse_args(arguments)
+    args = parser.parse_args(arguments)
+    for name in [name for name in vars(args) if name.startswith(VERBOSE_AFTER_PREFIX)]:
+        args.verbose += getattr(args, name)
+        delattr(args, name)
+    return parser, runners, args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
