@@ -414,7 +414,7 @@ class TokenService:
                     self.interrupted_after_rotation = True
                     raise
                 finally:
-                    self._record_once(entry, **entry.done)
+                    self._record_confirmed(entry)
         return result
 
     def record_abandoned_rotations(self) -> list[str]:
@@ -469,6 +469,19 @@ class TokenService:
             entry.recorded = True
         self._audit(entry.action, roles=entry.roles, **fields)
         return True
+
+    def _record_confirmed(self, entry: _InFlight) -> None:
+        """Write the "ok" record of a rotation that the engine confirmed.
+
+        A caller may defer an interrupt until the record is written, as the
+        CLI does, and raise it then: the rotation took effect before it.
+        """
+        assert entry.done is not None
+        try:
+            self._record_once(entry, **entry.done)
+        except KeyboardInterrupt:
+            self.interrupted_after_rotation = True
+            raise
 
     def _audited_rotation(self, entry: _InFlight) -> RotationResult:
         """Rotate, and audit a failed or interrupted rotation before re-raising."""
@@ -894,13 +907,13 @@ class TokenService:
                 # the update was sent, any error leaves the outcome open.
                 self._record_failure(entry, error, engine_error_unknown=True)
                 raise
-            self._record_once(
-                entry,
-                result="ok",
-                view=result.after,
-                old_key_fingerprint=result.old_key_fingerprint,
-                new_key_fingerprint=result.new_key_fingerprint,
-            )
+            entry.done = {
+                "result": "ok",
+                "view": result.after,
+                "old_key_fingerprint": result.old_key_fingerprint,
+                "new_key_fingerprint": result.new_key_fingerprint,
+            }
+            self._record_confirmed(entry)
         return result
 
     def _rotate_unlock_key(

@@ -403,11 +403,35 @@ class QuitSignal(KeyboardInterrupt):
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
+# Quit signals that arrived inside deferred_quit_signals, or None outside it.
+_deferred_signals: list[int] | None = None
+
+
 def _raise_quit_signal(signum: int, frame: FrameType | None) -> None:
     # Further signals are ignored, so that they cannot stop the clean-up that
     # this one starts, such as the audit record of a rotation.
     ignore_quit_signals()
+    if _deferred_signals is not None:
+        _deferred_signals.append(signum)
+        return
     raise QuitSignal(signum)
+
+
+@contextmanager
+def deferred_quit_signals() -> Iterator[None]:
+    """Defer a quit signal that arrives inside the block, and raise it after."""
+    global _deferred_signals
+    if _deferred_signals is not None:
+        yield
+        return
+    deferred: list[int] = []
+    _deferred_signals = deferred
+    try:
+        yield
+    finally:
+        _deferred_signals = None
+        if deferred:
+            raise QuitSignal(deferred[0])
 
 
 def ignore_quit_signals() -> None:
@@ -528,9 +552,12 @@ def config_timeout(args: argparse.Namespace) -> float:
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:
     """Return the audit sink and token history that the CLI uses."""
     from swarmtui.audit import open_default_audit
+    from swarmtui.cli.audit_sink import SignalSafeAuditLog
 
     extras: dict[str, object] = {
-        "audit": open_default_audit(config_path=getattr(args, "config", None))
+        "audit": SignalSafeAuditLog(
+            open_default_audit(config_path=getattr(args, "config", None)).path
+        )
     }
     # The demo swarm lists its own retired tokens; the file history is for
     # real swarms, and demo clusters would only fill it.
