@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from swarmtui.tui.join_window import (
 from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.unlock import mask_unlock_key
-from swarmtui.windows import JoinWindow, WindowStore
+from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
 
 
 class Clock:
@@ -387,6 +388,48 @@ async def test_rotate_and_quit_closes_once(tmp_path: Path) -> None:
         assert WindowStore(tmp_path / "windows.json").load() == []
     finally:
         backend.release.set()
+
+
+class SlowFirstUpdate(DelegatingBackend):
+    """Takes 0.3 s over its first update, so that a second close can read meanwhile."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updates = 0
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.updates += 1
+        if self.updates == 1:
+            time.sleep(0.3)
+        super().update_swarm(version, spec, **flags)
+
+
+async def test_two_windows_close_without_conflict(tmp_path: Path) -> None:
+    backend = SlowFirstUpdate(demo_backend(tmp_path))
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await open_window(app, pilot, minutes="10", joins="")
+        assert len(app.join_windows) == 2
+
+        await pilot.press("O")
+        for _ in range(100):
+            if not app.join_windows:
+                break
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+
+    closes = [fields for action, fields in audit.events if action == CLOSE_ACTION]
+    closed = [
+        fields["result"]
+        for action, fields in audit.events
+        if action == "join-window-closed"
+    ]
+    assert backend.updates == 1
+    assert [fields["result"] for fields in closes] == ["ok"]
+    assert sorted(closed) == ["already-rotated", "rotated"]
 
 
 class RejectedUpdates(DelegatingBackend):

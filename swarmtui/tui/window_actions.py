@@ -8,6 +8,7 @@ open, and the node list is read in a thread worker.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,6 +108,10 @@ class JoinWindowActions(ConsoleHost):
         self.join_windows: dict[str, JoinWindow] = {}
         self.window_joined: dict[str, tuple[NodeInfo, ...]] = {}
         self._windows_closing: set[str] = set()
+        # Closes run one at a time. Two windows of one role closed at once
+        # both read the same swarm version, and the second rotation attempt
+        # was rejected as a conflict and audited as a failure.
+        self._window_close_lock = threading.Lock()
         # Set by "Rotate and quit": the console quits once no window is open.
         self._quit_when_closed = False
         self._window_retry_at: dict[str, datetime] = {}
@@ -289,13 +294,14 @@ class JoinWindowActions(ConsoleHost):
         self, window: JoinWindow, reason: CloseReason, joined: tuple[NodeInfo, ...]
     ) -> None:
         try:
-            closed = close_window(
-                self._get_service(),
-                window,
-                reason,
-                joined=joined,
-                store=self.window_store,
-            )
+            with self._window_close_lock:
+                closed = close_window(
+                    self._get_service(),
+                    window,
+                    reason,
+                    joined=joined,
+                    store=self.window_store,
+                )
         except SwarmTuiError as error:
             self.post_message(JoinWindowCloseFailed(window, reason, error))
         except Exception as error:  # an unexpected failure must not kill the UI
