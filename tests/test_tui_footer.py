@@ -169,3 +169,29 @@ async def test_palette_hides_dimmed_token_commands(tmp_path: Path) -> None:
         assert "rotate" not in after
         assert "toggle_reveal" not in after
         assert {"help", "refresh", "quit"} <= after
+
+
+async def test_current_pane_marked_from_start(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        worker = app.query_one("#worker-pane")
+        manager = app.query_one("#manager-pane")
+        assert app.focused is None or not manager.has_focus_within
+        assert worker.has_class("-current")
+        assert not manager.has_class("-current")
+
+        await pilot.press("m")
+        await pilot.pause()
+        assert manager.has_class("-current")
+        assert not worker.has_class("-current")
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert manager.has_class("-current")
+        assert not worker.has_class("-current")

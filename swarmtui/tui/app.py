@@ -316,6 +316,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # Mounted at the first failed read: most starts never need it.
         self._error_state: ErrorState | None = None
         self._panes = {role: TokenPane(role) for role in Role}
+        self._panes[self._last_role].add_class("-current")
         self._status = ChangeAwareStatic("", id="status", markup=False)
         # Whether the first read, or its failure, has been rendered.
         self._first_read_rendered = False
@@ -761,9 +762,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
         node = event.widget
         while node is not None:
             if isinstance(node, TokenPane):
-                self._last_role = node.role
+                self._choose_role(node.role)
                 return
             node = node.parent
+
+    def _choose_role(self, role: Role) -> None:
+        """Make `role` the pane that the token keys act on, and mark it."""
+        if role is self._last_role:
+            return
+        self._panes[self._last_role].remove_class("-current")
+        self._panes[role].add_class("-current")
+        self._last_role = role
 
     def _view_or_explain(self) -> SwarmView | None:
         if self.view is None and self.error is None and self._reading:
@@ -874,7 +883,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def action_focus_pane(self, role: str) -> None:
         chosen = Role(role)
-        self._last_role = chosen
+        self._choose_role(chosen)
         self._panes[chosen].focus_first()
 
     # -- actions: rotate --------------------------------------------------------

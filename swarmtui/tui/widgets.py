@@ -148,7 +148,10 @@ CHANGED_STYLE = "$warning"
 
 
 class TokenPane(Vertical):
-    """One role's join command, masked until revealed, with its buttons."""
+    """One role's join command, masked until revealed, with its buttons.
+
+    The class `-current` marks the pane that the token keys act on.
+    """
 
     DEFAULT_CSS = """
     TokenPane {
@@ -157,9 +160,9 @@ class TokenPane(Vertical):
         border-title-style: bold;
         padding: 0 1;
     }
-    TokenPane:focus-within { border: heavy $primary; }
+    TokenPane.-current { border: heavy $primary; }
     TokenPane.-manager { border: round $warning; border-title-color: $warning; }
-    TokenPane.-manager:focus-within { border: heavy $error; }
+    TokenPane.-manager.-current { border: heavy $error; }
     TokenPane .danger { color: $error; text-style: bold; }
     TokenPane .command { height: auto; }
     TokenPane .meta { color: $text-muted; }
