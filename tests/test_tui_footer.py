@@ -195,3 +195,18 @@ async def test_current_pane_marked_from_start(tmp_path: Path) -> None:
         await pilot.pause()
         assert manager.has_class("-current")
         assert not worker.has_class("-current")
+
+
+async def test_palette_has_one_quit(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        system = [command.title for command in app.get_system_commands(app.screen)]
+        console = [item.label for item in ConsoleCommands(app.screen)._available()]
+
+        assert "Theme" in system
+        assert "Quit" not in system
+        assert console.count("Quit") == 1

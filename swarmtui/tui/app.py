@@ -14,14 +14,14 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
@@ -169,6 +169,15 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # Information notifications held back while a dialog is open: message,
     # title and timeout.
     _held_notices: list[tuple[str, str, float | None]]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Return Textual's palette commands without its Quit.
+
+        The console's own Quit, from the same list as the keys, stays.
+        """
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
 
     def notify(
         self,
