@@ -19,8 +19,11 @@ def add_parser(subparsers: Any) -> str:
         NAME,
         help="print or rotate the join command of a role",
         description="Print the command that joins a node to the swarm as a "
-        "worker or a manager, or rotate its token. Stdout carries only the "
-        "command, the token (-q) or the JSON document (--json).",
+        "worker or a manager, or rotate its token. Stdout carries the command "
+        "under one line that names the role (after --rotate, the line that "
+        "says which token was rotated), the token alone (-q) or the JSON "
+        "document (--json). With -q or --json, the rotation line goes to "
+        "stderr.",
     )
     parser.add_argument("role", choices=[role.value for role in Role])
     output = parser.add_mutually_exclusive_group()
