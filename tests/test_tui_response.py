@@ -660,6 +660,10 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
         shown = str(pane.query_one("#unlock-key", Static).content)
         assert shown == mask_unlock_key(new_key)
         assert "rotate-unlock-key" in audit.actions()
+        meta = str(pane.query_one("#unlock-meta", Static).content)
+        assert meta.endswith("  ·  rotated by this console at 2026-12-04 12:00 UTC")
+        notes = [note.message for note in app._notifications]
+        assert not any(note.startswith("Rotating") for note in notes)
         for _, fields in audit.events:
             assert old_key not in str(fields)
             assert new_key not in str(fields)

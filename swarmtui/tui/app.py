@@ -56,6 +56,7 @@ from swarmtui.tui.events import (
     SwarmRead,
     TokenOriginsFound,
 )
+from swarmtui.tui.host import ROTATION_QUIET_SECONDS
 from swarmtui.tui.response import ResponseFeatures
 from swarmtui.tui.screens import (
     CheckTokenScreen,
@@ -84,10 +85,6 @@ log = logging.getLogger(__name__)
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
-# Seconds a rotation may run before the status line shows that it waits. Most
-# rotations finish sooner, and an extra frame for the status would delay the
-# new token on screen.
-ROTATION_QUIET_SECONDS = 0.2
 # How long after a rotation's result the toast and the next read wait: a few
 # frames at Textual's 60 per second, so the new token is on screen first.
 AFTER_FRAME_SECONDS = 0.05

@@ -33,6 +33,12 @@ def unexpected_failure(operation: str, error: Exception) -> EngineError:
     )
 
 
+# Seconds a rotation may run before the status line shows that it waits. Most
+# rotations finish sooner, and an extra frame for the status would delay the
+# new token on screen.
+ROTATION_QUIET_SECONDS = 0.2
+
+
 if TYPE_CHECKING:
     _AppBase = App[int]
 else:
@@ -61,6 +67,10 @@ class ConsoleHost(_AppBase):
         def _start_read(self, background: bool) -> bool: ...
 
         def _notify_after_rotation(self, notice: Callable[[], None]) -> None: ...
+
+        def _set_waiting(self, text: str) -> None: ...
+
+        def _wait_quietly(self, text: str, delay: float = ...) -> None: ...
 
     def _action_blocked(self) -> bool:
         """Return whether a dialog is open, so that an app-level key does nothing."""

@@ -14,7 +14,8 @@ from textual.widget import Widget
 
 from swarmtui.errors import RotationConflictError, SwarmTuiError
 from swarmtui.models import SwarmView
-from swarmtui.tui.host import ConsoleHost, unexpected_failure
+from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
+from swarmtui.tui.token_age import stamp
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.unlock import unlock_key_fingerprint
 
@@ -173,7 +174,8 @@ class UnlockKeyActions(ConsoleHost):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self.notify("Rotating the unlock key…")
+                # As for a token, the status line says so if it takes a while.
+                self._wait_quietly("Rotating the unlock key…", ROTATION_QUIET_SECONDS)
                 self._rotate_unlock_key(view)
 
         self.push_screen(ConfirmUnlockRotateScreen(view), confirmed)
@@ -204,8 +206,10 @@ class UnlockKeyActions(ConsoleHost):
         self.unlock_revealed = False
         self._unlock_version = result.after.version
         self.view = result.after
+        self._set_waiting("")
+        rotated = f"rotated by this console {stamp(self._clock())}"
         for pane in self.query(UnlockKeyPane):
-            pane.show(message.key, False, "rotated just now")
+            pane.show(message.key, False, rotated)
         self.notify(
             f"The unlock key was rotated ({result.old_key_fingerprint} -> "
             f"{result.new_key_fingerprint}). Store the new key now; the join "
@@ -216,6 +220,7 @@ class UnlockKeyActions(ConsoleHost):
 
     def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
         error = message.error
+        self._set_waiting("")
         text = f"Rotating the unlock key failed. {error}"
         if isinstance(error, RotationConflictError):
             text = (
