@@ -174,7 +174,7 @@ class UnlockKeyActions(ConsoleHost):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                # As for a token, the status line says so if it takes a while.
+                # As for a token, the status line shows the wait after 0.2 s.
                 self._wait_quietly("Rotating the unlock key…", ROTATION_QUIET_SECONDS)
                 self._rotate_unlock_key(view)
 
