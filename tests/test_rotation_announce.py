@@ -6,6 +6,7 @@ for the token history and the audit record, which are written with fsync.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -276,6 +277,102 @@ def test_run_app_reports_unwritten_records(
     err = capsys.readouterr().err
     assert "audit record of the last rotation were written" in err
     assert "SWMTKN" not in err
+
+
+def test_run_app_records_unstarted_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit)
+    before = service.read()
+    app = SwarmConsole(service=service, environment={})
+
+    def run() -> int:
+        # r then q in one burst: the exit came before the worker thread ran.
+        app._unstarted_rotation = (Role.WORKER, before)
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+
+    assert run_module._run_app(app) == 0
+    err = capsys.readouterr().err
+    assert "stopped before its update was sent, so nothing was rotated" in err
+    assert audit.actions() == ["rotate"]
+    fields = audit.events[0][1]
+    assert fields["result"] == "failed"
+    assert fields["error"] == "Abandoned at exit"
+    assert fields["old_fingerprints"] == {"worker": before.worker_fingerprint}
+    assert service.read().worker_fingerprint == before.worker_fingerprint
+
+
+async def test_cancelled_rotation_worker_rotates_nothing(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    service = TokenService(demo_backend(tmp_path), audit=audit)
+    app = SwarmConsole(service=service, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.view is not None
+        before = app.view.worker_fingerprint
+        # The exit takes the request between the key and the worker thread.
+        original = app.take_unstarted_rotation
+
+        def taken_first() -> Any:
+            original()
+            return None
+
+        app.take_unstarted_rotation = taken_first  # type: ignore[method-assign]
+        await pilot.press("w", "r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert audit.actions() == []
+    assert service.read().worker_fingerprint == before
+
+
+class SlowFirstHistory(FileTokenHistory):
+    """A token history whose first rotation record takes 0.1 s to write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.slowed = False
+
+    def update(self, cluster_id: str, **changes: Any) -> None:
+        if changes.get("retired") and not self.slowed:
+            self.slowed = True
+            time.sleep(0.1)
+        super().update(cluster_id, **changes)
+
+
+async def test_quick_rotations_recorded_in_order(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    history = SlowFirstHistory(tmp_path / "history.json")
+    service = TokenService(demo_backend(tmp_path), audit=audit, history=history)
+    app = SwarmConsole(service=service, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w")
+        for _ in range(5):
+            assert app.view is not None
+            shown = app.view.worker_fingerprint
+            await pilot.press("r")
+            # The next key follows the new token on screen, well within the
+            # time the previous worker waits before writing its records.
+            for _ in range(200):
+                if app.view.worker_fingerprint != shown:
+                    break
+                await pilot.pause(0.005)
+        await app.workers.wait_for_complete()
+        assert app.wait_for_records(5)
+        await pilot.pause()
+
+    rotations = [fields for action, fields in audit.events if action == "rotate"]
+    assert len(rotations) == 5
+    for earlier, later in itertools.pairwise(rotations):
+        assert later["old_fingerprints"] == earlier["new_fingerprints"]
+    current = service.read().worker_fingerprint
+    assert rotations[-1]["new_fingerprints"] == {"worker": current}
 
 
 class InterruptedHistory(FileTokenHistory):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import gc
 import logging
@@ -471,6 +472,29 @@ def test_quit_signal_restores_terminal(tmp_path: Path, signum: int) -> None:
     # The alternate screen is left and mouse reporting is turned off.
     assert b"\x1b[?1049l" in after
     assert b"\x1b[?1000l" in after
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT)],
+)
+def test_first_quit_signal_sets_exit_code(
+    tmp_path: Path, first: int, second: int
+) -> None:
+    pid, fd = fork_demo_console(tmp_path)
+    try:
+        first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
+        assert b"Manager token" in first_screen
+        os.kill(pid, first)
+        time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, second)
+        read_until(fd, lambda output: False, 30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert os.waitstatus_to_exitcode(status) == 128 + first
 
 
 def test_hangup_with_revealed_token_exits(tmp_path: Path) -> None:

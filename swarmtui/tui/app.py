@@ -275,6 +275,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._records_written = threading.Event()
         self._records_written.set()
         self._rotation_drawn = threading.Event()
+        # One rotation at a time runs in a worker and writes its records.
+        self._records_lock = threading.Lock()
+        # A rotation requested but not yet started by its worker thread.
+        self._rotation_lock = threading.Lock()
+        self._unstarted_rotation: tuple[Role, SwarmView] | None = None
         # The failed read that a dimmed token key last explained.
         self._explained_error: SwarmTuiError | None = None
         # Notices that wait for the notice of a rotation on its way to the
@@ -920,7 +925,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # A read that started before the rotation ends must not overwrite it.
         self._accept_from = self._sequence + 1
         self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
+        with self._rotation_lock:
+            self._unstarted_rotation = (role, expected)
         self._rotate(role, expected)
+
+    def take_unstarted_rotation(self) -> tuple[Role, SwarmView] | None:
+        """Return the rotation requested but not started yet, and cancel it.
+
+        The exit calls this: a key press just before q can leave a rotation
+        that no worker thread ran.
+        """
+        with self._rotation_lock:
+            unstarted, self._unstarted_rotation = self._unstarted_rotation, None
+        return unstarted
 
     @work(
         thread=True,
@@ -930,6 +947,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
         description="Rotate a join token",
     )
     def _rotate(self, role: Role, expected: SwarmView) -> None:
+        if self.take_unstarted_rotation() is None:
+            return  # the exit cancelled it and recorded it
+        # The previous rotation's worker may still wait for its frame: it
+        # writes its records now, and this rotation waits for them, so that
+        # the records follow the order of the rotations.
+        self._rotation_drawn.set()
+        with self._records_lock:
+            self._rotate_in_order(role, expected)
+
+    def _rotate_in_order(self, role: Role, expected: SwarmView) -> None:
         def announce(result: RotationResult) -> None:
             # The new token goes to the screen before the token history and
             # the audit record are written (about 1.5 ms with fsync), and
@@ -962,11 +989,15 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._records_written.set()
 
     def terminate(self, signum: int = signal.SIGTERM) -> None:
-        """Quit as q does, with the exit code of a process ended by `signum`."""
-        self.quit_signal = signum
+        """Quit as q does, with the exit code of a process ended by `signum`.
+
+        The first signal sets the exit code, as in the CLI.
+        """
+        if self.quit_signal is None:
+            self.quit_signal = signum
         if self.on_quit_signal is not None:
             self.on_quit_signal(signum)
-        self.exit(128 + signum)
+        self.exit(128 + self.quit_signal)
 
     def exit(
         self,

@@ -418,6 +418,17 @@ def _run_app(app: SwarmConsole) -> int:
         results = []
         if app.service is not None:
             results = app.service.record_abandoned_rotations()
+            unstarted = app.take_unstarted_rotation()
+            if unstarted is not None:
+                role, expected = unstarted
+                app.service.record(
+                    "rotate",
+                    roles=[role],
+                    old=expected,
+                    result="failed",
+                    error="Abandoned at exit",
+                )
+                results.append("failed")
         for note in exit_notes(records_written, idle, results):
             print(note, file=sys.stderr)
         if app.quit_signal is not None and app.join_windows:
