@@ -26,12 +26,14 @@ BASE36_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 # Any text that looks like a join token, for redaction. It is deliberately
 # looser than the parser so that a damaged token is still caught.
-TOKEN_PATTERN = re.compile(r"SWMTKN-[0-9A-Za-z]+(?:-[0-9A-Za-z]+){1,4}")
+# The prefix in any case: the docker SDK lower-cases a host name, so a token
+# given as a tcp:// host comes back as "swmtkn-1-..." in its error.
+TOKEN_PATTERN = re.compile(r"(?i:SWMTKN)-[0-9A-Za-z]+(?:-[0-9A-Za-z]+){1,4}")
 
 # Any text that looks like a manager unlock key (``SWMKEY-1-<base64>``), for
 # redaction. The key decrypts the managers' Raft data, so it is as secret as
 # a token.
-UNLOCK_KEY_PATTERN = re.compile(r"SWMKEY-[0-9]+-[A-Za-z0-9+/=]+")
+UNLOCK_KEY_PATTERN = re.compile(r"(?i:SWMKEY)-[0-9]+-[A-Za-z0-9+/=]+")
 
 # A fixed key separates these fingerprints from other SHA-256 uses, and it is
 # the same on every machine so that two admins can compare fingerprints. The

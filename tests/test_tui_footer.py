@@ -10,6 +10,7 @@ from tui_support import FailingBackend, demo_backend, fixed_clock
 
 from swarmtui.errors import EngineUnreachableError
 from swarmtui.service import TokenService
+from swarmtui.tokens import fingerprint
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.widgets import ConsoleFooter
@@ -210,3 +211,19 @@ async def test_palette_has_one_quit(tmp_path: Path) -> None:
         assert "Theme" in system
         assert "Quit" not in system
         assert console.count("Quit") == 1
+
+
+async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
+    token = "SWMTKN-1-" + "4" * 50 + "-" + "q7" * 12 + "z"
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.notify(f"theme: {token!r} is not a theme.", title=token, severity="error")
+        await pilot.pause()
+
+        notes = [(note.title, note.message) for note in app._notifications]
+        shown = f"<token {fingerprint(token)}>"
+        assert notes == [(shown, f"theme: '{shown}' is not a theme.")]

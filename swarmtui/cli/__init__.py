@@ -186,7 +186,20 @@ def add_common_options(
     )
 
 
-class _SubcommandParser(argparse.ArgumentParser):
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors show a token only as its fingerprint.
+
+    A token given where an option or a role was expected would otherwise be
+    printed back whole, as in "invalid choice: 'SWMTKN-1-...'".
+    """
+
+    def error(self, message: str) -> NoReturn:
+        from swarmtui.tokens import redact
+
+        super().error(redact(message))
+
+
+class _SubcommandParser(_Parser):
     """Parser of a subcommand that also accepts the top-level options.
 
     `swarmtui join-token -H HOST worker` then means what `swarmtui -H HOST
@@ -200,7 +213,7 @@ class _SubcommandParser(argparse.ArgumentParser):
 
 def build_parser(
     subcommands: Collection[str] | None = None,
-    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+    parser_class: type[argparse.ArgumentParser] = _Parser,
 ) -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
     """Build the parser with the given subcommands, or with all when None."""
     parser = parser_class(
@@ -226,6 +239,7 @@ def build_parser(
 def error_message(error: SwarmTuiError) -> str:
     """Format an error for stderr; a rotation conflict lists what changed."""
     from swarmtui.errors import RotationConflictError
+    from swarmtui.tokens import redact
 
     if isinstance(error, RotationConflictError) and error.changes:
         lines = [f"swarmtui: {error.title.lower()}: {error.message}"]
@@ -233,15 +247,17 @@ def error_message(error: SwarmTuiError) -> str:
         lines += [f"  - {change}" for change in error.changes]
         if error.hint:
             lines.append(error.hint)
-        return "\n".join(lines)
-    return f"swarmtui: {error.title.lower()}: {error}"
+        return redact("\n".join(lines))
+    # A message can quote what the user typed, such as a token given as the
+    # host or a config path.
+    return redact(f"swarmtui: {error.title.lower()}: {error}")
 
 
 class _ParseFailed(Exception):
     """A command line that the parser without subcommands could not parse."""
 
 
-class _ConsoleParser(argparse.ArgumentParser):
+class _ConsoleParser(_Parser):
     """A parser that raises _ParseFailed on an error while `trial` is set."""
 
     trial = True
@@ -489,9 +505,13 @@ def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             if config.is_symlink()
             else "does not exist"
         )
+        from swarmtui.tokens import redact
+
         print(
-            f"swarmtui: warning: the config file {config} {problem}; "
-            "using the default settings.",
+            redact(
+                f"swarmtui: warning: the config file {config} {problem}; "
+                "using the default settings."
+            ),
             file=sys.stderr,
         )
 

@@ -191,8 +191,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         square brackets must not be read as Rich markup. An information
         notification that arrives while a dialog is open waits until the
         dialog closes, because its toast would cover the dialog's text.
-        Warnings and errors show at once.
+        Warnings and errors show at once. A token or unlock key in the text,
+        such as one typed into the config file, shows as its fingerprint.
         """
+        message, title = redact(message), redact(title)
         if severity == "information" and self._modal_open():
             self._held_notices.append((message, title, timeout))
             return
