@@ -42,6 +42,14 @@ class SwarmTuiError(Exception):
         self.message = message
         self.hint = terminal_safe(hint, keep_newlines=True)
 
+    @property
+    def title_in_sentence(self) -> str:
+        """The title inside a sentence, as "engine unreachable" or "API too old"."""
+        title = self.title
+        if title[:2].isupper():
+            return title
+        return title[:1].lower() + title[1:]
+
     def __str__(self) -> str:
         if not self.hint:
             return self.message

@@ -8,7 +8,7 @@ import pytest
 from demo_support import make_demo
 
 from swarmtui.cli import error_message
-from swarmtui.errors import RotationConflictError
+from swarmtui.errors import RotationConflictError, SwarmTuiError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 
@@ -64,3 +64,19 @@ def test_audit_failure_warned_once(
     info = [line for line in warnings if line.startswith("INFO swarmtui.service")]
     assert len(info) == info_lines
     assert not [line for line in warnings if line.startswith("WARNING")]
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Engine unreachable", "engine unreachable"),
+        ("API too old", "API too old"),
+        ("TLS failed", "TLS failed"),
+        ("Not in a swarm", "not in a swarm"),
+    ],
+)
+def test_title_in_sentence(title: str, expected: str) -> None:
+    error = SwarmTuiError("Something failed.")
+    error.title = title
+
+    assert error.title_in_sentence == expected

@@ -128,10 +128,14 @@ async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
 
         notes = [(note.severity, note.message) for note in app._notifications]
         expected = (
-            "No tokens are shown: engine unreachable. "
-            "Press ctrl+r to read the swarm again."
+            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
         )
         assert notes == [("warning", expected)]
+
+        # The other actions that need the swarm share that one notice.
+        await pilot.press("L", "o")
+        await pilot.pause()
+        assert len(list(app._notifications)) == 1
         assert app.clipboard == ""
 
 

@@ -242,7 +242,7 @@ def error_message(error: SwarmTuiError) -> str:
     from swarmtui.tokens import redact
 
     if isinstance(error, RotationConflictError) and error.changes:
-        lines = [f"swarmtui: {error.title.lower()}: {error.message}"]
+        lines = [f"swarmtui: {error.title_in_sentence}: {error.message}"]
         lines.append("Changes since the swarm was read:")
         lines += [f"  - {change}" for change in error.changes]
         if error.hint:
@@ -250,7 +250,7 @@ def error_message(error: SwarmTuiError) -> str:
         return redact("\n".join(lines))
     # A message can quote what the user typed, such as a token given as the
     # host or a config path.
-    return redact(f"swarmtui: {error.title.lower()}: {error}")
+    return redact(f"swarmtui: {error.title_in_sentence}: {error}")
 
 
 class _ParseFailed(Exception):

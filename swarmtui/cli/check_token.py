@@ -269,7 +269,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     try:
         text = read_token()
     except InputError as error:
-        print(f"swarmtui: {error.title.lower()}: {error}", file=sys.stderr)
+        print(f"swarmtui: {error.title_in_sentence}: {error}", file=sys.stderr)
         return error.exit_code
     check = service.check_token(text)
     endpoint = service.endpoint

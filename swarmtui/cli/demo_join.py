@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     try:
         token = read_token()
     except InputError as error:
-        print(f"swarmtui: {error.title.lower()}: {error}", file=sys.stderr)
+        print(f"swarmtui: {error.title_in_sentence}: {error}", file=sys.stderr)
         return error.exit_code
     if args.address:
         join_host = service.read().join_address.rpartition(":")[0].strip("[]")

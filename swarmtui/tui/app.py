@@ -748,13 +748,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if error is None or event.key not in TOKEN_KEYS or self._modal_open():
             return
         event.stop()
-        # One notice per failed read, not a stack of them for repeated keys.
+        self._explain_failed_read(error)
+
+    def _explain_failed_read(self, error: SwarmTuiError) -> None:
+        """Say that the swarm cannot be read, once per failed read."""
         if self._explained_error is error:
             return
         self._explained_error = error
         self.notify(
-            f"No tokens are shown: {error.title.lower()}. "
-            "Press ctrl+r to read the swarm again.",
+            f"The swarm cannot be read: {error.title_in_sentence}. "
+            "Press ctrl+r to retry.",
             severity="warning",
         )
 
@@ -794,11 +797,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 severity="warning",
             )
             return None
-        if self.view is None or self.error is not None:
-            reason = "No swarm has been read yet."
-            if self.error is not None:
-                reason = f"The swarm cannot be read: {self.error.title.lower()}."
-            self.notify(f"{reason} Press ctrl+r to retry.", severity="warning")
+        if self.error is not None:
+            self._explain_failed_read(self.error)
+            return None
+        if self.view is None:
+            self.notify(
+                "No swarm has been read yet. Press ctrl+r to retry.",
+                severity="warning",
+            )
             return None
         return self.view
 
