@@ -22,15 +22,17 @@ from swarmtui.errors import ExitCode
 
 
 class _VersionHandler(http.server.BaseHTTPRequestHandler):
-    api_version = "1.41"
+    # None leaves ApiVersion out of the reply.
+    api_version: str | None = "1.41"
     requests_seen: list[str]
 
     def do_GET(self) -> None:
         self.requests_seen.append(self.path)
         if self.path.rstrip("/").endswith("/version"):
-            body = json.dumps(
-                {"ApiVersion": self.api_version, "Version": "1.11.2"}
-            ).encode()
+            reply = {"Version": "1.11.2"}
+            if self.api_version is not None:
+                reply["ApiVersion"] = self.api_version
+            body = json.dumps(reply).encode()
             self.send_response(200)
         else:
             body = b'{"message":"page not found"}'
@@ -49,11 +51,11 @@ class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
 
 
 @pytest.fixture
-def fake_engine() -> Iterator[Callable[[str], tuple[str, list[str]]]]:
+def fake_engine() -> Iterator[Callable[[str | None], tuple[str, list[str]]]]:
     """Start servers that report a given API version; return (host, paths seen)."""
     servers: list[tuple[_UnixHTTPServer, str]] = []
 
-    def start(api_version: str) -> tuple[str, list[str]]:
+    def start(api_version: str | None) -> tuple[str, list[str]]:
         directory = tempfile.mkdtemp(prefix="stuiv", dir=tempfile.gettempdir())
         path = os.path.join(directory, "engine.sock")
         seen: list[str] = []
@@ -75,7 +77,7 @@ def fake_engine() -> Iterator[Callable[[str], tuple[str, list[str]]]]:
 
 
 def test_engine_before_swarm_mode(
-    fake_engine: Callable[[str], tuple[str, list[str]]],
+    fake_engine: Callable[[str | None], tuple[str, list[str]]],
 ) -> None:
     host, seen = fake_engine("1.23")
 
@@ -89,7 +91,7 @@ def test_engine_before_swarm_mode(
 
 
 def test_unreadable_api_version(
-    fake_engine: Callable[[str], tuple[str, list[str]]],
+    fake_engine: Callable[[str | None], tuple[str, list[str]]],
 ) -> None:
     host, _ = fake_engine("banana")
 
@@ -99,3 +101,17 @@ def test_unreadable_api_version(
     assert result.stdout == ""
     assert "unreadable API version 'banana'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_version_without_api_version(
+    fake_engine: Callable[[str | None], tuple[str, list[str]]],
+) -> None:
+    host, seen = fake_engine(None)
+
+    result = run_swarmtui("join-token", "-q", "worker", host=host, timeout=60)
+
+    assert result.returncode == ExitCode.FAILURE, result.stderr
+    assert result.stdout == ""
+    assert "but not as a Docker Engine API" in result.stderr
+    assert "names no API version" in result.stderr
+    assert seen == ["/version"]

@@ -382,7 +382,9 @@ class EngineBackend:
             probe.close()
         if not isinstance(version, dict):
             raise self._not_an_engine("the version is not a JSON object")
-        server_api = str(version.get("ApiVersion", "0.0"))
+        if "ApiVersion" not in version:
+            raise self._not_an_engine("its version reply names no API version")
+        server_api = str(version["ApiVersion"])
         try:
             server_version = parse_api_version(server_api)
         except ValueError:
