@@ -96,6 +96,32 @@ def read_private_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
+def open_regular_file(path: Path, flags: int, mode: int = 0o600) -> int:
+    """Open the regular file at `path` with `flags`; return its descriptor.
+
+    Raises FileRejected for a FIFO, a device or a folder, and other OSErrors
+    as `os.open` does. The open does not block, so a FIFO is rejected at once
+    instead of hanging until another process opens its other end.
+    """
+    try:
+        descriptor = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a FIFO with no reader, for writing
+            raise FileRejected("it is not a regular file") from None
+        raise
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRejected("it is a folder, not a regular file")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRejected("it is not a regular file")
+        os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
 def _size_text(size: int) -> str:
     if size % (1024 * 1024) == 0:
         return f"{size // (1024 * 1024)} MiB"

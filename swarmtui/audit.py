@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from swarmtui.atomicfile import FileRejected, open_regular_file
 from swarmtui.errors import AuditReadError, AuditWriteError
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import TOKEN_PATTERN, redact
@@ -161,13 +162,14 @@ class AuditLog:
         data = line.encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor = os.open(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+            descriptor = open_regular_file(
+                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
             )
-        except OSError as error:
+        except (OSError, FileRejected) as error:
+            reason = error.strerror if isinstance(error, OSError) else None
             raise AuditWriteError(
                 f"The audit file {self.path} could not be opened for writing "
-                f"({error.strerror or error}); the {action} action went ahead "
+                f"({reason or error}); the {action} action went ahead "
                 "but was not recorded.",
                 f"Make {self.path} a writable file (check that it is not a "
                 f"folder, and the permissions of {self.path.parent}), or set "
@@ -224,14 +226,14 @@ def read_audit(
     """
     reading = AuditReading(path=Path(path))
     try:
-        handle = reading.path.open("rb")
+        handle = os.fdopen(open_regular_file(reading.path, os.O_RDONLY), "rb")
     except FileNotFoundError:
         reading.missing = True
         return reading
-    except OSError as error:
+    except (OSError, FileRejected) as error:
+        reason = error.strerror if isinstance(error, OSError) else None
         raise AuditReadError(
-            f"The audit file {reading.path} could not be read "
-            f"({error.strerror or error}).",
+            f"The audit file {reading.path} could not be read ({reason or error}).",
             "Check its permissions, or point SWARMTUI_AUDIT_FILE at another file.",
         ) from None
     if since is not None and since.tzinfo is None:

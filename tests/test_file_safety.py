@@ -16,9 +16,12 @@ from swarmtui.atomicfile import (
     read_private_file,
     write_atomic,
 )
+from swarmtui.audit import AuditLog, read_audit
 from swarmtui.config import Settings, load_settings, save_settings
 from swarmtui.endpoint import current_context_name
 from swarmtui.errors import (
+    AuditReadError,
+    AuditWriteError,
     ConfigError,
     EndpointError,
     JoinWindowError,
@@ -222,3 +225,31 @@ def test_docker_config_device_rejected(tmp_path: Path) -> None:
     (tmp_path / "config.json").symlink_to("/dev/zero")
     with pytest.raises(EndpointError, match="not a regular file"):
         current_context_name(tmp_path)
+
+
+def test_audit_write_rejects_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.jsonl"
+    os.mkfifo(fifo)
+
+    with pytest.raises(AuditWriteError, match="it is not a regular file"):
+        AuditLog(fifo, environment={}).record("show", role="worker")
+
+
+def test_audit_write_rejects_fifo_with_reader(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.jsonl"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(AuditWriteError, match="it is not a regular file"):
+            AuditLog(fifo, environment={}).record("show", role="worker")
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
+
+
+def test_audit_read_rejects_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "audit.jsonl"
+    os.mkfifo(fifo)
+
+    with pytest.raises(AuditReadError, match="it is not a regular file"):
+        read_audit(fifo)
