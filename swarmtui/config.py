@@ -23,6 +23,7 @@ from swarmtui.errors import ConfigError
 CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
 MIN_POLL_INTERVAL = 1.0
 MAX_POLL_INTERVAL = 3600.0
+MIN_TIMEOUT = 0.1
 MAX_TIMEOUT = 600.0
 
 
@@ -128,10 +129,10 @@ def _check_value(key: str, value: Any) -> Any:
         return number
     if key == "timeout":
         number = _number(value)
-        if number is None or not 0 < number <= MAX_TIMEOUT:
+        if number is None or not MIN_TIMEOUT <= number <= MAX_TIMEOUT:
             raise ConfigError(
                 f"Invalid timeout {toml_text(value)}.",
-                f"Use a positive number of seconds, at most {MAX_TIMEOUT:g}.",
+                f"Use a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}.",
                 key=key,
             )
         return number

@@ -58,6 +58,12 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def seconds_text(seconds: float) -> str:
+    """Return "1 second" or "2.5 seconds" for a number of seconds."""
+    unit = "second" if seconds == 1 else "seconds"
+    return f"{seconds:g} {unit}"
+
+
 def format_utc(moment: datetime) -> str:
     """Write a time as ISO 8601 in UTC with a Z, to the second."""
     if moment.tzinfo is None:

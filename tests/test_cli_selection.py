@@ -64,7 +64,9 @@ def test_empty_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-H/--host is empty" in stderr
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "1e300", "ten"])
+@pytest.mark.parametrize(
+    "value", ["0", "-1", "1e-9", "0.09", "nan", "inf", "-inf", "1e300", "ten"]
+)
 def test_timeout_must_be_positive_finite(
     value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -78,6 +78,7 @@ BAD_VALUES = [
     ("poll_interval", '"fast"'),
     ("poll_interval", "true"),
     ("timeout", "-1"),
+    ("timeout", "1e-9"),
     ("confirm_worker_rotation", '"yes"'),
     ("mask_tokens", "1"),
     ("clipboard", '"fax"'),
@@ -129,7 +130,7 @@ def test_every_bad_setting_listed(tmp_path: Path) -> None:
     assert lines[0] == f"The config file {path} has 3 invalid settings:"
     assert lines[1].startswith('  line 2: Invalid poll_interval "x". Use a number')
     assert lines[2].startswith("  line 3: Unknown setting 'colour'. Known settings:")
-    assert lines[3].startswith("  line 5: Invalid timeout -1. Use a positive")
+    assert lines[3].startswith("  line 5: Invalid timeout -1. Use a number of")
     assert lines[4] == "Fix them, or remove the file to use the defaults."
 
 
@@ -183,7 +184,8 @@ def test_find_key_line_skips_similar_keys() -> None:
 
 
 def test_cli_timeout_limit_matches_config() -> None:
-    from swarmtui.cli import MAX_TIMEOUT_SECONDS
-    from swarmtui.config import MAX_TIMEOUT
+    from swarmtui.cli import MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS
+    from swarmtui.config import MAX_TIMEOUT, MIN_TIMEOUT
 
     assert MAX_TIMEOUT_SECONDS == MAX_TIMEOUT
+    assert MIN_TIMEOUT_SECONDS == MIN_TIMEOUT

@@ -46,7 +46,7 @@ def test_slow_drip_times_out_and_releases_socket() -> None:
         assert released.wait(30)
         backend.close()
 
-    assert "did not respond within 1 seconds" in caught.value.message
+    assert "did not respond within 1 second." in caught.value.message
 
 
 def test_slow_drip_cli_exits_with_timeout() -> None:
@@ -55,7 +55,7 @@ def test_slow_drip_cli_exits_with_timeout() -> None:
         result = run_swarmtui("--timeout", "1", "join-token", "worker", host=address)
 
     assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
-    assert "did not respond within 1 seconds" in result.stderr
+    assert "did not respond within 1 second." in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from swarmtui.errors import TimeTextError
-from swarmtui.timetext import format_utc, parse_duration, parse_time_or_duration
+from swarmtui.timetext import (
+    format_utc,
+    parse_duration,
+    parse_time_or_duration,
+    seconds_text,
+)
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -72,3 +77,11 @@ def test_duration_before_year_one(text: str) -> None:
     assert f"The duration {text!r} reaches back before the year 1." == (
         caught.value.message
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(1, "1 second"), (1.0, "1 second"), (2, "2 seconds"), (0.5, "0.5 seconds")],
+)
+def test_seconds_text(seconds: float, expected: str) -> None:
+    assert seconds_text(seconds) == expected

@@ -54,6 +54,7 @@ from swarmtui.errors import (
     TokenFormatError,
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
+from swarmtui.timetext import seconds_text
 from swarmtui.tokens import (
     SECRET_LENGTH,
     JoinToken,
@@ -802,7 +803,7 @@ class DemoBackend:
         except LockTimeout:
             raise RequestTimeoutError(
                 f"The demo state file {display_path(self.path)} stayed locked by "
-                f"another process for {self._timeout:g} seconds.",
+                f"another process for {seconds_text(self._timeout)}.",
                 "Close the other swarmtui that uses it, then retry.",
             ) from None
         except OSError as error:

@@ -44,6 +44,7 @@ from swarmtui.errors import (
     TlsError,
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
+from swarmtui.timetext import seconds_text
 from swarmtui.tokens import redact
 
 if TYPE_CHECKING:
@@ -493,7 +494,8 @@ class EngineBackend:
     def _timed_out(self) -> RequestTimeoutError:
         label = self._label or (self._resolved.label if self._resolved else "?")
         return RequestTimeoutError(
-            f"The engine at {label} did not respond within {self._timeout:g} seconds.",
+            f"The engine at {label} did not respond within "
+            f"{seconds_text(self._timeout)}.",
             "Check that dockerd is running and not overloaded, then retry, "
             "or raise the timeout with --timeout.",
         )
@@ -531,7 +533,7 @@ class EngineBackend:
         if isinstance(error, TimeoutError | _loaded("requests.exceptions", "Timeout")):
             return RequestTimeoutError(
                 f"The engine at {label} did not respond within "
-                f"{self._timeout:g} seconds.",
+                f"{seconds_text(self._timeout)}.",
                 "Check that dockerd is running and not overloaded, then retry, "
                 "or raise the timeout with --timeout.",
             )
@@ -577,7 +579,7 @@ class EngineBackend:
             if "timed out" in text.lower():
                 return RequestTimeoutError(
                     f"The engine at {label} did not respond within "
-                    f"{self._timeout:g} seconds.",
+                    f"{seconds_text(self._timeout)}.",
                     "Check that dockerd is running, then retry.",
                 )
             return EngineUnreachableError(

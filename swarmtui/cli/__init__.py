@@ -90,20 +90,25 @@ def named_subcommands(arguments: Sequence[str]) -> list[str] | None:
 # to keep the config parser off the CLI's start-up path): ten minutes is far
 # above what any engine call needs.
 MAX_TIMEOUT_SECONDS = 600.0
+# Minimum --timeout, equal to swarmtui.config.MIN_TIMEOUT: no engine call
+# finishes sooner.
+MIN_TIMEOUT_SECONDS = 0.1
 
 
 def timeout_seconds(text: str) -> float:
-    """Parse --timeout: a positive, finite number of seconds up to ten minutes."""
+    """Parse --timeout: a number of seconds from 0.1 up to ten minutes."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of seconds, such as 10 or 2.5"
         ) from None
-    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_SECONDS:
+    if not math.isfinite(value) or not (
+        MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS
+    ):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a positive number of seconds up to "
-            f"{MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
+            f"{text!r} is not a number of seconds from {MIN_TIMEOUT_SECONDS:g} "
+            f"to {MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
         )
     return value
 
