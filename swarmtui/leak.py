@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from swarmtui.audit import last_rotations, read_audit
-from swarmtui.errors import SwarmTuiError
+from swarmtui.errors import SwarmTuiError, TimeTextError
 from swarmtui.models import Role
 from swarmtui.service import DEFAULT_LEAK_LOOKBACK, TokenService
-from swarmtui.timetext import format_utc
+from swarmtui.timetext import format_utc, parse_time_or_duration
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,23 @@ class LeakStart:
 
     since: datetime
     source: str
+
+
+def parse_leak_start(text: str, now: datetime | None = None) -> datetime:
+    """Parse the time a leak may have started; raise TimeTextError if it is ahead.
+
+    No node can have joined after a time still to come, so such a start
+    would list none and hide the nodes that did join.
+    """
+    now = now or datetime.now(UTC)
+    since = parse_time_or_duration(text, now=now)
+    if since > now:
+        raise TimeTextError(
+            f"The start time {format_utc(since)} is in the future.",
+            "Give the time the token may have leaked, or a duration back from "
+            "now such as 2h.",
+        )
+    return since
 
 
 def default_leak_since(

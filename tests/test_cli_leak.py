@@ -54,6 +54,22 @@ def test_leak_response_refuses_without_tty(
     assert after.worker_fingerprint == before.worker_fingerprint
 
 
+def test_leak_response_rejects_future_start(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = demo_service(env).read()
+
+    code = main([*demo_args(env), "leak-response", "-y", "--since", "2099-01-01"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert "is in the future" in captured.err
+    assert captured.out == ""
+    after = demo_service(env).read()
+    assert after.worker_fingerprint == before.worker_fingerprint
+    assert after.manager_fingerprint == before.manager_fingerprint
+
+
 def test_leak_response_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     service = demo_service(env)
     before = service.read()

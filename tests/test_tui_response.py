@@ -163,7 +163,17 @@ async def test_leak_conflict_then_cancel_reads_swarm(tmp_path: Path) -> None:
         assert fingerprints(backend) == changed
 
 
-async def test_leak_bad_time_rotates_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("yesterday-ish", "neither a time nor a duration"),
+        # The test clock is 2026-12-04 12:00 UTC.
+        ("2026-12-04T13:00Z", "The start time 2026-12-04T13:00:00Z is in the future"),
+    ],
+)
+async def test_leak_bad_time_rotates_nothing(
+    tmp_path: Path, text: str, message: str
+) -> None:
     backend = demo_backend(tmp_path)
     before = fingerprints(backend)
     app = make_app(TokenService(backend), tmp_path)
@@ -172,11 +182,11 @@ async def test_leak_bad_time_rotates_nothing(tmp_path: Path) -> None:
         await pilot.press("L")
         await settle(app, pilot)
         field = app.screen.query_one("#leak-since", Input)
-        field.value = "yesterday-ish"
+        field.value = text
         await pilot.click("#leak-confirm")
         await settle(app, pilot)
         error = str(app.screen.query_one("#leak-error", Static).content)
-        assert "neither a time nor a duration" in error
+        assert message in error
         await pilot.click("#leak-cancel")
         await settle(app, pilot)
         assert not isinstance(app.screen, LeakScreen)

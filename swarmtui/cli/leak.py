@@ -8,10 +8,10 @@ import sys
 from typing import Any
 
 from swarmtui.errors import ExitCode
-from swarmtui.leak import LeakStart, leak_since_for
+from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import LeakReport, TokenService
-from swarmtui.timetext import format_utc, parse_time_or_duration
+from swarmtui.timetext import format_utc
 
 NAME = "leak-response"
 
@@ -164,7 +164,7 @@ def _confirm(question: str) -> bool:
 def run(args: argparse.Namespace, service: TokenService) -> int:
     view = service.read()
     if args.since:
-        since = parse_time_or_duration(args.since)
+        since = parse_leak_start(args.since)
         start = LeakStart(since=since, source="given with --since")
     else:
         start = leak_since_for(service, view.cluster_id)

@@ -20,9 +20,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from swarmtui.errors import EngineError, RotationConflictError, SwarmTuiError
-from swarmtui.leak import LeakStart, leak_since_for
+from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role, SwarmView
-from swarmtui.timetext import format_utc, parse_time_or_duration
+from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.tui.screens import modal_css
 
@@ -189,7 +189,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
             error.update("Give a start time, or a duration such as 2h.")
             return
         try:
-            since = parse_time_or_duration(text, now=self.now)
+            since = parse_leak_start(text, now=self.now)
         except SwarmTuiError as problem:
             error.update(str(problem))
             return
