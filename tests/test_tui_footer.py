@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
 
@@ -12,7 +13,9 @@ from swarmtui.errors import EngineUnreachableError
 from swarmtui.service import TokenService
 from swarmtui.tokens import fingerprint
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.ca import CaScreen
 from swarmtui.tui.commands import ConsoleCommands
+from swarmtui.tui.screens import CheckTokenScreen
 from swarmtui.tui.widgets import ConsoleFooter
 
 
@@ -231,3 +234,47 @@ async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
         notes = [(note.title, note.message) for note in app._notifications]
         shown = f"<token {fingerprint(token)}>"
         assert notes == [(shown, f"theme: '{shown}' is not a theme.")]
+
+
+async def test_q_in_dialog_quits(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, CaScreen)
+        footer = {key.action: key for key in footer_keys(app)}
+        assert footer["help"].has_class("-disabled")
+        assert footer["refresh"].has_class("-disabled")
+        assert not footer["quit"].has_class("-disabled")
+
+        await pilot.press("q")
+        await pilot.pause()
+
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("k")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckTokenScreen)
+        field = app.screen.query_one(Input)
+        field.focus()
+        await pilot.pause()
+
+        await pilot.press("q")
+        await pilot.pause()
+
+        assert app.is_running
+        assert isinstance(app.screen, CheckTokenScreen)
+        assert field.value.endswith("q")

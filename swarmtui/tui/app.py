@@ -109,6 +109,8 @@ COMPACT_FIELD_ROWS = 22
 TOKEN_ACTIONS = frozenset(
     {"copy_command", "copy_token", "toggle_reveal", "rotate", "focus_pane"}
 )
+# App actions that a dialog keeps from their keys; the footer dims them.
+DIALOG_BLOCKED_ACTIONS = frozenset({"help", "refresh"})
 TOKEN_KEYS = frozenset(
     item.key for item in CONSOLE_ACTIONS if item.action.split("(")[0] in TOKEN_ACTIONS
 )
@@ -728,6 +730,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # The help screen is a plain screen, not a modal one, so the app's
             # keys reach it. None of them may act on the panes it covers.
             return False
+        if action in DIALOG_BLOCKED_ACTIONS and self._modal_open():
+            # Textual keeps the app's keys from a dialog; the footer behind
+            # it shows them dimmed.
+            return None
         if action in TOKEN_ACTIONS:
             if self._modal_open():
                 return False
@@ -738,12 +744,23 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 return None
         return True
 
-    def on_key(self, event: events.Key) -> None:
-        """Explain why a token key does nothing while the last read has failed.
+    async def on_key(self, event: events.Key) -> None:
+        """Quit on q in a dialog, and explain a token key dimmed by a failed read.
 
-        Textual skips a binding whose check_action returns None, and the key
-        reaches the app as a plain key event.
+        Textual keeps a dialog's keys from reaching the app's bindings, and
+        skips a binding whose check_action returns None, so both keys reach
+        the app as plain key events. A text field in a dialog takes q first,
+        and a dialog that binds q itself, as the confirmations do to cancel,
+        keeps it.
         """
+        if (
+            event.key == "q"
+            and self._modal_open()
+            and "q" not in self.screen.active_bindings
+        ):
+            event.stop()
+            await self.run_action("quit")
+            return
         error = self.error
         if error is None or event.key not in TOKEN_KEYS or self._modal_open():
             return
