@@ -145,7 +145,7 @@ def test_console_option_error_exits_with_usage(
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert error.startswith("usage: swarmtui")
-    assert "argument --timeout: 'nan' is not a positive number" in error
+    assert "argument --timeout: 'nan' is not a number of seconds from 0.1" in error
     assert error.count("usage:") == 1
 
 
