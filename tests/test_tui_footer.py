@@ -278,3 +278,26 @@ async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:
         assert app.is_running
         assert isinstance(app.screen, CheckTokenScreen)
         assert field.value.endswith("q")
+
+
+async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        provider = ConsoleCommands(app.screen)
+        reveal = next(
+            item for item in provider._available() if item.action == "toggle_reveal"
+        )
+        run_reveal = provider._run(reveal)
+
+        await fail_next_read(app, pilot, backend)
+        await run_reveal()
+        await pilot.pause()
+
+        messages = [note.message for note in app._notifications]
+        assert messages == [
+            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
+        ]
+        assert not any(app.revealed.values())

@@ -767,6 +767,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         event.stop()
         self._explain_failed_read(error)
 
+    def explain_unavailable(self) -> None:
+        """Say why a command from the palette did not run, after a failed read."""
+        if self.error is not None:
+            self._explain_failed_read(self.error)
+
     def _explain_failed_read(self, error: SwarmTuiError) -> None:
         """Say that the swarm cannot be read, once per failed read."""
         if self._explained_error is error:

@@ -30,7 +30,15 @@ class ConsoleCommands(Provider):
         return available
 
     def _run(self, item: ConsoleAction) -> Callable[[], Any]:
-        return partial(self.app.run_action, f"app.{item.action}")
+        return partial(self._run_or_explain, item)
+
+    async def _run_or_explain(self, item: ConsoleAction) -> None:
+        # A read can fail while the palette is open, which dims the command
+        # after it was listed: the app then says why it did not run.
+        if not await self.app.run_action(f"app.{item.action}"):
+            explain = getattr(self.app, "explain_unavailable", None)
+            if explain is not None:
+                explain()
 
     async def discover(self) -> Hits:
         for item in self._available():
