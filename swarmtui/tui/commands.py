@@ -34,7 +34,7 @@ class ConsoleCommands(Provider):
 
     async def _run_or_explain(self, item: ConsoleAction) -> None:
         # A read can fail while the palette is open, which dims the command
-        # after it was listed: the app then says why it did not run.
+        # after it was listed: the app then shows why it did not run.
         if not await self.app.run_action(f"app.{item.action}"):
             explain = getattr(self.app, "explain_unavailable", None)
             if explain is not None:
