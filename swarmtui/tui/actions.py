@@ -52,7 +52,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "c",
         "copy_command",
         "Copy command",
-        "Copy the join command of the focused pane to the clipboard.",
+        "Copy the join command of the chosen pane (heavy border) to the clipboard.",
         group=TOKENS,
     ),
     ConsoleAction(
@@ -60,7 +60,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "t",
         "copy_token",
         "Copy token",
-        "Copy the token alone of the focused pane to the clipboard.",
+        "Copy the token alone of the chosen pane to the clipboard.",
         footer=False,
         group=TOKENS,
     ),
@@ -69,7 +69,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "v",
         "toggle_reveal",
         "Reveal",
-        "Show or hide the secret of the focused pane's token.",
+        "Show or hide the secret of the chosen pane's token.",
         group=TOKENS,
     ),
     ConsoleAction(
@@ -77,7 +77,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "r",
         "rotate",
         "Rotate",
-        "Rotate the focused pane's token; the manager token always asks first.",
+        "Rotate the chosen pane's token; the manager token always asks first.",
         group=TOKENS,
     ),
     ConsoleAction(
