@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,23 @@ def test_sigterm_during_audit_write_keeps_record(
     assert "stopped by SIGTERM after the rotation took effect" in captured.err
     assert "its audit record was written" in captured.err
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_two_signals_at_once_raise_one_quit_signal() -> None:
+    both = {signal.SIGTERM, signal.SIGINT}
+    with quit_signals_interrupt():
+        with pytest.raises(QuitSignal):
+            signal.pthread_sigmask(signal.SIG_BLOCK, both)
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGINT)
+            finally:
+                # Both are pending now and their handlers run one after the
+                # other, as when two signals arrive at once.
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, both)
+            time.sleep(0.05)
+        # The second handler runs at a later check and must not raise
+        # OSError ("Signal 15 ignored due to race condition").
+        for _ in range(3):
+            time.sleep(0.01)

@@ -431,6 +431,9 @@ _deferred_signals: list[int] | None = None
 def _raise_quit_signal(signum: int, frame: FrameType | None) -> None:
     # Further signals are ignored, so that they cannot stop the clean-up that
     # this one starts, such as the audit record of a rotation.
+    # NOTE: of two signals pending at once, CPython runs the handler of the
+    # lower signal number first, so SIGINT wins over a SIGTERM sent just
+    # before it.
     ignore_quit_signals()
     if _deferred_signals is not None:
         _deferred_signals.append(signum)
@@ -455,10 +458,20 @@ def deferred_quit_signals() -> Iterator[None]:
             raise QuitSignal(deferred[0])
 
 
+def _ignore_quit_signal(signum: int, frame: FrameType | None) -> None:
+    """Do nothing: a quit signal after the first one."""
+
+
 def ignore_quit_signals() -> None:
-    """Ignore SIGTERM, SIGHUP and SIGINT from now on."""
+    """Ignore SIGTERM, SIGHUP and SIGINT from now on.
+
+    The handler does nothing rather than being SIG_IGN: CPython raises
+    OSError ("Signal 15 ignored due to race condition") for a signal still
+    pending when its handler becomes SIG_IGN, as when two arrive at once.
+    """
     for signum in QUIT_SIGNALS:
-        signal.signal(signum, signal.SIG_IGN)
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _ignore_quit_signal)
 
 
 @contextmanager
