@@ -25,6 +25,7 @@ from typing import Any
 from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
 from swarmtui.sdk_imports import defer_paramiko
+from swarmtui.tokens import redact
 
 # Every docker SDK import in swarmtui comes after this module is imported.
 defer_paramiko()
@@ -107,6 +108,11 @@ class ResolvedEndpoint:
     base_url: str
     tls: Any = None
     use_ssh_client: bool = False
+
+    def __post_init__(self) -> None:
+        # The label is shown, logged and audited: a token typed into a host
+        # or a context name appears only as its fingerprint.
+        object.__setattr__(self, "label", redact(self.label))
 
 
 def _host_label(base_url: str) -> str:

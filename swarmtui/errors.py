@@ -35,12 +35,15 @@ class SwarmTuiError(Exception):
     exit_code = ExitCode.FAILURE
 
     def __init__(self, message: str, hint: str = "") -> None:
-        # Messages quote engine replies and file contents, so control
-        # characters in them are escaped before they reach a terminal.
-        message = terminal_safe(message, keep_newlines=True)
+        # Messages quote engine replies, file contents and what the user
+        # typed, so control characters in them are escaped before they reach
+        # a terminal, and a token or unlock key shows as its fingerprint.
+        from swarmtui.tokens import redact  # tokens imports this module
+
+        message = redact(terminal_safe(message, keep_newlines=True))
         super().__init__(message)
         self.message = message
-        self.hint = terminal_safe(hint, keep_newlines=True)
+        self.hint = redact(terminal_safe(hint, keep_newlines=True))
 
     @property
     def title_in_sentence(self) -> str:

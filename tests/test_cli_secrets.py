@@ -59,3 +59,77 @@ def test_config_path_with_token_not_printed(
     err = capsys.readouterr().err
     assert SECRET not in err
     assert fingerprint(TOKEN) in err
+
+
+def test_endpoint_label_shows_token_as_fingerprint() -> None:
+    from swarmtui.endpoint import EndpointChoice, resolve_endpoint
+
+    host = f"unix:///tmp/{TOKEN}.sock"
+    resolved = resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    assert SECRET not in resolved.label
+    assert fingerprint(TOKEN) in resolved.label
+    assert resolved.base_url == host
+
+
+async def test_console_header_shows_token_as_fingerprint(tmp_path: Path) -> None:
+    from swarmtui.backends.demo import DemoBackend
+    from swarmtui.service import TokenService
+    from swarmtui.tui.app import SwarmConsole
+
+    backend = DemoBackend(path=tmp_path / f"{TOKEN}.toml", seed=5)
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen_text = "\n".join(
+            str(line.text) for line in app.screen._compositor.render_strips()
+        )
+
+    assert app.view is not None
+    assert SECRET not in screen_text
+    assert SECRET not in app.view.endpoint
+    assert fingerprint(TOKEN) in app.view.endpoint
+
+
+def test_error_message_shows_token_as_fingerprint() -> None:
+    from swarmtui.errors import EndpointError
+
+    error = EndpointError(f"The host {TOKEN!r} is invalid.", f"Not {TOKEN}.")
+
+    assert SECRET not in str(error)
+    assert SECRET not in error.message
+    assert SECRET not in error.hint
+    assert fingerprint(TOKEN) in error.message
+
+
+def test_paths_with_token_not_printed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / TOKEN
+    folder.mkdir()
+    audit = folder / "audit.jsonl"
+    audit.write_text("not json\n")
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(folder / "windows.json"))
+    demo = ["--demo", "--demo-state", str(folder / "demo.toml"), "--demo-seed", "2"]
+
+    outputs = []
+    for arguments in (
+        ["audit", "--file", str(audit)],
+        [*demo, "join-window", "list"],
+        [*demo, "demo-reset"],
+        [*demo, "demo-reset"],
+    ):
+        main(arguments)
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
+
+    assert "skipped 1 damaged line(s)" in outputs[0]
+    assert "no join window is stored" in outputs[1]
+    assert "Backed up the old demo swarm" in outputs[3]
+    for output in outputs:
+        assert SECRET not in output
+        assert fingerprint(TOKEN) in output

@@ -746,7 +746,7 @@ class DemoBackend:
 
     @property
     def endpoint(self) -> str:
-        return "demo:" + display_path(self.path)
+        return redact("demo:" + display_path(self.path))
 
     @property
     def timeout(self) -> float:

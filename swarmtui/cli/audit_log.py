@@ -17,6 +17,7 @@ from swarmtui.cli.arguments import positive_int
 from swarmtui.errors import ExitCode
 from swarmtui.text import terminal_safe
 from swarmtui.timetext import parse_time_or_duration
+from swarmtui.tokens import redact
 
 NAME = "audit"
 NEEDS_SERVICE = False
@@ -169,8 +170,10 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         numbers = ", ".join(str(number) for number in reading.damaged_lines[:20])
         more = " and more" if len(reading.damaged_lines) > 20 else ""
         print(
-            f"swarmtui: skipped {len(reading.damaged_lines)} damaged line(s) in "
-            f"{path}: line {numbers}{more}.",
+            redact(
+                f"swarmtui: skipped {len(reading.damaged_lines)} damaged line(s) "
+                f"in {path}: line {numbers}{more}."
+            ),
             file=sys.stderr,
         )
     return ExitCode.OK

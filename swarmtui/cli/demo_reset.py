@@ -9,6 +9,7 @@ from typing import Any
 from swarmtui.backends.demo import DemoBackend, display_path
 from swarmtui.errors import ExitCode, UnsupportedError
 from swarmtui.service import TokenService
+from swarmtui.tokens import redact
 
 NAME = "demo-reset"
 
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     backup = backend.reset()
     if backup is not None:
         print(
-            f"Backed up the old demo swarm to {display_path(backup)}.", file=sys.stderr
+            redact(f"Backed up the old demo swarm to {display_path(backup)}."),
+            file=sys.stderr,
         )
-    print(f"Started a new demo swarm in {display_path(backend.path)}.")
+    print(redact(f"Started a new demo swarm in {display_path(backend.path)}."))
     return ExitCode.OK

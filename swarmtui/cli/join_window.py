@@ -27,6 +27,7 @@ from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
+from swarmtui.tokens import redact
 from swarmtui.windows import (
     MAX_WINDOW_MINUTES,
     CloseReason,
@@ -277,7 +278,10 @@ def _run_list() -> int:
     store = WindowStore()
     windows = store.load()
     if not windows:
-        print(f"swarmtui: no join window is stored in {store.path}.", file=sys.stderr)
+        print(
+            redact(f"swarmtui: no join window is stored in {store.path}."),
+            file=sys.stderr,
+        )
     now = datetime.now(UTC)
     for window in windows:
         until = format_utc(window.until) if window.until else "-"

@@ -49,6 +49,12 @@ HANGUP_EXIT_SECONDS = 15.0
 
 def endpoint_hint(args: argparse.Namespace) -> str:
     """Name the engine the options select, before anything is resolved."""
+    from swarmtui.tokens import redact
+
+    return redact(_unredacted_endpoint_hint(args))
+
+
+def _unredacted_endpoint_hint(args: argparse.Namespace) -> str:
     if args.demo:
         return "the demo swarm"
     if args.host:
