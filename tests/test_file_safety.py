@@ -253,3 +253,13 @@ def test_audit_read_rejects_fifo(tmp_path: Path) -> None:
 
     with pytest.raises(AuditReadError, match="it is not a regular file"):
         read_audit(fifo)
+
+
+def test_demo_reset_rejects_fifo(tmp_path: Path) -> None:
+    from swarmtui.backends.demo import DemoBackend
+
+    fifo = tmp_path / "demo.toml"
+    os.mkfifo(fifo)
+
+    with pytest.raises(StateFileError, match="not a regular file"):
+        DemoBackend(path=fifo, seed=1).reset()

@@ -951,7 +951,12 @@ class DemoBackend:
     def _backup(self) -> Path:
         stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
         try:
-            data = self.path.read_bytes()
+            data = read_private_file(self.path)
+        except FileRejected as error:
+            raise self._error(str(error)) from None
+        except OSError as error:
+            raise self._os_error("back up", self.path, error) from None
+        try:
             for number in range(100):
                 suffix = f".bak-{stamp}" + (f"-{number}" if number else "")
                 backup = self.path.with_name(self.path.name + suffix)
