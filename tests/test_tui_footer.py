@@ -301,3 +301,25 @@ async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
             "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
         ]
         assert not any(app.revealed.values())
+
+
+async def test_click_on_pane_text_chooses_it(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        worker = app.query_one("#worker-pane")
+        manager = app.query_one("#manager-pane")
+        assert worker.has_class("-current")
+
+        await pilot.click("#manager-meta")
+        await pilot.pause()
+        assert manager.has_class("-current")
+        assert not worker.has_class("-current")
+
+        await pilot.click("#worker-command")
+        await pilot.pause()
+        assert worker.has_class("-current")
+        assert not manager.has_class("-current")

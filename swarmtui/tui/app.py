@@ -25,6 +25,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -798,6 +799,15 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def on_descendant_focus(self, event: Any) -> None:
         node = event.widget
+        while node is not None:
+            if isinstance(node, TokenPane):
+                self._choose_role(node.role)
+                return
+            node = node.parent
+
+    def on_click(self, event: events.Click) -> None:
+        """Choose the pane that was clicked, also on its text or border."""
+        node: DOMNode | None = event.widget
         while node is not None:
             if isinstance(node, TokenPane):
                 self._choose_role(node.role)
