@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
@@ -323,3 +324,35 @@ async def test_click_on_pane_text_chooses_it(tmp_path: Path) -> None:
         await pilot.pause()
         assert worker.has_class("-current")
         assert not manager.has_class("-current")
+
+
+async def test_dimmed_key_explains_again_after_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await fail_next_read(app, pilot, backend)
+        explained: list[str] = []
+        original = app.notify
+
+        def notify(message: str, **options: Any) -> None:
+            explained.append(message)
+            original(message, **options)
+
+        monkeypatch.setattr(app, "notify", notify)
+
+        await pilot.press("c")
+        await pilot.press("c")
+        assert app.error is not None
+        assert app._explained_error is not None
+        # As if the first notice had timed out.
+        shown_at = app._explained_error[1] - app.NOTIFICATION_TIMEOUT - 1
+        app._explained_error = (app.error, shown_at)
+        await pilot.press("c")
+        await pilot.pause()
+
+    assert len(explained) == 2
+    assert explained[0] == explained[1]

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -285,8 +286,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # A rotation requested but not yet started by its worker thread.
         self._rotation_lock = threading.Lock()
         self._unstarted_rotation: tuple[Role, SwarmView] | None = None
-        # The failed read that a dimmed token key last explained.
-        self._explained_error: SwarmTuiError | None = None
+        # The failed read that a key last explained, and when (monotonic).
+        self._explained_error: tuple[SwarmTuiError, float] | None = None
         # Notices that wait for the notice of a rotation on its way to the
         # screen, such as a failed audit record of that rotation.
         self._notices_after_rotation: list[Callable[[], None]] | None = None
@@ -774,10 +775,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._explain_failed_read(self.error)
 
     def _explain_failed_read(self, error: SwarmTuiError) -> None:
-        """Say that the swarm cannot be read, once per failed read."""
-        if self._explained_error is error:
+        """Say that the swarm cannot be read, once while its notice shows."""
+        now = time.monotonic()
+        last = self._explained_error
+        if (
+            last is not None
+            and last[0] is error
+            and now - last[1] < self.NOTIFICATION_TIMEOUT
+        ):
             return
-        self._explained_error = error
+        self._explained_error = (error, now)
         self.notify(
             f"The swarm cannot be read: {error.title_in_sentence}. "
             "Press ctrl+r to retry.",
