@@ -101,7 +101,8 @@ def timeout_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds, such as 10 or 2.5"
+            f"{text!r} is not a number of seconds from {MIN_TIMEOUT_SECONDS:g} "
+            f"to {MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
         ) from None
     if not math.isfinite(value) or not (
         MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS
