@@ -317,9 +317,18 @@ def redact_unlock_keys(text: str) -> str:
     )
 
 
+# The digest and secret of a version 1 token without its prefix, as pasted
+# from the middle of a token. NOTE: the secret alone is not redacted: it
+# looks like a node ID, which has the same 25 base-36 characters.
+TOKEN_BODY_PATTERN = re.compile(r"\b[0-9a-z]{50}-[0-9a-z]{25}\b")
+
+
 def redact(text: str) -> str:
     """Replace every token-like and unlock-key-like word with its fingerprint."""
     without_tokens = TOKEN_PATTERN.sub(
         lambda match: f"<token {fingerprint(match[0])}>", text
     )
-    return redact_unlock_keys(without_tokens)
+    without_bodies = TOKEN_BODY_PATTERN.sub(
+        lambda match: f"<token {fingerprint(match[0])}>", without_tokens
+    )
+    return redact_unlock_keys(without_bodies)

@@ -257,8 +257,24 @@ def test_redact_catches_tokens(token: str) -> None:
     assert cleaned.startswith('join failed: {"token": "<token fp:')
 
 
+@pytest.mark.parametrize("case", ["swmtkn", "prefix cut off"])
+def test_redact_catches_token_variants(case: str) -> None:
+    token = V1.lower() if case == "swmtkn" else f"{DIGEST}-{SECRET}"
+
+    cleaned = redact(f"Failed to parse: '{token}:2375'")
+
+    assert SECRET not in cleaned
+    assert f"<token {fingerprint(token)}>" in cleaned
+
+
 def test_redact_leaves_other_text() -> None:
     line = "rotated worker fp:abcd-efgh-ijkl on cluster 2bcwf95 at 10:00"
+
+    assert redact(line) == line
+
+
+def test_redact_leaves_node_ids() -> None:
+    line = f"node {SECRET} and cluster {DIGEST[:25]} joined"
 
     assert redact(line) == line
 
