@@ -77,19 +77,10 @@ def read_private_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     The file is opened without blocking, so a FIFO with no writer is
     rejected at once instead of hanging.
     """
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise FileRejected("it is a folder, not a regular file")
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRejected("it is not a regular file")
-        if info.st_size > max_bytes:
-            raise FileRejected(f"it is larger than {_size_text(max_bytes)}")
-    except BaseException:
-        os.close(descriptor)
-        raise
+    descriptor = open_regular_file(path, os.O_RDONLY)
     with os.fdopen(descriptor, "rb") as handle:
+        if os.fstat(descriptor).st_size > max_bytes:
+            raise FileRejected(f"it is larger than {_size_text(max_bytes)}")
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise FileRejected(f"it is larger than {_size_text(max_bytes)}")
