@@ -159,12 +159,13 @@ class ScreenCheckingHistory(FileTokenHistory):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.app: SwarmConsole | None = None
-        self.shown_then: list[str | None] = []
+        self.fingerprints_at_write: list[str | None] = []
 
     def update(self, cluster_id: str, **changes: Any) -> None:
         assert self.app is not None
         view = self.app.view
-        self.shown_then.append(None if view is None else view.worker_fingerprint)
+        fingerprint = None if view is None else view.worker_fingerprint
+        self.fingerprints_at_write.append(fingerprint)
         super().update(cluster_id, **changes)
 
 
@@ -181,7 +182,7 @@ async def test_console_records_after_token_drawn(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.view is not None
         before = app.view.worker_fingerprint
-        history.shown_then.clear()
+        history.fingerprints_at_write.clear()
         await pilot.press("w", "r")
         for _ in range(100):
             if audit.actions():
@@ -190,8 +191,8 @@ async def test_console_records_after_token_drawn(tmp_path: Path) -> None:
         assert audit.actions() == ["rotate"]
         new = app.view.worker_fingerprint
         assert new != before
-        assert history.shown_then
-        assert set(history.shown_then) == {new}
+        assert history.fingerprints_at_write
+        assert set(history.fingerprints_at_write) == {new}
         assert app.wait_for_records(5)
 
 
@@ -355,12 +356,12 @@ async def test_quick_rotations_recorded_in_order(tmp_path: Path) -> None:
         await pilot.press("w")
         for _ in range(5):
             assert app.view is not None
-            shown = app.view.worker_fingerprint
+            before_press = app.view.worker_fingerprint
             await pilot.press("r")
             # The next key follows the new token on screen, well within the
             # time the previous worker waits before writing its records.
             for _ in range(200):
-                if app.view.worker_fingerprint != shown:
+                if app.view.worker_fingerprint != before_press:
                     break
                 await pilot.pause(0.005)
         await app.workers.wait_for_complete()

@@ -24,10 +24,18 @@ def footer_keys(app: SwarmConsole) -> list[FooterKey]:
     return list(app.query_one(ConsoleFooter).query(FooterKey))
 
 
-async def test_focus_change_keeps_footer_keys(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
+def console_on(backend: Any) -> SwarmConsole:
+    return SwarmConsole(
+        service=TokenService(backend), clock=fixed_clock, environment={}
     )
+
+
+def demo_console(tmp_path: Path) -> SwarmConsole:
+    return console_on(demo_backend(tmp_path))
+
+
+async def test_focus_change_keeps_footer_keys(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -46,7 +54,7 @@ async def test_focus_change_keeps_footer_keys(tmp_path: Path) -> None:
 
 async def test_error_rebuilds_footer_keys(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -67,9 +75,7 @@ async def test_error_rebuilds_footer_keys(tmp_path: Path) -> None:
 
 
 async def test_ctrl_c_names_quit_key(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.press("ctrl+c")
@@ -119,7 +125,7 @@ async def fail_next_read(
 
 async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -146,7 +152,7 @@ async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
 async def test_dimmed_token_key_quiet_under_help(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
     backend.error = EngineUnreachableError("Cannot connect.", "Start dockerd.")
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -162,7 +168,7 @@ async def test_dimmed_token_key_quiet_under_help(tmp_path: Path) -> None:
 
 async def test_palette_hides_dimmed_token_commands(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -181,9 +187,7 @@ async def test_palette_hides_dimmed_token_commands(tmp_path: Path) -> None:
 
 
 async def test_current_pane_marked_from_start(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -207,9 +211,7 @@ async def test_current_pane_marked_from_start(tmp_path: Path) -> None:
 
 
 async def test_palette_has_one_quit(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -223,9 +225,7 @@ async def test_palette_has_one_quit(tmp_path: Path) -> None:
 
 async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
     token = "SWMTKN-1-" + "4" * 50 + "-" + "q7" * 12 + "z"
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -233,14 +233,12 @@ async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
         await pilot.pause()
 
         notes = [(note.title, note.message) for note in app._notifications]
-        shown = f"<token {fingerprint(token)}>"
-        assert notes == [(shown, f"theme: '{shown}' is not a theme.")]
+        redacted = f"<token {fingerprint(token)}>"
+        assert notes == [(redacted, f"theme: '{redacted}' is not a theme.")]
 
 
 async def test_q_in_dialog_quits(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -260,9 +258,7 @@ async def test_q_in_dialog_quits(tmp_path: Path) -> None:
 
 
 async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -283,7 +279,7 @@ async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:
 
 async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -305,9 +301,7 @@ async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
 
 
 async def test_click_on_pane_text_chooses_it(tmp_path: Path) -> None:
-    app = SwarmConsole(
-        service=TokenService(demo_backend(tmp_path)), clock=fixed_clock, environment={}
-    )
+    app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -330,7 +324,7 @@ async def test_dimmed_key_explains_again_after_notice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
-    app = SwarmConsole(service=TokenService(backend), clock=fixed_clock, environment={})
+    app = console_on(backend)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -349,8 +343,8 @@ async def test_dimmed_key_explains_again_after_notice(
         assert app.error is not None
         assert app._explained_error is not None
         # As if the first notice had timed out.
-        shown_at = app._explained_error[1] - app.NOTIFICATION_TIMEOUT - 1
-        app._explained_error = (app.error, shown_at)
+        expired_at = app._explained_error[1] - app.NOTIFICATION_TIMEOUT - 1
+        app._explained_error = (app.error, expired_at)
         await pilot.press("c")
         await pilot.pause()
 
