@@ -90,8 +90,8 @@ def named_subcommands(arguments: Sequence[str]) -> list[str] | None:
 # to keep the config parser off the CLI's start-up path): ten minutes is far
 # above what any engine call needs.
 MAX_TIMEOUT_SECONDS = 600.0
-# Minimum --timeout, equal to swarmtui.config.MIN_TIMEOUT: no engine call
-# finishes sooner.
+# Minimum --timeout, equal to swarmtui.config.MIN_TIMEOUT: a smaller value,
+# such as 1e-9, is a typo.
 MIN_TIMEOUT_SECONDS = 0.1
 
 
@@ -460,7 +460,7 @@ def deferred_quit_signals() -> Iterator[None]:
 
 
 def _ignore_quit_signal(signum: int, frame: FrameType | None) -> None:
-    """Do nothing: a quit signal after the first one."""
+    """Ignore a quit signal that follows the first one."""
 
 
 def ignore_quit_signals() -> None:

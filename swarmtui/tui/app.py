@@ -770,12 +770,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._explain_failed_read(error)
 
     def explain_unavailable(self) -> None:
-        """Say why a command from the palette did not run, after a failed read."""
+        """Show why a command from the palette did not run, after a failed read."""
         if self.error is not None:
             self._explain_failed_read(self.error)
 
     def _explain_failed_read(self, error: SwarmTuiError) -> None:
-        """Say that the swarm cannot be read, once while its notice shows."""
+        """Show that the swarm cannot be read, once while that notice is on screen."""
         now = time.monotonic()
         last = self._explained_error
         if (
