@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from textual.color import Color
+from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input, Static
 from tui_support import (
     SEED,
@@ -544,6 +545,25 @@ async def test_palette_runs_reveal(tmp_path: Path) -> None:
         await pilot.press("enter")
         await settle(app, pilot)
         assert worker in command_text(app, Role.WORKER)
+
+
+async def test_token_keys_typed_in_palette_are_text(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), settings=Settings(clipboard="osc52"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+
+        await pilot.press(*"ctvrwm")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, CommandPalette)
+        assert app.screen.query_one(CommandInput).value == "ctvrwm"
+        assert current_tokens(tmp_path) == (worker, manager)
+        assert app.clipboard == ""
+        assert not any(app.revealed.values())
+        assert app._focused_role() is Role.WORKER
 
 
 async def test_settings_save_writes_file(tmp_path: Path) -> None:

@@ -699,11 +699,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _render_header(self) -> None:
         self._header.show(self.endpoint_label, self.view, stale=self.error is not None)
 
-    def _render_panes(self) -> None:
+    def _render_panes(self, roles: Iterable[Role] = tuple(Role)) -> None:
         view = self.view
         if view is None:
             return
-        for role, pane in self._panes.items():
+        for role in roles:
+            pane = self._panes[role]
             fingerprint = view.token_fingerprint(role)
             seen = self.seen_changes.get(role)
             changed = change_text(fingerprint, seen, self.token_origins.get(role))
@@ -971,10 +972,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._rotating = role
         # A read that started before the rotation ends must not overwrite it.
         self._accept_from = self._sequence + 1
-        self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
         with self._rotation_lock:
             self._unstarted_rotation = (role, expected)
+        # The worker first: its task then runs before the timer's.
         self._rotate(role, expected)
+        self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
 
     def take_unstarted_rotation(self) -> tuple[Role, SwarmView] | None:
         """Return the rotation requested but not started yet, and cancel it.
@@ -1089,6 +1091,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._set_waiting("")
         self._accept_from = self._sequence + 1
         result = message.result
+        # Without an error before, the panes and the error pane stay shown,
+        # so only the header and the rotated panes need drawing.
+        rotated_only = self.error is None and self.view is not None
         self.view = result.after
         self.error = None
         for role in result.roles:
@@ -1109,7 +1114,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 f"{fingerprints}."
             )
         title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
-        self._render()
+        if rotated_only:
+            self._render_header()
+            self._render_panes(roles)
+        else:
+            self._render()
         # The toast and the read below start after the frame with the new
         # token is written, so that neither delays it. call_after_refresh is
         # not enough: the screen can run its callbacks before it draws the

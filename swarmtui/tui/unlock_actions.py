@@ -52,6 +52,9 @@ class UnlockKeyActions(ConsoleHost):
         self.unlock_revealed = False
         self._unlock_version: int | None = None
         self._unlock_pane_mounting = False
+        # Kept rather than queried: a query walks the whole DOM, and every
+        # read and rotation shows or hides the pane.
+        self._unlock_pane: UnlockKeyPane | None = None
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -61,24 +64,24 @@ class UnlockKeyActions(ConsoleHost):
         start-up.
         """
         autolock = view is not None and view.autolock
-        if autolock and not self.query(UnlockKeyPane):
-            if not self._unlock_pane_mounting:
+        pane = self._unlock_pane
+        if pane is None:
+            if autolock and not self._unlock_pane_mounting:
                 self._unlock_pane_mounting = True
                 self.call_later(self._mount_unlock_pane)
             return
-        for pane in self.query(UnlockKeyPane):
-            pane.display = autolock
-            if view is None or not autolock:
-                continue
-            if self._unlock_version != view.version:
-                self._unlock_version = view.version
-                self._read_unlock_key()
-            pane.show(self.unlock_key_text, self.unlock_revealed)
+        pane.display = autolock
+        if view is None or not autolock:
+            return
+        if self._unlock_version != view.version:
+            self._unlock_version = view.version
+            self._read_unlock_key()
+        pane.show(self.unlock_key_text, self.unlock_revealed)
 
     async def _mount_unlock_pane(self) -> None:
-        await self.query_one("#body", Widget).mount(
-            UnlockKeyPane(), after="#manager-pane"
-        )
+        pane = UnlockKeyPane()
+        await self.query_one("#body", Widget).mount(pane, after="#manager-pane")
+        self._unlock_pane = pane
         self._unlock_pane_mounting = False
         self._show_unlock_pane(self.view if self.error is None else None)
 
@@ -121,8 +124,8 @@ class UnlockKeyActions(ConsoleHost):
         note = ""
         if message.error is not None:
             note = f"The unlock key could not be read: {message.error}"
-        for pane in self.query(UnlockKeyPane):
-            pane.show(self.unlock_key_text, self.unlock_revealed, note)
+        if self._unlock_pane is not None:
+            self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed, note)
 
     def action_unlock_reveal(self) -> None:
         if self._action_blocked():
@@ -133,8 +136,8 @@ class UnlockKeyActions(ConsoleHost):
         self.unlock_revealed = not self.unlock_revealed
         if self.unlock_revealed:
             self._record_unlock("reveal-unlock-key", view)
-        for pane in self.query(UnlockKeyPane):
-            pane.show(self.unlock_key_text, self.unlock_revealed)
+        if self._unlock_pane is not None:
+            self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed)
 
     def action_unlock_copy(self) -> None:
         if self._action_blocked():
@@ -208,8 +211,8 @@ class UnlockKeyActions(ConsoleHost):
         self.view = result.after
         self._set_waiting("")
         rotated = f"rotated by this console {stamp(self._clock())}"
-        for pane in self.query(UnlockKeyPane):
-            pane.show(message.key, False, rotated)
+        if self._unlock_pane is not None:
+            self._unlock_pane.show(message.key, False, rotated)
         self.notify(
             f"The unlock key was rotated ({result.old_key_fingerprint} -> "
             f"{result.new_key_fingerprint}). Store the new key now; the join "
