@@ -149,6 +149,27 @@ async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
         assert app.clipboard == ""
 
 
+async def test_dimmed_footer_click_explains_error(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = console_on(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await fail_next_read(app, pilot, backend)
+        await pilot.pause()
+        rotate = next(key for key in footer_keys(app) if key.action == "rotate")
+        assert rotate.has_class("-disabled")
+
+        await pilot.click(rotate)
+        await pilot.pause()
+
+        notes = [(note.severity, note.message) for note in app._notifications]
+        expected = (
+            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
+        )
+        assert notes == [("warning", expected)]
+
+
 async def test_dimmed_token_key_quiet_under_help(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
     backend.error = EngineUnreachableError("Cannot connect.", "Start dockerd.")

@@ -12,11 +12,13 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
+from textual.widgets._footer import FooterKey
 
 from swarmtui.errors import NotAManagerError, SwarmTuiError
 from swarmtui.models import Role, SwarmView
@@ -335,3 +337,13 @@ class ConsoleFooter(Footer):
         if self._bindings_ready:
             self._keys_shown = self._keys(self.screen)
         yield from super().compose()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Press the key of a dimmed footer key that was clicked.
+
+        Textual's footer only rings the bell for a dimmed key, and the key
+        press shows why the action is unavailable.
+        """
+        key = event.widget
+        if isinstance(key, FooterKey) and key.has_class("-disabled"):
+            self.app.simulate_key(key.key)
