@@ -40,7 +40,7 @@ class LockTimeout(Exception):
 
 
 def ensure_folder(folder: Path) -> None:
-    """Create `folder` and its parents, new ones with mode 0700."""
+    """Create `folder` with mode 0700, and its missing parents as `mkdir -p` does."""
     folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
 
 
