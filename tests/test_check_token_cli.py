@@ -58,6 +58,7 @@ def test_live_token_exit_code(state: Path, index: int, code: int, status: str) -
     assert result.returncode == code, result.stderr
     assert status in result.stdout
     assert fingerprint(token) in result.stdout
+    assert "Swarm:" in result.stdout
     assert_no_secret(result, token)
 
 
@@ -126,6 +127,8 @@ def test_invalid_text_exit_code(state: Path, text: str) -> None:
     result = demo_cli(state, "check-token", stdin=text)
     assert result.returncode == INVALID_TEXT
     assert "invalid" in result.stdout
+    # The swarm is not read for text that is not a token.
+    assert "Swarm:" not in result.stdout
     if text.strip():
         assert text.strip() not in result.stdout + result.stderr
 

@@ -169,7 +169,9 @@ def render_report(check: TokenCheck, endpoint: str) -> str:
             f"Retired:      {check.retired_role} token, "
             f"{check.retired_at:%Y-%m-%d %H:%M} UTC"
         )
-    lines.append(f"Swarm:        {endpoint}")
+    if check.status is not TokenStatus.INVALID:
+        # Invalid text is rejected before the swarm is read.
+        lines.append(f"Swarm:        {endpoint}")
     lines.append("")
     lines.append(check.reason)
     return "\n".join(lines) + "\n"
