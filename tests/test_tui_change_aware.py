@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,29 @@ async def test_style_change_alone_repaints_the_line() -> None:
             app, pilot, Content.styled("fp:aaaa-bbbb-cccc", "$warning")
         )
         assert await show(app, pilot, plain)
+
+
+async def test_unlock_reveal_label_keeps_width(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    snapshot = backend.inspect_swarm()
+    spec = copy.deepcopy(snapshot.spec)
+    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+    backend.update_swarm(snapshot.version, spec)
+    app = SwarmConsole(service=TokenService(backend), environment={})
+    async with app.run_test(size=(150, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        button = app.query_one("#unlock-reveal", Button)
+        shown_width = button.size.width
+
+        await pilot.press("u")
+        await pilot.pause()
+        assert str(button.label) == "Hide"
+        await pilot.resize_terminal(148, 36)
+        await pilot.pause()
+        await pilot.press("u")
+        await pilot.pause()
+
+        assert str(button.label) == "Reveal"
+        assert button.size.width == shown_width

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.color import Color
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input, Static
@@ -564,6 +565,38 @@ async def test_token_keys_typed_in_palette_are_text(tmp_path: Path) -> None:
         assert app.clipboard == ""
         assert not any(app.revealed.values())
         assert app._focused_role() is Role.WORKER
+
+
+async def test_keys_in_one_read_keep_order(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+
+        # A terminal hands over keys typed together in one read, so they
+        # reach the app back to back.
+        app.post_message(events.Key("question_mark", "?"))
+        app.post_message(events.Key("r", "r"))
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, HelpScreen)
+        assert current_tokens(tmp_path) == (worker, manager)
+
+
+async def test_console_keys_quiet_under_confirmation(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "r")
+        await pilot.pause()
+        confirmation = app.screen
+        assert isinstance(confirmation, ConfirmRotateScreen)
+
+        await pilot.press("k", "j", "c", "v", "w")
+        await settle(app, pilot)
+
+        assert app.screen is confirmation
+        assert app._focused_role() is Role.MANAGER
 
 
 async def test_settings_save_writes_file(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from swarmtui.tui.join_window import (
     QuitWithWindowScreen,
 )
 from swarmtui.tui.leak import LeakScreen
+from swarmtui.tui.screens import ConflictScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.unlock import mask_unlock_key
 from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
@@ -442,6 +443,29 @@ async def test_two_windows_close_without_conflict(tmp_path: Path) -> None:
     assert sorted(closed) == ["already-rotated", "rotated"]
 
 
+async def test_window_close_shows_other_token_change(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        notes = capture_notifications(app)
+        TokenService(backend).rotate([Role.MANAGER])
+        manager = fingerprints(backend)[1]
+
+        await pilot.press("O")
+        for _ in range(100):
+            if not app.join_windows:
+                break
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+
+        meta = str(app.query_one("#manager-meta", Static).content)
+        assert meta.startswith(manager)
+        outside = f"The manager token was rotated outside this console (now {manager})."
+        assert outside in notes
+
+
 class RejectedUpdates(DelegatingBackend):
     """Rejects the first `rejections` updates (all with None), as a down engine."""
 
@@ -677,6 +701,66 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
         for _, fields in audit.events:
             assert old_key not in str(fields)
             assert new_key not in str(fields)
+
+
+async def test_new_unlock_key_is_masked(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    old_key = backend.unlock_key()
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-key", Static).content) == old_key
+
+        snapshot = backend.inspect_swarm()
+        backend.update_swarm(snapshot.version, snapshot.spec, rotate_unlock_key=True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        new_key = backend.unlock_key()
+        assert new_key != old_key
+        shown = str(pane.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(new_key)
+        assert app.unlock_revealed is False
+
+
+async def test_hidden_unlock_pane_gives_up_focus(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        copy_key = app.query_one("#unlock-copy", Button)
+        copy_key.focus()
+        await pilot.pause()
+
+        set_autolock(backend, False)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert app.query_one(UnlockKeyPane).display is False
+        assert app.focused is not None
+        assert app.focused.id == "body"
+
+
+async def test_conflict_hides_unlock_pane(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        assert pane.display is True
+
+        set_autolock(backend, False)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ConflictScreen)
+        assert pane.display is False
 
 
 async def test_unlock_rotate_cancel(tmp_path: Path) -> None:

@@ -27,13 +27,11 @@ class ConsoleAction:
     help: str
     footer: bool = True
     palette: bool = True
+    priority: bool = False
     group: str = MORE
     """Section of the help screen: TOKENS first, CONSOLE last, others between."""
 
     def binding(self) -> Binding:
-        # Token keys are priority bindings, so the app runs them as the key
-        # arrives rather than after each container passes it up. Textual
-        # still gives a focused text field its letters.
         return Binding(
             self.key,
             self.action,
@@ -41,7 +39,7 @@ class ConsoleAction:
             show=self.footer,
             id=self.id,
             tooltip=self.help,
-            priority=self.group == TOKENS,
+            priority=self.priority,
         )
 
 

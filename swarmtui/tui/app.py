@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -508,16 +509,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 if old.token_fingerprint(role) != view.token_fingerprint(role):
                     outside_change = True
                     self._token_changed(role, view, outside=True)
-                    self.notify(
-                        f"The {role} token was rotated outside this console "
-                        f"(now {view.token_fingerprint(role)}).",
-                        title="Token rotated elsewhere",
-                        severity="warning",
-                    )
+                    self._notify_outside_rotation(role, view)
             if outside_change:
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
         self._render()
+
+    def _notify_outside_rotation(self, role: Role, view: SwarmView) -> None:
+        self.notify(
+            f"The {role} token was rotated outside this console "
+            f"(now {view.token_fingerprint(role)}).",
+            title="Token rotated elsewhere",
+            severity="warning",
+        )
 
     def _settle_unconfirmed(self, role: Role, old: SwarmView, view: SwarmView) -> bool:
         """Report what a read shows of a rotation whose outcome was unknown.
@@ -1091,13 +1095,32 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._set_waiting("")
         self._accept_from = self._sequence + 1
         result = message.result
+        old, after = self.view, result.after
         # Without an error before, the panes and the error pane stay shown,
-        # so only the header and the rotated panes need drawing.
-        rotated_only = self.error is None and self.view is not None
-        self.view = result.after
+        # so only the header and the changed panes need drawing.
+        changes_only = self.error is None and old is not None
+        self.view = after
         self.error = None
+        if self._notices_after_rotation is None:
+            self._notices_after_rotation = []
         for role in result.roles:
-            self._token_changed(role, result.after, outside=False)
+            self._token_changed(role, after, outside=False)
+        # A rotation that read the swarm itself, as a join window's close
+        # does, can bring a change of the other token made elsewhere.
+        elsewhere = []
+        for role in Role:
+            if role in result.roles or old is None:
+                continue
+            if self._settle_unconfirmed(role, old, after):
+                elsewhere.append(role)
+            elif old.token_fingerprint(role) != after.token_fingerprint(role):
+                elsewhere.append(role)
+                self._token_changed(role, after, outside=True)
+                self._notify_after_rotation(
+                    partial(self._notify_outside_rotation, role, after)
+                )
+                # The audit record stores the time when another swarmtui rotated.
+                self._look_up_origins(after)
         # One rotation is one update, so one notice, whatever the roles.
         roles = sorted(result.roles, key=list(Role).index)
         if len(roles) == 1:
@@ -1114,9 +1137,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 f"{fingerprints}."
             )
         title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
-        if rotated_only:
+        if changes_only:
             self._render_header()
-            self._render_panes(roles)
+            self._render_panes([*roles, *elsewhere])
         else:
             self._render()
         # The toast and the read below start after the frame with the new
@@ -1133,8 +1156,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 notice()
             self._start_read(background=True)
 
-        if self._notices_after_rotation is None:
-            self._notices_after_rotation = []
         self.set_timer(AFTER_FRAME_SECONDS, after_frame)
 
     def _notify_after_rotation(self, notice: Callable[[], None]) -> None:

@@ -4,8 +4,8 @@
 window and unlock key mixins and adds the leak dialog, the CA banner and
 dialog, and the audit record. Service calls run in thread workers that post
 messages, and only the handlers touch widgets, as in the app. Textual calls
-the handlers of every class in the app's MRO, so `on_mount`, `on_swarm_read`
-and `on_rotated` here run in addition to the app's own.
+the handlers of every class in the app's MRO, so `on_mount`, `on_swarm_read`,
+`on_rotated` and `on_rotation_conflicted` here run after the app's own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from textual.message import Message
 
 from swarmtui.errors import AuditWriteError
 from swarmtui.tui.ca import CaBanner, CaScreen
-from swarmtui.tui.events import ReadFailed, Rotated, ServiceReady, SwarmRead
+from swarmtui.tui.events import (
+    ReadFailed,
+    Rotated,
+    RotationConflicted,
+    ServiceReady,
+    SwarmRead,
+)
 from swarmtui.tui.unlock_actions import UnlockKeyActions
 from swarmtui.tui.window_actions import JoinWindowActions
 
@@ -77,11 +83,16 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
     def on_rotated(self, message: Rotated) -> None:
         self._show_extras()
 
+    def on_rotation_conflicted(self, message: RotationConflicted) -> None:
+        # The app's handler has taken the fresh state that the conflict carries.
+        self._show_extras()
+
     def _show_extras(self) -> None:
         """Show or hide the CA banner and the unlock key pane for the current view."""
         view = self.view if self.error is None else None
         self.ca_banner.show_view(view)
         self._show_unlock_pane(view)
+        self._move_focus_off_hidden()
 
     # -- leak response -----------------------------------------------------------
 

@@ -91,6 +91,8 @@ class UnlockKeyPane(Vertical):
         label = "Hide" if revealed else "Reveal"
         if str(button.label) != label:
             button.label = label
+            # Textual 8.2.8 repaints a new label in the button's old width.
+            button.refresh(layout=True)
         key_line.set_class(revealed and bool(key), "-revealed")
 
 

@@ -120,6 +120,9 @@ class UnlockKeyActions(ConsoleHost):
             self.post_message(UnlockKeyRead(key, None))
 
     def on_unlock_key_read(self, message: UnlockKeyRead) -> None:
+        if message.key != self.unlock_key_text:
+            # A new key is masked until revealed again, and that reveal is audited.
+            self.unlock_revealed = False
         self.unlock_key_text = message.key
         note = ""
         if message.error is not None:
