@@ -694,9 +694,13 @@ class Bench:
         2.3 ms back to back on the machine of BENCHMARKS.md, so a program that
         rotates right after another one's calls would meet a faster engine.
         So the console polls only every ten minutes here, and ctrl+r makes
-        it read the rotations of the other two. Each of its reads and
-        rotations ends in a frame or a toast, so a quiet second of its output
-        is a quiet second of its engine calls too.
+        it read the rotations of the other two. The script's own engine calls
+        (the current token before each turn, the check after each rotation)
+        and the console's reads that show a change are each followed by a
+        quiet second. The read that the console starts 50 ms after its own
+        rotation draws nothing. It starts right after the rotation's toast,
+        so the engine is idle for a second after the toast less the read's
+        few milliseconds.
         """
         from swarmtui.tokens import fingerprint
 
@@ -715,7 +719,9 @@ class Bench:
                 if current not in console.text():
                     console.send(CTRL_R)
                     console.wait_for(showing(current), timeout=60)
+                last_call = time.perf_counter()
                 console.wait_quiet(1.0, 10)
+                time.sleep(max(0.0, last_call + 1.0 - time.perf_counter()))
                 console_times.values.append(self._rotate_on_screen(console))
                 self._check_rotated_fingerprint(console)
                 # The console shows a toast and reads the swarm again 50 ms
@@ -995,7 +1001,8 @@ def parse_args() -> argparse.Namespace:
         "--poll-interval",
         type=float,
         default=2.0,
-        help="poll_interval in the console's config file, in seconds",
+        help="poll_interval in the console's config file, in seconds (the "
+        "rotation figure polls every 600 s instead)",
     )
     parser.add_argument(
         "--help-marker",
@@ -1016,9 +1023,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("run.py starts dockerd, so it must run as root", file=sys.stderr)
         return 2
-    command = "/work/venv/bin/python benchmarks/run.py"
-    if sys.argv[1:]:
-        command += " " + shlex.join(sys.argv[1:])
+    command = shlex.join([sys.executable, "benchmarks/run.py", *sys.argv[1:]])
     started = datetime.datetime.now(datetime.UTC)
     load_before = load_average()
     clock = time.perf_counter()
