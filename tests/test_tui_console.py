@@ -583,6 +583,24 @@ async def test_keys_in_one_read_keep_order(tmp_path: Path) -> None:
         assert current_tokens(tmp_path) == (worker, manager)
 
 
+async def test_tab_then_r_rotates_pane_tabbed_to(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+
+        # From the worker pane's first button, the fourth Tab reaches the
+        # manager pane; the keys arrive back to back, as from one read.
+        for _ in range(4):
+            app.post_message(events.Key("tab", None))
+        app.post_message(events.Key("r", "r"))
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        assert app.screen.role is Role.MANAGER
+
+
 async def test_console_keys_quiet_under_confirmation(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -810,16 +810,28 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return self._last_role
 
     def on_descendant_focus(self, event: Any) -> None:
-        node = event.widget
-        while node is not None:
-            if isinstance(node, TokenPane):
-                self._choose_role(node.role)
-                return
-            node = node.parent
+        self._choose_pane_of(event.widget)
 
     def on_click(self, event: events.Click) -> None:
         """Choose the pane that was clicked, also on its text or border."""
-        node: DOMNode | None = event.widget
+        self._choose_pane_of(event.widget)
+
+    def action_focus_next(self) -> None:
+        """Move the focus on, as Tab does, and choose its pane at once.
+
+        The focus event that also chooses the pane arrives after a key typed
+        right behind Tab, so r would otherwise act on the pane Tab left.
+        """
+        super().action_focus_next()
+        self._choose_pane_of(self.screen.focused)
+
+    def action_focus_previous(self) -> None:
+        """Move the focus back, as shift+Tab does, and choose its pane at once."""
+        super().action_focus_previous()
+        self._choose_pane_of(self.screen.focused)
+
+    def _choose_pane_of(self, node: DOMNode | None) -> None:
+        """Choose the token pane that contains `node`, if any does."""
         while node is not None:
             if isinstance(node, TokenPane):
                 self._choose_role(node.role)
