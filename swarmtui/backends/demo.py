@@ -871,6 +871,12 @@ class DemoBackend:
         except OSError as error:
             raise self._os_error("read", self.path, error) from None
         state = self._parse(data)
+        log.debug(
+            "read demo swarm %s, version %d, from %s",
+            state.cluster_id,
+            state.version,
+            display_path(self.path),
+        )
 
         self._cache = state
         self._cache_key = key
