@@ -39,6 +39,7 @@ from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token, parse_token
 from swarmtui.tui import clipboard
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.events import Rotated
 from swarmtui.tui.screens import (
     CheckTokenScreen,
     ConfirmRotateScreen,
@@ -599,6 +600,66 @@ async def test_tab_then_r_rotates_pane_tabbed_to(tmp_path: Path) -> None:
 
         assert isinstance(app.screen, ConfirmRotateScreen)
         assert app.screen.role is Role.MANAGER
+
+
+async def test_m_tab_r_asks_for_manager(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+
+        for key in ("m", "tab", "r"):
+            app.post_message(events.Key(key, None if key == "tab" else key))
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        assert app.screen.role is Role.MANAGER
+
+
+async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), settings=Settings(clipboard="osc52"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("w", "r")
+        assert backend.entered.wait(5)
+
+        await pilot.press("t", "c")
+        await pilot.pause()
+
+        backend.release.set()
+        await settle(app, pilot)
+        assert app.clipboard == ""
+        assert (
+            notes.count(
+                "The worker token is still being rotated; copy it when the new one "
+                "is shown."
+            )
+            == 2
+        )
+
+
+async def test_other_rotation_keeps_own_in_flight(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("w", "r")
+        assert backend.entered.wait(5)
+
+        # A rotation made by another path of the console, as a join
+        # window's close, while the worker rotation waits for the engine.
+        other = TokenService(backend.inner).rotate([Role.MANAGER])
+        app.post_message(Rotated(other))
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+
+        assert app._rotating is Role.WORKER
+        assert "The worker token is still being rotated." in notes
+        backend.release.set()
+        await settle(app, pilot)
 
 
 async def test_console_keys_quiet_under_confirmation(tmp_path: Path) -> None:

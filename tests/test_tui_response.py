@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -466,6 +467,26 @@ async def test_window_close_shows_other_token_change(tmp_path: Path) -> None:
         assert outside in notes
 
 
+async def test_window_close_after_outside_rotation_reads(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        TokenService(backend).rotate([Role.WORKER])
+        worker = fingerprints(backend)[0]
+
+        await pilot.press("O")
+        for _ in range(100):
+            if not app.join_windows:
+                break
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+
+        meta = str(app.query_one("#worker-meta", Static).content)
+        assert meta.startswith(worker)
+
+
 class RejectedUpdates(DelegatingBackend):
     """Rejects the first `rejections` updates (all with None), as a down engine."""
 
@@ -725,6 +746,51 @@ async def test_new_unlock_key_is_masked(tmp_path: Path) -> None:
         shown = str(pane.query_one("#unlock-key", Static).content)
         assert shown == mask_unlock_key(new_key)
         assert app.unlock_revealed is False
+
+
+class SlowUnlockKey(DelegatingBackend):
+    """Blocks unlock key reads while `hold` is set, as a slow engine does."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.hold = threading.Event()
+        self.released = threading.Event()
+
+    def unlock_key(self) -> str:
+        if self.hold.is_set():
+            self.released.wait(timeout=30)
+        return str(self.inner.unlock_key())
+
+
+async def test_unlock_key_hidden_while_read_again(tmp_path: Path) -> None:
+    backend = SlowUnlockKey(demo_backend(tmp_path))
+    enable_autolock(backend.inner)
+    old_key = backend.inner.unlock_key()
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-key", Static).content) == old_key
+
+        backend.hold.set()
+        snapshot = backend.inner.inspect_swarm()
+        backend.inner.update_swarm(
+            snapshot.version, snapshot.spec, rotate_unlock_key=True
+        )
+        notes = capture_notifications(app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        await pilot.press("y")
+        await pilot.pause()
+
+        shown = str(pane.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(old_key)
+        assert app.clipboard == ""
+        assert any("being read again" in note for note in notes)
+        backend.released.set()
+        await settle(app, pilot)
 
 
 async def test_hidden_unlock_pane_gives_up_focus(tmp_path: Path) -> None:

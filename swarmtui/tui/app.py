@@ -317,6 +317,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._sequence = 0
         self._accept_from = 0
         self._reading = False
+        # Set when a read must follow the one running now.
+        self._read_again = False
         self._rotating: Role | None = None
         self._poll_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
@@ -474,9 +476,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._set_waiting(f"Reading swarm from {message.endpoint}…")
         self._render_header()
 
+    def _read_after_current(self) -> None:
+        """Start a read now, or when the running one ends.
+
+        A running read may have started before a change it must show, and
+        its result is dropped then.
+        """
+        if not self._start_read(background=True):
+            self._read_again = True
+
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
         self._reading = False
+        if self._read_again:
+            self._read_again = False
+            self.call_later(self._start_read, True)
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
         else:
@@ -885,6 +899,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._copy(view, chosen, view.token(chosen), "token")
 
     def _copy(self, view: SwarmView, role: Role, text: str, what: str) -> None:
+        if self._rotating is role:
+            # The token on screen stops working when the rotation ends.
+            self.notify(
+                f"The {role} token is still being rotated; copy it when the new "
+                "one is shown.",
+                severity="warning",
+            )
+            return
         method = self.settings.clipboard
         subject = f"{role.capitalize()} {what}"
         if method == "off":
@@ -959,7 +981,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def action_focus_pane(self, role: str) -> None:
         chosen = Role(role)
         self._choose_role(chosen)
-        self._panes[chosen].focus_first()
+        main = self._attached_main_screen()
+        if main is not None:
+            # At once, unlike Widget.focus, so that a Tab typed right after
+            # the key moves on from this pane.
+            main.set_focus(self._panes[chosen].first_button)
 
     # -- actions: rotate --------------------------------------------------------
 
@@ -1030,7 +1056,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # turns at the GIL, so the worker waits for that frame.
             self._records_written.clear()
             self._rotation_drawn.clear()
-            self.post_message(Rotated(result))
+            self.post_message(Rotated(result, own=True))
             self._rotation_drawn.wait(RECORDS_AFTER_FRAME_SECONDS)
 
         try:
@@ -1103,8 +1129,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return self._records_written.wait(timeout)
 
     def on_rotated(self, message: Rotated) -> None:
-        self._rotating = None
-        self._set_waiting("")
+        if message.own:
+            self._rotating = None
+            self._set_waiting("")
         self._accept_from = self._sequence + 1
         result = message.result
         old, after = self.view, result.after
@@ -1191,7 +1218,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if self.view is not None:
                 before = self.view.token_fingerprint(message.role)
                 self._unconfirmed[message.role] = before
-                self._start_read(background=True)
+                self._read_after_current()
         self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
@@ -1207,6 +1234,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._look_up_origins(fresh)
         elif old is not None:
             for role in Role:
+                if self._settle_unconfirmed(role, old, fresh):
+                    continue
                 if old.token_fingerprint(role) != fresh.token_fingerprint(role):
                     self._token_changed(role, fresh, outside=True)
         self._render()

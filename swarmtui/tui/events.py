@@ -38,9 +38,16 @@ class ReadFailed(Message):
 
 
 class Rotated(Message):
-    def __init__(self, result: RotationResult) -> None:
+    """A rotation took effect; `own` when it was the console's own `r` rotation.
+
+    Join window closes and the leak response rotate too, while a rotation
+    of the console's own may still be running.
+    """
+
+    def __init__(self, result: RotationResult, own: bool = False) -> None:
         super().__init__()
         self.result = result
+        self.own = own
 
 
 class RotationConflicted(Message):

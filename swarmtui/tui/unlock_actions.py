@@ -55,6 +55,9 @@ class UnlockKeyActions(ConsoleHost):
         # Kept rather than queried: a query walks the whole DOM, and every
         # read and rotation shows or hides the pane.
         self._unlock_pane: UnlockKeyPane | None = None
+        # True from a new swarm version until its unlock key is read: the key
+        # may have changed, so the old one is neither revealed nor copied.
+        self._unlock_stale = False
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -75,8 +78,9 @@ class UnlockKeyActions(ConsoleHost):
             return
         if self._unlock_version != view.version:
             self._unlock_version = view.version
+            self._unlock_stale = True
             self._read_unlock_key()
-        pane.show(self.unlock_key_text, self.unlock_revealed)
+        pane.show(self.unlock_key_text, self.unlock_revealed and not self._unlock_stale)
 
     async def _mount_unlock_pane(self) -> None:
         pane = UnlockKeyPane()
@@ -124,6 +128,7 @@ class UnlockKeyActions(ConsoleHost):
             # A new key is masked until revealed again, and that reveal is audited.
             self.unlock_revealed = False
         self.unlock_key_text = message.key
+        self._unlock_stale = False
         note = ""
         if message.error is not None:
             note = f"The unlock key could not be read: {message.error}"
@@ -134,7 +139,7 @@ class UnlockKeyActions(ConsoleHost):
         if self._action_blocked():
             return
         view = self._unlock_view()
-        if view is None:
+        if view is None or self._unlock_key_changing():
             return
         self.unlock_revealed = not self.unlock_revealed
         if self.unlock_revealed:
@@ -151,6 +156,8 @@ class UnlockKeyActions(ConsoleHost):
         if not self.unlock_key_text:
             self.notify("The unlock key has not been read yet.", severity="warning")
             return
+        if self._unlock_key_changing():
+            return
         if self.settings.clipboard == "off":
             self.notify(
                 "Copying is off in the settings. Reveal the key and select it.",
@@ -160,6 +167,16 @@ class UnlockKeyActions(ConsoleHost):
         self.copy_to_clipboard(self.unlock_key_text)
         self._record_unlock("copy-unlock-key", view)
         self.notify("Unlock key sent to the terminal's clipboard (OSC 52).")
+
+    def _unlock_key_changing(self) -> bool:
+        """Say so and return True while the key of a new swarm version is read."""
+        if self._unlock_stale:
+            self.notify(
+                "The unlock key is being read again after a change to the swarm; "
+                "try again in a moment.",
+                severity="warning",
+            )
+        return self._unlock_stale
 
     @work(thread=True, group="audit", exit_on_error=False, description="Audit")
     def _record_unlock(self, action: str, view: SwarmView) -> None:
@@ -211,6 +228,7 @@ class UnlockKeyActions(ConsoleHost):
         self.unlock_key_text = message.key
         self.unlock_revealed = False
         self._unlock_version = result.after.version
+        self._unlock_stale = False
         self.view = result.after
         self._set_waiting("")
         rotated = f"rotated by this console {stamp(self._clock())}"

@@ -247,8 +247,9 @@ class TokenPane(Vertical):
             # which would cut "Reveal" to the width of "Hide".
             button.refresh(layout=True)
 
-    def focus_first(self) -> None:
-        self._copy_command.focus()
+    @property
+    def first_button(self) -> Button:
+        return self._copy_command
 
 
 class ErrorState(Vertical):

@@ -316,6 +316,10 @@ class JoinWindowActions(ConsoleHost):
         self.notify(closed.message, title="Join window closed", timeout=12)
         if closed.rotation is not None:
             self.post_message(Rotated(closed.rotation))
+        else:
+            # The token was rotated elsewhere since the window opened, so the
+            # panes may show a token that no longer works.
+            self._read_after_current()
         if self._quit_when_closed and not self.join_windows:
             self.exit()
 
