@@ -615,6 +615,19 @@ async def test_m_tab_r_asks_for_manager(tmp_path: Path) -> None:
         assert app.screen.role is Role.MANAGER
 
 
+async def test_q_behind_dialog_key_keeps_console(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+
+        app.post_message(events.Key("k", "k"))
+        app.post_message(events.Key("q", "q"))
+        await settle(app, pilot)
+
+        assert app.is_running
+        assert isinstance(app.screen, CheckTokenScreen)
+
+
 async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
     backend = HangingUpdateBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend), settings=Settings(clipboard="osc52"))

@@ -222,6 +222,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             key = min(quit_keys)[1]
             self.notify(f"Press {key} to quit.", title="Do you want to quit?")
 
+    def _stamp_screen_change(self, screen: Any) -> None:
+        # The clock that Textual stamps its events with off Windows.
+        self._screen_changed_at = time.monotonic()
+
     def _screen_changed(self, screen: Any) -> None:
         """Hold information toasts while a dialog is open; fit the dialog."""
         self._mark_short_screen()
@@ -319,6 +323,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._reading = False
         # Set when a read must follow the one running now.
         self._read_again = False
+        self._screen_changed_at = 0.0
         self._rotating: Role | None = None
         self._poll_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
@@ -381,6 +386,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if self.quit_signal is not None:
                 self.terminate(self.quit_signal)
         self.screen_change_signal.subscribe(self, self._screen_changed)
+        self.screen_change_signal.subscribe(
+            self, self._stamp_screen_change, immediate=True
+        )
         self._mark_short_screen()
         self._apply_theme(self.settings.theme)
         self._render_header()
@@ -780,7 +788,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             and "q" not in self.screen.active_bindings
         ):
             event.stop()
-            await self.run_action("quit")
+            # A q typed right behind the key that opened the dialog was meant
+            # for the screen below, whose widget it was sent to.
+            if event.time >= self._screen_changed_at:
+                await self.run_action("quit")
             return
         error = self.error
         if error is None or event.key not in TOKEN_KEYS or self._modal_open():
