@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from textual.command import CommandInput, CommandPalette
 from textual.widgets import Button, Input, Static
 from tui_support import (
     SEED,
+    DelegatingBackend,
     FailingBackend,
     HangingBackend,
     HangingUpdateBackend,
@@ -34,7 +36,7 @@ from swarmtui.errors import (
     SwarmLockedError,
     SwarmTuiError,
 )
-from swarmtui.models import Role
+from swarmtui.models import EngineInfo, Role, SwarmSnapshot
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token, parse_token
 from swarmtui.tui import clipboard
@@ -673,6 +675,63 @@ async def test_other_rotation_keeps_own_in_flight(tmp_path: Path) -> None:
         assert "The worker token is still being rotated." in notes
         backend.release.set()
         await settle(app, pilot)
+
+
+class LostReadBack(DelegatingBackend):
+    """Holds reads at engine_info while `hold` is set; loses the read after updates."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.hold = threading.Event()
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.updated = False
+
+    def engine_info(self) -> EngineInfo:
+        if self.hold.is_set():
+            self.held.set()
+            self.release.wait(timeout=30)
+        return self.inner.engine_info()  # type: ignore[no-any-return]
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        if self.updated:
+            self.updated = False
+            raise EngineUnreachableError("The reply was lost.", "Try again.")
+        return self.inner.inspect_swarm()  # type: ignore[no-any-return]
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.inner.update_swarm(version, spec, **flags)
+        self.updated = True
+
+
+async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> None:
+    backend = LostReadBack(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        backend.hold.set()
+        await pilot.press("ctrl+r")
+        assert backend.held.wait(5)
+
+        await pilot.press("w", "r")
+        for _ in range(50):
+            if app._unconfirmed:
+                break
+            await pilot.pause(0.05)
+        backend.hold.clear()
+        backend.release.set()
+        await settle(app, pilot)
+        await settle(app, pilot)
+
+        now = TokenService(backend.inner).read().worker_fingerprint
+        assert (
+            f"The worker token rotation took effect: the swarm now shows {now}."
+            in notes
+        )
+        assert "rotated by this console" in str(
+            app.query_one("#worker-meta", Static).content
+        )
 
 
 async def test_console_keys_quiet_under_confirmation(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Select
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from swarmtui.config import Settings, back_up, save_settings, setting_location
 from swarmtui.errors import (
@@ -493,12 +493,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if not self._start_read(background=True):
             self._read_again = True
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The read that must follow waits for the running read's worker to
+        # end, because a new read worker would cancel it.
+        worker = event.worker
+        if worker.group == "read" and worker.is_finished and self._read_again:
+            self._read_again = False
+            self._start_read(background=True)
+
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
         self._reading = False
-        if self._read_again:
-            self._read_again = False
-            self.call_later(self._start_read, True)
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
         else:
