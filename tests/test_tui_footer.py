@@ -298,6 +298,23 @@ async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:
         assert field.value.endswith("q")
 
 
+async def test_palette_over_dialog_lists_no_token_commands(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("m", "r")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+
+        actions = {item.action for item in ConsoleCommands(app.screen)._available()}
+
+        assert "toggle_reveal" not in actions
+        assert "rotate" not in actions
+        assert "quit" in actions
+
+
 async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
     app = console_on(backend)

@@ -633,8 +633,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         The command palette does not count: its commands act on the panes.
         """
-        stack = self.screen_stack
-        return len(stack) > 1 and not isinstance(stack[-1], CommandPalette)
+        covering = [
+            screen
+            for screen in self.screen_stack[1:]
+            if not isinstance(screen, CommandPalette)
+        ]
+        return bool(covering)
 
     def _poll(self) -> None:
         self._poll_timer = None
