@@ -734,6 +734,30 @@ async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> Non
         )
 
 
+async def test_status_names_read_after_rotation(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    backend.release.set()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        backend.release.clear()
+        backend.entered.clear()
+        await pilot.press("ctrl+r")
+        assert backend.entered.wait(5)
+
+        await pilot.press("w", "r")
+        for _ in range(50):
+            if app._rotating is None:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+        status = str(app.query_one("#status", Static).content)
+        assert status.startswith("Reading swarm from ")
+        backend.release.set()
+        await settle(app, pilot)
+
+
 async def test_console_keys_quiet_under_confirmation(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

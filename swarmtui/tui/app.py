@@ -442,7 +442,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             return False
         self._reading = True
         self._sequence += 1
-        text = f"Reading swarm from {self.endpoint_label or 'the engine'}…"
+        text = self._reading_text()
         if background:
             self._wait_quietly(text)
         else:
@@ -500,6 +500,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if worker.group == "read" and worker.is_finished and self._read_again:
             self._read_again = False
             self._start_read(background=True)
+
+    def _reading_text(self) -> str:
+        return f"Reading swarm from {self.endpoint_label or 'the engine'}…"
+
+    def _rotation_finished(self) -> None:
+        """Clear the rotation's status; a read still running gets its own back."""
+        self._rotating = None
+        self._set_waiting(self._reading_text() if self._reading else "")
 
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
@@ -1150,8 +1158,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def on_rotated(self, message: Rotated) -> None:
         if message.own:
-            self._rotating = None
-            self._set_waiting("")
+            self._rotation_finished()
         self._accept_from = self._sequence + 1
         result = message.result
         old, after = self.view, result.after
@@ -1225,8 +1232,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._notices_after_rotation.append(notice)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
-        self._rotating = None
-        self._set_waiting("")
+        self._rotation_finished()
         error = message.error
         log.info(
             "rotating the %s token failed: %s: %s", message.role, error.title, error
@@ -1242,8 +1248,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
-        self._rotating = None
-        self._set_waiting("")
+        self._rotation_finished()
         fresh = message.error.fresh
         old = self.view
         self.view = fresh
