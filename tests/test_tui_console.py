@@ -734,6 +734,45 @@ async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> Non
         )
 
 
+async def test_unsettled_rotation_blocks_copy(tmp_path: Path) -> None:
+    backend = LostReadBack(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), settings=Settings(clipboard="osc52"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        backend.hold.set()
+        await pilot.press("w", "r")
+        assert backend.held.wait(5)
+
+        await pilot.press("c")
+        await pilot.pause()
+
+        assert app.clipboard == ""
+        assert any("may have been rotated" in note for note in notes)
+        backend.hold.clear()
+        backend.release.set()
+        await settle(app, pilot)
+
+
+async def test_older_rotation_result_keeps_newer_view(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        older = TokenService(backend).rotate([Role.MANAGER])
+        newer = TokenService(backend).rotate([Role.WORKER])
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        app.post_message(Rotated(older))
+        await settle(app, pilot)
+
+        worker = str(app.query_one("#worker-meta", Static).content)
+        assert worker.startswith(newer.after.worker_fingerprint)
+        assert app.view is not None
+        assert app.view.version >= newer.after.version
+
+
 async def test_status_names_read_after_rotation(tmp_path: Path) -> None:
     backend = HangingBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend))

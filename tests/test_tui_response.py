@@ -38,6 +38,7 @@ from swarmtui.tui.join_window import (
 from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import ConflictScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
+from swarmtui.tui.unlock_actions import UnlockKeyRead
 from swarmtui.unlock import mask_unlock_key
 from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
 
@@ -487,6 +488,33 @@ async def test_window_close_after_outside_rotation_reads(tmp_path: Path) -> None
         assert meta.startswith(worker)
 
 
+async def test_window_close_in_flight_blocks_copy(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        notes = capture_notifications(app)
+        backend.entered.clear()
+        await pilot.press("O")
+        assert backend.entered.wait(5)
+
+        await pilot.press("w", "t")
+        await pilot.pause()
+
+        refused = (
+            "The worker token is still being rotated; copy it when the new one "
+            "is shown."
+        )
+        assert refused in notes
+        backend.release.set()
+        for _ in range(100):
+            if not app.join_windows:
+                break
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+
+
 class RejectedUpdates(DelegatingBackend):
     """Rejects the first `rejections` updates (all with None), as a down engine."""
 
@@ -791,6 +819,29 @@ async def test_unlock_key_hidden_while_read_again(tmp_path: Path) -> None:
         assert any("being read again" in note for note in notes)
         backend.released.set()
         await settle(app, pilot)
+
+
+async def test_late_unlock_key_read_is_dropped(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    old_key = backend.unlock_key()
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        old_version = app._unlock_version
+        snapshot = backend.inspect_swarm()
+        backend.update_swarm(snapshot.version, snapshot.spec, rotate_unlock_key=True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        new_key = backend.unlock_key()
+
+        # The reply to a read made for the older version arrives last.
+        app.post_message(UnlockKeyRead(old_key, None, old_version))
+        await settle(app, pilot)
+
+        assert app.unlock_key_text == new_key
+        shown = str(app.query_one("#unlock-key", Static).content)
+        assert shown == mask_unlock_key(new_key)
 
 
 async def test_hidden_unlock_pane_gives_up_focus(tmp_path: Path) -> None:

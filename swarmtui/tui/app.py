@@ -119,6 +119,25 @@ TOKEN_KEYS = frozenset(
 )
 
 
+def rotation_notice(result: RotationResult) -> tuple[str, str]:
+    """Return the text and title of the notice of one rotation.
+
+    One rotation is one update, so one notice, whatever the roles.
+    """
+    roles = sorted(result.roles, key=list(Role).index)
+    if len(roles) == 1:
+        text = (
+            f"The {roles[0]} token was rotated. New fingerprint "
+            f"{result.after.token_fingerprint(roles[0])}."
+        )
+        return text, "Token rotated"
+    fingerprints = ", ".join(
+        f"{role} {result.after.token_fingerprint(role)}" for role in roles
+    )
+    text = f"Both tokens were rotated in one update. New fingerprints {fingerprints}."
+    return text, "Tokens rotated"
+
+
 def load_app_css() -> str:
     """Read styles/app.tcss, shipped as package data of swarmtui.styles.
 
@@ -927,11 +946,23 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._copy(view, chosen, view.token(chosen), "token")
 
     def _copy(self, view: SwarmView, role: Role, text: str, what: str) -> None:
-        if self._rotating is role:
+        closing = {
+            window.role
+            for window_id, window in self.join_windows.items()
+            if window_id in self._windows_closing
+        }
+        if self._rotating is role or role in closing:
             # The token on screen stops working when the rotation ends.
             self.notify(
                 f"The {role} token is still being rotated; copy it when the new "
                 "one is shown.",
+                severity="warning",
+            )
+            return
+        if role in self._unconfirmed:
+            self.notify(
+                f"The {role} token on screen may have been rotated; copy it "
+                "when a read of the swarm shows whether it was.",
                 severity="warning",
             )
             return
@@ -1162,6 +1193,18 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._accept_from = self._sequence + 1
         result = message.result
         old, after = self.view, result.after
+        if (
+            old is not None
+            and old.cluster_id == after.cluster_id
+            and after.version < old.version
+        ):
+            # A read, or another rotation, already showed a newer state of
+            # the swarm than this rotation's result: read it again.
+            self._rotation_drawn.set()
+            text, title = rotation_notice(result)
+            self.notify(text, title=title)
+            self._read_after_current()
+            return
         # Without an error before, the panes and the error pane stay shown,
         # so only the header and the changed panes need drawing.
         changes_only = self.error is None and old is not None
@@ -1187,22 +1230,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 )
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(after)
-        # One rotation is one update, so one notice, whatever the roles.
         roles = sorted(result.roles, key=list(Role).index)
-        if len(roles) == 1:
-            text = (
-                f"The {roles[0]} token was rotated. New fingerprint "
-                f"{result.after.token_fingerprint(roles[0])}."
-            )
-        else:
-            fingerprints = ", ".join(
-                f"{role} {result.after.token_fingerprint(role)}" for role in roles
-            )
-            text = (
-                "Both tokens were rotated in one update. New fingerprints "
-                f"{fingerprints}."
-            )
-        title = "Token rotated" if len(roles) == 1 else "Tokens rotated"
+        text, title = rotation_notice(result)
         if changes_only:
             self._render_header()
             self._render_panes([*roles, *elsewhere])
@@ -1220,7 +1249,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             waiting, self._notices_after_rotation = self._notices_after_rotation, None
             for notice in waiting or []:
                 notice()
-            self._start_read(background=True)
+            self._read_after_current()
 
         self.set_timer(AFTER_FRAME_SECONDS, after_frame)
 

@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 
 
 class UnlockKeyRead(Message):
-    def __init__(self, key: str, error: SwarmTuiError | None) -> None:
+    """The unlock key read for swarm version `version`, or why it failed."""
+
+    def __init__(
+        self, key: str, error: SwarmTuiError | None, version: int | None
+    ) -> None:
         super().__init__()
         self.key = key
         self.error = error
+        self.version = version
 
 
 class UnlockKeyRotated(Message):
@@ -58,6 +63,8 @@ class UnlockKeyActions(ConsoleHost):
         # True from a new swarm version until its unlock key is read: the key
         # may have changed, so the old one is neither revealed nor copied.
         self._unlock_stale = False
+        # True while this console's rotation of the unlock key runs.
+        self._unlock_rotating = False
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -79,7 +86,7 @@ class UnlockKeyActions(ConsoleHost):
         if self._unlock_version != view.version:
             self._unlock_version = view.version
             self._unlock_stale = True
-            self._read_unlock_key()
+            self._read_unlock_key(view.version)
         pane.show(self.unlock_key_text, self.unlock_revealed and not self._unlock_stale)
 
     async def _mount_unlock_pane(self) -> None:
@@ -111,19 +118,25 @@ class UnlockKeyActions(ConsoleHost):
         exit_on_error=False,
         description="Read the unlock key",
     )
-    def _read_unlock_key(self) -> None:
+    def _read_unlock_key(self, version: int) -> None:
         try:
             key = self._get_service().unlock_key()
         except SwarmTuiError as error:
-            self.post_message(UnlockKeyRead("", error))
+            self.post_message(UnlockKeyRead("", error, version))
         except Exception as error:  # an unexpected failure must not kill the UI
-            self.post_message(
-                UnlockKeyRead("", unexpected_failure("Reading the key", error))
-            )
+            failure = unexpected_failure("Reading the key", error)
+            self.post_message(UnlockKeyRead("", failure, version))
         else:
-            self.post_message(UnlockKeyRead(key, None))
+            self.post_message(UnlockKeyRead(key, None, version))
 
     def on_unlock_key_read(self, message: UnlockKeyRead) -> None:
+        if message.version != self._unlock_version:
+            # Read for an older swarm version, or before this console rotated
+            # the key: a newer key is shown or on its way.
+            return
+        if message.error is not None:
+            # The next read of the swarm tries again.
+            self._unlock_version = None
         if message.key != self.unlock_key_text:
             # A new key is masked until revealed again, and that reveal is audited.
             self.unlock_revealed = False
@@ -139,7 +152,9 @@ class UnlockKeyActions(ConsoleHost):
         if self._action_blocked():
             return
         view = self._unlock_view()
-        if view is None or self._unlock_key_changing():
+        if view is None:
+            return
+        if not self.unlock_revealed and self._unlock_key_changing():
             return
         self.unlock_revealed = not self.unlock_revealed
         if self.unlock_revealed:
@@ -169,7 +184,10 @@ class UnlockKeyActions(ConsoleHost):
         self.notify("Unlock key sent to the terminal's clipboard (OSC 52).")
 
     def _unlock_key_changing(self) -> bool:
-        """Say so and return True while the key of a new swarm version is read."""
+        """Say so and return True while the key is rotated or read again."""
+        if self._unlock_rotating:
+            self.notify("The unlock key is still being rotated.", severity="warning")
+            return True
         if self._unlock_stale:
             self.notify(
                 "The unlock key is being read again after a change to the swarm; "
@@ -192,11 +210,12 @@ class UnlockKeyActions(ConsoleHost):
         if self._action_blocked():
             return
         view = self._unlock_view()
-        if view is None:
+        if view is None or self._unlock_key_changing():
             return
 
         def confirmed(answer: bool | None) -> None:
-            if answer:
+            if answer and not self._unlock_key_changing():
+                self._unlock_rotating = True
                 # As for a token, the status line shows the wait after 0.2 s.
                 self._wait_quietly("Rotating the unlock key…", ROTATION_QUIET_SECONDS)
                 self._rotate_unlock_key(view)
@@ -224,6 +243,7 @@ class UnlockKeyActions(ConsoleHost):
             self.post_message(UnlockKeyRotated(result, key))
 
     def on_unlock_key_rotated(self, message: UnlockKeyRotated) -> None:
+        self._unlock_rotating = False
         result = message.result
         self.unlock_key_text = message.key
         self.unlock_revealed = False
@@ -243,6 +263,7 @@ class UnlockKeyActions(ConsoleHost):
         )
 
     def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
+        self._unlock_rotating = False
         error = message.error
         self._set_waiting("")
         text = f"Rotating the unlock key failed. {error}"
