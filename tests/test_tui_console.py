@@ -706,7 +706,8 @@ class LostReadBack(DelegatingBackend):
 
 async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> None:
     backend = LostReadBack(demo_backend(tmp_path))
-    app = make_app(TokenService(backend))
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         notes = capture_notifications(app)
@@ -732,6 +733,12 @@ async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> Non
         assert "rotated by this console" in str(
             app.query_one("#worker-meta", Static).content
         )
+        outcomes = [
+            fields for action, fields in audit.events if action == "rotate-outcome"
+        ]
+        assert len(outcomes) == 1
+        assert outcomes[0]["result"] == "took-effect"
+        assert outcomes[0]["new_fingerprints"] == {"worker": now}
 
 
 async def test_unsettled_rotation_blocks_copy(tmp_path: Path) -> None:

@@ -586,6 +586,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if before is None or old.token_fingerprint(role) != before:
             return False
         now = view.token_fingerprint(role)
+        # The rotation's own event has the result "unknown"; this one records
+        # the outcome.
+        self._record(
+            "rotate-outcome",
+            role,
+            view,
+            result="took-effect" if now != before else "not-rotated",
+            old_fingerprints={role.value: before},
+            new_fingerprints={role.value: now},
+        )
         if now != before:
             self._token_changed(role, view, outside=False)
             self.notify(
