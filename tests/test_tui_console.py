@@ -570,47 +570,46 @@ async def test_token_keys_typed_in_palette_are_text(tmp_path: Path) -> None:
         assert app._focused_role() is Role.WORKER
 
 
+def post_keys(app: SwarmConsole, *keys: str) -> None:
+    """Post key events back to back, as a terminal hands over keys typed together."""
+    for key in keys:
+        character = {"question_mark": "?"}.get(key, key if len(key) == 1 else None)
+        app.post_message(events.Key(key, character))
+
+
 async def test_keys_in_one_read_keep_order(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         worker, manager = current_tokens(tmp_path)
 
-        # A terminal hands over keys typed together in one read, so they
-        # reach the app back to back.
-        app.post_message(events.Key("question_mark", "?"))
-        app.post_message(events.Key("r", "r"))
+        post_keys(app, "question_mark", "r")
         await settle(app, pilot)
 
         assert isinstance(app.screen, HelpScreen)
         assert current_tokens(tmp_path) == (worker, manager)
 
 
-async def test_tab_then_r_rotates_pane_tabbed_to(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("first", "burst"),
+    [
+        # From the worker pane's first button, the fourth Tab reaches the
+        # manager pane.
+        (("w",), ("tab", "tab", "tab", "tab", "r")),
+        ((), ("m", "tab", "r")),
+    ],
+    ids=["tab-from-worker", "m-then-tab"],
+)
+async def test_burst_rotates_pane_chosen_last(
+    tmp_path: Path, first: tuple[str, ...], burst: tuple[str, ...]
+) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("w")
+        await pilot.press(*first)
         await pilot.pause()
 
-        # From the worker pane's first button, the fourth Tab reaches the
-        # manager pane; the keys arrive back to back, as from one read.
-        for _ in range(4):
-            app.post_message(events.Key("tab", None))
-        app.post_message(events.Key("r", "r"))
-        await settle(app, pilot)
-
-        assert isinstance(app.screen, ConfirmRotateScreen)
-        assert app.screen.role is Role.MANAGER
-
-
-async def test_m_tab_r_asks_for_manager(tmp_path: Path) -> None:
-    app = make_app(demo_service(tmp_path))
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-
-        for key in ("m", "tab", "r"):
-            app.post_message(events.Key(key, None if key == "tab" else key))
+        post_keys(app, *burst)
         await settle(app, pilot)
 
         assert isinstance(app.screen, ConfirmRotateScreen)
@@ -622,8 +621,7 @@ async def test_q_behind_dialog_key_keeps_console(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
 
-        app.post_message(events.Key("k", "k"))
-        app.post_message(events.Key("q", "q"))
+        post_keys(app, "k", "q")
         await settle(app, pilot)
 
         assert app.is_running
@@ -683,13 +681,13 @@ class LostReadBack(DelegatingBackend):
     def __init__(self, inner: Any) -> None:
         super().__init__(inner)
         self.hold = threading.Event()
-        self.held = threading.Event()
+        self.blocked = threading.Event()
         self.release = threading.Event()
         self.updated = False
 
     def engine_info(self) -> EngineInfo:
         if self.hold.is_set():
-            self.held.set()
+            self.blocked.set()
             self.release.wait(timeout=30)
         return self.inner.engine_info()  # type: ignore[no-any-return]
 
@@ -713,7 +711,7 @@ async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> Non
         notes = capture_notifications(app)
         backend.hold.set()
         await pilot.press("ctrl+r")
-        assert backend.held.wait(5)
+        assert backend.blocked.wait(5)
 
         await pilot.press("w", "r")
         for _ in range(50):
@@ -749,7 +747,7 @@ async def test_unsettled_rotation_blocks_copy(tmp_path: Path) -> None:
         notes = capture_notifications(app)
         backend.hold.set()
         await pilot.press("w", "r")
-        assert backend.held.wait(5)
+        assert backend.blocked.wait(5)
 
         await pilot.press("c")
         await pilot.pause()

@@ -227,6 +227,15 @@ async def open_window(app: SwarmConsole, pilot: Any, minutes: str, joins: str) -
     await settle(app, pilot)
 
 
+async def wait_for_windows_closed(app: SwarmConsole, pilot: Any) -> None:
+    """Wait up to 5 s for every join window to close, then settle."""
+    for _ in range(100):
+        if not app.join_windows:
+            break
+        await pilot.pause(0.05)
+    await settle(app, pilot)
+
+
 async def test_window_closes_by_count(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     service = TokenService(backend)
@@ -428,11 +437,7 @@ async def test_two_windows_close_without_conflict(tmp_path: Path) -> None:
         assert len(app.join_windows) == 2
 
         await pilot.press("O")
-        for _ in range(100):
-            if not app.join_windows:
-                break
-            await pilot.pause(0.05)
-        await settle(app, pilot)
+        await wait_for_windows_closed(app, pilot)
 
     closes = [fields for action, fields in audit.events if action == CLOSE_ACTION]
     closed = [
@@ -456,11 +461,7 @@ async def test_window_close_shows_other_token_change(tmp_path: Path) -> None:
         manager = fingerprints(backend)[1]
 
         await pilot.press("O")
-        for _ in range(100):
-            if not app.join_windows:
-                break
-            await pilot.pause(0.05)
-        await settle(app, pilot)
+        await wait_for_windows_closed(app, pilot)
 
         meta = str(app.query_one("#manager-meta", Static).content)
         assert meta.startswith(manager)
@@ -478,11 +479,7 @@ async def test_window_close_after_outside_rotation_reads(tmp_path: Path) -> None
         worker = fingerprints(backend)[0]
 
         await pilot.press("O")
-        for _ in range(100):
-            if not app.join_windows:
-                break
-            await pilot.pause(0.05)
-        await settle(app, pilot)
+        await wait_for_windows_closed(app, pilot)
 
         meta = str(app.query_one("#worker-meta", Static).content)
         assert meta.startswith(worker)
@@ -502,17 +499,13 @@ async def test_window_close_in_flight_blocks_copy(tmp_path: Path) -> None:
         await pilot.press("w", "t")
         await pilot.pause()
 
-        refused = (
+        rejection = (
             "The worker token is still being rotated; copy it when the new one "
             "is shown."
         )
-        assert refused in notes
+        assert rejection in notes
         backend.release.set()
-        for _ in range(100):
-            if not app.join_windows:
-                break
-            await pilot.pause(0.05)
-        await settle(app, pilot)
+        await wait_for_windows_closed(app, pilot)
 
 
 class RejectedUpdates(DelegatingBackend):
@@ -771,8 +764,8 @@ async def test_new_unlock_key_is_masked(tmp_path: Path) -> None:
 
         new_key = backend.unlock_key()
         assert new_key != old_key
-        shown = str(pane.query_one("#unlock-key", Static).content)
-        assert shown == mask_unlock_key(new_key)
+        key_text = str(pane.query_one("#unlock-key", Static).content)
+        assert key_text == mask_unlock_key(new_key)
         assert app.unlock_revealed is False
 
 
@@ -813,8 +806,8 @@ async def test_unlock_key_hidden_while_read_again(tmp_path: Path) -> None:
         await pilot.press("y")
         await pilot.pause()
 
-        shown = str(pane.query_one("#unlock-key", Static).content)
-        assert shown == mask_unlock_key(old_key)
+        key_text = str(pane.query_one("#unlock-key", Static).content)
+        assert key_text == mask_unlock_key(old_key)
         assert app.clipboard == ""
         assert any("being read again" in note for note in notes)
         backend.released.set()
@@ -840,8 +833,8 @@ async def test_late_unlock_key_read_is_dropped(tmp_path: Path) -> None:
         await settle(app, pilot)
 
         assert app.unlock_key_text == new_key
-        shown = str(app.query_one("#unlock-key", Static).content)
-        assert shown == mask_unlock_key(new_key)
+        key_text = str(app.query_one("#unlock-key", Static).content)
+        assert key_text == mask_unlock_key(new_key)
 
 
 async def test_hidden_unlock_pane_gives_up_focus(tmp_path: Path) -> None:

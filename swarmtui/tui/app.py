@@ -242,7 +242,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.notify(f"Press {key} to quit.", title="Do you want to quit?")
 
     def _stamp_screen_change(self, screen: Any) -> None:
-        # The clock that Textual stamps its events with off Windows.
+        # Textual stamps its events with time.monotonic, except on Windows.
         self._screen_changed_at = time.monotonic()
 
     def _screen_changed(self, screen: Any) -> None:
@@ -524,7 +524,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return f"Reading swarm from {self.endpoint_label or 'the engine'}…"
 
     def _rotation_finished(self) -> None:
-        """Clear the rotation's status; a read still running gets its own back."""
+        """Clear the rotation's status, or show the status of a read still running."""
         self._rotating = None
         self._set_waiting(self._reading_text() if self._reading else "")
 
@@ -1208,8 +1208,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             and old.cluster_id == after.cluster_id
             and after.version < old.version
         ):
-            # A read, or another rotation, already showed a newer state of
-            # the swarm than this rotation's result: read it again.
+            # A read or another rotation already showed a newer state of the
+            # swarm than this rotation's result, so read the swarm again.
             self._rotation_drawn.set()
             text, title = rotation_notice(result)
             self.notify(text, title=title)

@@ -131,8 +131,8 @@ class UnlockKeyActions(ConsoleHost):
 
     def on_unlock_key_read(self, message: UnlockKeyRead) -> None:
         if message.version != self._unlock_version:
-            # Read for an older swarm version, or before this console rotated
-            # the key: a newer key is shown or on its way.
+            # The key was read for an older swarm version, or before this
+            # console rotated it, so a newer key is shown or on its way.
             return
         if message.error is not None:
             # The next read of the swarm tries again.
@@ -184,7 +184,7 @@ class UnlockKeyActions(ConsoleHost):
         self.notify("Unlock key sent to the terminal's clipboard (OSC 52).")
 
     def _unlock_key_changing(self) -> bool:
-        """Say so and return True while the key is rotated or read again."""
+        """Return True, after a notice, while the key is rotated or read again."""
         if self._unlock_rotating:
             self.notify("The unlock key is still being rotated.", severity="warning")
             return True
