@@ -156,6 +156,49 @@ def test_closed_stdout_exits_without_traceback(
     assert result.returncode == ExitCode.FAILURE
     assert b"Traceback" not in result.stderr
     assert b"Exception ignored" not in result.stderr
+    assert b"unexpected error" not in result.stderr
+    assert result.stderr == b""
+
+
+def test_closed_stdout_after_rotation(tmp_path: Path) -> None:
+    environment = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "swarmtui",
+                *demo_args(tmp_path),
+                "join-token",
+                "--rotate",
+                "worker",
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    stderr = result.stderr.decode()
+
+    assert result.returncode == ExitCode.FAILURE
+    assert after.worker_token != before.worker_token
+    assert after.manager_token == before.manager_token
+    assert "unexpected error" not in stderr
+    assert "the rotation took effect" in stderr
+    assert "join-token worker'" in stderr
+    assert "SWMTKN" not in stderr
 
 
 def test_audit_named_missing_file_fails(

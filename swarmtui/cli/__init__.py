@@ -308,12 +308,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = _run(list(sys.argv[1:] if argv is None else argv))
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader of stdout (such as `head`) exited before reading it all.
-        # stdout now points at /dev/null, so the interpreter's last flush at
-        # exit does not fail a second time.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return ExitCode.FAILURE
     return status
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null after its reader (such as `head`) exited.
+
+    The interpreter's last flush at exit then does not fail a second time.
+    """
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _run(arguments: list[str]) -> int:
@@ -373,6 +378,22 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
     except SwarmTuiError as error:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        _discard_stdout()
+        if service is not None and service.rotated_at:
+            from swarmtui.tui.run import cli_command
+
+            roles = sorted({role for _cluster, role in service.rotated_at})
+            commands = " and ".join(
+                f"'{cli_command(args)} join-token {role}'" for role in roles
+            )
+            _report(
+                "swarmtui: the rotation took effect and was audited, but "
+                "standard output was closed before all of the output was "
+                f"written. Read the new {'tokens' if len(roles) > 1 else 'token'} "
+                f"with {commands}."
+            )
+        return ExitCode.FAILURE
     except Exception as error:  # a bug, or an engine reply of an unexpected shape
         import logging
 
