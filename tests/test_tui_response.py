@@ -745,6 +745,23 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
             assert new_key not in str(fields)
 
 
+async def test_unlock_reveal_scrolls_pane_into_view(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        body = app.query_one("#body")
+        assert not body.region.contains_region(pane.region)
+
+        await pilot.press("u")
+        await settle(app, pilot)
+        key_line = pane.query_one("#unlock-key", Static)
+        assert str(key_line.content) == backend.unlock_key()
+        assert body.region.contains_region(key_line.region)
+
+
 async def test_new_unlock_key_is_masked(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     enable_autolock(backend)

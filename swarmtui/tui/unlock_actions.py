@@ -161,6 +161,8 @@ class UnlockKeyActions(ConsoleHost):
             self._record_unlock("reveal-unlock-key", view)
         if self._unlock_pane is not None:
             self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed)
+            # Below the panes it can be out of view on a small terminal.
+            self._unlock_pane.scroll_visible(animate=False)
 
     def action_unlock_copy(self) -> None:
         if self._action_blocked():
