@@ -1,4 +1,4 @@
-"""`swarmtui check-token` on a terminal: hidden prompt and manager confirmation."""
+"""Commands on a terminal: check-token's hidden prompt, and confirmations."""
 
 from __future__ import annotations
 
@@ -22,11 +22,15 @@ READ_LIMIT_SECONDS = 60.0
 class Terminal:
     """A swarmtui process whose standard streams are a pseudo-terminal."""
 
-    def __init__(self, arguments: list[str], home: Path) -> None:
+    def __init__(
+        self, arguments: list[str], home: Path, stdin: Path | None = None
+    ) -> None:
         environment = cli_environment(home, TERM="dumb")
         pid, descriptor = pty.fork()
         if pid == 0:  # the child: its controlling terminal is the pty
             try:
+                if stdin is not None:
+                    os.dup2(os.open(stdin, os.O_RDONLY), 0)
                 os.execve(
                     sys.executable,
                     [sys.executable, "-m", "swarmtui", *arguments],
@@ -74,10 +78,11 @@ def state(tmp_path: Path) -> Path:
     return path
 
 
-def start(state: Path, *arguments: str) -> Terminal:
+def start(state: Path, *arguments: str, stdin: Path | None = None) -> Terminal:
     return Terminal(
         ["--demo", "--demo-state", str(state), "check-token", *arguments],
         home=state.parent,
+        stdin=stdin,
     )
 
 
@@ -120,3 +125,45 @@ def test_declined_manager_rotation(state: Path, answer: str) -> None:
     assert code == ROTATION_NOT_CONFIRMED, terminal.output
     assert "not rotated" in terminal.output
     assert state.read_bytes() == before
+
+
+@pytest.mark.parametrize(("answer", "rotated"), [("y\n", True), ("n\n", False)])
+def test_piped_token_confirms_on_terminal(
+    state: Path, answer: str, rotated: bool
+) -> None:
+    manager = DemoBackend(path=state).inspect_swarm().manager_token
+    token_file = state.parent / "token.txt"
+    token_file.write_text(manager + "\n")
+    terminal = start(state, "--rotate", stdin=token_file)
+    terminal.read_until("[y/N]")
+    terminal.write(answer)
+    code = terminal.finish()
+    after = DemoBackend(path=state).inspect_swarm().manager_token
+    if rotated:
+        assert code == LIVE_MANAGER, terminal.output
+        assert after != manager
+    else:
+        assert code == ROTATION_NOT_CONFIRMED, terminal.output
+        assert after == manager
+    assert "Join token: " not in terminal.output
+    assert "no terminal" not in terminal.output
+    assert manager not in terminal.output
+
+
+def test_leak_response_confirms_on_terminal(state: Path) -> None:
+    before = DemoBackend(path=state).inspect_swarm()
+    empty = state.parent / "empty.txt"
+    empty.write_text("")
+    terminal = Terminal(
+        ["--demo", "--demo-state", str(state), "leak-response", "--since", "1h"],
+        home=state.parent,
+        stdin=empty,
+    )
+    terminal.read_until("[y/N]")
+    terminal.write("y\n")
+    code = terminal.finish()
+    after = DemoBackend(path=state).inspect_swarm()
+    assert code == 0, terminal.output
+    assert after.worker_token != before.worker_token
+    assert after.manager_token != before.manager_token
+    assert "no terminal" not in terminal.output

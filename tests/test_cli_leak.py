@@ -45,6 +45,7 @@ def test_leak_response_refuses_without_tty(
 ) -> None:
     before = demo_service(env).read()
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    monkeypatch.setattr("swarmtui.cli.prompt.TERMINAL_PATH", str(env / "no-tty"))
     code = main([*demo_args(env), "leak-response"])
     captured = capsys.readouterr()
     assert code == ExitCode.USAGE

@@ -8,12 +8,12 @@ the token's fingerprint, never the token.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import sys
 from typing import Any, TextIO
 
+from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
 from swarmtui.models import Role, TokenCheck, TokenStatus
 from swarmtui.service import TokenService
@@ -204,28 +204,11 @@ def exit_code_for(check: TokenCheck) -> int:
 
 
 def confirm_manager_rotation() -> bool | None:
-    """Ask on the terminal whether to rotate the manager token.
-
-    Returns None when there is no terminal to ask on. Standard input may be
-    the pipe that carried the token, so the question goes to /dev/tty.
-    """
-    question = (
+    """Ask on the terminal whether to rotate the manager token; None without one."""
+    return ask_yes_no(
         "Rotate the manager token now? Hosts that have not joined yet will need "
         "the new token; nodes already in the swarm are not affected. [y/N] "
     )
-    if sys.stdin is not None and sys.stdin.isatty():
-        print(question, end="", file=sys.stderr, flush=True)
-        answer = sys.stdin.readline()
-    else:
-        try:
-            terminal = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
-        except OSError:
-            return None
-        with contextlib.closing(terminal):
-            terminal.write(question)
-            terminal.flush()
-            answer = terminal.readline()
-    return answer.strip().lower() in ("y", "yes")
 
 
 def rotate_checked(

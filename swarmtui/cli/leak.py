@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode
 from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role
@@ -48,7 +49,7 @@ def add_parser(subparsers: Any) -> str:
         "-y",
         "--yes",
         action="store_true",
-        help="rotate without asking; required when stdin is not a terminal",
+        help="rotate without asking; required when there is no terminal to ask on",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document on stdout"
@@ -155,12 +156,6 @@ def render_json(report: LeakReport, start: LeakStart) -> str:
     return json.dumps(document, indent=2)
 
 
-def _confirm(question: str) -> bool:
-    print(question + " [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
 def run(args: argparse.Namespace, service: TokenService) -> int:
     view = service.read()
     if args.since:
@@ -170,21 +165,22 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         start = leak_since_for(service, view.cluster_id)
 
     if not args.yes:
-        if not sys.stdin.isatty():
-            print(
-                "swarmtui: leak-response rotates both join tokens and needs a "
-                "confirmation; stdin is not a terminal, so nothing was rotated. "
-                "Add --yes to rotate without asking.",
-                file=sys.stderr,
-            )
-            return ExitCode.USAGE
         question = (
             f"Rotate BOTH join tokens of swarm {view.cluster_id[:12]} at "
             f"{view.endpoint}? Nodes that have not joined yet will need the new "
             "tokens; nodes already in the swarm are not affected. Then list the "
             f"nodes that joined since {format_utc(start.since)} ({start.source})."
         )
-        if not _confirm(question):
+        confirmed = ask_yes_no(question + " [y/N] ")
+        if confirmed is None:
+            print(
+                "swarmtui: leak-response rotates both join tokens and needs a "
+                "confirmation, but there is no terminal to ask on, so nothing "
+                "was rotated. Add --yes to rotate without asking.",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        if not confirmed:
             print("swarmtui: nothing was rotated.", file=sys.stderr)
             return ExitCode.FAILURE
 
