@@ -15,7 +15,7 @@ import pytest
 from swarmtui.audit import read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
-from swarmtui.errors import ExitCode
+from swarmtui.errors import ExitCode, RequestTimeoutError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
@@ -217,6 +217,38 @@ def test_join_window_open_by_count(
     assert "joined: scripted" in captured.err
     assert "rotated" in captured.err
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+
+
+def test_join_window_survives_failed_polls(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    list_nodes = DemoBackend.list_nodes
+    # The first call lists the nodes that were in the swarm when it opened.
+    failures = iter([False, True, True, False])
+
+    def list_nodes_after_two_timeouts(self: DemoBackend) -> Any:
+        if next(failures, False):
+            raise RequestTimeoutError(
+                "The engine did not respond within 3 seconds.", "Check that it runs."
+            )
+        return list_nodes(self)
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", list_nodes_after_two_timeouts)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.83"))
+    before = demo_service(env).read()
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK, captured.err
+    assert captured.err.count("joins are not counted") == 1
+    assert "did not respond within 3 seconds" in captured.err
+    assert "the node list can be read again" in captured.err
+    assert "joined: scripted" in captured.err
+    assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
+    assert WindowStore(env / "windows.json").load() == []
 
 
 class TerminalInput(io.StringIO):

@@ -236,6 +236,47 @@ def test_join_window_closes_by_time_real_engine(
     assert STALE_TOKEN_MESSAGE in stderr
 
 
+def test_join_window_outlasts_paused_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = clean_environment(
+        DOCKER_HOST=manager.host,
+        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
+        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
+    )
+    # A 9 second window; dockerd is paused for 3 s of it, longer than the
+    # 1 s timeout of each poll.
+    arguments = (
+        "--timeout",
+        "1",
+        "join-window",
+        "open",
+        "worker",
+        "--minutes",
+        "0.15",
+        "--poll",
+        "0.5",
+        "-q",
+    )
+    assert manager.process is not None
+    with started_swarmtui(*arguments, environment=environment) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == old_worker
+        manager.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(3)
+        finally:
+            manager.process.send_signal(signal.SIGCONT)
+        _, stderr = process.communicate(timeout=CLI_TIMEOUT)
+    assert process.returncode == 0, stderr
+    assert "joins are not counted" in stderr
+    assert "its time ran out" in stderr
+    assert join_token(manager, "worker") != old_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
+
+
 @pytest.mark.parametrize(
     ("signum", "stopped"),
     [

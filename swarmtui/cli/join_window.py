@@ -189,11 +189,38 @@ def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> 
 def _watch(
     window: JoinWindow, service: TokenService, poll: float
 ) -> tuple[CloseReason, tuple[NodeInfo, ...]]:
-    """Poll the node list until the window is due; return why, and who joined."""
+    """Poll the node list until the window is due; return why, and who joined.
+
+    A failed poll is reported once and tried again at the next one, so an
+    engine that pauses does not end the watch with the token still live. The
+    end time still closes the window while the node list cannot be read.
+    """
     seen: set[str] = set()
+    nodes: tuple[NodeInfo, ...] = ()
+    failure: str | None = None
     while True:
+        try:
+            nodes = tuple(service.backend.list_nodes())
+        except SwarmTuiError as error:
+            if str(error) != failure:
+                failure = str(error)
+                print(
+                    f"swarmtui: warning: joins are not counted: {error} The "
+                    f"window stays open, and the node list is read again every "
+                    f"{poll:g} s.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        else:
+            if failure is not None:
+                failure = None
+                print(
+                    "swarmtui: the node list can be read again; joins are counted.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         now = datetime.now(UTC)
-        evaluation = evaluate(window, service.backend.list_nodes(), now)
+        evaluation = evaluate(window, nodes, now)
         for node in evaluation.joined:
             if node.id not in seen:
                 seen.add(node.id)
