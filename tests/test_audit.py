@@ -134,6 +134,33 @@ def test_read_audit_skips_damaged_lines(tmp_path: Path) -> None:
     assert reading.damaged_lines == [2, 3, 5, 6]
 
 
+def test_read_audit_redacts_foreign_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = make_token(ca_digest(PEM))
+    secret = secret_of(token)
+    path = tmp_path / "audit.jsonl"
+    lines = [
+        {"time": "2026-12-05T10:00:00Z", "action": "rotate", "user": token},
+        {"time": "2026-12-05T10:01:00Z", "action": "rotate", "error": f"boom {token}"},
+        {"time": "2026-12-05T10:02:00Z", "action": "x", "nested": {token: [token]}},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    path.chmod(0o600)
+
+    reading = read_audit(path)
+    assert [event["action"] for event in reading.events] == ["rotate", "rotate", "x"]
+    assert secret not in json.dumps(reading.events)
+    assert "<token fp:" in reading.events[0]["user"]
+
+    for arguments in (["audit"], ["audit", "--json"]):
+        assert main([*arguments, "--file", str(path)]) == 0
+        output = capsys.readouterr()
+        assert secret not in output.out
+        assert secret not in output.err
+        assert "<token fp:" in output.out
+
+
 def test_read_audit_since_and_limit(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     lines = [
