@@ -26,6 +26,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class UserFormatter(logging.Formatter):
+    """Format a record as "swarmtui: warning: message", as the CLI writes notes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"swarmtui: {record.levelname.lower()}: {text}"
+
+
 def install_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
     """Attach the redacting filter to `logger` (default: root) and its handlers."""
     target = logger or logging.getLogger()
@@ -44,7 +52,12 @@ def configure(verbosity: int) -> None:
     elif verbosity >= 2:
         level = logging.DEBUG
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbosity:
+        formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    else:
+        # Warnings then read like the CLI's other messages on stderr.
+        formatter = UserFormatter()
+    handler.setFormatter(formatter)
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.addHandler(handler)

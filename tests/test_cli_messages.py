@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from demo_support import make_demo
+from demo_support import make_demo, run_cli
 
 from swarmtui.cli import error_message
 from swarmtui.errors import RotationConflictError, SwarmTuiError
@@ -80,3 +80,24 @@ def test_title_in_sentence(title: str, expected: str) -> None:
     error.title = title
 
     assert error.title_in_sentence == expected
+
+
+@pytest.mark.parametrize(
+    ("verbosity", "prefix"),
+    [([], "swarmtui: warning: the demo state file"), (["-v"], "WARNING swarmtui.")],
+)
+def test_logged_warning_format(
+    tmp_path: Path, verbosity: list[str], prefix: str
+) -> None:
+    state = tmp_path / "demo.toml"
+    make_demo(state, seed=3).inspect_swarm()
+    result = run_cli(
+        *verbosity,
+        *["--demo", "--demo-state", str(state), "--demo-seed", "4"],
+        *["join-token", "-q", "worker"],
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "seed 4" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(prefix)
