@@ -39,6 +39,59 @@ class LockTimeout(Exception):
     """The lock file stayed locked by another process for the whole wait."""
 
 
+def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
+    """Return why writing `path` failed and what to do, for a message.
+
+    The cause is a lower-case phrase; the next step is a sentence. The cause
+    names the real obstacle: a part of the path that is a file, a full disk,
+    or the nearest existing folder whose permissions stop the write.
+    """
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            "no space left on the device",
+            f"Free some space on the file system that holds {path.parent}.",
+        )
+    if error.errno == errno.EROFS:
+        return (
+            "the file system is read-only",
+            f"Choose a file on a writable file system instead of {path}.",
+        )
+    blocker = _file_in_path(path)
+    if blocker is not None:
+        return (
+            f"{blocker} is a file, not a folder",
+            f"Move {blocker} away, or choose another path.",
+        )
+    if error.errno == errno.EISDIR or path.is_dir():
+        return (f"{path} is a folder", f"Move the folder {path} away.")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        if path.exists():
+            return (
+                "permission denied",
+                f"Check the owner and permissions of {path} and of {path.parent}.",
+            )
+        folder = _nearest_existing_folder(path.parent)
+        return ("permission denied", f"Check the owner and permissions of {folder}.")
+    return (
+        (error.strerror or str(error)).lower(),
+        f"Check {path} and its folder.",
+    )
+
+
+def _file_in_path(path: Path) -> Path | None:
+    """Return the first parent of `path` that exists but is not a folder."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def _nearest_existing_folder(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
 def ensure_folder(folder: Path) -> None:
     """Create `folder` with mode 0700, and its missing parents as `mkdir -p` does."""
     folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)

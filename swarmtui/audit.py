@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmtui.atomicfile import FileRejected, open_regular_file
+from swarmtui.atomicfile import FileRejected, explain_file_error, open_regular_file
 from swarmtui.errors import AuditReadError, AuditWriteError
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import TOKEN_PATTERN, redact
@@ -165,15 +165,19 @@ class AuditLog:
             descriptor = open_regular_file(
                 self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
             )
-        except (OSError, FileRejected) as error:
-            reason = error.strerror if isinstance(error, OSError) else None
+        except FileRejected as error:
             raise AuditWriteError(
                 f"The audit file {self.path} could not be opened for writing "
-                f"({reason or error}); the {action} action went ahead "
-                "but was not recorded.",
-                f"Make {self.path} a writable file (check that it is not a "
-                f"folder, and the permissions of {self.path.parent}), or set "
-                f"{AUDIT_FILE_ENV} to a writable file.",
+                f"({error}); the {action} action went ahead but was not recorded.",
+                f"Make {self.path} a regular file, or set {AUDIT_FILE_ENV} to "
+                "a writable file.",
+            ) from None
+        except OSError as error:
+            cause, fix = explain_file_error(error, self.path)
+            raise AuditWriteError(
+                f"The audit file {self.path} could not be opened for writing "
+                f"({cause}); the {action} action went ahead but was not recorded.",
+                f"{fix} Or set {AUDIT_FILE_ENV} to a writable file.",
             ) from None
         try:
             written = os.write(descriptor, data)
@@ -181,12 +185,11 @@ class AuditLog:
                 raise OSError(0, f"only {written} of {len(data)} bytes written")
             os.fsync(descriptor)
         except OSError as error:
+            cause, fix = explain_file_error(error, self.path)
             raise AuditWriteError(
-                f"Writing to the audit file {self.path} failed "
-                f"({error.strerror or error}); the {action} was done but not "
-                "recorded.",
-                "Check the free space and the file system, or set "
-                f"{AUDIT_FILE_ENV} to another file.",
+                f"Writing to the audit file {self.path} failed ({cause}); the "
+                f"{action} was done but not recorded.",
+                f"{fix} Or set {AUDIT_FILE_ENV} to another file.",
             ) from None
         finally:
             os.close(descriptor)

@@ -17,7 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmtui.atomicfile import FileRejected, read_private_file, write_atomic
+from swarmtui.atomicfile import (
+    FileRejected,
+    explain_file_error,
+    read_private_file,
+    write_atomic,
+)
 from swarmtui.errors import ConfigError
 
 CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
@@ -344,9 +349,10 @@ def save_settings(path: Path, settings: Settings) -> None:
         )
         write_atomic(path, data)
     except OSError as error:
+        cause, fix = explain_file_error(error, path)
         raise ConfigError(
-            f"The config file {path} could not be written: {error}.",
-            "Check that its folder exists and is writable.",
+            f"The config file {path} could not be written ({cause}).",
+            fix,
             path=str(path),
         ) from None
 

@@ -27,6 +27,7 @@ from swarmtui.atomicfile import (
     LockTimeout,
     ensure_folder,
     exclusive_lock,
+    explain_file_error,
     read_private_file,
     write_atomic,
 )
@@ -278,7 +279,11 @@ class FileTokenHistory:
         except LockTimeout:
             self._warn(f"the token history {self.path} stayed locked; not updated")
         except OSError as error:
-            self._warn(f"cannot write the token history {self.path}: {error.strerror}")
+            cause, fix = explain_file_error(error, self.path)
+            self._warn(
+                f"the token history {self.path} could not be written ({cause}), "
+                f"so old tokens may not be recognised as old. {fix}"
+            )
 
 
 def _cluster(document: dict[str, Any], cluster_id: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 from swarmtui.atomicfile import (
     FileRejected,
     ensure_folder,
+    explain_file_error,
     read_private_file,
     write_atomic,
 )
@@ -263,11 +264,10 @@ class WindowStore:
             ensure_folder(Path(os.path.realpath(self.path)).parent)
             write_atomic(self.path, text.encode("utf-8"))
         except OSError as error:
+            cause, fix = explain_file_error(error, self.path)
             raise JoinWindowError(
-                f"The join window file {self.path} could not be written "
-                f"({error.strerror or error}).",
-                f"Fix the permissions of {self.path.parent}, or set "
-                f"{WINDOWS_FILE_ENV} to a writable file.",
+                f"The join window file {self.path} could not be written ({cause}).",
+                f"{fix} Or set {WINDOWS_FILE_ENV} to a writable file.",
             ) from None
 
     def add(self, window: JoinWindow) -> None:

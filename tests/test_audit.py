@@ -343,7 +343,22 @@ def test_audit_folder_in_place_of_file(tmp_path: Path) -> None:
         audit.record("copy")
 
     assert "the copy action went ahead but was not recorded" in caught.value.message
-    assert "check that it is not a folder" in caught.value.hint
+    assert f"({folder} is a folder)" in caught.value.message
+    assert f"Move the folder {folder} away." in caught.value.hint
+    assert "SWARMTUI_AUDIT_FILE" in caught.value.hint
+
+
+def test_audit_path_through_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    audit = AuditLog(blocker / "audit.jsonl", environment={})
+
+    with pytest.raises(AuditWriteError) as caught:
+        audit.record("copy")
+
+    assert f"({blocker} is a file, not a folder)" in caught.value.message
+    assert "File exists" not in str(caught.value)
+    assert f"Move {blocker} away" in caught.value.hint
 
 
 class UpdateFailing(DelegatingBackend):

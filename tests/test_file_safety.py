@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from demo_support import make_demo
 from swarmtui.atomicfile import (
     MAX_FILE_BYTES,
     FileRejected,
+    explain_file_error,
     read_private_file,
     write_atomic,
 )
@@ -263,3 +265,50 @@ def test_demo_reset_rejects_fifo(tmp_path: Path) -> None:
 
     with pytest.raises(StateFileError, match="not a regular file"):
         DemoBackend(path=fifo, seed=1).reset()
+
+
+def test_file_error_full_disk(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "audit.jsonl"
+    error = OSError(errno.ENOSPC, "No space left on device")
+    cause, fix = explain_file_error(error, path)
+    assert cause == "no space left on the device"
+    assert fix == f"Free some space on the file system that holds {path.parent}."
+    assert "permissions" not in fix
+
+
+def test_file_error_read_only_file_system(tmp_path: Path) -> None:
+    error = OSError(errno.EROFS, "Read-only file system")
+    cause, _ = explain_file_error(error, tmp_path / "a.toml")
+    assert cause == "the file system is read-only"
+
+
+def test_file_error_names_file_in_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    error = OSError(errno.EEXIST, "File exists")
+    cause, fix = explain_file_error(error, blocker / "deeper" / "a.json")
+    assert cause == f"{blocker} is a file, not a folder"
+    assert fix == f"Move {blocker} away, or choose another path."
+
+
+def test_file_error_folder_in_place(tmp_path: Path) -> None:
+    folder = tmp_path / "a.json"
+    folder.mkdir()
+    cause, _ = explain_file_error(OSError(errno.EISDIR, "Is a directory"), folder)
+    assert cause == f"{folder} is a folder"
+
+
+def test_file_error_permission_names_existing_folder(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "swarmtui" / "audit.jsonl"
+    error = OSError(errno.EACCES, "Permission denied")
+    cause, fix = explain_file_error(error, path)
+    assert cause == "permission denied"
+    assert fix == f"Check the owner and permissions of {tmp_path}."
+
+
+def test_file_error_permission_on_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text("")
+    error = OSError(errno.EACCES, "Permission denied")
+    _, fix = explain_file_error(error, path)
+    assert fix == f"Check the owner and permissions of {path} and of {tmp_path}."

@@ -41,6 +41,7 @@ from swarmtui.atomicfile import (
     LockTimeout,
     ensure_folder,
     exclusive_lock,
+    explain_file_error,
     read_private_file,
     write_atomic,
 )
@@ -816,10 +817,10 @@ class DemoBackend:
             raise self._os_error("create the folder", self.path.parent, error) from None
 
     def _os_error(self, action: str, path: Path, error: OSError) -> StateFileError:
-        reason = error.strerror or str(error)
+        cause, fix = explain_file_error(error, path)
         return StateFileError(
-            f"Cannot {action} {display_path(path)} for the demo swarm: {reason}.",
-            "Check the folder's permissions, or choose another file with --demo-state.",
+            f"Cannot {action} {display_path(path)} for the demo swarm: {cause}.",
+            f"{fix} Or choose another file with --demo-state.",
             path=str(path),
         )
 
