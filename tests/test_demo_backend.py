@@ -429,6 +429,23 @@ def test_join_with_malformed_token(demo: DemoBackend, text: str) -> None:
         assert text not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("taken", "spelling"),
+    [("192.0.2.77", "192.0.2.77"), ("2001:db8::7", "2001:0db8:0::7")],
+)
+def test_join_rejects_taken_address(
+    demo: DemoBackend, taken: str, spelling: str
+) -> None:
+    token = demo.inspect_swarm().worker_token
+    first = demo.join(token, "first", taken)
+    before = demo.list_nodes()
+    with pytest.raises(JoinRejectedError) as caught:
+        demo.join(token, "second", spelling)
+    assert f"{spelling} is already the address of node first" in caught.value.message
+    assert first.id[:12] in caught.value.message
+    assert demo.list_nodes() == before
+
+
 def test_join_with_fips_variant_rejected(demo: DemoBackend) -> None:
     worker = parse_token(demo.inspect_swarm().worker_token)
     token = f"SWMTKN-2-0-{worker.digest}-{worker.secret}"

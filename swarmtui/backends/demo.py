@@ -1239,6 +1239,8 @@ class DemoBackend:
                     or _not_current_hint(parsed, state, self.cli_options),
                 )
             role = Role.WORKER if is_worker else Role.MANAGER
+            if address:
+                self._check_address_free(state, address)
             entropy = state.entropy()
             node_address = address or self._free_address(state)
             node = NodeInfo(
@@ -1277,6 +1279,21 @@ class DemoBackend:
                     f"{item.role}'."
                 )
         return ""
+
+    def _check_address_free(self, state: _State, address: str) -> None:
+        wanted = ipaddress.ip_address(address)
+        for node in state.nodes:
+            try:
+                taken = ipaddress.ip_address(node.address)
+            except ValueError:
+                continue
+            if taken == wanted:
+                raise JoinRejectedError(
+                    f"The address {address} is already the address of node "
+                    f"{node.hostname} ({node.id[:12]}) in the demo swarm.",
+                    "Give the new node another address, or leave --address out "
+                    "to get a free one.",
+                )
 
     def _free_address(self, state: _State) -> str:
         used = {node.address for node in state.nodes}

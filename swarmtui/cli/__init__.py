@@ -32,13 +32,15 @@ exit codes:
   0  success
   1  other failure
   2  invalid command line or endpoint selection
-  3  engine unreachable, permission denied on its socket, or timed out
+  3  engine unreachable, permission denied on its socket, TLS handshake
+     failed, timed out, or a rotation whose outcome is unknown
   4  the node cannot serve: not in a swarm, a worker, locked, or not ready
   5  API version too old
   6  conflict: another admin changed the swarm; nothing was rotated
-  7  config, demo state or audit file error
+  7  demo state or audit file error (a config file that cannot be used is
+     reported, and the defaults are used)
   9  the demo swarm rejected a join (demo-join)
-  12 invalid token text (check-token, demo-join)
+  12 demo-join's stdin is not UTF-8 text or longer than 65536 characters
 
 check-token has its own codes: see 'swarmtui check-token --help'.
 """

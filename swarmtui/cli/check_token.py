@@ -45,7 +45,8 @@ exit codes:
       and no terminal to ask on, or the answer was no); nothing was rotated
   {LIVE_WORKER:<2}  the token is the current worker token
   {LIVE_MANAGER:<2}  the token is the current manager token
-  {INVALID_TEXT:<2}  the input is not a well-formed join token
+  {INVALID_TEXT:<2}  the input is not a well-formed join token, is not UTF-8 text,
+      or is longer than {MAX_INPUT_CHARACTERS} characters
   With --rotate, 10 and 11 still report what the token was when checked,
   and the report says whether it was rotated.
   Failures to reach the swarm keep the usual codes of 'swarmtui --help'
