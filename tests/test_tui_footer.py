@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Button, Input
 from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
 
 from swarmtui.errors import EngineUnreachableError
 from swarmtui.service import TokenService
 from swarmtui.tokens import fingerprint
-from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.app import MainScreen, SwarmConsole
+from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaScreen
 from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.screens import CheckTokenScreen
@@ -263,9 +264,11 @@ async def test_q_in_dialog_quits(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        await pilot.press("a")
+        await pilot.press("k")
         await pilot.pause()
-        assert isinstance(app.screen, CaScreen)
+        assert isinstance(app.screen, CheckTokenScreen)
+        app.screen.query(Button).first().focus()
+        await pilot.pause()
         footer = {key.action: key for key in footer_keys(app)}
         assert footer["help"].has_class("-disabled")
         assert footer["refresh"].has_class("-disabled")
@@ -276,6 +279,24 @@ async def test_q_in_dialog_quits(tmp_path: Path) -> None:
 
     assert app.return_code == 0
     assert not app.is_running
+
+
+@pytest.mark.parametrize(("key", "viewer"), [("a", CaScreen), ("l", AuditScreen)])
+async def test_q_closes_viewer(tmp_path: Path, key: str, viewer: type) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, viewer)
+
+        await pilot.press("q")
+        await pilot.pause()
+
+        assert app.is_running
+        assert isinstance(app.screen, MainScreen)
+        assert app.return_code is None
 
 
 async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:

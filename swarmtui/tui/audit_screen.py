@@ -51,6 +51,8 @@ class AuditScreen(ModalScreen[None]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="audit-close"),
+        # q closes a viewer, as it closes the help screen, rather than quit.
+        Binding("q", "close", "Close", show=False),
         Binding("f", "toggle_filter", "This swarm / all", id="audit-filter"),
     ]
 

@@ -84,7 +84,9 @@ class CaScreen(ModalScreen[None]):
         """,
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="ca-close")
+        Binding("escape", "close", "Close", id="ca-close"),
+        # q closes a viewer, as it closes the help screen, rather than quit.
+        Binding("q", "close", "Close", show=False),
     ]
 
     def __init__(self, view: SwarmView, now: datetime) -> None:
