@@ -568,7 +568,7 @@ class TokenService:
         except SwarmTuiError as error:
             # A timeout or a lost connection can come after the engine applied
             # the update, so the read-back below decides what happened.
-            after = self._view(info, self._read_back(requested, error), node)
+            after = self._view(info, self._read_back(requested, error, before), node)
             if all(
                 after.token_fingerprint(role) == before.token_fingerprint(role)
                 for role in requested
@@ -634,7 +634,7 @@ class TokenService:
         )
 
     def _read_back(
-        self, requested: frozenset[Role], failure: SwarmTuiError
+        self, requested: frozenset[Role], failure: SwarmTuiError, before: SwarmView
     ) -> SwarmSnapshot:
         """Read the swarm after a failed update.
 
@@ -644,12 +644,16 @@ class TokenService:
             return self.backend.inspect_swarm()
         except SwarmTuiError as error:
             roles = " and ".join(sorted(requested))
+            old = ", ".join(
+                f"{role} {before.token_fingerprint(role)}" for role in sorted(requested)
+            )
             raise RotationOutcomeUnknownError(
                 f"Rotating the {roles} token failed ({failure.message}), and "
                 f"reading the swarm afterwards failed too ({error.message}), so "
                 "whether the token changed is unknown.",
-                "Read the tokens again before you rotate again: compare the "
-                "fingerprints with the ones shown before.",
+                "Read the tokens again before you rotate again: a fingerprint "
+                f"other than the one before the rotation ({old}) means it took "
+                "effect.",
             ) from None
 
     def _read_for_rotation(
@@ -687,7 +691,7 @@ class TokenService:
         return RotationConflictError(
             "The swarm was changed by someone else after it was read, so the "
             "rotation was not done.",
-            "Review the changes and ask again.",
+            "Review the changes, then rotate again if it is still needed.",
             fresh=fresh,
             changes=changes or ("the swarm version moved on",),
         )

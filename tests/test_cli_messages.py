@@ -30,6 +30,8 @@ def test_conflict_message_lists_changes(tmp_path: Path) -> None:
         lines
     )
     assert lines[-1] == caught.value.hint
+    assert "ask again" not in lines[-1]
+    assert lines[-1] == "Review the changes, then rotate again if it is still needed."
 
 
 @pytest.mark.parametrize(("verbosity", "info_lines"), [([], 0), (["-v"], 1)])

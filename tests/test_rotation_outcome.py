@@ -100,6 +100,7 @@ def test_unreadable_swarm_makes_outcome_unknown(tmp_path: Path, applies: bool) -
     assert "Rotating the manager token failed" in message
     assert "whether the token changed is unknown" in message
     assert "Read the tokens again before you rotate again" in message
+    assert f"(manager {before.manager_fingerprint}) means it took effect" in message
     assert before.manager_token not in message
     assert isinstance(caught.value, SwarmTuiError)
     assert results(audit) == ["unknown"]
