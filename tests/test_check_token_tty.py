@@ -12,7 +12,12 @@ import pytest
 from demo_support import cli_environment, make_demo
 
 from swarmtui.backends.demo import DemoBackend
-from swarmtui.cli.check_token import LIVE_MANAGER, LIVE_WORKER, ROTATION_NOT_CONFIRMED
+from swarmtui.cli.check_token import (
+    INVALID_TEXT,
+    LIVE_MANAGER,
+    LIVE_WORKER,
+    ROTATION_NOT_CONFIRMED,
+)
 from swarmtui.tokens import parse_token
 
 # A guard against a hung child, not a measurement.
@@ -96,6 +101,16 @@ def test_prompt_hides_typed_token(state: Path) -> None:
     assert "LIVE: current worker token" in terminal.output
     assert token not in terminal.output
     assert parse_token(token).secret not in terminal.output
+
+
+def test_prompt_end_of_input_starts_new_line(state: Path) -> None:
+    terminal = start(state)
+    terminal.read_until("Join token: ")
+    terminal.write("\x04")
+    code = terminal.finish()
+    assert code == INVALID_TEXT, terminal.output
+    assert "Join token: \r\n" in terminal.output
+    assert "Join token: Status" not in terminal.output
 
 
 def test_confirmed_manager_rotation(state: Path) -> None:

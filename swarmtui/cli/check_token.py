@@ -127,6 +127,8 @@ def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> st
         try:
             text = getpass.getpass(prompt, stream=sys.stderr)
         except EOFError:
+            # Ctrl+D ends no line, so the report would start on the prompt's.
+            print(file=sys.stderr)
             text = ""
     else:
         text = _read_text(source)
