@@ -190,9 +190,16 @@ def test_join_window_close_expired(
 
 
 def join_instead_of_sleep(state: Path, address: str) -> Callable[[float], None]:
-    """Return a stand-in for time.sleep that joins a demo worker named "scripted"."""
+    """Return a stand-in for time.sleep that joins a demo worker named "scripted".
+
+    Only the first call joins, because the address can be used only once.
+    """
+    calls: list[float] = []
 
     def join(seconds: float) -> None:
+        calls.append(seconds)
+        if len(calls) > 1:
+            return
         service = demo_service(state)
         backend = service.backend
         assert isinstance(backend, DemoBackend)
