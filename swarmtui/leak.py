@@ -77,8 +77,8 @@ def default_leak_since(
         oldest = min(issued, key=lambda role: issued[role])
         return LeakStart(
             since=since,
-            source=f"the last {oldest} token rotation, at {format_utc(since)} "
-            "(the older of the two current tokens)",
+            source=f"the last {oldest} token rotation, the older of the two "
+            "current tokens",
         )
     missing = " and ".join(str(role) for role in Role if role not in issued)
     return LeakStart(

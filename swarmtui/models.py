@@ -157,6 +157,7 @@ class SwarmView:
     read_at: datetime
     updated_at: datetime | None = None
     spec: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    created_at: datetime | None = None
 
     def token(self, role: Role) -> str:
         return self.worker_token if role is Role.WORKER else self.manager_token

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,25 @@ def test_leak_response_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
     joined, stderr = join(prober, manager, old_worker)
     assert not joined
     assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_leak_skips_founding_node_real_engine(daemons: DaemonPool) -> None:
+    manager = daemons.swarm()
+    worker = daemons.daemon()
+    joined, stderr = join(worker, manager, join_token(manager, "worker"))
+    assert joined, stderr
+    service = TokenService(
+        EngineBackend(EndpointChoice(host=manager.host, environment={}), timeout=30)
+    )
+    view = service.read()
+    # The swarm was made seconds ago, so a start an hour back covers it.
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    report = service.respond_to_leak(since, expected=view)
+
+    listed = {node.id for node in report.nodes}
+    assert worker.node_id() in listed
+    assert manager.node_id() not in listed
 
 
 def test_leak_response_cli_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:

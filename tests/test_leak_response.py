@@ -13,7 +13,7 @@ from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import RotationConflictError
 from swarmtui.leak import default_leak_since, leak_since_for
-from swarmtui.models import Role
+from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
 
@@ -166,3 +166,35 @@ def test_leak_since_reads_audit_file(
         handle.write(json.dumps(line) + "\n")
     start = leak_since_for(service, view.cluster_id, now=START)
     assert start.since == datetime(2026, 11, 19, 8, tzinfo=UTC)
+
+
+class FoundedBackend(DemoBackend):
+    """A demo swarm that also lists the node that created it, as dockerd does."""
+
+    def list_nodes(self) -> list[NodeInfo]:
+        created_at = self.inspect_swarm().created_at
+        assert created_at is not None
+        founder = NodeInfo(
+            id="f" * 25,
+            hostname="founder",
+            role=Role.MANAGER,
+            address="192.0.2.200",
+            status="ready",
+            availability="active",
+            created_at=created_at + timedelta(microseconds=100),
+            engine_version="20.10.24",
+        )
+        return [*super().list_nodes(), founder]
+
+
+def test_leak_skips_node_that_created_swarm(tmp_path: Path) -> None:
+    service = TokenService(FoundedBackend(path=tmp_path / "demo.toml", seed=5))
+    view = service.read()
+    assert view.created_at is not None
+
+    report = service.respond_to_leak(view.created_at - timedelta(days=1), expected=view)
+
+    hostnames = [node.hostname for node in report.nodes]
+    assert "founder" not in hostnames
+    assert "mgr-01" in hostnames
+    assert len(report.nodes) == len(service.backend.list_nodes()) - 1
