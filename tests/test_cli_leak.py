@@ -290,6 +290,45 @@ def test_leak_response_asks_on_terminal(
         assert after.worker_fingerprint == before.worker_fingerprint
 
 
+def test_audit_columns_line_up(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "audit.jsonl"
+    events = [
+        {"time": "2026-01-01T00:00:00Z", "user": "al", "action": "copy"},
+        {
+            "time": "2026-01-01T00:00:01Z",
+            "user": "beatrice",
+            "action": "rotate",
+            "role": "manager",
+            "result": "ok",
+            "endpoint": "unix:///var/run/docker.sock",
+        },
+    ]
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    path.chmod(0o600)
+
+    assert main(["audit", "--file", str(path)]) == ExitCode.OK
+
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].index("copy") == lines[1].index("rotate")
+    assert lines[0].endswith("-")
+    assert lines[0] == lines[0].rstrip()
+
+
+def test_audit_reports_no_match(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "audit.jsonl"
+    event = {"time": "2026-01-01T00:00:00Z", "action": "copy", "cluster_id": "abcd12"}
+    path.write_text(json.dumps(event) + "\n")
+    path.chmod(0o600)
+
+    assert main(["audit", "--file", str(path), "--cluster", "zzzz"]) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no audit event in" in captured.err
+    assert "matches the options given" in captured.err
+
+
 def test_join_window_open_needs_limit(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +84,12 @@ def _fingerprints(event: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def render_line(event: Mapping[str, Any]) -> str:
-    """Write one event as a readable line, with control characters escaped."""
+def event_columns(event: Mapping[str, Any]) -> list[str]:
+    """Return an event's fixed columns: time, user, action, role, result, endpoint.
+
+    Control characters are escaped, because the record quotes engine text
+    and environment values such as SSH_CLIENT.
+    """
     who = str(event.get("user", "?"))
     if event.get("ssh_client"):
         who += f"@{event['ssh_client']}"
@@ -97,6 +101,11 @@ def render_line(event: Mapping[str, Any]) -> str:
         str(event.get("result") or "-"),
         str(event.get("endpoint") or "-"),
     ]
+    return [terminal_safe(column) for column in columns]
+
+
+def event_details(event: Mapping[str, Any]) -> str:
+    """Return what follows the fixed columns: fingerprints, counts and errors."""
     details = _fingerprints(event)
     if event.get("nodes_joined") is not None:
         details += f"; {event['nodes_joined']} node(s) joined"
@@ -109,11 +118,34 @@ def render_line(event: Mapping[str, Any]) -> str:
     if event.get("item"):
         # What a copy or a 'show' gave out: the command, the token or JSON.
         details += f"; item: {event['item']}"
-    line = "  ".join(columns)
+    return terminal_safe(details.strip("; "))
+
+
+def render_line(event: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
+    """Write one event as a readable line, its columns padded to `widths`."""
+    columns = event_columns(event)
+    padded = [
+        column.ljust(width) for column, width in zip(columns, widths, strict=False)
+    ]
+    line = "  ".join(padded + columns[len(padded) :])
+    details = event_details(event)
     if details:
-        line = f"{line}  {details.strip('; ')}"
-    # The record quotes engine text and environment values such as SSH_CLIENT.
-    return terminal_safe(line)
+        line = f"{line}  {details}"
+    return line.rstrip()
+
+
+def column_widths(events: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Return the width of each fixed column over `events`, to line them up."""
+    widths: list[int] = []
+    for event in events:
+        columns = event_columns(event)
+        if not widths:
+            widths = [0] * len(columns)
+        widths = [
+            max(width, len(column))
+            for width, column in zip(widths, columns, strict=True)
+        ]
+    return widths
 
 
 def event_matches(
@@ -161,11 +193,17 @@ def run(args: argparse.Namespace, service: object = None) -> int:
             "first rotation, check or copy.",
             file=sys.stderr,
         )
+    if not reading.missing and not reading.events:
+        print(
+            f"swarmtui: no audit event in {path} matches the options given.",
+            file=sys.stderr,
+        )
+    widths = [] if args.json else column_widths(reading.events)
     for event in reading.events:
         if args.json:
             print(json.dumps(event, ensure_ascii=False))
         else:
-            print(render_line(event))
+            print(render_line(event, widths))
     if reading.damaged_lines:
         numbers = ", ".join(str(number) for number in reading.damaged_lines[:20])
         more = " and more" if len(reading.damaged_lines) > 20 else ""

@@ -15,23 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from swarmtui.audit import AuditReading, read_audit
-from swarmtui.cli.audit_log import event_matches, render_line
+from swarmtui.cli.audit_log import event_details, event_matches
 from swarmtui.errors import SwarmTuiError
 from swarmtui.text import terminal_safe
 from swarmtui.tui.screens import MarkedCheckbox, modal_css
 
 AUDIT_SCREEN_LIMIT = 200
 AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
-
-
-def _details(event: dict[str, object]) -> str:
-    """Return the part of the CLI's line that follows the fixed columns."""
-    line = render_line(event)
-    fixed = "  ".join(
-        str(event.get(key) or "-")
-        for key in ("time", "user", "action", "role", "result", "endpoint")
-    )
-    return line[len(fixed) :].strip() if line.startswith(fixed) else ""
 
 
 class AuditScreen(ModalScreen[None]):
@@ -141,7 +131,7 @@ class AuditScreen(ModalScreen[None]):
                 str(event.get("action", "?")),
                 str(event.get("role") or "-"),
                 str(event.get("result") or "-"),
-                _details(event),
+                event_details(event),
             )
             # Text cells, because DataTable reads a str cell as markup.
             table.add_row(*(Text(terminal_safe(cell)) for cell in cells))
