@@ -249,3 +249,17 @@ def test_subcommand_help_lists_engine_options(
     out = capsys.readouterr().out
     assert "-H HOST, --host HOST" in out
     assert "--demo" in out
+
+
+@pytest.mark.parametrize(
+    "command", [["join-token"], ["join-window", "open", "--minutes", "5"]]
+)
+def test_missing_role_named_as_in_usage(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--demo", *command])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "ROLE" in error.splitlines()[-2]
+    assert error.splitlines()[-1].endswith("the following arguments are required: ROLE")

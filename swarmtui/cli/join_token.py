@@ -25,7 +25,12 @@ def add_parser(subparsers: Any) -> str:
         "document (--json). With -q or --json, the rotation line goes to "
         "stderr.",
     )
-    parser.add_argument("role", choices=[role.value for role in Role])
+    parser.add_argument(
+        "role",
+        choices=[role.value for role in Role],
+        metavar="ROLE",
+        help="worker or manager",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "-q", "--quiet", action="store_true", help="print only the token"

@@ -97,7 +97,12 @@ def add_parser(subparsers: Any) -> str:
         "until the window closes and rotate the token. Ctrl+C, SIGTERM or "
         "SIGHUP closes the window at once and rotates too.",
     )
-    opener.add_argument("role", choices=[role.value for role in Role])
+    opener.add_argument(
+        "role",
+        choices=[role.value for role in Role],
+        metavar="ROLE",
+        help="worker or manager",
+    )
     opener.add_argument(
         "--minutes",
         type=_window_minutes,
