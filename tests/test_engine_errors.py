@@ -158,6 +158,7 @@ def test_locked_swarm(daemons: DaemonPool) -> None:
 
     result = run_swarmtui("join-token", "-q", "worker", host=swarm.host)
     assert_failure(result, ExitCode.NODE_STATE, "locked", "docker swarm unlock")
+    assert f"pointed at {swarm.host}" in result.stderr
 
     # The engine returns the same error when the node check is skipped.
     backend = EngineBackend(EndpointChoice(host=swarm.host, environment={}))

@@ -139,7 +139,8 @@ async def test_dimmed_token_key_explains_error(tmp_path: Path) -> None:
 
         notes = [(note.severity, note.message) for note in app._notifications]
         expected = (
-            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
+            "The swarm cannot be read: engine unreachable. The message on screen "
+            "says what to do; ctrl+r reads the swarm again."
         )
         assert notes == [("warning", expected)]
 
@@ -166,7 +167,8 @@ async def test_dimmed_footer_click_explains_error(tmp_path: Path) -> None:
 
         notes = [(note.severity, note.message) for note in app._notifications]
         expected = (
-            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
+            "The swarm cannot be read: engine unreachable. The message on screen "
+            "says what to do; ctrl+r reads the swarm again."
         )
         assert notes == [("warning", expected)]
 
@@ -354,7 +356,8 @@ async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
 
         messages = [note.message for note in app._notifications]
         assert messages == [
-            "The swarm cannot be read: engine unreachable. Press ctrl+r to retry."
+            "The swarm cannot be read: engine unreachable. The message on screen "
+            "says what to do; ctrl+r reads the swarm again."
         ]
         assert not any(app.revealed.values())
 

@@ -862,8 +862,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             return
         self._explained_error = (error, now)
         self.notify(
-            f"The swarm cannot be read: {error.title_in_sentence}. "
-            "Press ctrl+r to retry.",
+            f"The swarm cannot be read: {error.title_in_sentence}. The message "
+            "on screen says what to do; ctrl+r reads the swarm again.",
             severity="warning",
         )
 
