@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Static
 from tui_support import (
     DelegatingBackend,
@@ -19,6 +20,7 @@ from swarmtui.models import EngineInfo
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.screens import ConfirmRotateScreen
+from swarmtui.tui.widgets import wrap_items
 
 
 def make_app(service: TokenService) -> SwarmConsole:
@@ -109,3 +111,38 @@ async def test_q_cancels_confirm_dialog(tmp_path: Path) -> None:
         assert app.return_code is None
         assert app.view is not None
         assert app.view.manager_token == before.manager_token
+
+
+ITEMS = [
+    ("node", "mgr-01", "bold"),
+    ("join", "192.0.2.10:2377", "bold"),
+    ("managers", "3", "bold"),
+    ("CA", "5ttdzoynw4…", "bold"),
+    ("autolock", "on", "dim"),
+]
+
+
+@pytest.mark.parametrize("width", [0, 20, 30, 44, 200])
+def test_header_items_break_between_items(width: int) -> None:
+    lines = wrap_items(ITEMS, width).plain.split("\n")
+    expected = [f"{label} {value}" for label, value, _ in ITEMS]
+    found = [item for line in lines for item in line.split("  ")]
+    assert found == expected
+    if width:
+        assert all(len(line) <= width for line in lines)
+    else:
+        assert len(lines) == 1
+
+
+async def test_header_keeps_label_with_value_at_60(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        swarm_line = app.query_one("#header-swarm", Static)
+        rows = [
+            "".join(segment.text for segment in swarm_line.render_line(y)).rstrip()
+            for y in range(swarm_line.size.height)
+        ]
+        assert len(rows) == 2
+        assert not any(row.endswith(" CA") or row == "CA" for row in rows)
+        assert rows[1].startswith("CA ")

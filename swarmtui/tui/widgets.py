@@ -108,40 +108,72 @@ class SwarmHeader(Vertical):
             id="header-endpoint", classes="line", markup=False
         )
         self._swarm = ChangeAwareStatic(id="header-swarm", classes="line", markup=False)
+        self._items: tuple[list[HeaderItem], list[HeaderItem]] = ([], [])
 
     def compose(self) -> ComposeResult:
         yield self._endpoint
         yield self._swarm
 
     def show(self, endpoint: str, view: SwarmView | None, stale: bool) -> None:
-        label = "dim"
-        top = Text()
-        top.append("endpoint ", style=label)
-        top.append(endpoint or "?", style="bold")
-        bottom = Text()
+        top: list[HeaderItem] = [("endpoint", endpoint or "?", "bold")]
+        bottom: list[HeaderItem] = []
         if view is None:
             message = "The last read failed." if stale else "No swarm read yet."
-            bottom.append(message, style=label)
+            bottom.append(("", message, "dim"))
         else:
-            top.append("  cluster ", style=label)
-            top.append(view.cluster_id[:12], style="bold")
-            bottom.append("node ", style=label)
-            bottom.append(view.node_hostname, style="bold")
-            bottom.append("  join ", style=label)
-            bottom.append(view.join_address, style="bold")
-            bottom.append("  managers ", style=label)
-            bottom.append(str(view.managers), style="bold")
-            bottom.append("  nodes ", style=label)
-            bottom.append(str(view.nodes), style="bold")
-            bottom.append("  CA ", style=label)
-            bottom.append(f"{view.ca_digest[:10]}…", style="bold")
+            top.append(("cluster", view.cluster_id[:12], "bold"))
+            bottom += [
+                ("node", view.node_hostname, "bold"),
+                ("join", view.join_address, "bold"),
+                ("managers", str(view.managers), "bold"),
+                ("nodes", str(view.nodes), "bold"),
+                ("CA", f"{view.ca_digest[:10]}…", "bold"),
+            ]
             if view.autolock:
-                bottom.append("  autolock on", style=label)
+                bottom.append(("autolock", "on", "dim"))
         if stale and view is not None:
-            bottom.append("  last read failed", style="bold")
-        self._endpoint.show(top)
-        self._swarm.show(bottom)
+            bottom.append(("", "last read failed", "bold"))
+        self._items = (top, bottom)
+        self._draw()
         self.set_class(stale, "-stale")
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        top, bottom = self._items
+        width = self._swarm.size.width
+        self._endpoint.show(wrap_items(top, width))
+        self._swarm.show(wrap_items(bottom, width))
+
+
+# A label, its value, and the value's style, as the header shows them.
+HeaderItem = tuple[str, str, str]
+
+
+def wrap_items(items: list[HeaderItem], width: int) -> Text:
+    """Join "label value" items two spaces apart, breaking lines between items.
+
+    Textual wraps at any space, which could leave a label at the end of one
+    row and its value at the start of the next. An item wider than `width`
+    is still wrapped inside; a `width` of 0 (before the first layout) puts
+    every item on one line.
+    """
+    text = Text()
+    column = 0
+    for label, value, style in items:
+        item_width = cell_len(value) + (cell_len(label) + 1 if label else 0)
+        if column and width and column + 2 + item_width > width:
+            text.append("\n")
+            column = 0
+        elif column:
+            text.append("  ", style="dim")
+            column += 2
+        if label:
+            text.append(f"{label} ", style="dim")
+        text.append(value, style=style)
+        column += item_width
+    return text
 
 
 # Text styles of a revealed secret and of a token last changed outside the console.
