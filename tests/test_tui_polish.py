@@ -299,6 +299,21 @@ async def test_dialog_buttons_fit(
         assert buttons_off_screen(app, size) == []
 
 
+@pytest.mark.parametrize("keys", [("k",), ("j",), ("s",), ("o",), ("L",)])
+async def test_compact_fields_stand_out(tmp_path: Path, keys: tuple[str, ...]) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*keys)
+        await settle(app, pilot)
+        dialog = app.screen.query_one(".dialog")
+        fields = list(app.screen.query(Input))
+        assert fields
+        for field in fields:
+            assert field.compact
+            assert field.styles.background != dialog.styles.background
+
+
 @pytest.mark.parametrize("size", SMALL_SIZES)
 async def test_leak_result_fits(tmp_path: Path, size: tuple[int, int]) -> None:
     backend = demo_backend(tmp_path)

@@ -53,6 +53,8 @@ MODAL_CSS = """
 {name}.-short .dialog-title {{ margin-bottom: 0; }}
 {name}.-short Input {{ margin-bottom: 0; }}
 {name}.-short .dialog-buttons Button {{ min-width: 0; }}
+{name} Input.-textual-compact {{ background: $panel; padding: 0 1; }}
+{name} Input.-textual-compact:focus {{ background: $panel-lighten-2; }}
 """
 
 
