@@ -64,6 +64,11 @@ def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
         )
     if error.errno == errno.EISDIR or path.is_dir():
         return (f"{path} is a folder", f"Move the folder {path} away.")
+    if path.exists() and not path.is_file():
+        return (
+            f"{path} is not a regular file",
+            f"Remove {path}, or choose a regular file instead.",
+        )
     if error.errno in (errno.EACCES, errno.EPERM):
         if path.exists():
             return (
@@ -101,10 +106,20 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None
     """Replace `path` with `data` atomically; a new file gets `mode` at creation.
 
     When `path` is a symbolic link, the file it points to is replaced and the
-    link stays. Raises OSError when the folder cannot be written; the target
-    is then unchanged and no temporary file is left behind.
+    link stays. Raises OSError when the folder cannot be written or the
+    target exists but is not a regular file; the target is then unchanged
+    and no temporary file is left behind.
     """
     path = Path(os.path.realpath(path))
+    try:
+        mode_now = os.stat(path).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        # A rename would replace a device or FIFO node, such as /dev/null
+        # behind a symbolic link, with a regular file.
+        if not stat.S_ISREG(mode_now):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(
         temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode

@@ -20,6 +20,7 @@ from typing import Any
 from swarmtui.atomicfile import (
     FileRejected,
     explain_file_error,
+    open_regular_file,
     read_private_file,
     write_atomic,
 )
@@ -358,20 +359,48 @@ def save_settings(path: Path, settings: Settings) -> None:
 
 
 def back_up(path: Path, now: datetime | None = None) -> Path | None:
-    """Copy `path` next to itself with a timestamp suffix; return the copy's path."""
-    if not path.exists():
-        return None
+    """Copy `path` next to itself with a timestamp suffix; return the copy's path.
+
+    Only a regular file is copied: a link to a device such as /dev/zero would
+    otherwise fill the disk, and saving over it would replace the device.
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     backup = path.with_name(f"{path.name}.{stamp}.bak")
     try:
-        shutil.copy2(path, backup)
-    except OSError as error:
+        source = open_regular_file(Path(os.path.realpath(path)), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except FileRejected:
         raise ConfigError(
-            f"The config file {path} could not be backed up to {backup}: {error}.",
-            "Fix or move the file by hand, then save again.",
+            f"The config file {path} is not a regular file, so the settings "
+            "were not saved over it.",
+            f"Remove {path}, or start the console with --config naming a regular file.",
             path=str(path),
         ) from None
+    except OSError as error:
+        raise _backup_error(path, backup, error) from None
+    try:
+        with os.fdopen(source, "rb") as reader:
+            target = os.open(
+                backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+            )
+            with os.fdopen(target, "wb") as writer:
+                shutil.copyfileobj(reader, writer)
+                writer.flush()
+                os.fsync(writer.fileno())
+    except OSError as error:
+        raise _backup_error(path, backup, error) from None
     return backup
+
+
+def _backup_error(path: Path, backup: Path, error: OSError) -> ConfigError:
+    cause, fix = explain_file_error(error, backup)
+    return ConfigError(
+        f"The config file {path} could not be backed up to {backup} ({cause}), "
+        "so the settings were not saved.",
+        fix,
+        path=str(path),
+    )
 
 
 def with_changes(settings: Settings, **changes: Any) -> Settings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -166,7 +168,42 @@ def test_back_up_copies_file(tmp_path: Path) -> None:
     backup = back_up(path)
     assert backup is not None
     assert backup.read_text() == "broken = [\n"
+    assert backup.stat().st_mode & 0o777 == 0o600
     assert back_up(tmp_path / "absent.toml") is None
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "fifo"])
+def test_back_up_rejects_special_file(tmp_path: Path, device: str) -> None:
+    target = Path(device)
+    if device == "fifo":
+        target = tmp_path / "fifo"
+        os.mkfifo(target)
+    path = tmp_path / "config.toml"
+    path.symlink_to(target)
+
+    with pytest.raises(ConfigError) as caught:
+        back_up(path)
+
+    assert "is not a regular file" in caught.value.message
+    assert "were not saved" in caught.value.message
+    assert sorted(item.name for item in tmp_path.iterdir()) == sorted(
+        ["config.toml"] + (["fifo"] if device == "fifo" else [])
+    )
+
+
+def test_save_keeps_special_file_behind_link(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    path = tmp_path / "config.toml"
+    path.symlink_to(fifo)
+
+    with pytest.raises(ConfigError) as caught:
+        save_settings(path, Settings())
+
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert path.is_symlink()
+    assert f"({path} is not a regular file)" in caught.value.message
+    assert [item.name for item in tmp_path.iterdir() if item.name.startswith(".")] == []
 
 
 def test_with_changes_validates() -> None:
