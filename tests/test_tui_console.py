@@ -42,6 +42,7 @@ from swarmtui.tokens import mask_token, parse_token
 from swarmtui.tui import clipboard
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.events import Rotated
+from swarmtui.tui.join_window import OpenWindowScreen
 from swarmtui.tui.screens import (
     CheckTokenScreen,
     ConfirmRotateScreen,
@@ -650,6 +651,30 @@ async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
             )
             == 2
         )
+
+
+async def test_join_window_waits_for_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("w", "r")
+        assert backend.entered.wait(5)
+
+        await pilot.press("o")
+        await pilot.pause()
+        assert not app._modal_open()
+        assert (
+            "The worker token is still being rotated; open the join window when "
+            "the new token is shown." in notes
+        )
+
+        backend.release.set()
+        await settle(app, pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenWindowScreen)
 
 
 async def test_other_rotation_keeps_own_in_flight(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from swarmtui.errors import SwarmTuiError
-from swarmtui.models import NodeInfo
+from swarmtui.models import NodeInfo, Role
 from swarmtui.tui.events import Rotated, SwarmRead
 from swarmtui.tui.host import ConsoleHost, unexpected_failure
 from swarmtui.tui.join_window import (
@@ -142,14 +142,30 @@ class JoinWindowActions(ConsoleHost):
     def action_open_join_window(self) -> None:
         if self._action_blocked():
             return
-        if self._view_or_explain() is None:
+        if self._view_or_explain() is None or self._window_role_rotating(None):
             return
 
         def chosen(request: WindowRequest | None) -> None:
-            if request is not None:
+            if request is not None and not self._window_role_rotating(request.role):
                 self._open_window(request)
 
         self.push_screen(OpenWindowScreen(), chosen)
+
+    def _window_role_rotating(self, role: Role | None) -> bool:
+        """Return True, after a notice, while `role` (None: any) is rotated.
+
+        A window opened then would record the token that the rotation
+        replaces, and its close would leave the new token live.
+        """
+        rotating = self._rotating
+        if rotating is None or (role is not None and rotating is not role):
+            return False
+        self.notify(
+            f"The {rotating} token is still being rotated; open the join "
+            "window when the new token is shown.",
+            severity="warning",
+        )
+        return True
 
     @work(thread=True, group="windows", exit_on_error=False, description="Open")
     def _open_window(self, request: WindowRequest) -> None:
