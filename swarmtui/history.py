@@ -133,7 +133,10 @@ class FileTokenHistory:
 
     @property
     def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+        # Next to the file that is written, so that a path through a symbolic
+        # link and the real path take the same lock.
+        real = Path(os.path.realpath(self.path))
+        return real.with_name(real.name + ".lock")
 
     # -- TokenHistory -----------------------------------------------------
 

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from demo_support import Clock, make_demo, run_cli
 
+from swarmtui.atomicfile import exclusive_lock
 from swarmtui.backends.demo import DemoBackend
-from swarmtui.errors import ExitCode, StateFileError
+from swarmtui.errors import ExitCode, RequestTimeoutError, StateFileError
+from swarmtui.models import Role
+from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
 
 
@@ -216,6 +219,30 @@ def test_refusal_ends_after_chmod(state_path: Path) -> None:
     assert backend.inspect_swarm().version == 12
 
 
+def test_open_backend_sees_mode_change(state_path: Path) -> None:
+    backend = DemoBackend(path=state_path)
+    backend.inspect_swarm()
+    os.chmod(state_path, 0o644)
+    with pytest.raises(StateFileError):
+        backend.inspect_swarm()
+    assert mode_of(state_path) == 0o644
+
+
+def test_open_backend_sees_edit_with_old_mtime(state_path: Path) -> None:
+    backend = DemoBackend(path=state_path)
+    backend.inspect_swarm()
+    info = os.stat(state_path)
+    text = state_path.read_text()
+    state_path.write_text(text.replace("format = 1", "format = x", 1))
+    os.utime(state_path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert os.stat(state_path).st_size == info.st_size
+    before = state_path.read_bytes()
+    with pytest.raises(StateFileError) as caught:
+        TokenService(backend).rotate([Role.WORKER])
+    assert "at line" in str(caught.value)
+    assert state_path.read_bytes() == before
+
+
 def test_folder_in_place_of_file(tmp_path: Path) -> None:
     path = tmp_path / "demo.toml"
     path.mkdir(mode=0o700)
@@ -287,3 +314,23 @@ def test_reset_cli_keeps_backup(state_path: Path) -> None:
     assert len(backups) == 1
     assert backups[0].read_bytes() == before
     assert state_path.read_bytes() != before
+
+
+def test_link_and_real_path_share_lock(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "state.toml"
+    real.parent.mkdir()
+    make_demo(real, seed=8).inspect_swarm()
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    through_link = DemoBackend(path=link, timeout=0.3)
+    before = through_link.inspect_swarm()
+
+    assert through_link.lock_path == DemoBackend(path=real).lock_path
+    with (
+        exclusive_lock(DemoBackend(path=real).lock_path, 1.0),
+        pytest.raises(RequestTimeoutError),
+    ):
+        TokenService(through_link).rotate([Role.WORKER])
+
+    assert DemoBackend(path=real).inspect_swarm().worker_token == before.worker_token
+    assert not (tmp_path / "link.toml.lock").exists()

@@ -363,6 +363,10 @@ class _State:
         del self.retired[:-MAX_RETIRED_TOKENS]
 
 
+def _cache_key(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+
+
 def _new_state(seed: int | None, base: datetime) -> _State:
     """Create a new swarm whose history ends at `base`."""
     entropy = _Entropy(seed, 0)
@@ -737,7 +741,7 @@ class DemoBackend:
         self._clock = now
         self._timeout = timeout
         self._cache: _State | None = None
-        self._cache_key: tuple[int, int, int] | None = None
+        self._cache_key: tuple[int, ...] | None = None
         self._seed_warned = False
         # The cluster that engine_info returned last, so that inspect_node can
         # tell a reset between the two calls from an unknown node id.
@@ -755,7 +759,10 @@ class DemoBackend:
 
     @property
     def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+        # Next to the file that is written, so that a path through a symbolic
+        # link and the real path take the same lock.
+        real = Path(os.path.realpath(self.path))
+        return real.with_name(real.name + ".lock")
 
     def _now(self) -> datetime:
         if self._clock is not None:
@@ -859,8 +866,12 @@ class DemoBackend:
         return copy.deepcopy(state)
 
     def _read(self, info: os.stat_result) -> _State:
-        """Return the state in the file, from the cache when the file is unchanged."""
-        key = (info.st_ino, info.st_size, info.st_mtime_ns)
+        """Return the state in the file, from the cache when the file is unchanged.
+
+        The change time is part of the key because no program can set it back,
+        unlike the modification time; it also moves on a chmod.
+        """
+        key = _cache_key(info)
         if self._cache is not None and self._cache_key == key:
             return self._cache
 
@@ -940,7 +951,7 @@ class DemoBackend:
         except OSError as error:
             raise self._os_error("write", self.path, error) from None
         self._cache = copy.deepcopy(state)
-        self._cache_key = (info.st_ino, info.st_size, info.st_mtime_ns)
+        self._cache_key = _cache_key(info)
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[_State]:
