@@ -335,7 +335,9 @@ async def test_palette_over_dialog_lists_no_token_commands(tmp_path: Path) -> No
 
         assert "toggle_reveal" not in actions
         assert "rotate" not in actions
-        assert "quit" in actions
+        for opens_dialog in ("settings", "check_token", "leak_response", "show_ca"):
+            assert opens_dialog not in actions
+        assert actions == {"quit"}
 
 
 async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:

@@ -114,6 +114,13 @@ TOKEN_ACTIONS = frozenset(
 )
 # App actions that a dialog keeps from their keys; the footer dims them.
 DIALOG_BLOCKED_ACTIONS = frozenset({"help", "refresh"})
+# Console actions that the command palette hides while a dialog is open:
+# each of them acts on the panes or opens a dialog of its own.
+PANE_ACTIONS = (
+    frozenset(item.action.split("(")[0] for item in CONSOLE_ACTIONS)
+    - DIALOG_BLOCKED_ACTIONS
+    - {"quit"}
+)
 TOKEN_KEYS = frozenset(
     item.key for item in CONSOLE_ACTIONS if item.action.split("(")[0] in TOKEN_ACTIONS
 )
@@ -809,14 +816,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # Textual keeps the app's keys from a dialog; the footer behind
             # it shows them dimmed.
             return None
-        if action in TOKEN_ACTIONS:
-            if self._modal_open():
-                return False
-            if self.error is not None:
-                # None shows the key dimmed in the footer: known but unavailable.
-                # Before the first read the keys stay lit, and the action
-                # reports that the swarm is still being read.
-                return None
+        if action in PANE_ACTIONS and self._modal_open():
+            return False
+        if action in TOKEN_ACTIONS and self.error is not None:
+            # None shows the key dimmed in the footer: known but unavailable.
+            # Before the first read the keys stay lit, and the action reports
+            # that the swarm is still being read.
+            return None
         return True
 
     async def on_key(self, event: events.Key) -> None:
