@@ -578,6 +578,26 @@ def post_keys(app: SwarmConsole, *keys: str) -> None:
         app.post_message(events.Key(key, character))
 
 
+async def test_field_keys_after_tab_reach_next_field(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OpenWindowScreen)
+        minutes = app.screen.query_one("#window-minutes", Input)
+        joins = app.screen.query_one("#window-joins", Input)
+        minutes.focus()
+        await pilot.pause()
+
+        post_keys(app, "tab", "3")
+        await settle(app, pilot)
+
+        assert minutes.value == "10"
+        assert joins.value == "3"
+        assert app.screen.focused is joins
+
+
 async def test_keys_in_one_read_keep_order(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from swarmtui.models import NodeInfo, Role
 from swarmtui.timetext import format_utc
-from swarmtui.tui.screens import modal_css
+from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
 from swarmtui.windows import MAX_WINDOW_MINUTES, JoinWindow
 
@@ -138,7 +138,8 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
     )
     AUTO_FOCUS = "#window-minutes"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="window-cancel")
+        Binding("escape", "cancel", "Cancel", id="window-cancel"),
+        *FIELD_FOCUS_BINDINGS,
     ]
 
     def compose(self) -> ComposeResult:

@@ -24,7 +24,7 @@ from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
-from swarmtui.tui.screens import modal_css
+from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
 
 if TYPE_CHECKING:
     from swarmtui.service import LeakReport, TokenService
@@ -88,7 +88,8 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
     )
     AUTO_FOCUS = "#leak-since"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="leak-close")
+        Binding("escape", "close", "Close", id="leak-close"),
+        *FIELD_FOCUS_BINDINGS,
     ]
 
     class StartProposed(Message):

@@ -58,6 +58,17 @@ MODAL_CSS = """
 """
 
 
+# Tab and shift+Tab in dialogs with text fields. As priority bindings they
+# move the focus as the key arrives: otherwise the key waits its turn behind
+# the field, which takes the characters typed right after it first.
+FIELD_FOCUS_BINDINGS: list[BindingType] = [
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+    Binding(
+        "shift+tab", "app.focus_previous", "Previous field", show=False, priority=True
+    ),
+]
+
+
 def modal_css(name: str, extra: str = "") -> str:
     return MODAL_CSS.format(name=name) + extra
 
@@ -300,7 +311,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
     )
     AUTO_FOCUS = "#poll-interval"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="settings-cancel")
+        Binding("escape", "cancel", "Cancel", id="settings-cancel"),
+        *FIELD_FOCUS_BINDINGS,
     ]
 
     def __init__(
@@ -422,7 +434,8 @@ class CheckTokenScreen(ModalScreen[Role | None]):
         """,
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="check-close")
+        Binding("escape", "close", "Close", id="check-close"),
+        *FIELD_FOCUS_BINDINGS,
     ]
 
     class Checked(Message):
@@ -534,7 +547,8 @@ class TryJoinScreen(ModalScreen[bool]):
         """,
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="join-close")
+        Binding("escape", "close", "Close", id="join-close"),
+        *FIELD_FOCUS_BINDINGS,
     ]
 
     class Finished(Message):
