@@ -368,6 +368,26 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
     assert WindowStore(tmp_path / "windows.json").load() == []
 
 
+async def test_q_in_quit_question_stays(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuitWithWindowScreen)
+
+        await pilot.press("q")
+        await settle(app, pilot)
+
+        assert not isinstance(app.screen, QuitWithWindowScreen)
+        assert app.is_running
+        assert len(app.join_windows) == 1
+    assert fingerprints(backend) == before
+
+
 class CountingHangingUpdate(HangingUpdateBackend):
     """Counts the updates it receives; each waits for `release`."""
 

@@ -225,7 +225,9 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
     DEFAULT_CSS = modal_css("QuitWithWindowScreen")
     AUTO_FOCUS = "#quit-rotate"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stay", "Stay", id="quit-window-stay")
+        Binding("escape", "stay", "Stay", id="quit-window-stay"),
+        # As in the confirmations, q answers like Escape.
+        Binding("q", "stay", "Stay", show=False),
     ]
 
     def __init__(
@@ -273,7 +275,9 @@ class DueWindowsScreen(ModalScreen[bool]):
     DEFAULT_CSS = modal_css("DueWindowsScreen")
     AUTO_FOCUS = "#due-rotate"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "later", "Later", id="due-later")
+        Binding("escape", "later", "Later", id="due-later"),
+        # As in the confirmations, q answers like Escape.
+        Binding("q", "later", "Later", show=False),
     ]
 
     def __init__(self, windows: list[tuple[JoinWindow, str]]) -> None:
