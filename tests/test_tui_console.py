@@ -649,7 +649,7 @@ async def test_q_behind_dialog_key_keeps_console(tmp_path: Path) -> None:
         assert isinstance(app.screen, CheckTokenScreen)
 
 
-async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
+async def test_token_in_rotation_not_given_out(tmp_path: Path) -> None:
     backend = HangingUpdateBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend), settings=Settings(clipboard="osc52"))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -658,8 +658,9 @@ async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
         await pilot.press("w", "r")
         assert backend.entered.wait(5)
 
-        await pilot.press("t", "c")
+        await pilot.press("t", "c", "v")
         await pilot.pause()
+        assert app.revealed[Role.WORKER] is False
 
         backend.release.set()
         await settle(app, pilot)
@@ -670,6 +671,10 @@ async def test_token_in_rotation_not_copied(tmp_path: Path) -> None:
                 "is shown."
             )
             == 2
+        )
+        assert (
+            "The worker token is still being rotated; reveal it when the new one "
+            "is shown." in notes
         )
 
 

@@ -961,26 +961,35 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if view is not None:
             self._copy(view, chosen, view.token(chosen), "token")
 
-    def _copy(self, view: SwarmView, role: Role, text: str, what: str) -> None:
+    def _token_in_flux(self, role: Role, verb: str) -> bool:
+        """Return True, after a notice, while the token on screen is being replaced.
+
+        The token on screen stops working when the rotation ends, so it is
+        neither copied nor revealed then. `verb` names the refused action.
+        """
         closing = {
             window.role
             for window_id, window in self.join_windows.items()
             if window_id in self._windows_closing
         }
         if self._rotating is role or role in closing:
-            # The token on screen stops working when the rotation ends.
             self.notify(
-                f"The {role} token is still being rotated; copy it when the new "
-                "one is shown.",
+                f"The {role} token is still being rotated; {verb} it when the "
+                "new one is shown.",
                 severity="warning",
             )
-            return
+            return True
         if role in self._unconfirmed:
             self.notify(
-                f"The {role} token on screen may have been rotated; copy it "
+                f"The {role} token on screen may have been rotated; {verb} it "
                 "when a read of the swarm shows whether it was.",
                 severity="warning",
             )
+            return True
+        return False
+
+    def _copy(self, view: SwarmView, role: Role, text: str, what: str) -> None:
+        if self._token_in_flux(role, "copy"):
             return
         method = self.settings.clipboard
         subject = f"{role.capitalize()} {what}"
@@ -1047,6 +1056,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         chosen = _role(role) or self._focused_role()
         view = self._view_or_explain()
         if view is None:
+            return
+        if not self.revealed[chosen] and self._token_in_flux(chosen, "reveal"):
             return
         self.revealed[chosen] = not self.revealed[chosen]
         if self.revealed[chosen]:
