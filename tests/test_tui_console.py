@@ -329,6 +329,42 @@ async def test_poll_skipped_while_modal_open(tmp_path: Path) -> None:
 # -- copy and reveal ----------------------------------------------------------
 
 
+async def test_unmasked_by_settings_is_audited(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit), settings=Settings(mask_tokens=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        reveals = [fields for action, fields in audit.events if action == "reveal"]
+        assert sorted(str(fields["role"]) for fields in reveals) == [
+            "manager",
+            "worker",
+        ]
+        assert all(
+            fields["reason"] == "masking is off in the settings" for fields in reveals
+        )
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert audit.actions().count("reveal") == 2
+
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert audit.actions().count("reveal") == 3
+
+
+async def test_unmasking_in_settings_is_audited(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert "reveal" not in audit.actions()
+
+        app._settings_saved(Settings(mask_tokens=False))
+        await settle(app, pilot)
+
+        assert audit.actions().count("reveal") == 2
+
+
 async def test_copy_command_and_token(tmp_path: Path) -> None:
     audit = RecordingAudit()
     app = make_app(demo_service(tmp_path, audit), settings=Settings(clipboard="osc52"))

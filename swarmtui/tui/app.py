@@ -336,6 +336,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.revealed: dict[Role, bool] = {
             role: not self.settings.mask_tokens for role in Role
         }
+        # Fingerprints of the tokens shown unmasked because masking is off in
+        # the settings, each audited once as a reveal.
+        self._unmasked_recorded: set[str] = set()
         # The last change of each token that this console saw, and the issue
         # times of the current tokens from the audit record or token history.
         self.seen_changes: dict[Role, SeenChange] = {}
@@ -788,7 +791,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
             seen = self.seen_changes.get(role)
             changed = change_text(fingerprint, seen, self.token_origins.get(role))
             outside = seen is not None and seen.outside
-            pane.show(view, self.revealed[role], changed, outside)
+            revealed = self.revealed[role]
+            if revealed and not self.settings.mask_tokens:
+                self._record_unmasked(role, view, fingerprint)
+            pane.show(view, revealed, changed, outside)
+
+    def _record_unmasked(self, role: Role, view: SwarmView, fingerprint: str) -> None:
+        """Audit a token that the settings show unmasked, once per token."""
+        if fingerprint in self._unmasked_recorded:
+            return
+        self._unmasked_recorded.add(fingerprint)
+        self._record("reveal", role, view, reason="masking is off in the settings")
 
     def _render_status(self) -> None:
         if self._waiting:
@@ -1375,6 +1388,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._apply_theme(settings.theme)
         if settings.mask_tokens != old.mask_tokens:
             self.revealed = {role: not settings.mask_tokens for role in Role}
+            self._unmasked_recorded.clear()
             self._render_panes()
         if settings.poll_interval != old.poll_interval and self._poll_timer:
             self._arm_poll()
