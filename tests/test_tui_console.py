@@ -923,14 +923,15 @@ async def test_settings_save_writes_file(tmp_path: Path) -> None:
         assert app.settings == saved
 
 
-async def test_settings_rejects_bad_interval(tmp_path: Path) -> None:
+@pytest.mark.parametrize("typed", ["0", "\u0663", "1e999", "ten"])
+async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None:
     config = tmp_path / "config.toml"
     app = make_app(demo_service(tmp_path), config_path=config)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await pilot.press("s")
         await pilot.pause()
-        app.screen.query_one("#poll-interval", Input).value = "0"
+        app.screen.query_one("#poll-interval", Input).value = typed
         await pilot.click("#save")
         await pilot.pause()
         assert isinstance(app.screen, SettingsScreen)

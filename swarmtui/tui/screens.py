@@ -6,6 +6,7 @@ handle the result in message handlers, like the app does.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -391,10 +392,12 @@ class SettingsScreen(ModalScreen[Settings | None]):
     def read_form(self) -> Settings:
         """Build Settings from the form; raise ConfigError on a bad value."""
         text = self.query_one("#poll-interval", Input).value.strip()
-        try:
-            interval: Any = float(text)
-        except ValueError:
-            interval = text
+        # float() also reads other scripts' digits, which the TOML file cannot
+        # hold as typed; validation then names the text as it was entered.
+        interval: Any = text
+        if text.isascii():
+            with contextlib.suppress(ValueError):
+                interval = float(text)
         return with_changes(
             self.settings,
             poll_interval=interval,
