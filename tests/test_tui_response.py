@@ -340,6 +340,9 @@ async def test_window_closes_by_time(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert list(app.query(JoinWindowBar)) == []
         assert fingerprints(backend)[0] != before[0]
+        titles = [note.title for note in app._notifications]
+        assert titles.count("Join window closed") == 1
+        assert "Token rotated" not in titles
 
 
 async def test_window_form_rejects_no_limit(tmp_path: Path) -> None:
@@ -684,6 +687,20 @@ async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
 
 
 # -- unlock key ---------------------------------------------------------------
+
+
+async def test_repeated_warning_shown_once(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("u", "y", "u")
+        await settle(app, pilot)
+        shown = [
+            note.message
+            for note in app._notifications
+            if note.message.startswith("Autolock is off")
+        ]
+        assert len(shown) == 1
 
 
 async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:

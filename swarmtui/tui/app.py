@@ -222,12 +222,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
         square brackets must not be read as Rich markup. An information
         notification that arrives while a dialog is open waits until the
         dialog closes, because its toast would cover the dialog's text.
-        Warnings and errors show at once. A token or unlock key in the text,
-        such as one typed into the config file, shows as its fingerprint.
+        Warnings and errors show at once, unless the same one is still shown.
+        A token or unlock key in the text, such as one typed into the config
+        file, shows as its fingerprint.
         """
         message, title = redact(message), redact(title)
         if severity == "information" and self._modal_open():
             self._held_notices.append((message, title, timeout))
+            return
+        if severity != "information" and any(
+            shown.message == message and shown.title == title and not shown.has_expired
+            for shown in self._notifications
+        ):
+            # The same warning is on screen still, from a key pressed again.
             return
         super().notify(
             message, title=title, severity=severity, timeout=timeout, markup=False
@@ -1241,8 +1248,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # A read or another rotation already showed a newer state of the
             # swarm than this rotation's result, so read the swarm again.
             self._rotation_drawn.set()
-            text, title = rotation_notice(result)
-            self.notify(text, title=title)
+            if message.announce:
+                text, title = rotation_notice(result)
+                self.notify(text, title=title)
             self._read_after_current()
             return
         # Without an error before, the panes and the error pane stay shown,
@@ -1285,7 +1293,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         def after_frame() -> None:
             self._rotation_drawn.set()
-            self.notify(text, title=title)
+            if message.announce:
+                self.notify(text, title=title)
             waiting, self._notices_after_rotation = self._notices_after_rotation, None
             for notice in waiting or []:
                 notice()

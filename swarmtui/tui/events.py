@@ -41,13 +41,17 @@ class Rotated(Message):
     """A rotation took effect; `own` when it was the console's own `r` rotation.
 
     Join window closes and the leak response rotate too, while a rotation
-    of the console's own may still be running.
+    of the console's own may still be running. `announce` is False when the
+    sender shows a notice of the rotation itself.
     """
 
-    def __init__(self, result: RotationResult, own: bool = False) -> None:
+    def __init__(
+        self, result: RotationResult, own: bool = False, announce: bool = True
+    ) -> None:
         super().__init__()
         self.result = result
         self.own = own
+        self.announce = announce
 
 
 class RotationConflicted(Message):

@@ -331,7 +331,8 @@ class JoinWindowActions(ConsoleHost):
         self._untrack_window(closed.window.id)
         self.notify(closed.message, title="Join window closed", timeout=12)
         if closed.rotation is not None:
-            self.post_message(Rotated(closed.rotation))
+            # The notice above names the rotation already.
+            self.post_message(Rotated(closed.rotation, announce=False))
         else:
             # The token was rotated elsewhere since the window opened, so the
             # panes may show a token that no longer works.
