@@ -181,21 +181,25 @@ def run(args: argparse.Namespace, service: object = None) -> int:
             reading.events = reading.events[-args.limit :]
     if reading.missing and args.file:
         print(
-            f"swarmtui: file error: the audit file {path} given with --file "
-            "does not exist. Check the path, or leave out --file to read the "
-            "default record.",
+            redact(
+                f"swarmtui: file error: the audit file {path} given with --file "
+                "does not exist. Check the path, or leave out --file to read the "
+                "default record."
+            ),
             file=sys.stderr,
         )
         return ExitCode.FILE_ERROR
     if reading.missing:
         print(
-            f"swarmtui: no audit record yet at {path}; it is created by the "
-            "first rotation, check or copy.",
+            redact(
+                f"swarmtui: no audit record yet at {path}; it is created by the "
+                "first rotation, check or copy."
+            ),
             file=sys.stderr,
         )
     if not reading.missing and not reading.events:
         print(
-            f"swarmtui: no audit event in {path} matches the options given.",
+            redact(f"swarmtui: no audit event in {path} matches the options given."),
             file=sys.stderr,
         )
     widths = [] if args.json else column_widths(reading.events)
