@@ -77,7 +77,7 @@ def test_new_client_after_timeout() -> None:
         if len(calls) == 1:
             drip_forever(released)(connection, head)
             return
-        body = b'{"ID": "abc", "Version": {"Index": 7}, "JoinTokens": {}}'
+        body = b'{"ID": "abc", "Version": {"Index": 7}, "Spec": {"Name": "default"}}'
         connection.sendall(http_response("200 OK", body, "application/json"))
 
     with fake_server(answer_version_then(first_slow)) as address:

@@ -19,10 +19,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.backends.base import UpdateOutOfSequence
+from swarmtui.backends.replies import (
+    ReplyShapeError,
+    engine_info_from_api,
+    node_from_api,
+    nodes_from_api,
+    snapshot_from_api,
+    unlock_key_from_api,
+    version_fields,
+)
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
@@ -43,7 +51,7 @@ from swarmtui.errors import (
     SwarmTuiError,
     TlsError,
 )
-from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
+from swarmtui.models import EngineInfo, NodeInfo, SwarmSnapshot
 from swarmtui.timetext import seconds_text
 from swarmtui.tokens import redact
 
@@ -128,44 +136,6 @@ class _CappedBody:
 def parse_api_version(text: str) -> tuple[int, int]:
     major, _, minor = text.partition(".")
     return int(major), int(minor or 0)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """Parse the engine's RFC 3339 times, which carry nanoseconds."""
-    if not text:
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    head, sep, zone = value.partition("+")
-    if "." in head:
-        seconds, _, fraction = head.partition(".")
-        head = f"{seconds}.{fraction[:6]}"
-    try:
-        return datetime.fromisoformat(head + sep + zone)
-    except ValueError:
-        return None
-
-
-def node_from_api(data: dict[str, Any]) -> NodeInfo:
-    spec = data.get("Spec") or {}
-    description = data.get("Description") or {}
-    status = data.get("Status") or {}
-    manager = data.get("ManagerStatus") or {}
-    role = Role.MANAGER if spec.get("Role") == "manager" else Role.WORKER
-    return NodeInfo(
-        id=data.get("ID", ""),
-        hostname=description.get("Hostname", ""),
-        role=role,
-        address=status.get("Addr", ""),
-        status=status.get("State", "unknown"),
-        availability=spec.get("Availability", ""),
-        created_at=parse_time(data.get("CreatedAt")),
-        engine_version=(description.get("Engine") or {}).get("EngineVersion", ""),
-        leader=bool(manager.get("Leader", False)),
-        manager_address=manager.get("Addr", ""),
-        reachability=manager.get("Reachability", ""),
-    )
 
 
 class EngineBackend:
@@ -381,11 +351,7 @@ class EngineBackend:
             version = self._call(lambda: probe.version(api_version=False))
         finally:
             probe.close()
-        if not isinstance(version, dict):
-            raise self._not_an_engine("the version is not a JSON object")
-        if "ApiVersion" not in version:
-            raise self._not_an_engine("its version reply names no API version")
-        server_api = str(version["ApiVersion"])
+        server_api, engine_version = self._parsed(lambda: version_fields(version))
         try:
             server_version = parse_api_version(server_api)
         except ValueError:
@@ -411,7 +377,7 @@ class EngineBackend:
                 client.close()
                 return self._client
             self._api_version = chosen
-            self._engine_version = str(version.get("Version", ""))
+            self._engine_version = engine_version
             self._client = client
             return client
 
@@ -513,6 +479,13 @@ class EngineBackend:
             "Check that the address points at dockerd's API socket or port, "
             "or choose another engine with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
         )
+
+    def _parsed(self, parse: Callable[[], T]) -> T:
+        """Return `parse()`, turning a reply of an unexpected shape into EngineError."""
+        try:
+            return parse()
+        except ReplyShapeError as error:
+            raise self._not_an_engine(str(error)) from None
 
     # -- error translation ------------------------------------------------
 
@@ -701,57 +674,24 @@ class EngineBackend:
 
     def engine_info(self) -> EngineInfo:
         info = self._run(lambda api: self._call(api.info))
-        if not isinstance(info, dict):
-            raise self._not_an_engine("/info is not a JSON object")
-        swarm = info.get("Swarm") or {}
-        remote = tuple(
-            manager.get("Addr", "")
-            for manager in swarm.get("RemoteManagers") or ()
-            if manager.get("Addr")
-        )
-        return EngineInfo(
-            node_id=swarm.get("NodeID", ""),
-            local_node_state=swarm.get("LocalNodeState", ""),
-            control_available=bool(swarm.get("ControlAvailable", False)),
-            node_address=swarm.get("NodeAddr", ""),
-            remote_managers=remote,
-            nodes=int(swarm.get("Nodes") or 0),
-            managers=int(swarm.get("Managers") or 0),
-            cluster_id=(swarm.get("Cluster") or {}).get("ID", ""),
-            api_version=".".join(str(part) for part in self._api_version or (0, 0)),
-            engine_version=self._engine_version,
-            hostname=info.get("Name", ""),
-            error=redact(swarm.get("Error", "") or ""),
+        api_version = ".".join(str(part) for part in self._api_version or (0, 0))
+        return self._parsed(
+            lambda: engine_info_from_api(
+                info, api_version=api_version, engine_version=self._engine_version
+            )
         )
 
     def inspect_swarm(self) -> SwarmSnapshot:
         data = self._run(lambda api: self._call(api.inspect_swarm))
-        if not isinstance(data, dict):
-            raise self._not_an_engine("/swarm is not a JSON object")
-        tokens = data.get("JoinTokens") or {}
-        return SwarmSnapshot(
-            cluster_id=data.get("ID", ""),
-            version=int((data.get("Version") or {}).get("Index", 0)),
-            spec=data.get("Spec") or {},
-            worker_token=tokens.get("Worker", ""),
-            manager_token=tokens.get("Manager", ""),
-            ca_pem=(data.get("TLSInfo") or {}).get("TrustRoot", ""),
-            root_rotation_in_progress=bool(data.get("RootRotationInProgress")),
-            created_at=parse_time(data.get("CreatedAt")),
-            updated_at=parse_time(data.get("UpdatedAt")),
-        )
+        return self._parsed(lambda: snapshot_from_api(data))
 
     def inspect_node(self, node_id: str) -> NodeInfo:
         data = self._run(lambda api: self._call(lambda: api.inspect_node(node_id)))
-        if not isinstance(data, dict):
-            raise self._not_an_engine("the node is not a JSON object")
-        return node_from_api(data)
+        return self._parsed(lambda: node_from_api(data, "GET /nodes/{id}"))
 
     def list_nodes(self) -> list[NodeInfo]:
         nodes = self._run(lambda api: self._call(api.nodes))
-        if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-            raise self._not_an_engine("/nodes is not a list of JSON objects")
-        return [node_from_api(node) for node in nodes]
+        return self._parsed(lambda: nodes_from_api(nodes))
 
     def update_swarm(
         self,
@@ -789,9 +729,7 @@ class EngineBackend:
 
     def unlock_key(self) -> str:
         data = self._run(lambda api: self._call(api.get_unlock_key))
-        if data and not isinstance(data, dict):
-            raise self._not_an_engine("the unlock key is not a JSON object")
-        return str((data or {}).get("UnlockKey", "") or "")
+        return self._parsed(lambda: unlock_key_from_api(data))
 
 
 class _NeverRaised(Exception):
