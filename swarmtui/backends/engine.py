@@ -141,10 +141,11 @@ def parse_api_version(text: str) -> tuple[int, int]:
 class EngineBackend:
     """The token service's view of one Docker Engine.
 
-    Each call, version negotiation included, has `timeout` seconds in total:
-    a server that responds slowly, byte by byte, or never, makes the call fail
-    with RequestTimeoutError, and the connection it used is dropped so that
-    the next call connects again. On a unix socket the socket itself ends
+    Each call has `timeout` seconds in total, and so has the version check
+    (GET /version) that precedes the first one. A server that responds
+    slowly, byte by byte, or never, makes the call fail with
+    RequestTimeoutError, and the connection it used is dropped so that the
+    next call connects again. On a unix socket the socket itself ends
     the call at the deadline, in the caller's thread. The docker SDK's
     clients (tcp://, TLS, ssh://) cannot do that, so their calls run in a
     daemon thread that the caller stops waiting for.
@@ -323,17 +324,6 @@ class EngineBackend:
             response.raw = _CappedBody(response.raw, MAX_RESPONSE_BYTES)
         return response
 
-    def _api(self, until: float | None = None) -> Client:
-        """Return a client whose API version is negotiated with the daemon.
-
-        With `until` (a time.monotonic() value), a unix socket client's
-        requests, the negotiation included, end by then.
-        """
-        client = self._shared_api(until)
-        if until is not None and isinstance(client, UnixSocketClient):
-            return client.with_deadline(until)
-        return client
-
     def _shared_api(self, until: float | None) -> Client:
         """Return the client that the calls share, negotiating its API version.
 
@@ -392,21 +382,38 @@ class EngineBackend:
     def _run(self, operation: Callable[[Client], T]) -> T:
         """Run `operation` on a client within the deadline.
 
-        The docker SDK's calls run in a daemon thread, because a thread
-        pool's threads are joined at interpreter exit, so a call stuck in the
-        network would keep the process alive.
+        The version check that precedes the first call (GET /version) has a
+        deadline of its own, so no single request waits more than `timeout`
+        seconds, and the first call may take up to twice that in total.
         """
         if self._resolve().base_url.startswith("unix://"):
             # Starting a thread for each call cost about 0.2 ms in a trace.
-            return operation(self._api(until=time.monotonic() + self._timeout))
+            client = self._shared_api(time.monotonic() + self._timeout)
+            if isinstance(client, UnixSocketClient):
+                client = client.with_deadline(time.monotonic() + self._timeout)
+            return operation(client)
+        with self._lock:
+            shared = self._client
+        if shared is None:
+            shared = self._in_thread(lambda: self._shared_api(None))
+        client = shared
+        return self._in_thread(lambda: operation(client))
+
+    def _in_thread(self, work: Callable[[], T]) -> T:
+        """Run `work` in a daemon thread, and stop waiting for it at the deadline.
+
+        The thread is a daemon because a thread pool's threads are joined at
+        interpreter exit, so a call stuck in the network would keep the
+        process alive.
+        """
         outcome: list[Any] = []
         failure: list[BaseException] = []
         done = threading.Event()
 
-        def work() -> None:
+        def run() -> None:
             self._calls[threading.get_ident()] = _CallState()
             try:
-                outcome.append(operation(self._api()))
+                outcome.append(work())
             except BaseException as error:  # handed to the waiting thread
                 failure.append(error)
             finally:
@@ -415,7 +422,7 @@ class EngineBackend:
                     _end_ssh_processes(state.ssh_processes)
                 done.set()
 
-        worker = threading.Thread(target=work, name=CALL_THREAD_NAME, daemon=True)
+        worker = threading.Thread(target=run, name=CALL_THREAD_NAME, daemon=True)
         worker.start()
         if not done.wait(self._timeout):
             self._abandon(worker.ident)
