@@ -31,6 +31,7 @@ from swarmtui.backends.replies import (
     unlock_key_from_api,
     version_fields,
 )
+from swarmtui.backends.tls_errors import tls_error
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
@@ -464,8 +465,20 @@ class EngineBackend:
             except Exception as error:  # closing is best effort
                 log.debug("closing an abandoned client failed: %s", error)
 
+    def _address_label(self) -> str:
+        """Return the endpoint's label, followed by its address when they differ.
+
+        A docker context is labelled by its name, which alone does not tell
+        the user which host could not be reached.
+        """
+        resolved = self._resolved
+        label = self._label or (resolved.label if resolved else "?")
+        if resolved is None or resolved.base_url in ("", label):
+            return label
+        return f"{label} ({redact(resolved.base_url)})"
+
     def _timed_out(self) -> RequestTimeoutError:
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        label = self._address_label()
         return RequestTimeoutError(
             f"The engine at {label} did not respond within "
             f"{seconds_text(self._timeout)}.",
@@ -474,7 +487,7 @@ class EngineBackend:
         )
 
     def _not_an_engine(self, detail: str) -> EngineError:
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        label = self._address_label()
         # A connection closed at once is no response, so the message does
         # not say that the endpoint responded.
         verb = "responded"
@@ -505,8 +518,12 @@ class EngineBackend:
             raise self._translate(error) from None
 
     def _translate(self, error: BaseException) -> SwarmTuiError:
-        """Map an SDK, requests or socket failure to a user-facing error."""
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        """Map an SDK, requests or socket failure to a user-facing error.
+
+        Failures to reach the engine name its address too; the engine's own
+        errors name only the endpoint's label.
+        """
+        label = self._address_label()
         text = redact(str(error))
         log.debug("engine call to %s failed: %s", label, shorten(text, 2000))
 
@@ -528,7 +545,7 @@ class EngineBackend:
                 f"Permission denied on the engine socket {label}.", hint
             )
         if isinstance(error, _loaded("requests.exceptions", "SSLError")):
-            return _tls_error(label, text)
+            return tls_error(label, text, error, self._resolved and self._resolved.tls)
         not_engine = _not_engine_detail(error)
         if not_engine == CLOSED_WITHOUT_RESPONSE or (
             not not_engine and _is_connection_failure(error)
@@ -554,7 +571,8 @@ class EngineBackend:
         if not_engine:
             return self._not_an_engine(not_engine)
         if isinstance(error, EngineHTTPError | _loaded("docker.errors", "APIError")):
-            return self._translate_api_error(error, label)
+            name = self._label or (self._resolved.label if self._resolved else "?")
+            return self._translate_api_error(error, name)
         if _is_connection_failure(error):
             if "timed out" in text.lower():
                 return RequestTimeoutError(
@@ -798,55 +816,6 @@ def _loaded(module: str, name: str) -> type[BaseException]:
     if isinstance(found, type) and issubclass(found, BaseException):
         return found
     return _NeverRaised
-
-
-TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
-
-
-def _tls_error(label: str, text: str) -> TlsError:
-    """Name the cause of a failed TLS handshake from the SSL error's text."""
-    lowered = text.lower()
-    if "mismatch" in lowered and "certificate" in lowered:
-        return TlsError(
-            f"The TLS certificate of the engine at {label} is not valid for that "
-            "address.",
-            "Connect with an address or name the certificate was issued for, or "
-            "give the engine a certificate that includes this one.",
-        )
-    if "certificate verify failed" in lowered:
-        return TlsError(
-            f"The TLS certificate of the engine at {label} is not signed by the "
-            "CA in ca.pem.",
-            "Put the CA that signed the engine's certificate in ca.pem "
-            f"({TLS_FILES_HINT}).",
-        )
-    if "private key is encrypted" in lowered:
-        # urllib3 rejects an encrypted key.pem before the handshake, so that
-        # OpenSSL does not prompt for the passphrase on the terminal.
-        return TlsError(
-            f"The client key (key.pem) for the engine at {label} is encrypted "
-            "with a passphrase.",
-            "Decrypt it with 'openssl pkey -in key.pem -out key-plain.pem' and "
-            f"put key-plain.pem in its place ({TLS_FILES_HINT}).",
-        )
-    if "wrong_version_number" in lowered or "wrong version number" in lowered:
-        return TlsError(
-            f"The engine at {label} does not speak TLS on that port.",
-            "Unset DOCKER_TLS_VERIFY for an engine that serves plain HTTP, or "
-            "use the port where it serves TLS.",
-        )
-    if "eof" in lowered or "alert" in lowered or "bad certificate" in lowered:
-        return TlsError(
-            f"The engine at {label} closed the connection during the TLS "
-            "handshake, as it does when it does not accept the client "
-            "certificate.",
-            "Use a client certificate and key (cert.pem, key.pem) signed by a CA "
-            f"the engine trusts ({TLS_FILES_HINT}).",
-        )
-    return TlsError(
-        f"The TLS connection to the engine at {label} failed: {shorten(text, 200)}",
-        f"Check ca.pem, cert.pem and key.pem ({TLS_FILES_HINT}).",
-    )
 
 
 def _keep_tls_verify(client: Any) -> None:
