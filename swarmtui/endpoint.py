@@ -36,6 +36,39 @@ MAX_SOCKET_PATH_BYTES = 107
 HOST_FORMS = (
     "Give unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]."
 )
+# The port that the docker CLI connects to for a -H or DOCKER_HOST address
+# with none, checked with docker 20.10.24 and 28.2.2, with TLS too.
+DEFAULT_TCP_PORT = 2375
+
+
+def with_default_port(host: str) -> str:
+    """Add port 2375 to a tcp:// host, or a host without a scheme, that has no port.
+
+    The docker CLI reads "tcp://HOST", "tcp://HOST:" and a bare "HOST" given
+    with -H or DOCKER_HOST as HOST:2375, also when DOCKER_TLS_VERIFY is set.
+    The host of a docker context gets no default port there (docker 20.10.24
+    then connects to port 80), so contexts are not passed through this.
+    """
+    scheme, separator, rest = host.partition("://")
+    if not separator:
+        if host.lower().startswith(("unix:", "npipe:")):
+            return host
+        scheme, rest = "tcp", host
+    if scheme != "tcp":
+        return host
+    authority, slash, path = rest.partition("/")
+    if authority.startswith("["):
+        # An IPv6 address in brackets, as [::1] or [::1]:2375. Both docker
+        # versions reject [::1] without a port, but the default fits it too.
+        address, bracket, port_part = authority.partition("]")
+        if not bracket:
+            return host
+        address += bracket
+    else:
+        address, _, port_part = authority.partition(":")
+    if not address or port_part.removeprefix(":"):
+        return host
+    return f"tcp://{address}:{DEFAULT_TCP_PORT}{slash}{path}"
 
 
 def check_host(host: str, origin: str) -> None:
@@ -262,7 +295,8 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
 
     if context_name is None and environment.get("DOCKER_HOST"):
         origin = "-H/--host" if choice.host else "DOCKER_HOST"
-        host = environment["DOCKER_HOST"]
+        host = with_default_port(environment["DOCKER_HOST"])
+        environment["DOCKER_HOST"] = host
         check_host(host, origin)
         if host.startswith("unix://"):
             # TLS settings do not apply to a unix socket, as with the docker CLI.

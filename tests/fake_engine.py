@@ -57,13 +57,29 @@ def answer_version_then(handler: Handler) -> Handler:
     return handle
 
 
+# The loopback address of fake_server(tcp=True); its port is a free one.
+TCP_FAKE_ADDRESS = "127.0.8.5"
+
+
 @contextlib.contextmanager
-def fake_server(handler: Handler, *, read_request: bool = True) -> Iterator[str]:
-    """Serve `handler` on a new unix socket; yield its unix:// address."""
+def fake_server(
+    handler: Handler, *, read_request: bool = True, tcp: bool = False
+) -> Iterator[str]:
+    """Serve `handler` on a new unix socket; yield its unix:// address.
+
+    With `tcp`, serve on a free loopback TCP port and yield its tcp://
+    address, which the docker SDK's client reaches.
+    """
     directory = tempfile.mkdtemp(prefix="stfk", dir=tempfile.gettempdir())
     path = os.path.join(directory, "fake.sock")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    if tcp:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.bind((TCP_FAKE_ADDRESS, 0))
+        address = "tcp://{}:{}".format(*server.getsockname())
+    else:
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        address = f"unix://{path}"
     server.listen(8)
     server.settimeout(0.2)
     stop = threading.Event()
@@ -91,7 +107,7 @@ def fake_server(handler: Handler, *, read_request: bool = True) -> Iterator[str]
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"unix://{path}"
+        yield address
     finally:
         stop.set()
         thread.join(timeout=5)

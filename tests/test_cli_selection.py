@@ -27,7 +27,7 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("tcp://127.0.8.1:99999", "port out of range"),
         ("tcp://[::1", "invalid IPv6 URL"),
         ("unix://", "it has no socket path"),
-        ("tcp://127.0.8.1", "port is required"),
+        ("tcp://127.0.8.1:abc", "port could not be cast to integer"),
         ("npipe:////./pipe/docker_engine", "only on Windows"),
     ],
 )

@@ -283,3 +283,55 @@ def test_longest_unix_path_accepted() -> None:
 
     assert resolved.base_url == host
     assert resolved.tls is None
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [
+        ("tcp://127.0.62.1", "tcp://127.0.62.1:2375"),
+        ("tcp://127.0.62.1:", "tcp://127.0.62.1:2375"),
+        ("127.0.62.1", "tcp://127.0.62.1:2375"),
+        ("tcp://[::1]", "tcp://[::1]:2375"),
+        ("tcp://127.0.62.1:2376", "tcp://127.0.62.1:2376"),
+    ],
+)
+@pytest.mark.parametrize("origin", ["flag", "environment"])
+def test_tcp_host_default_port(host: str, base_url: str, origin: str) -> None:
+    if origin == "flag":
+        choice = EndpointChoice(host=host, environment={})
+    else:
+        choice = EndpointChoice(environment={"DOCKER_HOST": host})
+
+    resolved = resolve_endpoint(choice)
+
+    assert resolved.base_url == base_url
+    assert resolved.label == base_url
+
+
+def test_tls_host_default_port(tmp_path: Path) -> None:
+    # docker 20.10.24 and 28.2.2 connect to port 2375 with TLS too.
+    files = write_tls_files(tmp_path / "certs")
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.base_url == "tcp://127.0.62.1:2375"
+    assert resolved.tls is not None
+    assert resolved.tls.verify is True
+
+
+def test_context_host_without_port_rejected(config: Path) -> None:
+    # The docker CLI gives a context's host no default port.
+    docker_context_create(config, "noport", "host=tcp://127.0.62.1")
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(
+            EndpointChoice(context="noport", environment={"DOCKER_CONFIG": str(config)})
+        )
+
+    assert "from docker context 'noport' is invalid" in caught.value.message
+    assert "port is required" in caught.value.message

@@ -10,16 +10,19 @@ import contextlib
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from engine_fixtures import clean_environment, run_swarmtui, started_swarmtui
 from fake_engine import (
+    VERSION_BODY,
     Handler,
     answer_version_then,
     drip_forever,
     fake_server,
     http_response,
+    read_head,
 )
 
 from swarmtui.backends.engine import MAX_RESPONSE_BYTES, EngineBackend
@@ -77,7 +80,7 @@ def test_new_client_after_timeout() -> None:
         if len(calls) == 1:
             drip_forever(released)(connection, head)
             return
-        body = b'{"ID": "abc", "Version": {"Index": 7}, "JoinTokens": {}}'
+        body = b'{"ID": "abc", "Version": {"Index": 7}, "Spec": {"Name": "default"}}'
         connection.sendall(http_response("200 OK", body, "application/json"))
 
     with fake_server(answer_version_then(first_slow)) as address:
@@ -89,6 +92,35 @@ def test_new_client_after_timeout() -> None:
 
     assert snapshot.cluster_id == "abc"
     assert snapshot.version == 7
+
+
+def late_replies(delay: float) -> Handler:
+    """Reply to each request on a connection `delay` seconds late, as a busy engine."""
+    swarm = b'{"ID": "abc", "Version": {"Index": 7}, "Spec": {"Name": "default"}}'
+
+    def handle(connection: socket.socket, head: bytes) -> None:
+        while head:
+            time.sleep(delay)
+            body = VERSION_BODY if head.startswith(b"GET /version") else swarm
+            connection.sendall(http_response("200 OK", body, "application/json"))
+            head = read_head(connection)
+
+    return handle
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["unix", "sdk-tcp"])
+def test_version_check_own_deadline(tcp: bool) -> None:
+    # Each reply comes within the timeout, but the version check and the
+    # call together take longer than it.
+    with fake_server(late_replies(1.3), tcp=tcp) as address:
+        backend = backend_for(address, timeout=2)
+        started = time.monotonic()
+        snapshot = backend.inspect_swarm()
+        elapsed = time.monotonic() - started
+        backend.close()
+
+    assert snapshot.version == 7
+    assert elapsed > 2
 
 
 def oversized_chunks(connection: socket.socket, head: bytes) -> None:

@@ -8,6 +8,7 @@ daemon confirms, the node-state and connection errors, and the debug lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import socket
@@ -139,6 +140,54 @@ def silent_listener(loopback_lease: AddressLease) -> Iterator[SilentListener]:
         server.close()
 
 
+def pump(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes from `source` to `target` until either end closes."""
+    with contextlib.suppress(OSError):
+        while chunk := source.recv(65536):
+            target.sendall(chunk)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def default_port_relay(loopback_lease: AddressLease, manager: Daemon) -> Iterator[str]:
+    """Relay port 2375 of the leased address to the manager's unix socket.
+
+    Yield the tcp:// host of the leased address without a port.
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind((loopback_lease.address, 2375))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+    opened: list[socket.socket] = []
+
+    def accept_until_stopped() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(manager.socket_path)
+            opened.extend((connection, upstream))
+            for ends in ((connection, upstream), (upstream, connection)):
+                threading.Thread(target=pump, args=ends, daemon=True).start()
+
+    thread = threading.Thread(target=accept_until_stopped, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://{loopback_lease.address}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in opened:
+            connection.close()
+        server.close()
+
+
 # -- a swarm manager over tcp ----------------------------------------------
 
 
@@ -195,6 +244,20 @@ def test_docker_context_over_tcp(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == docker_token(manager, "manager") + "\n"
+
+
+def test_host_without_port_uses_2375(manager: Daemon, default_port_relay: str) -> None:
+    expected = join_token(manager, "worker")
+
+    from_flag = swarmtui_over(default_port_relay, "join-token", "-q", "worker")
+    from_variable = run_swarmtui(
+        "join-token", "-q", "worker", host=default_port_relay, timeout=60
+    )
+
+    assert from_flag.returncode == 0, from_flag.stderr
+    assert from_flag.stdout == expected + "\n"
+    assert from_variable.returncode == 0, from_variable.stderr
+    assert from_variable.stdout == expected + "\n"
 
 
 def test_join_line_over_tcp(manager: Daemon, manager_tcp_host: str) -> None:

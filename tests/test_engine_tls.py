@@ -9,6 +9,7 @@ the failures a user meets when the certificates or the scheme are wrong.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -255,6 +256,37 @@ def test_context_variable_manager_token(
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(tls_swarm.daemon, "manager") + "\n"
     assert result.stderr == ""
+
+
+def test_context_with_empty_ca_named(tls_swarm: TlsSwarm) -> None:
+    name = "swarm-tls-empty-ca"
+    config = tls_swarm.root / "empty-ca-config"
+    client = tls_swarm.client
+    host = tls_swarm.daemon.tls_host
+    docker(
+        "context",
+        "create",
+        name,
+        "--docker",
+        f"host={host},ca={client.ca},cert={client.cert},key={client.key}",
+        DOCKER_CONFIG=str(config),
+    )
+    context_id = hashlib.sha256(name.encode()).hexdigest()
+    stored_ca = config / "contexts" / "tls" / context_id / "docker" / "ca.pem"
+    stored_ca.write_bytes(b"")
+
+    result = swarmtui(
+        "-c", name, "join-token", "-q", "worker", DOCKER_CONFIG=str(config)
+    )
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"The CA file {stored_ca} for the engine at {name} ({host}) contains no "
+        "certificate.",
+    )
+    assert "HTTPSConnectionPool" not in result.stderr
+    assert "\u2026" not in result.stderr
 
 
 def test_worker_rotation_over_tls(tls_swarm: TlsSwarm) -> None:

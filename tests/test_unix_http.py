@@ -319,7 +319,7 @@ def test_closed_client_keeps_no_connection() -> None:
 
 def test_engine_socket_call_in_caller_thread() -> None:
     threads_during_call: list[str] = []
-    swarm = b'{"ID": "abc", "Version": {"Index": 7}, "JoinTokens": {}}'
+    swarm = b'{"ID": "abc", "Version": {"Index": 7}, "Spec": {"Name": "default"}}'
 
     def answer(connection: socket.socket, head: bytes) -> None:
         threads_during_call.extend(thread.name for thread in threading.enumerate())

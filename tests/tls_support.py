@@ -97,8 +97,11 @@ class CertificateAuthority:
             self.certificate.public_bytes(serialization.Encoding.PEM)
         )
 
-    def server_files(self, address: str) -> TlsFiles:
-        """Issue a server certificate for IP `address` and DNS name localhost."""
+    def server_files(self, address: str, *, expired: bool = False) -> TlsFiles:
+        """Issue a server certificate for IP `address` and DNS name localhost.
+
+        With `expired`, the certificate's validity ended a day ago.
+        """
         alternative_names = x509.SubjectAlternativeName(
             [
                 x509.IPAddress(ipaddress.ip_address(address)),
@@ -106,10 +109,11 @@ class CertificateAuthority:
             ]
         )
         return self._issue(
-            self.directory / f"server-{address}",
+            self.directory / f"server-{address}{'-expired' if expired else ''}",
             common_name=address,
             usage=ExtendedKeyUsageOID.SERVER_AUTH,
             alternative_names=alternative_names,
+            expired=expired,
         )
 
     def client_files(self, name: str = "client") -> TlsFiles:
@@ -127,9 +131,12 @@ class CertificateAuthority:
         common_name: str,
         usage: x509.ObjectIdentifier,
         alternative_names: x509.SubjectAlternativeName | None,
+        expired: bool = False,
     ) -> TlsFiles:
         key = _new_key()
         now = datetime.datetime.now(datetime.UTC)
+        if expired:
+            now -= VALIDITY + datetime.timedelta(days=1)
         builder = (
             x509.CertificateBuilder()
             .subject_name(_name(common_name))

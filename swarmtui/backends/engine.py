@@ -19,10 +19,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.backends.base import UpdateOutOfSequence
+from swarmtui.backends.replies import (
+    ReplyShapeError,
+    engine_info_from_api,
+    node_from_api,
+    nodes_from_api,
+    snapshot_from_api,
+    unlock_key_from_api,
+    version_fields,
+)
+from swarmtui.backends.tls_errors import tls_error
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
@@ -43,7 +52,7 @@ from swarmtui.errors import (
     SwarmTuiError,
     TlsError,
 )
-from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot
+from swarmtui.models import EngineInfo, NodeInfo, SwarmSnapshot
 from swarmtui.timetext import seconds_text
 from swarmtui.tokens import redact
 
@@ -130,51 +139,14 @@ def parse_api_version(text: str) -> tuple[int, int]:
     return int(major), int(minor or 0)
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """Parse the engine's RFC 3339 times, which carry nanoseconds."""
-    if not text:
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    head, sep, zone = value.partition("+")
-    if "." in head:
-        seconds, _, fraction = head.partition(".")
-        head = f"{seconds}.{fraction[:6]}"
-    try:
-        return datetime.fromisoformat(head + sep + zone)
-    except ValueError:
-        return None
-
-
-def node_from_api(data: dict[str, Any]) -> NodeInfo:
-    spec = data.get("Spec") or {}
-    description = data.get("Description") or {}
-    status = data.get("Status") or {}
-    manager = data.get("ManagerStatus") or {}
-    role = Role.MANAGER if spec.get("Role") == "manager" else Role.WORKER
-    return NodeInfo(
-        id=data.get("ID", ""),
-        hostname=description.get("Hostname", ""),
-        role=role,
-        address=status.get("Addr", ""),
-        status=status.get("State", "unknown"),
-        availability=spec.get("Availability", ""),
-        created_at=parse_time(data.get("CreatedAt")),
-        engine_version=(description.get("Engine") or {}).get("EngineVersion", ""),
-        leader=bool(manager.get("Leader", False)),
-        manager_address=manager.get("Addr", ""),
-        reachability=manager.get("Reachability", ""),
-    )
-
-
 class EngineBackend:
     """The token service's view of one Docker Engine.
 
-    Each call, version negotiation included, has `timeout` seconds in total:
-    a server that responds slowly, byte by byte, or never, makes the call fail
-    with RequestTimeoutError, and the connection it used is dropped so that
-    the next call connects again. On a unix socket the socket itself ends
+    Each call has `timeout` seconds in total, and so has the version check
+    (GET /version) that precedes the first one. A server that responds
+    slowly, byte by byte, or never, makes the call fail with
+    RequestTimeoutError, and the connection it used is dropped so that the
+    next call connects again. On a unix socket the socket itself ends
     the call at the deadline, in the caller's thread. The docker SDK's
     clients (tcp://, TLS, ssh://) cannot do that, so their calls run in a
     daemon thread that the caller stops waiting for.
@@ -353,17 +325,6 @@ class EngineBackend:
             response.raw = _CappedBody(response.raw, MAX_RESPONSE_BYTES)
         return response
 
-    def _api(self, until: float | None = None) -> Client:
-        """Return a client whose API version is negotiated with the daemon.
-
-        With `until` (a time.monotonic() value), a unix socket client's
-        requests, the negotiation included, end by then.
-        """
-        client = self._shared_api(until)
-        if until is not None and isinstance(client, UnixSocketClient):
-            return client.with_deadline(until)
-        return client
-
     def _shared_api(self, until: float | None) -> Client:
         """Return the client that the calls share, negotiating its API version.
 
@@ -381,11 +342,7 @@ class EngineBackend:
             version = self._call(lambda: probe.version(api_version=False))
         finally:
             probe.close()
-        if not isinstance(version, dict):
-            raise self._not_an_engine("the version is not a JSON object")
-        if "ApiVersion" not in version:
-            raise self._not_an_engine("its version reply names no API version")
-        server_api = str(version["ApiVersion"])
+        server_api, engine_version = self._parsed(lambda: version_fields(version))
         try:
             server_version = parse_api_version(server_api)
         except ValueError:
@@ -411,7 +368,7 @@ class EngineBackend:
                 client.close()
                 return self._client
             self._api_version = chosen
-            self._engine_version = str(version.get("Version", ""))
+            self._engine_version = engine_version
             self._client = client
             return client
 
@@ -426,21 +383,38 @@ class EngineBackend:
     def _run(self, operation: Callable[[Client], T]) -> T:
         """Run `operation` on a client within the deadline.
 
-        The docker SDK's calls run in a daemon thread, because a thread
-        pool's threads are joined at interpreter exit, so a call stuck in the
-        network would keep the process alive.
+        The version check that precedes the first call (GET /version) has a
+        deadline of its own, so no single request waits more than `timeout`
+        seconds, and the first call may take up to twice that in total.
         """
         if self._resolve().base_url.startswith("unix://"):
             # Starting a thread for each call cost about 0.2 ms in a trace.
-            return operation(self._api(until=time.monotonic() + self._timeout))
+            client = self._shared_api(time.monotonic() + self._timeout)
+            if isinstance(client, UnixSocketClient):
+                client = client.with_deadline(time.monotonic() + self._timeout)
+            return operation(client)
+        with self._lock:
+            shared = self._client
+        if shared is None:
+            shared = self._in_thread(lambda: self._shared_api(None))
+        client = shared
+        return self._in_thread(lambda: operation(client))
+
+    def _in_thread(self, work: Callable[[], T]) -> T:
+        """Run `work` in a daemon thread, and stop waiting for it at the deadline.
+
+        The thread is a daemon because a thread pool's threads are joined at
+        interpreter exit, so a call stuck in the network would keep the
+        process alive.
+        """
         outcome: list[Any] = []
         failure: list[BaseException] = []
         done = threading.Event()
 
-        def work() -> None:
+        def run() -> None:
             self._calls[threading.get_ident()] = _CallState()
             try:
-                outcome.append(operation(self._api()))
+                outcome.append(work())
             except BaseException as error:  # handed to the waiting thread
                 failure.append(error)
             finally:
@@ -449,7 +423,7 @@ class EngineBackend:
                     _end_ssh_processes(state.ssh_processes)
                 done.set()
 
-        worker = threading.Thread(target=work, name=CALL_THREAD_NAME, daemon=True)
+        worker = threading.Thread(target=run, name=CALL_THREAD_NAME, daemon=True)
         worker.start()
         if not done.wait(self._timeout):
             self._abandon(worker.ident)
@@ -491,8 +465,20 @@ class EngineBackend:
             except Exception as error:  # closing is best effort
                 log.debug("closing an abandoned client failed: %s", error)
 
+    def _address_label(self) -> str:
+        """Return the endpoint's label, followed by its address when they differ.
+
+        A docker context is labelled by its name, which alone does not tell
+        the user which host could not be reached.
+        """
+        resolved = self._resolved
+        label = self._label or (resolved.label if resolved else "?")
+        if resolved is None or resolved.base_url in ("", label):
+            return label
+        return f"{label} ({redact(resolved.base_url)})"
+
     def _timed_out(self) -> RequestTimeoutError:
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        label = self._address_label()
         return RequestTimeoutError(
             f"The engine at {label} did not respond within "
             f"{seconds_text(self._timeout)}.",
@@ -501,7 +487,7 @@ class EngineBackend:
         )
 
     def _not_an_engine(self, detail: str) -> EngineError:
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        label = self._address_label()
         # A connection closed at once is no response, so the message does
         # not say that the endpoint responded.
         verb = "responded"
@@ -514,6 +500,13 @@ class EngineBackend:
             "or choose another engine with -H, -c, DOCKER_HOST or DOCKER_CONTEXT.",
         )
 
+    def _parsed(self, parse: Callable[[], T]) -> T:
+        """Return `parse()`, turning a reply of an unexpected shape into EngineError."""
+        try:
+            return parse()
+        except ReplyShapeError as error:
+            raise self._not_an_engine(str(error)) from None
+
     # -- error translation ------------------------------------------------
 
     def _call(self, function: Any) -> Any:
@@ -525,8 +518,12 @@ class EngineBackend:
             raise self._translate(error) from None
 
     def _translate(self, error: BaseException) -> SwarmTuiError:
-        """Map an SDK, requests or socket failure to a user-facing error."""
-        label = self._label or (self._resolved.label if self._resolved else "?")
+        """Map an SDK, requests or socket failure to a user-facing error.
+
+        Failures to reach the engine name its address too; the engine's own
+        errors name only the endpoint's label.
+        """
+        label = self._address_label()
         text = redact(str(error))
         log.debug("engine call to %s failed: %s", label, shorten(text, 2000))
 
@@ -548,7 +545,7 @@ class EngineBackend:
                 f"Permission denied on the engine socket {label}.", hint
             )
         if isinstance(error, _loaded("requests.exceptions", "SSLError")):
-            return _tls_error(label, text)
+            return tls_error(label, text, error, self._resolved and self._resolved.tls)
         not_engine = _not_engine_detail(error)
         if not_engine == CLOSED_WITHOUT_RESPONSE or (
             not not_engine and _is_connection_failure(error)
@@ -574,7 +571,8 @@ class EngineBackend:
         if not_engine:
             return self._not_an_engine(not_engine)
         if isinstance(error, EngineHTTPError | _loaded("docker.errors", "APIError")):
-            return self._translate_api_error(error, label)
+            name = self._label or (self._resolved.label if self._resolved else "?")
+            return self._translate_api_error(error, name)
         if _is_connection_failure(error):
             if "timed out" in text.lower():
                 return RequestTimeoutError(
@@ -701,57 +699,24 @@ class EngineBackend:
 
     def engine_info(self) -> EngineInfo:
         info = self._run(lambda api: self._call(api.info))
-        if not isinstance(info, dict):
-            raise self._not_an_engine("/info is not a JSON object")
-        swarm = info.get("Swarm") or {}
-        remote = tuple(
-            manager.get("Addr", "")
-            for manager in swarm.get("RemoteManagers") or ()
-            if manager.get("Addr")
-        )
-        return EngineInfo(
-            node_id=swarm.get("NodeID", ""),
-            local_node_state=swarm.get("LocalNodeState", ""),
-            control_available=bool(swarm.get("ControlAvailable", False)),
-            node_address=swarm.get("NodeAddr", ""),
-            remote_managers=remote,
-            nodes=int(swarm.get("Nodes") or 0),
-            managers=int(swarm.get("Managers") or 0),
-            cluster_id=(swarm.get("Cluster") or {}).get("ID", ""),
-            api_version=".".join(str(part) for part in self._api_version or (0, 0)),
-            engine_version=self._engine_version,
-            hostname=info.get("Name", ""),
-            error=redact(swarm.get("Error", "") or ""),
+        api_version = ".".join(str(part) for part in self._api_version or (0, 0))
+        return self._parsed(
+            lambda: engine_info_from_api(
+                info, api_version=api_version, engine_version=self._engine_version
+            )
         )
 
     def inspect_swarm(self) -> SwarmSnapshot:
         data = self._run(lambda api: self._call(api.inspect_swarm))
-        if not isinstance(data, dict):
-            raise self._not_an_engine("/swarm is not a JSON object")
-        tokens = data.get("JoinTokens") or {}
-        return SwarmSnapshot(
-            cluster_id=data.get("ID", ""),
-            version=int((data.get("Version") or {}).get("Index", 0)),
-            spec=data.get("Spec") or {},
-            worker_token=tokens.get("Worker", ""),
-            manager_token=tokens.get("Manager", ""),
-            ca_pem=(data.get("TLSInfo") or {}).get("TrustRoot", ""),
-            root_rotation_in_progress=bool(data.get("RootRotationInProgress")),
-            created_at=parse_time(data.get("CreatedAt")),
-            updated_at=parse_time(data.get("UpdatedAt")),
-        )
+        return self._parsed(lambda: snapshot_from_api(data))
 
     def inspect_node(self, node_id: str) -> NodeInfo:
         data = self._run(lambda api: self._call(lambda: api.inspect_node(node_id)))
-        if not isinstance(data, dict):
-            raise self._not_an_engine("the node is not a JSON object")
-        return node_from_api(data)
+        return self._parsed(lambda: node_from_api(data, "GET /nodes/{id}"))
 
     def list_nodes(self) -> list[NodeInfo]:
         nodes = self._run(lambda api: self._call(api.nodes))
-        if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-            raise self._not_an_engine("/nodes is not a list of JSON objects")
-        return [node_from_api(node) for node in nodes]
+        return self._parsed(lambda: nodes_from_api(nodes))
 
     def update_swarm(
         self,
@@ -789,9 +754,7 @@ class EngineBackend:
 
     def unlock_key(self) -> str:
         data = self._run(lambda api: self._call(api.get_unlock_key))
-        if data and not isinstance(data, dict):
-            raise self._not_an_engine("the unlock key is not a JSON object")
-        return str((data or {}).get("UnlockKey", "") or "")
+        return self._parsed(lambda: unlock_key_from_api(data))
 
 
 class _NeverRaised(Exception):
@@ -853,55 +816,6 @@ def _loaded(module: str, name: str) -> type[BaseException]:
     if isinstance(found, type) and issubclass(found, BaseException):
         return found
     return _NeverRaised
-
-
-TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
-
-
-def _tls_error(label: str, text: str) -> TlsError:
-    """Name the cause of a failed TLS handshake from the SSL error's text."""
-    lowered = text.lower()
-    if "mismatch" in lowered and "certificate" in lowered:
-        return TlsError(
-            f"The TLS certificate of the engine at {label} is not valid for that "
-            "address.",
-            "Connect with an address or name the certificate was issued for, or "
-            "give the engine a certificate that includes this one.",
-        )
-    if "certificate verify failed" in lowered:
-        return TlsError(
-            f"The TLS certificate of the engine at {label} is not signed by the "
-            "CA in ca.pem.",
-            "Put the CA that signed the engine's certificate in ca.pem "
-            f"({TLS_FILES_HINT}).",
-        )
-    if "private key is encrypted" in lowered:
-        # urllib3 rejects an encrypted key.pem before the handshake, so that
-        # OpenSSL does not prompt for the passphrase on the terminal.
-        return TlsError(
-            f"The client key (key.pem) for the engine at {label} is encrypted "
-            "with a passphrase.",
-            "Decrypt it with 'openssl pkey -in key.pem -out key-plain.pem' and "
-            f"put key-plain.pem in its place ({TLS_FILES_HINT}).",
-        )
-    if "wrong_version_number" in lowered or "wrong version number" in lowered:
-        return TlsError(
-            f"The engine at {label} does not speak TLS on that port.",
-            "Unset DOCKER_TLS_VERIFY for an engine that serves plain HTTP, or "
-            "use the port where it serves TLS.",
-        )
-    if "eof" in lowered or "alert" in lowered or "bad certificate" in lowered:
-        return TlsError(
-            f"The engine at {label} closed the connection during the TLS "
-            "handshake, as it does when it does not accept the client "
-            "certificate.",
-            "Use a client certificate and key (cert.pem, key.pem) signed by a CA "
-            f"the engine trusts ({TLS_FILES_HINT}).",
-        )
-    return TlsError(
-        f"The TLS connection to the engine at {label} failed: {shorten(text, 200)}",
-        f"Check ca.pem, cert.pem and key.pem ({TLS_FILES_HINT}).",
-    )
 
 
 def _keep_tls_verify(client: Any) -> None:
