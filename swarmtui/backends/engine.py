@@ -656,7 +656,8 @@ class EngineBackend:
         if "needs to be unlocked" in lowered:
             return SwarmLockedError(
                 f"The swarm manager at {label} is locked.",
-                "Unlock it with 'docker swarm unlock' and the unlock key, then retry.",
+                "Unlock it with 'docker swarm unlock' and the unlock key, pointed "
+                f"at {label} (with the -H or --context used here), then retry.",
             )
         if "not a swarm manager" in lowered:
             return NotInSwarmError(
