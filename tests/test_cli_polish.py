@@ -222,3 +222,68 @@ def test_audit_default_missing_file_succeeds(
 
     assert status == ExitCode.OK
     assert "no audit record yet" in capsys.readouterr().err
+
+
+def run_with_closed_stdout(
+    tmp_path: Path, arguments: list[str], stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    environment = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "swarmtui", *demo_args(tmp_path), *arguments],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            input=stdin,
+            env=environment,
+            timeout=120,
+            start_new_session=True,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_closed_stdout_still_rotates_checked_token(tmp_path: Path) -> None:
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    result = run_with_closed_stdout(
+        tmp_path,
+        ["check-token", "--rotate", "--yes"],
+        stdin=before.manager_token.encode(),
+    )
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    assert result.returncode == 11, result.stderr
+    assert after.manager_token != before.manager_token
+    assert b"Rotated the manager join token" in result.stderr
+
+
+def test_closed_stdout_closes_join_window(tmp_path: Path) -> None:
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    result = run_with_closed_stdout(
+        tmp_path, ["join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE, stderr
+    assert "the join window was closed at once" in stderr
+    assert after.worker_token != before.worker_token
+    windows = tmp_path / "state" / "swarmtui" / "join-windows.json"
+    assert json.loads(windows.read_text())["windows"] == []
+
+
+def test_closed_stdout_after_demo_join(tmp_path: Path) -> None:
+    token = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    result = run_with_closed_stdout(
+        tmp_path,
+        ["demo-join", "--hostname", "piped"],
+        stdin=token.worker_token.encode(),
+    )
+    nodes = DemoBackend(path=tmp_path / "demo.toml", seed=4).list_nodes()
+    assert result.returncode == ExitCode.FAILURE
+    assert "piped" in [node.hostname for node in nodes]
+    assert b"the node joined the demo swarm all the same" in result.stderr

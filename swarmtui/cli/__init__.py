@@ -12,7 +12,6 @@ import argparse
 import gc
 import importlib
 import math
-import os
 import signal
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -22,6 +21,7 @@ from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
+from swarmtui.cli.output import discard_stdout
 from swarmtui.errors import ExitCode, SwarmTuiError
 
 if TYPE_CHECKING:
@@ -60,6 +60,12 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "demo-reset": "demo_reset",
 }
 HELP_OPTIONS = ("-h", "--help")
+# What a subcommand has changed by the time it writes its output, for the
+# note after a reader closed stdout early. Rotations have their own note.
+CHANGES_BEFORE_OUTPUT = {
+    "demo-reset": "the demo swarm was reset",
+    "demo-join": "the node joined the demo swarm",
+}
 
 
 def _subcommand_modules(names: Collection[str] | None = None) -> list[ModuleType]:
@@ -310,17 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = _run(list(sys.argv[1:] if argv is None else argv))
         sys.stdout.flush()
     except BrokenPipeError:
-        _discard_stdout()
+        discard_stdout()
         return ExitCode.FAILURE
     return status
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null after its reader (such as `head`) exited.
-
-    The interpreter's last flush at exit then does not fail a second time.
-    """
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _run(arguments: list[str]) -> int:
@@ -381,7 +379,13 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
-        _discard_stdout()
+        discard_stdout()
+        change = CHANGES_BEFORE_OUTPUT.get(args.command)
+        if change is not None:
+            _report(
+                "swarmtui: standard output was closed before all of the output "
+                f"was written; {change} all the same."
+            )
         if service is not None and service.rotated_at:
             from swarmtui.tui.run import cli_command
 

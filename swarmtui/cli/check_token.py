@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from swarmtui.cli.output import write_stdout
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
 from swarmtui.models import Role, TokenCheck, TokenStatus
@@ -246,10 +247,8 @@ def rotate_checked(
         f"Rotated the {role} join token ({check.fingerprint} -> {new_fingerprint}); "
         "the checked token can no longer join."
     )
-    if args.json:
+    if args.json or not write_stdout(notice + "\n"):
         print(notice, file=sys.stderr)
-    else:
-        print(notice)
     return exit_code_for(check), {"rotated": True, "new_fingerprint": new_fingerprint}
 
 
@@ -262,7 +261,9 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     check = service.check_token(text)
     endpoint = service.endpoint
     if not args.json:
-        print(render_report(check, endpoint), end="")
+        # A reader that stops early, as `| head -1` does, must not cancel the
+        # rotation asked for below.
+        write_stdout(render_report(check, endpoint))
 
     code = exit_code_for(check)
     extra: dict[str, Any] = {"rotated": False}

@@ -23,6 +23,7 @@ from typing import Any
 
 from swarmtui.cli import QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
+from swarmtui.cli.output import discard_stdout
 from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
@@ -277,9 +278,14 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
         joined: tuple[NodeInfo, ...] = ()
+        output_lost = False
         try:
             _announce(args, window, view)
             reason, joined = _watch(window, service, args.poll)
+        except BrokenPipeError:
+            # Nobody received the token, so the window closes at once.
+            discard_stdout()
+            output_lost = True
         except KeyboardInterrupt:
             reason = CloseReason.BY_USER
         except _Terminated as terminated:
@@ -295,15 +301,24 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
     except SwarmTuiError as error:
+        from swarmtui.tui.run import cli_command
+
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
-            f"{error} The window stays stored; run 'swarmtui join-window "
-            "close-all' once the engine answers, or the token stays live.",
+            f"{error} The window stays stored; run '{cli_command(args)} "
+            "join-window close-all' once the engine answers, or the token stays "
+            "live.",
             file=sys.stderr,
         )
         return ExitCode.FAILURE
+    if output_lost:
+        print(
+            "swarmtui: standard output was closed before the token was written, "
+            "so the join window was closed at once.",
+            file=sys.stderr,
+        )
     print(closed.message, file=sys.stderr)
-    return ExitCode.OK
+    return ExitCode.FAILURE if output_lost else ExitCode.OK
 
 
 def _run_list() -> int:
