@@ -19,11 +19,6 @@ def discard_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def stdout_closed() -> bool:
-    """Tell whether a write to stdout has failed because its reader exited."""
-    return _closed
-
-
 def write_stdout(text: str) -> bool:
     """Write and flush `text` on stdout; return False when its reader has exited.
 
