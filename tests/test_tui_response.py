@@ -509,7 +509,7 @@ async def test_window_close_after_outside_rotation_reads(tmp_path: Path) -> None
 
 
 async def test_window_close_in_flight_blocks_copy(tmp_path: Path) -> None:
-    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    backend = CountingHangingUpdate(demo_backend(tmp_path))
     app = make_app(TokenService(backend), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -521,14 +521,25 @@ async def test_window_close_in_flight_blocks_copy(tmp_path: Path) -> None:
 
         await pilot.press("w", "t")
         await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
 
         rejection = (
             "The worker token is still being rotated; copy it when the new one "
             "is shown."
         )
         assert rejection in notes
+        assert "The worker token is still being rotated." in notes
+        assert not app._modal_open()
+        assert (
+            "The worker token is still being rotated; open the join window when "
+            "the new token is shown." in notes
+        )
         backend.release.set()
         await wait_for_windows_closed(app, pilot)
+        assert backend.updates == 1
 
 
 class RejectedUpdates(DelegatingBackend):

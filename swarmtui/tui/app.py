@@ -987,12 +987,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         The token on screen stops working when the rotation ends, so it is
         neither copied nor revealed then. `verb` names the refused action.
         """
-        closing = {
-            window.role
-            for window_id, window in self.join_windows.items()
-            if window_id in self._windows_closing
-        }
-        if self._rotating is role or role in closing:
+        if role in self._roles_rotating():
             self.notify(
                 f"The {role} token is still being rotated; {verb} it when the "
                 "new one is shown.",
@@ -1100,9 +1095,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         view = self._view_or_explain()
         if view is None:
             return
-        if self._rotating is not None:
+        rotating = self._roles_rotating()
+        if rotating:
             self.notify(
-                f"The {self._rotating} token is still being rotated.",
+                f"The {rotating[0]} token is still being rotated.",
                 severity="warning",
             )
             return

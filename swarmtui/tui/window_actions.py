@@ -151,17 +151,26 @@ class JoinWindowActions(ConsoleHost):
 
         self.push_screen(OpenWindowScreen(), chosen)
 
+    def _roles_rotating(self) -> list[Role]:
+        """Return the roles whose tokens are being rotated, by r or a window's close."""
+        roles = [] if self._rotating is None else [self._rotating]
+        for window_id in self._windows_closing:
+            window = self.join_windows.get(window_id)
+            if window is not None and window.role not in roles:
+                roles.append(window.role)
+        return roles
+
     def _window_role_rotating(self, role: Role | None) -> bool:
         """Return True, after a notice, while `role` (None: any) is rotated.
 
         A window opened then would record the token that the rotation
         replaces, and its close would leave the new token live.
         """
-        rotating = self._rotating
-        if rotating is None or (role is not None and rotating is not role):
+        rotating = [item for item in self._roles_rotating() if role in (None, item)]
+        if not rotating:
             return False
         self.notify(
-            f"The {rotating} token is still being rotated; open the join "
+            f"The {rotating[0]} token is still being rotated; open the join "
             "window when the new token is shown.",
             severity="warning",
         )
