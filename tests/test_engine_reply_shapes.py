@@ -329,6 +329,27 @@ def test_overlong_secret_rejected(path: str, keys: tuple[str, ...], tcp: bool) -
     assert WORKER_TOKEN not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "hello " + WORKER_TOKEN,
+        WORKER_TOKEN + "\n",
+        WORKER_TOKEN + "\x1b[2J",
+        WORKER_TOKEN.replace("-", "\u2010", 1),
+    ],
+    ids=["space", "newline", "escape", "unicode-dash"],
+)
+def test_secret_with_odd_characters_rejected(value: str) -> None:
+    with pytest.raises(EngineError) as caught:
+        read_with(
+            replaced("/swarm", ("JoinTokens", "Worker"), value), "/swarm", tcp=False
+        )
+
+    message = caught.value.message
+    assert "JoinTokens.Worker in the reply to GET /swarm contains a space" in message
+    assert WORKER_TOKEN not in str(caught.value)
+
+
 def test_secret_at_limit_accepted() -> None:
     longest = WORKER_TOKEN + "a" * (MAX_SECRET_CHARACTERS - len(WORKER_TOKEN))
     replies = replaced("/swarm", ("JoinTokens", "Worker"), longest)

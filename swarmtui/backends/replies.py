@@ -81,12 +81,21 @@ class Fields:
         return value
 
     def secret(self, key: str) -> str:
-        """Return a token or key field, checking it against MAX_SECRET_CHARACTERS."""
+        """Return a token or key field: one word of printable ASCII, not too long.
+
+        A join command is built by pasting the token between spaces, so a
+        space or a control character in it would give a broken command.
+        """
         value = self.text(key)
         if len(value) > MAX_SECRET_CHARACTERS:
             raise ReplyShapeError(
                 f"{self._where(key)} is {len(value)} characters "
                 f"long, more than the {MAX_SECRET_CHARACTERS} allowed"
+            )
+        if not all("!" <= character <= "~" for character in value):
+            raise ReplyShapeError(
+                f"{self._where(key)} contains a space, a control character or a "
+                "character outside ASCII"
             )
         return value
 
