@@ -40,7 +40,7 @@ class LockTimeout(Exception):
 
 
 def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
-    """Return why writing `path` failed and what to do, for a message.
+    """Return why reading or writing `path` failed and what to do, for a message.
 
     The cause is a lower-case phrase; the next step is a sentence. The cause
     names the real obstacle: a part of the path that is a file, a full disk,

@@ -233,11 +233,17 @@ def read_audit(
     except FileNotFoundError:
         reading.missing = True
         return reading
-    except (OSError, FileRejected) as error:
-        reason = error.strerror if isinstance(error, OSError) else None
+    except FileRejected as error:
         raise AuditReadError(
-            f"The audit file {reading.path} could not be read ({reason or error}).",
-            "Check its permissions, or point SWARMTUI_AUDIT_FILE at another file.",
+            f"The audit file {reading.path} could not be read ({error}).",
+            f"Make {reading.path} a regular file, or point SWARMTUI_AUDIT_FILE "
+            "at another file.",
+        ) from None
+    except OSError as error:
+        cause, fix = explain_file_error(error, reading.path)
+        raise AuditReadError(
+            f"The audit file {reading.path} could not be read ({cause}).",
+            f"{fix} Or point SWARMTUI_AUDIT_FILE at another file.",
         ) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)

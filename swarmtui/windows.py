@@ -237,10 +237,10 @@ class WindowStore:
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
         except OSError as error:
+            cause, fix = explain_file_error(error, self.path)
             raise JoinWindowError(
-                f"The join window file {self.path} could not be read "
-                f"({error.strerror or error}).",
-                "Check its permissions.",
+                f"The join window file {self.path} could not be read ({cause}).",
+                fix,
             ) from None
         try:
             return _windows_from_json(json.loads(text))

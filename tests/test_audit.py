@@ -24,7 +24,12 @@ from swarmtui.audit import (
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
-from swarmtui.errors import AuditWriteError, EngineError, JoinRejectedError
+from swarmtui.errors import (
+    AuditReadError,
+    AuditWriteError,
+    EngineError,
+    JoinRejectedError,
+)
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import ca_digest, make_token, parse_token
@@ -159,6 +164,17 @@ def test_read_audit_redacts_foreign_tokens(
         assert secret not in output.out
         assert secret not in output.err
         assert "<token fp:" in output.out
+
+
+def test_read_audit_path_through_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+
+    with pytest.raises(AuditReadError) as caught:
+        read_audit(blocker / "audit.jsonl")
+
+    assert f"({blocker} is a file, not a folder)" in caught.value.message
+    assert "permissions" not in str(caught.value)
 
 
 def test_read_audit_since_and_limit(tmp_path: Path) -> None:
