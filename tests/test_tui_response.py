@@ -117,7 +117,12 @@ async def test_leak_rotates_both_and_lists_joins(tmp_path: Path) -> None:
         source = str(app.screen.query_one("#leak-since-source", Static).content)
         assert "24 hours ago" in source
 
-        await pilot.click("#leak-confirm")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert fingerprints(backend) == before
+        assert app.screen.focused is app.screen.query_one("#leak-confirm")
+
+        await pilot.press("enter")
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, LeakScreen)

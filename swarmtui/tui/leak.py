@@ -179,8 +179,16 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
             f"Default: {message.start.source}."
         )
 
-    @on(Button.Pressed, "#leak-confirm")
     @on(Input.Submitted, "#leak-since")
+    def _go_to_confirm(self) -> None:
+        """Move to the confirm button: Enter in the field alone rotates nothing.
+
+        The field has the focus when the dialog opens, and both tokens, the
+        manager's among them, are rotated only by a deliberate press.
+        """
+        self.query_one("#leak-confirm", Button).focus()
+
+    @on(Button.Pressed, "#leak-confirm")
     def _confirm(self) -> None:
         if self.busy or self.report is not None:
             return
