@@ -40,7 +40,7 @@ from swarmtui.atomicfile import (
     read_private_file,
     write_atomic,
 )
-from swarmtui.errors import JoinWindowError, RotationConflictError
+from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, RotationResult, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
@@ -385,7 +385,19 @@ def close_window(
     because the only goal here is a new token. The stored window is removed
     only after the rotation succeeded.
     """
-    view = service.read()
+    try:
+        view = service.read()
+    except SwarmTuiError as error:
+        # A failed rotation is audited by the service; a read that fails
+        # before it is audited here, so every attempt to close leaves a record.
+        service.record(
+            CLOSE_ACTION,
+            roles=[window.role],
+            result="failed",
+            window_id=window.id,
+            error=error.title,
+        )
+        raise
     if view.cluster_id != window.cluster_id:
         raise JoinWindowError(
             f"The join window was opened on swarm {window.cluster_id[:12]}, but "

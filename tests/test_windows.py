@@ -13,7 +13,7 @@ from tui_support import DelegatingBackend, RecordingAudit
 
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
-from swarmtui.errors import JoinWindowError
+from swarmtui.errors import JoinWindowError, RequestTimeoutError
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.windows import (
@@ -239,3 +239,27 @@ def test_close_after_rotation_elsewhere_names_new_token(tmp_path: Path) -> None:
     assert action == "join-window-closed"
     assert fields["result"] == "already-rotated"
     assert fields["fingerprints"] == {"worker": current}
+
+
+class ReadTimesOut(DelegatingBackend):
+    """Times out on every GET /swarm, as a paused engine does."""
+
+    def inspect_swarm(self) -> Any:
+        raise RequestTimeoutError("The engine did not respond within 3 seconds.")
+
+
+def test_failed_close_read_is_audited(tmp_path: Path) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=5)
+    window, _ = open_window(TokenService(inner), Role.WORKER, minutes=5)
+    audit = RecordingAudit()
+    service = TokenService(ReadTimesOut(inner), audit=audit)
+
+    with pytest.raises(RequestTimeoutError):
+        close_window(service, window, CloseReason.BY_USER)
+
+    action, fields = audit.events[-1]
+    assert action == "join-window-close"
+    assert fields["result"] == "failed"
+    assert fields["window_id"] == window.id
+    assert fields["error"] == "Request timed out"
+    assert fields["role"] == "worker"
