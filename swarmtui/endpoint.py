@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,11 @@ def check_host(host: str, origin: str) -> None:
         except (DockerException, ValueError) as error:
             text = str(error).removesuffix(host).strip().rstrip(":.")
             reason = (text[:1].lower() + text[1:]) or "it cannot be parsed"
+            if re.search(r":0+(/|$)", host):
+                # The SDK reads port 0 as a missing port.
+                reason = (
+                    "port 0 cannot be connected to; give the port dockerd listens on"
+                )
     if reason:
         raise EndpointError(
             f"The Docker host {host!r} from {origin} is invalid: {reason}.",

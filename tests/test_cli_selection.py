@@ -28,6 +28,7 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("tcp://[::1", "invalid IPv6 URL"),
         ("unix://", "it has no socket path"),
         ("tcp://127.0.8.1:abc", "port could not be cast to integer"),
+        ("tcp://127.0.8.1:0", "port 0 is not a port to connect to"),
         ("npipe:////./pipe/docker_engine", "only on Windows"),
     ],
 )
