@@ -104,9 +104,7 @@ def check_host(host: str, origin: str) -> None:
             reason = (text[:1].lower() + text[1:]) or "it cannot be parsed"
             if re.search(r":0+(/|$)", host):
                 # The SDK reads port 0 as a missing port.
-                reason = (
-                    "port 0 cannot be connected to; give the port dockerd listens on"
-                )
+                reason = "port 0 is not a port to connect to"
     if reason:
         raise EndpointError(
             f"The Docker host {host!r} from {origin} is invalid: {reason}.",
