@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import threading
 from pathlib import Path
@@ -938,6 +939,29 @@ async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None
         error = str(app.screen.query_one("#settings-error", Static).content)
         assert "poll_interval" in error
         assert not config.exists()
+
+
+async def test_settings_write_failure_keeps_dialog(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    config = tmp_path / "config.toml"
+    config.symlink_to(fifo)
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        field = app.screen.query_one("#poll-interval", Input)
+        field.value = "7"
+        await pilot.click("#save")
+        await pilot.pause()
+
+        assert isinstance(app.screen, SettingsScreen)
+        error = str(app.screen.query_one("#settings-error", Static).content)
+        assert "is not a regular file" in error
+        assert field.value == "7"
+        assert app.settings.poll_interval != 7
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 async def test_broken_config_reported_and_kept(tmp_path: Path) -> None:

@@ -1368,25 +1368,31 @@ class SwarmConsole(ResponseFeatures, App[int]):
             return
         path = str(self.config_path) if self.config_path else "(no config file)"
         self.push_screen(
-            SettingsScreen(self.settings, path, self.config_error),
+            SettingsScreen(
+                self.settings, path, self.config_error, write=self._write_settings
+            ),
             self._settings_saved,
         )
+
+    def _write_settings(self, settings: Settings) -> None:
+        """Write `settings` to the config file; raise ConfigError when it fails.
+
+        The settings screen calls this before it closes, so that a failure is
+        shown in the dialog with the values still in it.
+        """
+        if self.config_path is None:
+            return
+        backup = None
+        if self.config_error is not None:
+            backup = back_up(self.config_path)
+        save_settings(self.config_path, settings)
+        self.config_error = None
+        note = f" The old file was kept as {backup}." if backup else ""
+        self.notify(f"Settings saved to {self.config_path}.{note}")
 
     def _settings_saved(self, settings: Settings | None) -> None:
         if settings is None:
             return
-        if self.config_path is not None:
-            try:
-                backup = None
-                if self.config_error is not None:
-                    backup = back_up(self.config_path)
-                save_settings(self.config_path, settings)
-            except ConfigError as error:
-                self.notify(str(error), title=error.title, severity="error")
-                return
-            self.config_error = None
-            note = f" The old file was kept as {backup}." if backup else ""
-            self.notify(f"Settings saved to {self.config_path}.{note}")
         old = self.settings
         self.settings = settings
         if settings.theme != old.theme:

@@ -7,6 +7,7 @@ handle the result in message handlers, like the app does.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -317,9 +318,15 @@ class SettingsScreen(ModalScreen[Settings | None]):
     ]
 
     def __init__(
-        self, settings: Settings, path: str, broken_file: ConfigError | None
+        self,
+        settings: Settings,
+        path: str,
+        broken_file: ConfigError | None,
+        write: Callable[[Settings], None] | None = None,
     ) -> None:
         super().__init__()
+        # Writes the file before the dialog closes; raises ConfigError.
+        self.write = write
         if broken_file is not None and broken_file.path:
             # The app runs on defaults, but saving must keep every valid
             # value of the broken file, shown here or not (timeout, audit_file).
@@ -411,6 +418,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
     def _save(self) -> None:
         try:
             settings = self.read_form()
+            if self.write is not None:
+                self.write(settings)
         except ConfigError as error:
             self.query_one("#settings-error", Static).update(str(error))
             return
