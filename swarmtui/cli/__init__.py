@@ -21,7 +21,6 @@ from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
-from swarmtui.cli.output import discard_stdout
 from swarmtui.errors import ExitCode, SwarmTuiError
 
 if TYPE_CHECKING:
@@ -316,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = _run(list(sys.argv[1:] if argv is None else argv))
         sys.stdout.flush()
     except BrokenPipeError:
+        from swarmtui.cli.output import discard_stdout
+
         discard_stdout()
         return ExitCode.FAILURE
     return status
@@ -379,6 +380,8 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
+        from swarmtui.cli.output import discard_stdout
+
         discard_stdout()
         change = CHANGES_BEFORE_OUTPUT.get(args.command)
         if change is not None:
