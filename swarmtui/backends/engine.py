@@ -31,7 +31,7 @@ from swarmtui.backends.replies import (
     unlock_key_from_api,
     version_fields,
 )
-from swarmtui.backends.tls_errors import tls_error
+from swarmtui.backends.tls_errors import chained_exceptions, tls_error
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
@@ -885,13 +885,7 @@ def _not_engine_detail(error: BaseException) -> str:
         | _loaded("requests.exceptions", "InvalidHeader"),
     ):
         return MALFORMED_BODY
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in chained_exceptions(error):
         if isinstance(current, http.client.RemoteDisconnected):
             return CLOSED_WITHOUT_RESPONSE
         if isinstance(current, http.client.IncompleteRead):
@@ -900,10 +894,6 @@ def _not_engine_detail(error: BaseException) -> str:
             return "the response is not HTTP"
         if isinstance(current, ConnectionResetError | BrokenPipeError):
             return CLOSED_WITHOUT_RESPONSE
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                pending.append(linked)
     return ""
 
 

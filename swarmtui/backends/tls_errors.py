@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Iterator
 from typing import Any
 
 from swarmtui.errors import TlsError
@@ -18,11 +19,11 @@ TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
 SSL_REASON = re.compile(r"\[[A-Z0-9_]+(?:: [A-Z0-9_]+)?\] [^'\"()]*[^'\"() ]")
 
 
-def find_ssl_error(error: BaseException) -> ssl.SSLError | None:
-    """Return the ssl.SSLError inside the exceptions that wrap it, if any.
+def chained_exceptions(error: BaseException) -> Iterator[BaseException]:
+    """Yield `error` and every exception wrapped inside it, each once.
 
-    urllib3 keeps it in the arguments and in `reason`, requests in the
-    arguments, and Python in `__cause__` or `__context__`.
+    urllib3 keeps the inner exception in the arguments and in `reason`,
+    requests in the arguments, and Python in `__cause__` or `__context__`.
     """
     seen: set[int] = set()
     pending: list[BaseException] = [error]
@@ -31,11 +32,17 @@ def find_ssl_error(error: BaseException) -> ssl.SSLError | None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return current
+        yield current
         linked = [*current.args, getattr(current, "reason", None)]
         linked += [current.__cause__, current.__context__]
         pending.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def find_ssl_error(error: BaseException) -> ssl.SSLError | None:
+    """Return the ssl.SSLError inside the exceptions that wrap it, if any."""
+    for current in chained_exceptions(error):
+        if isinstance(current, ssl.SSLError):
+            return current
     return None
 
 
