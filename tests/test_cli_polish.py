@@ -116,42 +116,10 @@ def test_audit_rejects_short_cluster(
 def test_closed_stdout_exits_without_traceback(
     tmp_path: Path, command: list[str]
 ) -> None:
-    environment = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
-    rotated = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swarmtui",
-            *demo_args(tmp_path),
-            "join-token",
-            "--rotate",
-            "-q",
-            "worker",
-        ],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        env=environment,
-        timeout=120,
-    )
-    assert rotated.returncode == 0, rotated.stderr
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "swarmtui", *demo_args(tmp_path), *command],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            timeout=120,
-        )
-    finally:
-        os.close(write_end)
+    rotated = run_with_closed_stdout(tmp_path, ["join-token", "--rotate", "worker"])
+    assert b"the rotation took effect" in rotated.stderr
+
+    result = run_with_closed_stdout(tmp_path, command)
 
     assert result.returncode == ExitCode.FAILURE
     assert b"Traceback" not in result.stderr
@@ -161,37 +129,12 @@ def test_closed_stdout_exits_without_traceback(
 
 
 def test_closed_stdout_after_rotation(tmp_path: Path) -> None:
-    environment = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
     before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "swarmtui",
-                *demo_args(tmp_path),
-                "join-token",
-                "--rotate",
-                "worker",
-            ],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            timeout=120,
-        )
-    finally:
-        os.close(write_end)
+
+    result = run_with_closed_stdout(tmp_path, ["join-token", "--rotate", "worker"])
+
     after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
     stderr = result.stderr.decode()
-
     assert result.returncode == ExitCode.FAILURE
     assert after.worker_token != before.worker_token
     assert after.manager_token == before.manager_token
