@@ -315,6 +315,28 @@ def test_audit_columns_line_up(env: Path, capsys: pytest.CaptureFixture[str]) ->
     assert lines[0] == lines[0].rstrip()
 
 
+@pytest.mark.parametrize("user", ["山田太郎", "a\u0301b\u0301c", "emoji\U0001f600"])
+def test_audit_columns_count_cells(
+    env: Path, capsys: pytest.CaptureFixture[str], user: str
+) -> None:
+    from rich.cells import cell_len
+
+    path = env / "audit.jsonl"
+    events = [
+        {"time": "2026-01-01T00:00:00Z", "user": "root", "action": "copy"},
+        {"time": "2026-01-01T00:00:01Z", "user": user, "action": "rotate"},
+    ]
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    path.chmod(0o600)
+
+    assert main(["audit", "--file", str(path)]) == ExitCode.OK
+
+    lines = capsys.readouterr().out.splitlines()
+    assert cell_len(lines[0][: lines[0].index("copy")]) == cell_len(
+        lines[1][: lines[1].index("rotate")]
+    )
+
+
 def test_audit_reports_no_match(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = env / "audit.jsonl"
     event = {"time": "2026-01-01T00:00:00Z", "action": "copy", "cluster_id": "abcd12"}

@@ -122,10 +122,13 @@ def event_details(event: Mapping[str, Any]) -> str:
 
 
 def render_line(event: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
-    """Write one event as a readable line, its columns padded to `widths`."""
+    """Write one event as a readable line, its columns padded to `widths` cells."""
+    from rich.cells import cell_len
+
     columns = event_columns(event)
     padded = [
-        column.ljust(width) for column, width in zip(columns, widths, strict=False)
+        column + " " * (width - cell_len(column))
+        for column, width in zip(columns, widths, strict=False)
     ]
     line = "  ".join(padded + columns[len(padded) :])
     details = event_details(event)
@@ -135,14 +138,20 @@ def render_line(event: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
 
 
 def column_widths(events: Iterable[Mapping[str, Any]]) -> list[int]:
-    """Return the width of each fixed column over `events`, to line them up."""
+    """Return the width in terminal cells of each fixed column over `events`.
+
+    A cell count, not a character count, so that wide characters such as
+    CJK and combining accents keep the columns lined up.
+    """
+    from rich.cells import cell_len
+
     widths: list[int] = []
     for event in events:
         columns = event_columns(event)
         if not widths:
             widths = [0] * len(columns)
         widths = [
-            max(width, len(column))
+            max(width, cell_len(column))
             for width, column in zip(widths, columns, strict=True)
         ]
     return widths
