@@ -396,6 +396,45 @@ async def test_q_in_quit_question_stays(tmp_path: Path) -> None:
     assert fingerprints(backend) == before
 
 
+async def test_leak_start_checked_on_enter(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    before = fingerprints(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        field = app.screen.query_one("#leak-since", Input)
+        field.value = "garbage"
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert "'garbage' is neither a time nor a duration" in error
+        assert app.screen.focused is field
+    assert fingerprints(backend) == before
+
+
+async def test_q_waits_for_leak_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.press("enter", "enter")
+        assert backend.entered.wait(5)
+
+        await pilot.press("q")
+        await pilot.pause()
+
+        assert app.is_running
+        assert isinstance(app.screen, LeakScreen)
+        backend.release.set()
+        await settle(app, pilot)
+        assert app.screen.report is not None
+
+
 class CountingHangingUpdate(HangingUpdateBackend):
     """Counts the updates it receives; each waits for `release`."""
 

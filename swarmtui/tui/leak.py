@@ -89,6 +89,9 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
     AUTO_FOCUS = "#leak-since"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="leak-close"),
+        # q closes as Escape does, and so waits for a rotation that runs:
+        # quitting then would abandon the response to a leak half way.
+        Binding("q", "close", "Close", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 
@@ -181,29 +184,38 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
 
     @on(Input.Submitted, "#leak-since")
     def _go_to_confirm(self) -> None:
-        """Move to the confirm button: Enter in the field alone rotates nothing.
+        """Check the start, then move to the confirm button; rotate nothing yet.
 
         The field has the focus when the dialog opens, and both tokens, the
         manager's among them, are rotated only by a deliberate press.
         """
-        self.query_one("#leak-confirm", Button).focus()
+        if self._read_start() is not None:
+            self.query_one("#leak-confirm", Button).focus()
+
+    def _read_start(self) -> datetime | None:
+        """Return the start in the field, or None after showing why it is invalid."""
+        text = self.query_one("#leak-since", Input).value.strip()
+        error = self.query_one("#leak-error", Static)
+        if not text:
+            error.update("Give a start time, or a duration such as 2h.")
+            return None
+        try:
+            since = parse_leak_start(text, now=self.now)
+        except SwarmTuiError as problem:
+            error.update(str(problem))
+            return None
+        error.update("")
+        return since
 
     @on(Button.Pressed, "#leak-confirm")
     def _confirm(self) -> None:
         if self.busy or self.report is not None:
             return
-        text = self.query_one("#leak-since", Input).value.strip()
-        error = self.query_one("#leak-error", Static)
-        if not text:
-            error.update("Give a start time, or a duration such as 2h.")
-            return
-        try:
-            since = parse_leak_start(text, now=self.now)
-        except SwarmTuiError as problem:
-            error.update(str(problem))
+        since = self._read_start()
+        if since is None:
             return
         self.busy = True
-        error.update("Rotating both tokens…")
+        self.query_one("#leak-error", Static).update("Rotating both tokens…")
         self.query_one("#leak-confirm", Button).disabled = True
         self._respond(since, self.view)
 
