@@ -60,6 +60,7 @@ class CloseReason(enum.StrEnum):
     BY_USER = "closed by the user"
     TERMINATED = "stopped by SIGTERM"
     HANGUP = "stopped by SIGHUP"
+    OUTPUT_CLOSED = "output closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +304,10 @@ class WindowClosed:
             CloseReason.TERMINATED: "closed because swarmtui was stopped (SIGTERM)",
             CloseReason.HANGUP: (
                 "closed because its terminal or SSH session ended (SIGHUP)"
+            ),
+            CloseReason.OUTPUT_CLOSED: (
+                "closed at once because standard output was closed before the "
+                "token was written"
             ),
         }[self.reason]
         if self.rotation is None:

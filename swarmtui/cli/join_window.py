@@ -278,14 +278,13 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
         joined: tuple[NodeInfo, ...] = ()
-        output_lost = False
         try:
             _announce(args, window, view)
             reason, joined = _watch(window, service, args.poll)
         except BrokenPipeError:
             # Nobody received the token, so the window closes at once.
             discard_stdout()
-            output_lost = True
+            reason = CloseReason.OUTPUT_CLOSED
         except KeyboardInterrupt:
             reason = CloseReason.BY_USER
         except _Terminated as terminated:
@@ -311,14 +310,10 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-    if output_lost:
-        print(
-            "swarmtui: standard output was closed before the token was written, "
-            "so the join window was closed at once.",
-            file=sys.stderr,
-        )
     print(closed.message, file=sys.stderr)
-    return ExitCode.FAILURE if output_lost else ExitCode.OK
+    if reason is CloseReason.OUTPUT_CLOSED:
+        return ExitCode.FAILURE
+    return ExitCode.OK
 
 
 def _run_list() -> int:

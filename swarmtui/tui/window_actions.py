@@ -379,7 +379,7 @@ class JoinWindowActions(ConsoleHost):
         )
         self.notify(
             f"The {window.role} join window could not be closed, so its token is "
-            f"still live: {message.error} It is tried again in "
+            f"still live. {message.error} It is tried again in "
             f"{WINDOW_RETRY_SECONDS:g} s.",
             title=message.error.title,
             severity="error",
