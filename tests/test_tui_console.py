@@ -964,6 +964,24 @@ async def test_settings_write_failure_keeps_dialog(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
+async def test_settings_enter_in_field_saves(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        field = app.screen.query_one("#poll-interval", Input)
+        field.value = "7"
+        field.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+        assert not isinstance(app.screen, SettingsScreen)
+        assert app.settings.poll_interval == 7
+    assert "poll_interval = 7" in config.read_text()
+
+
 async def test_broken_config_reported_and_kept(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     original = 'poll_interval = 10\nclipboard = "fax"\n'

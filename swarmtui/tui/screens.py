@@ -415,6 +415,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         )
 
     @on(Button.Pressed, "#save")
+    @on(Input.Submitted, "#poll-interval")
     def _save(self) -> None:
         try:
             settings = self.read_form()
