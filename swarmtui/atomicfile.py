@@ -69,7 +69,14 @@ def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
             f"{path} is not a regular file",
             f"Remove {path}, or choose a regular file instead.",
         )
-    if error.errno in (errno.EACCES, errno.EPERM):
+    if error.errno == errno.EPERM:
+        folder = _nearest_existing_folder(path.parent)
+        return (
+            "operation not permitted",
+            f"Check the permissions of {folder} and of {path}, and whether one "
+            "of them is immutable ('lsattr -d').",
+        )
+    if error.errno == errno.EACCES:
         if path.exists():
             return (
                 "permission denied",

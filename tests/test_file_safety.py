@@ -312,3 +312,12 @@ def test_file_error_permission_on_existing_file(tmp_path: Path) -> None:
     error = OSError(errno.EACCES, "Permission denied")
     _, fix = explain_file_error(error, path)
     assert fix == f"Check the owner and permissions of {path} and of {tmp_path}."
+
+
+def test_file_error_not_permitted_mentions_immutable(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "config.toml"
+    error = OSError(errno.EPERM, "Operation not permitted")
+    cause, fix = explain_file_error(error, path)
+    assert cause == "operation not permitted"
+    assert f"Check the permissions of {tmp_path} and of {path}" in fix
+    assert "lsattr -d" in fix
