@@ -280,6 +280,7 @@ def test_join_window_outlasts_paused_engine(
         "-q",
     )
     assert manager.process is not None
+
     with started_swarmtui(*arguments, environment=environment) as process:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == old_worker
@@ -289,6 +290,7 @@ def test_join_window_outlasts_paused_engine(
         finally:
             manager.process.send_signal(signal.SIGCONT)
         _, stderr = process.communicate(timeout=CLI_TIMEOUT)
+
     assert process.returncode == 0, stderr
     assert "joins are not counted" in stderr
     assert "its time ran out" in stderr

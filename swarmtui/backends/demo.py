@@ -1292,13 +1292,13 @@ class DemoBackend:
         return ""
 
     def _check_address_free(self, state: _State, address: str) -> None:
-        wanted = ipaddress.ip_address(address)
+        requested = ipaddress.ip_address(address)
         for node in state.nodes:
             try:
-                taken = ipaddress.ip_address(node.address)
+                existing = ipaddress.ip_address(node.address)
             except ValueError:
                 continue
-            if taken == wanted:
+            if existing == requested:
                 raise JoinRejectedError(
                     f"The address {address} is already the address of node "
                     f"{node.hostname} ({node.id[:12]}) in the demo swarm.",

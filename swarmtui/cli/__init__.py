@@ -59,8 +59,9 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "demo-reset": "demo_reset",
 }
 HELP_OPTIONS = ("-h", "--help")
-# What a subcommand has changed by the time it writes its output, for the
-# note after a reader closed stdout early. Rotations have their own note.
+# The change that each subcommand has made before it writes its output,
+# named in the note after a reader closed stdout early. A rotation gets a
+# note of its own.
 CHANGES_BEFORE_OUTPUT = {
     "demo-reset": "the demo swarm was reset",
     "demo-join": "the node joined the demo swarm",

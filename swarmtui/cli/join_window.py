@@ -282,7 +282,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             _announce(args, window, view)
             reason, joined = _watch(window, service, args.poll)
         except BrokenPipeError:
-            # Nobody received the token, so the window closes at once.
+            # The token reached no reader, so the window closes at once.
             discard_stdout()
             reason = CloseReason.OUTPUT_CLOSED
         except KeyboardInterrupt:

@@ -231,10 +231,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._held_notices.append((message, title, timeout))
             return
         if severity != "information" and any(
-            shown.message == message and shown.title == title and not shown.has_expired
-            for shown in self._notifications
+            notice.message == message
+            and notice.title == title
+            and not notice.has_expired
+            for notice in self._notifications
         ):
-            # The same warning is on screen still, from a key pressed again.
+            # The same warning is still on screen, from a key pressed again.
             return
         super().notify(
             message, title=title, severity=severity, timeout=timeout, markup=False
@@ -808,7 +810,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if fingerprint in self._unmasked_recorded:
             return
         self._unmasked_recorded.add(fingerprint)
-        self._record("reveal", role, view, reason="masking is off in the settings")
+        self._record_in_thread(
+            "reveal", role, view, reason="masking is off in the settings"
+        )
+
+    @work(thread=True, group="audit", exit_on_error=False, description="Audit")
+    def _record_in_thread(
+        self, action: str, role: Role, view: SwarmView, **fields: Any
+    ) -> None:
+        # Off the UI thread, because each record is synced to disk and this
+        # one can come with the frame of a rotation.
+        self._record(action, role, view, **fields)
 
     def _render_status(self) -> None:
         if self._waiting:

@@ -226,7 +226,7 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
     AUTO_FOCUS = "#quit-rotate"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stay", "Stay", id="quit-window-stay"),
-        # As in the confirmations, q answers like Escape.
+        # As in the confirmations, q does what Escape does.
         Binding("q", "stay", "Stay", show=False),
     ]
 
@@ -276,7 +276,7 @@ class DueWindowsScreen(ModalScreen[bool]):
     AUTO_FOCUS = "#due-rotate"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "later", "Later", id="due-later"),
-        # As in the confirmations, q answers like Escape.
+        # As in the confirmations, q does what Escape does.
         Binding("q", "later", "Later", show=False),
     ]
 
