@@ -11,6 +11,7 @@ from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
 
 from swarmtui.errors import EngineUnreachableError
+from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import fingerprint
 from swarmtui.tui.app import MainScreen, SwarmConsole
@@ -362,6 +363,76 @@ async def test_palette_command_dimmed_after_listing(tmp_path: Path) -> None:
             "says what to do; ctrl+r reads the swarm again."
         ]
         assert not any(app.revealed.values())
+
+
+def footer_label(app: SwarmConsole, key: str) -> str:
+    labels = [item.description for item in footer_keys(app) if item.key == key]
+    assert len(labels) == 1, labels
+    return labels[0]
+
+
+async def test_footer_reveal_key_follows_pane(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert footer_label(app, "v") == "Reveal"
+
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.revealed[Role.WORKER]
+        assert footer_label(app, "v") == "Hide"
+
+        # The manager pane is still masked, so v there reveals.
+        await pilot.press("m")
+        await pilot.pause()
+        assert footer_label(app, "v") == "Reveal"
+
+        await pilot.press("w")
+        await pilot.pause()
+        assert footer_label(app, "v") == "Hide"
+
+        await pilot.press("v")
+        await pilot.pause()
+        assert not app.revealed[Role.WORKER]
+        assert footer_label(app, "v") == "Reveal"
+
+
+async def test_palette_offers_hide_when_revealed(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        provider = ConsoleCommands(app.screen)
+        masked = {item.label for item in provider._available()}
+        assert "Reveal" in masked
+        assert "Hide" not in masked
+
+        await pilot.press("v")
+        await pilot.pause()
+        revealed = {item.label: item for item in provider._available()}
+        assert "Hide" in revealed
+        assert "Reveal" not in revealed
+
+        await provider._run(revealed["Hide"])()
+        await pilot.pause()
+        assert not app.revealed[Role.WORKER]
+
+
+async def test_pane_button_still_toggles_reveal(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+
+        await pilot.click("#manager-reveal")
+        await pilot.pause()
+
+        assert app.revealed[Role.MANAGER]
+        assert app.revealed[Role.WORKER]
+        assert footer_label(app, "v") == "Hide"
 
 
 async def test_click_on_pane_text_chooses_it(tmp_path: Path) -> None:

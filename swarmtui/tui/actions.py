@@ -30,6 +30,7 @@ class ConsoleAction:
     priority: bool = False
     group: str = MORE
     """Section of the help screen: TOKENS first, CONSOLE last, others between."""
+    listed_in_help: bool = True
 
     def binding(self) -> Binding:
         return Binding(
@@ -71,6 +72,17 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "Reveal",
         "Show or hide the secret of the chosen pane's token.",
         group=TOKENS,
+    ),
+    # The same key while the chosen pane's token is revealed: the footer and
+    # the palette then offer Hide.
+    ConsoleAction(
+        "hide",
+        "v",
+        "hide_token",
+        "Hide",
+        "Mask the chosen pane's token again.",
+        group=TOKENS,
+        listed_in_help=False,
     ),
     ConsoleAction(
         "rotate",
@@ -215,7 +227,11 @@ def help_sections() -> list[tuple[str, list[ConsoleAction]]]:
     names.append(CONSOLE)
     sections = []
     for name in names:
-        members = [item for item in CONSOLE_ACTIONS if item.group == name]
+        members = [
+            item
+            for item in CONSOLE_ACTIONS
+            if item.group == name and item.listed_in_help
+        ]
         if members:
             sections.append((name, members))
     return sections

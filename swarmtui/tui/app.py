@@ -110,7 +110,14 @@ COMPACT_FIELD_ROWS = 22
 
 # Actions that need a swarm on screen and no dialog on top of it.
 TOKEN_ACTIONS = frozenset(
-    {"copy_command", "copy_token", "toggle_reveal", "rotate", "focus_pane"}
+    {
+        "copy_command",
+        "copy_token",
+        "toggle_reveal",
+        "hide_token",
+        "rotate",
+        "focus_pane",
+    }
 )
 # App actions that a dialog keeps from their keys; the footer dims them.
 DIALOG_BLOCKED_ACTIONS = frozenset({"help", "refresh"})
@@ -650,6 +657,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             view.token_fingerprint(role), self._clock(), outside
         )
         self.revealed[role] = not self.settings.mask_tokens
+        self.refresh_bindings()
 
     @work(
         thread=True,
@@ -855,6 +863,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # Before the first read the keys stay lit, and the action reports
             # that the swarm is still being read.
             return None
+        if action in {"toggle_reveal", "hide_token"} and not parameters:
+            # v shows as Reveal or Hide, whichever it does to the chosen pane.
+            # A pane's button names its role and keeps the toggle.
+            return self.revealed[self._focused_role()] == (action == "hide_token")
         return True
 
     async def on_key(self, event: events.Key) -> None:
@@ -951,9 +963,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Make `role` the pane that the token keys act on, and mark it."""
         if role is self._last_role:
             return
-        self._panes[self._last_role].remove_class("-current")
+        previous = self._last_role
+        self._panes[previous].remove_class("-current")
         self._panes[role].add_class("-current")
         self._last_role = role
+        if self.revealed[role] != self.revealed[previous]:
+            self.refresh_bindings()
 
     def _view_or_explain(self) -> SwarmView | None:
         if self.view is None and self.error is None and self._reading:
@@ -1090,6 +1105,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self.revealed[chosen]:
             self._record("reveal", chosen, view)
         self._render_panes()
+        self.refresh_bindings()
+
+    def action_hide_token(self) -> None:
+        if self.revealed[self._focused_role()]:
+            self.action_toggle_reveal()
 
     def action_focus_pane(self, role: str) -> None:
         chosen = Role(role)
@@ -1413,6 +1433,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.revealed = {role: not settings.mask_tokens for role in Role}
             self._unmasked_recorded.clear()
             self._render_panes()
+            self.refresh_bindings()
         if settings.poll_interval != old.poll_interval and self._poll_timer:
             self._arm_poll()
 
