@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Static
 from tui_support import (
     DelegatingBackend,
@@ -20,7 +21,7 @@ from swarmtui.models import EngineInfo
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.screens import ConfirmRotateScreen
-from swarmtui.tui.widgets import wrap_items
+from swarmtui.tui.widgets import shorten_middle, wrap_items
 
 
 def make_app(service: TokenService) -> SwarmConsole:
@@ -132,6 +133,41 @@ def test_header_items_break_between_items(width: int) -> None:
         assert all(len(line) <= width for line in lines)
     else:
         assert len(lines) == 1
+
+
+LONG_ENDPOINT = "unix:///run/user/1000/" + "nested/" * 12 + "docker.sock"
+
+
+@pytest.mark.parametrize(
+    ("value", "cells", "expected"),
+    [
+        ("unix:///var/run/docker.sock", 40, "unix:///var/run/docker.sock"),
+        ("unix:///var/run/docker.sock", 15, "unix://…er.sock"),
+        ("abcdefghij", 10, "abcdefghij"),
+        ("abcdefghij", 9, "abcd…ghij"),
+        ("日本語のパス名です", 11, "日本…名です"),
+    ],
+)
+def test_shorten_middle_cases(value: str, cells: int, expected: str) -> None:
+    shortened = shorten_middle(value, cells)
+    assert shortened == expected
+    assert cell_len(shortened) <= cells
+
+
+@pytest.mark.parametrize("width", [30, 60, 80])
+def test_header_shortens_long_endpoint(width: int) -> None:
+    items = [("endpoint", LONG_ENDPOINT, "bold"), ("cluster", "5snh7ngrbi2s", "bold")]
+    lines = wrap_items(items, width).plain.split("\n")
+    assert lines[0].startswith("endpoint unix:///")
+    assert "…" in lines[0]
+    assert lines[0].endswith("ker.sock")
+    assert cell_len(lines[0]) <= width
+    assert lines[1] == "cluster 5snh7ngrbi2s"
+
+
+def test_header_keeps_shortest_value() -> None:
+    text = wrap_items([("endpoint", LONG_ENDPOINT, "bold")], 10).plain
+    assert text == "endpoint unix:/….sock"
 
 
 async def test_header_keeps_label_with_value_at_60(tmp_path: Path) -> None:

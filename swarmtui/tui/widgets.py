@@ -151,18 +151,52 @@ class SwarmHeader(Vertical):
 HeaderItem = tuple[str, str, str]
 
 
+# Minimum width, in cells, of a header value shortened to fit its row.
+MIN_SHORTENED_CELLS = 12
+
+
+def shorten_middle(value: str, cells: int) -> str:
+    """Return `value` cut to `cells` cells with "…" in place of its middle.
+
+    The start and the end stay: for an endpoint, its scheme and host, and the
+    socket or file it names.
+    """
+    if cell_len(value) <= cells:
+        return value
+    room = cells - 1
+    head_cells = (room + 1) // 2
+    head = ""
+    for character in value:
+        if cell_len(head + character) > head_cells:
+            break
+        head += character
+    tail = ""
+    for character in reversed(value):
+        if cell_len(head) + cell_len(character + tail) > room:
+            break
+        tail = character + tail
+    return f"{head}…{tail}"
+
+
 def wrap_items(items: list[HeaderItem], width: int) -> Text:
     """Join "label value" items two spaces apart, breaking lines between items.
 
     Textual wraps at any space, which could leave a label at the end of one
-    row and its value at the start of the next. An item wider than `width`
-    is still wrapped inside; a `width` of 0 (before the first layout) puts
-    every item on one line.
+    row and its value at the start of the next. A value too long for a row
+    of its own loses its middle, down to MIN_SHORTENED_CELLS, and is wrapped
+    beyond that. A `width` of 0 (before the first layout) puts every item on
+    one line.
     """
     text = Text()
     column = 0
-    for label, value, style in items:
-        item_width = cell_len(value) + (cell_len(label) + 1 if label else 0)
+    for label, original, style in items:
+        label_width = cell_len(label) + 1 if label else 0
+        value = original
+        if width:
+            value = shorten_middle(
+                original, max(width - label_width, MIN_SHORTENED_CELLS)
+            )
+        item_width = cell_len(value) + label_width
         if column and width and column + 2 + item_width > width:
             text.append("\n")
             column = 0
