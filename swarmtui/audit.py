@@ -221,11 +221,14 @@ def read_audit(
     path: Path | str,
     since: datetime | None = None,
     limit: int | None = None,
+    other_file: str = f"Or point {AUDIT_FILE_ENV} at another file.",
 ) -> AuditReading:
     """Read events oldest first, keeping those at or after `since`, the last `limit`.
 
     A line that is not a JSON object, or has no valid time, is skipped and its
     number is listed in `damaged_lines`. A missing file gives no events.
+    `other_file` ends the message of a file that cannot be read: how the
+    caller chose the path, and so how to choose another.
     """
     reading = AuditReading(path=Path(path))
     try:
@@ -236,14 +239,13 @@ def read_audit(
     except FileRejected as error:
         raise AuditReadError(
             f"The audit file {reading.path} could not be read ({error}).",
-            f"Make {reading.path} a regular file, or point SWARMTUI_AUDIT_FILE "
-            "at another file.",
+            f"Make {reading.path} a regular file. {other_file}",
         ) from None
     except OSError as error:
         cause, fix = explain_file_error(error, reading.path)
         raise AuditReadError(
             f"The audit file {reading.path} could not be read ({cause}).",
-            f"{fix} Or point SWARMTUI_AUDIT_FILE at another file.",
+            f"{fix} {other_file}",
         ) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)

@@ -158,6 +158,31 @@ def test_audit_named_missing_file_fails(
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("named", [True, False])
+def test_audit_folder_hint_names_source(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    named: bool,
+) -> None:
+    folder = env / "records"
+    folder.mkdir()
+    if named:
+        status = main(["audit", "--file", str(folder)])
+    else:
+        monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(folder))
+        status = main(["audit"])
+
+    stderr = capsys.readouterr().err
+    assert status == ExitCode.FILE_ERROR
+    assert f"Make {folder} a regular file." in stderr
+    if named:
+        assert "pass another file to --file" in stderr.lower()
+        assert "SWARMTUI_AUDIT_FILE" not in stderr
+    else:
+        assert "point SWARMTUI_AUDIT_FILE at another file" in stderr
+
+
 def test_audit_default_missing_file_succeeds(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -179,7 +179,13 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         return ExitCode.USAGE
     filtered = bool(cluster or args.endpoint)
     # The limit applies to the matching events, so filter before cutting.
-    reading = read_audit(path, since=since, limit=None if filtered else args.limit)
+    limit = None if filtered else args.limit
+    if args.file:
+        reading = read_audit(
+            path, since, limit, other_file="Or pass another file to --file."
+        )
+    else:
+        reading = read_audit(path, since, limit)
     if filtered:
         reading.events = [
             event
