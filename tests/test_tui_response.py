@@ -718,6 +718,26 @@ async def test_due_window_later_names_cli_command(tmp_path: Path) -> None:
         assert len(store.load()) == 1
 
 
+async def test_due_window_later_closed_by_key(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view, store = store_due_window(backend, tmp_path, Role.WORKER)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+        assert any("Press O to close them" in note for note in notes)
+        assert fingerprints(backend)[0] == view.worker_fingerprint
+
+        await pilot.press("O")
+        await settle(app, pilot)
+
+        assert fingerprints(backend)[0] != view.worker_fingerprint
+        assert store.load() == []
+        assert not any("No join window is open" in note for note in notes)
+
+
 async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     view = TokenService(backend).read()

@@ -118,6 +118,10 @@ class JoinWindowActions(ConsoleHost):
         # One retry timer per window whose close failed.
         self._window_retry_timers: dict[str, Timer] = {}
         self._windows_checked: set[str] = set()
+        # Due windows of an earlier console that the user chose to close later.
+        self._due_later: dict[
+            str, tuple[JoinWindow, CloseReason, tuple[NodeInfo, ...]]
+        ] = {}
         self._window_tick: Timer | None = None
         self._window_poll: Timer | None = None
         self._window_polling = False
@@ -305,14 +309,27 @@ class JoinWindowActions(ConsoleHost):
 
     def action_close_join_window(self, window_id: str | None = None) -> None:
         windows = list(self.join_windows.values())
+        due = list(self._due_later.values())
         if window_id is not None:
             windows = [item for item in windows if item.id == window_id]
-        if not windows:
+            due = [entry for entry in due if entry[0].id == window_id]
+        if not windows and not due:
             self.notify("No join window is open.", severity="warning")
             return
         for window in windows:
             self._window_retry_at.pop(window.id, None)
             self._begin_close(window, CloseReason.BY_USER, self._clock())
+        for window, reason, joined in due:
+            self._close_due(window, reason, joined)
+
+    def _close_due(
+        self, window: JoinWindow, reason: CloseReason, joined: tuple[NodeInfo, ...]
+    ) -> None:
+        """Close a window that an earlier console left past its limit."""
+        self._due_later.pop(window.id, None)
+        self.join_windows[window.id] = window
+        self._windows_closing.add(window.id)
+        self._close_window(window, reason, joined)
 
     @work(thread=True, group="windows-close", exit_on_error=False, description="Close")
     def _close_window(
@@ -432,15 +449,14 @@ class JoinWindowActions(ConsoleHost):
         def answered(rotate: bool | None) -> None:
             if rotate:
                 for window, reason, joined in due:
-                    self.join_windows[window.id] = window
-                    self._windows_closing.add(window.id)
-                    self._close_window(window, reason, joined)
+                    self._close_due(window, reason, joined)
             else:
+                for window, reason, joined in due:
+                    self._due_later[window.id] = (window, reason, joined)
                 self.notify(
                     "The due join windows stay stored and their tokens stay "
-                    "live. Close them with "
-                    f"'{self.cli_command} join-window close-expired', or "
-                    "restart the console to be asked again.",
+                    "live. Press O to close them and rotate their tokens, or "
+                    f"run '{self.cli_command} join-window close-expired'.",
                     severity="warning",
                     timeout=12,
                 )
