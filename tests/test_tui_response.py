@@ -171,6 +171,36 @@ async def test_leak_conflict_then_cancel_reads_swarm(tmp_path: Path) -> None:
         assert fingerprints(backend) == changed
 
 
+async def test_leak_conflict_keeps_rotate_focused(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.focused is not None
+        assert app.screen.focused.id == "leak-confirm"
+        TokenService(demo_backend(tmp_path)).rotate([Role.WORKER])
+        changed = fingerprints(backend)
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert "changed by someone else" in error
+        assert app.screen.focused is not None
+        assert app.screen.focused.id == "leak-confirm"
+
+        # A button ignores presses during its 0.2 s press effect.
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        after = fingerprints(backend)
+        assert after[0] != changed[0]
+        assert after[1] != changed[1]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -124,6 +124,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
         self.audit_path = audit_path
         self.report: LeakReport | None = None
         self.busy = False
+        self._refocus_confirm = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
@@ -216,7 +217,11 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
             return
         self.busy = True
         self.query_one("#leak-error", Static).update("Rotating both tokens…")
-        self.query_one("#leak-confirm", Button).disabled = True
+        confirm = self.query_one("#leak-confirm", Button)
+        # Disabling the button moves the focus on, to Cancel. After a failure
+        # it comes back, so that Enter retries as the message requests.
+        self._refocus_confirm = self.focused is confirm
+        confirm.disabled = True
         self._respond(since, self.view)
 
     @work(
@@ -245,7 +250,10 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
 
     def on_leak_screen_failed(self, message: Failed) -> None:
         self.busy = False
-        self.query_one("#leak-confirm", Button).disabled = False
+        confirm = self.query_one("#leak-confirm", Button)
+        confirm.disabled = False
+        if self._refocus_confirm:
+            confirm.focus()
         error = message.error
         text = f"Nothing was rotated: {error}"
         if isinstance(error, RotationConflictError):
