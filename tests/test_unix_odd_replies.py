@@ -17,6 +17,8 @@ from swarmtui.errors import (
     ApiTooOldError,
     EngineError,
     EngineUnreachableError,
+    ExitCode,
+    ManagerNotReadyError,
     SwarmTuiError,
 )
 
@@ -146,3 +148,32 @@ def test_deep_json_named_not_json() -> None:
 
     assert "recursion" not in str(caught.value)
     assert "not as a Docker Engine API" in str(caught.value)
+
+
+CONTROL_SOCKET_GONE = (
+    b'{"message":"rpc error: code = Unavailable desc = connection error: desc = '
+    b'\\"transport: Error while dialing dial unix '
+    b'/var/run/docker/swarm/control.sock: connect: no such file or directory\\""}'
+)
+
+
+def control_socket_gone(connection: socket.socket, head: bytes) -> None:
+    """Answer as dockerd 20.10 did right after its node was demoted."""
+    connection.sendall(
+        http_response(
+            "503 Service Unavailable", CONTROL_SOCKET_GONE, "application/json"
+        )
+    )
+
+
+def test_unavailable_manager_not_ready() -> None:
+    with fake_server(answer_version_then(control_socket_gone)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(ManagerNotReadyError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.exit_code == ExitCode.NODE_STATE
+    assert "is not available right now" in caught.value.message
+    assert "code = Unavailable" in caught.value.message
+    assert "Wait a few seconds and retry" in caught.value.hint

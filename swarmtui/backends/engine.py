@@ -679,6 +679,16 @@ class EngineBackend:
                 "Check 'docker node ls' on a manager, then read the tokens again "
                 "before you retry a rotation.",
             )
+        if status == 503 or "code = unavailable" in lowered:
+            # Seen from dockerd 20.10 right after the node was demoted: its
+            # swarm control socket was gone for a moment.
+            return ManagerNotReadyError(
+                f"The swarm manager at {label} is not available right now: "
+                f"{_sentence(explanation)}",
+                "It may be restarting or changing role. Wait a few seconds and "
+                "retry; if it keeps failing, check 'docker node ls' on another "
+                "manager.",
+            )
         if "is too new" in lowered:
             return ApiTooOldError(
                 f"The engine at {label} rejected the API version: "
