@@ -29,6 +29,7 @@ from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaBanner, CaScreen
+from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.join_window import (
     DueWindowsScreen,
     JoinWindowBar,
@@ -817,7 +818,7 @@ async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:
         await pilot.press("u")
         await pilot.pause()
         assert any("Autolock is off" in note for note in notes)
-        assert any("The demo swarm is made without autolock." in note for note in notes)
+        assert any("demo-autolock on" in note for note in notes)
         assert not any("docker swarm update" in note for note in notes)
 
 
@@ -845,6 +846,23 @@ async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert len(app.query(UnlockKeyPane)) == 1
         assert panes[0].display is False
+
+
+async def test_palette_lists_unlock_only_with_autolock(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        provider = ConsoleCommands(app.screen)
+        unlocked = {item.action for item in provider._available()}
+        assert not {name for name in unlocked if name.startswith("unlock_")}
+        assert "try_join" in unlocked
+
+        set_autolock(backend, True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        locked = {item.action for item in provider._available()}
+        assert {"unlock_reveal", "unlock_copy", "unlock_rotate"} <= locked
 
 
 async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "audit": "audit_log",
     "demo-join": "demo_join",
     "demo-reset": "demo_reset",
+    "demo-autolock": "demo_autolock",
 }
 HELP_OPTIONS = ("-h", "--help")
 # The change that each subcommand has made before it writes its output,
@@ -65,6 +66,7 @@ HELP_OPTIONS = ("-h", "--help")
 CHANGES_BEFORE_OUTPUT = {
     "demo-reset": "the demo swarm was reset",
     "demo-join": "the node joined the demo swarm",
+    "demo-autolock": "autolock on the demo swarm was changed",
 }
 
 

@@ -921,6 +921,18 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Return whether the backend is the demo swarm, where joins can be tried."""
         return self._service is not None and hasattr(self._service.backend, "join")
 
+    def offers_in_palette(self, action: str) -> bool:
+        """Tell whether the palette lists `action` for the swarm on screen.
+
+        A join can be tried only on the demo swarm, and the unlock key exists
+        only while autolock is on.
+        """
+        if action == "try_join":
+            return self.can_try_join()
+        if action.startswith("unlock_"):
+            return self.view is not None and self.view.autolock
+        return True
+
     def _focused_role(self) -> Role:
         """Return the pane that w, m, Tab or a click chose last.
 

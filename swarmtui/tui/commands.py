@@ -24,7 +24,8 @@ class ConsoleCommands(Provider):
             # check_action returns None for a dimmed key, which would run nothing.
             if not app.check_action(name, ()):
                 continue
-            if name == "try_join" and not getattr(app, "can_try_join", bool)():
+            offers = getattr(app, "offers_in_palette", None)
+            if offers is not None and not offers(name):
                 continue
             available.append(item)
         return available

@@ -103,7 +103,10 @@ class UnlockKeyActions(ConsoleHost):
         if not view.autolock:
             next_step = "Turn it on with 'docker swarm update --autolock=true'."
             if view.endpoint.startswith("demo:"):
-                next_step = "The demo swarm is made without autolock."
+                next_step = (
+                    f"Turn it on with '{self.cli_command} demo-autolock on'; "
+                    "the pane appears at the next read (ctrl+r)."
+                )
             self.notify(
                 "Autolock is off on this swarm, so it has no unlock key. " + next_step,
                 severity="warning",
