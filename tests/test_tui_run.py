@@ -18,6 +18,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,10 @@ import pytest
 from textual.widgets import Static
 from tui_support import DelegatingBackend, FailingBackend, HangingBackend, demo_backend
 
+from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import parse_command_line
 from swarmtui.errors import EngineUnreachableError
-from swarmtui.models import EngineInfo, SwarmView
+from swarmtui.models import EngineInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
 from swarmtui.tui import app as app_module
@@ -42,6 +44,7 @@ from swarmtui.tui.run import (
     endpoint_hint,
     logs_held,
 )
+from swarmtui.windows import JoinWindow, WindowStore
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -561,3 +564,42 @@ def test_hangup_timer_ends_process(
     while not ended and time.monotonic() < deadline:
         time.sleep(0.02)
     assert ended == [128 + signal.SIGHUP]
+
+
+def test_quit_keeping_window_names_close_command(tmp_path: Path) -> None:
+    backend = DemoBackend(path=tmp_path / "demo.toml")
+    view = TokenService(backend).read()
+    now = datetime.now(UTC)
+    WindowStore(tmp_path / "state" / "swarmtui" / "join-windows.json").add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=now,
+            until=now + timedelta(hours=1),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+        )
+    )
+    pid, fd = fork_demo_console(tmp_path, columns=100, rows=30)
+    try:
+        resumed = read_until(fd, lambda output: b"resumed" in output, 60)
+        assert b"resumed" in resumed
+        os.write(fd, b"q")
+        question = read_until(fd, lambda output: b"keep open" in output, 30)
+        assert b"keep open" in question
+        # shift+Tab moves from "Rotate and quit" to "Quit, keep open".
+        os.write(fd, b"\x1b[Z")
+        read_until(fd, lambda output: False, 1)
+        os.write(fd, b"\r")
+        after = read_until(fd, lambda output: False, 30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = after.decode("utf-8", "replace")
+    assert "1 join window(s) stayed open, and their tokens still work" in text
+    assert "join-window close-all'" in text
+    assert TokenService(backend).read().worker_token == view.worker_token

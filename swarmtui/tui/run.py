@@ -437,7 +437,8 @@ def _run_app(app: SwarmConsole) -> int:
                 results.append("failed")
         for note in exit_notes(records_written, idle, results):
             print(note, file=sys.stderr)
-        if app.quit_signal is not None and app.join_windows:
+        # After a quit signal or "Quit, keep open", windows stay stored.
+        if app.join_windows:
             changed = {"ok", "unknown"} & set(results)
             token_state = "may still work" if changed else "still work"
             print(
