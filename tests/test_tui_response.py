@@ -40,7 +40,7 @@ from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import ConflictScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.tui.unlock_actions import UnlockKeyRead
-from swarmtui.unlock import mask_unlock_key
+from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
 
 
@@ -903,6 +903,36 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
         for _, fields in audit.events:
             assert old_key not in str(fields)
             assert new_key not in str(fields)
+
+
+async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        note = "rotated by this console at 2026-12-04 12:00 UTC"
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-meta", Static).content).endswith(note)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-meta", Static).content).endswith(note)
+
+        # A rotation made elsewhere replaces the key, and the note goes.
+        snapshot = backend.inspect_swarm()
+        backend.update_swarm(snapshot.version, snapshot.spec, rotate_unlock_key=True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        meta = str(pane.query_one("#unlock-meta", Static).content)
+        assert "rotated by this console" not in meta
+        assert meta == unlock_key_fingerprint(backend.unlock_key())
 
 
 async def test_unlock_reveal_scrolls_pane_into_view(tmp_path: Path) -> None:

@@ -65,6 +65,8 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_stale = False
         # True while this console's rotation of the unlock key runs.
         self._unlock_rotating = False
+        # The key this console rotated to, and the note shown with it.
+        self._unlock_rotated: tuple[str, str] = ("", "")
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -87,7 +89,16 @@ class UnlockKeyActions(ConsoleHost):
             self._unlock_version = view.version
             self._unlock_stale = True
             self._read_unlock_key(view.version)
-        pane.show(self.unlock_key_text, self.unlock_revealed and not self._unlock_stale)
+        pane.show(
+            self.unlock_key_text,
+            self.unlock_revealed and not self._unlock_stale,
+            self._rotation_note(),
+        )
+
+    def _rotation_note(self) -> str:
+        """Return the note of this console's rotation while its key is shown."""
+        key, note = self._unlock_rotated
+        return note if key and key == self.unlock_key_text else ""
 
     async def _mount_unlock_pane(self) -> None:
         pane = UnlockKeyPane()
@@ -145,7 +156,7 @@ class UnlockKeyActions(ConsoleHost):
             self.unlock_revealed = False
         self.unlock_key_text = message.key
         self._unlock_stale = False
-        note = ""
+        note = self._rotation_note()
         if message.error is not None:
             note = f"The unlock key could not be read: {message.error}"
         if self._unlock_pane is not None:
@@ -163,7 +174,9 @@ class UnlockKeyActions(ConsoleHost):
         if self.unlock_revealed:
             self._record_unlock("reveal-unlock-key", view)
         if self._unlock_pane is not None:
-            self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed)
+            self._unlock_pane.show(
+                self.unlock_key_text, self.unlock_revealed, self._rotation_note()
+            )
             # Below the panes it can be out of view on a small terminal.
             self._unlock_pane.scroll_visible(animate=False)
 
@@ -257,6 +270,7 @@ class UnlockKeyActions(ConsoleHost):
         self.view = result.after
         self._set_waiting("")
         rotated = f"rotated by this console {stamp(self._clock())}"
+        self._unlock_rotated = (message.key, rotated)
         if self._unlock_pane is not None:
             self._unlock_pane.show(message.key, False, rotated)
         self.notify(
