@@ -50,7 +50,8 @@ def node_rows(nodes: tuple[NodeInfo, ...], manager_style: str) -> list[list[Text
     return rows
 
 
-# The node ID comes last, as in `docker node ls`'s short form: it tells apart
+# The node ID comes last, unlike in `docker node ls` and the CLI's table, so
+# that a narrow dialog shows hostname and role first. The ID tells apart
 # nodes that share a hostname.
 NODE_COLUMNS = (
     "",
