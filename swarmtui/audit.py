@@ -7,17 +7,21 @@ A token or unlock key never reaches the file: every string is redacted to
 fingerprints first, and a value that still looks like a token after that is
 replaced whole. Each event is one ``write`` on a descriptor opened with
 ``O_APPEND``, followed by ``fsync``, so concurrent writers do not interleave
-lines and an event that was reported written survives a crash.
+lines and an event that was reported written survives a crash. Writers take
+a lock on the file for each append, so that one whose write was cut short,
+as on a full disk, removes the fragment before another writer appends.
 """
 
 from __future__ import annotations
 
 import enum
+import fcntl
 import getpass
 import importlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +35,8 @@ from swarmtui.tokens import TOKEN_PATTERN, redact
 from swarmtui.unlock import UNLOCK_KEY_PATTERN, redact_unlock_keys
 
 log = logging.getLogger(__name__)
+# Seconds a writer waits for another writer's lock on the audit file.
+LOCK_WAIT_SECONDS = 2.0
 
 AUDIT_FILE_ENV = "SWARMTUI_AUDIT_FILE"
 AUDIT_FILE_NAME = "audit.jsonl"
@@ -163,7 +169,7 @@ class AuditLog:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             descriptor = open_regular_file(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT
             )
         except FileRejected as error:
             raise AuditWriteError(
@@ -179,12 +185,26 @@ class AuditLog:
                 f"({cause}); the {action} action went ahead but was not recorded.",
                 f"{fix} Or set {AUDIT_FILE_ENV} to a writable file.",
             ) from None
+        size = 0
         try:
-            written = os.write(descriptor, data)
-            if written != len(data):
-                raise OSError(0, f"only {written} of {len(data)} bytes written")
+            _lock(descriptor)
+            self._tighten_mode(descriptor)
+            size = os.fstat(descriptor).st_size
+            if size and os.pread(descriptor, 1, size - 1) != b"\n":
+                # An earlier write was cut short. Its fragment stays a damaged
+                # line of its own, instead of swallowing this event.
+                data = b"\n" + data
+            view = memoryview(data)
+            while view:
+                # A short write is followed by a write that raises the cause,
+                # such as ENOSPC for a full disk.
+                written = os.write(descriptor, view)
+                if written == 0:
+                    raise OSError(0, "the file system accepted no more bytes")
+                view = view[written:]
             os.fsync(descriptor)
         except OSError as error:
+            _cut_back(descriptor, size)
             cause, fix = explain_file_error(error, self.path)
             raise AuditWriteError(
                 f"Writing to the audit file {self.path} failed ({cause}); the "
@@ -193,6 +213,50 @@ class AuditLog:
             ) from None
         finally:
             os.close(descriptor)
+
+    def _tighten_mode(self, descriptor: int) -> None:
+        """Set an audit file of this user that others can read or write to 0600."""
+        info = os.fstat(descriptor)
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            os.fchmod(descriptor, 0o600)
+            log.warning(
+                "the audit file %s had mode %o; it is now 0600",
+                self.path,
+                info.st_mode & 0o777,
+            )
+
+
+def _lock(descriptor: int) -> None:
+    """Take the audit file's write lock, waiting at most LOCK_WAIT_SECONDS.
+
+    Every writer takes it for one append. A writer that keeps it longer, such
+    as a stopped process, is waited for only so long: O_APPEND still keeps
+    each write whole, and only the repair of a cut-short write needs the lock.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "the audit file is still locked by another process after "
+                    "%g s; appending without the lock",
+                    LOCK_WAIT_SECONDS,
+                )
+                return
+            time.sleep(0.01)
+
+
+def _cut_back(descriptor: int, size: int) -> None:
+    """Remove what a failed append left after `size` bytes, when possible."""
+    try:
+        if os.fstat(descriptor).st_size > size:
+            os.ftruncate(descriptor, size)
+    except OSError as error:
+        # The next append starts on a new line, so the fragment stays apart.
+        log.debug("the audit file could not be cut back: %s", error)
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -523,3 +524,60 @@ def test_cli_interrupted_rotation_message(
     events = read_audit(audit_file).events
     assert events[-1]["action"] == "rotate"
     assert events[-1]["result"] == "unknown"
+
+
+def test_cut_short_write_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, environment={})
+    audit.record("copy", role="worker")
+    before = path.read_bytes()
+    real_write = os.write
+
+    calls = []
+
+    def full_disk(descriptor: int, data: bytes) -> int:
+        # As on a full disk: part of the data, then ENOSPC.
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(descriptor, bytes(data[: len(data) // 2]))
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(AuditWriteError) as caught:
+        audit.record("rotate", role="worker")
+    monkeypatch.setattr(os, "write", real_write)
+
+    assert len(calls) == 2
+    assert "no space left on the device" in caught.value.message
+    assert path.read_bytes() == before
+    audit.record("reveal", role="worker")
+    reading = read_audit(path)
+    assert [event["action"] for event in reading.events] == ["copy", "reveal"]
+    assert reading.damaged_lines == []
+
+
+def test_fragment_kept_apart_from_next_event(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    audit = AuditLog(path, environment={})
+    audit.record("copy", role="worker")
+    with path.open("ab") as handle:
+        handle.write(b'{"time": "2026-12-05T13:10:42Z", "us')
+
+    audit.record("rotate", role="worker")
+
+    reading = read_audit(path)
+    assert [event["action"] for event in reading.events] == ["copy", "rotate"]
+    assert reading.damaged_lines == [2]
+
+
+def test_loose_audit_mode_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text("")
+    path.chmod(0o644)
+
+    AuditLog(path, environment={}).record("copy", role="worker")
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(read_audit(path).events) == 1
