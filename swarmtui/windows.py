@@ -41,9 +41,10 @@ from swarmtui.atomicfile import (
     write_atomic,
 )
 from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
-from swarmtui.models import NodeInfo, Role, RotationResult, SwarmView
+from swarmtui.models import NodeInfo, Role, RotationResult, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
+from swarmtui.tokens import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class CloseReason(enum.StrEnum):
     TERMINATED = "stopped by SIGTERM"
     HANGUP = "stopped by SIGHUP"
     OUTPUT_CLOSED = "output closed"
+    # The token was rotated, or the swarm replaced, by someone else.
+    REPLACED = "token replaced elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +211,14 @@ def evaluate(
     return WindowEvaluation(joined, False, None)
 
 
+def token_replaced(window: JoinWindow, snapshot: SwarmSnapshot) -> bool:
+    """Tell whether the swarm no longer has the token that `window` handed out."""
+    return (
+        snapshot.cluster_id != window.cluster_id
+        or fingerprint(snapshot.token(window.role)) != window.token_fingerprint
+    )
+
+
 def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
     """Return $SWARMTUI_WINDOWS_FILE, else join-windows.json in the state folder."""
     environment = os.environ if environment is None else environment
@@ -309,7 +320,15 @@ class WindowClosed:
                 "closed at once because standard output was closed before the "
                 "token was written"
             ),
+            CloseReason.REPLACED: "ended",
         }[self.reason]
+        if self.reason is CloseReason.REPLACED and self.rotation is None:
+            return (
+                f"The {role} join window ended: the {role} token it handed out "
+                f"({self.window.token_fingerprint}) was rotated elsewhere and can "
+                f"no longer join. The current {role} token is not limited by "
+                "any window."
+            )
         if self.rotation is None:
             return (
                 f"The {role} join window {closed}; the {role} token had "
@@ -329,6 +348,26 @@ class WindowClosed:
 MAX_WINDOW_MINUTES = 366 * 24 * 60
 
 
+def _reject_second_window(store: WindowStore, view: SwarmView, role: Role) -> None:
+    """Raise JoinWindowError when a stored window covers the role's current token.
+
+    Closing either of two such windows would rotate the token, so the other
+    would end early.
+    """
+    for other in store.for_cluster(view.cluster_id):
+        if other.role is role and other.token_fingerprint == view.token_fingerprint(
+            role
+        ):
+            until = f" until {format_utc(other.until)}" if other.until else ""
+            raise JoinWindowError(
+                f"A {role} join window ({other.id}) is already open{until} for the "
+                f"current {role} token; a second one would rotate that token "
+                "when it closes, and end the first early.",
+                "Hand out the token of the open window, or close it first (O in "
+                "the console, or 'join-window close-all') and open a new one.",
+            )
+
+
 def open_window(
     service: TokenService,
     role: Role,
@@ -340,6 +379,8 @@ def open_window(
 ) -> tuple[JoinWindow, SwarmView]:
     """Open and store a window for `role`; return it and the swarm as read."""
     view = service.read()
+    if store is not None:
+        _reject_second_window(store, view, role)
     nodes = service.backend.list_nodes()
     opened_at = now or datetime.now(UTC)
     until = None

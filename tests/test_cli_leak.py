@@ -19,7 +19,7 @@ from swarmtui.errors import ExitCode, RequestTimeoutError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
-from swarmtui.windows import WindowStore
+from swarmtui.windows import WindowStore, open_window
 
 
 @pytest.fixture
@@ -589,3 +589,49 @@ def test_late_signal_keeps_exit_code(
     assert code == 128 + signal.SIGTERM
     assert "stopped by SIGTERM during a rotation" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_join_window_ends_when_rotated_elsewhere(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    rotated: list[str] = []
+
+    def rotate_instead_of_sleep(seconds: float) -> None:
+        if not rotated:
+            result = demo_service(env).rotate([Role.WORKER])
+            rotated.append(result.after.worker_fingerprint)
+
+    monkeypatch.setattr(time, "sleep", rotate_instead_of_sleep)
+    before = demo_service(env).read()
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK, captured.err
+    assert f"the worker token it handed out ({before.worker_fingerprint})" in (
+        captured.err
+    )
+    assert "was rotated elsewhere" in captured.err
+    # The token that replaced it is left alone: the window did not hand it out.
+    assert demo_service(env).read().worker_fingerprint == rotated[0]
+    assert WindowStore(env / "windows.json").load() == []
+
+
+def test_second_join_window_refused(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = demo_service(env)
+    store = WindowStore(env / "windows.json")
+    first, view = open_window(service, Role.WORKER, minutes=5, store=store)
+
+    code = main([*demo_args(env), "join-window", "open", "worker", "--minutes", "1"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.FAILURE
+    assert captured.out == ""
+    assert f"A worker join window ({first.id}) is already open" in captured.err
+    assert [window.id for window in store.load()] == [first.id]
+    assert demo_service(env).read().worker_fingerprint == view.worker_fingerprint

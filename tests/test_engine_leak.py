@@ -335,6 +335,35 @@ def test_join_window_signal_rotates_real_engine(
     assert STALE_TOKEN_MESSAGE in stderr
 
 
+def test_join_window_ends_after_docker_rotation(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = clean_environment(
+        DOCKER_HOST=manager.host,
+        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
+        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
+    )
+    arguments = ("join-window", "open", "worker", "--minutes", "60", "--poll", "0.2")
+    arguments = (*arguments, "-q")
+    with started_swarmtui(*arguments, environment=environment) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == old_worker
+        manager.docker("swarm", "join-token", "--rotate", "-q", "worker")
+        _, stderr = process.communicate(timeout=CLI_TIMEOUT)
+    new_worker = join_token(manager, "worker")
+
+    assert process.returncode == 0, stderr
+    assert "was rotated elsewhere and can no longer join" in stderr
+    assert new_worker != old_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
+    events = read_audit(tmp_path / "audit.jsonl").events
+    closed = [event for event in events if event["action"] == "join-window-closed"]
+    assert [event["result"] for event in closed] == ["already-rotated"]
+    assert secret(new_worker) not in (tmp_path / "audit.jsonl").read_text()
+
+
 async def test_console_leak_dialog_real_engine(
     daemons: DaemonPool, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 from tui_support import (
     FIXED_NOW,
     DelegatingBackend,
@@ -253,10 +253,13 @@ async def test_leak_default_from_audit_file(tmp_path: Path) -> None:
 # -- join windows -------------------------------------------------------------
 
 
-async def open_window(app: SwarmConsole, pilot: Any, minutes: str, joins: str) -> None:
+async def open_window(
+    app: SwarmConsole, pilot: Any, minutes: str, joins: str, role: Role = Role.WORKER
+) -> None:
     await pilot.press("o")
     await settle(app, pilot)
     assert isinstance(app.screen, OpenWindowScreen)
+    app.screen.query_one("#window-role", Select).value = role
     app.screen.query_one("#window-minutes", Input).value = minutes
     app.screen.query_one("#window-joins", Input).value = joins
     await pilot.click("#window-open")
@@ -531,7 +534,7 @@ async def test_two_windows_close_without_conflict(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await open_window(app, pilot, minutes="10", joins="")
-        await open_window(app, pilot, minutes="10", joins="")
+        await open_window(app, pilot, minutes="10", joins="", role=Role.MANAGER)
         assert len(app.join_windows) == 2
 
         await pilot.press("O")
@@ -543,9 +546,87 @@ async def test_two_windows_close_without_conflict(tmp_path: Path) -> None:
         for action, fields in audit.events
         if action == "join-window-closed"
     ]
-    assert backend.updates == 1
-    assert [fields["result"] for fields in closes] == ["ok"]
-    assert sorted(closed) == ["already-rotated", "rotated"]
+    # The second close reads the swarm after the first update, so it does
+    # not meet a conflict.
+    assert backend.updates == 2
+    assert [fields["result"] for fields in closes] == ["ok", "ok"]
+    assert closed == ["rotated", "rotated"]
+
+
+async def test_window_ends_when_rotated_elsewhere(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        handed_out = fingerprints(backend)[0]
+        notes = capture_notifications(app)
+        TokenService(demo_backend(tmp_path)).rotate([Role.WORKER])
+        current = fingerprints(backend)
+
+        app._poll_windows()
+        await wait_for_windows_closed(app, pilot)
+
+        assert app.join_windows == {}
+        assert not app.query(JoinWindowBar)
+        assert any(
+            f"the worker token it handed out ({handed_out}) was rotated elsewhere"
+            in note
+            for note in notes
+        )
+        assert fingerprints(backend) == current
+        assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+async def test_window_ends_after_own_rotation(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await pilot.press("w", "r")
+        await wait_for_windows_closed(app, pilot)
+        after_rotation = fingerprints(backend)
+
+        assert app.join_windows == {}
+        assert WindowStore(tmp_path / "windows.json").load() == []
+        await settle(app, pilot)
+        assert fingerprints(backend) == after_rotation
+
+
+async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        old_cluster = app.view.cluster_id if app.view else ""
+        notes = capture_notifications(app)
+        demo_backend(tmp_path, seed=8).reset()
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert app.view is not None
+        assert app.view.cluster_id != old_cluster
+        assert app.join_windows == {}
+        assert any("stops watching the worker join window" in note for note in notes)
+        stored = WindowStore(tmp_path / "windows.json").load()
+        assert [window.cluster_id for window in stored] == [old_cluster]
+
+
+async def test_second_window_for_role_refused(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        notes = capture_notifications(app)
+        await open_window(app, pilot, minutes="5", joins="")
+
+        assert len(app.join_windows) == 1
+        assert any("is already open" in note for note in notes)
+        assert len(WindowStore(tmp_path / "windows.json").load()) == 1
 
 
 async def test_window_close_shows_other_token_change(tmp_path: Path) -> None:

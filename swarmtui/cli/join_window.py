@@ -38,6 +38,7 @@ from swarmtui.windows import (
     close_window,
     evaluate,
     open_window,
+    token_replaced,
 )
 
 NAME = "join-window"
@@ -206,6 +207,11 @@ def _watch(
     failure: str | None = None
     while True:
         try:
+            # A token rotated elsewhere, or a swarm replaced, ends the window:
+            # the token it handed out no longer joins.
+            if token_replaced(window, service.backend.inspect_swarm()):
+                joined = evaluate(window, nodes, datetime.now(UTC)).joined
+                return CloseReason.REPLACED, joined
             nodes = tuple(service.backend.list_nodes())
         except SwarmTuiError as error:
             if str(error) != failure:
@@ -225,8 +231,8 @@ def _watch(
                     file=sys.stderr,
                     flush=True,
                 )
-        now = datetime.now(UTC)
-        evaluation = evaluate(window, nodes, now)
+        moment = datetime.now(UTC)
+        evaluation = evaluate(window, nodes, moment)
         for node in evaluation.joined:
             if node.id not in seen:
                 seen.add(node.id)
@@ -239,7 +245,7 @@ def _watch(
         if evaluation.should_close and evaluation.reason is not None:
             return evaluation.reason, evaluation.joined
         pause = poll
-        remaining = window.remaining(now)
+        remaining = window.remaining(moment)
         if remaining is not None:
             pause = min(pause, max(remaining.total_seconds(), 0.05))
         time.sleep(pause)

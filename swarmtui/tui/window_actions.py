@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from swarmtui.errors import SwarmTuiError
-from swarmtui.models import NodeInfo, Role
+from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.tui.events import Rotated, SwarmRead
 from swarmtui.tui.host import ConsoleHost, unexpected_failure
 from swarmtui.tui.join_window import (
@@ -38,6 +38,7 @@ from swarmtui.windows import (
     default_windows_path,
     evaluate,
     open_window,
+    token_replaced,
 )
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,15 @@ class JoinWindowOpened(Message):
 
 class JoinWindowsPolled(Message):
     def __init__(
-        self, nodes: list[NodeInfo] | None, error: str = "", title: str = ""
+        self,
+        nodes: list[NodeInfo] | None,
+        error: str = "",
+        title: str = "",
+        snapshot: SwarmSnapshot | None = None,
     ) -> None:
         super().__init__()
         self.nodes = nodes
+        self.snapshot = snapshot
         # The whole message, for the log, and its title, for the bar.
         self.error = error
         self.title = title
@@ -139,9 +145,41 @@ class JoinWindowActions(ConsoleHost):
         view = self.view
         if view is None or self.error is not None:
             return
+        self._windows_follow_view(view)
         if view.cluster_id not in self._windows_checked:
             self._windows_checked.add(view.cluster_id)
             self._check_stored_windows(view.cluster_id)
+
+    def on_rotated(self, message: Rotated) -> None:
+        if self.view is not None:
+            self._windows_follow_view(self.view)
+
+    def _windows_follow_view(self, view: SwarmView) -> None:
+        """End the windows whose token `view` no longer has."""
+        for window in list(self.join_windows.values()):
+            if view.cluster_id != window.cluster_id or (
+                view.token_fingerprint(window.role) != window.token_fingerprint
+            ):
+                self._end_replaced(window, view.cluster_id)
+
+    def _end_replaced(self, window: JoinWindow, cluster_id: str) -> None:
+        """End a window whose token was rotated, or whose swarm was replaced."""
+        if window.id in self._windows_closing:
+            return
+        if cluster_id != window.cluster_id:
+            # The window stays stored for its own swarm's engine.
+            self._untrack_window(window.id)
+            self.notify(
+                f"The engine now serves swarm {cluster_id[:12]}, so this console "
+                f"stops watching the {window.role} join window of swarm "
+                f"{window.cluster_id[:12]}. It stays stored: a console or "
+                f"'join-window close-all' on that swarm's engine ({window.endpoint}) "
+                "closes it.",
+                severity="warning",
+                timeout=12,
+            )
+            return
+        self._begin_close(window, CloseReason.REPLACED, self._clock())
 
     def action_open_join_window(self) -> None:
         if self._action_blocked():
@@ -267,14 +305,16 @@ class JoinWindowActions(ConsoleHost):
     @work(thread=True, group="windows-poll", exit_on_error=False, description="Nodes")
     def _list_nodes_for_windows(self) -> None:
         try:
-            nodes = self._get_service().backend.list_nodes()
+            backend = self._get_service().backend
+            snapshot = backend.inspect_swarm()
+            nodes = backend.list_nodes()
         except SwarmTuiError as error:
             self.post_message(JoinWindowsPolled(None, str(error), error.title))
         except Exception as error:  # an unexpected failure must not kill the UI
             failure = unexpected_failure("Listing the nodes", error)
             self.post_message(JoinWindowsPolled(None, str(failure), failure.title))
         else:
-            self.post_message(JoinWindowsPolled(nodes))
+            self.post_message(JoinWindowsPolled(nodes, snapshot=snapshot))
 
     def on_join_windows_polled(self, message: JoinWindowsPolled) -> None:
         self._window_polling = False
@@ -290,6 +330,11 @@ class JoinWindowActions(ConsoleHost):
         self._window_poll_error = ""
         now = self._clock()
         for window in list(self.join_windows.values()):
+            if message.snapshot is not None and token_replaced(
+                window, message.snapshot
+            ):
+                self._end_replaced(window, message.snapshot.cluster_id)
+                continue
             evaluation = evaluate(window, message.nodes, now)
             self.window_joined[window.id] = evaluation.joined
             if evaluation.should_close and evaluation.reason is not None:
