@@ -2,8 +2,8 @@
 
 ``2h``, ``90m``, ``1d12h``, ``45s`` and ``1w`` mean that long before now.
 ``2026-12-04T10:00Z`` and ``2026-12-04 10:00+01:00`` are absolute times; an
-ISO time without an offset is taken in the machine's local time zone, as
-``date`` shows it.
+ISO time without an offset is taken as UTC, the zone that the console and the
+CLI show every time in.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
             "back from now such as 30m, 2h or 1d.",
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 

@@ -635,3 +635,18 @@ def test_second_join_window_refused(
     assert f"A worker join window ({first.id}) is already open" in captured.err
     assert [window.id for window in store.load()] == [first.id]
     assert demo_service(env).read().worker_fingerprint == view.worker_fingerprint
+
+
+@pytest.mark.parametrize("command", [["leak-response", "-y"], ["audit"]])
+def test_empty_since_rejected(
+    env: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    before = demo_service(env).read()
+
+    code = main([*demo_args(env), *command, "--since", ""])
+
+    assert code == ExitCode.USAGE
+    assert "'' is neither a time nor a duration" in capsys.readouterr().err
+    after = demo_service(env).read()
+    assert after.worker_fingerprint == before.worker_fingerprint
+    assert after.manager_fingerprint == before.manager_fingerprint

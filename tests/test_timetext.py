@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -47,10 +48,17 @@ def test_iso_times_become_utc() -> None:
     assert moment.tzinfo is UTC
 
 
-def test_naive_time_is_local() -> None:
-    moment = parse_time_or_duration("2026-12-04T10:00")
-    local = datetime(2026, 12, 4, 10).astimezone()
-    assert moment == local
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu", "America/New_York"])
+def test_naive_time_is_utc(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        moment = parse_time_or_duration("2026-12-04T10:00")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert moment == datetime(2026, 12, 4, 10, tzinfo=UTC)
+    assert moment.tzinfo is UTC
 
 
 def test_invalid_time_text() -> None:

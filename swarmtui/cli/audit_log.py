@@ -35,8 +35,8 @@ def add_parser(subparsers: Any) -> str:
     parser.add_argument(
         "--since",
         metavar="TIME",
-        help="only events at or after TIME: an ISO 8601 time or a duration back "
-        "from now such as 30m, 2h or 7d",
+        help="only events at or after TIME: an ISO 8601 time (UTC unless it "
+        "names an offset) or a duration back from now such as 30m, 2h or 7d",
     )
     parser.add_argument(
         "--limit",
@@ -168,7 +168,7 @@ def event_matches(
 
 def run(args: argparse.Namespace, service: object = None) -> int:
     path = args.file or default_audit_path(config_path=getattr(args, "config", None))
-    since = parse_time_or_duration(args.since) if args.since else None
+    since = None if args.since is None else parse_time_or_duration(args.since)
     cluster = (args.cluster or "").strip()
     if args.cluster is not None and len(cluster) < 4:
         print(

@@ -41,9 +41,10 @@ def add_parser(subparsers: Any) -> str:
     parser.add_argument(
         "--since",
         metavar="TIME",
-        help="when the leak may have started: an ISO 8601 time or a duration "
-        "back from now such as 2h (default: the issue time of the older current "
-        "token, from the audit record; else 24 hours ago)",
+        help="when the leak may have started: an ISO 8601 time (UTC unless it "
+        "names an offset) or a duration back from now such as 2h (default: the "
+        "issue time of the older current token, from the audit record; else 24 "
+        "hours ago)",
     )
     parser.add_argument(
         "-y",
@@ -158,7 +159,7 @@ def render_json(report: LeakReport, start: LeakStart) -> str:
 
 def run(args: argparse.Namespace, service: TokenService) -> int:
     view = service.read()
-    if args.since:
+    if args.since is not None:
         since = parse_leak_start(args.since)
         start = LeakStart(since=since, source="given with --since")
     else:
