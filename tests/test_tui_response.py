@@ -850,6 +850,30 @@ async def test_due_window_later_closed_by_key(tmp_path: Path) -> None:
         assert not any("No join window is open" in note for note in notes)
 
 
+async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view, store = store_due_window(backend, tmp_path, Role.WORKER)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        assert [window.role for window in app.screen.windows] == [Role.WORKER]
+        await pilot.click("#quit-rotate")
+        for _ in range(40):
+            if app.return_code is not None:
+                break
+            await pilot.pause(0.05)
+
+        assert app.return_code == 0
+    assert fingerprints(backend)[0] != view.worker_fingerprint
+    assert store.load() == []
+
+
 async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     view = TokenService(backend).read()

@@ -438,11 +438,12 @@ def _run_app(app: SwarmConsole) -> int:
         for note in exit_notes(records_written, idle, results):
             print(note, file=sys.stderr)
         # After a quit signal or "Quit, keep open", windows stay stored.
-        if app.join_windows:
+        left_open = app.windows_left_open
+        if left_open:
             changed = {"ok", "unknown"} & set(results)
             token_state = "may still work" if changed else "still work"
             print(
-                f"swarmtui: {len(app.join_windows)} join window(s) stayed open, "
+                f"swarmtui: {len(left_open)} join window(s) stayed open, "
                 f"and their tokens {token_state}. Close them with "
                 f"'{app.cli_command} join-window close-all'.",
                 file=sys.stderr,

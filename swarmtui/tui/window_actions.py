@@ -513,8 +513,18 @@ class JoinWindowActions(ConsoleHost):
 
     # -- quitting ------------------------------------------------------------
 
+    @property
+    def windows_left_open(self) -> list[JoinWindow]:
+        """Return the windows whose tokens stay live if the console quits now.
+
+        Besides the windows it watches, those are the due windows of an
+        earlier console that the user put off with Later.
+        """
+        later = [window for window, _, _ in self._due_later.values()]
+        return [*self.join_windows.values(), *later]
+
     async def action_quit(self) -> None:
-        if not self.join_windows:
+        if not self.windows_left_open:
             self.exit()
             return
         if self._quit_when_closed:
@@ -524,7 +534,7 @@ class JoinWindowActions(ConsoleHost):
             return
         if isinstance(self.screen, QuitWithWindowScreen):
             return
-        windows = list(self.join_windows.values())
+        windows = self.windows_left_open
 
         def answered(choice: str | None) -> None:
             if choice == "keep":
@@ -542,5 +552,7 @@ class JoinWindowActions(ConsoleHost):
             if window.id in self.join_windows:
                 self._window_retry_at.pop(window.id, None)
                 self._begin_close(window, CloseReason.BY_USER, self._clock())
+            elif window.id in self._due_later:
+                self._close_due(*self._due_later[window.id])
         if not self.join_windows:
             self.exit()
