@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
-from engine_fixtures import Daemon, DaemonPool, join_token
+from engine_fixtures import (
+    CLI_TIMEOUT,
+    Daemon,
+    DaemonPool,
+    clean_environment,
+    docker_cli,
+    join_token,
+)
 from textual.widgets import Static
 
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.endpoint import EndpointChoice
+from swarmtui.errors import SwarmLockedError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
@@ -90,6 +99,42 @@ async def test_console_shows_engine_unlock_key(daemons: DaemonPool) -> None:
         key_text = str(pane.query_one("#unlock-key", Static).content)
         assert key_text == mask_unlock_key(key)
         assert key not in key_text
+    app.service.backend.close()  # type: ignore[union-attr]
+
+
+async def test_locked_engine_keeps_unlock_key(daemons: DaemonPool) -> None:
+    swarm = daemons.swarm()
+    swarm.docker("swarm", "update", "--autolock=true")
+    key = swarm.docker("swarm", "unlock-key", "-q").stdout.strip()
+    app = engine_console(swarm)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        assert pane.display is True
+
+        swarm.restart()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert isinstance(app.error, SwarmLockedError)
+        assert pane.display is True
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-key", Static).content) == key
+
+        unlocked = subprocess.run(
+            [docker_cli(), "-H", swarm.host, "swarm", "unlock"],
+            input=f"{key}\n",
+            capture_output=True,
+            text=True,
+            env=clean_environment(DOCKER_CONFIG=str(swarm.directory / "cli")),
+            timeout=CLI_TIMEOUT,
+        )
+        assert unlocked.returncode == 0, unlocked.stderr
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert app.error is None
     app.service.backend.close()  # type: ignore[union-attr]
 
 

@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 from tui_support import (
     FIXED_NOW,
     DelegatingBackend,
+    FailingBackend,
     HangingUpdateBackend,
     RecordingAudit,
     demo_backend,
@@ -22,7 +23,7 @@ from tui_support import (
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.ca import describe_ca
-from swarmtui.errors import EngineUnreachableError
+from swarmtui.errors import EngineUnreachableError, SwarmLockedError
 from swarmtui.models import Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tui import window_actions
@@ -1038,6 +1039,54 @@ async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
         meta = str(pane.query_one("#unlock-meta", Static).content)
         assert "rotated by this console" not in meta
         assert meta == unlock_key_fingerprint(backend.unlock_key())
+
+
+async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    key = inner.unlock_key()
+    backend = FailingBackend(inner, None)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(UnlockKeyPane)
+        backend.error = SwarmLockedError(
+            "The swarm manager at demo is locked.", "Unlock it, then retry."
+        )
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert app.error is backend.error
+        assert pane.display is True
+        assert str(pane.query_one("#unlock-key", Static).content) == (
+            mask_unlock_key(key)
+        )
+        meta = str(pane.query_one("#unlock-meta", Static).content)
+        assert "the swarm is locked" in meta
+
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert str(pane.query_one("#unlock-key", Static).content) == key
+        assert "reveal-unlock-key" in audit.actions()
+
+        notes = capture_notifications(app)
+        await pilot.press("U")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmUnlockRotateScreen)
+        assert any("cannot be rotated now" in note for note in notes)
+        assert inner.unlock_key() == key
+
+
+async def test_locked_swarm_without_key_hides_pane(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    backend = FailingBackend(inner, None)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        backend.error = SwarmLockedError("The swarm is locked.", "Unlock it.")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert not [pane for pane in app.query(UnlockKeyPane) if pane.display]
 
 
 async def test_unlock_reveal_scrolls_pane_into_view(tmp_path: Path) -> None:

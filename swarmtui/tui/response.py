@@ -91,7 +91,10 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         """Show or hide the CA banner and the unlock key pane for the current view."""
         view = self.view if self.error is None else None
         self.ca_banner.show_view(view)
-        self._show_unlock_pane(view)
+        if view is None and self._locked_with_key():
+            self._show_unlock_while_locked()
+        else:
+            self._show_unlock_pane(view)
         self._move_focus_off_hidden()
 
     # -- leak response -----------------------------------------------------------

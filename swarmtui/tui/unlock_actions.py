@@ -12,7 +12,7 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from swarmtui.errors import RotationConflictError, SwarmTuiError
+from swarmtui.errors import RotationConflictError, SwarmLockedError, SwarmTuiError
 from swarmtui.models import SwarmView
 from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
 from swarmtui.tui.token_age import stamp
@@ -48,6 +48,13 @@ class UnlockKeyRotationFailed(Message):
         self.error = error
 
 
+# The unlock pane's note while the swarm is locked.
+LOCKED_NOTE = (
+    "the swarm is locked: this is the key this console read before; unlock each "
+    "manager with 'docker swarm unlock' and this key"
+)
+
+
 class UnlockKeyActions(ConsoleHost):
     """The unlock key pane's behaviour: shown only while autolock is on."""
 
@@ -67,6 +74,21 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_rotating = False
         # The key this console rotated to, and the note shown with it.
         self._unlock_rotated: tuple[str, str] = ("", "")
+
+    def _locked_with_key(self) -> bool:
+        """Tell whether the swarm is locked and this console read its key before."""
+        return (
+            isinstance(self.error, SwarmLockedError)
+            and bool(self.unlock_key_text)
+            and self._unlock_pane is not None
+        )
+
+    def _show_unlock_while_locked(self) -> None:
+        """Keep the last key read on screen while the locked swarm requires it."""
+        pane = self._unlock_pane
+        assert pane is not None
+        pane.display = True
+        pane.show(self.unlock_key_text, self.unlock_revealed, LOCKED_NOTE)
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -108,6 +130,9 @@ class UnlockKeyActions(ConsoleHost):
         self._show_unlock_pane(self.view if self.error is None else None)
 
     def _unlock_view(self) -> SwarmView | None:
+        if self._locked_with_key() and self.view is not None:
+            # The last view read names the swarm in the audit record.
+            return self.view
         view = self._view_or_explain()
         if view is None:
             return None
@@ -174,9 +199,8 @@ class UnlockKeyActions(ConsoleHost):
         if self.unlock_revealed:
             self._record_unlock("reveal-unlock-key", view)
         if self._unlock_pane is not None:
-            self._unlock_pane.show(
-                self.unlock_key_text, self.unlock_revealed, self._rotation_note()
-            )
+            note = LOCKED_NOTE if self._locked_with_key() else self._rotation_note()
+            self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed, note)
             # Below the panes it can be out of view on a small terminal.
             self._unlock_pane.scroll_visible(animate=False)
 
@@ -226,6 +250,14 @@ class UnlockKeyActions(ConsoleHost):
 
     def action_unlock_rotate(self) -> None:
         if self._action_blocked():
+            return
+        if self._locked_with_key():
+            self.notify(
+                "The swarm is locked, so its unlock key cannot be rotated now. "
+                "Unlock it with 'docker swarm unlock' and the key shown, then "
+                "read the swarm again (ctrl+r).",
+                severity="warning",
+            )
             return
         view = self._unlock_view()
         if view is None or self._unlock_key_changing():
