@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -259,3 +260,76 @@ def test_closed_stdout_after_demo_join(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.FAILURE
     assert "piped" in [node.hostname for node in nodes]
     assert b"the node joined the demo swarm all the same" in result.stderr
+
+
+def run_with_streams(
+    tmp_path: Path, arguments: list[str], close: tuple[int, ...] = (), **streams: Any
+) -> subprocess.CompletedProcess[bytes]:
+    """Run swarmtui on the demo swarm with the descriptors in `close` closed."""
+    environment = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+
+    def close_descriptors() -> None:
+        for descriptor in close:
+            os.close(descriptor)
+
+    return subprocess.run(
+        [sys.executable, "-m", "swarmtui", *demo_args(tmp_path), *arguments],
+        stdin=subprocess.DEVNULL,
+        env=environment,
+        timeout=120,
+        preexec_fn=close_descriptors,
+        **streams,
+    )
+
+
+def test_closed_stderr_keeps_messages_off_stdout(tmp_path: Path) -> None:
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+
+    result = run_with_streams(
+        tmp_path,
+        ["join-token", "--rotate", "-q", "worker"],
+        close=(2,),
+        stdout=subprocess.PIPE,
+    )
+
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    assert result.returncode == 0
+    assert after.worker_token != before.worker_token
+    assert result.stdout.decode() == after.worker_token + "\n"
+
+
+def test_closed_stdout_reports_rotation(tmp_path: Path) -> None:
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+
+    result = run_with_streams(
+        tmp_path,
+        ["join-token", "--rotate", "worker"],
+        close=(1,),
+        stderr=subprocess.PIPE,
+    )
+
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE
+    assert after.worker_token != before.worker_token
+    assert "Traceback" not in stderr
+    assert "the rotation took effect and was audited" in stderr
+    assert "standard output was closed before swarmtui started" in stderr
+    assert "SWMTKN" not in stderr
+
+
+def test_full_stdout_named_not_unexpected(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path, ["join-token", "worker"], stdout=full, stderr=subprocess.PIPE
+        )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE
+    assert "unexpected error" not in stderr
+    assert "standard output could not be written (No space left on device)" in stderr

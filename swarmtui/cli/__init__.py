@@ -314,6 +314,9 @@ def parse_command_line(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from swarmtui.cli.output import fill_missing_stderr
+
+    fill_missing_stderr()
     try:
         status = _run(list(sys.argv[1:] if argv is None else argv))
         sys.stdout.flush()
@@ -366,6 +369,9 @@ def _dispatch(arguments: list[str]) -> int:
 
 def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int:
     """Run a subcommand, and turn its errors and interrupts into messages."""
+    from swarmtui.cli.output import guard_stdout, stdout_failure
+
+    guard_stdout()
     service: TokenService | None = None
     try:
         if not _needs_service(args):
@@ -389,9 +395,14 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         change = CHANGES_BEFORE_OUTPUT.get(args.command)
         if change is not None:
             _report(
-                "swarmtui: standard output was closed before all of the output "
-                f"was written; {change} all the same."
+                f"swarmtui: standard output {stdout_failure()}, so not all of the "
+                f"output was written; {change} all the same."
             )
+        rotated = service is not None and bool(service.rotated_at)
+        if change is None and not rotated and stdout_failure() != "was closed":
+            # A reader that exits early is normal in a pipe; other failures
+            # are reported.
+            _report(f"swarmtui: standard output {stdout_failure()}.")
         if service is not None and service.rotated_at:
             from swarmtui.tui.run import cli_command
 
@@ -401,8 +412,8 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
             )
             _report(
                 "swarmtui: the rotation took effect and was audited, but "
-                "standard output was closed before all of the output was "
-                f"written. Read the new {'tokens' if len(roles) > 1 else 'token'} "
+                f"standard output {stdout_failure()}, so not all of the output "
+                f"was written. Read the new {'tokens' if len(roles) > 1 else 'token'} "
                 f"with {commands}."
             )
         return ExitCode.FAILURE
