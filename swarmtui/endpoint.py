@@ -3,8 +3,9 @@
 Order: ``-H/--host``, then ``-c/--context``, then ``DOCKER_HOST``, then
 ``DOCKER_CONTEXT``, then the current context in the docker config, then the
 default socket. ``-H`` and ``-c`` together are an error, as in the CLI. TLS
-settings come from ``DOCKER_TLS_VERIFY`` and ``DOCKER_CERT_PATH`` for a host,
-and from the context's own TLS material for a context.
+settings come from ``DOCKER_TLS_VERIFY``, ``DOCKER_TLS`` and
+``DOCKER_CERT_PATH`` for a host, and from the context's own TLS material for a
+context.
 
 Contexts are read from the docker config folder (``DOCKER_CONFIG``, default
 ``~/.docker``) as the docker CLI stores them. The docker SDK's own context
@@ -263,18 +264,8 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
 TLS_FILE_NAMES = ("ca.pem", "cert.pem", "key.pem")
 
 
-def _check_tls_files(environment: Mapping[str, str]) -> None:
-    """Raise EndpointError when DOCKER_TLS_VERIFY is set and a TLS file is missing.
-
-    The folder is DOCKER_CERT_PATH, or ~/.docker when it is unset, as for
-    the docker CLI.
-    """
-    if not environment.get("DOCKER_TLS_VERIFY"):
-        return
-    folder = Path(
-        environment.get("DOCKER_CERT_PATH")
-        or Path(environment.get("HOME") or Path.home()) / ".docker"
-    )
+def _check_tls_files(folder: Path) -> None:
+    """Raise EndpointError when ca.pem, cert.pem or key.pem is missing from `folder`."""
     missing = [name for name in TLS_FILE_NAMES if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
@@ -285,6 +276,44 @@ def _check_tls_files(environment: Mapping[str, str]) -> None:
             "(cert.pem, key.pem) there, or point DOCKER_CERT_PATH at the folder "
             "that has them.",
         )
+
+
+def _environment_tls(environment: Mapping[str, str]) -> Any:
+    """Build the TLS settings for DOCKER_HOST or -H from the environment, or None.
+
+    As in the docker CLI (checked with docker 28.2.2), a non-empty
+    DOCKER_TLS_VERIFY turns on TLS that checks the engine's certificate
+    against ca.pem, and a non-empty DOCKER_TLS alone turns on TLS that does
+    not check it. DOCKER_CERT_PATH only names the folder with ca.pem,
+    cert.pem and key.pem, which is ~/.docker when it is unset.
+    """
+    verify = bool(environment.get("DOCKER_TLS_VERIFY"))
+    if not verify and not environment.get("DOCKER_TLS"):
+        return None
+    folder = Path(
+        environment.get("DOCKER_CERT_PATH")
+        or Path(environment.get("HOME") or Path.home()) / ".docker"
+    )
+    if verify:
+        _check_tls_files(folder)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    client_cert = None
+    if cert.is_file() and key.is_file():
+        client_cert = (str(cert), str(key))
+    from docker.errors import DockerException
+    from docker.tls import TLSConfig
+
+    try:
+        return TLSConfig(
+            client_cert=client_cert,
+            ca_cert=str(folder / "ca.pem") if verify else None,
+            verify=verify,
+        )
+    except DockerException as error:
+        raise EndpointError(
+            f"The TLS files in {folder} cannot be used: {error}",
+            "Check DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH.",
+        ) from None
 
 
 def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
@@ -300,28 +329,15 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     if context_name is None and environment.get("DOCKER_HOST"):
         origin = "-H/--host" if choice.host else "DOCKER_HOST"
         host = with_default_port(environment["DOCKER_HOST"])
-        environment["DOCKER_HOST"] = host
         check_host(host, origin)
         if host.startswith("unix://"):
             # TLS settings do not apply to a unix socket, as with the docker CLI.
             return ResolvedEndpoint(label=host, base_url=host)
-        _check_tls_files(environment)
-        from docker.errors import DockerException
-        from docker.utils import kwargs_from_env
-
-        try:
-            params = kwargs_from_env(environment=environment)
-        except (DockerException, OSError, ValueError) as error:
-            raise EndpointError(
-                f"The docker endpoint settings could not be read: {error}",
-                "Check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.",
-            ) from None
-        base_url = params["base_url"]
         return ResolvedEndpoint(
-            label=_host_label(base_url),
-            base_url=base_url,
-            tls=params.get("tls"),
-            use_ssh_client=base_url.startswith("ssh://"),
+            label=_host_label(host),
+            base_url=host,
+            tls=_environment_tls(environment),
+            use_ssh_client=host.startswith("ssh://"),
         )
 
     directory = config_dir(environment)

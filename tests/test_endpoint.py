@@ -335,3 +335,48 @@ def test_context_host_without_port_rejected(config: Path) -> None:
 
     assert "from docker context 'noport' is invalid" in caught.value.message
     assert "port is required" in caught.value.message
+
+
+def test_cert_path_alone_keeps_plain_http(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "certs")
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is None
+    assert resolved.base_url == "tcp://127.0.62.1:2376"
+
+
+@pytest.mark.parametrize("value", ["", "0", "1"])
+def test_docker_tls_turns_on_unverified_tls(tmp_path: Path, value: str) -> None:
+    files = write_tls_files(tmp_path / "certs")
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS": "1",
+        "DOCKER_TLS_VERIFY": value,
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    # Any non-empty DOCKER_TLS_VERIFY, "0" too, checks the certificate.
+    assert resolved.tls.verify is bool(value)
+    assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
+
+
+def test_docker_tls_needs_no_files(tmp_path: Path) -> None:
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS": "1",
+        "DOCKER_CERT_PATH": str(tmp_path / "empty"),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is False
+    assert resolved.tls.cert is None

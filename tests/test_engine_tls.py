@@ -564,3 +564,25 @@ def test_plain_http_to_tls_port_hint(tls_swarm: TlsSwarm) -> None:
     result = swarmtui("join-token", "-q", "worker", DOCKER_HOST=host)
 
     assert_failure(result, ExitCode.ENGINE_UNREACHABLE, host, "DOCKER_TLS_VERIFY")
+
+
+def test_cert_path_alone_sends_plain_http(tls_swarm: TlsSwarm) -> None:
+    # DOCKER_CERT_PATH without DOCKER_TLS_VERIFY or DOCKER_TLS names the
+    # files but turns no TLS on, so both CLIs send plain HTTP to the TLS port.
+    host = tls_swarm.daemon.tls_host
+    variables = {
+        "DOCKER_HOST": host,
+        "DOCKER_CERT_PATH": str(tls_swarm.client.directory),
+        "DOCKER_CONFIG": str(tls_swarm.root / "cert-path-only-config"),
+    }
+    theirs = run(
+        [docker_cli(), "swarm", "join-token", "-q", "worker"],
+        tls_environment(**variables),
+    )
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert theirs.returncode != 0
+    assert "HTTP request to an HTTPS server" in theirs.stderr
+    assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "serves its API over TLS")
+    assert "InsecureRequestWarning" not in result.stderr
