@@ -285,15 +285,13 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
     DOCKER_TLS_VERIFY turns on TLS that checks the engine's certificate
     against ca.pem, and a non-empty DOCKER_TLS alone turns on TLS that does
     not check it. DOCKER_CERT_PATH only names the folder with ca.pem,
-    cert.pem and key.pem, which is ~/.docker when it is unset.
+    cert.pem and key.pem. When it is unset, that folder is the docker config
+    folder (DOCKER_CONFIG, else ~/.docker), also as in the docker CLI.
     """
     verify = bool(environment.get("DOCKER_TLS_VERIFY"))
     if not verify and not environment.get("DOCKER_TLS"):
         return None
-    folder = Path(
-        environment.get("DOCKER_CERT_PATH")
-        or Path(environment.get("HOME") or Path.home()) / ".docker"
-    )
+    folder = Path(environment.get("DOCKER_CERT_PATH") or config_dir(environment))
     if verify:
         _check_tls_files(folder)
     cert, key = folder / "cert.pem", folder / "key.pem"

@@ -380,3 +380,37 @@ def test_docker_tls_needs_no_files(tmp_path: Path) -> None:
     assert resolved.tls is not None
     assert resolved.tls.verify is False
     assert resolved.tls.cert is None
+
+
+def test_tls_files_default_to_docker_config(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "docker-config")
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CONFIG": str(files["ca"].parent),
+        "HOME": str(home),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    assert resolved.tls.ca_cert == str(files["ca"])
+    assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
+
+
+def test_missing_tls_files_named_in_docker_config(tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CONFIG": str(config),
+        "HOME": str(tmp_path / "home"),
+    }
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert f"missing from {config}." in caught.value.message
