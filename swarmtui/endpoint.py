@@ -38,6 +38,11 @@ MAX_SOCKET_PATH_BYTES = 107
 HOST_FORMS = (
     "Give unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]."
 )
+# The start of the warning for TLS that does not check the engine's certificate.
+UNVERIFIED_TLS = (
+    "the engine's TLS certificate is not checked, so any server on the network "
+    "path can pose as the engine"
+)
 # The port that the docker CLI connects to for a -H or DOCKER_HOST address
 # with none, checked with docker 20.10.24 and 28.2.2, with TLS too.
 DEFAULT_TCP_PORT = 2375
@@ -146,6 +151,9 @@ class ResolvedEndpoint:
     base_url: str
     tls: Any = None
     use_ssh_client: bool = False
+    # The warning for TLS that does not check the engine's certificate, with
+    # the setting that makes it check. Empty when TLS is off or checks it.
+    unverified_tls_warning: str = ""
 
     def __post_init__(self) -> None:
         # The label is shown, logged and audited: a token typed into a host
@@ -205,7 +213,7 @@ def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
         candidate = tls_dir / filename
         if candidate.is_file():
             files[filename] = str(candidate)  # type: ignore[assignment]
-    if not any(files.values()):
+    if not any(files.values()) and not skip_verify:
         return None
     from docker.tls import TLSConfig
 
@@ -253,11 +261,21 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The TLS files of docker context {name!r} cannot be used: {error}",
             "Recreate the context with valid --docker ca=,cert=,key= files.",
         ) from None
+    warning = ""
+    if tls is not None and skip_verify:
+        warning = (
+            f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
+            "skip-tls-verify. To check it, recreate the context with "
+            f"'docker context create {name} --docker host={host},ca=CA.pem,"
+            "cert=cert.pem,key=key.pem', where CA.pem is the CA certificate "
+            "that signed the engine's certificate."
+        )
     return ResolvedEndpoint(
         label=name,
         base_url=host,
         tls=tls,
         use_ssh_client=host.startswith("ssh://"),
+        unverified_tls_warning=warning,
     )
 
 
@@ -314,29 +332,44 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
         ) from None
 
 
+def _host_endpoint(
+    host: str, origin: str, environment: Mapping[str, str]
+) -> ResolvedEndpoint:
+    """Resolve a host from -H or DOCKER_HOST, with TLS from the environment."""
+    host = with_default_port(host)
+    check_host(host, origin)
+    if host.startswith("unix://"):
+        # TLS settings do not apply to a unix socket, as with the docker CLI.
+        return ResolvedEndpoint(label=host, base_url=host)
+    tls = _environment_tls(environment)
+    warning = ""
+    if tls is not None and not tls.verify:
+        folder = environment.get("DOCKER_CERT_PATH") or config_dir(environment)
+        warning = (
+            f"{UNVERIFIED_TLS}, because DOCKER_TLS is set without "
+            "DOCKER_TLS_VERIFY. To check it, set DOCKER_TLS_VERIFY=1 and put the "
+            f"CA certificate that signed the engine's certificate in {folder}/ca.pem."
+        )
+    return ResolvedEndpoint(
+        label=_host_label(host),
+        base_url=host,
+        tls=tls,
+        use_ssh_client=host.startswith("ssh://"),
+        unverified_tls_warning=warning,
+    )
+
+
 def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     """Turn the user's choice into client arguments; nothing is connected yet."""
     environment = dict(choice.environment)
     if choice.host:
-        environment["DOCKER_HOST"] = choice.host
+        return _host_endpoint(choice.host, "-H/--host", environment)
 
     context_name = choice.context
-    if not context_name and not environment.get("DOCKER_HOST"):
+    if not context_name and environment.get("DOCKER_HOST"):
+        return _host_endpoint(environment["DOCKER_HOST"], "DOCKER_HOST", environment)
+    if not context_name:
         context_name = environment.get("DOCKER_CONTEXT") or None
-
-    if context_name is None and environment.get("DOCKER_HOST"):
-        origin = "-H/--host" if choice.host else "DOCKER_HOST"
-        host = with_default_port(environment["DOCKER_HOST"])
-        check_host(host, origin)
-        if host.startswith("unix://"):
-            # TLS settings do not apply to a unix socket, as with the docker CLI.
-            return ResolvedEndpoint(label=host, base_url=host)
-        return ResolvedEndpoint(
-            label=_host_label(host),
-            base_url=host,
-            tls=_environment_tls(environment),
-            use_ssh_client=host.startswith("ssh://"),
-        )
 
     directory = config_dir(environment)
     if context_name is None:

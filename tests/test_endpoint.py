@@ -414,3 +414,17 @@ def test_missing_tls_files_named_in_docker_config(tmp_path: Path) -> None:
         resolve_endpoint(EndpointChoice(environment=environment))
 
     assert f"missing from {config}." in caught.value.message
+
+
+def test_skip_verify_context_without_files_uses_tls(config: Path) -> None:
+    docker_context_create(
+        config, "skip", "host=tcp://127.0.62.1:2376,skip-tls-verify=true"
+    )
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="skip", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is False
+    assert "created with skip-tls-verify" in resolved.unverified_tls_warning

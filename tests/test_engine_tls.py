@@ -586,3 +586,53 @@ def test_cert_path_alone_sends_plain_http(tls_swarm: TlsSwarm) -> None:
     assert "HTTP request to an HTTPS server" in theirs.stderr
     assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "serves its API over TLS")
     assert "InsecureRequestWarning" not in result.stderr
+
+
+def assert_one_unverified_warning(stderr: str, fix: str) -> None:
+    """Check that stderr is one swarmtui warning about the unchecked certificate."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(
+        "swarmtui: warning: the engine's TLS certificate is not checked"
+    )
+    assert fix in lines[0]
+    assert "InsecureRequestWarning" not in stderr
+    assert "site-packages" not in stderr
+
+
+def test_docker_tls_warns_once(tls_swarm: TlsSwarm) -> None:
+    daemon = tls_swarm.daemon
+    variables = {
+        "DOCKER_HOST": daemon.tls_host,
+        "DOCKER_TLS": "1",
+        "DOCKER_CERT_PATH": str(tls_swarm.client.directory),
+    }
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(daemon, "worker") + "\n"
+    assert_one_unverified_warning(
+        result.stderr, "set DOCKER_TLS_VERIFY=1 and put the CA certificate"
+    )
+
+
+def test_skip_verify_context_warns_once(tls_swarm: TlsSwarm) -> None:
+    daemon = tls_swarm.daemon
+    client = tls_swarm.client
+    config = str(tls_swarm.root / "skip-verify-config")
+    docker(
+        "context",
+        "create",
+        "skip",
+        "--docker",
+        f"host={daemon.tls_host},cert={client.cert},key={client.key},"
+        "skip-tls-verify=true",
+        DOCKER_CONFIG=config,
+    )
+
+    result = swarmtui("-c", "skip", "join-token", "-q", "manager", DOCKER_CONFIG=config)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(daemon, "manager") + "\n"
+    assert_one_unverified_warning(result.stderr, "recreate the context with")

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -183,6 +184,8 @@ class EngineBackend:
     def _resolve(self) -> ResolvedEndpoint:
         if self._resolved is None:
             self._resolved = resolve_endpoint(self._choice)
+            if self._resolved.unverified_tls_warning:
+                log.warning("%s", self._resolved.unverified_tls_warning)
         return self._resolved
 
     def _new_client(self, resolved: ResolvedEndpoint, version: str) -> Client:
@@ -221,6 +224,8 @@ class EngineBackend:
             raise self._translate(error) from None
         if resolved.tls is not None:
             _keep_tls_verify(client)
+        if resolved.unverified_tls_warning:
+            _silence_insecure_request_warnings()
         client.hooks["response"].append(self._on_response)
         for adapter in client.adapters.values():
             if hasattr(adapter, "get_connection") and hasattr(adapter, "pools"):
@@ -844,6 +849,18 @@ def _keep_tls_verify(client: Any) -> None:
         return settings
 
     client.merge_environment_settings = merge_keeping_verify
+
+
+def _silence_insecure_request_warnings() -> None:
+    """Drop urllib3's InsecureRequestWarning for this process.
+
+    urllib3 warns at each unverified HTTPS request, with a source line from
+    site-packages, and EngineBackend has already logged one warning that
+    names the setting to change.
+    """
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def _is_html(error: Any, explanation: str) -> bool:
