@@ -374,4 +374,8 @@ def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     directory = config_dir(environment)
     if context_name is None:
         context_name = current_context_name(directory)
+    if context_name == "default" and environment.get("DOCKER_HOST"):
+        # The docker CLI's default context is DOCKER_HOST when it is set, also
+        # when -c default names it (checked with docker 28.2.2).
+        return _host_endpoint(environment["DOCKER_HOST"], "DOCKER_HOST", environment)
     return load_context(context_name, directory)

@@ -428,3 +428,27 @@ def test_skip_verify_context_without_files_uses_tls(config: Path) -> None:
     assert resolved.tls is not None
     assert resolved.tls.verify is False
     assert "created with skip-tls-verify" in resolved.unverified_tls_warning
+
+
+@pytest.mark.parametrize("selection", ["option", "variable", "current"])
+def test_default_context_uses_docker_host(config: Path, selection: str) -> None:
+    context = "default" if selection == "option" else None
+    variables = {"DOCKER_HOST": HOST_ENV}
+    if selection == "variable":
+        variables["DOCKER_CONTEXT"] = "default"
+    if selection == "current":
+        (config / "config.json").write_text(json.dumps({"currentContext": "default"}))
+
+    resolved = resolve_endpoint(
+        EndpointChoice(
+            context=context,
+            environment={"DOCKER_CONFIG": str(config), **variables},
+        )
+    )
+
+    assert resolved.base_url == HOST_ENV
+    assert resolved.label == HOST_ENV
+
+
+def test_default_context_option_without_docker_host(config: Path) -> None:
+    assert choose(config, context="default") == "unix:///var/run/docker.sock"
