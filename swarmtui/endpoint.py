@@ -227,6 +227,13 @@ def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
     )
 
 
+def _docker_endpoint(meta: Any) -> dict[str, Any] | None:
+    """Return the "docker" entry of a context's Endpoints, or None without one."""
+    endpoints = meta.get("Endpoints") if isinstance(meta, dict) else None
+    endpoint = endpoints.get("docker") if isinstance(endpoints, dict) else None
+    return endpoint if isinstance(endpoint, dict) else None
+
+
 def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     """Read a context that `docker context create` stored in `directory`."""
     if name == "default":
@@ -234,7 +241,6 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     meta_path = directory / "contexts" / "meta" / _context_id(name) / "meta.json"
     try:
         meta = json.loads(read_private_file(meta_path).decode("utf-8"))
-        endpoint = meta["Endpoints"]["docker"]
     except FileRejected as error:
         raise EndpointError(
             f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
@@ -245,12 +251,19 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The docker context {name!r} was not found in {directory}.",
             "List the contexts with 'docker context ls', or pick one with -c.",
         ) from None
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise EndpointError(
             f"The docker context {name!r} cannot be read from {meta_path}: "
             f"{type(error).__name__}.",
             "Recreate it with 'docker context rm' and 'docker context create'.",
         ) from None
+    endpoint = _docker_endpoint(meta)
+    if endpoint is None:
+        raise EndpointError(
+            f"The docker context {name!r} has no docker endpoint in {meta_path}.",
+            f"Give it one with 'docker context update {name} --docker "
+            "host=HOST', or choose another context with -c.",
+        )
     host = endpoint.get("Host") or DEFAULT_HOST
     check_host(str(host), f"docker context {name!r}")
     skip_verify = bool(endpoint.get("SkipTLSVerify", False))

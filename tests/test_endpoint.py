@@ -452,3 +452,20 @@ def test_default_context_uses_docker_host(config: Path, selection: str) -> None:
 
 def test_default_context_option_without_docker_host(config: Path) -> None:
     assert choose(config, context="default") == "unix:///var/run/docker.sock"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [{"Endpoints": {}}, {"Endpoints": {"docker": None}}, {}, []],
+    ids=["empty", "null", "no-endpoints", "list"],
+)
+def test_context_without_docker_endpoint_named(config: Path, meta: object) -> None:
+    for path in (config / "contexts" / "meta").rglob("meta.json"):
+        path.write_text(json.dumps(meta))
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert "The docker context 'named' has no docker endpoint in " in str(caught.value)
+    assert "docker context update named --docker host=HOST" in str(caught.value)
+    assert caught.value.exit_code == 2
