@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,18 @@ def with_default_port(host: str) -> str:
     return f"tcp://{address}:{DEFAULT_TCP_PORT}{slash}{path}"
 
 
+def _lacks_hostname(host: str) -> bool:
+    """Return True for a URL without a hostname, such as "ssh://" or "ssh://user@".
+
+    A URL that urllib cannot split returns False, so that the docker SDK's
+    parser names its error.
+    """
+    try:
+        return not urllib.parse.urlsplit(host).hostname
+    except ValueError:
+        return False
+
+
 def check_host(host: str, origin: str) -> None:
     """Raise EndpointError unless `host` is in a form swarmtui can connect to.
 
@@ -99,6 +112,9 @@ def check_host(host: str, origin: str) -> None:
         reason = "the scheme must be written unix://, followed by the socket path"
     elif host.startswith("npipe://"):
         reason = "named pipes exist only on Windows"
+    elif host.startswith("ssh://") and _lacks_hostname(host):
+        # The docker SDK would run ssh to 127.0.0.1 instead.
+        reason = "the ssh hostname is empty"
     else:
         from docker.errors import DockerException
         from docker.utils import parse_host
