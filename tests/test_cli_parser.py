@@ -189,8 +189,8 @@ def test_subcommand_runs_with_gc_on(
         ["join-token", "-H", "unix:///a.sock", "--timeout", "3", "-v", "-q", "worker"],
         ["join-token", "-q", "worker", "-H", "unix:///a.sock", "-v", "--timeout", "3"],
         [
-            "-H",
-            "unix:///b.sock",
+            "--timeout",
+            "5",
             "join-token",
             "-v",
             "--timeout=3",

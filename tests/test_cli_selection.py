@@ -156,3 +156,26 @@ def test_empty_ssh_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == ExitCode.USAGE, stderr
     assert "The Docker host 'ssh://' from -H/--host is invalid" in stderr
     assert "the ssh hostname is empty" in stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["-H", "unix:///tmp/fe-a.sock", "-H", "unix:///tmp/fe-b.sock", "join-token"],
+        ["-H", "unix:///tmp/fe-a.sock", "join-token", "--host=unix:///tmp/fe-b.sock"],
+        ["join-token", "-H", "unix:///tmp/fe-a.sock", "-H", "unix:///tmp/fe-b.sock"],
+        ["-H", "unix:///tmp/fe-a.sock", "--host", "unix:///tmp/fe-b.sock"],
+    ],
+    ids=["before", "before-and-after", "after", "console"],
+)
+def test_second_host_option_rejected(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [*arguments, "worker"] if "join-token" in arguments else arguments
+
+    with pytest.raises(SystemExit) as caught:
+        main(command)
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == ExitCode.USAGE
+    assert "specify only one -H/--host" in stderr
