@@ -217,3 +217,17 @@ def test_default_context_option_uses_docker_host(
     assert result.returncode == 0, result.stderr
     assert result.stdout == theirs.stdout
     assert result.stdout == join_token(manager, "worker") + "\n"
+
+
+@pytest.mark.parametrize("option", ["--rot", "--r"])
+def test_abbreviated_rotate_rotates_nothing(manager: Daemon, option: str) -> None:
+    worker_before = join_token(manager, "worker")
+    manager_before = join_token(manager, "manager")
+
+    result = run_swarmtui("join-token", option, "-q", "worker", host=manager.host)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert f"unrecognized arguments: {option}" in result.stderr
+    assert join_token(manager, "worker") == worker_before
+    assert join_token(manager, "manager") == manager_before

@@ -238,8 +238,14 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors show a token only as its fingerprint.
 
     A token given where an option or a role was expected would otherwise be
-    printed back whole, as in "invalid choice: 'SWMTKN-1-...'".
+    printed back whole, as in "invalid choice: 'SWMTKN-1-...'". Long options
+    must be spelled out, as in the docker CLI: with argparse's abbreviations,
+    `join-token --r worker` rotated the token.
     """
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("allow_abbrev", False)
+        super().__init__(**options)
 
     def error(self, message: str) -> NoReturn:
         from swarmtui.tokens import redact
