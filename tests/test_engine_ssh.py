@@ -14,7 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_fixtures import Daemon, assert_failure, join_token, run_swarmtui
+from engine_fixtures import (
+    CLI_TIMEOUT,
+    Daemon,
+    assert_failure,
+    docker_cli,
+    join_token,
+    run_swarmtui,
+)
 from ssh_fixtures import SshServer, ssh_server_for
 from textual.widgets import Static
 
@@ -197,3 +204,30 @@ async def test_ssh_console_stopped_sshd(
 
     # ssh's stderr would be drawn over the console's screen on a terminal.
     assert capfd.readouterr().err == ""
+
+
+def test_ssh_config_port_applies(manager: Daemon, ssh_server: SshServer) -> None:
+    # A host alias whose HostName and Port come from the ssh config only.
+    with ssh_server.client_config.open("a") as config:
+        config.write(
+            f"Host stuialias\n  HostName 127.0.0.1\n  Port {ssh_server.port}\n"
+        )
+    host = "ssh://root@stuialias"
+    environment = ssh_server.client_environment()
+    theirs = subprocess.run(
+        [docker_cli(), "-H", host, "swarm", "join-token", "-q", "worker"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**environment, "DOCKER_CONFIG": str(ssh_server.directory / "cli")},
+        timeout=CLI_TIMEOUT,
+    )
+
+    result = run_swarmtui(
+        "join-token", "-q", "worker", host=host, environment=environment
+    )
+
+    assert theirs.returncode == 0, theirs.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == theirs.stdout
+    assert result.stdout == join_token(manager, "worker") + "\n"

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -275,12 +276,7 @@ class EngineBackend:
 
         sock = SSHSocket(connection.ssh_host)
         sock.settimeout(connection.timeout)
-        command = ["ssh"]
-        if sock.user:
-            command += ["-l", sock.user]
-        if sock.port:
-            command += ["-p", sock.port]
-        command += ["--", sock.host, "docker system dial-stdio"]
+        command = ssh_command(self._resolve().base_url)
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the call
         try:
             # NOTE: preexec_fn is not safe with threads, as the subprocess
@@ -775,6 +771,23 @@ class EngineBackend:
 
 class _NeverRaised(Exception):
     """An exception class in place of one from a library that is not imported."""
+
+
+def ssh_command(url: str) -> list[str]:
+    """Build the ssh command that runs `docker system dial-stdio` for an ssh:// URL.
+
+    `-p` is passed only when the URL has a port, as the docker CLI does, so
+    that a Port in ~/.ssh/config applies otherwise. The docker SDK's URL
+    parser adds port 22 to a URL without one, so the SDK's host is not used.
+    """
+    parts = urllib.parse.urlsplit(url)
+    command = ["ssh"]
+    if parts.username:
+        command += ["-l", urllib.parse.unquote(parts.username)]
+    if parts.port is not None:
+        command += ["-p", str(parts.port)]
+    command += ["--", parts.hostname or "", "docker system dial-stdio"]
+    return command
 
 
 def _ignore_sigint() -> None:
