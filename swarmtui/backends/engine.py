@@ -623,8 +623,7 @@ class EngineBackend:
         return EngineUnreachableError(
             f"Cannot connect to the Docker engine at {label} through ssh: "
             f"{_sentence(reason)}",
-            "Check that 'ssh' logs in to that host without a prompt, and that "
-            "'docker version' works there for that user.",
+            _ssh_hint(reason, self._resolve().base_url),
         )
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
@@ -776,18 +775,49 @@ class _NeverRaised(Exception):
 def ssh_command(url: str) -> list[str]:
     """Build the ssh command that runs `docker system dial-stdio` for an ssh:// URL.
 
-    `-p` is passed only when the URL has a port, as the docker CLI does, so
-    that a Port in ~/.ssh/config applies otherwise. The docker SDK's URL
-    parser adds port 22 to a URL without one, so the SDK's host is not used.
+    ssh never prompts, and `-p` is passed only when the URL has a port, as
+    the docker CLI does, so that a Port in ~/.ssh/config applies otherwise.
+    The docker SDK's URL parser adds port 22 to a URL without one, so the
+    SDK's host is not used.
     """
     parts = urllib.parse.urlsplit(url)
-    command = ["ssh"]
+    # BatchMode makes ssh fail at once where it would ask on the terminal
+    # (an unknown host key, a password, a key's passphrase): the prompt
+    # would be drawn over the console, and the call would time out.
+    command = ["ssh", "-o", "BatchMode=yes"]
     if parts.username:
         command += ["-l", urllib.parse.unquote(parts.username)]
     if parts.port is not None:
         command += ["-p", str(parts.port)]
     command += ["--", parts.hostname or "", "docker system dial-stdio"]
     return command
+
+
+def _ssh_hint(reason: str, url: str) -> str:
+    """Return what to do about an ssh failure whose last stderr line is `reason`."""
+    parts = urllib.parse.urlsplit(url)
+    login = parts.hostname or ""
+    if parts.username:
+        login = f"{urllib.parse.unquote(parts.username)}@{login}"
+    if parts.port is not None:
+        login = f"-p {parts.port} {login}"
+    if "host key verification failed" in reason.lower():
+        return (
+            "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask whether to "
+            f"trust the host key. Connect once with 'ssh {login}' to check the "
+            "key and accept it, then retry."
+        )
+    if "permission denied" in reason.lower():
+        return (
+            "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask for a "
+            "password or a key's passphrase. Load the key into ssh-agent with "
+            f"'ssh-add', or use a key that 'ssh {login}' accepts without a "
+            "prompt."
+        )
+    return (
+        "Check that 'ssh' logs in to that host without a prompt, and that "
+        "'docker version' works there for that user."
+    )
 
 
 def _ignore_sigint() -> None:
