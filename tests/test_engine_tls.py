@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from engine_fixtures import (
     CLI_TIMEOUT,
@@ -35,6 +36,7 @@ from engine_fixtures import (
 from tls_support import CertificateAuthority, TlsFiles
 
 from swarmtui.errors import ExitCode
+from swarmtui.timetext import format_utc
 from swarmtui.tokens import parse_token
 
 pytestmark = pytest.mark.engine
@@ -61,6 +63,8 @@ class TlsSwarm:
     # The daemon's CA in ca.pem, with a certificate and key from the other CA.
     unrelated_client: TlsFiles
     root: Path
+    # From the daemon's CA, with a certificate whose validity ended a day ago.
+    expired_client: TlsFiles
 
 
 def tls_environment(**extra: str) -> dict[str, str]:
@@ -147,6 +151,7 @@ def tls_swarm(
         unrelated=other_client,
         unrelated_client=folder_of(root / "mixed", authority.ca_pem, other_client),
         root=root,
+        expired_client=authority.client_files("expired-client", expired=True),
     )
 
 
@@ -636,3 +641,21 @@ def test_skip_verify_context_warns_once(tls_swarm: TlsSwarm) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(daemon, "manager") + "\n"
     assert_one_unverified_warning(result.stderr, "recreate the context with")
+
+
+def test_expired_client_certificate_named(tls_swarm: TlsSwarm) -> None:
+    files = tls_swarm.expired_client
+    variables = certificate_variables(tls_swarm.daemon.tls_host, files)
+    certificate = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    expiry = format_utc(certificate.not_valid_after_utc)
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"The client certificate {files.cert} for the engine at ",
+        f" expired on {expiry}.",
+        "Get a new client certificate and key",
+    )
+    assert "signed by a CA the engine trusts" not in result.stderr
