@@ -291,7 +291,8 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             "Recreate the context with valid --docker ca=,cert=,key= files.",
         ) from None
     warning = ""
-    if tls is not None and skip_verify:
+    # TLS applies to tcp:// hosts only, as in the docker CLI.
+    if tls is not None and skip_verify and host.startswith("tcp://"):
         warning = (
             f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
             "skip-tls-verify. To check it, recreate the context with "
@@ -372,7 +373,7 @@ def _host_endpoint(
         return ResolvedEndpoint(label=host, base_url=host)
     tls = _environment_tls(environment)
     warning = ""
-    if tls is not None and not tls.verify:
+    if tls is not None and not tls.verify and not host.startswith("ssh://"):
         folder = environment.get("DOCKER_CERT_PATH") or config_dir(environment)
         warning = (
             f"{UNVERIFIED_TLS}, because DOCKER_TLS is set without "

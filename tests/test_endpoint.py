@@ -469,3 +469,14 @@ def test_context_without_docker_endpoint_named(config: Path, meta: object) -> No
     assert "The docker context 'named' has no docker endpoint in " in str(caught.value)
     assert "docker context update named --docker host=HOST" in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+def test_skip_verify_unix_context_not_warned(config: Path) -> None:
+    docker_context_create(config, "local", f"host={HOST_CONTEXT},skip-tls-verify=true")
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="local", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.base_url == HOST_CONTEXT
+    assert resolved.unverified_tls_warning == ""

@@ -11,6 +11,7 @@ import pytest
 from engine_fixtures import (
     Daemon,
     DaemonPool,
+    clean_environment,
     docker_cli,
     get_json,
     join_token,
@@ -199,7 +200,7 @@ def test_default_context_option_uses_docker_host(
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **variables, "DOCKER_HOST": manager.host},
+        env=clean_environment(**variables, DOCKER_HOST=manager.host),
         timeout=60,
     )
 

@@ -807,7 +807,10 @@ def _ssh_hint(reason: str, url: str) -> str:
             f"trust the host key. Connect once with 'ssh {login}' to check the "
             "key and accept it, then retry."
         )
-    if "permission denied" in reason.lower():
+    # ssh writes "Permission denied (publickey)." with the methods it tried.
+    # The remote docker CLI's "permission denied while trying to connect"
+    # is not a login failure.
+    if "Permission denied (" in reason:
         return (
             "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask for a "
             "password or a key's passphrase. Load the key into ssh-agent with "
