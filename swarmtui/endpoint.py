@@ -3,8 +3,9 @@
 Order: ``-H/--host``, then ``-c/--context``, then ``DOCKER_HOST``, then
 ``DOCKER_CONTEXT``, then the current context in the docker config, then the
 default socket. ``-H`` and ``-c`` together are an error, as in the CLI. TLS
-settings come from ``DOCKER_TLS_VERIFY`` and ``DOCKER_CERT_PATH`` for a host,
-and from the context's own TLS material for a context.
+settings come from ``DOCKER_TLS_VERIFY``, ``DOCKER_TLS`` and
+``DOCKER_CERT_PATH`` for a host, and from the context's own TLS material for a
+context.
 
 Contexts are read from the docker config folder (``DOCKER_CONFIG``, default
 ``~/.docker``) as the docker CLI stores them. The docker SDK's own context
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,11 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 MAX_SOCKET_PATH_BYTES = 107
 HOST_FORMS = (
     "Give unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT]."
+)
+# The start of the warning for TLS that does not check the engine's certificate.
+UNVERIFIED_TLS = (
+    "the engine's TLS certificate is not checked, so any server on the network "
+    "path can pose as the engine"
 )
 # The port that the docker CLI connects to for a -H or DOCKER_HOST address
 # with none, checked with docker 20.10.24 and 28.2.2, with TLS too.
@@ -72,6 +79,18 @@ def with_default_port(host: str) -> str:
     return f"tcp://{address}:{DEFAULT_TCP_PORT}{slash}{path}"
 
 
+def _lacks_hostname(host: str) -> bool:
+    """Return True for a URL without a hostname, such as "ssh://" or "ssh://user@".
+
+    A URL that urllib cannot split returns False, so that the docker SDK's
+    parser names its error.
+    """
+    try:
+        return not urllib.parse.urlsplit(host).hostname
+    except ValueError:
+        return False
+
+
 def check_host(host: str, origin: str) -> None:
     """Raise EndpointError unless `host` is in a form swarmtui can connect to.
 
@@ -93,6 +112,9 @@ def check_host(host: str, origin: str) -> None:
         reason = "the scheme must be written unix://, followed by the socket path"
     elif host.startswith("npipe://"):
         reason = "named pipes exist only on Windows"
+    elif host.startswith("ssh://") and _lacks_hostname(host):
+        # The docker SDK would run ssh to 127.0.0.1 instead.
+        reason = "the ssh hostname is empty"
     else:
         from docker.errors import DockerException
         from docker.utils import parse_host
@@ -145,6 +167,9 @@ class ResolvedEndpoint:
     base_url: str
     tls: Any = None
     use_ssh_client: bool = False
+    # The warning for TLS that does not check the engine's certificate, with
+    # the setting that makes it check. Empty when TLS is off or checks it.
+    unverified_tls_warning: str = ""
 
     def __post_init__(self) -> None:
         # The label is shown, logged and audited: a token typed into a host
@@ -204,7 +229,7 @@ def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
         candidate = tls_dir / filename
         if candidate.is_file():
             files[filename] = str(candidate)  # type: ignore[assignment]
-    if not any(files.values()):
+    if not any(files.values()) and not skip_verify:
         return None
     from docker.tls import TLSConfig
 
@@ -218,6 +243,13 @@ def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
     )
 
 
+def _docker_endpoint(meta: Any) -> dict[str, Any] | None:
+    """Return the "docker" entry of a context's Endpoints, or None without one."""
+    endpoints = meta.get("Endpoints") if isinstance(meta, dict) else None
+    endpoint = endpoints.get("docker") if isinstance(endpoints, dict) else None
+    return endpoint if isinstance(endpoint, dict) else None
+
+
 def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     """Read a context that `docker context create` stored in `directory`."""
     if name == "default":
@@ -225,7 +257,6 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     meta_path = directory / "contexts" / "meta" / _context_id(name) / "meta.json"
     try:
         meta = json.loads(read_private_file(meta_path).decode("utf-8"))
-        endpoint = meta["Endpoints"]["docker"]
     except FileRejected as error:
         raise EndpointError(
             f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
@@ -236,12 +267,19 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The docker context {name!r} was not found in {directory}.",
             "List the contexts with 'docker context ls', or pick one with -c.",
         ) from None
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise EndpointError(
             f"The docker context {name!r} cannot be read from {meta_path}: "
             f"{type(error).__name__}.",
             "Recreate it with 'docker context rm' and 'docker context create'.",
         ) from None
+    endpoint = _docker_endpoint(meta)
+    if endpoint is None:
+        raise EndpointError(
+            f"The docker context {name!r} has no docker endpoint in {meta_path}.",
+            f"Give it one with 'docker context update {name} --docker "
+            "host=HOST', or choose another context with -c.",
+        )
     host = endpoint.get("Host") or DEFAULT_HOST
     check_host(str(host), f"docker context {name!r}")
     skip_verify = bool(endpoint.get("SkipTLSVerify", False))
@@ -252,29 +290,30 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The TLS files of docker context {name!r} cannot be used: {error}",
             "Recreate the context with valid --docker ca=,cert=,key= files.",
         ) from None
+    warning = ""
+    # TLS applies to tcp:// hosts only, as in the docker CLI.
+    if tls is not None and skip_verify and host.startswith("tcp://"):
+        warning = (
+            f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
+            "skip-tls-verify. To check it, recreate the context with "
+            f"'docker context create {name} --docker host={host},ca=CA.pem,"
+            "cert=cert.pem,key=key.pem', where CA.pem is the CA certificate "
+            "that signed the engine's certificate."
+        )
     return ResolvedEndpoint(
         label=name,
         base_url=host,
         tls=tls,
         use_ssh_client=host.startswith("ssh://"),
+        unverified_tls_warning=warning,
     )
 
 
 TLS_FILE_NAMES = ("ca.pem", "cert.pem", "key.pem")
 
 
-def _check_tls_files(environment: Mapping[str, str]) -> None:
-    """Raise EndpointError when DOCKER_TLS_VERIFY is set and a TLS file is missing.
-
-    The folder is DOCKER_CERT_PATH, or ~/.docker when it is unset, as for
-    the docker CLI.
-    """
-    if not environment.get("DOCKER_TLS_VERIFY"):
-        return
-    folder = Path(
-        environment.get("DOCKER_CERT_PATH")
-        or Path(environment.get("HOME") or Path.home()) / ".docker"
-    )
+def _check_tls_files(folder: Path) -> None:
+    """Raise EndpointError when ca.pem, cert.pem or key.pem is missing from `folder`."""
     missing = [name for name in TLS_FILE_NAMES if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
@@ -287,44 +326,86 @@ def _check_tls_files(environment: Mapping[str, str]) -> None:
         )
 
 
+def _environment_tls(environment: Mapping[str, str]) -> Any:
+    """Build the TLS settings for DOCKER_HOST or -H from the environment, or None.
+
+    As in the docker CLI (checked with docker 28.2.2), a non-empty
+    DOCKER_TLS_VERIFY turns on TLS that checks the engine's certificate
+    against ca.pem, and a non-empty DOCKER_TLS alone turns on TLS that does
+    not check it. DOCKER_CERT_PATH only names the folder with ca.pem,
+    cert.pem and key.pem. When it is unset, that folder is the docker config
+    folder (DOCKER_CONFIG, else ~/.docker), also as in the docker CLI.
+    """
+    verify = bool(environment.get("DOCKER_TLS_VERIFY"))
+    if not verify and not environment.get("DOCKER_TLS"):
+        return None
+    folder = Path(environment.get("DOCKER_CERT_PATH") or config_dir(environment))
+    if verify:
+        _check_tls_files(folder)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    client_cert = None
+    if cert.is_file() and key.is_file():
+        client_cert = (str(cert), str(key))
+    from docker.errors import DockerException
+    from docker.tls import TLSConfig
+
+    try:
+        return TLSConfig(
+            client_cert=client_cert,
+            ca_cert=str(folder / "ca.pem") if verify else None,
+            verify=verify,
+        )
+    except DockerException as error:
+        raise EndpointError(
+            f"The TLS files in {folder} cannot be used: {error}",
+            "Check DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH.",
+        ) from None
+
+
+def _host_endpoint(
+    host: str, origin: str, environment: Mapping[str, str]
+) -> ResolvedEndpoint:
+    """Resolve a host from -H or DOCKER_HOST, with TLS from the environment."""
+    host = with_default_port(host)
+    check_host(host, origin)
+    if host.startswith("unix://"):
+        # TLS settings do not apply to a unix socket, as with the docker CLI.
+        return ResolvedEndpoint(label=host, base_url=host)
+    tls = _environment_tls(environment)
+    warning = ""
+    if tls is not None and not tls.verify and not host.startswith("ssh://"):
+        folder = environment.get("DOCKER_CERT_PATH") or config_dir(environment)
+        warning = (
+            f"{UNVERIFIED_TLS}, because DOCKER_TLS is set without "
+            "DOCKER_TLS_VERIFY. To check it, set DOCKER_TLS_VERIFY=1 and put the "
+            f"CA certificate that signed the engine's certificate in {folder}/ca.pem."
+        )
+    return ResolvedEndpoint(
+        label=_host_label(host),
+        base_url=host,
+        tls=tls,
+        use_ssh_client=host.startswith("ssh://"),
+        unverified_tls_warning=warning,
+    )
+
+
 def resolve_endpoint(choice: EndpointChoice) -> ResolvedEndpoint:
     """Turn the user's choice into client arguments; nothing is connected yet."""
     environment = dict(choice.environment)
     if choice.host:
-        environment["DOCKER_HOST"] = choice.host
+        return _host_endpoint(choice.host, "-H/--host", environment)
 
     context_name = choice.context
-    if not context_name and not environment.get("DOCKER_HOST"):
+    if not context_name and environment.get("DOCKER_HOST"):
+        return _host_endpoint(environment["DOCKER_HOST"], "DOCKER_HOST", environment)
+    if not context_name:
         context_name = environment.get("DOCKER_CONTEXT") or None
-
-    if context_name is None and environment.get("DOCKER_HOST"):
-        origin = "-H/--host" if choice.host else "DOCKER_HOST"
-        host = with_default_port(environment["DOCKER_HOST"])
-        environment["DOCKER_HOST"] = host
-        check_host(host, origin)
-        if host.startswith("unix://"):
-            # TLS settings do not apply to a unix socket, as with the docker CLI.
-            return ResolvedEndpoint(label=host, base_url=host)
-        _check_tls_files(environment)
-        from docker.errors import DockerException
-        from docker.utils import kwargs_from_env
-
-        try:
-            params = kwargs_from_env(environment=environment)
-        except (DockerException, OSError, ValueError) as error:
-            raise EndpointError(
-                f"The docker endpoint settings could not be read: {error}",
-                "Check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.",
-            ) from None
-        base_url = params["base_url"]
-        return ResolvedEndpoint(
-            label=_host_label(base_url),
-            base_url=base_url,
-            tls=params.get("tls"),
-            use_ssh_client=base_url.startswith("ssh://"),
-        )
 
     directory = config_dir(environment)
     if context_name is None:
         context_name = current_context_name(directory)
+    if context_name == "default" and environment.get("DOCKER_HOST"):
+        # The docker CLI's default context is DOCKER_HOST when it is set, also
+        # when -c default names it (checked with docker 28.2.2).
+        return _host_endpoint(environment["DOCKER_HOST"], "DOCKER_HOST", environment)
     return load_context(context_name, directory)

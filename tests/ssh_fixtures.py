@@ -1,11 +1,12 @@
 """A private sshd in front of the session's dockerd, for the ssh:// tests.
 
-swarmtui reaches an ssh:// host through the docker SDK, which runs the
-system client as ``ssh [-l USER] [-p PORT] -- HOST 'docker system
-dial-stdio'`` (docker SDK 7.2, ``docker/transport/sshconn.py``), found on
-PATH. The fixture starts ``sshd`` as a child process on 127.0.0.1 and a free
-port, with its own host key, authorized key, config and pid file in a
-temporary folder. Its config sets DOCKER_HOST for the remote command to the
+swarmtui reaches an ssh:// host through the docker SDK's connection, for
+which it runs the system client as ``ssh -o BatchMode=yes [-l USER] [-p
+PORT] -- HOST 'docker system dial-stdio'``, found on PATH (docker SDK 7.2,
+``docker/transport/sshconn.py``, runs the same without BatchMode). The
+fixture starts ``sshd`` as a child process on 127.0.0.1 and a free port,
+with its own host key, authorized key, config and pid file in a temporary
+folder. Its config sets DOCKER_HOST for the remote command to the
 private dockerd's socket.
 
 OpenSSH takes ``~/.ssh`` from the passwd entry, not from $HOME, so the

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,8 +191,8 @@ def test_subcommand_runs_with_gc_on(
         ["join-token", "-H", "unix:///a.sock", "--timeout", "3", "-v", "-q", "worker"],
         ["join-token", "-q", "worker", "-H", "unix:///a.sock", "-v", "--timeout", "3"],
         [
-            "-H",
-            "unix:///b.sock",
+            "--timeout",
+            "5",
             "join-token",
             "-v",
             "--timeout=3",
@@ -263,3 +265,47 @@ def test_missing_role_named_as_in_usage(
     assert exited.value.code == 2
     assert "ROLE" in error.splitlines()[-2]
     assert error.splitlines()[-1].endswith("the following arguments are required: ROLE")
+
+
+def all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Yield `parser` and every subcommand parser below it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from all_parsers(child)
+
+
+def test_no_parser_allows_abbreviations() -> None:
+    parser, _ = build_parser()
+
+    parsers = list(all_parsers(parser))
+
+    assert len(parsers) > len(SUBCOMMAND_MODULES)
+    assert [p.prog for p in parsers if p.allow_abbrev] == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["join-token", "--r", "-q", "worker"],
+        ["join-token", "--rot", "worker"],
+        ["join-token", "--qui", "worker"],
+        ["join-token", "--j", "worker"],
+        ["--ho", "unix:///tmp/fe-none.sock", "join-token", "worker"],
+        ["--time", "3", "join-token", "worker"],
+        ["join-token", "--time", "3", "worker"],
+        ["--ho", "unix:///tmp/fe-none.sock"],
+    ],
+)
+def test_abbreviated_option_rejected(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_command_line(arguments)
+
+    # The option's value, if it has one, is then read as a positional
+    # argument, so the error names either the option or that value.
+    stderr = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "error: " in stderr

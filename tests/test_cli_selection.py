@@ -30,6 +30,9 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("tcp://127.0.8.1:abc", "port could not be cast to integer"),
         ("tcp://127.0.8.1:0", "port 0 is not a port to connect to"),
         ("npipe:////./pipe/docker_engine", "only on Windows"),
+        ("ssh://", "the ssh hostname is empty"),
+        ("ssh://admin@", "the ssh hostname is empty"),
+        ("ssh://:2222", "the ssh hostname is empty"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(
@@ -144,3 +147,35 @@ def test_missing_config_file_warned(
     assert f"warning: the config file {missing} does not exist" in first_err
     assert second == ExitCode.OK, second_err
     assert "is a symbolic link to a missing file" in second_err
+
+
+def test_empty_ssh_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-H", "ssh://", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert "The Docker host 'ssh://' from -H/--host is invalid" in stderr
+    assert "the ssh hostname is empty" in stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["-H", "unix:///tmp/fe-a.sock", "-H", "unix:///tmp/fe-b.sock", "join-token"],
+        ["-H", "unix:///tmp/fe-a.sock", "join-token", "--host=unix:///tmp/fe-b.sock"],
+        ["join-token", "-H", "unix:///tmp/fe-a.sock", "-H", "unix:///tmp/fe-b.sock"],
+        ["-H", "unix:///tmp/fe-a.sock", "--host", "unix:///tmp/fe-b.sock"],
+    ],
+    ids=["before", "before-and-after", "after", "console"],
+)
+def test_second_host_option_rejected(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [*arguments, "worker"] if "join-token" in arguments else arguments
+
+    with pytest.raises(SystemExit) as caught:
+        main(command)
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == ExitCode.USAGE
+    assert "specify only one -H/--host" in stderr

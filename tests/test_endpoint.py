@@ -335,3 +335,148 @@ def test_context_host_without_port_rejected(config: Path) -> None:
 
     assert "from docker context 'noport' is invalid" in caught.value.message
     assert "port is required" in caught.value.message
+
+
+def test_cert_path_alone_keeps_plain_http(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "certs")
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is None
+    assert resolved.base_url == "tcp://127.0.62.1:2376"
+
+
+@pytest.mark.parametrize("value", ["", "0", "1"])
+def test_docker_tls_turns_on_unverified_tls(tmp_path: Path, value: str) -> None:
+    files = write_tls_files(tmp_path / "certs")
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS": "1",
+        "DOCKER_TLS_VERIFY": value,
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    # Any non-empty DOCKER_TLS_VERIFY, "0" too, checks the certificate.
+    assert resolved.tls.verify is bool(value)
+    assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
+
+
+def test_docker_tls_needs_no_files(tmp_path: Path) -> None:
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS": "1",
+        "DOCKER_CERT_PATH": str(tmp_path / "empty"),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is False
+    assert resolved.tls.cert is None
+
+
+def test_tls_files_default_to_docker_config(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "docker-config")
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CONFIG": str(files["ca"].parent),
+        "HOME": str(home),
+    }
+
+    resolved = resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert resolved.tls is not None
+    assert resolved.tls.ca_cert == str(files["ca"])
+    assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
+
+
+def test_missing_tls_files_named_in_docker_config(tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CONFIG": str(config),
+        "HOME": str(tmp_path / "home"),
+    }
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert f"missing from {config}." in caught.value.message
+
+
+def test_skip_verify_context_without_files_uses_tls(config: Path) -> None:
+    docker_context_create(
+        config, "skip", "host=tcp://127.0.62.1:2376,skip-tls-verify=true"
+    )
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="skip", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is False
+    assert "created with skip-tls-verify" in resolved.unverified_tls_warning
+
+
+@pytest.mark.parametrize("selection", ["option", "variable", "current"])
+def test_default_context_uses_docker_host(config: Path, selection: str) -> None:
+    context = "default" if selection == "option" else None
+    variables = {"DOCKER_HOST": HOST_ENV}
+    if selection == "variable":
+        variables["DOCKER_CONTEXT"] = "default"
+    if selection == "current":
+        (config / "config.json").write_text(json.dumps({"currentContext": "default"}))
+
+    resolved = resolve_endpoint(
+        EndpointChoice(
+            context=context,
+            environment={"DOCKER_CONFIG": str(config), **variables},
+        )
+    )
+
+    assert resolved.base_url == HOST_ENV
+    assert resolved.label == HOST_ENV
+
+
+def test_default_context_option_without_docker_host(config: Path) -> None:
+    assert choose(config, context="default") == "unix:///var/run/docker.sock"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [{"Endpoints": {}}, {"Endpoints": {"docker": None}}, {}, []],
+    ids=["empty", "null", "no-endpoints", "list"],
+)
+def test_context_without_docker_endpoint_named(config: Path, meta: object) -> None:
+    for path in (config / "contexts" / "meta").rglob("meta.json"):
+        path.write_text(json.dumps(meta))
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert "The docker context 'named' has no docker endpoint in " in str(caught.value)
+    assert "docker context update named --docker host=HOST" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_skip_verify_unix_context_not_warned(config: Path) -> None:
+    docker_context_create(config, "local", f"host={HOST_CONTEXT},skip-tls-verify=true")
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="local", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.base_url == HOST_CONTEXT
+    assert resolved.unverified_tls_warning == ""

@@ -11,6 +11,7 @@ import pytest
 from engine_fixtures import (
     Daemon,
     DaemonPool,
+    clean_environment,
     docker_cli,
     get_json,
     join_token,
@@ -188,3 +189,46 @@ def test_docker_context_selects_engine(manager: Daemon, tmp_path: Path) -> None:
     assert by_flag.stdout == expected + "\n"
     assert by_variable.returncode == 0, by_variable.stderr
     assert by_variable.stdout == expected + "\n"
+
+
+def test_default_context_option_uses_docker_host(
+    manager: Daemon, tmp_path: Path
+) -> None:
+    variables = {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
+    theirs = subprocess.run(
+        [docker_cli(), "-c", "default", "swarm", "join-token", "-q", "worker"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=clean_environment(**variables, DOCKER_HOST=manager.host),
+        timeout=60,
+    )
+
+    result = run_swarmtui(
+        "-c",
+        "default",
+        "join-token",
+        "-q",
+        "worker",
+        host=manager.host,
+        environment=variables,
+    )
+
+    assert theirs.returncode == 0, theirs.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == theirs.stdout
+    assert result.stdout == join_token(manager, "worker") + "\n"
+
+
+@pytest.mark.parametrize("option", ["--rot", "--r"])
+def test_abbreviated_rotate_rotates_nothing(manager: Daemon, option: str) -> None:
+    worker_before = join_token(manager, "worker")
+    manager_before = join_token(manager, "manager")
+
+    result = run_swarmtui("join-token", option, "-q", "worker", host=manager.host)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert f"unrecognized arguments: {option}" in result.stderr
+    assert join_token(manager, "worker") == worker_before
+    assert join_token(manager, "manager") == manager_before

@@ -8,14 +8,26 @@ on PATH, or the console with the same PATH.
 from __future__ import annotations
 
 import os
+import pty
 import pwd
+import select
+import shlex
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from engine_fixtures import Daemon, assert_failure, join_token, run_swarmtui
-from ssh_fixtures import SshServer, ssh_server_for
+from engine_fixtures import (
+    CLI_TIMEOUT,
+    Daemon,
+    assert_failure,
+    docker_cli,
+    join_token,
+    run_swarmtui,
+    swarmtui_script,
+)
+from ssh_fixtures import SshServer, openssh_tool, ssh_server_for
 from textual.widgets import Static
 
 from swarmtui.backends.engine import EngineBackend
@@ -197,3 +209,153 @@ async def test_ssh_console_stopped_sshd(
 
     # ssh's stderr would be drawn over the console's screen on a terminal.
     assert capfd.readouterr().err == ""
+
+
+def test_ssh_config_port_applies(manager: Daemon, ssh_server: SshServer) -> None:
+    # A host alias whose HostName and Port come from the ssh config only.
+    with ssh_server.client_config.open("a") as config:
+        config.write(
+            f"Host stuialias\n  HostName 127.0.0.1\n  Port {ssh_server.port}\n"
+        )
+    host = "ssh://root@stuialias"
+    environment = ssh_server.client_environment()
+    theirs = subprocess.run(
+        [docker_cli(), "-H", host, "swarm", "join-token", "-q", "worker"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**environment, "DOCKER_CONFIG": str(ssh_server.directory / "cli")},
+        timeout=CLI_TIMEOUT,
+    )
+
+    result = run_swarmtui(
+        "join-token", "-q", "worker", host=host, environment=environment
+    )
+
+    assert theirs.returncode == 0, theirs.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == theirs.stdout
+    assert result.stdout == join_token(manager, "worker") + "\n"
+
+
+def prompting_ssh(server: SshServer, folder: Path, identity: Path) -> dict[str, str]:
+    """Return an environment whose `ssh` prompts on the terminal, as by default.
+
+    Its config has no BatchMode and prompts before it trusts an unknown host
+    key. The known hosts file is `folder`/known_hosts, empty unless the
+    caller fills it.
+    """
+    known_hosts = folder / "known_hosts"
+    known_hosts.touch()
+    config = folder / "ssh_config"
+    config.write_text(
+        "Host *\n"
+        f"  IdentityFile {identity}\n"
+        "  IdentitiesOnly yes\n"
+        "  IdentityAgent none\n"
+        f"  UserKnownHostsFile {known_hosts}\n"
+        "  GlobalKnownHostsFile /dev/null\n"
+        "  StrictHostKeyChecking ask\n"
+        "  UpdateHostKeys no\n"
+        "  ControlMaster no\n"
+        "  ControlPath none\n"
+        "  LogLevel ERROR\n"
+    )
+    bin_directory = folder / "bin"
+    bin_directory.mkdir()
+    script = bin_directory / "ssh"
+    ssh = shlex.quote(openssh_tool("ssh"))
+    script.write_text(f'#!/bin/sh\nexec {ssh} -F {shlex.quote(str(config))} "$@"\n')
+    script.chmod(0o755)
+    environment = server.client_environment(DOCKER_HOST=server.host)
+    environment["PATH"] = f"{bin_directory}:{environment['PATH']}"
+    return environment
+
+
+def run_on_terminal(
+    environment: dict[str, str], *arguments: str, limit: float = 30.0
+) -> tuple[int, str, float]:
+    """Run swarmtui on a new pseudo-terminal, its controlling terminal.
+
+    Return the exit status, what it wrote to the terminal and the seconds
+    it took. ssh writes its prompts to the controlling terminal.
+    """
+    command = [swarmtui_script(), *arguments]
+    started = time.monotonic()
+    pid, terminal = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(command[0], command, environment)
+        finally:
+            os._exit(127)
+    output = bytearray()
+    try:
+        while time.monotonic() - started < limit:
+            ready, _, _ = select.select([terminal], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO once the child and its ssh have exited
+                break
+            if not chunk:
+                break
+            output += chunk
+        else:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+    elapsed = time.monotonic() - started
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace"), elapsed
+
+
+def test_ssh_unknown_host_key_fails_at_once(
+    ssh_server: SshServer, tmp_path: Path
+) -> None:
+    environment = prompting_ssh(
+        ssh_server, tmp_path, ssh_server.directory / "client_key"
+    )
+
+    status, output, elapsed = run_on_terminal(
+        environment, "--timeout", "10", "join-token", "-q", "worker"
+    )
+
+    assert status == ExitCode.ENGINE_UNREACHABLE, output
+    assert "continue connecting" not in output
+    assert "Host key verification failed." in output
+    assert f"Connect once with 'ssh -p {ssh_server.port} root@127.0.0.1'" in output
+    assert "did not respond" not in output
+    assert elapsed < 5
+    assert "SWMTKN" not in output
+
+
+def test_ssh_key_passphrase_fails_at_once(
+    ssh_server: SshServer, tmp_path: Path
+) -> None:
+    key = tmp_path / "passphrase_key"
+    keygen = openssh_tool("ssh-keygen")
+    subprocess.run(
+        [keygen, "-q", "-t", "ed25519", "-N", "secret words", "-f", str(key)],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    with (ssh_server.directory / "authorized_keys").open("a") as authorized:
+        authorized.write(Path(f"{key}.pub").read_text())
+    environment = prompting_ssh(ssh_server, tmp_path, key)
+    (tmp_path / "known_hosts").write_text(
+        (ssh_server.directory / "known_hosts").read_text()
+    )
+
+    status, output, elapsed = run_on_terminal(
+        environment, "--timeout", "10", "join-token", "-q", "worker"
+    )
+
+    assert status == ExitCode.ENGINE_UNREACHABLE, output
+    assert "Enter passphrase" not in output
+    assert "Permission denied (publickey)." in output
+    assert "Load the key into ssh-agent with 'ssh-add'" in output
+    assert "did not respond" not in output
+    assert elapsed < 5
+    assert "SWMTKN" not in output

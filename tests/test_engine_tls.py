@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from engine_fixtures import (
     CLI_TIMEOUT,
@@ -35,6 +36,7 @@ from engine_fixtures import (
 from tls_support import CertificateAuthority, TlsFiles
 
 from swarmtui.errors import ExitCode
+from swarmtui.timetext import format_utc
 from swarmtui.tokens import parse_token
 
 pytestmark = pytest.mark.engine
@@ -61,6 +63,8 @@ class TlsSwarm:
     # The daemon's CA in ca.pem, with a certificate and key from the other CA.
     unrelated_client: TlsFiles
     root: Path
+    # From the daemon's CA, with a certificate whose validity ended a day ago.
+    expired_client: TlsFiles
 
 
 def tls_environment(**extra: str) -> dict[str, str]:
@@ -147,6 +151,7 @@ def tls_swarm(
         unrelated=other_client,
         unrelated_client=folder_of(root / "mixed", authority.ca_pem, other_client),
         root=root,
+        expired_client=authority.client_files("expired-client", expired=True),
     )
 
 
@@ -564,3 +569,93 @@ def test_plain_http_to_tls_port_hint(tls_swarm: TlsSwarm) -> None:
     result = swarmtui("join-token", "-q", "worker", DOCKER_HOST=host)
 
     assert_failure(result, ExitCode.ENGINE_UNREACHABLE, host, "DOCKER_TLS_VERIFY")
+
+
+def test_cert_path_alone_sends_plain_http(tls_swarm: TlsSwarm) -> None:
+    # DOCKER_CERT_PATH without DOCKER_TLS_VERIFY or DOCKER_TLS names the
+    # files but turns no TLS on, so both CLIs send plain HTTP to the TLS port.
+    host = tls_swarm.daemon.tls_host
+    variables = {
+        "DOCKER_HOST": host,
+        "DOCKER_CERT_PATH": str(tls_swarm.client.directory),
+        "DOCKER_CONFIG": str(tls_swarm.root / "cert-path-only-config"),
+    }
+    theirs = run(
+        [docker_cli(), "swarm", "join-token", "-q", "worker"],
+        tls_environment(**variables),
+    )
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert theirs.returncode != 0
+    assert "HTTP request to an HTTPS server" in theirs.stderr
+    assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "serves its API over TLS")
+    assert "InsecureRequestWarning" not in result.stderr
+
+
+def assert_one_unverified_warning(stderr: str, fix: str) -> None:
+    """Check that stderr is one swarmtui warning about the unchecked certificate."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(
+        "swarmtui: warning: the engine's TLS certificate is not checked"
+    )
+    assert fix in lines[0]
+    assert "InsecureRequestWarning" not in stderr
+    assert "site-packages" not in stderr
+
+
+def test_docker_tls_warns_once(tls_swarm: TlsSwarm) -> None:
+    daemon = tls_swarm.daemon
+    variables = {
+        "DOCKER_HOST": daemon.tls_host,
+        "DOCKER_TLS": "1",
+        "DOCKER_CERT_PATH": str(tls_swarm.client.directory),
+    }
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(daemon, "worker") + "\n"
+    assert_one_unverified_warning(
+        result.stderr, "set DOCKER_TLS_VERIFY=1 and put the CA certificate"
+    )
+
+
+def test_skip_verify_context_warns_once(tls_swarm: TlsSwarm) -> None:
+    daemon = tls_swarm.daemon
+    client = tls_swarm.client
+    config = str(tls_swarm.root / "skip-verify-config")
+    docker(
+        "context",
+        "create",
+        "skip",
+        "--docker",
+        f"host={daemon.tls_host},cert={client.cert},key={client.key},"
+        "skip-tls-verify=true",
+        DOCKER_CONFIG=config,
+    )
+
+    result = swarmtui("-c", "skip", "join-token", "-q", "manager", DOCKER_CONFIG=config)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(daemon, "manager") + "\n"
+    assert_one_unverified_warning(result.stderr, "recreate the context with")
+
+
+def test_expired_client_certificate_named(tls_swarm: TlsSwarm) -> None:
+    files = tls_swarm.expired_client
+    variables = certificate_variables(tls_swarm.daemon.tls_host, files)
+    certificate = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    expiry = format_utc(certificate.not_valid_after_utc)
+
+    result = swarmtui("join-token", "-q", "worker", **variables)
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"The client certificate {files.cert} for the engine at ",
+        f" expired on {expiry}.",
+        "Get a new client certificate and key",
+    )
+    assert "signed by a CA the engine trusts" not in result.stderr

@@ -8,6 +8,7 @@ from DOCKER_CERT_PATH or from a context that the docker CLI created.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import os
 import shutil
@@ -17,8 +18,13 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from engine_fixtures import docker_cli
 from fake_engine import TCP_FAKE_ADDRESS
 from tls_support import CertificateAuthority, TlsFiles
@@ -27,6 +33,7 @@ from swarmtui.backends.engine import EngineBackend
 from swarmtui.backends.tls_errors import tls_error
 from swarmtui.endpoint import EndpointChoice
 from swarmtui.errors import EngineUnreachableError, ExitCode, TlsError
+from swarmtui.timetext import format_utc
 
 # Text of the urllib3 and requests errors around the ssl module's error.
 WRAPPER_WORDS = ("HTTPSConnectionPool", "Max retries", "Caused by", "\u2026")
@@ -276,3 +283,33 @@ def test_unknown_reason_quoted_short() -> None:
         "[SSL: UNUSUAL_REASON] an unusual failure."
     )
     assert "ca.pem, cert.pem and key.pem" in error.hint
+
+
+def test_future_client_certificate_named(
+    authority: CertificateAuthority, tmp_path: Path
+) -> None:
+    client = authority.client_files()
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "future")])
+    future = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    client.cert.write_bytes(future.public_bytes(serialization.Encoding.PEM))
+    tls = SimpleNamespace(cert=(str(client.cert), str(client.key)), ca_cert=None)
+    text = "[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate"
+
+    error = tls_error("tcp://127.0.8.5:2376", text, ssl.SSLError(1, text), tls)
+
+    assert error.message == (
+        f"The client certificate {client.cert} for the engine at "
+        f"tcp://127.0.8.5:2376 is not valid until {format_utc(start)}."
+    )
+    assert "Check this host's clock" in error.hint

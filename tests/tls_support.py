@@ -116,13 +116,17 @@ class CertificateAuthority:
             expired=expired,
         )
 
-    def client_files(self, name: str = "client") -> TlsFiles:
-        """Issue a client certificate, in a folder of its own named `name`."""
+    def client_files(self, name: str = "client", *, expired: bool = False) -> TlsFiles:
+        """Issue a client certificate, in a folder of its own named `name`.
+
+        With `expired`, the certificate's validity ended a day ago.
+        """
         return self._issue(
             self.directory / name,
             common_name=name,
             usage=ExtendedKeyUsageOID.CLIENT_AUTH,
             alternative_names=None,
+            expired=expired,
         )
 
     def _issue(

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -183,6 +185,8 @@ class EngineBackend:
     def _resolve(self) -> ResolvedEndpoint:
         if self._resolved is None:
             self._resolved = resolve_endpoint(self._choice)
+            if self._resolved.unverified_tls_warning:
+                log.warning("%s", self._resolved.unverified_tls_warning)
         return self._resolved
 
     def _new_client(self, resolved: ResolvedEndpoint, version: str) -> Client:
@@ -221,6 +225,8 @@ class EngineBackend:
             raise self._translate(error) from None
         if resolved.tls is not None:
             _keep_tls_verify(client)
+        if resolved.unverified_tls_warning:
+            _silence_insecure_request_warnings()
         client.hooks["response"].append(self._on_response)
         for adapter in client.adapters.values():
             if hasattr(adapter, "get_connection") and hasattr(adapter, "pools"):
@@ -270,12 +276,7 @@ class EngineBackend:
 
         sock = SSHSocket(connection.ssh_host)
         sock.settimeout(connection.timeout)
-        command = ["ssh"]
-        if sock.user:
-            command += ["-l", sock.user]
-        if sock.port:
-            command += ["-p", sock.port]
-        command += ["--", sock.host, "docker system dial-stdio"]
+        command = ssh_command(self._resolve().base_url)
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the call
         try:
             # NOTE: preexec_fn is not safe with threads, as the subprocess
@@ -622,8 +623,7 @@ class EngineBackend:
         return EngineUnreachableError(
             f"Cannot connect to the Docker engine at {label} through ssh: "
             f"{_sentence(reason)}",
-            "Check that 'ssh' logs in to that host without a prompt, and that "
-            "'docker version' works there for that user.",
+            _ssh_hint(reason, self._resolve().base_url),
         )
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
@@ -772,6 +772,57 @@ class _NeverRaised(Exception):
     """An exception class in place of one from a library that is not imported."""
 
 
+def ssh_command(url: str) -> list[str]:
+    """Build the ssh command that runs `docker system dial-stdio` for an ssh:// URL.
+
+    ssh never prompts, and `-p` is passed only when the URL has a port, as
+    the docker CLI does, so that a Port in ~/.ssh/config applies otherwise.
+    The docker SDK's URL parser adds port 22 to a URL without one, so the
+    SDK's host is not used.
+    """
+    parts = urllib.parse.urlsplit(url)
+    # BatchMode makes ssh fail at once where it would ask on the terminal
+    # (an unknown host key, a password, a key's passphrase): the prompt
+    # would be drawn over the console, and the call would time out.
+    command = ["ssh", "-o", "BatchMode=yes"]
+    if parts.username:
+        command += ["-l", urllib.parse.unquote(parts.username)]
+    if parts.port is not None:
+        command += ["-p", str(parts.port)]
+    command += ["--", parts.hostname or "", "docker system dial-stdio"]
+    return command
+
+
+def _ssh_hint(reason: str, url: str) -> str:
+    """Return what to do about an ssh failure whose last stderr line is `reason`."""
+    parts = urllib.parse.urlsplit(url)
+    login = parts.hostname or ""
+    if parts.username:
+        login = f"{urllib.parse.unquote(parts.username)}@{login}"
+    if parts.port is not None:
+        login = f"-p {parts.port} {login}"
+    if "host key verification failed" in reason.lower():
+        return (
+            "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask whether to "
+            f"trust the host key. Connect once with 'ssh {login}' to check the "
+            "key and accept it, then retry."
+        )
+    # ssh writes "Permission denied (publickey)." with the methods it tried.
+    # The remote docker CLI's "permission denied while trying to connect"
+    # is not a login failure.
+    if "Permission denied (" in reason:
+        return (
+            "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask for a "
+            "password or a key's passphrase. Load the key into ssh-agent with "
+            f"'ssh-add', or use a key that 'ssh {login}' accepts without a "
+            "prompt."
+        )
+    return (
+        "Check that 'ssh' logs in to that host without a prompt, and that "
+        "'docker version' works there for that user."
+    )
+
+
 def _ignore_sigint() -> None:
     """Ignore SIGINT in an ssh child, so that Ctrl+C reaches only swarmtui."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -844,6 +895,18 @@ def _keep_tls_verify(client: Any) -> None:
         return settings
 
     client.merge_environment_settings = merge_keeping_verify
+
+
+def _silence_insecure_request_warnings() -> None:
+    """Drop urllib3's InsecureRequestWarning for this process.
+
+    urllib3 warns at each unverified HTTPS request, with a source line from
+    site-packages, and EngineBackend has already logged one warning that
+    names the setting to change.
+    """
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def _is_html(error: Any, explanation: str) -> bool:

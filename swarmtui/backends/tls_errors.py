@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from swarmtui.errors import TlsError
+from swarmtui.timetext import format_utc
 
 TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
 # OpenSSL's reason as the ssl module writes it, "[X509: REASON] text (_ssl.c:NNNN)".
@@ -120,6 +123,41 @@ def _file_error(
     return None
 
 
+def _client_certificate_out_of_date(label: str, tls: Any) -> TlsError | None:
+    """Name a client certificate that has expired or is not valid yet, by this clock.
+
+    The engine closes the handshake the same way for any client certificate
+    it rejects, so the local cert.pem's dates are the only sign of this cause.
+    """
+    path = _file(tls, "cert.pem")
+    if path == "cert.pem":
+        return None
+    from cryptography import x509
+
+    try:
+        certificate = x509.load_pem_x509_certificate(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    now = datetime.now(UTC)
+    renew = (
+        "Get a new client certificate and key from the CA the engine trusts and "
+        f"put them in cert.pem and key.pem ({TLS_FILES_HINT})."
+    )
+    if now > certificate.not_valid_after_utc:
+        return TlsError(
+            f"The client certificate {path} for the engine at {label} expired on "
+            f"{format_utc(certificate.not_valid_after_utc)}.",
+            renew,
+        )
+    if now < certificate.not_valid_before_utc:
+        return TlsError(
+            f"The client certificate {path} for the engine at {label} is not "
+            f"valid until {format_utc(certificate.not_valid_before_utc)}.",
+            "Check this host's clock, or wait until that time. " + renew,
+        )
+    return None
+
+
 def tls_error(label: str, text: str, error: BaseException, tls: Any = None) -> TlsError:
     """Name the cause of a failed TLS connection from the SSL error and its text.
 
@@ -168,6 +206,9 @@ def tls_error(label: str, text: str, error: BaseException, tls: Any = None) -> T
             "use the port where it serves TLS.",
         )
     if "eof" in lowered or "alert" in lowered or "bad certificate" in lowered:
+        out_of_date = _client_certificate_out_of_date(label, tls)
+        if out_of_date is not None:
+            return out_of_date
         return TlsError(
             f"The engine at {label} closed the connection during the TLS "
             "handshake, as it does when it does not accept the client "

@@ -128,6 +128,36 @@ def timeout_seconds(text: str) -> float:
 VERBOSE_AFTER_PREFIX = "verbose_after_subcommand_"
 
 
+# Prefix of the names under which each parser notes that -H was given.
+HOST_GIVEN_PREFIX = "host_given_"
+ONE_HOST_ONLY = "specify only one -H/--host, as with the docker CLI"
+
+
+class _HostOption(argparse.Action):
+    """Store -H/--host, and reject a second -H in the same parser.
+
+    The parser's marker attribute shows parse_command_line which parsers
+    saw a -H, so that one before and one after the subcommand are rejected
+    too. The docker CLI rejects two -H with "Specify only one -H".
+    """
+
+    def __init__(self, *args: Any, marker: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.marker = marker
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.marker, False):
+            parser.error(ONE_HOST_ONLY)
+        setattr(namespace, self.marker, True)
+        setattr(namespace, self.dest, values)
+
+
 def add_common_options(
     parser: argparse.ArgumentParser, *, after_subcommand: bool = False
 ) -> None:
@@ -145,9 +175,11 @@ def add_common_options(
     endpoint.add_argument(
         "-H",
         "--host",
+        action=_HostOption,
+        marker=f"{HOST_GIVEN_PREFIX}{id(parser)}",
         default=default(None),
         help="daemon socket to connect to, such as unix:///var/run/docker.sock, "
-        "tcp://host:2376 or ssh://user@host",
+        "tcp://host:2376 or ssh://user@host; give it once",
     )
     endpoint.add_argument(
         "-c",
@@ -206,8 +238,14 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors show a token only as its fingerprint.
 
     A token given where an option or a role was expected would otherwise be
-    printed back whole, as in "invalid choice: 'SWMTKN-1-...'".
+    printed back whole, as in "invalid choice: 'SWMTKN-1-...'". Long options
+    must be spelled out, as in the docker CLI: with argparse's abbreviations,
+    `join-token --r worker` rotated the token.
     """
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("allow_abbrev", False)
+        super().__init__(**options)
 
     def error(self, message: str) -> NoReturn:
         from swarmtui.tokens import redact
@@ -304,13 +342,24 @@ def parse_command_line(
             pass
         else:
             trial_parser.trial = False
+            _merge_markers(trial_parser, args)
             return trial_parser, runners, args
     parser, runners = build_parser(named)
     args = parser.parse_args(arguments)
+    _merge_markers(parser, args)
+    return parser, runners, args
+
+
+def _merge_markers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Add up the -v counts of every parser, and reject -H given to two parsers."""
     for name in [name for name in vars(args) if name.startswith(VERBOSE_AFTER_PREFIX)]:
         args.verbose += getattr(args, name)
         delattr(args, name)
-    return parser, runners, args
+    host_markers = [name for name in vars(args) if name.startswith(HOST_GIVEN_PREFIX)]
+    for name in host_markers:
+        delattr(args, name)
+    if len(host_markers) > 1:
+        parser.error(ONE_HOST_ONLY)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
