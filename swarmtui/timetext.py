@@ -64,8 +64,16 @@ def seconds_text(seconds: float) -> str:
     return f"{seconds:g} {unit}"
 
 
-def format_utc(moment: datetime) -> str:
-    """Write a time as ISO 8601 in UTC with a Z, to the second."""
+def format_utc(moment: datetime, exact: bool = False) -> str:
+    """Write a time as ISO 8601 in UTC with a Z, to the second.
+
+    With `exact`, a fraction of a second is kept, so that a start time typed
+    as 12:45:27.5 does not read as the 12:45:27 of a node that joined before.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC)
+    if exact and moment.microsecond:
+        fraction = f"{moment.microsecond:06d}".rstrip("0")
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -93,3 +93,20 @@ def test_duration_before_year_one(text: str) -> None:
 )
 def test_seconds_text(seconds: float, expected: str) -> None:
     assert seconds_text(seconds) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "exact", "expected"),
+    [
+        (datetime(2026, 12, 5, 12, 45, 27, 737290, tzinfo=UTC), False, "12:45:27Z"),
+        (
+            datetime(2026, 12, 5, 12, 45, 27, 737290, tzinfo=UTC),
+            True,
+            "12:45:27.73729Z",
+        ),
+        (datetime(2026, 12, 5, 12, 45, 27, 500000, tzinfo=UTC), True, "12:45:27.5Z"),
+        (datetime(2026, 12, 5, 12, 45, 27, tzinfo=UTC), True, "12:45:27Z"),
+    ],
+)
+def test_format_utc_fraction(moment: datetime, exact: bool, expected: str) -> None:
+    assert format_utc(moment, exact=exact) == f"2026-12-05T{expected}"

@@ -111,7 +111,7 @@ def rotation_notice(report: LeakReport) -> str:
 
 
 def nodes_summary(report: LeakReport) -> str:
-    since = format_utc(report.since)
+    since = format_utc(report.since, exact=True)
     if report.nodes_error:
         return f"The nodes that joined since {since} could not be listed: " + (
             f"{report.nodes_error} List them with 'docker node ls'."
@@ -128,7 +128,7 @@ def nodes_summary(report: LeakReport) -> str:
 def render_json(report: LeakReport, start: LeakStart) -> str:
     rotation = report.rotation
     document = {
-        "since": format_utc(report.since),
+        "since": format_utc(report.since, exact=True),
         "since_source": start.source,
         "cluster_id": rotation.after.cluster_id,
         "endpoint": rotation.after.endpoint,
@@ -170,7 +170,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
             f"Rotate BOTH join tokens of swarm {view.cluster_id[:12]} at "
             f"{view.endpoint}? Nodes that have not joined yet will need the new "
             "tokens; nodes already in the swarm are not affected. Then list the "
-            f"nodes that joined since {format_utc(start.since)} ({start.source})."
+            f"nodes that joined since {format_utc(start.since, exact=True)} "
+            f"({start.source})."
         )
         confirmed = ask_yes_no(question + " [y/N] ")
         if confirmed is None:

@@ -179,7 +179,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
     def on_leak_screen_start_proposed(self, message: StartProposed) -> None:
         field = self.query_one("#leak-since", Input)
         if not field.value:
-            field.value = format_utc(message.start.since)
+            field.value = format_utc(message.start.since, exact=True)
         self.query_one("#leak-since-source", Static).update(
             f"Default: {message.start.source}."
         )
@@ -280,7 +280,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
             f"Both tokens rotated in one update ({changes}). The old tokens can "
             "no longer join."
         )
-        since = format_utc(report.since)
+        since = format_utc(report.since, exact=True)
         if report.nodes_error:
             summary = (
                 f"The nodes that joined since {since} could not be listed: "
