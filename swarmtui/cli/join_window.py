@@ -47,7 +47,8 @@ EXIT_HELP = """\
 exit codes:
   0  the window closed and the token was rotated (or had been already)
   1  the rotation at close failed; the window stays stored, so run
-     'swarmtui join-window close-expired' or 'close-all' once the engine is back
+     'swarmtui join-window close-expired' or 'close-all' once the engine is back.
+     Also: a window for the role is open already, or stdout was closed
   2  invalid arguments
   3-6  as for every command: engine, node state, API version, conflict
 """
