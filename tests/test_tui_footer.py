@@ -485,3 +485,21 @@ async def test_dimmed_key_explains_again_after_notice(
 
     assert len(explained) == 2
     assert explained[0] == explained[1]
+
+
+async def test_rotation_masks_and_relabels_v(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert footer_label(app, "v") == "Hide"
+
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+
+        assert not app.revealed[Role.WORKER]
+        assert footer_label(app, "v") == "Reveal"

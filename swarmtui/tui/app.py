@@ -656,8 +656,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.seen_changes[role] = SeenChange(
             view.token_fingerprint(role), self._clock(), outside
         )
-        self.revealed[role] = not self.settings.mask_tokens
-        self.refresh_bindings()
+        revealed = not self.settings.mask_tokens
+        if self.revealed[role] != revealed:
+            self.revealed[role] = revealed
+            # Only then can the v key's label change. A rotation draws
+            # sooner without the bindings refresh.
+            self.refresh_bindings()
 
     @work(
         thread=True,
