@@ -153,7 +153,8 @@ def describe_changes(before: SwarmView, after: SwarmView) -> tuple[str, ...]:
     if not changes and before.version != after.version:
         changes.append(
             f"swarm version moved from {before.version} to {after.version} "
-            "(a change outside the tokens and settings, such as a node update)"
+            "(a change outside the tokens and settings, such as a node update "
+            "or an unlock key rotation)"
         )
     return tuple(changes)
 

@@ -36,7 +36,9 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
     try:
         duration = parse_duration(text)
         if duration is not None:
-            return (now - duration).astimezone(UTC)
+            # Whole seconds: the start then prints as it was meant, and it
+            # moves earlier, never later, than the duration asks.
+            return (now - duration).astimezone(UTC).replace(microsecond=0)
     except OverflowError:
         raise TimeTextError(
             f"The duration {text.strip()!r} reaches back before the year 1.",

@@ -62,8 +62,8 @@ class CloseReason(enum.StrEnum):
     TERMINATED = "stopped by SIGTERM"
     HANGUP = "stopped by SIGHUP"
     OUTPUT_CLOSED = "output closed"
-    # The token was rotated, or the swarm replaced, by someone else.
-    REPLACED = "token replaced elsewhere"
+    # The token was rotated since the window opened, or the swarm replaced.
+    REPLACED = "token rotated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,15 +317,15 @@ class WindowClosed:
                 "closed because its terminal or SSH session ended (SIGHUP)"
             ),
             CloseReason.OUTPUT_CLOSED: (
-                "closed at once because standard output was closed before the "
-                "token was written"
+                "closed at once because the token could not be written to "
+                "standard output"
             ),
             CloseReason.REPLACED: "ended",
         }[self.reason]
         if self.reason is CloseReason.REPLACED and self.rotation is None:
             return (
                 f"The {role} join window ended: the {role} token it handed out "
-                f"({self.window.token_fingerprint}) was rotated elsewhere and can "
+                f"({self.window.token_fingerprint}) was rotated and can "
                 f"no longer join. The current {role} token is not limited by "
                 "any window."
             )

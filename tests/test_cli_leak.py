@@ -614,7 +614,7 @@ def test_join_window_ends_when_rotated_elsewhere(
     assert f"the worker token it handed out ({before.worker_fingerprint})" in (
         captured.err
     )
-    assert "was rotated elsewhere" in captured.err
+    assert "was rotated and can no longer join" in captured.err
     # The token that replaced it is left alone: the window did not hand it out.
     assert demo_service(env).read().worker_fingerprint == rotated[0]
     assert WindowStore(env / "windows.json").load() == []

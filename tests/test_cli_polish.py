@@ -240,8 +240,8 @@ def test_closed_stdout_closes_join_window(tmp_path: Path) -> None:
     stderr = result.stderr.decode()
     assert result.returncode == ExitCode.FAILURE, stderr
     assert (
-        "closed at once because standard output was closed before the token "
-        "was written" in stderr
+        "closed at once because the token could not be written to standard "
+        "output" in stderr
     )
     assert "closed on request" not in stderr
     assert after.worker_token != before.worker_token

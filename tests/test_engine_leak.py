@@ -355,7 +355,7 @@ def test_join_window_ends_after_docker_rotation(
     new_worker = join_token(manager, "worker")
 
     assert process.returncode == 0, stderr
-    assert "was rotated elsewhere and can no longer join" in stderr
+    assert "was rotated and can no longer join" in stderr
     assert new_worker != old_worker
     assert WindowStore(tmp_path / "windows.json").load() == []
     events = read_audit(tmp_path / "audit.jsonl").events

@@ -110,3 +110,12 @@ def test_seconds_text(seconds: float, expected: str) -> None:
 )
 def test_format_utc_fraction(moment: datetime, exact: bool, expected: str) -> None:
     assert format_utc(moment, exact=exact) == f"2026-12-05T{expected}"
+
+
+def test_duration_start_whole_seconds() -> None:
+    now = datetime(2026, 12, 5, 13, 44, 38, 832507, tzinfo=UTC)
+
+    start = parse_time_or_duration("5m", now=now)
+
+    assert start == datetime(2026, 12, 5, 13, 39, 38, tzinfo=UTC)
+    assert format_utc(start, exact=True) == "2026-12-05T13:39:38Z"
