@@ -173,6 +173,26 @@ async def test_leak_conflict_then_cancel_reads_swarm(tmp_path: Path) -> None:
         assert fingerprints(backend) == changed
 
 
+async def test_leak_rotation_counted_as_own(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        # A read while the dialog still shows the result.
+        app._start_read(background=True)
+        await settle(app, pilot)
+
+        for role in Role:
+            seen = app.seen_changes[role]
+            assert seen.fingerprint == fingerprints(backend)[list(Role).index(role)]
+            assert seen.outside is False
+
+
 async def test_leak_conflict_keeps_rotate_focused(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     app = make_app(TokenService(backend), tmp_path)

@@ -24,6 +24,7 @@ from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
+from swarmtui.tui.events import Rotated
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
 
 if TYPE_CHECKING:
@@ -271,6 +272,9 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
         report = message.report
         self.report = report
         rotation = report.rotation
+        # At once, not when the dialog closes: a read meanwhile would take
+        # the new tokens for a rotation made outside the console.
+        self.app.post_message(Rotated(rotation))
         changes = ", ".join(
             f"{role} {rotation.before.token_fingerprint(role)} -> "
             f"{rotation.after.token_fingerprint(role)}"

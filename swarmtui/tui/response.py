@@ -121,9 +121,8 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         screen = LeakScreen(service, view, self._clock(), audit_path=audit_path)
 
         def finished(report: Any) -> None:
-            if report is not None:
-                self.post_message(Rotated(report.rotation))
-            elif screen.view is not view:
+            # A rotation was posted by the dialog as soon as it took effect.
+            if report is None and screen.view is not view:
                 # A conflict showed a newer state of the swarm; read it now
                 # rather than at the next poll.
                 self._start_read(background=True)
