@@ -277,9 +277,10 @@ def run_with_streams(
         for descriptor in close:
             os.close(descriptor)
 
+    if "input" not in streams:
+        streams["stdin"] = subprocess.DEVNULL
     return subprocess.run(
         [sys.executable, "-m", "swarmtui", *demo_args(tmp_path), *arguments],
-        stdin=subprocess.DEVNULL,
         env=environment,
         timeout=120,
         preexec_fn=close_descriptors,
@@ -333,3 +334,20 @@ def test_full_stdout_named_not_unexpected(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.FAILURE
     assert "unexpected error" not in stderr
     assert "standard output could not be written (No space left on device)" in stderr
+
+
+def test_check_token_full_stdout_noted(tmp_path: Path) -> None:
+    token = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path,
+            ["check-token"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            input=token.worker_token.encode(),
+        )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 10
+    assert "standard output could not be written (No space left on device)" in stderr
+    assert "SWMTKN" not in stderr

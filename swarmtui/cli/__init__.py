@@ -418,7 +418,7 @@ def _dispatch(arguments: list[str]) -> int:
 
 def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int:
     """Run a subcommand, and turn its errors and interrupts into messages."""
-    from swarmtui.cli.output import guard_stdout, stdout_failure
+    from swarmtui.cli.output import guard_stdout, note_unwritten, stdout_failure
 
     guard_stdout()
     service: TokenService | None = None
@@ -448,10 +448,8 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
                 f"output was written; {change} all the same."
             )
         rotated = service is not None and bool(service.rotated_at)
-        if change is None and not rotated and stdout_failure() != "was closed":
-            # A reader that exits early is normal in a pipe; other failures
-            # are reported.
-            _report(f"swarmtui: standard output {stdout_failure()}.")
+        if change is None and not rotated:
+            note_unwritten()
         if service is not None and service.rotated_at:
             from swarmtui.tui.run import cli_command
 

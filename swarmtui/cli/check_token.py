@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from swarmtui.cli.output import write_stdout
+from swarmtui.cli.output import note_unwritten, write_stdout
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
 from swarmtui.models import Role, TokenCheck, TokenStatus
@@ -247,7 +247,10 @@ def rotate_checked(
         f"Rotated the {role} join token ({check.fingerprint} -> {new_fingerprint}); "
         "the checked token can no longer join."
     )
-    if args.json or not write_stdout(notice + "\n"):
+    if args.json:
+        print(notice, file=sys.stderr)
+    elif not write_stdout(notice + "\n"):
+        note_unwritten()
         print(notice, file=sys.stderr)
     return exit_code_for(check), {"rotated": True, "new_fingerprint": new_fingerprint}
 
@@ -260,10 +263,10 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         return error.exit_code
     check = service.check_token(text)
     endpoint = service.endpoint
-    if not args.json:
-        # A reader that stops early, as `| head -1` does, must not cancel the
-        # rotation asked for below.
-        write_stdout(render_report(check, endpoint))
+    # A reader that stops early, as `| head -1` does, must not cancel the
+    # rotation asked for below.
+    if not args.json and not write_stdout(render_report(check, endpoint)):
+        note_unwritten()
 
     code = exit_code_for(check)
     extra: dict[str, Any] = {"rotated": False}

@@ -97,6 +97,16 @@ def stdout_failure() -> str:
     return _failure
 
 
+def note_unwritten() -> None:
+    """Say on stderr why stdout could not be written, unless its reader exited.
+
+    A reader that exits early is normal in a pipe; a closed or full stdout
+    is not, and the user gets the reason.
+    """
+    if _failure != "was closed":
+        print(f"swarmtui: standard output {_failure}.", file=sys.stderr)
+
+
 def discard_stdout() -> None:
     """Point stdout at /dev/null after its reader exited or its write failed.
 
