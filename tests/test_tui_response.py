@@ -1039,6 +1039,7 @@ async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
         pane = app.query_one(UnlockKeyPane)
         await pilot.press("U")
         await settle(app, pilot)
+        notes = capture_notifications(app)
         await pilot.click("#confirm")
         await settle(app, pilot)
         note = "rotated by this console at 2026-12-04 12:00 UTC"
@@ -1058,6 +1059,9 @@ async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
         meta = str(pane.query_one("#unlock-meta", Static).content)
         assert "rotated by this console" not in meta
         assert meta == unlock_key_fingerprint(backend.unlock_key())
+        outside = [note for note in notes if "rotated outside this console" in note]
+        assert len(outside) == 1
+        assert unlock_key_fingerprint(backend.unlock_key()) in outside[0]
 
 
 async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
@@ -1081,7 +1085,8 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
             mask_unlock_key(key)
         )
         meta = str(pane.query_one("#unlock-meta", Static).content)
-        assert "the swarm is locked" in meta
+        assert "the swarm is locked: this console read this key at " in meta
+        assert "or with a newer one if it was rotated since" in meta
 
         await pilot.press("u")
         await settle(app, pilot)

@@ -6,6 +6,7 @@ rotated in thread workers that post the messages below.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -48,13 +49,6 @@ class UnlockKeyRotationFailed(Message):
         self.error = error
 
 
-# The unlock pane's note while the swarm is locked.
-LOCKED_NOTE = (
-    "the swarm is locked: this is the key this console read before; unlock each "
-    "manager with 'docker swarm unlock' and this key"
-)
-
-
 class UnlockKeyActions(ConsoleHost):
     """The unlock key pane's behaviour: shown only while autolock is on."""
 
@@ -74,6 +68,8 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_rotating = False
         # The key this console rotated to, and the note shown with it.
         self._unlock_rotated: tuple[str, str] = ("", "")
+        # When the key shown was read.
+        self._unlock_read_at: datetime | None = None
 
     def _locked_with_key(self) -> bool:
         """Tell whether the swarm is locked and this console read its key before."""
@@ -88,7 +84,16 @@ class UnlockKeyActions(ConsoleHost):
         pane = self._unlock_pane
         assert pane is not None
         pane.display = True
-        pane.show(self.unlock_key_text, self.unlock_revealed, LOCKED_NOTE)
+        pane.show(self.unlock_key_text, self.unlock_revealed, self._locked_note())
+
+    def _locked_note(self) -> str:
+        """Return the unlock pane's note while the swarm is locked."""
+        read = f" {stamp(self._unlock_read_at)}" if self._unlock_read_at else ""
+        return (
+            f"the swarm is locked: this console read this key{read}. Unlock "
+            "each manager with 'docker swarm unlock' and this key, or with a "
+            "newer one if it was rotated since"
+        )
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
         """Show the pane for an autolocked `view`, reading the key when it moved.
@@ -176,9 +181,22 @@ class UnlockKeyActions(ConsoleHost):
         if message.error is not None:
             # The next read of the swarm tries again.
             self._unlock_version = None
-        if message.key != self.unlock_key_text:
+        previous = self.unlock_key_text
+        if message.key != previous:
             # A new key is masked until revealed again, and that reveal is audited.
             self.unlock_revealed = False
+        if message.key and previous and message.key != previous:
+            # This console's own rotation sets the new key before reading it.
+            self.notify(
+                "The unlock key was rotated outside this console "
+                f"({unlock_key_fingerprint(previous)} -> "
+                f"{unlock_key_fingerprint(message.key)}). Store the new key.",
+                title="Unlock key rotated",
+                severity="warning",
+                timeout=12,
+            )
+        if message.key:
+            self._unlock_read_at = self._clock()
         self.unlock_key_text = message.key
         self._unlock_stale = False
         note = self._rotation_note()
@@ -199,7 +217,10 @@ class UnlockKeyActions(ConsoleHost):
         if self.unlock_revealed:
             self._record_unlock("reveal-unlock-key", view)
         if self._unlock_pane is not None:
-            note = LOCKED_NOTE if self._locked_with_key() else self._rotation_note()
+            if self._locked_with_key():
+                note = self._locked_note()
+            else:
+                note = self._rotation_note()
             self._unlock_pane.show(self.unlock_key_text, self.unlock_revealed, note)
             # Below the panes it can be out of view on a small terminal.
             self._unlock_pane.scroll_visible(animate=False)
@@ -303,6 +324,7 @@ class UnlockKeyActions(ConsoleHost):
         self._set_waiting("")
         rotated = f"rotated by this console {stamp(self._clock())}"
         self._unlock_rotated = (message.key, rotated)
+        self._unlock_read_at = self._clock()
         if self._unlock_pane is not None:
             self._unlock_pane.show(message.key, False, rotated)
         self.notify(
