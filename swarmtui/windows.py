@@ -348,7 +348,9 @@ class WindowClosed:
 MAX_WINDOW_MINUTES = 366 * 24 * 60
 
 
-def _reject_second_window(store: WindowStore, view: SwarmView, role: Role) -> None:
+def _reject_second_window(
+    store: WindowStore, view: SwarmView, role: Role, now: datetime
+) -> None:
     """Raise JoinWindowError when a stored window covers the role's current token.
 
     Closing either of two such windows would rotate the token, so the other
@@ -358,7 +360,11 @@ def _reject_second_window(store: WindowStore, view: SwarmView, role: Role) -> No
         if other.role is role and other.token_fingerprint == view.token_fingerprint(
             role
         ):
-            until = f" until {format_utc(other.until)}" if other.until else ""
+            until = ""
+            if other.until is not None and other.until <= now:
+                until = f" (due since {format_utc(other.until)})"
+            elif other.until is not None:
+                until = f" until {format_utc(other.until)}"
             raise JoinWindowError(
                 f"A {role} join window ({other.id}) is already open{until} for the "
                 f"current {role} token; a second one would rotate that token "
@@ -379,10 +385,10 @@ def open_window(
 ) -> tuple[JoinWindow, SwarmView]:
     """Open and store a window for `role`; return it and the swarm as read."""
     view = service.read()
-    if store is not None:
-        _reject_second_window(store, view, role)
-    nodes = service.backend.list_nodes()
     opened_at = now or datetime.now(UTC)
+    if store is not None:
+        _reject_second_window(store, view, role, opened_at)
+    nodes = service.backend.list_nodes()
     until = None
     if minutes is not None:
         if not 0 < minutes <= MAX_WINDOW_MINUTES:  # also rejects nan

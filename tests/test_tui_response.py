@@ -894,6 +894,46 @@ async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:
     assert store.load() == []
 
 
+async def test_due_later_window_ends_on_rotation(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    _, store = store_due_window(backend, tmp_path, Role.WORKER)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        TokenService(demo_backend(tmp_path)).rotate([Role.WORKER])
+        rotated = fingerprints(backend)
+
+        await pilot.press("ctrl+r")
+        await wait_for_windows_closed(app, pilot)
+
+        assert store.load() == []
+        assert app.windows_left_open == []
+        assert fingerprints(backend) == rotated
+        assert any("was rotated and can no longer join" in note for note in notes)
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert app.return_code == 0
+
+
+async def test_second_window_names_due_time(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    store_due_window(backend, tmp_path, Role.WORKER)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await open_window(app, pilot, minutes="5", joins="")
+
+        assert any(
+            "is already open (due since 2026-12-04T11:05:00Z)" in note for note in notes
+        )
+
+
 async def test_open_window_resumed_on_start(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     view = TokenService(backend).read()

@@ -161,6 +161,11 @@ class JoinWindowActions(ConsoleHost):
                 view.token_fingerprint(window.role) != window.token_fingerprint
             ):
                 self._end_replaced(window, view.cluster_id)
+        for window, _, joined in list(self._due_later.values()):
+            replaced = view.token_fingerprint(window.role) != window.token_fingerprint
+            if view.cluster_id == window.cluster_id and replaced:
+                # Closing only forgets it: its token no longer joins.
+                self._close_due(window, CloseReason.REPLACED, joined)
 
     def _end_replaced(self, window: JoinWindow, cluster_id: str) -> None:
         """End a window whose token was rotated, or whose swarm was replaced."""
