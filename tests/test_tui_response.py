@@ -635,6 +635,21 @@ async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
         assert [window.cluster_id for window in stored] == [old_cluster]
 
 
+async def test_open_window_role_follows_pane(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OpenWindowScreen)
+        assert app.screen.query_one("#window-role", Select).value == Role.MANAGER
+        await pilot.press("escape")
+        await pilot.press("w", "o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OpenWindowScreen)
+        assert app.screen.query_one("#window-role", Select).value == Role.WORKER
+
+
 async def test_second_window_for_role_refused(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     app = make_app(TokenService(backend), tmp_path)

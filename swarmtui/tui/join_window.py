@@ -142,6 +142,10 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         *FIELD_FOCUS_BINDINGS,
     ]
 
+    def __init__(self, role: Role = Role.WORKER) -> None:
+        super().__init__()
+        self.role = role
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Open a join window", classes="dialog-title")
@@ -157,7 +161,7 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
                 yield Label("Role")
                 yield Select(
                     [(role.capitalize(), role.value) for role in Role],
-                    value=Role.WORKER.value,
+                    value=self.role.value,
                     allow_blank=False,
                     id="window-role",
                 )

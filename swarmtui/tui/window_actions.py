@@ -196,7 +196,8 @@ class JoinWindowActions(ConsoleHost):
             if request is not None and not self._window_role_rotating(request.role):
                 self._open_window(request)
 
-        self.push_screen(OpenWindowScreen(), chosen)
+        # The role of the chosen pane, as for the token keys.
+        self.push_screen(OpenWindowScreen(self._focused_role()), chosen)
 
     def _roles_rotating(self) -> list[Role]:
         """Return the roles whose tokens are being rotated, by r or a window's close."""
