@@ -312,14 +312,16 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
 TLS_FILE_NAMES = ("ca.pem", "cert.pem", "key.pem")
 
 
-def _check_tls_files(folder: Path) -> None:
-    """Raise EndpointError when ca.pem, cert.pem or key.pem is missing from `folder`."""
-    missing = [name for name in TLS_FILE_NAMES if not (folder / name).is_file()]
+def _check_tls_files(
+    folder: Path, names: tuple[str, ...] = TLS_FILE_NAMES, variable: str = ""
+) -> None:
+    """Raise EndpointError when one of `names` is missing from `folder`."""
+    missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         raise EndpointError(
-            f"DOCKER_TLS_VERIFY is set, but {', '.join(missing)} {verb} missing "
-            f"from {folder}.",
+            f"{variable or 'DOCKER_TLS_VERIFY'} is set, but {', '.join(missing)} "
+            f"{verb} missing from {folder}.",
             "Put the CA certificate (ca.pem) and a client certificate and key "
             "(cert.pem, key.pem) there, or point DOCKER_CERT_PATH at the folder "
             "that has them.",
@@ -342,6 +344,11 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
     folder = Path(environment.get("DOCKER_CERT_PATH") or config_dir(environment))
     if verify:
         _check_tls_files(folder)
+    else:
+        # The docker CLI reads ca.pem for DOCKER_TLS too (docker 28.2.2 fails
+        # with "open .../ca.pem: no such file or directory"), though it does
+        # not check the engine's certificate against it.
+        _check_tls_files(folder, ("ca.pem",), "DOCKER_TLS")
     cert, key = folder / "cert.pem", folder / "key.pem"
     client_cert = None
     if cert.is_file() and key.is_file():

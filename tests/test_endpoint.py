@@ -368,13 +368,23 @@ def test_docker_tls_turns_on_unverified_tls(tmp_path: Path, value: str) -> None:
     assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
 
 
-def test_docker_tls_needs_no_files(tmp_path: Path) -> None:
+def test_docker_tls_needs_ca_file(tmp_path: Path) -> None:
+    folder = tmp_path / "certs"
+    folder.mkdir()
     environment = {
         "DOCKER_HOST": "tcp://127.0.62.1:2376",
         "DOCKER_TLS": "1",
-        "DOCKER_CERT_PATH": str(tmp_path / "empty"),
+        "DOCKER_CERT_PATH": str(folder),
     }
 
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+    assert f"DOCKER_TLS is set, but ca.pem is missing from {folder}." == (
+        caught.value.message
+    )
+
+    files = write_tls_files(tmp_path / "full")
+    (folder / "ca.pem").write_bytes(files["ca"].read_bytes())
     resolved = resolve_endpoint(EndpointChoice(environment=environment))
 
     assert resolved.tls is not None
