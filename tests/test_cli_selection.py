@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +182,18 @@ def test_second_host_option_rejected(
     stderr = capsys.readouterr().err
     assert caught.value.code == ExitCode.USAGE
     assert "specify only one -H/--host" in stderr
+
+
+@pytest.mark.parametrize("host", ["ssh://", "npipe:////./pipe/docker"])
+def test_console_rejects_malformed_host(host: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "swarmtui", "-H", host],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)},
+    )
+
+    assert result.returncode == 2
+    assert f"The Docker host '{host}' from -H is invalid" in result.stderr

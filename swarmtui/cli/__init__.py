@@ -403,6 +403,12 @@ def _dispatch(arguments: list[str]) -> int:
         from swarmtui.tui.run import run_console
 
         try:
+            if args.host is not None:
+                # A malformed -H is a typo on this command line, which no
+                # retry in the console can fix.
+                from swarmtui.endpoint import check_host
+
+                check_host(args.host, "-H")
             return run_console(args)
         except SwarmTuiError as error:
             print(error_message(error), file=sys.stderr)
