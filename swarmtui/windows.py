@@ -53,6 +53,10 @@ WINDOWS_FILE_NAME = "join-windows.json"
 CLOSE_ACTION = "join-window-close"
 
 
+class WindowOfOtherSwarmError(JoinWindowError):
+    """A window that the engine cannot close, because it serves another swarm."""
+
+
 class CloseReason(enum.StrEnum):
     """The cause of a join window's closing."""
 
@@ -451,10 +455,12 @@ def close_window(
         )
         raise
     if view.cluster_id != window.cluster_id:
-        raise JoinWindowError(
+        raise WindowOfOtherSwarmError(
             f"The join window was opened on swarm {window.cluster_id[:12]}, but "
             f"the engine at {service.endpoint} serves swarm {view.cluster_id[:12]}.",
-            f"Close it against the engine at {window.endpoint}.",
+            f"Close it on a manager of swarm {window.cluster_id[:12]} (it was "
+            f"opened at {window.endpoint}), or remove it with 'join-window forget "
+            f"{window.id}' if that swarm no longer exists.",
         )
     rotation: RotationResult | None = None
     if view.token_fingerprint(window.role) == window.token_fingerprint:

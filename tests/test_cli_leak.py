@@ -650,3 +650,46 @@ def test_empty_since_rejected(
     after = demo_service(env).read()
     assert after.worker_fingerprint == before.worker_fingerprint
     assert after.manager_fingerprint == before.manager_fingerprint
+
+
+def test_join_window_of_replaced_swarm_named(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    replaced: list[bool] = []
+
+    def replace_instead_of_sleep(seconds: float) -> None:
+        if not replaced:
+            DemoBackend(path=env / "demo.toml", seed=5).reset()
+            replaced.append(True)
+
+    monkeypatch.setattr(time, "sleep", replace_instead_of_sleep)
+    code = main([*demo_args(env), "join-window", "open", "worker", "--minutes", "5"])
+
+    captured = capsys.readouterr()
+    stored = WindowStore(env / "windows.json").load()
+    assert code == ExitCode.FAILURE
+    assert len(stored) == 1
+    assert f"'join-window forget {stored[0].id}'" in captured.err
+    assert "once the engine answers" not in captured.err
+
+
+def test_join_window_forget(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = WindowStore(env / "windows.json")
+    window, _ = open_window(demo_service(env), Role.MANAGER, minutes=5, store=store)
+
+    assert main(["join-window", "forget", "nosuchid"]) == ExitCode.FAILURE
+    assert "no join window 'nosuchid' is stored" in capsys.readouterr().err
+    assert main(["join-window", "forget", window.id]) == ExitCode.OK
+
+    out = capsys.readouterr().out
+    assert f"Forgot the manager join window {window.id}" in out
+    assert "was not rotated" in out
+    assert store.load() == []
+    events = read_audit(env / "audit.jsonl").events
+    assert [
+        event["window_id"]
+        for event in events
+        if event["action"] == ("join-window-forget")
+    ] == [window.id]

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from swarmtui.audit import AuditLog, default_audit_path
 from swarmtui.cli import QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout
-from swarmtui.errors import ExitCode, SwarmTuiError
+from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
@@ -33,6 +34,7 @@ from swarmtui.windows import (
     MAX_WINDOW_MINUTES,
     CloseReason,
     JoinWindow,
+    WindowOfOtherSwarmError,
     WindowStore,
     close_due_windows,
     close_window,
@@ -55,8 +57,8 @@ exit codes:
 
 
 def needs_service(args: argparse.Namespace) -> bool:
-    """Return False for `list`, which reads only the window file."""
-    return bool(getattr(args, "window_command", None) != "list")
+    """Return False for `list` and `forget`, which use only the window file."""
+    return getattr(args, "window_command", None) not in ("list", "forget")
 
 
 def _positive_number(text: str) -> float:
@@ -143,6 +145,12 @@ def add_parser(subparsers: Any) -> str:
         help="close every stored window of this swarm now, rotating the tokens",
     )
     commands.add_parser("list", help="print the stored windows (no engine needed)")
+    forget = commands.add_parser(
+        "forget",
+        help="remove a stored window without rotating its token (no engine "
+        "needed), such as one of a swarm that no longer exists",
+    )
+    forget.add_argument("window_id", metavar="WINDOW_ID", help="the ID from 'list'")
     return NAME
 
 
@@ -306,6 +314,13 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     # returned; the command line's handlers are put back after that.
     try:
         closed = close_window(service, window, reason, joined=joined, store=store)
+    except WindowOfOtherSwarmError as error:
+        print(
+            f"swarmtui: the {role} join window {window.id} could not be closed: "
+            f"{error}",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
     except SwarmTuiError as error:
         from swarmtui.tui.run import cli_command
 
@@ -346,10 +361,47 @@ def _run_list() -> int:
     return ExitCode.OK
 
 
+def _run_forget(args: argparse.Namespace) -> int:
+    window_id = args.window_id
+    store = WindowStore()
+    window = next((item for item in store.load() if item.id == window_id), None)
+    if window is None:
+        print(
+            redact(
+                f"swarmtui: no join window {window_id!r} is stored in {store.path}; "
+                "'join-window list' shows the stored ones."
+            ),
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
+    store.remove(window.id)
+    audit = AuditLog(default_audit_path(config_path=getattr(args, "config", None)))
+    try:
+        audit.record(
+            "join-window-forget",
+            role=str(window.role),
+            cluster_id=window.cluster_id,
+            endpoint=window.endpoint,
+            window_id=window.id,
+            fingerprint=window.token_fingerprint,
+        )
+    except AuditWriteError as error:
+        print(f"swarmtui: warning: {error}", file=sys.stderr)
+    print(
+        f"Forgot the {window.role} join window {window.id} of swarm "
+        f"{window.cluster_id[:12]}. Its token ({window.token_fingerprint}) was "
+        "not rotated: if that swarm still exists, rotate it there with "
+        f"'docker swarm join-token --rotate {window.role}'."
+    )
+    return ExitCode.OK
+
+
 def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
     command = args.window_command
     if command == "list":
         return _run_list()
+    if command == "forget":
+        return _run_forget(args)
     assert service is not None
     if command == "open":
         return _run_open(args, service)

@@ -177,9 +177,10 @@ class JoinWindowActions(ConsoleHost):
             self.notify(
                 f"The engine now serves swarm {cluster_id[:12]}, so this console "
                 f"stops watching the {window.role} join window of swarm "
-                f"{window.cluster_id[:12]}. It stays stored: a console or "
-                f"'join-window close-all' on that swarm's engine ({window.endpoint}) "
-                "closes it.",
+                f"{window.cluster_id[:12]}. It stays stored for that swarm: a "
+                "console or 'join-window close-all' on one of its managers "
+                f"closes it, and '{self.cli_command} join-window forget "
+                f"{window.id}' removes it if that swarm no longer exists.",
                 severity="warning",
                 timeout=12,
             )
