@@ -327,9 +327,11 @@ class JoinWindowActions(ConsoleHost):
         self._window_polling = False
         if message.nodes is None:
             # The poll repeats every few seconds, so a lasting failure is
-            # logged once until the node list can be read again.
+            # logged once until the node list can be read again. The window's
+            # bar shows it meanwhile, so it is logged at info level: a
+            # warning would be printed at exit, long after it was resolved.
             if message.error != self._window_poll_error:
-                log.warning("join window poll failed: %s", message.error)
+                log.info("join window poll failed: %s", message.error)
             self._window_poll_error = message.error
             self._window_poll_title = message.title or "Node list not read"
             self._tick_windows()
