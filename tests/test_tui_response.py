@@ -631,6 +631,9 @@ async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
         assert app.view.cluster_id != old_cluster
         assert app.join_windows == {}
         assert any("stops watching the worker join window" in note for note in notes)
+        meta = str(app.query_one("#worker-meta", Static).content)
+        assert "unchanged since this console first read this swarm at " in meta
+        assert "since the console started" not in meta
         assert any("join-window forget" in note for note in notes)
         stored = WindowStore(tmp_path / "windows.json").load()
         assert [window.cluster_id for window in stored] == [old_cluster]

@@ -376,6 +376,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # What check_action last saw: whether an error was shown.
         self._binding_state = False
         self._held_notices = []
+        # When the console first read the swarm on screen, if that swarm
+        # replaced another after start.
+        self._swarm_since: datetime | None = None
         # The main screen's widgets, made once here and kept, because each
         # render would otherwise query the DOM for them (about 1 ms a render in
         # a profile of rotations).
@@ -577,6 +580,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 severity="warning",
             )
             self.seen_changes.clear()
+            self._swarm_since = self._clock()
             self.token_origins.clear()
             self._look_up_origins(view)
         elif old is None:
@@ -810,7 +814,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             pane = self._panes[role]
             fingerprint = view.token_fingerprint(role)
             seen = self.seen_changes.get(role)
-            changed = change_text(fingerprint, seen, self.token_origins.get(role))
+            changed = change_text(
+                fingerprint, seen, self.token_origins.get(role), self._swarm_since
+            )
             outside = seen is not None and seen.outside
             revealed = self.revealed[role]
             if revealed and not self.settings.mask_tokens:
@@ -1377,6 +1383,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if old is not None and old.cluster_id != fresh.cluster_id:
             # Another swarm's tokens are not rotations of this one's.
             self.seen_changes.clear()
+            self._swarm_since = self._clock()
             self.token_origins.clear()
             self._look_up_origins(fresh)
         elif old is not None:

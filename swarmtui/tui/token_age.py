@@ -35,8 +35,13 @@ def change_text(
     fingerprint: str,
     seen: SeenChange | None,
     origin: TokenOrigin | None,
+    swarm_since: datetime | None = None,
 ) -> str:
-    """Describe when the token with `fingerprint` changed, for its pane."""
+    """Describe when the token with `fingerprint` changed, for its pane.
+
+    `swarm_since` is when the console first read the swarm on screen, when
+    that swarm replaced another one after the console started.
+    """
     if origin is not None and origin.fingerprint != fingerprint:
         origin = None
     if seen is not None and seen.fingerprint == fingerprint:
@@ -49,4 +54,8 @@ def change_text(
         return f"rotated {stamp(origin.at)} (audit record)"
     if origin is not None:
         return f"first seen {stamp(origin.at)}"
+    if swarm_since is not None:
+        return (
+            f"unchanged since this console first read this swarm {stamp(swarm_since)}"
+        )
     return "unchanged since the console started"
