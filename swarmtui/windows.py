@@ -290,11 +290,14 @@ class WindowStore:
         windows = [item for item in self.load() if item.id != window.id]
         self.save([*windows, window])
 
-    def remove(self, window_id: str) -> None:
+    def remove(self, window_id: str) -> bool:
+        """Remove a stored window; return whether it was stored."""
         windows = self.load()
         kept = [item for item in windows if item.id != window_id]
-        if len(kept) != len(windows):
-            self.save(kept)
+        if len(kept) == len(windows):
+            return False
+        self.save(kept)
+        return True
 
     def for_cluster(self, cluster_id: str) -> list[JoinWindow]:
         return [item for item in self.load() if item.cluster_id == cluster_id]
@@ -476,8 +479,11 @@ def close_window(
             else:
                 # The token was rotated meanwhile; the record names the new one.
                 view = fresh
-    if store is not None:
-        store.remove(window.id)
+    removed = store.remove(window.id) if store is not None else True
+    if rotation is None and not removed:
+        # Another process closed the window and recorded it, such as a
+        # console and 'join-window close-all' watching the same window.
+        return WindowClosed(window=window, reason=reason, joined=joined, rotation=None)
     service.record(
         "join-window-closed",
         roles=[window.role],

@@ -263,3 +263,24 @@ def test_failed_close_read_is_audited(tmp_path: Path) -> None:
     assert fields["window_id"] == window.id
     assert fields["error"] == "Request timed out"
     assert fields["role"] == "worker"
+
+
+def test_second_close_of_window_not_recorded(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    service = TokenService(
+        DemoBackend(path=tmp_path / "demo.toml", seed=3), audit=audit
+    )
+    store = WindowStore(tmp_path / "windows.json")
+    window, _ = open_window(service, Role.WORKER, minutes=5, store=store)
+
+    first = close_window(service, window, CloseReason.BY_USER, store=store)
+    # A second process that watched the same window closes it after the first.
+    second = close_window(service, window, CloseReason.TIME, store=store)
+
+    assert first.rotation is not None
+    assert second.rotation is None
+    closed = [
+        fields for action, fields in audit.events if action == "join-window-closed"
+    ]
+    assert [fields["result"] for fields in closed] == ["rotated"]
+    assert store.load() == []
