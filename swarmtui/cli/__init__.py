@@ -345,6 +345,7 @@ def parse_command_line(
             _merge_markers(trial_parser, args)
             return trial_parser, runners, args
     parser, runners = build_parser(named)
+    _reject_abbreviations(parser, arguments)
     args = parser.parse_args(arguments)
     _merge_markers(parser, args)
     return parser, runners, args
@@ -360,6 +361,41 @@ def _merge_markers(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         delattr(args, name)
     if len(host_markers) > 1:
         parser.error(ONE_HOST_ONLY)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Return the long options of `parser` and of its subcommands, nested too."""
+    names: set[str] = set()
+    for action in parser._actions:
+        names.update(name for name in action.option_strings if name.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                names |= _option_strings(child)
+    return names
+
+
+def _reject_abbreviations(
+    parser: argparse.ArgumentParser, arguments: list[str]
+) -> None:
+    """Name the option that a shortened one such as --time stands for.
+
+    Abbreviations are turned off, so that a typo such as --rot cannot rotate.
+    argparse then reads an unknown option's value as the subcommand and
+    reports that instead, which does not name the option.
+    """
+    known = _option_strings(parser)
+    for word in arguments:
+        if word == "--":
+            break
+        name = word.split("=", 1)[0]
+        if not name.startswith("--") or name in known:
+            continue
+        matches = sorted(option for option in known if option.startswith(name))
+        if matches:
+            parser.error(
+                f"unknown option {name}; options are not shortened, so write "
+                f"{' or '.join(matches)}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
