@@ -229,6 +229,7 @@ def test_abbreviated_rotate_rotates_nothing(manager: Daemon, option: str) -> Non
 
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
-    assert f"unrecognized arguments: {option}" in result.stderr
+    assert f"unknown option {option}; options are not shortened" in result.stderr
+    assert "write --rotate" in result.stderr
     assert join_token(manager, "worker") == worker_before
     assert join_token(manager, "manager") == manager_before
