@@ -188,8 +188,9 @@ class AuditLog:
         size = 0
         try:
             _lock(descriptor)
-            self._tighten_mode(descriptor)
-            size = os.fstat(descriptor).st_size
+            info = os.fstat(descriptor)
+            self._tighten_mode(info, descriptor)
+            size = info.st_size
             if size and os.pread(descriptor, 1, size - 1) != b"\n":
                 # An earlier write was cut short. Its fragment stays a damaged
                 # line of its own, instead of swallowing this event.
@@ -214,9 +215,8 @@ class AuditLog:
         finally:
             os.close(descriptor)
 
-    def _tighten_mode(self, descriptor: int) -> None:
+    def _tighten_mode(self, info: os.stat_result, descriptor: int) -> None:
         """Set an audit file of this user that others can read or write to 0600."""
-        info = os.fstat(descriptor)
         if info.st_mode & 0o077 and info.st_uid == os.geteuid():
             os.fchmod(descriptor, 0o600)
             log.warning(

@@ -36,8 +36,8 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
     try:
         duration = parse_duration(text)
         if duration is not None:
-            # Whole seconds: the start then prints as it was meant, and it
-            # moves earlier, never later, than the duration asks.
+            # Rounded down to whole seconds, so the start prints without a
+            # fraction and lies at or before the requested duration.
             return (now - duration).astimezone(UTC).replace(microsecond=0)
     except OverflowError:
         raise TimeTextError(

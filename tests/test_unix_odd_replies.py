@@ -158,7 +158,7 @@ CONTROL_SOCKET_GONE = (
 
 
 def control_socket_gone(connection: socket.socket, head: bytes) -> None:
-    """Answer as dockerd 20.10 did right after its node was demoted."""
+    """Send the 503 reply that dockerd 20.10 sent right after its node was demoted."""
     connection.sendall(
         http_response(
             "503 Service Unavailable", CONTROL_SOCKET_GONE, "application/json"

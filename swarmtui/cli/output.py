@@ -100,8 +100,8 @@ def stdout_failure() -> str:
 def note_unwritten() -> None:
     """Say on stderr why stdout could not be written, unless its reader exited.
 
-    A reader that exits early is normal in a pipe; a closed or full stdout
-    is not, and the user gets the reason.
+    A reader that exits early is normal in a pipe. A closed or full stdout
+    is not, so its reason is printed.
     """
     if _failure != "was closed":
         print(f"swarmtui: standard output {_failure}.", file=sys.stderr)

@@ -52,7 +52,7 @@ def node_rows(nodes: tuple[NodeInfo, ...], manager_style: str) -> list[list[Text
 
 
 # The node ID comes last, unlike in `docker node ls` and the CLI's table, so
-# that a narrow dialog shows hostname and role first. The ID tells apart
+# that a narrow dialog shows hostname and role first. The ID distinguishes
 # nodes that share a hostname.
 NODE_COLUMNS = (
     "",

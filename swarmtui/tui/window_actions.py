@@ -164,7 +164,8 @@ class JoinWindowActions(ConsoleHost):
         for window, _, joined in list(self._due_later.values()):
             replaced = view.token_fingerprint(window.role) != window.token_fingerprint
             if view.cluster_id == window.cluster_id and replaced:
-                # Closing only forgets it: its token no longer joins.
+                # Closing only removes it from the store: its token no
+                # longer joins anything.
                 self._close_due(window, CloseReason.REPLACED, joined)
 
     def _end_replaced(self, window: JoinWindow, cluster_id: str) -> None:
