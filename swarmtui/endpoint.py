@@ -313,18 +313,22 @@ TLS_FILE_NAMES = ("ca.pem", "cert.pem", "key.pem")
 
 
 def _check_tls_files(
-    folder: Path, names: tuple[str, ...] = TLS_FILE_NAMES, variable: str = ""
+    folder: Path,
+    names: tuple[str, ...] = TLS_FILE_NAMES,
+    variable: str = "DOCKER_TLS_VERIFY",
 ) -> None:
     """Raise EndpointError when one of `names` is missing from `folder`."""
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
+        wanted = "the CA certificate (ca.pem)"
+        if "cert.pem" in names:
+            wanted += " and a client certificate and key (cert.pem, key.pem)"
         raise EndpointError(
-            f"{variable or 'DOCKER_TLS_VERIFY'} is set, but {', '.join(missing)} "
-            f"{verb} missing from {folder}.",
-            "Put the CA certificate (ca.pem) and a client certificate and key "
-            "(cert.pem, key.pem) there, or point DOCKER_CERT_PATH at the folder "
-            "that has them.",
+            f"{variable} is set, but {', '.join(missing)} {verb} missing from "
+            f"{folder}.",
+            f"Put {wanted} there, or point DOCKER_CERT_PATH at the folder that "
+            "has them.",
         )
 
 

@@ -382,6 +382,7 @@ def test_docker_tls_needs_ca_file(tmp_path: Path) -> None:
     assert f"DOCKER_TLS is set, but ca.pem is missing from {folder}." == (
         caught.value.message
     )
+    assert caught.value.hint.startswith("Put the CA certificate (ca.pem) there")
 
     files = write_tls_files(tmp_path / "full")
     (folder / "ca.pem").write_bytes(files["ca"].read_bytes())
