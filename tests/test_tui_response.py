@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 import time
@@ -23,8 +24,12 @@ from tui_support import (
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.ca import describe_ca
-from swarmtui.errors import EngineUnreachableError, SwarmLockedError
-from swarmtui.models import Role, SwarmSnapshot, SwarmView
+from swarmtui.errors import (
+    EngineUnreachableError,
+    RequestTimeoutError,
+    SwarmLockedError,
+)
+from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
@@ -354,6 +359,49 @@ async def test_window_shows_failed_node_list(
         assert bar.border_subtitle == ""
         assert not bar.has_class("-poll-failed")
         assert len(app.query(JoinWindowBar)) == 1
+
+
+class StalledNodeList(DelegatingBackend):
+    """Blocks the node list until released, then reports a timed-out request."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def list_nodes(self) -> list[NodeInfo]:
+        self.entered.set()
+        self.release.wait(timeout=60)
+        raise RequestTimeoutError("The engine did not answer.", "Try again later.")
+
+
+async def test_window_open_shows_wait_and_failure(tmp_path: Path) -> None:
+    backend = StalledNodeList(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenWindowScreen)
+        app.screen.query_one("#window-minutes", Input).value = "10"
+        await pilot.click("#window-open")
+        assert await asyncio.to_thread(backend.entered.wait, 5)
+        await pilot.pause(0.4)
+        status = app.query_one("#status", Static)
+        assert str(status.content) == "Opening the worker join window…"
+
+        backend.release.set()
+        await settle(app, pilot)
+        assert str(status.content) != "Opening the worker join window…"
+        assert app.join_windows == {}
+        assert WindowStore(tmp_path / "windows.json").load() == []
+        failures = [
+            note.message for note in app._notifications if note.severity == "error"
+        ]
+        assert failures == [
+            "Opening the worker join window failed. The engine did not answer."
+            " Try again later."
+        ]
 
 
 async def test_help_screen_blocks_console_keys(tmp_path: Path) -> None:

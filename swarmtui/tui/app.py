@@ -555,13 +555,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _rotation_finished(self) -> None:
         """Clear the rotation's status, or show the status of a read still running."""
         self._rotating = None
-        self._set_waiting(self._reading_text() if self._reading else "")
+        self._show_calls_running()
 
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
         self._reading = False
+        self._show_calls_running()
+
+    def _show_calls_running(self) -> None:
+        """Show the rotation or read still running, or clear the status line."""
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
+        elif self._reading:
+            self._set_waiting(self._reading_text())
         else:
             self._set_waiting("")
 

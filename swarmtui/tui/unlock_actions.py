@@ -321,7 +321,7 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_version = result.after.version
         self._unlock_stale = False
         self.view = result.after
-        self._set_waiting("")
+        self._show_calls_running()
         rotated = f"rotated by this console {stamp(self._clock())}"
         self._unlock_rotated = (message.key, rotated)
         self._unlock_read_at = self._clock()
@@ -338,7 +338,7 @@ class UnlockKeyActions(ConsoleHost):
     def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
         self._unlock_rotating = False
         error = message.error
-        self._set_waiting("")
+        self._show_calls_running()
         text = f"Rotating the unlock key failed. {error}"
         if isinstance(error, RotationConflictError):
             text = (

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from swarmtui.errors import SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.tui.events import Rotated, SwarmRead
-from swarmtui.tui.host import ConsoleHost, unexpected_failure
+from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
 from swarmtui.tui.join_window import (
     DueWindowsScreen,
     JoinWindowBar,
@@ -88,8 +88,9 @@ class JoinWindowCloseFailed(Message):
 
 
 class JoinWindowActionFailed(Message):
-    def __init__(self, error: SwarmTuiError) -> None:
+    def __init__(self, doing: str, error: SwarmTuiError) -> None:
         super().__init__()
+        self.doing = doing
         self.error = error
 
 
@@ -197,6 +198,9 @@ class JoinWindowActions(ConsoleHost):
         def chosen(request: WindowRequest | None) -> None:
             if request is not None and not self._window_role_rotating(request.role):
                 self._open_window(request)
+                self._wait_quietly(
+                    f"Opening the {request.role} join window…", ROTATION_QUIET_SECONDS
+                )
 
         # The role of the chosen pane, as for the token keys.
         self.push_screen(OpenWindowScreen(self._focused_role()), chosen)
@@ -228,6 +232,7 @@ class JoinWindowActions(ConsoleHost):
 
     @work(thread=True, group="windows", exit_on_error=False, description="Open")
     def _open_window(self, request: WindowRequest) -> None:
+        doing = f"Opening the {request.role} join window"
         try:
             window, _ = open_window(
                 self._get_service(),
@@ -238,17 +243,24 @@ class JoinWindowActions(ConsoleHost):
                 now=self._clock(),
             )
         except SwarmTuiError as error:
-            self.post_message(JoinWindowActionFailed(error))
+            self.post_message(JoinWindowActionFailed(doing, error))
         except Exception as error:  # an unexpected failure must not kill the UI
-            failure = unexpected_failure("Opening the join window", error)
-            self.post_message(JoinWindowActionFailed(failure))
+            failure = unexpected_failure(doing, error)
+            self.post_message(JoinWindowActionFailed(doing, failure))
         else:
             self.post_message(JoinWindowOpened(window))
 
     def on_join_window_action_failed(self, message: JoinWindowActionFailed) -> None:
-        self.notify(str(message.error), title=message.error.title, severity="error")
+        self._show_calls_running()
+        self.notify(
+            f"{message.doing} failed. {message.error}",
+            title=message.error.title,
+            severity="error",
+            timeout=12,
+        )
 
     def on_join_window_opened(self, message: JoinWindowOpened) -> None:
+        self._show_calls_running()
         window = message.window
         self._track_window(window, ())
         limits = []
@@ -468,7 +480,8 @@ class JoinWindowActions(ConsoleHost):
                 return
             nodes = self._get_service().backend.list_nodes()
         except SwarmTuiError as error:
-            self.post_message(JoinWindowActionFailed(error))
+            doing = "Reading the join windows stored for this swarm"
+            self.post_message(JoinWindowActionFailed(doing, error))
             return
         now = self._clock()
         resumed = []
