@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import gc
 import logging
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.widgets import Static
 from tui_support import DelegatingBackend, FailingBackend, HangingBackend, demo_backend
 
@@ -350,6 +352,20 @@ def test_run_console_pauses_gc_for_start_up(
 
     assert seen == [(False, True)]
     assert gc.isenabled()
+
+
+class FailingConsole(SwarmConsole):
+    """A console whose first screen raises, as an unhandled bug would."""
+
+    def on_ready(self) -> None:
+        raise RuntimeError("failure in a handler")
+
+
+def test_console_error_exits_nonzero(tmp_path: Path) -> None:
+    app = FailingConsole(service=TokenService(demo_backend(tmp_path)))
+    app.run = functools.partial(App.run, app, headless=True)  # type: ignore[method-assign]
+
+    assert run_module._run_app(app) == 1
 
 
 async def test_console_resumes_gc_after_first_read(tmp_path: Path) -> None:

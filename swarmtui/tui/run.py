@@ -454,4 +454,7 @@ def _run_app(app: SwarmConsole) -> int:
             signal.signal(signum, handler)
     if app.quit_signal is not None and not result:
         return 128 + app.quit_signal
+    if app.return_code:
+        # An unhandled exception ended the app, which printed its traceback.
+        return app.return_code
     return result or 0
