@@ -12,7 +12,7 @@ import pytest
 from textual import events
 from textual.color import Color
 from textual.command import CommandInput, CommandPalette
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Select, Static
 from tui_support import (
     SEED,
     DelegatingBackend,
@@ -937,8 +937,31 @@ async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None
         await pilot.pause()
         assert isinstance(app.screen, SettingsScreen)
         error = str(app.screen.query_one("#settings-error", Static).content)
-        assert "poll_interval" in error
+        assert error.startswith(f"Invalid poll interval {typed!r}.")
+        assert "from 1 to 3600" in error
         assert not config.exists()
+
+        app.screen.query_one("#poll-interval", Input).value = "5"
+        await pilot.pause()
+        assert str(app.screen.query_one("#settings-error", Static).content) == ""
+
+
+async def test_settings_keep_palette_theme(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "textual-dark"
+        app.theme = "nord"
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        assert app.screen.query_one("#theme", Select).value == "nord"
+        await pilot.click("#save")
+        await settle(app, pilot)
+
+        assert app.theme == "nord"
+        assert load_settings(config).theme == "nord"
 
 
 async def test_settings_write_failure_keeps_dialog(tmp_path: Path) -> None:

@@ -245,6 +245,7 @@ async def test_palette_has_one_quit(tmp_path: Path) -> None:
 
         assert "Theme" in system
         assert "Quit" not in system
+        assert "Screenshot" not in system
         assert console.count("Quit") == 1
 
 

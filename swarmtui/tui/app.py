@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -206,13 +207,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
     _held_notices: list[tuple[str, str, float | None]]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Return Textual's palette commands without its Quit.
+        """Return Textual's palette commands without its Quit and Screenshot.
 
-        The console's own Quit, from the same list as the keys, stays.
+        The console's own Quit, from the same list as the keys, stays. A
+        screenshot would write a revealed token to a file, which the usual umask
+        leaves readable by other users.
         """
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":
+            if command.title not in ("Quit", "Screenshot"):
                 yield command
+
+    def watch_theme(self, name: str) -> None:
+        # A theme picked in the palette lasts for this session, and the
+        # settings screen starts from it, so that Save keeps it.
+        if name != self.settings.theme:
+            self.settings = replace(self.settings, theme=name)
 
     def notify(
         self,

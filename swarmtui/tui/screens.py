@@ -25,6 +25,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from swarmtui.config import (
     CLIPBOARD_METHODS,
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
     Settings,
     salvage_settings,
     with_changes,
@@ -405,6 +407,15 @@ class SettingsScreen(ModalScreen[Settings | None]):
         if text.isascii():
             with contextlib.suppress(ValueError):
                 interval = float(text)
+        if (
+            not isinstance(interval, float)
+            or not MIN_POLL_INTERVAL <= interval <= MAX_POLL_INTERVAL
+        ):
+            raise ConfigError(
+                f"Invalid poll interval {text!r}.",
+                f"Type a number of seconds from {MIN_POLL_INTERVAL:g} to "
+                f"{MAX_POLL_INTERVAL:g}, such as 10.",
+            )
         return with_changes(
             self.settings,
             poll_interval=interval,
@@ -425,6 +436,10 @@ class SettingsScreen(ModalScreen[Settings | None]):
             self.query_one("#settings-error", Static).update(str(error))
             return
         self.dismiss(settings)
+
+    @on(Input.Changed, "#poll-interval")
+    def _clear_error(self) -> None:
+        self.query_one("#settings-error", Static).update("")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
