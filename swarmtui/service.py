@@ -446,6 +446,16 @@ class TokenService:
                 results.append(fields["result"])
         return results
 
+    def rotations_running(self, action: str) -> set[Role]:
+        """Return the roles of the rotations of `action` whose calls are running."""
+        with self._in_flight_lock:
+            return {
+                role
+                for entry in self._in_flight.values()
+                if entry.action == action
+                for role in entry.roles
+            }
+
     @contextmanager
     def _tracked(
         self,

@@ -454,6 +454,7 @@ def close_window(
             roles=[window.role],
             result="failed",
             window_id=window.id,
+            cluster_id=window.cluster_id,
             error=error.title,
         )
         raise

@@ -29,7 +29,7 @@ from swarmtui.errors import (
     RequestTimeoutError,
     SwarmLockedError,
 )
-from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
+from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
@@ -477,6 +477,63 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
         await settle(app, pilot)
     assert fingerprints(backend)[0] != before[0]
     assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+class StallingReads(DelegatingBackend):
+    """Reads that wait, once `stall` is set, until released, then time out."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.stall = threading.Event()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def engine_info(self) -> EngineInfo:
+        if self.stall.is_set():
+            self.entered.set()
+            self.release.wait(timeout=60)
+            raise RequestTimeoutError("The engine did not answer.", "Try again.")
+        return super().engine_info()
+
+
+async def test_window_close_waits_in_status(tmp_path: Path) -> None:
+    backend = StallingReads(demo_backend(tmp_path))
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        window = next(iter(app.join_windows.values()))
+        backend.stall.set()
+        await pilot.press("O")
+        assert await asyncio.to_thread(backend.entered.wait, 5)
+        await pilot.pause(0.4)
+        status = str(app.query_one("#status", Static).content)
+        assert status == "Closing the worker join window and rotating its token…"
+
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        text = " ".join(str(item.content) for item in app.screen.query(Static))
+        assert "The join window for the worker token is open." in text
+        assert "rotating to close it already" in text
+
+        assert app.record_abandoned_closes() == 1
+        action, fields = audit.events[-1]
+        assert action == CLOSE_ACTION
+        assert fields["result"] == "failed"
+        assert fields["error"] == "Abandoned at exit"
+        assert fields["cluster_id"] == window.cluster_id
+        assert fields["window_id"] == window.id
+
+        backend.release.set()
+        await settle(app, pilot)
+        failed = audit.events[-1][1]
+        assert failed["result"] == "failed"
+        assert failed["error"] == "Request timed out"
+        assert failed["cluster_id"] == window.cluster_id
+        assert app.record_abandoned_closes() == 0
+        backend.stall.clear()
 
 
 async def test_q_in_quit_question_stays(tmp_path: Path) -> None:

@@ -575,6 +575,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Show the rotation or read still running, or clear the status line."""
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
+        elif self._windows_closing:
+            self._set_waiting("Closing the join window and rotating its token…")
         elif self._reading:
             self._set_waiting(self._reading_text())
         else:

@@ -219,6 +219,31 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         self.dismiss(None)
 
 
+def open_windows_text(windows: list[JoinWindow], closing: frozenset[str]) -> str:
+    """Return the quit dialog's text about the open windows, with its question."""
+    roles = sorted({str(window.role) for window in windows})
+    if len(windows) == 1:
+        text = f"The join window for the {roles[0]} token is open."
+    else:
+        tokens = " and ".join(roles) + (" tokens" if len(roles) > 1 else " token")
+        text = f"{len(windows)} join windows, for the {tokens}, are open."
+    running = [window for window in windows if window.id in closing]
+    if running and len(running) == len(windows):
+        return (
+            f"{text} The console is rotating to close it already and waits for "
+            "the engine. Rotate and quit waits for that rotation."
+            if len(windows) == 1
+            else f"{text} The console is rotating to close them already and waits "
+            "for the engine. Rotate and quit waits for those rotations."
+        )
+    if running:
+        return (
+            f"{text} The console is closing {len(running)} of them already. "
+            "Rotate the others now, so the handed-out tokens stop working?"
+        )
+    return f"{text} Rotate now, so the handed-out token stops working?"
+
+
 class QuitWithWindowScreen(ModalScreen[str | None]):
     """Ask what to do with open join windows when the console quits.
 
@@ -235,21 +260,24 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
     ]
 
     def __init__(
-        self, windows: list[JoinWindow], cli_command: str = "swarmtui"
+        self,
+        windows: list[JoinWindow],
+        cli_command: str = "swarmtui",
+        closing: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.windows = windows
         self.cli_command = cli_command
+        # The ids of the windows whose closing rotation is running.
+        self.closing = closing
 
     def compose(self) -> ComposeResult:
-        roles = " and ".join(sorted({str(window.role) for window in self.windows}))
         with Vertical(classes="dialog"):
             yield Label("A join window is still open", classes="dialog-title")
             yield Static(
-                f"{len(self.windows)} join window(s) for the {roles} token are "
-                "open. Rotate now, so the handed-out token stops working? If you "
-                "quit without rotating, the windows stay stored: once they are "
-                "due, the next console start offers to rotate, and "
+                f"{open_windows_text(self.windows, self.closing)} If you quit "
+                "without rotating, the windows stay stored: once they are due, "
+                "the next console start offers to rotate, and "
                 f"'{self.cli_command} join-window close-expired' rotates without "
                 "asking."
             )

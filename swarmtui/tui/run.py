@@ -423,7 +423,9 @@ def _run_app(app: SwarmConsole) -> int:
         # so the audit record it has not written yet is written here.
         results = []
         if app.service is not None:
-            results = app.service.record_abandoned_rotations()
+            # A close still reading the swarm had not started its rotation.
+            results = ["failed"] * app.record_abandoned_closes()
+            results += app.service.record_abandoned_rotations()
             unstarted = app.take_unstarted_rotation()
             if unstarted is not None:
                 role, expected = unstarted

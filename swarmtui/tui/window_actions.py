@@ -30,6 +30,7 @@ from swarmtui.tui.join_window import (
     countdown_text,
 )
 from swarmtui.windows import (
+    CLOSE_ACTION,
     CloseReason,
     JoinWindow,
     WindowClosed,
@@ -115,6 +116,9 @@ class JoinWindowActions(ConsoleHost):
         self.join_windows: dict[str, JoinWindow] = {}
         self.window_joined: dict[str, tuple[NodeInfo, ...]] = {}
         self._windows_closing: set[str] = set()
+        # The windows whose close runs in a worker thread, for the exit.
+        self._closes_running: dict[str, JoinWindow] = {}
+        self._closes_running_lock = threading.Lock()
         # Closes run one at a time. Two windows of one role closed at once
         # both read the same swarm version, and the second rotation attempt
         # was rejected as a conflict and audited as a failure.
@@ -373,6 +377,14 @@ class JoinWindowActions(ConsoleHost):
             return
         self._windows_closing.add(window.id)
         self._close_window(window, reason, self.window_joined.get(window.id, ()))
+        self._show_closing(window)
+
+    def _show_closing(self, window: JoinWindow) -> None:
+        """Show the close in the status line if its rotation takes a while."""
+        self._wait_quietly(
+            f"Closing the {window.role} join window and rotating its token…",
+            ROTATION_QUIET_SECONDS,
+        )
 
     def action_close_join_window(self, window_id: str | None = None) -> None:
         windows = list(self.join_windows.values())
@@ -397,11 +409,14 @@ class JoinWindowActions(ConsoleHost):
         self.join_windows[window.id] = window
         self._windows_closing.add(window.id)
         self._close_window(window, reason, joined)
+        self._show_closing(window)
 
     @work(thread=True, group="windows-close", exit_on_error=False, description="Close")
     def _close_window(
         self, window: JoinWindow, reason: CloseReason, joined: tuple[NodeInfo, ...]
     ) -> None:
+        with self._closes_running_lock:
+            self._closes_running[window.id] = window
         try:
             with self._window_close_lock:
                 closed = close_window(
@@ -418,10 +433,42 @@ class JoinWindowActions(ConsoleHost):
             self.post_message(JoinWindowCloseFailed(window, reason, failure))
         else:
             self.post_message(JoinWindowFinished(closed))
+        finally:
+            with self._closes_running_lock:
+                del self._closes_running[window.id]
+
+    def record_abandoned_closes(self) -> int:
+        """Audit each close still waiting to read the swarm at exit; return how many.
+
+        A close whose rotation has started is audited by the token service,
+        like any rotation that the exit cuts short. The console calls this
+        after its worker threads had a moment to end.
+        """
+        service = self._service
+        if service is None:
+            return 0
+        with self._closes_running_lock:
+            running = list(self._closes_running.values())
+        rotating = service.rotations_running(CLOSE_ACTION)
+        count = 0
+        for window in running:
+            if window.role in rotating:
+                continue
+            service.record(
+                CLOSE_ACTION,
+                roles=[window.role],
+                result="failed",
+                window_id=window.id,
+                cluster_id=window.cluster_id,
+                error="Abandoned at exit",
+            )
+            count += 1
+        return count
 
     def on_join_window_finished(self, message: JoinWindowFinished) -> None:
         closed = message.closed
         self._untrack_window(closed.window.id)
+        self._show_calls_running()
         self.notify(closed.message, title="Join window closed", timeout=12)
         if closed.rotation is not None:
             # The notice above names the rotation already.
@@ -435,6 +482,7 @@ class JoinWindowActions(ConsoleHost):
 
     def on_join_window_close_failed(self, message: JoinWindowCloseFailed) -> None:
         window = message.window
+        self._show_calls_running()
         self._windows_closing.discard(window.id)
         if self._quit_when_closed:
             self._quit_when_closed = False
@@ -565,7 +613,10 @@ class JoinWindowActions(ConsoleHost):
             elif choice == "rotate":
                 self._close_all_for_quit(windows)
 
-        self.push_screen(QuitWithWindowScreen(windows, self.cli_command), answered)
+        closing = frozenset(self._windows_closing)
+        self.push_screen(
+            QuitWithWindowScreen(windows, self.cli_command, closing), answered
+        )
 
     def _close_all_for_quit(self, windows: list[JoinWindow]) -> None:
         """Close every window not closing yet, and quit once none is open."""
