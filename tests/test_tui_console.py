@@ -1344,6 +1344,88 @@ async def test_rotation_refreshes_node_counts(tmp_path: Path) -> None:
         assert f"nodes {nodes_before + 1}" in header
 
 
+async def test_quit_waits_for_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            assert app.view is not None
+            before = app.view.worker_fingerprint
+            notes = capture_notifications(app)
+            await pilot.press("w", "r")
+            assert backend.entered.wait(timeout=10)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+            assert notes == [
+                "The console quits when the worker token is rotated. Press q "
+                "again to quit now."
+            ]
+
+            backend.release.set()
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await pilot.pause(0.05)
+            assert not app.is_running
+        assert TokenService(backend.inner).read().worker_fingerprint != before
+    finally:
+        backend.release.set()
+
+
+async def test_second_quit_leaves_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("w", "r")
+            assert backend.entered.wait(timeout=10)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+            await pilot.press("q")
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await pilot.pause(0.05)
+            assert not app.is_running
+    finally:
+        backend.release.set()
+
+
+async def test_failed_rotation_cancels_quit(tmp_path: Path) -> None:
+    backend = FailingUpdate(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            notes = capture_notifications(app)
+            await pilot.press("w", "r")
+            assert backend.entered.wait(timeout=10)
+            await pilot.press("q")
+            await pilot.pause()
+            backend.release.set()
+            await settle(app, pilot)
+            assert app.is_running
+            assert (
+                "The console stays open, because the rotation did not go through."
+                in notes
+            )
+    finally:
+        backend.release.set()
+
+
+class FailingUpdate(HangingUpdateBackend):
+    """An update that waits until released, then fails with a timeout."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.entered.set()
+        self.release.wait(timeout=60)
+        raise RequestTimeoutError("The engine did not answer.", "Try again.")
+
+
 async def test_refresh_keeps_rotation_status(tmp_path: Path) -> None:
     backend = HangingUpdateBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend))

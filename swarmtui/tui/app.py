@@ -379,6 +379,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._read_again = False
         self._screen_changed_at = 0.0
         self._rotating: Role | None = None
+        # Set by q during a rotation: the console quits once it succeeded.
+        self._quit_after_rotation = False
         self._poll_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
         self._waiting = ""
@@ -561,10 +563,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _reading_text(self) -> str:
         return f"Reading swarm from {self.endpoint_label or 'the engine'}…"
 
-    def _rotation_finished(self) -> None:
-        """Clear the rotation's status, or show the status of a read still running."""
+    def _rotation_finished(self, succeeded: bool = True) -> None:
+        """Clear the rotation's status, and quit if q asked to after it."""
         self._rotating = None
         self._show_calls_running()
+        if self._quit_after_rotation:
+            self._quit_after_rotation = False
+            if succeeded:
+                # After the frame with the new token, through the quit action,
+                # which shows the dialog about open join windows.
+                self.call_after_refresh(self.action_quit)
+            else:
+                self.notify(
+                    "The console stays open, because the rotation did not go through.",
+                    severity="warning",
+                )
 
     def _read_finished(self) -> None:
         """Clear the read's status; a rotation still running keeps its own."""
@@ -1377,7 +1390,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._notices_after_rotation.append(notice)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
-        self._rotation_finished()
+        self._rotation_finished(succeeded=False)
         error = message.error
         log.info(
             "rotating the %s token failed: %s: %s", message.role, error.title, error
@@ -1393,7 +1406,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
-        self._rotation_finished()
+        self._rotation_finished(succeeded=False)
         fresh = message.error.fresh
         old = self.view
         self.view = fresh

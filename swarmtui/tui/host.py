@@ -56,6 +56,7 @@ class ConsoleHost(_AppBase):
         cli_command: str
         _service: TokenService | None
         _rotating: Role | None
+        _quit_after_rotation: bool
         _clock: Callable[[], datetime]
 
         def _get_service(self) -> TokenService: ...

@@ -595,6 +595,14 @@ class JoinWindowActions(ConsoleHost):
         return [*self.join_windows.values(), *later]
 
     async def action_quit(self) -> None:
+        if self._rotating is not None and not self._quit_after_rotation:
+            # A second q quits at once; the exit then records the rotation.
+            self._quit_after_rotation = True
+            self.notify(
+                f"The console quits when the {self._rotating} token is rotated. "
+                "Press q again to quit now."
+            )
+            return
         if not self.windows_left_open:
             self.exit()
             return
