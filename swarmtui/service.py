@@ -300,8 +300,15 @@ class TokenService:
             )
         if not info.control_available:
             known = ", ".join(info.remote_managers)
-            hint = "Run the command against a manager node"
-            hint += f"; this node knows these managers: {known}." if known else "."
+            hint = (
+                "Run the command on a manager node, or point -H or -c at its "
+                "Docker engine."
+            )
+            if known:
+                hint += (
+                    f" This node knows these managers by their swarm addresses: "
+                    f"{known} (the swarm port is not the Docker API)."
+                )
             raise NotAManagerError(
                 f"The engine at {endpoint} is a worker node; only managers can "
                 "read or rotate join tokens.",

@@ -55,7 +55,8 @@ REPLIES: dict[str, Any] = {
             "ControlAvailable": True,
             "Error": "",
             "RemoteManagers": [
-                {"NodeID": "iac1yv7bhzmgp682flohd7j6a", "Addr": "127.0.8.5:2377"}
+                {"NodeID": "iac1yv7bhzmgp682flohd7j6a", "Addr": "127.0.8.5:2377"},
+                {"NodeID": "x8f0dq2mz3kq1vb9c4n7t5w2e", "Addr": "127.0.8.6:2377"},
             ],
             "Nodes": 1,
             "Managers": 1,
@@ -275,7 +276,8 @@ def test_well_formed_replies_read(tcp: bool) -> None:
         backend.close()
 
     assert info.control_available is True
-    assert info.remote_managers == ("127.0.8.5:2377",)
+    # The node's own entry is left out: it is no manager to turn to.
+    assert info.remote_managers == ("127.0.8.6:2377",)
     assert info.nodes == 1
     assert info.engine_version == "20.10.24"
     assert snapshot.worker_token == WORKER_TOKEN

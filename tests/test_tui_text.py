@@ -70,7 +70,8 @@ async def test_worker_pane_lists_managers_once(tmp_path: Path) -> None:
         ]
         text = "\n".join(visible)
         assert text.count("127.0.3.1:2377") == 1
-        assert "Point swarmtui at one of them" in text
+        assert "by swarm address: 127.0.3.1:2377" in text
+        assert "the swarm port is not the Docker API" in text
 
 
 async def test_repeated_refresh_shows_one_toast(tmp_path: Path) -> None:

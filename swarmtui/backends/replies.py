@@ -174,13 +174,15 @@ def engine_info_from_api(
     """Build EngineInfo from GET /info's reply and the negotiated versions."""
     info = Fields(data, "GET /info")
     swarm = info.child("Swarm")
+    node_id = swarm.text("NodeID")
+    # A demoted manager still lists its own old address among the managers.
     remote = tuple(
         address
         for manager in swarm.children("RemoteManagers")
-        if (address := manager.text("Addr"))
+        if (address := manager.text("Addr")) and manager.text("NodeID") != node_id
     )
     return EngineInfo(
-        node_id=swarm.text("NodeID"),
+        node_id=node_id,
         local_node_state=swarm.text("LocalNodeState"),
         control_available=swarm.flag("ControlAvailable"),
         node_address=swarm.text("NodeAddr"),

@@ -355,8 +355,12 @@ class ErrorState(Vertical):
         hint = error.hint or "Press ctrl+r or Retry to try again."
         managers = ""
         if isinstance(error, NotAManagerError) and error.manager_addresses:
-            managers = "Managers this node knows: " + ", ".join(error.manager_addresses)
-            managers += ". Point swarmtui at one of them with -H or -c."
+            known = ", ".join(error.manager_addresses)
+            managers = (
+                f"Managers this node knows, by swarm address: {known}. Run "
+                "swarmtui on one of them, or point -H or -c at its Docker engine "
+                "(the swarm port is not the Docker API)."
+            )
         # The hint of a worker node's error lists the same managers, so the
         # pane shows the managers line in its place.
         self._hint.show(hint)
