@@ -387,6 +387,7 @@ async def test_copy_command_and_token(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert app.clipboard == app.view.join_command(Role.MANAGER)
         assert "sent to the terminal's clipboard (OSC 52)" in messages[-1]
+        assert "tmux" not in messages[-1]
         copies = [fields for action, fields in audit.events if action == "copy"]
         assert [entry["role"] for entry in copies] == [
             "worker",
@@ -472,6 +473,11 @@ async def test_copy_inside_tmux_wraps_osc52(tmp_path: Path) -> None:
         wrapped = clipboard.tmux_passthrough(clipboard.osc52_sequence(worker))
         assert wrapped in written
         assert clipboard.osc52_sequence(worker) in written
+        notes = [note.message for note in app._notifications]
+        assert notes[-1] == (
+            "Worker token sent to the terminal's clipboard (OSC 52). tmux passes it "
+            "on only with 'set -g set-clipboard on' or 'set -g allow-passthrough on'."
+        )
 
 
 def test_tmux_passthrough_doubles_escapes() -> None:

@@ -1111,7 +1111,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if tool is not None:
             self._copy_local(tool, text, subject, osc52=method == "both")
         else:
-            self.notify(f"{subject} sent to the terminal's clipboard (OSC 52).")
+            note = self._tmux_note()
+            self.notify(f"{subject} sent to the terminal's clipboard (OSC 52).{note}")
+
+    def _tmux_note(self) -> str:
+        """Return the tmux options that OSC 52 needs, when running inside tmux."""
+        if not clipboard.in_tmux(self.environment):
+            return ""
+        return (
+            " tmux passes it on only with 'set -g set-clipboard on' or "
+            "'set -g allow-passthrough on'."
+        )
 
     def copy_to_clipboard(self, text: str) -> None:
         """Send OSC 52, and inside tmux also through tmux's passthrough."""
@@ -1143,8 +1153,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 severity="warning" if message.osc52 else "error",
             )
             return
-        sent = " sent to the terminal's clipboard (OSC 52) and" if message.osc52 else ""
-        self.notify(f"{message.subject}{sent} copied with {message.tool}.")
+        if message.osc52:
+            self.notify(
+                f"{message.subject} sent to the terminal's clipboard (OSC 52) and "
+                f"copied with {message.tool}.{self._tmux_note()}"
+            )
+        else:
+            self.notify(f"{message.subject} copied with {message.tool}.")
 
     def action_toggle_reveal(self, role: str | None = None) -> None:
         chosen = _role(role) or self._focused_role()
