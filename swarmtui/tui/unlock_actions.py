@@ -92,7 +92,7 @@ class UnlockKeyActions(ConsoleHost):
         return (
             f"the swarm is locked: this console read this key{read}. Unlock "
             "each manager with 'docker swarm unlock' and this key, or with a "
-            "newer one if it was rotated since"
+            "newer one if it was rotated since."
         )
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
