@@ -296,8 +296,8 @@ def test_demo_join_rejects_manager_address(tmp_path: Path) -> None:
         stdin=backend.inspect_swarm().worker_token,
         home=tmp_path,
     )
-    assert result.returncode == ExitCode.USAGE, result.stderr
-    assert "manager's own join address" in result.stderr
+    assert result.returncode == ExitCode.JOIN_REJECTED, result.stderr
+    assert f"The address {join_host} is already the address of node" in result.stderr
     assert len(make_demo(state).list_nodes()) == nodes_before
 
 

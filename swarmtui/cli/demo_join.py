@@ -100,15 +100,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     except InputError as error:
         print(f"swarmtui: {error.title_in_sentence}: {error}", file=sys.stderr)
         return error.exit_code
-    if args.address:
-        join_host = service.read().join_address.rpartition(":")[0].strip("[]")
-        if args.address == join_host:
-            print(
-                f"swarmtui: invalid address {args.address}: it is the manager's "
-                "own join address. Give the new node another address.",
-                file=sys.stderr,
-            )
-            return ExitCode.USAGE
+    # An address that a node has, the manager's join address too, is a
+    # rejected join (exit 9), as the demo swarm checks it.
     node = service.try_join(token, args.hostname, args.address or "")
     if args.json:
         document = {
