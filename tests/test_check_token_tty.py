@@ -28,7 +28,11 @@ class Terminal:
     """A swarmtui process whose standard streams are a pseudo-terminal."""
 
     def __init__(
-        self, arguments: list[str], home: Path, stdin: Path | None = None
+        self,
+        arguments: list[str],
+        home: Path,
+        stdin: Path | None = None,
+        stderr: Path | None = None,
     ) -> None:
         environment = cli_environment(home, TERM="dumb")
         pid, descriptor = pty.fork()
@@ -36,6 +40,8 @@ class Terminal:
             try:
                 if stdin is not None:
                     os.dup2(os.open(stdin, os.O_RDONLY), 0)
+                if stderr is not None:
+                    os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT, 0o600), 2)
                 os.execve(
                     sys.executable,
                     [sys.executable, "-m", "swarmtui", *arguments],
@@ -182,3 +188,20 @@ def test_leak_response_confirms_on_terminal(state: Path) -> None:
     assert after.worker_token != before.worker_token
     assert after.manager_token != before.manager_token
     assert "no terminal" not in terminal.output
+
+
+def test_question_on_terminal_with_stderr_in_file(state: Path) -> None:
+    before = DemoBackend(path=state).inspect_swarm()
+    log = state.parent / "stderr.log"
+    terminal = Terminal(
+        ["--demo", "--demo-state", str(state), "leak-response", "--since", "1h"],
+        home=state.parent,
+        stderr=log,
+    )
+    terminal.read_until("[y/N]")
+    terminal.write("n\n")
+    code = terminal.finish()
+
+    assert code == 1, terminal.output
+    assert "[y/N]" not in log.read_text()
+    assert DemoBackend(path=state).inspect_swarm().worker_token == before.worker_token
