@@ -290,6 +290,28 @@ async def test_conflict_cancel_and_rotate_now(tmp_path: Path) -> None:
         assert mask_token(final_worker) in command_text(app, Role.WORKER)
 
 
+async def test_refresh_without_change_answers(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        app._poll()
+        await settle(app, pilot)
+        assert messages == []
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert messages == [
+            "Read the swarm again at 12:00:00 UTC: the tokens did not change."
+        ]
+
+        demo_service(tmp_path).rotate([Role.MANAGER])
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert len(messages) == 2
+        assert "manager token was rotated outside this console" in messages[1]
+
+
 async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -379,6 +379,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._read_again = False
         self._screen_changed_at = 0.0
         self._rotating: Role | None = None
+        # The read that ctrl+r started last, which notes when nothing changed.
+        self._refresh_sequence = 0
         # Set by q during a rotation: the console quits once it succeeded.
         self._quit_after_rotation = False
         self._poll_timer: Timer | None = None
@@ -601,6 +603,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if message.sequence < self._accept_from:
             return
         old, view = self.view, message.view
+        had_error = self.error is not None
         self.view = view
         self.error = None
         if old is not None and old.cluster_id != view.cluster_id:
@@ -627,6 +630,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if outside_change:
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
+            elif message.sequence == self._refresh_sequence and not had_error:
+                # The screen would not change, so ctrl+r gets an answer here.
+                read_at = self._clock().astimezone(UTC).strftime("%H:%M:%S UTC")
+                self.notify(
+                    f"Read the swarm again at {read_at}: the tokens did not change."
+                )
         self._render()
 
     def _notify_outside_rotation(self, role: Role, view: SwarmView) -> None:
@@ -1450,6 +1459,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def action_refresh(self) -> None:
         if self._start_read(background=False):
+            self._refresh_sequence = self._sequence
             return
         message = (
             f"Still waiting for {self.endpoint_label or 'the engine'}; the "
