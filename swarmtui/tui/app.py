@@ -631,7 +631,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
             elif message.sequence == self._refresh_sequence and not had_error:
-                # The screen would not change, so ctrl+r gets an answer here.
+                # The screen would not change, so a notice shows that ctrl+r read it.
                 read_at = self._clock().astimezone(UTC).strftime("%H:%M:%S UTC")
                 self.notify(
                     f"Read the swarm again at {read_at}: the tokens did not change."
