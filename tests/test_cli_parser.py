@@ -308,3 +308,36 @@ def test_abbreviated_option_rejected(
     shortened = next(word for word in arguments if word.startswith("--"))
     assert caught.value.code == 2
     assert f"error: unknown option {shortened}; options are not shortened" in stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["join-token"],
+        ["check-token"],
+        ["leak-response"],
+        ["join-window"],
+        ["join-window", "open"],
+        ["audit"],
+        ["demo-join"],
+        ["demo-reset"],
+        ["demo-autolock"],
+    ],
+    ids=lambda command: " ".join(command) or "swarmtui",
+)
+def test_help_fits_80_columns(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = subprocess.run(
+        [sys.executable, "-m", "swarmtui", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) > 5
+    assert [line for line in lines if len(line) > 80] == []

@@ -14,6 +14,7 @@ import importlib
 import math
 import signal
 import sys
+import textwrap
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -68,6 +69,27 @@ CHANGES_BEFORE_OUTPUT = {
     "demo-join": "the node joined the demo swarm",
     "demo-autolock": "autolock on the demo swarm was changed",
 }
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wrap a paragraph that is one long line; keep the others as written.
+
+    Descriptions are single paragraphs longer than a terminal line, and
+    epilogs hold tables and examples whose line breaks must stay.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        # argparse calls this method for the description and the epilog.
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if "\n" not in paragraph and len(indent) + len(paragraph) > width:
+                paragraph = textwrap.fill(
+                    paragraph, width, initial_indent=indent, subsequent_indent=indent
+                )
+            else:
+                paragraph = textwrap.indent(paragraph, indent)
+            paragraphs.append(paragraph)
+        return "\n\n".join(paragraphs)
 
 
 def _subcommand_modules(names: Collection[str] | None = None) -> list[ModuleType]:
@@ -275,7 +297,7 @@ def build_parser(
         description="Show, copy, check and rotate Docker Swarm join tokens. "
         "Without a subcommand, opens the console.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=__version__)
     add_common_options(parser)

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from swarmtui.cli import HelpFormatter
 from swarmtui.cli.output import note_unwritten, write_stdout
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
@@ -72,7 +73,7 @@ def add_parser(subparsers: Any) -> str:
         "the current manager token, an old token of this swarm or another "
         "swarm's.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object for scripts"

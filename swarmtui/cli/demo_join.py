@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from swarmtui.backends.demo import HOSTNAME_PATTERN
+from swarmtui.cli import HelpFormatter
 from swarmtui.cli.check_token import InputError, read_token
 from swarmtui.errors import ExitCode
 from swarmtui.service import TokenService
@@ -39,7 +40,7 @@ def add_parser(subparsers: Any) -> str:
         "node with that role; any other token is rejected with the reason a "
         "real swarm manager gives.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--hostname",

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from swarmtui.audit import AuditLog, default_audit_path
-from swarmtui.cli import QuitSignal, ignore_quit_signals
+from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
@@ -49,8 +49,9 @@ EXIT_HELP = """\
 exit codes:
   0  the window closed and the token was rotated (or had been already)
   1  the rotation at close failed; the window stays stored, so run
-     'swarmtui join-window close-expired' or 'close-all' once the engine is back.
-     Also: a window for the role is open already, or stdout was closed
+     'swarmtui join-window close-expired' or 'close-all' once the engine
+     is back. Also: a window for the role is open already, or stdout was
+     closed
   2  invalid arguments
   3-6  as for every command: engine, node state, API version, conflict
 """
@@ -90,7 +91,7 @@ def add_parser(subparsers: Any) -> str:
         "role's token when a time has passed or a number of nodes of that role "
         "have joined, whichever comes first.",
         epilog=EXIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     commands = parser.add_subparsers(
         dest="window_command", metavar="ACTION", required=True

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from swarmtui.cli import HelpFormatter
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode
 from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
@@ -36,7 +37,7 @@ def add_parser(subparsers: Any) -> str:
         "the rotation notice and the node table, or one JSON document with "
         "--json. No token is printed.",
         epilog=EXIT_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--since",
