@@ -379,15 +379,23 @@ async def test_audit_screen_filters_cluster(tmp_path: Path) -> None:
         assert str(table.get_row_at(0)[2]) == "rotate"
         status = str(app.screen.query_one("#audit-status", Static).content)
         assert "of this swarm" in status
+        labels = [str(column.label) for column in table.columns.values()]
+        assert "Swarm" not in labels
         await pilot.press("f")
         await settle(app, pilot)
         assert table.row_count == 2
-        assert str(table.get_row_at(1)[2]) == "copy"
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels[:3] == ["Time (UTC)", "Swarm", "User"]
+        assert str(table.get_row_at(1)[1]) == "zzzz9999othe"
+        assert app.view is not None
+        assert str(table.get_row_at(0)[1]) == app.view.cluster_id[:12]
+        assert str(table.get_row_at(1)[3]) == "copy"
         status = str(app.screen.query_one("#audit-status", Static).content)
         assert "of every swarm and endpoint" in status
         await pilot.press("f")
         await settle(app, pilot)
         assert table.row_count == 1
+        assert str(table.get_row_at(0)[2]) == "rotate"
 
 
 def test_key_table_bolds_only_keys() -> None:

@@ -22,6 +22,8 @@ from swarmtui.tui.screens import MarkedCheckbox, modal_css
 
 AUDIT_SCREEN_LIMIT = 200
 AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
+# With the events of every swarm, a column names the swarm of each.
+ALL_SWARMS_COLUMNS = ("Time (UTC)", "Swarm", *AUDIT_COLUMNS[1:])
 
 
 class AuditScreen(ModalScreen[None]):
@@ -81,7 +83,8 @@ class AuditScreen(ModalScreen[None]):
                 yield Button("Close", id="audit-close-button", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#audit-table", DataTable).add_columns(*AUDIT_COLUMNS)
+        columns = AUDIT_COLUMNS if self._only_cluster() else ALL_SWARMS_COLUMNS
+        self.query_one("#audit-table", DataTable).add_columns(*columns)
         if self.path is None:
             self.query_one("#audit-status", Static).update("No audit events.")
             return
@@ -122,10 +125,13 @@ class AuditScreen(ModalScreen[None]):
         ]
         events = events[-AUDIT_SCREEN_LIMIT:]
         table = self.query_one("#audit-table", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        table.add_columns(*(AUDIT_COLUMNS if cluster else ALL_SWARMS_COLUMNS))
         for event in reversed(events):
+            swarm = () if cluster else (str(event.get("cluster_id") or "-")[:12],)
             cells = (
                 str(event.get("time", "?")),
+                *swarm,
                 str(event.get("user", "?"))
                 + (f"@{event['ssh_client']}" if event.get("ssh_client") else ""),
                 str(event.get("action", "?")),
