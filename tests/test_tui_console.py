@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual import events
 from textual.color import Color
 from textual.command import CommandInput, CommandPalette
@@ -1218,6 +1219,31 @@ async def test_error_state_and_retry(tmp_path: Path, error: SwarmTuiError) -> No
         assert not state.display
         assert app.query_one("#worker-pane", TokenPane).display
         assert app.view is not None
+
+
+async def test_failed_read_dims_header_facts(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        swarm_line = app.query_one("#header-swarm", Static)
+
+        def value_styles() -> set[str]:
+            content = swarm_line.content
+            assert isinstance(content, Text)
+            return {
+                str(span.style)
+                for span in content.spans
+                if content.plain[span.start : span.end].isdigit()
+            }
+
+        assert value_styles() == {"bold"}
+        backend.error = RequestTimeoutError("The engine did not answer.", "Retry.")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert "last read failed: dimmed facts are older" in str(swarm_line.content)
+        assert value_styles() == {"dim"}
 
 
 async def test_hung_call_keeps_keys_working(tmp_path: Path) -> None:

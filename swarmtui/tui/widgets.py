@@ -121,18 +121,20 @@ class SwarmHeader(Vertical):
             message = "The last read failed." if stale else "No swarm read yet."
             bottom.append(("", message, "dim"))
         else:
-            top.append(("cluster", view.cluster_id[:12], "bold"))
+            # After a failed read, the facts of the read before are dimmed.
+            value = "dim" if stale else "bold"
+            top.append(("cluster", view.cluster_id[:12], value))
             bottom += [
-                ("node", view.node_hostname, "bold"),
-                ("join", view.join_address, "bold"),
-                ("managers", str(view.managers), "bold"),
-                ("nodes", str(view.nodes), "bold"),
-                ("CA", f"{view.ca_digest[:10]}…", "bold"),
+                ("node", view.node_hostname, value),
+                ("join", view.join_address, value),
+                ("managers", str(view.managers), value),
+                ("nodes", str(view.nodes), value),
+                ("CA", f"{view.ca_digest[:10]}…", value),
             ]
             if view.autolock:
                 bottom.append(("autolock", "on", "dim"))
         if stale and view is not None:
-            bottom.append(("", "last read failed", "bold"))
+            bottom.append(("", "last read failed: dimmed facts are older", "bold"))
         self._items = (top, bottom)
         self._draw()
         self.set_class(stale, "-stale")
