@@ -270,7 +270,12 @@ class AuditReading:
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:
-    """Return the event's time as an aware datetime, or None when it is unusable."""
+    """Return the event's time in UTC, or None when it is unusable.
+
+    A time that lies outside the years 1 to 9999 once turned into UTC, such
+    as 0001-01-01T00:00:00+01:00, is unusable too: it cannot be shown or
+    compared in UTC.
+    """
     text = event.get("time")
     if not isinstance(text, str):
         return None
@@ -278,7 +283,12 @@ def event_time(event: Mapping[str, Any]) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def read_audit(
@@ -289,8 +299,9 @@ def read_audit(
 ) -> AuditReading:
     """Read events oldest first, keeping those at or after `since`, the last `limit`.
 
-    A line that is not a JSON object, or has no valid time, is skipped and its
-    number is listed in `damaged_lines`. A missing file gives no events.
+    A line that is not a JSON object, or has no time that can be turned into
+    UTC, is skipped and its number is listed in `damaged_lines`. A missing
+    file gives no events.
     `other_file` ends the message of a file that cannot be read: how the
     caller chose the path, and so how to choose another.
     """

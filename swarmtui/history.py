@@ -76,6 +76,12 @@ def _check_time(value: Any, where: str) -> None:
         raise HistoryFormatError(f"{where} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise HistoryFormatError(f"{where} has no time zone")
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise HistoryFormatError(
+            f"{where} lies outside the years 1 to 9999 in UTC"
+        ) from None
 
 
 def _check_entry(entry: Any, where: str, time_key: str) -> None:
@@ -194,7 +200,7 @@ class FileTokenHistory:
         entry = cluster.get("retired", {}).get(fingerprint)
         if entry is None:
             return None
-        return Role(entry["role"]), datetime.fromisoformat(entry["retired_at"])
+        return Role(entry["role"]), _parse_utc(entry["retired_at"])
 
     def current_since(
         self, cluster_id: str, role: Role, fingerprint: str
@@ -210,7 +216,7 @@ class FileTokenHistory:
         if not cluster or cluster.get("current", {}).get(role.value) != fingerprint:
             return None
         times = [
-            datetime.fromisoformat(entry["retired_at"])
+            _parse_utc(entry["retired_at"])
             for entry in cluster.get("retired", {}).values()
             if entry["role"] == role.value
         ]
@@ -287,6 +293,11 @@ class FileTokenHistory:
                 f"the token history {self.path} could not be written ({cause}), "
                 f"so old tokens may not be recognised as old. {fix}"
             )
+
+
+def _parse_utc(text: str) -> datetime:
+    """Return a time that `validate_document` accepted, in UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def _cluster(document: dict[str, Any], cluster_id: str) -> dict[str, Any]:

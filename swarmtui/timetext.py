@@ -57,7 +57,16 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is in the year 0 in UTC, and
+        # 9999-12-31T23:59-01:00 in the year 10000.
+        raise TimeTextError(
+            f"{text.strip()!r} lies outside the years 1 to 9999 in UTC.",
+            "Give a time within those years, such as 2026-12-04T10:00Z, or a "
+            "duration back from now such as 2h.",
+        ) from None
 
 
 def seconds_text(seconds: float) -> str:

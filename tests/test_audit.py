@@ -140,6 +140,46 @@ def test_read_audit_skips_damaged_lines(tmp_path: Path) -> None:
     assert reading.damaged_lines == [2, 3, 5, 6]
 
 
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-01:00"]
+)
+def test_audit_time_outside_utc_damaged(tmp_path: Path, moment: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    lines = [
+        {"time": "2026-12-05T10:00:00Z", "action": "copy"},
+        {
+            "time": moment,
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:w", "manager": "fp:m"},
+        },
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    reading = read_audit(path)
+
+    assert [event["action"] for event in reading.events] == ["copy"]
+    assert reading.damaged_lines == [2]
+
+
+def test_event_times_turned_into_utc() -> None:
+    events = [
+        {
+            "time": "0001-01-01T00:30:00-01:00",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:w"},
+        }
+    ]
+
+    found = last_rotations(events, "c1")
+
+    assert found["worker"] == datetime(1, 1, 1, 1, 30, tzinfo=UTC)
+    assert found["worker"].tzinfo is UTC
+
+
 def test_read_audit_redacts_foreign_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

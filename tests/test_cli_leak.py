@@ -117,6 +117,58 @@ def test_leak_response_bad_since(env: Path, capsys: pytest.CaptureFixture[str]) 
     assert "neither a time nor a duration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("leak-response", "0001-01-01T00:00+01:00"),
+        ("audit", "9999-12-31T23:59-01:00"),
+    ],
+)
+def test_since_outside_utc_years(
+    env: Path, capsys: pytest.CaptureFixture[str], command: str, text: str
+) -> None:
+    before = demo_service(env).read()
+
+    code = main([*demo_args(env), command, "--since", text])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert captured.err == (
+        f"swarmtui: invalid time: {text!r} lies outside the years 1 to 9999 in "
+        "UTC. Give a time within those years, such as 2026-12-04T10:00Z, or a "
+        "duration back from now such as 2h.\n"
+    )
+    assert captured.out == ""
+    after = demo_service(env).read()
+    assert after.worker_fingerprint == before.worker_fingerprint
+    assert after.manager_fingerprint == before.manager_fingerprint
+
+
+def test_leak_start_skips_unusable_time(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = demo_service(env).read()
+    line = {
+        "time": "0001-01-01T00:00:00+01:00",
+        "action": "rotate",
+        "result": "ok",
+        "cluster_id": view.cluster_id,
+        "new_fingerprints": {
+            "worker": view.worker_fingerprint,
+            "manager": view.manager_fingerprint,
+        },
+    }
+    (env / "audit.jsonl").write_text(json.dumps(line) + "\n")
+
+    code = main([*demo_args(env), "leak-response", "--yes", "--json"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    document = json.loads(captured.out)
+    assert "no rotation of the worker and manager token" in document["since_source"]
+    assert "unexpected error" not in captured.err
+
+
 def test_audit_command_without_engine(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

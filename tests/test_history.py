@@ -180,8 +180,21 @@ def test_unchanged_remember_does_not_write(
         b'{"format": 1, "clusters": {"c": {"retired": {"SWMTKN-1-x": {}}}}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
         b'{"role": "worker", "retired_at": "yesterday"}}}}}',
+        b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
+        b'{"role": "worker", "retired_at": "0001-01-01T00:00:00+01:00"}}}}}',
+        b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
+        b'{"role": "worker", "retired_at": "9999-12-31T23:59:00-01:00"}}}}}',
     ],
-    ids=["syntax", "binary", "list", "format", "token-key", "bad-time"],
+    ids=[
+        "syntax",
+        "binary",
+        "list",
+        "format",
+        "token-key",
+        "bad-time",
+        "before-utc-year-1",
+        "after-utc-year-9999",
+    ],
 )
 def test_corrupt_file_moved_aside(
     history: FileTokenHistory,
@@ -268,3 +281,29 @@ def test_default_path_in_user_state_folder(
     expected = tmp_path / "st" / "swarmtui" / "token-history.json"
     assert default_history_path() == expected
     assert open_default_history().path == expected
+
+
+def test_times_read_back_in_utc(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    old = fingerprint(WORKER_TOKEN)
+    document = {
+        "format": 1,
+        "clusters": {
+            CLUSTER: {
+                "current": {"worker": fingerprint(NEW_WORKER_TOKEN)},
+                "retired": {
+                    old: {"role": "worker", "retired_at": "2026-12-05T17:49:00+02:00"}
+                },
+            }
+        },
+    }
+    path.write_text(json.dumps(document))
+    history = FileTokenHistory(path)
+
+    found = history.lookup(CLUSTER, old)
+    since = history.current_since(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN))
+
+    assert found is not None
+    assert f"{found[1]:%Y-%m-%d %H:%M %Z}" == "2026-12-05 15:49 UTC"
+    assert since is not None
+    assert f"{since:%H:%M %Z}" == "15:49 UTC"

@@ -11,8 +11,8 @@ import pytest
 
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
-from swarmtui.errors import RotationConflictError
-from swarmtui.leak import default_leak_since, leak_since_for
+from swarmtui.errors import RotationConflictError, TimeTextError
+from swarmtui.leak import default_leak_since, leak_since_for, parse_leak_start
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
@@ -115,6 +115,14 @@ def test_leak_conflict_rotates_nothing(
     after = service.read()
     assert after.manager_fingerprint == moved.manager_fingerprint
     assert after.worker_fingerprint == moved.worker_fingerprint
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00"])
+def test_leak_start_outside_utc_years(text: str) -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_leak_start(text, now=START)
+
+    assert caught.value.message == f"{text!r} lies outside the years 1 to 9999 in UTC."
 
 
 def test_default_since_falls_back_to_24_hours() -> None:

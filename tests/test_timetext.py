@@ -119,3 +119,26 @@ def test_duration_start_whole_seconds() -> None:
 
     assert start == datetime(2026, 12, 5, 13, 39, 38, tzinfo=UTC)
     assert format_utc(start, exact=True) == "2026-12-05T13:39:38Z"
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00", "0001-01-01 00:30+01"]
+)
+def test_time_outside_utc_years(text: str) -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_time_or_duration(text, now=NOW)
+
+    assert caught.value.exit_code == 2
+    assert caught.value.message == (
+        f"{text!r} lies outside the years 1 to 9999 in UTC."
+    )
+    assert "2h" in caught.value.hint
+
+
+def test_times_at_utc_year_edges() -> None:
+    assert parse_time_or_duration("0001-01-01T00:00-01:00", now=NOW) == datetime(
+        1, 1, 1, 1, tzinfo=UTC
+    )
+    assert parse_time_or_duration("9999-12-31T23:59+01:00", now=NOW) == datetime(
+        9999, 12, 31, 22, 59, tzinfo=UTC
+    )

@@ -92,11 +92,12 @@ async def test_outside_rotation_names_one_pane(tmp_path: Path) -> None:
         assert UNCHANGED in meta(app, Role.MANAGER)
 
 
-async def test_audit_record_dates_token(tmp_path: Path) -> None:
+def app_with_worker_rotation(tmp_path: Path, time: str) -> SwarmConsole:
+    """Return a console whose audit record has a worker rotation at `time`."""
     audit_path = tmp_path / "audit.jsonl"
     view = demo_service(tmp_path).read()
     event = {
-        "time": (FIXED_NOW - timedelta(hours=2)).isoformat(),
+        "time": time,
         "action": "rotate",
         "result": "ok",
         "cluster_id": view.cluster_id,
@@ -105,13 +106,25 @@ async def test_audit_record_dates_token(tmp_path: Path) -> None:
     }
     audit_path.write_text(json.dumps(event) + "\n", encoding="utf-8")
     service = TokenService(demo_backend(tmp_path), audit=AuditLog(audit_path))
-    app = make_app(service, tmp_path)
+    return make_app(service, tmp_path)
+
+
+async def test_audit_record_dates_token(tmp_path: Path) -> None:
+    time = (FIXED_NOW - timedelta(hours=2)).isoformat()
+    app = app_with_worker_rotation(tmp_path, time)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert "rotated at 2026-12-04 10:00 UTC (audit record)" in meta(
             app, Role.WORKER
         )
         assert UNCHANGED in meta(app, Role.MANAGER)
+
+
+async def test_unusable_audit_time_ignored(tmp_path: Path) -> None:
+    app = app_with_worker_rotation(tmp_path, "0001-01-01T00:00:00+01:00")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert UNCHANGED in meta(app, Role.WORKER)
 
 
 async def test_history_dates_first_sight(tmp_path: Path) -> None:
