@@ -273,8 +273,8 @@ def event_time(event: Mapping[str, Any]) -> datetime | None:
     """Return the event's time in UTC, or None when it is unusable.
 
     A time that lies outside the years 1 to 9999 once turned into UTC, such
-    as 0001-01-01T00:00:00+01:00, is unusable too: it cannot be shown or
-    compared in UTC.
+    as 0001-01-01T00:00:00+01:00, is unusable too, because it cannot be shown
+    in UTC.
     """
     text = event.get("time")
     if not isinstance(text, str):
@@ -317,36 +317,16 @@ def read_audit(
             f"Make {reading.path} a regular file. {other_file}",
         ) from None
     except OSError as error:
-        cause, fix = explain_file_error(error, reading.path)
-        raise AuditReadError(
-            f"The audit file {reading.path} could not be read ({cause}).",
-            f"{fix} {other_file}",
-        ) from None
+        raise _explain_read_error(reading.path, error, other_file) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw.decode("utf-8"))
-            except (ValueError, RecursionError):
-                # ValueError covers bad UTF-8, invalid JSON and numbers too long
-                # to convert. Deep nesting raises RecursionError.
-                reading.damaged_lines.append(number)
-                continue
-            moment = event_time(event) if isinstance(event, dict) else None
-            if moment is None:
-                reading.damaged_lines.append(number)
-                continue
-            if since is not None and moment < since:
-                continue
-            # This program never writes a token, but another program, or an
-            # edit by hand, may have. Reading shows it as its fingerprint.
-            try:
-                reading.events.append(sanitize(event))
-            except RecursionError:
-                reading.damaged_lines.append(number)
+    try:
+        with handle:
+            _read_events(handle, reading, since)
+    except OSError as error:
+        # The file opened but a read failed, as a read of /proc/self/mem or
+        # of a file on a failing disk does.
+        raise _explain_read_error(reading.path, error, other_file) from None
     if limit is not None:
         reading.events = reading.events[-limit:] if limit > 0 else []
     if reading.damaged_lines:
@@ -358,6 +338,42 @@ def read_audit(
             ", ".join(str(number) for number in reading.damaged_lines[:10]),
         )
     return reading
+
+
+def _explain_read_error(path: Path, error: OSError, other_file: str) -> AuditReadError:
+    """Return the AuditReadError that names why `path` could not be read."""
+    cause, fix = explain_file_error(error, path)
+    return AuditReadError(
+        f"The audit file {path} could not be read ({cause}).", f"{fix} {other_file}"
+    )
+
+
+def _read_events(
+    handle: Iterable[bytes], reading: AuditReading, since: datetime | None
+) -> None:
+    """Add the events at or after `since` and the damaged line numbers to `reading`."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            # ValueError covers bad UTF-8, invalid JSON and numbers too long
+            # to convert. Deep nesting raises RecursionError.
+            reading.damaged_lines.append(number)
+            continue
+        moment = event_time(event) if isinstance(event, dict) else None
+        if moment is None:
+            reading.damaged_lines.append(number)
+            continue
+        if since is not None and moment < since:
+            continue
+        # This program never writes a token, but another program, or an
+        # edit by hand, may have. Reading shows it as its fingerprint.
+        try:
+            reading.events.append(sanitize(event))
+        except RecursionError:
+            reading.damaged_lines.append(number)
 
 
 def last_rotations(

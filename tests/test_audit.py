@@ -218,6 +218,19 @@ def test_read_audit_path_through_a_file(tmp_path: Path) -> None:
     assert "permissions" not in str(caught.value)
 
 
+@pytest.mark.skipif(
+    not Path("/proc/self/mem").exists(), reason="needs Linux /proc/self/mem"
+)
+def test_read_audit_io_error() -> None:
+    with pytest.raises(AuditReadError) as caught:
+        read_audit("/proc/self/mem")
+
+    assert caught.value.message == (
+        "The audit file /proc/self/mem could not be read (input/output error)."
+    )
+    assert caught.value.exit_code == 7
+
+
 def test_read_audit_since_and_limit(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     lines = [

@@ -159,6 +159,26 @@ def test_audit_named_missing_file_fails(
     assert not missing.exists()
 
 
+@pytest.mark.skipif(
+    not Path("/proc/self/mem").exists(), reason="needs Linux /proc/self/mem"
+)
+def test_audit_read_error_is_file_error(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /proc/self/mem opens as a regular file, but reading its first byte
+    # fails with EIO, because address 0 is not mapped.
+    status = main(["audit", "--file", "/proc/self/mem"])
+
+    captured = capsys.readouterr()
+    assert status == ExitCode.FILE_ERROR
+    assert captured.out == ""
+    assert captured.err == (
+        "swarmtui: audit record unreadable: The audit file /proc/self/mem could "
+        "not be read (input/output error). Check /proc/self/mem and its folder. "
+        "Or pass another file to --file.\n"
+    )
+
+
 @pytest.mark.parametrize("named", [True, False])
 def test_audit_folder_hint_names_source(
     env: Path,
