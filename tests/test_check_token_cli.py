@@ -62,6 +62,21 @@ def test_live_token_exit_code(state: Path, index: int, code: int, status: str) -
     assert_no_secret(result, token)
 
 
+@pytest.mark.parametrize(("index", "role"), [(0, "worker"), (1, "manager")])
+def test_live_token_names_next_step(state: Path, index: int, role: str) -> None:
+    token = tokens_of(state)[index]
+
+    result = demo_cli(state, "check-token", stdin=token)
+
+    assert result.returncode in (LIVE_WORKER, LIVE_MANAGER), result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "Next step: rotate it with 'swarmtui check-token --rotate' (the token on "
+        f"stdin again) or 'swarmtui join-token --rotate {role}'. If both tokens "
+        "may have leaked, run 'swarmtui leak-response'."
+    )
+    assert result.stderr == ""
+
+
 def test_json_output(state: Path) -> None:
     token = tokens_of(state)[1]
     result = demo_cli(state, "check-token", "--json", stdin=token)
@@ -115,6 +130,7 @@ def test_other_swarms_token_not_live(state: Path, tmp_path: Path) -> None:
     result = demo_cli(state, "check-token", stdin=other.manager_token)
     assert result.returncode == NOT_LIVE
     assert "another swarm" in result.stdout
+    assert "Next step" not in result.stdout
     assert_no_secret(result, other.manager_token)
 
 
@@ -152,6 +168,7 @@ def test_rotate_live_worker(state: Path) -> None:
     result = demo_cli(state, "check-token", "--rotate", stdin=old)
     assert result.returncode == LIVE_WORKER, result.stderr
     assert "Rotated the worker join token" in result.stdout
+    assert "Next step" not in result.stdout
     assert_no_secret(result, old)
     worker, _ = tokens_of(state)
     assert worker != old

@@ -157,7 +157,19 @@ def describe_status(check: TokenCheck) -> str:
     }[check.status]
 
 
-def render_report(check: TokenCheck, endpoint: str) -> str:
+def next_step(check: TokenCheck) -> str:
+    """Return the line that names how to stop a live token working, or ""."""
+    if not check.live or check.role is None:
+        return ""
+    return (
+        "Next step: rotate it with 'swarmtui check-token --rotate' (the token on "
+        f"stdin again) or 'swarmtui join-token --rotate {check.role}'. If both "
+        "tokens may have leaked, run 'swarmtui leak-response'."
+    )
+
+
+def render_report(check: TokenCheck, endpoint: str, rotating: bool = False) -> str:
+    """Write the report of a check; `rotating` leaves out the next step."""
     lines = [f"Status:       {describe_status(check)}"]
     if check.status is not TokenStatus.INVALID:
         fips = "yes" if check.fips else "no"
@@ -179,6 +191,9 @@ def render_report(check: TokenCheck, endpoint: str) -> str:
         lines.append(f"Swarm:        {endpoint}")
     lines.append("")
     lines.append(check.reason)
+    step = "" if rotating else next_step(check)
+    if step:
+        lines.append(step)
     return "\n".join(lines) + "\n"
 
 
@@ -266,7 +281,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     endpoint = service.endpoint
     # A reader that stops early, as `| head -1` does, must not cancel the
     # rotation asked for below.
-    if not args.json and not write_stdout(render_report(check, endpoint)):
+    report = render_report(check, endpoint, rotating=args.rotate)
+    if not args.json and not write_stdout(report):
         note_unwritten()
 
     code = exit_code_for(check)
