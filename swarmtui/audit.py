@@ -404,16 +404,44 @@ def token_issued_at(
     The token is matched by the fingerprint that the rotation's event lists
     as the role's new one; the latest such event wins.
     """
-    found: datetime | None = None
+    times = _rotation_times(events, cluster_id, role, fingerprint, "new_fingerprints")
+    return max(times, default=None)
+
+
+def token_retired_at(
+    events: Iterable[Mapping[str, Any]], cluster_id: str, role: str, fingerprint: str
+) -> datetime | None:
+    """Return when a successful rotation on a cluster retired this token, if recorded.
+
+    The token is matched by the fingerprint that the rotation's event lists
+    as the role's old one. A token is retired once, so the earliest such
+    event wins.
+    """
+    times = _rotation_times(events, cluster_id, role, fingerprint, "old_fingerprints")
+    return min(times, default=None)
+
+
+def _rotation_times(
+    events: Iterable[Mapping[str, Any]],
+    cluster_id: str,
+    role: str,
+    fingerprint: str,
+    side: str,
+) -> list[datetime]:
+    """Return the times of the successful rotations that list `fingerprint` in `side`.
+
+    `side` is "old_fingerprints" or "new_fingerprints" of a rotation event.
+    """
+    times: list[datetime] = []
     for event in events:
         if event.get("action") not in ROTATING_ACTIONS:
             continue
         if event.get("result") != "ok" or event.get("cluster_id") != cluster_id:
             continue
-        new = event.get("new_fingerprints")
-        if not isinstance(new, Mapping) or new.get(role) != fingerprint:
+        listed = event.get(side)
+        if not isinstance(listed, Mapping) or listed.get(role) != fingerprint:
             continue
         moment = event_time(event)
-        if moment is not None and (found is None or found < moment):
-            found = moment
-    return found
+        if moment is not None:
+            times.append(moment)
+    return times

@@ -203,8 +203,12 @@ class TokenCheck:
     fips: bool | None = None
     digest_matches: bool | None = None
     role: Role | None = None
+    # The time the token history or the demo swarm recorded the token retired.
+    # For a rotation by another tool, that is when swarmtui first saw it replaced.
     retired_at: datetime | None = None
     retired_role: Role | None = None
+    # The time of the rotation that retired the token, or None when unknown.
+    rotated_at: datetime | None = None
 
     @property
     def live(self) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from swarmtui.audit import read_audit, token_retired_at
 from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
     NOT_IN_SWARM_HINT,
@@ -793,14 +794,22 @@ class TokenService:
                 **common,
             )
         elif retired is not None:
-            role, retired_at = retired
+            role, retired_at, rotated_at = retired
             before_ca = "" if digest_matches else " (before a root CA rotation)"
+            if rotated_at is not None:
+                when = f"rotated at {rotated_at:%Y-%m-%d %H:%M} UTC"
+            else:
+                when = (
+                    f"replaced by {retired_at:%Y-%m-%d %H:%M} UTC, when swarmtui "
+                    "first saw it replaced"
+                )
             check = TokenCheck(
                 status=TokenStatus.OLD,
                 reason=f"This is an old {role} token of this swarm{before_ca}, "
-                f"retired at {retired_at:%Y-%m-%d %H:%M} UTC. It can no longer join.",
+                f"{when}. It can no longer join.",
                 retired_role=role,
                 retired_at=retired_at,
+                rotated_at=rotated_at,
                 **common,
             )
         elif not digest_matches:
@@ -827,20 +836,44 @@ class TokenService:
 
     def _retired(
         self, cluster_id: str, token_fingerprint: str
-    ) -> tuple[Role, datetime] | None:
-        """Look a fingerprint up in the token history, then in the backend.
+    ) -> tuple[Role, datetime, datetime | None] | None:
+        """Return a retired token's role, retirement time and rotation time.
 
-        A backend that keeps its own list of retired tokens (the demo swarm)
-        offers it as `retired_token(fingerprint)`; a real engine keeps none.
+        The role and retirement time come from the token history, else from
+        a backend that lists its own retired tokens as
+        `retired_token(fingerprint)`, as the demo swarm does. A real engine
+        keeps no such list. The history records when swarmtui first saw the
+        token replaced, which for a rotation by another tool is later than
+        the rotation. The rotation time comes from the audit record for a
+        rotation by swarmtui, else from the backend's list, and is None when
+        neither has it.
         """
-        retired = self.history.lookup(cluster_id, token_fingerprint)
-        if retired is not None:
-            return retired
+        listed: tuple[Role, datetime] | None = None
         lookup = getattr(self.backend, "retired_token", None)
         if callable(lookup):
-            found: tuple[Role, datetime] | None = lookup(token_fingerprint)
-            return found
-        return None
+            listed = lookup(token_fingerprint)
+        retired = self.history.lookup(cluster_id, token_fingerprint) or listed
+        if retired is None:
+            return None
+        role, retired_at = retired
+        rotated_at = self._audited_retirement(cluster_id, role, token_fingerprint)
+        if rotated_at is None and listed is not None:
+            rotated_at = listed[1]
+        return role, retired_at, rotated_at
+
+    def _audited_retirement(
+        self, cluster_id: str, role: Role, token_fingerprint: str
+    ) -> datetime | None:
+        """Return when a rotation in the audit record retired the token, if any."""
+        path = getattr(self.audit, "path", None)
+        if path is None:
+            return None
+        try:
+            events = read_audit(path).events
+        except SwarmTuiError as error:
+            log.info("audit file not read for the retirement time: %s", error)
+            return None
+        return token_retired_at(events, cluster_id, str(role), token_fingerprint)
 
     # -- nodes ------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from swarmtui.audit import (
     read_audit,
     ssh_client_address,
     token_issued_at,
+    token_retired_at,
 )
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
@@ -316,6 +317,30 @@ def test_token_issue_time_per_action(action: str) -> None:
     issued = token_issued_at(events, "c1", "manager", "fp:m")
 
     assert issued == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_token_retire_time_from_old_fingerprints() -> None:
+    rotation = {
+        "action": "rotate",
+        "cluster_id": "c1",
+        "old_fingerprints": {"worker": "fp:w"},
+    }
+    events = [
+        {**rotation, "time": "2026-01-02T03:04:05Z", "result": "failed"},
+        {**rotation, "time": "2026-01-02T03:05:00Z", "result": "ok"},
+        {**rotation, "time": "2026-01-03T00:00:00Z", "result": "ok"},
+        {
+            **rotation,
+            "time": "2026-01-01T00:00:00Z",
+            "result": "ok",
+            "cluster_id": "c2",
+        },
+    ]
+
+    retired = token_retired_at(events, "c1", "worker", "fp:w")
+
+    assert retired == datetime(2026, 1, 2, 3, 5, tzinfo=UTC)
+    assert token_retired_at(events, "c1", "manager", "fp:w") is None
 
 
 def test_default_audit_path_env(tmp_path: Path) -> None:

@@ -10,8 +10,11 @@ import pytest
 from demo_support import Clock, make_demo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tui_support import DelegatingBackend
 
+from swarmtui.audit import AuditLog, event_time, read_audit
 from swarmtui.backends.demo import DemoBackend
+from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role, TokenStatus
 from swarmtui.service import TokenService
 from swarmtui.tokens import fingerprint, parse_token
@@ -111,6 +114,57 @@ def test_old_token_known_in_new_process(
     assert check.status is TokenStatus.OLD
     assert check.retired_role is Role.WORKER
     assert check.retired_at == rotated_at
+    assert check.rotated_at == rotated_at
+
+
+def test_outside_rotation_dated_by_first_sight(
+    backend: DemoBackend, clock: Clock, tmp_path: Path
+) -> None:
+    # DelegatingBackend lists no retired tokens, as a real engine.
+    service = TokenService(
+        DelegatingBackend(backend),
+        audit=AuditLog(tmp_path / "audit.jsonl", environment={}),
+        history=FileTokenHistory(tmp_path / "history.json", now=clock),
+    )
+    old = service.read().worker_token
+    clock.advance(hours=1)
+    snapshot = backend.inspect_swarm()
+    backend.update_swarm(snapshot.version, snapshot.spec, rotate_worker_token=True)
+    seen = clock.advance(hours=2)
+    service.read()
+
+    check = service.check_token(old)
+
+    assert check.status is TokenStatus.OLD
+    assert check.retired_at == seen
+    assert check.rotated_at is None
+    assert check.reason == (
+        f"This is an old worker token of this swarm, replaced by "
+        f"{seen:%Y-%m-%d %H:%M} UTC, when swarmtui first saw it replaced. It "
+        "can no longer join."
+    )
+
+
+def test_own_rotation_dated_by_audit_record(
+    backend: DemoBackend, clock: Clock, tmp_path: Path
+) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    service = TokenService(
+        DelegatingBackend(backend),
+        audit=audit,
+        history=FileTokenHistory(tmp_path / "history.json", now=clock),
+    )
+    old = service.read().worker_token
+    service.rotate([Role.WORKER])
+    events = [e for e in read_audit(audit.path).events if e["action"] == "rotate"]
+    rotated_at = event_time(events[-1])
+
+    check = service.check_token(old)
+
+    assert rotated_at is not None
+    assert check.rotated_at == rotated_at
+    assert check.retired_at == clock()
+    assert f"rotated at {rotated_at:%Y-%m-%d %H:%M} UTC." in check.reason
 
 
 def test_token_before_ca_rotation_is_old(backend: DemoBackend) -> None:

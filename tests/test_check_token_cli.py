@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,11 @@ from swarmtui.cli.check_token import (
     LIVE_WORKER,
     NOT_LIVE,
     ROTATION_NOT_CONFIRMED,
+    check_document,
+    render_report,
 )
 from swarmtui.errors import ExitCode
+from swarmtui.models import Role, TokenCheck, TokenStatus
 from swarmtui.tokens import fingerprint, parse_token
 
 
@@ -122,7 +126,42 @@ def test_old_token_not_live(state: Path) -> None:
     assert document["status"] == "old"
     assert document["retired_role"] == "worker"
     assert document["retired_at"] is not None
+    assert document["rotated_at"] is not None
     assert_no_secret(result, old)
+
+
+SEEN = datetime(2026, 12, 5, 15, 49, 30, tzinfo=UTC)
+ROTATED = datetime(2026, 12, 5, 15, 40, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("rotated_at", "line"),
+    [
+        (None, "worker token, replaced by 2026-12-05 15:49 UTC (first seen replaced)"),
+        (ROTATED, "worker token, rotated 2026-12-05 15:40 UTC"),
+    ],
+    ids=["first-seen", "audited"],
+)
+def test_old_token_retired_line(rotated_at: datetime | None, line: str) -> None:
+    check = TokenCheck(
+        status=TokenStatus.OLD,
+        fingerprint="fp:aaaa-bbbb-cccc",
+        reason="This is an old worker token of this swarm.",
+        version=1,
+        fips=False,
+        digest_matches=True,
+        retired_at=SEEN,
+        retired_role=Role.WORKER,
+        rotated_at=rotated_at,
+    )
+
+    report = render_report(check, "demo:x")
+    document = check_document(check, "demo:x")
+
+    assert f"Retired:      {line}\n" in report
+    assert document["retired_at"] == "2026-12-05T15:49:30+00:00"
+    expected = rotated_at.isoformat() if rotated_at else None
+    assert document["rotated_at"] == expected
 
 
 def test_other_swarms_token_not_live(state: Path, tmp_path: Path) -> None:

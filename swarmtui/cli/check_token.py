@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 from swarmtui.cli import HelpFormatter
@@ -168,6 +169,17 @@ def next_step(check: TokenCheck) -> str:
     )
 
 
+def retired_when(retired_at: datetime, rotated_at: datetime | None) -> str:
+    """Return when an old token was rotated, or by when swarmtui saw it replaced.
+
+    The token history records when swarmtui first saw a token replaced, which
+    for a rotation by another tool is later than the rotation itself.
+    """
+    if rotated_at is not None:
+        return f"rotated {rotated_at:%Y-%m-%d %H:%M} UTC"
+    return f"replaced by {retired_at:%Y-%m-%d %H:%M} UTC (first seen replaced)"
+
+
 def render_report(check: TokenCheck, endpoint: str, rotating: bool = False) -> str:
     """Write the report of a check; `rotating` leaves out the next step."""
     lines = [f"Status:       {describe_status(check)}"]
@@ -182,10 +194,8 @@ def render_report(check: TokenCheck, endpoint: str, rotating: bool = False) -> s
         )
         lines.append(f"CA digest:    {swarm}")
     if check.retired_role is not None and check.retired_at is not None:
-        lines.append(
-            f"Retired:      {check.retired_role} token, "
-            f"{check.retired_at:%Y-%m-%d %H:%M} UTC"
-        )
+        when = retired_when(check.retired_at, check.rotated_at)
+        lines.append(f"Retired:      {check.retired_role} token, {when}")
     if check.status is not TokenStatus.INVALID:
         # Invalid text is rejected before the swarm is read.
         lines.append(f"Swarm:        {endpoint}")
@@ -208,6 +218,7 @@ def check_document(check: TokenCheck, endpoint: str) -> dict[str, Any]:
         "digest_matches": check.digest_matches,
         "retired_role": str(check.retired_role) if check.retired_role else None,
         "retired_at": check.retired_at.isoformat() if check.retired_at else None,
+        "rotated_at": check.rotated_at.isoformat() if check.rotated_at else None,
         "reason": check.reason,
         "endpoint": endpoint,
     }
