@@ -19,7 +19,7 @@ from typing import Any
 from swarmtui.audit import last_rotations, read_audit
 from swarmtui.errors import SwarmTuiError, TimeTextError
 from swarmtui.models import Role
-from swarmtui.service import DEFAULT_LEAK_LOOKBACK, TokenService
+from swarmtui.service import DEFAULT_LEAK_LOOKBACK, LeakReport, TokenService
 from swarmtui.timetext import format_utc, parse_time_or_duration
 
 log = logging.getLogger(__name__)
@@ -110,3 +110,28 @@ def leak_since_for(
     return default_leak_since(
         cluster_id, known=service.rotated_at, audit_events=events, now=now
     )
+
+
+def nodes_summary(report: LeakReport, manager_mark: str = "") -> str:
+    """Summarise the nodes that joined since the start, and how many are managers.
+
+    The engine reports each node's current role, not the role it joined
+    with: a worker promoted since counts as a manager, and a manager demoted
+    since as a worker. `manager_mark` follows the manager count, such as
+    " (marked !)" where the list marks managers.
+    """
+    since = format_utc(report.since, exact=True)
+    if report.nodes_error:
+        return (
+            f"The nodes that joined since {since} could not be listed: "
+            f"{report.nodes_error} List them with 'docker node ls'."
+        )
+    if not report.nodes:
+        return f"No node joined since {since}."
+    text = f"{len(report.nodes)} node(s) joined since {since}"
+    managers = len(report.managers)
+    if managers == 1:
+        text += f", 1 of them is a manager now{manager_mark}: check each one"
+    elif managers:
+        text += f", {managers} of them are managers now{manager_mark}: check each one"
+    return text + "."

@@ -111,6 +111,22 @@ def test_leak_response_table(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "HOSTNAME" in out
 
 
+def test_leak_response_names_current_role(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = demo_service(env)
+    view = service.read()
+    assert isinstance(service.backend, DemoBackend)
+    service.backend.join(view.manager_token, "fresh-manager", "127.0.4.82")
+
+    code = main([*demo_args(env), "leak-response", "--yes", "--since", "30m"])
+
+    summary = capsys.readouterr().out.splitlines()[1]
+    assert code == ExitCode.OK
+    assert summary.startswith("1 node(s) joined since ")
+    assert summary.endswith(", 1 of them is a manager now: check each one.")
+
+
 def test_leak_response_bad_since(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main([*demo_args(env), "leak-response", "--yes", "--since", "soon"])
     assert code == ExitCode.USAGE

@@ -12,7 +12,12 @@ import pytest
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import RotationConflictError, TimeTextError
-from swarmtui.leak import default_leak_since, leak_since_for, parse_leak_start
+from swarmtui.leak import (
+    default_leak_since,
+    leak_since_for,
+    nodes_summary,
+    parse_leak_start,
+)
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
@@ -75,6 +80,30 @@ def test_leak_rotates_both_in_one_update(
     assert early.id not in ids
     assert [node.id for node in report.managers] == [late_manager.id]
     assert report.nodes_error == ""
+
+
+def test_leak_summary_names_current_roles(
+    make_service: Callable[[], tuple[TokenService, DemoBackend]], clock: Clock
+) -> None:
+    service, backend = make_service()
+    view = service.read()
+    clock.advance(minutes=1)
+    backend.join(view.manager_token, "first-manager", "127.0.4.53")
+    backend.join(view.worker_token, "some-worker", "127.0.4.54")
+    report = service.respond_to_leak(START + timedelta(seconds=30))
+    since = "2026-11-20T12:00:30Z"
+
+    assert nodes_summary(report) == (
+        f"2 node(s) joined since {since}, 1 of them is a manager now: check each one."
+    )
+
+    backend.join(report.rotation.after.manager_token, "second-manager", "127.0.4.55")
+    report = service.respond_to_leak(START + timedelta(seconds=30))
+
+    assert nodes_summary(report, " (marked !)") == (
+        f"3 node(s) joined since {since}, 2 of them are managers now (marked !): "
+        "check each one."
+    )
 
 
 def test_leak_audit_event(

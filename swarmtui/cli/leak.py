@@ -10,7 +10,7 @@ from typing import Any
 from swarmtui.cli import HelpFormatter
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode
-from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
+from swarmtui.leak import LeakStart, leak_since_for, nodes_summary, parse_leak_start
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import LeakReport, TokenService
 from swarmtui.timetext import format_utc
@@ -33,7 +33,9 @@ def add_parser(subparsers: Any) -> str:
         help="rotate both join tokens in one update and list nodes that joined",
         description="Respond to a leaked join token: rotate the worker and the "
         "manager token in one swarm update, then list every node that joined "
-        "since the leak may have started, managers flagged. Stdout carries "
+        "since the leak may have started, with the nodes that are managers now "
+        "flagged (the engine reports each node's current role, not the role "
+        "it joined with). Stdout carries "
         "the rotation notice and the node table, or one JSON document with "
         "--json. No token is printed.",
         epilog=EXIT_HELP,
@@ -109,21 +111,6 @@ def rotation_notice(report: LeakReport) -> str:
         f"Rotated both join tokens in one update ({changes}); the old tokens "
         "can no longer join."
     )
-
-
-def nodes_summary(report: LeakReport) -> str:
-    since = format_utc(report.since, exact=True)
-    if report.nodes_error:
-        return f"The nodes that joined since {since} could not be listed: " + (
-            f"{report.nodes_error} List them with 'docker node ls'."
-        )
-    if not report.nodes:
-        return f"No node joined since {since}."
-    managers = len(report.managers)
-    text = f"{len(report.nodes)} node(s) joined since {since}"
-    if managers:
-        text += f", {managers} of them as MANAGER: check each one now"
-    return text + "."
 
 
 def render_json(report: LeakReport, start: LeakStart) -> str:
