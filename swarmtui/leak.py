@@ -4,7 +4,8 @@ A leaked token may be either one, and any node may have joined with it since
 that token was issued. So the default start is the older of the two current
 tokens' issue times, taken from the last rotation of each role that this
 process made or that the audit file records for the cluster. When either
-role has no known rotation, the default is 24 hours before now.
+role has no known rotation, the default is 24 hours before now, or the
+swarm's creation when that is later, since no node joined before it.
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def default_leak_since(
     known: Mapping[tuple[str, Role], datetime] | None = None,
     audit_events: Iterable[Mapping[str, Any]] = (),
     now: datetime | None = None,
+    swarm_created_at: datetime | None = None,
 ) -> LeakStart:
-    """Compute the default leak start from known rotations and audit events."""
+    """Compute the default leak start from known rotations and audit events.
+
+    `swarm_created_at` is the swarm's `CreatedAt`, when it is known.
+    """
     now = now or datetime.now(UTC)
     issued: dict[Role, datetime] = {}
     for role_text, moment in last_rotations(audit_events, cluster_id).items():
@@ -80,12 +85,26 @@ def default_leak_since(
             source=f"the last {oldest} token rotation, the older of the two "
             "current tokens",
         )
-    missing = " and ".join(str(role) for role in Role if role not in issued)
-    return LeakStart(
-        since=now - DEFAULT_LEAK_LOOKBACK,
-        source=f"24 hours ago, because no rotation of the {missing} token "
-        "is known for this swarm",
-    )
+    missing = [role for role in Role if role not in issued]
+    return _start_without_rotation(missing, now, swarm_created_at)
+
+
+def _start_without_rotation(
+    missing: Iterable[Role], now: datetime, swarm_created_at: datetime | None
+) -> LeakStart:
+    """Return 24 hours ago, or the swarm's creation when that is later."""
+    names = " and ".join(str(role) for role in missing)
+    unknown = f"because no rotation of the {names} token is known for this swarm"
+    since = now - DEFAULT_LEAK_LOOKBACK
+    if swarm_created_at is not None:
+        if swarm_created_at.tzinfo is None:
+            swarm_created_at = swarm_created_at.replace(tzinfo=UTC)
+        if swarm_created_at > since:
+            return LeakStart(
+                since=swarm_created_at,
+                source="the swarm's creation, less than 24 hours ago, " + unknown,
+            )
+    return LeakStart(since=since, source=f"24 hours ago, {unknown}")
 
 
 def leak_since_for(
@@ -96,8 +115,10 @@ def leak_since_for(
 ) -> LeakStart:
     """Compute the default leak start for a service, reading its audit file.
 
-    An audit file that cannot be read only narrows what is known; the reason
-    is logged and the default falls back as described in the module.
+    The swarm's creation time is the one the service saw when it last read
+    that swarm. An audit file that cannot be read only narrows what is
+    known; the reason is logged and the default falls back as described in
+    the module.
     """
     events: list[dict[str, Any]] = []
     if audit_path is None:
@@ -108,7 +129,11 @@ def leak_since_for(
         except SwarmTuiError as error:
             log.warning("audit file not read for the leak start: %s", error)
     return default_leak_since(
-        cluster_id, known=service.rotated_at, audit_events=events, now=now
+        cluster_id,
+        known=service.rotated_at,
+        audit_events=events,
+        now=now,
+        swarm_created_at=service.swarm_created_at.get(cluster_id),
     )
 
 
@@ -116,9 +141,9 @@ def nodes_summary(report: LeakReport, manager_mark: str = "") -> str:
     """Summarise the nodes that joined since the start, and how many are managers.
 
     The engine reports each node's current role, not the role it joined
-    with: a worker promoted since counts as a manager, and a manager demoted
-    since as a worker. `manager_mark` follows the manager count, such as
-    " (marked !)" where the list marks managers.
+    with, so a worker promoted since counts as a manager and a manager
+    demoted since as a worker. `manager_mark` follows the manager count,
+    such as " (marked !)" where the list marks managers.
     """
     since = format_utc(report.since, exact=True)
     if report.nodes_error:

@@ -260,6 +260,8 @@ class TokenService:
         self.interrupted_after_rotation = False
         # When this process last rotated each role, per cluster.
         self.rotated_at: dict[tuple[str, Role], datetime] = {}
+        # When each swarm that this process read was created, per cluster.
+        self.swarm_created_at: dict[str, datetime] = {}
         # The node state of the last successful read, reused by rotations.
         self._node_state: tuple[EngineInfo, NodeInfo] | None = None
         # Rotations whose engine calls are running, by the id of their entry.
@@ -380,6 +382,8 @@ class TokenService:
         )
 
     def _remember(self, view: SwarmView) -> None:
+        if view.created_at is not None:
+            self.swarm_created_at[view.cluster_id] = view.created_at
         self.history.update(view.cluster_id, current=_fingerprints(view))
 
     # -- rotation ---------------------------------------------------------

@@ -6,6 +6,7 @@ A rotation is proven by a fresh daemon that the old token no longer lets in.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -164,6 +165,25 @@ def test_leak_response_cli_real_engine(daemons: DaemonPool, tmp_path: Path) -> N
     audit_text = (tmp_path / "audit.jsonl").read_text()
     assert secret(new_worker) not in audit_text
     assert secret(old_worker) not in audit_text
+
+
+def test_leak_default_starts_at_creation(daemons: DaemonPool, tmp_path: Path) -> None:
+    manager = daemons.swarm()
+    created = swarm_state(manager)["CreatedAt"]
+    environment = {"SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl")}
+
+    result = run_swarmtui(
+        "leak-response", "--yes", "--json", host=manager.host, environment=environment
+    )
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    # CreatedAt has nanoseconds, and the start keeps microseconds.
+    assert document["since"][:19] == created[:19]
+    assert document["since_source"].startswith(
+        "the swarm's creation, less than 24 hours ago"
+    )
+    assert document["nodes"] == []
 
 
 def test_unlock_key_rotation_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
@@ -367,7 +387,7 @@ def test_join_window_ends_after_docker_rotation(
 async def test_console_leak_dialog_real_engine(
     daemons: DaemonPool, tmp_path: Path
 ) -> None:
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Static
 
     from swarmtui.tui.app import SwarmConsole
     from swarmtui.tui.leak import LeakScreen
@@ -395,13 +415,15 @@ async def test_console_leak_dialog_real_engine(
             await app.workers.wait_for_complete()
             await pilot.pause()
         assert isinstance(app.screen, LeakScreen)
+        source = str(app.screen.query_one("#leak-since-source", Static).content)
+        assert source.startswith("Default: the swarm's creation, less than 24 hours")
         await pilot.click("#leak-confirm")
         for _ in range(3):
             await app.workers.wait_for_complete()
             await pilot.pause()
         table = app.screen.query_one("#leak-nodes", DataTable)
-        # The default start is 24 hours ago, before the swarm was created,
-        # but its own manager created it rather than joined, so it is left out.
+        # The default start is the swarm's creation, and its own manager
+        # created it rather than joined, so that node is left out.
         listed = {str(key.value) for key in table.rows}
         assert listed == {newcomer.node_id()}
         newcomer_row = [str(cell) for cell in table.get_row(newcomer.node_id())]

@@ -161,6 +161,29 @@ def test_default_since_falls_back_to_24_hours() -> None:
     assert "24 hours" in start.source
 
 
+def test_default_since_young_swarm() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    created = now - timedelta(hours=3)
+
+    start = default_leak_since("c1", now=now, swarm_created_at=created)
+
+    assert start.since == created
+    assert start.source == (
+        "the swarm's creation, less than 24 hours ago, because no rotation of "
+        "the worker and manager token is known for this swarm"
+    )
+
+
+def test_default_since_old_swarm() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    created = now - timedelta(days=2)
+
+    start = default_leak_since("c1", now=now, swarm_created_at=created)
+
+    assert start.since == now - timedelta(hours=24)
+    assert start.source.startswith("24 hours ago, because")
+
+
 def test_default_since_uses_older_rotation() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     events = [
@@ -203,6 +226,19 @@ def test_leak_since_reads_audit_file(
         handle.write(json.dumps(line) + "\n")
     start = leak_since_for(service, view.cluster_id, now=START)
     assert start.since == datetime(2026, 11, 19, 8, tzinfo=UTC)
+
+
+def test_leak_since_uses_swarm_read(tmp_path: Path) -> None:
+    # A demo swarm is created 42 days before its backend's clock.
+    clock = Clock(START + timedelta(days=42))
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=5, now=clock))
+    view = service.read()
+    assert view.created_at == START
+
+    start = leak_since_for(service, view.cluster_id, now=START + timedelta(hours=5))
+
+    assert start.since == START
+    assert start.source.startswith("the swarm's creation, less than 24 hours ago")
 
 
 class FoundedBackend(DemoBackend):

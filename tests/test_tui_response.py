@@ -258,6 +258,26 @@ async def test_leak_bad_time_rotates_nothing(
     assert fingerprints(backend) == before
 
 
+async def test_leak_default_young_swarm(tmp_path: Path) -> None:
+    # A demo swarm is created 42 days before its backend's clock.
+    created = FIXED_NOW - timedelta(hours=2)
+    backend = DemoBackend(
+        path=tmp_path / "demo.toml",
+        seed=7,
+        now=lambda: created + timedelta(days=42),
+    )
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        field = app.screen.query_one("#leak-since", Input)
+        source = str(app.screen.query_one("#leak-since-source", Static).content)
+        assert field.value == "2026-12-04T10:00:00Z"
+        assert source.startswith("Default: the swarm's creation, less than 24 hours")
+
+
 async def test_leak_default_from_audit_file(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     audit = AuditLog(tmp_path / "audit.jsonl", environment={})

@@ -47,7 +47,7 @@ def add_parser(subparsers: Any) -> str:
         help="when the leak may have started: an ISO 8601 time (UTC unless it "
         "names an offset) or a duration back from now such as 2h (default: the "
         "issue time of the older current token, from the audit record; else 24 "
-        "hours ago)",
+        "hours ago, or the swarm's creation when that is later)",
     )
     parser.add_argument(
         "-y",
