@@ -140,7 +140,7 @@ async def test_leak_rotates_both_and_lists_joins(tmp_path: Path) -> None:
         assert row[1] == "rogue-mgr"
         assert row[2] == "MANAGER"
         summary = str(screen.query_one("#leak-summary", Static).content)
-        assert "1 of them as MANAGER" in summary
+        assert "1 of them is a manager now (marked !): check each one." in summary
 
         after = fingerprints(backend)
         assert after[0] != before[0]

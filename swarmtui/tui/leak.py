@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from swarmtui.errors import EngineError, RotationConflictError, SwarmTuiError
-from swarmtui.leak import LeakStart, leak_since_for, parse_leak_start
+from swarmtui.leak import LeakStart, leak_since_for, nodes_summary, parse_leak_start
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
@@ -284,23 +284,7 @@ class LeakScreen(ModalScreen["LeakReport | None"]):
             f"Both tokens rotated in one update ({changes}). The old tokens can "
             "no longer join."
         )
-        since = format_utc(report.since, exact=True)
-        if report.nodes_error:
-            summary = (
-                f"The nodes that joined since {since} could not be listed: "
-                f"{report.nodes_error}"
-            )
-        elif not report.nodes:
-            summary = f"No node joined since {since}."
-        else:
-            summary = f"{len(report.nodes)} node(s) joined since {since}"
-            if report.managers:
-                summary += (
-                    f", {len(report.managers)} of them as MANAGER (marked !): "
-                    "check each one now."
-                )
-            else:
-                summary += "."
+        summary = nodes_summary(report, " (marked !)")
         self.query_one("#leak-summary", Static).update(summary)
         table = self.query_one("#leak-nodes", DataTable)
         table.clear()
