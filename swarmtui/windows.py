@@ -22,12 +22,13 @@ with only a join limit stays stored until it is closed that way or by hand
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +36,9 @@ from typing import Any, NamedTuple
 
 from swarmtui.atomicfile import (
     FileRejected,
+    LockTimeout,
     ensure_folder,
+    exclusive_lock,
     explain_file_error,
     read_private_file,
     write_atomic,
@@ -43,7 +46,7 @@ from swarmtui.atomicfile import (
 from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, RotationResult, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
-from swarmtui.timetext import format_utc
+from swarmtui.timetext import format_utc, seconds_text
 from swarmtui.tokens import fingerprint
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ log = logging.getLogger(__name__)
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
 WINDOWS_FILE_NAME = "join-windows.json"
 CLOSE_ACTION = "join-window-close"
+# Seconds that a change of the window file waits for another process that
+# holds its lock. A change takes milliseconds, so a longer hold means a
+# process that is stopped or hung.
+LOCK_TIMEOUT = 5.0
 
 
 class WindowOfOtherSwarmError(JoinWindowError):
@@ -235,10 +242,26 @@ def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
 
 
 class WindowStore:
-    """The open join windows, kept in one JSON file of mode 0600."""
+    """The open join windows, kept in one JSON file of mode 0600.
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    Every change reads, changes and writes the file under an exclusive lock
+    on a lock file next to it, so that two processes that change it at once
+    both keep their change. Reads take no lock: the file is replaced
+    atomically, so a reader sees the old list or the new one.
+    """
+
+    def __init__(
+        self, path: Path | str | None = None, *, lock_timeout: float = LOCK_TIMEOUT
+    ) -> None:
         self.path = Path(path) if path is not None else default_windows_path()
+        self.lock_timeout = lock_timeout
+
+    @property
+    def lock_path(self) -> Path:
+        # Next to the file that is written, so that a path through a symbolic
+        # link and the real path take the same lock.
+        real = Path(os.path.realpath(self.path))
+        return real.with_name(real.name + ".lock")
 
     def load(self) -> list[JoinWindow]:
         """Read the stored windows; an unreadable file raises JoinWindowError."""
@@ -286,21 +309,71 @@ class WindowStore:
                 f"{fix} Or set {WINDOWS_FILE_ENV} to a writable file.",
             ) from None
 
+    def update(
+        self, change: Callable[[list[JoinWindow]], list[JoinWindow] | None]
+    ) -> None:
+        """Apply `change` to the stored windows under the lock, and save its result.
+
+        `change` returns the new list, or None to leave the file as it is.
+        An error that it raises leaves the file unchanged.
+        """
+        with self._locked():
+            windows = change(self.load())
+            if windows is not None:
+                self.save(windows)
+
     def add(self, window: JoinWindow) -> None:
-        windows = [item for item in self.load() if item.id != window.id]
-        self.save([*windows, window])
+        self.update(
+            lambda windows: [
+                *(item for item in windows if item.id != window.id),
+                window,
+            ]
+        )
+
+    def pop(self, window_id: str) -> JoinWindow | None:
+        """Remove a stored window and return it, or None when it was not stored."""
+        removed: list[JoinWindow] = []
+
+        def without(windows: list[JoinWindow]) -> list[JoinWindow] | None:
+            removed.extend(item for item in windows if item.id == window_id)
+            if not removed:
+                return None
+            return [item for item in windows if item.id != window_id]
+
+        self.update(without)
+        return removed[0] if removed else None
 
     def remove(self, window_id: str) -> bool:
         """Remove a stored window; return whether it was stored."""
-        windows = self.load()
-        kept = [item for item in windows if item.id != window_id]
-        if len(kept) == len(windows):
-            return False
-        self.save(kept)
-        return True
+        return self.pop(window_id) is not None
 
     def for_cluster(self, cluster_id: str) -> list[JoinWindow]:
         return [item for item in self.load() if item.cluster_id == cluster_id]
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the exclusive lock of the window file, waiting up to lock_timeout."""
+        lock = contextlib.ExitStack()
+        try:
+            ensure_folder(Path(os.path.realpath(self.path)).parent)
+            lock.enter_context(exclusive_lock(self.lock_path, self.lock_timeout))
+        except LockTimeout:
+            raise JoinWindowError(
+                f"The join window file {self.path} stayed locked by another "
+                f"process for {seconds_text(self.lock_timeout)} (lock file "
+                f"{self.lock_path}), so it was not changed.",
+                "A swarmtui process that is stopped (Ctrl+Z) or hung holds the "
+                "lock: resume or end it, then try again.",
+            ) from None
+        except OSError as error:
+            cause, fix = explain_file_error(error, self.lock_path)
+            raise JoinWindowError(
+                f"The lock file {self.lock_path} of the join window file could "
+                f"not be opened ({cause}).",
+                f"{fix} Or set {WINDOWS_FILE_ENV} to a file in a writable folder.",
+            ) from None
+        with lock:
+            yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,16 +429,18 @@ MAX_WINDOW_MINUTES = 366 * 24 * 60
 
 
 def _reject_second_window(
-    store: WindowStore, view: SwarmView, role: Role, now: datetime
+    windows: Iterable[JoinWindow], view: SwarmView, role: Role, now: datetime
 ) -> None:
     """Raise JoinWindowError when a stored window covers the role's current token.
 
     Closing either of two such windows would rotate the token, so the other
     would end early.
     """
-    for other in store.for_cluster(view.cluster_id):
-        if other.role is role and other.token_fingerprint == view.token_fingerprint(
-            role
+    for other in windows:
+        if (
+            other.cluster_id == view.cluster_id
+            and other.role is role
+            and other.token_fingerprint == view.token_fingerprint(role)
         ):
             until = ""
             if other.until is not None and other.until <= now:
@@ -390,11 +465,18 @@ def open_window(
     store: WindowStore | None = None,
     now: datetime | None = None,
 ) -> tuple[JoinWindow, SwarmView]:
-    """Open and store a window for `role`; return it and the swarm as read."""
+    """Open and store a window for `role`; return it and the swarm as read.
+
+    The check that no other window covers the role's token and the write of
+    the new window happen under the store's lock, so of two processes that
+    open a window for one role at once, one is rejected.
+    """
     view = service.read()
     opened_at = now or datetime.now(UTC)
     if store is not None:
-        _reject_second_window(store, view, role, opened_at)
+        # Checked before the node list is read too, so that a second window
+        # is rejected without that call.
+        _reject_second_window(store.load(), view, role, opened_at)
     nodes = service.backend.list_nodes()
     until = None
     if minutes is not None:
@@ -416,7 +498,12 @@ def open_window(
         token_fingerprint=view.token_fingerprint(role),
     )
     if store is not None:
-        store.add(window)
+
+        def with_window(windows: list[JoinWindow]) -> list[JoinWindow]:
+            _reject_second_window(windows, view, role, opened_at)
+            return [*windows, window]
+
+        store.update(with_window)
     service.record(
         "join-window-open",
         roles=[role],

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 from tui_support import DelegatingBackend, RecordingAudit
 
+from swarmtui.atomicfile import exclusive_lock
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import JoinWindowError, RequestTimeoutError
@@ -284,3 +288,142 @@ def test_second_close_of_window_not_recorded(tmp_path: Path) -> None:
     ]
     assert [fields["result"] for fields in closed] == ["rotated"]
     assert store.load() == []
+
+
+ADD_WINDOWS_SCRIPT = """
+import sys
+from datetime import UTC, datetime, timedelta
+
+from swarmtui.models import Role
+from swarmtui.windows import JoinWindow, WindowStore
+
+store = WindowStore(sys.argv[1])
+now = datetime.now(UTC)
+sys.stdin.readline()  # every process starts adding at the same signal
+for _ in range(int(sys.argv[2])):
+    store.add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=now,
+            until=now + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+        )
+    )
+"""
+
+
+def test_store_concurrent_process_adds(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", ADD_WINDOWS_SCRIPT, str(path), "40"],
+            stdin=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        process.stdin.close()
+
+    codes = [process.wait(timeout=120) for process in processes]
+
+    assert codes == [0, 0, 0]
+    windows = WindowStore(path).load()
+    assert len(windows) == 120
+    assert len({window.id for window in windows}) == 120
+
+
+def test_store_concurrent_thread_removes(tmp_path: Path) -> None:
+    store = WindowStore(tmp_path / "windows.json")
+    windows = [window(until=T0 + timedelta(minutes=minute)) for minute in range(1, 41)]
+    store.save(windows)
+    remaining = windows[::2]
+    removed = [item for item in windows if item not in remaining]
+    start = threading.Barrier(4)
+    results: list[bool] = []
+
+    def remove_share(share: list[JoinWindow]) -> None:
+        start.wait(timeout=60)
+        for item in share:
+            results.append(store.remove(item.id))
+
+    threads = [
+        threading.Thread(target=remove_share, args=(removed[index::4],))
+        for index in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert results == [True] * len(removed)
+    assert store.load() == remaining
+
+
+class NodesAfterEveryone(DelegatingBackend):
+    """Lists the nodes only once every thread of `barrier` has got that far.
+
+    Each thread has then passed the check for an open window before any of
+    them stores its own, as happens when processes open windows at once.
+    """
+
+    def __init__(self, inner: DemoBackend, barrier: threading.Barrier) -> None:
+        super().__init__(inner)
+        self.barrier = barrier
+
+    def list_nodes(self) -> list[NodeInfo]:
+        self.barrier.wait(timeout=60)
+        return super().list_nodes()
+
+
+def test_concurrent_opens_store_one_window(tmp_path: Path) -> None:
+    store = WindowStore(tmp_path / "windows.json")
+    barrier = threading.Barrier(4)
+    opened: list[JoinWindow] = []
+    rejected: list[JoinWindowError] = []
+
+    def open_one() -> None:
+        inner = DemoBackend(path=tmp_path / "demo.toml", seed=6)
+        service = TokenService(NodesAfterEveryone(inner, barrier))
+        try:
+            opened.append(open_window(service, Role.WORKER, minutes=5, store=store)[0])
+        except JoinWindowError as error:
+            rejected.append(error)
+
+    DemoBackend(path=tmp_path / "demo.toml", seed=6).inspect_swarm()
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(opened) == 1
+    assert len(rejected) == 3
+    assert all("is already open" in error.message for error in rejected)
+    assert [item.id for item in store.load()] == [opened[0].id]
+
+
+def test_store_lock_wait_is_bounded(tmp_path: Path) -> None:
+    store = WindowStore(tmp_path / "windows.json", lock_timeout=0.1)
+    first = window()
+    store.add(first)
+
+    with (
+        exclusive_lock(store.lock_path, timeout=1),
+        pytest.raises(JoinWindowError) as caught,
+    ):
+        store.add(window(role=Role.MANAGER))
+
+    assert f"The join window file {store.path} stayed locked" in caught.value.message
+    assert "for 0.1 seconds" in caught.value.message
+    assert store.load() == [first]
+
+
+def test_store_lock_follows_symbolic_link(tmp_path: Path) -> None:
+    real = WindowStore(tmp_path / "real.json")
+    linked = tmp_path / "linked.json"
+    linked.symlink_to(real.path)
+
+    assert WindowStore(linked).lock_path == tmp_path / "real.json.lock"
