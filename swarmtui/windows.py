@@ -134,13 +134,30 @@ class JoinWindow:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JoinWindow:
-        until = data.get("until")
+        """Build a window from its stored form.
+
+        Raises KeyError for a missing field, DamagedEntry for limits that no
+        window can have, and ValueError, TypeError or OverflowError for
+        other invalid values.
+        """
+        window_id = str(data["id"])
+        role = Role(data["role"])
+        opened_at = _parse_time(str(data["opened_at"]))
+        until_text = data.get("until")
+        until = None if until_text is None else _parse_time(str(until_text))
+        max_joins = _stored_joins(data.get("max_joins"))
+        if until is None and max_joins is None:
+            raise DamagedEntry(
+                "has neither an end time ('until') nor a number of joins ('max_joins')"
+            )
+        if until is not None and until <= opened_at:
+            raise DamagedEntry("ends ('until') before or when it opens ('opened_at')")
         return cls(
-            id=str(data["id"]),
-            role=Role(data["role"]),
-            opened_at=_parse_time(str(data["opened_at"])),
-            until=_parse_time(str(until)) if until else None,
-            max_joins=int(data["max_joins"]) if data.get("max_joins") else None,
+            id=window_id,
+            role=role,
+            opened_at=opened_at,
+            until=until,
+            max_joins=max_joins,
             baseline_node_ids=frozenset(
                 str(node) for node in data.get("baseline_node_ids", ())
             ),
@@ -148,6 +165,24 @@ class JoinWindow:
             endpoint=str(data.get("endpoint", "")),
             token_fingerprint=str(data.get("token_fingerprint", "")),
         )
+
+
+class DamagedEntry(ValueError):
+    """A stored window whose limits no window can have.
+
+    The message completes "window N ...".
+    """
+
+
+def _stored_joins(value: Any) -> int | None:
+    """Return a stored 'max_joins': null, or a whole number of 1 or more."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DamagedEntry(
+            "has a 'max_joins' that is neither null nor a whole number of 1 or more"
+        )
+    return value
 
 
 def _windows_from_json(document: Any) -> list[JoinWindow]:
@@ -165,7 +200,9 @@ def _windows_from_json(document: Any) -> list[JoinWindow]:
         except KeyError as error:
             missing = error.args[0]
             raise ValueError(f"window {number} has no {missing!r} field") from None
-        except (ValueError, TypeError):
+        except DamagedEntry as error:
+            raise ValueError(f"window {number} {error}") from None
+        except (ValueError, TypeError, OverflowError, JoinWindowError):
             raise ValueError(f"window {number} has an invalid field value") from None
     return windows
 

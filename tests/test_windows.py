@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -288,6 +289,89 @@ def test_second_close_of_window_not_recorded(tmp_path: Path) -> None:
     ]
     assert [fields["result"] for fields in closed] == ["rotated"]
     assert store.load() == []
+
+
+def stored_entry(**changes: object) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "id": "a1b2c3d4e5f6",
+        "role": "worker",
+        "opened_at": "2026-11-20T12:00:00Z",
+        "until": "2026-11-20T12:05:00+00:00",
+        "max_joins": None,
+        "baseline_node_ids": [],
+    }
+    entry.update(changes)
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [
+        (
+            {"until": None, "max_joins": 0},
+            "window 1 has a 'max_joins' that is neither null nor a whole number",
+        ),
+        (
+            {"until": None, "max_joins": None},
+            "window 1 has neither an end time ('until') nor a number of joins",
+        ),
+        (
+            {"until": "2026-11-20T11:00:00Z"},
+            "window 1 ends ('until') before or when it opens ('opened_at')",
+        ),
+        (
+            {"until": "2026-11-20T12:00:00Z"},
+            "window 1 ends ('until') before or when it opens ('opened_at')",
+        ),
+        (
+            {"max_joins": float("inf")},
+            "window 1 has a 'max_joins' that is neither null nor a whole number",
+        ),
+        (
+            {"max_joins": 2.5},
+            "window 1 has a 'max_joins' that is neither null nor a whole number",
+        ),
+        (
+            {"max_joins": True},
+            "window 1 has a 'max_joins' that is neither null nor a whole number",
+        ),
+        ({"max_joins": -3}, "window 1 has a 'max_joins' that is neither null"),
+    ],
+    ids=[
+        "no-limit-zero-joins",
+        "no-limit",
+        "until-before-opened",
+        "until-at-opened",
+        "joins-1e400",
+        "joins-fraction",
+        "joins-true",
+        "joins-negative",
+    ],
+)
+def test_store_damaged_entry_names_file(
+    tmp_path: Path, changes: dict[str, object], phrase: str
+) -> None:
+    path = tmp_path / "windows.json"
+    # json.dumps writes infinity as Infinity, so it becomes 1e400, which
+    # json.loads reads as infinity too.
+    text = json.dumps({"windows": [stored_entry(**changes)]})
+    path.write_text(text.replace("Infinity", "1e400"))
+
+    with pytest.raises(JoinWindowError) as caught:
+        WindowStore(path).load()
+
+    assert caught.value.message.startswith(f"The join window file {path} is damaged: ")
+    assert phrase in caught.value.message
+
+
+def test_stored_entry_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text(json.dumps({"windows": [stored_entry(max_joins=3)]}))
+
+    loaded = WindowStore(path).load()
+
+    assert [(item.id, item.max_joins) for item in loaded] == [("a1b2c3d4e5f6", 3)]
+    assert loaded[0].until == T0 + timedelta(minutes=5)
 
 
 ADD_WINDOWS_SCRIPT = """
