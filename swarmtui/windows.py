@@ -463,6 +463,11 @@ class WindowClosed:
 # Maximum length of a join window: a year, in minutes. A longer one is
 # almost surely a typo, and far larger values overflow datetime.
 MAX_WINDOW_MINUTES = 366 * 24 * 60
+# Minimum length: one microsecond, the resolution of datetime, in minutes.
+# A shorter window would end at the time it opens.
+MIN_WINDOW_MINUTES = 1 / 60_000_000
+# The minimum as messages write it, rounded up so that it is accepted.
+MIN_WINDOW_MINUTES_TEXT = f"{MIN_WINDOW_MINUTES:.3g}"
 
 
 def _reject_second_window(
@@ -508,6 +513,15 @@ def open_window(
     the new window happen under the store's lock, so of two processes that
     open a window for one role at once, one is rejected.
     """
+    if minutes is not None and not (
+        MIN_WINDOW_MINUTES <= minutes <= MAX_WINDOW_MINUTES  # also rejects nan
+    ):
+        raise JoinWindowError(
+            f"A join window needs a number of minutes from "
+            f"{MIN_WINDOW_MINUTES_TEXT} (one microsecond) to {MAX_WINDOW_MINUTES} "
+            f"(a year), not {minutes:g}.",
+            "Give 1 or more minutes, or a fraction such as 0.5.",
+        )
     view = service.read()
     opened_at = now or datetime.now(UTC)
     if store is not None:
@@ -515,19 +529,10 @@ def open_window(
         # is rejected without that call.
         _reject_second_window(store.load(), view, role, opened_at)
     nodes = service.backend.list_nodes()
-    until = None
-    if minutes is not None:
-        if not 0 < minutes <= MAX_WINDOW_MINUTES:  # also rejects nan
-            raise JoinWindowError(
-                f"A join window needs a positive number of minutes up to "
-                f"{MAX_WINDOW_MINUTES}, not {minutes:g}.",
-                "Give 1 or more minutes, or a fraction such as 0.5.",
-            )
-        until = opened_at + timedelta(minutes=minutes)
     window = JoinWindow(
         role=role,
         opened_at=opened_at,
-        until=until,
+        until=None if minutes is None else opened_at + timedelta(minutes=minutes),
         max_joins=max_joins,
         baseline_node_ids=frozenset(node.id for node in nodes),
         cluster_id=view.cluster_id,

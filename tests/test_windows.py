@@ -22,6 +22,7 @@ from swarmtui.errors import JoinWindowError, RequestTimeoutError
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.windows import (
+    MIN_WINDOW_MINUTES_TEXT,
     CloseReason,
     JoinWindow,
     WindowStore,
@@ -186,7 +187,9 @@ def test_close_after_outside_rotation_skips(
     assert store.load() == []
 
 
-@pytest.mark.parametrize("minutes", [float("nan"), float("inf"), 1e12, -1.0, 0.0])
+@pytest.mark.parametrize(
+    "minutes", [float("nan"), float("inf"), 1e12, -1.0, 0.0, 1e-10]
+)
 def test_window_minutes_out_of_range(
     minutes: float,
     demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
@@ -196,8 +199,25 @@ def test_window_minutes_out_of_range(
     with pytest.raises(JoinWindowError) as caught:
         open_window(service, Role.WORKER, minutes=minutes, store=store, now=clock.now)
 
-    assert "positive number of minutes up to 527040" in caught.value.message
+    assert (
+        f"number of minutes from {MIN_WINDOW_MINUTES_TEXT} (one microsecond) to "
+        "527040 (a year)" in caught.value.message
+    )
     assert store.load() == []
+
+
+def test_named_minimum_minutes_accepted(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, _, store, clock = demo
+    minutes = float(MIN_WINDOW_MINUTES_TEXT)
+
+    opened, _ = open_window(
+        service, Role.WORKER, minutes=minutes, store=store, now=clock.now
+    )
+
+    assert opened.until is not None
+    assert opened.until > opened.opened_at
 
 
 @pytest.mark.parametrize(
@@ -205,20 +225,40 @@ def test_window_minutes_out_of_range(
     [
         (["--minutes", "nan"], "'nan' is not a number greater than 0"),
         (["--minutes", "inf"], "'inf' is not a number greater than 0"),
-        (["--minutes", "1e12"], "'1e12' is not a number of minutes up to 527040"),
+        (
+            ["--minutes", "1e12"],
+            "'1e12' is not a number of minutes from 1.67e-08 (one microsecond) to "
+            "527040 (a year)",
+        ),
+        (
+            ["--minutes", "0.0000000001"],
+            "'0.0000000001' is not a number of minutes from 1.67e-08 (one "
+            "microsecond) to 527040 (a year)",
+        ),
         (["--minutes", "5", "--poll", "nan"], "'nan' is not a number greater than 0"),
     ],
 )
 def test_cli_window_minutes_usage_error(
-    arguments: list[str], phrase: str, capsys: pytest.CaptureFixture[str]
+    arguments: list[str],
+    phrase: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from swarmtui.cli import main
 
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(tmp_path / "windows.json"))
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
     with pytest.raises(SystemExit) as caught:
-        main(["--demo", "join-window", "open", "worker", *arguments])
+        main([*demo, "join-window", "open", "worker", *arguments])
 
     assert caught.value.code == 2
     assert phrase in capsys.readouterr().err
+    # Rejected while parsing: no window was opened, stored or audited.
+    assert not (tmp_path / "windows.json").exists()
+    assert not (tmp_path / "audit.jsonl").exists()
 
 
 class RotatedMeanwhile(DelegatingBackend):

@@ -32,6 +32,8 @@ from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.windows import (
     MAX_WINDOW_MINUTES,
+    MIN_WINDOW_MINUTES,
+    MIN_WINDOW_MINUTES_TEXT,
     CloseReason,
     JoinWindow,
     WindowOfOtherSwarmError,
@@ -76,9 +78,11 @@ def _positive_number(text: str) -> float:
 
 def _window_minutes(text: str) -> float:
     value = _positive_number(text)
-    if value > MAX_WINDOW_MINUTES:
+    if not MIN_WINDOW_MINUTES <= value <= MAX_WINDOW_MINUTES:
+        # A window shorter than a microsecond would end at the time it opens.
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of minutes up to {MAX_WINDOW_MINUTES} (a year)"
+            f"{text!r} is not a number of minutes from {MIN_WINDOW_MINUTES_TEXT} "
+            f"(one microsecond) to {MAX_WINDOW_MINUTES} (a year)"
         )
     return value
 
