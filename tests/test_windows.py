@@ -236,6 +236,14 @@ def test_named_minimum_minutes_accepted(
             "microsecond) to 527040 (a year)",
         ),
         (["--minutes", "5", "--poll", "nan"], "'nan' is not a number greater than 0"),
+        (
+            ["--joins", "1", "--poll", "1e10"],
+            "'1e10' is not a number of seconds greater than 0 and up to 3600",
+        ),
+        (
+            ["--joins", "1", "--poll", "3600.5"],
+            "'3600.5' is not a number of seconds greater than 0 and up to 3600",
+        ),
     ],
 )
 def test_cli_window_minutes_usage_error(
@@ -551,3 +559,28 @@ def test_store_lock_follows_symbolic_link(tmp_path: Path) -> None:
     linked.symlink_to(real.path)
 
     assert WindowStore(linked).lock_path == tmp_path / "real.json.lock"
+
+
+def test_watch_waits_at_most_an_hour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from swarmtui.cli import join_window
+
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=2)
+    service = TokenService(backend)
+    opened, view = open_window(service, Role.WORKER, max_joins=1)
+    pauses: list[float] = []
+
+    def join_instead_of_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        backend.join(view.worker_token, "late", "127.0.4.90")
+
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep)
+
+    reason, joined = join_window._watch(opened, service, 1e10)
+
+    assert pauses == [3600.0]
+    assert reason is CloseReason.JOINS
+    assert [node.hostname for node in joined] == ["late"]

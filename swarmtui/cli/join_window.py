@@ -46,6 +46,9 @@ from swarmtui.windows import (
 )
 
 NAME = "join-window"
+# Maximum --poll, as for poll_interval in the config file: an hour. Far
+# larger values overflow the wait between two polls.
+MAX_POLL_SECONDS = 3600.0
 
 EXIT_HELP = """\
 exit codes:
@@ -83,6 +86,16 @@ def _window_minutes(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of minutes from {MIN_WINDOW_MINUTES_TEXT} "
             f"(one microsecond) to {MAX_WINDOW_MINUTES} (a year)"
+        )
+    return value
+
+
+def _poll_seconds(text: str) -> float:
+    value = _positive_number(text)
+    if value > MAX_POLL_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds greater than 0 and up to "
+            f"{MAX_POLL_SECONDS:g} (an hour)"
         )
     return value
 
@@ -127,10 +140,10 @@ def add_parser(subparsers: Any) -> str:
     )
     opener.add_argument(
         "--poll",
-        type=_positive_number,
+        type=_poll_seconds,
         default=2.0,
         metavar="SECONDS",
-        help="seconds between two reads of the node list (default: 2)",
+        help="seconds between two reads of the node list, up to 3600 (default: 2)",
     )
     output = opener.add_mutually_exclusive_group()
     output.add_argument(
@@ -258,7 +271,9 @@ def _watch(
                 )
         if evaluation.should_close and evaluation.reason is not None:
             return evaluation.reason, evaluation.joined
-        pause = poll
+        # time.sleep raises OverflowError for a wait over 2**63 nanoseconds,
+        # so the pause is capped. A window's time left is at most a year.
+        pause = min(poll, MAX_POLL_SECONDS)
         remaining = window.remaining(moment)
         if remaining is not None:
             pause = min(pause, max(remaining.total_seconds(), 0.05))
