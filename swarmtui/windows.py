@@ -626,10 +626,22 @@ def close_window(
     return WindowClosed(window=window, reason=reason, joined=joined, rotation=rotation)
 
 
+def token_rotated_since(window: JoinWindow, view: SwarmView) -> bool:
+    """Tell whether `view` no longer has the token that `window` handed out.
+
+    `view` is a read of the window's own swarm.
+    """
+    return view.token_fingerprint(window.role) != window.token_fingerprint
+
+
 def due_windows(
     service: TokenService, store: WindowStore, now: datetime | None = None
 ) -> tuple[SwarmView, list[tuple[JoinWindow, WindowEvaluation]]]:
-    """Return the stored windows of the service's swarm that should close now."""
+    """Return the swarm as read and its stored windows that should close now.
+
+    A window whose token was rotated since it opened is due with the reason
+    REPLACED: that rotation ended it, and closing it rotates nothing.
+    """
     view = service.read()
     windows = store.for_cluster(view.cluster_id)
     if not windows:
@@ -639,16 +651,19 @@ def due_windows(
     due = []
     for window in windows:
         evaluation = evaluate(window, nodes, now)
+        if token_rotated_since(window, view):
+            evaluation = WindowEvaluation(evaluation.joined, True, CloseReason.REPLACED)
         if evaluation.should_close:
             due.append((window, evaluation))
     return view, due
 
 
-def close_due_windows(
-    service: TokenService, store: WindowStore, now: datetime | None = None
+def close_windows(
+    service: TokenService,
+    store: WindowStore,
+    due: Iterable[tuple[JoinWindow, WindowEvaluation]],
 ) -> list[WindowClosed]:
-    """Close every stored window of the service's swarm that is due."""
-    _, due = due_windows(service, store, now)
+    """Close each window of `due` for the reason of its evaluation."""
     closed = []
     for window, evaluation in due:
         assert evaluation.reason is not None
@@ -662,3 +677,31 @@ def close_due_windows(
             )
         )
     return closed
+
+
+def close_due_windows(
+    service: TokenService, store: WindowStore, now: datetime | None = None
+) -> list[WindowClosed]:
+    """Close every stored window of the service's swarm that is due."""
+    _, due = due_windows(service, store, now)
+    return close_windows(service, store, due)
+
+
+def close_all_windows(
+    service: TokenService, store: WindowStore
+) -> tuple[SwarmView, list[WindowClosed]]:
+    """Close every stored window of the service's swarm now, rotating its token.
+
+    A window whose token was rotated since it opened ends as REPLACED,
+    without another rotation. Returns the swarm as read and the closed windows.
+    """
+    view = service.read()
+    closed = []
+    for window in store.for_cluster(view.cluster_id):
+        reason = (
+            CloseReason.REPLACED
+            if token_rotated_since(window, view)
+            else CloseReason.BY_USER
+        )
+        closed.append(close_window(service, window, reason, store=store))
+    return view, closed

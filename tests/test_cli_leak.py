@@ -761,3 +761,32 @@ def test_join_window_forget(env: Path, capsys: pytest.CaptureFixture[str]) -> No
         for event in events
         if event["action"] == ("join-window-forget")
     ] == [window.id]
+
+
+def test_close_expired_ends_rotated_window(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = WindowStore(env / "windows.json")
+    opened, view = open_window(demo_service(env), Role.WORKER, minutes=30, store=store)
+    assert main([*demo_args(env), "join-token", "--rotate", "worker", "-q"]) == 0
+    rotated = demo_service(env).read().worker_fingerprint
+    capsys.readouterr()
+
+    code = main([*demo_args(env), "join-window", "close-expired"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert f"the worker token it handed out ({view.worker_fingerprint})" in (
+        captured.out
+    )
+    assert "was rotated and can no longer join" in captured.out
+    assert store.load() == []
+    assert demo_service(env).read().worker_fingerprint == rotated
+    closed = [
+        event
+        for event in read_audit(env / "audit.jsonl").events
+        if event["action"] == "join-window-closed"
+    ]
+    assert [event["window_id"] for event in closed] == [opened.id]
+    assert closed[0]["reason"] == "token rotated"
+    assert closed[0]["result"] == "already-rotated"

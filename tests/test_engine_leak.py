@@ -384,6 +384,58 @@ def test_join_window_ends_after_docker_rotation(
     assert secret(new_worker) not in (tmp_path / "audit.jsonl").read_text()
 
 
+def test_close_expired_rotated_window_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    files = {
+        "SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+        "SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json"),
+    }
+    environment = clean_environment(DOCKER_HOST=manager.host, **files)
+    arguments = ("join-window", "open", "worker", "--minutes", "30", "-q")
+    with started_swarmtui(*arguments, environment=environment) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == old_worker
+        # SIGKILL: the process that opened the window closes nothing.
+        process.kill()
+        process.wait(timeout=CLI_TIMEOUT)
+    stored = WindowStore(tmp_path / "windows.json").load()
+    assert len(stored) == 1
+    rotated = run_swarmtui(
+        "join-token", "--rotate", "-q", "worker", host=manager.host, environment=files
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    new_worker = join_token(manager, "worker")
+    assert new_worker != old_worker
+
+    result = run_swarmtui(
+        "join-window", "close-expired", host=manager.host, environment=files
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "was rotated and can no longer join" in result.stdout
+    # The window ended with the other rotation, so nothing was rotated again.
+    assert join_token(manager, "worker") == new_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
+    events = read_audit(tmp_path / "audit.jsonl").events
+    assert [event["action"] for event in events] == [
+        "join-window-open",
+        "rotate",
+        "join-window-closed",
+    ]
+    assert events[-1]["window_id"] == stored[0].id
+    assert events[-1]["result"] == "already-rotated"
+    assert events[-1]["reason"] == str(CloseReason.REPLACED)
+    listed = run_swarmtui("join-window", "list", environment=files)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == ""
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert secret(new_worker) not in text
+    assert secret(old_worker) not in text
+
+
 async def test_console_leak_dialog_real_engine(
     daemons: DaemonPool, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ import pytest
 from tui_support import DelegatingBackend, RecordingAudit
 
 from swarmtui.atomicfile import exclusive_lock
+from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import JoinWindowError, RequestTimeoutError
@@ -26,6 +27,7 @@ from swarmtui.windows import (
     CloseReason,
     JoinWindow,
     WindowStore,
+    close_all_windows,
     close_due_windows,
     close_window,
     evaluate,
@@ -559,6 +561,56 @@ def test_store_lock_follows_symbolic_link(tmp_path: Path) -> None:
     linked.symlink_to(real.path)
 
     assert WindowStore(linked).lock_path == tmp_path / "real.json.lock"
+
+
+def closed_records(path: Path) -> list[dict[str, object]]:
+    return [
+        event
+        for event in read_audit(path).events
+        if event["action"] == "join-window-closed"
+    ]
+
+
+@pytest.mark.parametrize("close", ["due", "all"])
+def test_window_rotated_elsewhere_ends_replaced(tmp_path: Path, close: str) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=8)
+    service = TokenService(backend, audit=AuditLog(audit_path, environment={}))
+    store = WindowStore(tmp_path / "windows.json")
+    opened, _ = open_window(service, Role.WORKER, minutes=30, store=store)
+    # The process that opened it died, and another tool rotated the token.
+    rotated = TokenService(backend).rotate([Role.WORKER]).after
+
+    if close == "due":
+        closed = close_due_windows(service, store)
+    else:
+        view, closed = close_all_windows(service, store)
+        assert view.cluster_id == opened.cluster_id
+
+    assert [item.reason for item in closed] == [CloseReason.REPLACED]
+    assert closed[0].rotation is None
+    assert "was rotated and can no longer join" in closed[0].message
+    assert store.load() == []
+    assert service.read().worker_fingerprint == rotated.worker_fingerprint
+    records = closed_records(audit_path)
+    assert [record["result"] for record in records] == ["already-rotated"]
+    assert records[0]["reason"] == str(CloseReason.REPLACED)
+    assert records[0]["window_id"] == opened.id
+    actions = [event["action"] for event in read_audit(audit_path).events]
+    assert "join-window-close" not in actions
+
+
+def test_close_all_keeps_other_windows_by_user(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, _, store, clock = demo
+    _, view = open_window(service, Role.MANAGER, minutes=30, store=store, now=clock.now)
+
+    _, closed = close_all_windows(service, store)
+
+    assert [item.reason for item in closed] == [CloseReason.BY_USER]
+    assert closed[0].rotation is not None
+    assert service.read().manager_fingerprint != view.manager_fingerprint
 
 
 def test_watch_waits_at_most_an_hour(

@@ -36,10 +36,13 @@ from swarmtui.windows import (
     MIN_WINDOW_MINUTES_TEXT,
     CloseReason,
     JoinWindow,
+    WindowClosed,
     WindowOfOtherSwarmError,
     WindowStore,
-    close_due_windows,
+    close_all_windows,
     close_window,
+    close_windows,
+    due_windows,
     evaluate,
     open_window,
     token_replaced,
@@ -426,14 +429,12 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
     if command == "open":
         return _run_open(args, service)
     store = WindowStore()
+    closed: list[WindowClosed]
     if command == "close-expired":
-        closed = close_due_windows(service, store)
+        _, due = due_windows(service, store)
+        closed = close_windows(service, store, due)
     else:
-        view = service.read()
-        closed = [
-            close_window(service, window, CloseReason.BY_USER, store=store)
-            for window in store.for_cluster(view.cluster_id)
-        ]
+        _, closed = close_all_windows(service, store)
     if not closed:
         print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
     for item in closed:
