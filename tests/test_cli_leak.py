@@ -248,7 +248,11 @@ def test_join_window_close_expired(
         )
     )
     assert main(["join-window", "list"]) == 0
-    assert "due" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.out.rstrip().endswith("(due)")
+    assert "1 window(s) are due" in captured.err
+    assert "run against a manager of each window's swarm" in captured.err
+    assert "'swarmtui join-window forget WINDOW_ID' removes it" in captured.err
 
     assert main([*demo_args(env), "join-window", "close-expired"]) == 0
     out = capsys.readouterr().out
@@ -761,6 +765,29 @@ def test_join_window_forget(env: Path, capsys: pytest.CaptureFixture[str]) -> No
         for event in events
         if event["action"] == ("join-window-forget")
     ] == [window.id]
+
+
+def test_close_names_other_swarm_windows(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = WindowStore(env / "windows.json")
+    old, old_view = open_window(demo_service(env), Role.WORKER, minutes=5, store=store)
+    # The swarm is replaced, as by 'docker swarm leave' and 'init'.
+    reset = ["--demo", "--demo-state", str(env / "demo.toml"), "--demo-seed", "5"]
+    assert main([*reset, "demo-reset"]) == ExitCode.OK
+    capsys.readouterr()
+    assert demo_service(env).read().cluster_id != old_view.cluster_id
+
+    for command in ("close-expired", "close-all"):
+        code = main([*demo_args(env), "join-window", command])
+
+        err = capsys.readouterr().err
+        assert code == ExitCode.OK
+        assert "no join window of this swarm had to close" in err
+        assert "1 stored join window(s) belong to another swarm" in err
+        assert f"{old.id}  worker  swarm {old.cluster_id[:12]}" in err
+        assert "join-window forget WINDOW_ID'" in err
+    assert [item.id for item in store.load()] == [old.id]
 
 
 def test_close_expired_ends_rotated_window(

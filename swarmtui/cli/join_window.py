@@ -175,6 +175,13 @@ def add_parser(subparsers: Any) -> str:
     return NAME
 
 
+def _cli_command(args: argparse.Namespace) -> str:
+    """Return the swarmtui command with the options that chose this swarm."""
+    from swarmtui.tui.run import cli_command
+
+    return cli_command(args)
+
+
 class _Terminated(BaseException):
     """SIGTERM or SIGHUP, raised like KeyboardInterrupt so that no `except
     Exception` in an engine call turns it into an engine error."""
@@ -345,11 +352,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.FAILURE
     except SwarmTuiError as error:
-        from swarmtui.tui.run import cli_command
-
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
-            f"{error} The window stays stored; run '{cli_command(args)} "
+            f"{error} The window stays stored; run '{_cli_command(args)} "
             "join-window close-all' once the engine answers, or the token stays "
             "live.",
             file=sys.stderr,
@@ -361,7 +366,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     return ExitCode.OK
 
 
-def _run_list() -> int:
+def _run_list(args: argparse.Namespace) -> int:
     store = WindowStore()
     windows = store.load()
     if not windows:
@@ -370,16 +375,31 @@ def _run_list() -> int:
             file=sys.stderr,
         )
     now = datetime.now(UTC)
+    due = 0
     for window in windows:
         until = format_utc(window.until) if window.until else "-"
         state = ""
         if window.until is not None and now >= window.until:
-            state = "  (due: run close-expired)"
+            state = "  (due)"
+            due += 1
         print(
             f"{window.id}  {window.role}  opened {format_utc(window.opened_at)}  "
             f"until {until}  max joins {window.max_joins or '-'}  "
             f"swarm {window.cluster_id[:12]}  {window.endpoint}  "
             f"token {window.token_fingerprint}{state}"
+        )
+    if due:
+        # list reads no engine, so it cannot tell whether a window's swarm
+        # still exists.
+        command = _cli_command(args)
+        print(
+            f"swarmtui: {due} window(s) are due. '{command} join-window "
+            "close-expired' closes them, run against a manager of each window's "
+            "swarm (column 'swarm'). A window whose swarm no longer exists (left, "
+            "or replaced by 'docker swarm init' or 'demo-reset') cannot be closed "
+            f"there: '{command} join-window forget WINDOW_ID' removes it without "
+            "rotating its token.",
+            file=sys.stderr,
         )
     return ExitCode.OK
 
@@ -419,10 +439,37 @@ def _run_forget(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _note_other_swarms(
+    args: argparse.Namespace, store: WindowStore, view: SwarmView
+) -> None:
+    """Name the stored windows of other swarms, which this engine cannot close."""
+    others = [item for item in store.load() if item.cluster_id != view.cluster_id]
+    if not others:
+        return
+    lines = [
+        f"swarmtui: {len(others)} stored join window(s) belong to another swarm "
+        f"than swarm {view.cluster_id[:12]} at {view.endpoint}, so they were "
+        "not closed:"
+    ]
+    for window in others:
+        until = f"until {format_utc(window.until)}" if window.until else "no end time"
+        lines.append(
+            f"  {window.id}  {window.role}  swarm {window.cluster_id[:12]}  "
+            f"opened at {window.endpoint}  {until}"
+        )
+    lines.append(
+        "Close each one on a manager of its own swarm. If that swarm no longer "
+        "exists (left, or replaced by 'docker swarm init' or 'demo-reset'), "
+        f"remove the window with '{_cli_command(args)} join-window forget "
+        "WINDOW_ID', which does not rotate its token."
+    )
+    print(redact("\n".join(lines)), file=sys.stderr)
+
+
 def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
     command = args.window_command
     if command == "list":
-        return _run_list()
+        return _run_list(args)
     if command == "forget":
         return _run_forget(args)
     assert service is not None
@@ -431,12 +478,13 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
     store = WindowStore()
     closed: list[WindowClosed]
     if command == "close-expired":
-        _, due = due_windows(service, store)
+        view, due = due_windows(service, store)
         closed = close_windows(service, store, due)
     else:
-        _, closed = close_all_windows(service, store)
+        view, closed = close_all_windows(service, store)
     if not closed:
         print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
     for item in closed:
         print(item.message)
+    _note_other_swarms(args, store, view)
     return ExitCode.OK
