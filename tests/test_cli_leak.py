@@ -19,7 +19,7 @@ from swarmtui.errors import ExitCode, RequestTimeoutError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import parse_token
-from swarmtui.windows import WindowStore, open_window
+from swarmtui.windows import JoinWindow, WindowStore, open_window
 
 
 @pytest.fixture
@@ -817,3 +817,61 @@ def test_close_expired_ends_rotated_window(
     assert [event["window_id"] for event in closed] == [opened.id]
     assert closed[0]["reason"] == "token rotated"
     assert closed[0]["result"] == "already-rotated"
+
+
+def test_forget_names_demo_rotation(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = WindowStore(env / "windows.json")
+    window, _ = open_window(demo_service(env), Role.MANAGER, minutes=5, store=store)
+
+    assert main(["join-window", "forget", window.id]) == ExitCode.OK
+
+    out = capsys.readouterr().out
+    command = (
+        f"'swarmtui --demo --demo-state {env / 'demo.toml'} join-token --rotate "
+        "manager'"
+    )
+    assert f"rotate it there with {command}." in out
+    assert "docker swarm" not in out
+
+
+def test_forget_names_default_demo_rotation(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = WindowStore(env / "windows.json")
+    window, _ = open_window(
+        TokenService(DemoBackend(seed=4)), Role.WORKER, minutes=5, store=store
+    )
+
+    assert main(["join-window", "forget", window.id]) == ExitCode.OK
+
+    out = capsys.readouterr().out
+    assert "rotate it there with 'swarmtui --demo join-token --rotate worker'." in out
+
+
+def test_forget_names_engine_rotation(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    opened = datetime.now(UTC)
+    window = JoinWindow(
+        role=Role.WORKER,
+        opened_at=opened,
+        until=opened + timedelta(minutes=5),
+        max_joins=None,
+        baseline_node_ids=frozenset(),
+        cluster_id="7jc0fybwc9k8sw0qz9j1x5ekq",
+        endpoint="unix:///var/run/docker.sock",
+        token_fingerprint="fp:3kq9-x0ab-77mz",
+    )
+    WindowStore(env / "windows.json").add(window)
+
+    assert main(["join-window", "forget", window.id]) == ExitCode.OK
+
+    out = capsys.readouterr().out
+    assert (
+        "rotate it there with 'docker swarm join-token --rotate worker' or "
+        "'swarmtui join-token --rotate worker' on a manager of that swarm." in out
+    )

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import signal
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -404,6 +406,23 @@ def _run_list(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _rotate_command(window: JoinWindow) -> str:
+    """Return the quoted command that rotates the window's token on its swarm."""
+    role = window.role
+    if window.endpoint.startswith("demo:"):
+        from swarmtui.backends.demo import default_state_path
+
+        path = Path(window.endpoint.removeprefix("demo:")).expanduser()
+        words = ["swarmtui", "--demo"]
+        if path != default_state_path():
+            words += ["--demo-state", str(path)]
+        return f"'{shlex.join([*words, 'join-token', '--rotate', role])}'"
+    return (
+        f"'docker swarm join-token --rotate {role}' or 'swarmtui join-token "
+        f"--rotate {role}' on a manager of that swarm"
+    )
+
+
 def _run_forget(args: argparse.Namespace) -> int:
     window_id = args.window_id
     store = WindowStore()
@@ -434,7 +453,7 @@ def _run_forget(args: argparse.Namespace) -> int:
         f"Forgot the {window.role} join window {window.id} of swarm "
         f"{window.cluster_id[:12]}. Its token ({window.token_fingerprint}) was "
         "not rotated: if that swarm still exists, rotate it there with "
-        f"'docker swarm join-token --rotate {window.role}'."
+        f"{_rotate_command(window)}."
     )
     return ExitCode.OK
 
