@@ -875,3 +875,33 @@ def test_forget_names_engine_rotation(
         "rotate it there with 'docker swarm join-token --rotate worker' or "
         "'swarmtui join-token --rotate worker' on a manager of that swarm." in out
     )
+
+
+def test_forget_full_stdout_says_removed(env: Path) -> None:
+    import subprocess
+    import sys
+
+    store = WindowStore(env / "windows.json")
+    window, _ = open_window(demo_service(env), Role.WORKER, minutes=5, store=store)
+
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "swarmtui", "join-window", "forget", window.id],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ),
+            timeout=120,
+        )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE
+    assert "standard output could not be written (No space left on device)" in stderr
+    assert "the window was removed all the same" in stderr
+    assert f"Forgot the worker join window {window.id}" in stderr
+    assert store.load() == []
+    forgotten = [
+        event["window_id"]
+        for event in read_audit(env / "audit.jsonl").events
+        if event["action"] == "join-window-forget"
+    ]
+    assert forgotten == [window.id]

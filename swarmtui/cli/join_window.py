@@ -26,7 +26,7 @@ from typing import Any
 from swarmtui.audit import AuditLog, default_audit_path
 from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
-from swarmtui.cli.output import discard_stdout
+from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.service import TokenService
@@ -426,7 +426,7 @@ def _rotate_command(window: JoinWindow) -> str:
 def _run_forget(args: argparse.Namespace) -> int:
     window_id = args.window_id
     store = WindowStore()
-    window = next((item for item in store.load() if item.id == window_id), None)
+    window = store.pop(window_id)
     if window is None:
         print(
             redact(
@@ -436,7 +436,6 @@ def _run_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-    store.remove(window.id)
     audit = AuditLog(default_audit_path(config_path=getattr(args, "config", None)))
     try:
         audit.record(
@@ -449,12 +448,19 @@ def _run_forget(args: argparse.Namespace) -> int:
         )
     except AuditWriteError as error:
         print(f"swarmtui: warning: {error}", file=sys.stderr)
-    print(
+    forgot = (
         f"Forgot the {window.role} join window {window.id} of swarm "
         f"{window.cluster_id[:12]}. Its token ({window.token_fingerprint}) was "
         "not rotated: if that swarm still exists, rotate it there with "
         f"{_rotate_command(window)}."
     )
+    if not write_stdout(forgot + "\n"):
+        print(
+            f"swarmtui: standard output {stdout_failure()}; the window was "
+            f"removed all the same. {forgot}",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
     return ExitCode.OK
 
 
