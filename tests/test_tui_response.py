@@ -473,6 +473,21 @@ async def test_window_closes_by_time(tmp_path: Path) -> None:
         assert "Token rotated" not in titles
 
 
+@pytest.mark.parametrize("minutes", ["0", "1e-10", "-1", "nan", "527041"])
+async def test_window_form_rejects_minutes(tmp_path: Path, minutes: str) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes=minutes, joins="")
+        assert isinstance(app.screen, OpenWindowScreen)
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert (
+            error
+            == "Minutes must be from 1.67e-08 (one microsecond) to 527040 (a year)."
+        )
+        assert WindowStore(tmp_path / "windows.json").load() == []
+
+
 async def test_window_form_rejects_no_limit(tmp_path: Path) -> None:
     app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -21,7 +21,12 @@ from swarmtui.models import NodeInfo, Role
 from swarmtui.timetext import format_utc
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
-from swarmtui.windows import MAX_WINDOW_MINUTES, JoinWindow
+from swarmtui.windows import (
+    MAX_WINDOW_MINUTES,
+    MIN_WINDOW_MINUTES,
+    MIN_WINDOW_MINUTES_TEXT,
+    JoinWindow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +195,10 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
                 minutes = float(minutes_text)
             except ValueError:
                 return f"Minutes must be a number, not {minutes_text!r}."
-            if not 0 < minutes <= MAX_WINDOW_MINUTES:  # also rejects nan
+            if not MIN_WINDOW_MINUTES <= minutes <= MAX_WINDOW_MINUTES:  # and nan
                 return (
-                    f"Minutes must be greater than 0 and at most {MAX_WINDOW_MINUTES}."
+                    f"Minutes must be from {MIN_WINDOW_MINUTES_TEXT} (one "
+                    f"microsecond) to {MAX_WINDOW_MINUTES} (a year)."
                 )
         if joins_text:
             try:
