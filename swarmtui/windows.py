@@ -73,6 +73,8 @@ class CloseReason(enum.StrEnum):
     TERMINATED = "stopped by SIGTERM"
     HANGUP = "stopped by SIGHUP"
     OUTPUT_CLOSED = "output closed"
+    # An unexpected error stopped the watch, so the token is not left live.
+    WATCH_FAILED = "watch failed"
     # The token was rotated since the window opened, or the swarm replaced.
     REPLACED = "token rotated"
 
@@ -438,6 +440,9 @@ class WindowClosed:
                 "standard output"
             ),
             CloseReason.REPLACED: "ended",
+            CloseReason.WATCH_FAILED: (
+                "closed at once because watching it failed unexpectedly"
+            ),
         }[self.reason]
         if self.reason is CloseReason.REPLACED and self.rotation is None:
             return (

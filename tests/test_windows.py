@@ -636,3 +636,32 @@ def test_watch_waits_at_most_an_hour(
     assert pauses == [3600.0]
     assert reason is CloseReason.JOINS
     assert [node.hostname for node in joined] == ["late"]
+
+
+def test_cli_watch_failure_closes_window(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from swarmtui.cli import join_window, main
+
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(tmp_path / "windows.json"))
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    state = tmp_path / "demo.toml"
+    before = TokenService(DemoBackend(path=state, seed=3)).read().worker_fingerprint
+
+    def broken_watch(*arguments: Any) -> None:
+        raise ZeroDivisionError("a bug in the watch")
+
+    monkeypatch.setattr(join_window, "_watch", broken_watch)
+    demo = ["--demo", "--demo-state", str(state)]
+    code = main([*demo, "join-window", "open", "worker", "--minutes", "5", "-q"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "watching the worker join window failed unexpectedly" in err
+    assert "(ZeroDivisionError); closing it now." in err
+    assert "closed at once because watching it failed unexpectedly" in err
+    assert WindowStore(tmp_path / "windows.json").load() == []
+    after = TokenService(DemoBackend(path=state)).read().worker_fingerprint
+    assert after != before

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import shlex
 import signal
@@ -49,6 +50,8 @@ from swarmtui.windows import (
     open_window,
     token_replaced,
 )
+
+log = logging.getLogger(__name__)
 
 NAME = "join-window"
 # Maximum --poll, as for poll_interval in the config file: an hour. Far
@@ -336,6 +339,18 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             reason = CloseReason.BY_USER
         except _Terminated as terminated:
             reason = terminated.reason
+        except Exception as error:
+            # Closing rotates the token that was handed out, so a bug in the
+            # watch does not leave it live.
+            log.info(
+                "watching join window %s failed: %s", window.id, type(error).__name__
+            )
+            print(
+                f"swarmtui: watching the {role} join window failed unexpectedly "
+                f"({type(error).__name__}); closing it now.",
+                file=sys.stderr,
+            )
+            reason = CloseReason.WATCH_FAILED
     finally:
         # The window is closing now, which is what a further signal would ask
         # for, so none stops the rotation half way.
@@ -363,7 +378,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.FAILURE
     print(closed.message, file=sys.stderr)
-    if reason is CloseReason.OUTPUT_CLOSED:
+    if reason in (CloseReason.OUTPUT_CLOSED, CloseReason.WATCH_FAILED):
         return ExitCode.FAILURE
     return ExitCode.OK
 
