@@ -423,9 +423,21 @@ class WindowClosed:
     reason: CloseReason
     joined: tuple[NodeInfo, ...]
     rotation: RotationResult | None
+    # Why the window stayed in the window file after its token was rotated.
+    store_error: JoinWindowError | None = None
 
     @property
     def message(self) -> str:
+        text = self._closed_text()
+        if self.store_error is not None:
+            text += (
+                f" It could not be removed from the window file: "
+                f"{self.store_error.message} It ends when the file is next "
+                "read, because its token was rotated."
+            )
+        return text
+
+    def _closed_text(self) -> str:
         role = self.window.role
         closed = {
             CloseReason.TIME: "closed because its time ran out",
@@ -614,7 +626,15 @@ def close_window(
             else:
                 # The token was rotated meanwhile; the record names the new one.
                 view = fresh
-    removed = store.remove(window.id) if store is not None else True
+    store_error = None
+    try:
+        removed = store.remove(window.id) if store is not None else True
+    except JoinWindowError as error:
+        if rotation is None:
+            raise
+        # The rotation stands, so it is reported and recorded as such.
+        log.warning("join window %s stays stored: %s", window.id, error.message)
+        removed, store_error = True, error
     if rotation is None and not removed:
         # Another process closed the window and recorded it, such as a
         # console and 'join-window close-all' watching the same window.
@@ -628,7 +648,13 @@ def close_window(
         reason=str(reason),
         nodes_joined=len(joined),
     )
-    return WindowClosed(window=window, reason=reason, joined=joined, rotation=rotation)
+    return WindowClosed(
+        window=window,
+        reason=reason,
+        joined=joined,
+        rotation=rotation,
+        store_error=store_error,
+    )
 
 
 def token_rotated_since(window: JoinWindow, view: SwarmView) -> bool:

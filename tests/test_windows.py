@@ -665,3 +665,37 @@ def test_cli_watch_failure_closes_window(
     assert WindowStore(tmp_path / "windows.json").load() == []
     after = TokenService(DemoBackend(path=state)).read().worker_fingerprint
     assert after != before
+
+
+class UnwritableStore(WindowStore):
+    """A window store whose removals fail, as when its lock is held elsewhere."""
+
+    def remove(self, window_id: str) -> bool:
+        raise JoinWindowError(
+            f"The join window file {self.path} stayed locked by another process.",
+            "Resume or end that process.",
+        )
+
+
+def test_close_reports_rotation_when_store_fails(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    service = TokenService(
+        DemoBackend(path=tmp_path / "demo.toml", seed=4), audit=audit
+    )
+    store = UnwritableStore(tmp_path / "windows.json")
+    window, view = open_window(
+        service, Role.WORKER, minutes=5, store=WindowStore(store.path)
+    )
+
+    closed = close_window(service, window, CloseReason.BY_USER, store=store)
+
+    assert closed.rotation is not None
+    assert service.read().worker_fingerprint != view.worker_fingerprint
+    assert closed.store_error is not None
+    assert "the worker token was rotated" in closed.message
+    assert "It could not be removed from the window file" in closed.message
+    assert "It ends when the file is next read" in closed.message
+    action, fields = audit.events[-1]
+    assert action == "join-window-closed"
+    assert fields["result"] == "rotated"
+    assert len(store.load()) == 1

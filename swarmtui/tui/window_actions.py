@@ -14,6 +14,7 @@ from typing import Any
 
 from textual import work
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -469,7 +470,12 @@ class JoinWindowActions(ConsoleHost):
         closed = message.closed
         self._untrack_window(closed.window.id)
         self._show_calls_running()
-        self.notify(closed.message, title="Join window closed", timeout=12)
+        severity: SeverityLevel = "information"
+        if closed.store_error is not None:
+            severity = "warning"
+        self.notify(
+            closed.message, title="Join window closed", severity=severity, timeout=12
+        )
         if closed.rotation is not None:
             # The notice above names the rotation already.
             self.post_message(Rotated(closed.rotation, announce=False))
