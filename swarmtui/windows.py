@@ -405,11 +405,14 @@ class WindowStore:
                 "lock: resume or end it, then try again.",
             ) from None
         except OSError as error:
-            cause, fix = explain_file_error(error, self.lock_path)
+            # The lock file's name follows the window file, so the advice is
+            # about the folder or the window file's path.
+            cause, _ = explain_file_error(error, self.lock_path)
             raise JoinWindowError(
                 f"The lock file {self.lock_path} of the join window file could "
                 f"not be opened ({cause}).",
-                f"{fix} Or set {WINDOWS_FILE_ENV} to a file in a writable folder.",
+                f"Make {self.lock_path.parent} writable, or set {WINDOWS_FILE_ENV} "
+                "to a file in a writable folder.",
             ) from None
         with lock:
             yield

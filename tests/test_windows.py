@@ -699,3 +699,26 @@ def test_close_reports_rotation_when_store_fails(tmp_path: Path) -> None:
     assert action == "join-window-closed"
     assert fields["result"] == "rotated"
     assert len(store.load()) == 1
+
+
+def test_store_lock_in_unwritable_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    store = WindowStore(folder / "windows.json")
+    # A folder in place of the lock file makes opening it fail, also for
+    # root, which can write in a folder of any mode.
+    (folder / "windows.json.lock").mkdir()
+    window, _ = open_window(
+        TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=6)),
+        Role.WORKER,
+        minutes=5,
+    )
+
+    with pytest.raises(JoinWindowError) as caught:
+        store.add(window)
+
+    assert f"The lock file {folder}/windows.json.lock" in caught.value.message
+    assert caught.value.hint == (
+        f"Make {folder} writable, or set SWARMTUI_WINDOWS_FILE to a file in a "
+        "writable folder."
+    )
