@@ -39,7 +39,8 @@ def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
             # Rounded down to whole seconds, so the start prints without a
             # fraction and lies at or before the requested duration.
             return (now - duration).astimezone(UTC).replace(microsecond=0)
-    except OverflowError:
+    except (OverflowError, ValueError):
+        # int() raises ValueError for an amount of over 4300 digits.
         raise TimeTextError(
             f"The duration {text.strip()!r} reaches back before the year 1.",
             "Give a shorter duration, such as 30d, or an ISO 8601 time.",
@@ -84,7 +85,9 @@ def format_utc(moment: datetime, exact: bool = False) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
+    # isoformat writes the year with four digits, which strftime's %Y does
+    # not do on Linux for a year before 1000.
+    text = moment.replace(tzinfo=None).isoformat(timespec="seconds")
     if exact and moment.microsecond:
-        fraction = f"{moment.microsecond:06d}".rstrip("0")
-        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += "." + f"{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"

@@ -74,9 +74,20 @@ def test_format_utc() -> None:
         "2026-01-02T03:06:07Z"
     )
     assert format_utc(datetime(2026, 1, 2, 5, 6, 7)) == "2026-01-02T05:06:07Z"
+    assert format_utc(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"
+    assert format_utc(datetime(999, 3, 4, 0, 0, 1, 5, tzinfo=UTC), exact=True) == (
+        "0999-03-04T00:00:01.000005Z"
+    )
+    assert parse_time_or_duration(format_utc(datetime(1, 1, 1, tzinfo=UTC))) == (
+        datetime(1, 1, 1, tzinfo=UTC)
+    )
 
 
-@pytest.mark.parametrize("text", ["99999999d", "999999999999999999999d", "3000000w"])
+@pytest.mark.parametrize(
+    "text",
+    ["99999999d", "999999999999999999999d", "3000000w", "9" * 5000 + "s"],
+    ids=["days", "many-days", "weeks", "5000-digits"],
+)
 def test_duration_before_year_one(text: str) -> None:
     with pytest.raises(TimeTextError) as caught:
         parse_time_or_duration(text, now=NOW)
