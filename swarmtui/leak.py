@@ -66,6 +66,11 @@ def default_leak_since(
     now = now or datetime.now(UTC)
     issued: dict[Role, datetime] = {}
     for role_text, moment in last_rotations(audit_events, cluster_id).items():
+        if moment > now:
+            # A clock set wrong when the event was written, or a hand-edited
+            # line: the nodes since then would be none at all.
+            log.info("audit rotation time %s is in the future", moment.isoformat())
+            continue
         try:
             issued[Role(role_text)] = moment
         except ValueError:

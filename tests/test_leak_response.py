@@ -201,6 +201,24 @@ def test_default_since_uses_older_rotation() -> None:
     assert "manager" in start.source
 
 
+def test_default_since_skips_future_rotation() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = [
+        {
+            "time": "9999-12-31T23:59:59Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:1", "manager": "fp:2"},
+        }
+    ]
+
+    start = default_leak_since("c1", audit_events=events, now=now)
+
+    assert start.since == now - timedelta(hours=24)
+    assert "no rotation of the worker and manager token is known" in start.source
+
+
 def test_default_since_one_role_unknown() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     known = {("c1", Role.WORKER): datetime(2026, 11, 30, 12, tzinfo=UTC)}
