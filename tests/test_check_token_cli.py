@@ -73,10 +73,11 @@ def test_live_token_names_next_step(state: Path, index: int, role: str) -> None:
     result = demo_cli(state, "check-token", stdin=token)
 
     assert result.returncode in (LIVE_WORKER, LIVE_MANAGER), result.stderr
+    command = f"swarmtui --demo --demo-state {state}"
     assert result.stdout.splitlines()[-1] == (
-        "Next step: rotate it with 'swarmtui check-token --rotate' (the token on "
-        f"stdin again) or 'swarmtui join-token --rotate {role}'. If both tokens "
-        "may have leaked, run 'swarmtui leak-response'."
+        f"Next step: rotate it with '{command} check-token --rotate' (the token on "
+        f"stdin again) or '{command} join-token --rotate {role}'. If both tokens "
+        f"may have leaked, run '{command} leak-response'."
     )
     assert result.stderr == ""
 

@@ -158,14 +158,17 @@ def describe_status(check: TokenCheck) -> str:
     }[check.status]
 
 
-def next_step(check: TokenCheck) -> str:
-    """Return the line that names how to stop a live token working, or ""."""
+def next_step(check: TokenCheck, command: str = "swarmtui") -> str:
+    """Return the line that names how to stop a live token working, or "".
+
+    `command` is swarmtui with the options that chose this swarm.
+    """
     if not check.live or check.role is None:
         return ""
     return (
-        "Next step: rotate it with 'swarmtui check-token --rotate' (the token on "
-        f"stdin again) or 'swarmtui join-token --rotate {check.role}'. If both "
-        "tokens may have leaked, run 'swarmtui leak-response'."
+        f"Next step: rotate it with '{command} check-token --rotate' (the token "
+        f"on stdin again) or '{command} join-token --rotate {check.role}'. If "
+        f"both tokens may have leaked, run '{command} leak-response'."
     )
 
 
@@ -180,7 +183,9 @@ def retired_when(retired_at: datetime, rotated_at: datetime | None) -> str:
     return f"replaced by {retired_at:%Y-%m-%d %H:%M} UTC (first seen replaced)"
 
 
-def render_report(check: TokenCheck, endpoint: str, rotating: bool = False) -> str:
+def render_report(
+    check: TokenCheck, endpoint: str, rotating: bool = False, command: str = "swarmtui"
+) -> str:
     """Write the report of a check; `rotating` leaves out the next step."""
     lines = [f"Status:       {describe_status(check)}"]
     if check.status is not TokenStatus.INVALID:
@@ -201,7 +206,7 @@ def render_report(check: TokenCheck, endpoint: str, rotating: bool = False) -> s
         lines.append(f"Swarm:        {endpoint}")
     lines.append("")
     lines.append(check.reason)
-    step = "" if rotating else next_step(check)
+    step = "" if rotating else next_step(check, command)
     if step:
         lines.append(step)
     return "\n".join(lines) + "\n"
@@ -292,7 +297,11 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     endpoint = service.endpoint
     # A reader that stops early, as `| head -1` does, must not cancel the
     # rotation asked for below.
-    report = render_report(check, endpoint, rotating=args.rotate)
+    from swarmtui.tui.run import cli_command
+
+    report = render_report(
+        check, endpoint, rotating=args.rotate, command=cli_command(args)
+    )
     if not args.json and not write_stdout(report):
         note_unwritten()
 
