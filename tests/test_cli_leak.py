@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -251,6 +252,11 @@ def test_join_window_close_expired(
     captured = capsys.readouterr()
     assert captured.out.rstrip().endswith("(due)")
     assert "1 window(s) are due" in captured.err
+    state = str(env / "demo.toml")
+    closer = shlex.join(
+        ["--demo", "--demo-state", state, "join-window", "close-expired"]
+    )
+    assert f"'swarmtui {closer}' closes them" in captured.err
     assert "run against a manager of each window's swarm" in captured.err
     assert "'swarmtui join-window forget WINDOW_ID' removes it" in captured.err
 

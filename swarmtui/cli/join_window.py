@@ -408,29 +408,51 @@ def _run_list(args: argparse.Namespace) -> int:
     if due:
         # list reads no engine, so it cannot tell whether a window's swarm
         # still exists.
-        command = _cli_command(args)
+        closers = sorted(
+            {
+                shlex.join([*_swarm_words(window), "join-window", "close-expired"])
+                for window in windows
+                if window.until is not None and now >= window.until
+            }
+        )
+        quoted = " or ".join(f"'{command}'" for command in closers)
         print(
-            f"swarmtui: {due} window(s) are due. '{command} join-window "
-            "close-expired' closes them, run against a manager of each window's "
-            "swarm (column 'swarm'). A window whose swarm no longer exists (left, "
-            "or replaced by 'docker swarm init' or 'demo-reset') cannot be closed "
-            f"there: '{command} join-window forget WINDOW_ID' removes it without "
-            "rotating its token.",
+            f"swarmtui: {due} window(s) are due. {quoted} closes "
+            "them, run against a manager of each window's swarm (column "
+            "'swarm'). A window whose swarm no longer exists (left, or replaced "
+            "by 'docker swarm init' or 'demo-reset') cannot be closed there: "
+            f"'{_cli_command(args)} join-window forget WINDOW_ID' removes it "
+            "without rotating its token.",
             file=sys.stderr,
         )
     return ExitCode.OK
+
+
+def _swarm_words(window: JoinWindow) -> list[str]:
+    """Return swarmtui with the options that reach the engine the window was opened on.
+
+    The endpoint is a socket or host URL, a docker context's name, or the
+    demo swarm's state file.
+    """
+    endpoint = window.endpoint
+    if endpoint.startswith("demo:"):
+        from swarmtui.backends.demo import default_state_path
+
+        path = Path(endpoint.removeprefix("demo:")).expanduser()
+        words = ["swarmtui", "--demo"]
+        if path != default_state_path():
+            words += ["--demo-state", str(path)]
+        return words
+    if "://" in endpoint:
+        return ["swarmtui", "-H", endpoint]
+    return ["swarmtui", "-c", endpoint]
 
 
 def _rotate_command(window: JoinWindow) -> str:
     """Return the quoted command that rotates the window's token on its swarm."""
     role = window.role
     if window.endpoint.startswith("demo:"):
-        from swarmtui.backends.demo import default_state_path
-
-        path = Path(window.endpoint.removeprefix("demo:")).expanduser()
-        words = ["swarmtui", "--demo"]
-        if path != default_state_path():
-            words += ["--demo-state", str(path)]
+        words = _swarm_words(window)
         return f"'{shlex.join([*words, 'join-token', '--rotate', role])}'"
     return (
         f"'docker swarm join-token --rotate {role}' or 'swarmtui join-token "
