@@ -100,7 +100,8 @@ def _start_without_rotation(
     """Return 24 hours ago, or the swarm's creation when that is later."""
     names = " and ".join(str(role) for role in missing)
     unknown = f"because no rotation of the {names} token is known for this swarm"
-    since = now - DEFAULT_LEAK_LOOKBACK
+    # Whole seconds, as a duration typed for --since gives.
+    since = (now - DEFAULT_LEAK_LOOKBACK).replace(microsecond=0)
     if swarm_created_at is not None:
         if swarm_created_at.tzinfo is None:
             swarm_created_at = swarm_created_at.replace(tzinfo=UTC)

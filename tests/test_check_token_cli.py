@@ -160,8 +160,8 @@ def test_old_token_retired_line(rotated_at: datetime | None, line: str) -> None:
     document = check_document(check, "demo:x")
 
     assert f"Retired:      {line}\n" in report
-    assert document["retired_at"] == "2026-12-05T15:49:30+00:00"
-    expected = rotated_at.isoformat() if rotated_at else None
+    assert document["retired_at"] == "2026-12-05T15:49:30Z"
+    expected = "2026-12-05T15:40:10Z" if rotated_at else None
     assert document["rotated_at"] == expected
 
 

@@ -161,6 +161,12 @@ def test_default_since_falls_back_to_24_hours() -> None:
     assert "24 hours" in start.source
 
 
+def test_default_since_whole_seconds() -> None:
+    now = datetime(2026, 12, 1, 10, 20, 30, 456789, tzinfo=UTC)
+    start = default_leak_since("c1", now=now)
+    assert start.since == datetime(2026, 11, 30, 10, 20, 30, tzinfo=UTC)
+
+
 def test_default_since_young_swarm() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     created = now - timedelta(hours=3)

@@ -20,6 +20,7 @@ from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode, SwarmTuiError, TokenFormatError
 from swarmtui.models import Role, TokenCheck, TokenStatus
 from swarmtui.service import TokenService
+from swarmtui.timetext import format_utc
 from swarmtui.tokens import extract_token
 
 NAME = "check-token"
@@ -222,8 +223,8 @@ def check_document(check: TokenCheck, endpoint: str) -> dict[str, Any]:
         "fips": check.fips,
         "digest_matches": check.digest_matches,
         "retired_role": str(check.retired_role) if check.retired_role else None,
-        "retired_at": check.retired_at.isoformat() if check.retired_at else None,
-        "rotated_at": check.rotated_at.isoformat() if check.rotated_at else None,
+        "retired_at": format_utc(check.retired_at) if check.retired_at else None,
+        "rotated_at": format_utc(check.rotated_at) if check.rotated_at else None,
         "reason": check.reason,
         "endpoint": endpoint,
     }
