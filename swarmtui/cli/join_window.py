@@ -57,6 +57,8 @@ NAME = "join-window"
 # Maximum --poll, as for poll_interval in the config file: an hour. Far
 # larger values overflow the wait between two polls.
 MAX_POLL_SECONDS = 3600.0
+# A shorter interval would read the node list as fast as the engine answers.
+MIN_POLL_SECONDS = 0.5
 
 EXIT_HELP = """\
 exit codes:
@@ -100,10 +102,10 @@ def _window_minutes(text: str) -> float:
 
 def _poll_seconds(text: str) -> float:
     value = _positive_number(text)
-    if value > MAX_POLL_SECONDS:
+    if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds greater than 0 and up to "
-            f"{MAX_POLL_SECONDS:g} (an hour)"
+            f"{text!r} is not a number of seconds from {MIN_POLL_SECONDS:g} "
+            f"to {MAX_POLL_SECONDS:g} (an hour)"
         )
     return value
 

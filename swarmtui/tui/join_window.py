@@ -280,12 +280,16 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("A join window is still open", classes="dialog-title")
+            stored = (
+                "the window stays stored: once it is due"
+                if len(self.windows) == 1
+                else "the windows stay stored: once they are due"
+            )
             yield Static(
                 f"{open_windows_text(self.windows, self.closing)} If you quit "
-                "without rotating, the windows stay stored: once they are due, "
-                "the next console start offers to rotate, and "
-                f"'{self.cli_command} join-window close-expired' rotates without "
-                "asking."
+                f"without rotating, {stored}, the next console start offers to "
+                f"rotate, and '{self.cli_command} join-window close-expired' "
+                "rotates without asking."
             )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Stay", id="quit-stay", compact=True)
