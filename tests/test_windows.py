@@ -240,15 +240,15 @@ def test_named_minimum_minutes_accepted(
         (["--minutes", "5", "--poll", "nan"], "'nan' is not a number greater than 0"),
         (
             ["--joins", "1", "--poll", "1e10"],
-            "'1e10' is not a number of seconds from 0.5 to 3600",
+            "'1e10' is not a number of seconds from 0.1 to 3600",
         ),
         (
             ["--joins", "1", "--poll", "3600.5"],
-            "'3600.5' is not a number of seconds from 0.5 to 3600",
+            "'3600.5' is not a number of seconds from 0.1 to 3600",
         ),
         (
             ["--joins", "1", "--poll", "1e-300"],
-            "'1e-300' is not a number of seconds from 0.5 to 3600",
+            "'1e-300' is not a number of seconds from 0.1 to 3600",
         ),
     ],
 )

@@ -58,7 +58,7 @@ NAME = "join-window"
 # larger values overflow the wait between two polls.
 MAX_POLL_SECONDS = 3600.0
 # A shorter interval would read the node list as fast as the engine answers.
-MIN_POLL_SECONDS = 0.5
+MIN_POLL_SECONDS = 0.1
 
 EXIT_HELP = """\
 exit codes:
