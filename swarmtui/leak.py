@@ -67,8 +67,8 @@ def default_leak_since(
     issued: dict[Role, datetime] = {}
     for role_text, moment in last_rotations(audit_events, cluster_id).items():
         if moment > now:
-            # A clock set wrong when the event was written, or a hand-edited
-            # line: the nodes since then would be none at all.
+            # A future time comes from a clock set wrong or an edited line, and
+            # as a start it would list no node at all.
             log.info("audit rotation time %s is in the future", moment.isoformat())
             continue
         try:

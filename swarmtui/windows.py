@@ -635,7 +635,7 @@ def close_window(
     except JoinWindowError as error:
         if rotation is None:
             raise
-        # The rotation stands, so it is reported and recorded as such.
+        # The rotation took effect, so it is reported and recorded.
         log.warning("join window %s stays stored: %s", window.id, error.message)
         removed, store_error = True, error
     if rotation is None and not removed:

@@ -190,7 +190,7 @@ def test_leak_response_confirms_on_terminal(state: Path) -> None:
     assert "no terminal" not in terminal.output
 
 
-def test_question_on_terminal_with_stderr_in_file(state: Path) -> None:
+def test_question_on_terminal_stderr_redirected(state: Path) -> None:
     before = DemoBackend(path=state).inspect_swarm()
     log = state.parent / "stderr.log"
     terminal = Terminal(

@@ -411,7 +411,7 @@ def test_tls_files_default_to_docker_config(tmp_path: Path) -> None:
     assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
 
 
-def test_missing_tls_files_named_in_docker_config(tmp_path: Path) -> None:
+def test_missing_tls_files_named(tmp_path: Path) -> None:
     config = tmp_path / "docker-config"
     config.mkdir()
     environment = {
@@ -427,7 +427,7 @@ def test_missing_tls_files_named_in_docker_config(tmp_path: Path) -> None:
     assert f"missing from {config}." in caught.value.message
 
 
-def test_skip_verify_context_without_files_uses_tls(config: Path) -> None:
+def test_skip_verify_context_uses_tls(config: Path) -> None:
     docker_context_create(
         config, "skip", "host=tcp://127.0.62.1:2376,skip-tls-verify=true"
     )

@@ -310,9 +310,7 @@ def run_on_terminal(
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace"), elapsed
 
 
-def test_ssh_unknown_host_key_fails_at_once(
-    ssh_server: SshServer, tmp_path: Path
-) -> None:
+def test_ssh_unknown_host_key_fails(ssh_server: SshServer, tmp_path: Path) -> None:
     environment = prompting_ssh(
         ssh_server, tmp_path, ssh_server.directory / "client_key"
     )

@@ -604,7 +604,7 @@ def test_window_rotated_elsewhere_ends_replaced(tmp_path: Path, close: str) -> N
     assert "join-window-close" not in actions
 
 
-def test_close_all_keeps_other_windows_by_user(
+def test_close_all_reason_by_user(
     demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
 ) -> None:
     service, _, store, clock = demo

@@ -57,7 +57,7 @@ NAME = "join-window"
 # Maximum --poll, as for poll_interval in the config file: an hour. Far
 # larger values overflow the wait between two polls.
 MAX_POLL_SECONDS = 3600.0
-# A shorter interval would read the node list as fast as the engine answers.
+# A shorter interval would request the node list almost without a pause.
 MIN_POLL_SECONDS = 0.1
 
 EXIT_HELP = """\
@@ -153,7 +153,7 @@ def add_parser(subparsers: Any) -> str:
         type=_poll_seconds,
         default=2.0,
         metavar="SECONDS",
-        help="seconds between two reads of the node list, up to 3600 (default: 2)",
+        help="seconds between two reads of the node list, 0.1 to 3600 (default: 2)",
     )
     output = opener.add_mutually_exclusive_group()
     output.add_argument(

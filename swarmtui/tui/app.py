@@ -379,7 +379,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._read_again = False
         self._screen_changed_at = 0.0
         self._rotating: Role | None = None
-        # The read that ctrl+r started last, which notes when nothing changed.
+        # The sequence number of the last read that ctrl+r started. Its result
+        # shows a notice when the tokens did not change.
         self._refresh_sequence = 0
         # Set by q during a rotation: the console quits once it succeeded.
         self._quit_after_rotation = False
@@ -566,7 +567,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return f"Reading swarm from {self.endpoint_label or 'the engine'}…"
 
     def _rotation_finished(self, succeeded: bool = True) -> None:
-        """Clear the rotation's status, and quit if q asked to after it."""
+        """Clear the rotation's status, and quit if q was pressed during it."""
         self._rotating = None
         self._show_calls_running()
         if self._quit_after_rotation:
