@@ -86,12 +86,21 @@ def default_leak_since(
         since = min(issued.values())
         oldest = min(issued, key=lambda role: issued[role])
         return LeakStart(
-            since=since,
+            since=_whole_seconds(since),
             source=f"the last {oldest} token rotation, the older of the two "
             "current tokens",
         )
     missing = [role for role in Role if role not in issued]
     return _start_without_rotation(missing, now, swarm_created_at)
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    """Return the moment without its fraction of a second.
+
+    A duration typed for --since gives whole seconds too. Rounding down moves
+    the start earlier, so a node that joined at the moment itself stays listed.
+    """
+    return moment.replace(microsecond=0)
 
 
 def _start_without_rotation(
@@ -100,14 +109,13 @@ def _start_without_rotation(
     """Return 24 hours ago, or the swarm's creation when that is later."""
     names = " and ".join(str(role) for role in missing)
     unknown = f"because no rotation of the {names} token is known for this swarm"
-    # Whole seconds, as a duration typed for --since gives.
-    since = (now - DEFAULT_LEAK_LOOKBACK).replace(microsecond=0)
+    since = _whole_seconds(now - DEFAULT_LEAK_LOOKBACK)
     if swarm_created_at is not None:
         if swarm_created_at.tzinfo is None:
             swarm_created_at = swarm_created_at.replace(tzinfo=UTC)
         if swarm_created_at > since:
             return LeakStart(
-                since=swarm_created_at,
+                since=_whole_seconds(swarm_created_at),
                 source="the swarm's creation, less than 24 hours ago, " + unknown,
             )
     return LeakStart(since=since, source=f"24 hours ago, {unknown}")

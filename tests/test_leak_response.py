@@ -180,6 +180,27 @@ def test_default_since_young_swarm() -> None:
     )
 
 
+def test_default_since_swarm_creation_whole_seconds() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    created = datetime(2026, 11, 30, 17, 58, 5, 610614, tzinfo=UTC)
+
+    start = default_leak_since("c1", now=now, swarm_created_at=created)
+
+    assert start.since == datetime(2026, 11, 30, 17, 58, 5, tzinfo=UTC)
+
+
+def test_default_since_rotation_whole_seconds() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    known = {
+        ("c1", Role.WORKER): datetime(2026, 11, 30, 9, 1, 2, 999999, tzinfo=UTC),
+        ("c1", Role.MANAGER): datetime(2026, 11, 30, 12, tzinfo=UTC),
+    }
+
+    start = default_leak_since("c1", known=known, now=now)
+
+    assert start.since == datetime(2026, 11, 30, 9, 1, 2, tzinfo=UTC)
+
+
 def test_default_since_old_swarm() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     created = now - timedelta(days=2)
