@@ -426,3 +426,28 @@ def test_key_table_bolds_only_keys() -> None:
             bold = bool(segment.style and segment.style.bold)
             is_key = segment.text.strip() in ("r", "ctrl+p")
             assert bold == is_key, segment
+
+
+async def test_audit_row_details_show_whole_row(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", environment={})
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        await pilot.press("w", "v")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen)
+        table = app.screen.query_one("#audit-table", DataTable)
+        details = app.screen.query_one("#audit-row-details", Static)
+        assert app.focused is table
+        newest = str(details.content)
+        assert "reveal" in newest
+        await pilot.press("down")
+        await pilot.pause()
+        rotation = str(details.content)
+        assert app.view is not None
+        assert "rotate" in rotation
+        assert rotation.endswith(f"-> {app.view.worker_fingerprint}")

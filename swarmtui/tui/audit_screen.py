@@ -38,6 +38,7 @@ class AuditScreen(ModalScreen[None]):
         """
         AuditScreen > .dialog { width: 100%; height: 90%; }
         AuditScreen #audit-table { height: 1fr; }
+        AuditScreen #audit-row-details { height: auto; max-height: 4; }
         AuditScreen .hint { color: $text-muted; }
         """,
     )
@@ -59,6 +60,8 @@ class AuditScreen(ModalScreen[None]):
         self.path = path
         self.cluster_id = cluster_id
         self.reading: AuditReading | None = None
+        # The full text of each row, newest first, for the line under the table.
+        self.row_texts: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -79,6 +82,7 @@ class AuditScreen(ModalScreen[None]):
                 )
             yield Static("Reading…", id="audit-status", markup=False)
             yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="audit-row-details", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="audit-close-button", compact=True)
 
@@ -107,6 +111,10 @@ class AuditScreen(ModalScreen[None]):
             return
         self.reading = reading
         self._show_events()
+        table = self.query_one("#audit-table", DataTable)
+        if table.row_count:
+            # The arrow keys then move through the events at once.
+            table.focus()
 
     def _only_cluster(self) -> str | None:
         """Return the cluster ID to filter on, or None to show every event."""
@@ -127,6 +135,7 @@ class AuditScreen(ModalScreen[None]):
         table = self.query_one("#audit-table", DataTable)
         table.clear(columns=True)
         table.add_columns(*(AUDIT_COLUMNS if cluster else ALL_SWARMS_COLUMNS))
+        self.row_texts = []
         for event in reversed(events):
             swarm = () if cluster else (str(event.get("cluster_id") or "-")[:12],)
             cells = (
@@ -141,6 +150,8 @@ class AuditScreen(ModalScreen[None]):
             )
             # Text cells, because DataTable reads a str cell as markup.
             table.add_row(*(Text(terminal_safe(cell)) for cell in cells))
+            self.row_texts.append(terminal_safe("  ".join(cells)))
+        self._show_row_details(table.cursor_row)
         scope = "of this swarm" if cluster else "of every swarm and endpoint"
         text = f"{len(events)} latest event(s) {scope}, newest first."
         if reading.missing:
@@ -148,6 +159,19 @@ class AuditScreen(ModalScreen[None]):
         if reading.damaged_lines:
             text += f" {len(reading.damaged_lines)} damaged line(s) skipped."
         self.query_one("#audit-status", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#audit-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_row_details(event.cursor_row)
+
+    def _show_row_details(self, row: int) -> None:
+        """Show the whole highlighted row under the table, wrapped.
+
+        The Details column is often wider than the dialog, so this line shows
+        what the table cuts off.
+        """
+        text = self.row_texts[row] if 0 <= row < len(self.row_texts) else ""
+        self.query_one("#audit-row-details", Static).update(text)
 
     @on(MarkedCheckbox.Changed, "#audit-only-cluster")
     def _filter_changed(self) -> None:
