@@ -18,7 +18,8 @@ from swarmtui.tui.app import MainScreen, SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaScreen
 from swarmtui.tui.commands import ConsoleCommands
-from swarmtui.tui.screens import CheckTokenScreen
+from swarmtui.tui.join_window import OpenWindowScreen
+from swarmtui.tui.screens import CheckTokenScreen, SettingsScreen, TryJoinScreen
 from swarmtui.tui.widgets import ConsoleFooter
 
 
@@ -263,7 +264,7 @@ async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
         assert notes == [(redacted, f"theme: '{redacted}' is not a theme.")]
 
 
-async def test_q_in_dialog_quits(tmp_path: Path) -> None:
+async def test_q_in_dialog_closes_it(tmp_path: Path) -> None:
     app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
@@ -276,16 +277,26 @@ async def test_q_in_dialog_quits(tmp_path: Path) -> None:
         footer = {key.action: key for key in footer_keys(app)}
         assert footer["help"].has_class("-disabled")
         assert footer["refresh"].has_class("-disabled")
-        assert not footer["quit"].has_class("-disabled")
 
         await pilot.press("q")
         await pilot.pause()
 
-    assert app.return_code == 0
-    assert not app.is_running
+        assert app.is_running
+        assert isinstance(app.screen, MainScreen)
+        assert app.return_code is None
 
 
-@pytest.mark.parametrize(("key", "viewer"), [("a", CaScreen), ("l", AuditScreen)])
+@pytest.mark.parametrize(
+    ("key", "viewer"),
+    [
+        ("a", CaScreen),
+        ("l", AuditScreen),
+        ("k", CheckTokenScreen),
+        ("j", TryJoinScreen),
+        ("o", OpenWindowScreen),
+        ("s", SettingsScreen),
+    ],
+)
 async def test_q_closes_viewer(tmp_path: Path, key: str, viewer: type) -> None:
     app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -294,6 +305,9 @@ async def test_q_closes_viewer(tmp_path: Path, key: str, viewer: type) -> None:
         await pilot.press(key)
         await pilot.pause()
         assert isinstance(app.screen, viewer)
+        # A text field takes q as text, so a button has the focus.
+        app.screen.query(Button).first().focus()
+        await pilot.pause()
 
         await pilot.press("q")
         await pilot.pause()

@@ -273,10 +273,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
             key = min(quit_keys)[1]
             self.notify(f"Press {key} to quit.", title="Do you want to quit?")
 
-    def _stamp_screen_change(self, screen: Any) -> None:
-        # Textual stamps its events with time.monotonic, except on Windows.
-        self._screen_changed_at = time.monotonic()
-
     def _screen_changed(self, screen: Any) -> None:
         """Hold information toasts while a dialog is open; fit the dialog."""
         self._mark_short_screen()
@@ -377,7 +373,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._reading = False
         # Set when a read must follow the one running now.
         self._read_again = False
-        self._screen_changed_at = 0.0
         self._rotating: Role | None = None
         # The sequence number of the last read that ctrl+r started. Its result
         # shows a notice when the tokens did not change.
@@ -448,9 +443,6 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if self.quit_signal is not None:
                 self.terminate(self.quit_signal)
         self.screen_change_signal.subscribe(self, self._screen_changed)
-        self.screen_change_signal.subscribe(
-            self, self._stamp_screen_change, immediate=True
-        )
         self._mark_short_screen()
         self._apply_theme(self.settings.theme)
         self._render_header()
@@ -920,25 +912,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return True
 
     async def on_key(self, event: events.Key) -> None:
-        """Quit on q in a dialog, and explain a token key dimmed by a failed read.
+        """Explain a token key dimmed by a failed read.
 
-        Textual keeps a dialog's keys from reaching the app's bindings, and
-        skips a binding whose check_action returns None, so both keys reach
-        the app as plain key events. A text field in a dialog takes q first,
-        and a dialog that binds q itself, as the confirmations do to cancel,
-        keeps it.
+        Textual skips a binding whose check_action returns None, so the key
+        reaches the app as a plain key event.
         """
-        if (
-            event.key == "q"
-            and self._modal_open()
-            and "q" not in self.screen.active_bindings
-        ):
-            event.stop()
-            # A q typed right behind the key that opened the dialog was meant
-            # for the screen below, whose widget it was sent to.
-            if event.time >= self._screen_changed_at:
-                await self.run_action("quit")
-            return
         error = self.error
         if error is None or event.key not in TOKEN_KEYS or self._modal_open():
             return

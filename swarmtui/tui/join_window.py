@@ -147,6 +147,8 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
     AUTO_FOCUS = "#window-minutes"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="window-cancel"),
+        # q closes every dialog, as escape does; a text field takes it as text.
+        Binding("q", "cancel", "Cancel", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 

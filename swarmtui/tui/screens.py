@@ -316,6 +316,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
     AUTO_FOCUS = "#poll-interval"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="settings-cancel"),
+        Binding("q", "cancel", "Cancel", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 
@@ -463,6 +464,7 @@ class CheckTokenScreen(ModalScreen[Role | None]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="check-close"),
+        Binding("q", "close", "Close", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 
@@ -576,6 +578,7 @@ class TryJoinScreen(ModalScreen[bool]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="join-close"),
+        Binding("q", "close", "Close", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 
