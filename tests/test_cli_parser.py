@@ -151,6 +151,33 @@ def test_console_option_error_exits_with_usage(
     assert error.count("usage:") == 1
 
 
+@pytest.mark.parametrize("typed", ["1_0", " 10 ", "\u0661\u0660", "1e1", "nan"])
+def test_timeout_rejects_typo_forms(
+    typed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(["--demo", "--timeout", typed, "join-token", "worker"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument --timeout: {typed!r} is not a number of seconds from 0.1" in error
+
+
+@pytest.mark.parametrize("typed", ["10", "2.5", "0.1", "600"])
+def test_timeout_accepts_plain_decimals(typed: str) -> None:
+    _, _, args = parse_command_line(["--demo", "--timeout", typed, "audit"])
+
+    assert args.timeout == float(typed)
+
+
+def test_audit_limit_rejects_underscore(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(["audit", "--limit", "1_0"])
+
+    assert exit_info.value.code == 2
+    assert "'1_0' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
 def test_console_parser_reports_later_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

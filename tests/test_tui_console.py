@@ -953,7 +953,9 @@ async def test_settings_save_writes_file(tmp_path: Path) -> None:
         assert app.settings == saved
 
 
-@pytest.mark.parametrize("typed", ["0", "\u0663", "1e999", "ten"])
+@pytest.mark.parametrize(
+    "typed", ["0", "\u0663", "1e999", "ten", "1_0", "1e1", "nan", "+10"]
+)
 async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None:
     config = tmp_path / "config.toml"
     app = make_app(demo_service(tmp_path), config_path=config)

@@ -473,7 +473,9 @@ async def test_window_closes_by_time(tmp_path: Path) -> None:
         assert "Token rotated" not in titles
 
 
-@pytest.mark.parametrize("minutes", ["0", "1e-10", "-1", "nan", "527041"])
+@pytest.mark.parametrize(
+    "minutes", ["0", "1e-10", "-1", "nan", "527041", "1_0", "\u0661\u0660"]
+)
 async def test_window_form_rejects_minutes(tmp_path: Path, minutes: str) -> None:
     app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -486,6 +488,29 @@ async def test_window_form_rejects_minutes(tmp_path: Path, minutes: str) -> None
             == "Minutes must be from 1.67e-08 (one microsecond) to 527040 (a year)."
         )
         assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+@pytest.mark.parametrize("joins", ["0", "-1", "1_0", "\u0661", "2.0", "1e1"])
+async def test_window_form_rejects_joins(tmp_path: Path, joins: str) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="", joins=joins)
+        assert isinstance(app.screen, OpenWindowScreen)
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert error == f"Joins must be a whole number of 1 or more, not {joins!r}."
+        assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+async def test_window_form_accepts_exponent_minutes(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="1e1", joins="")
+        assert not isinstance(app.screen, OpenWindowScreen)
+        (window,) = WindowStore(tmp_path / "windows.json").load()
+        assert window.until is not None
+        assert window.until - window.opened_at == timedelta(minutes=10)
 
 
 async def test_window_form_rejects_no_limit(tmp_path: Path) -> None:

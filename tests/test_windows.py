@@ -225,8 +225,28 @@ def test_named_minimum_minutes_accepted(
 @pytest.mark.parametrize(
     ("arguments", "phrase"),
     [
-        (["--minutes", "nan"], "'nan' is not a number greater than 0"),
-        (["--minutes", "inf"], "'inf' is not a number greater than 0"),
+        (
+            ["--minutes", "nan"],
+            "'nan' is not a number of minutes from 1.67e-08 (one microsecond)",
+        ),
+        (
+            ["--minutes", "inf"],
+            "'inf' is not a number of minutes from 1.67e-08 (one microsecond)",
+        ),
+        (
+            ["--minutes", "0_0001"],
+            "'0_0001' is not a number of minutes from 1.67e-08 (one microsecond)",
+        ),
+        (
+            ["--minutes", " 0.0001 "],
+            "' 0.0001 ' is not a number of minutes from 1.67e-08",
+        ),
+        (
+            ["--minutes", "\u0660.\u0660\u0660\u0660\u0661"],
+            "'\u0660.\u0660\u0660\u0660\u0661' is not a number of minutes",
+        ),
+        (["--minutes", "0.0001", "--joins", "1_0"], "'1_0' is not a whole number"),
+        (["--minutes", "0.0001", "--joins", "0"], "'0' is not a whole number of 1"),
         (
             ["--minutes", "1e12"],
             "'1e12' is not a number of minutes from 1.67e-08 (one microsecond) to "
@@ -237,7 +257,18 @@ def test_named_minimum_minutes_accepted(
             "'0.0000000001' is not a number of minutes from 1.67e-08 (one "
             "microsecond) to 527040 (a year)",
         ),
-        (["--minutes", "5", "--poll", "nan"], "'nan' is not a number greater than 0"),
+        (
+            ["--minutes", "0.0001", "--poll", "nan"],
+            "'nan' is not a number of seconds from 0.1 to 3600",
+        ),
+        (
+            ["--minutes", "0.0001", "--poll", "0_5"],
+            "'0_5' is not a number of seconds from 0.1 to 3600",
+        ),
+        (
+            ["--minutes", "0.0001", "--poll", "1e0"],
+            "'1e0' is not a number of seconds from 0.1 to 3600",
+        ),
         (
             ["--joins", "1", "--poll", "1e10"],
             "'1e10' is not a number of seconds from 0.1 to 3600",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import math
 import signal
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
 from swarmtui.errors import ExitCode, SwarmTuiError
+from swarmtui.numbertext import parse_decimal
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -128,17 +128,12 @@ MIN_TIMEOUT_SECONDS = 0.1
 
 
 def timeout_seconds(text: str) -> float:
-    """Parse --timeout: a number of seconds from 0.1 up to ten minutes."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds from {MIN_TIMEOUT_SECONDS:g} "
-            f"to {MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
-        ) from None
-    if not math.isfinite(value) or not (
-        MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS
-    ):
+    """Parse --timeout: a number of seconds from 0.1 up to ten minutes.
+
+    Only plain decimals such as 10 or 2.5 are accepted, not 1_0 or 1e1.
+    """
+    value = parse_decimal(text)
+    if value is None or not MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of seconds from {MIN_TIMEOUT_SECONDS:g} "
             f"to {MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"

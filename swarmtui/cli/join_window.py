@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import shlex
 import signal
 import sys
@@ -30,6 +29,7 @@ from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
+from swarmtui.numbertext import parse_decimal
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
@@ -77,21 +77,11 @@ def needs_service(args: argparse.Namespace) -> bool:
     return getattr(args, "window_command", None) not in ("list", "forget")
 
 
-def _positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number greater than 0, such as 10 or 0.5"
-        )
-    return value
-
-
 def _window_minutes(text: str) -> float:
-    value = _positive_number(text)
-    if not MIN_WINDOW_MINUTES <= value <= MAX_WINDOW_MINUTES:
+    # The range message writes the minimum as 1.67e-08, so an exponent is
+    # accepted here, unlike in the other numbers.
+    value = parse_decimal(text, exponent=True)
+    if value is None or not MIN_WINDOW_MINUTES <= value <= MAX_WINDOW_MINUTES:
         # A window shorter than a microsecond would end at the time it opens.
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of minutes from {MIN_WINDOW_MINUTES_TEXT} "
@@ -101,8 +91,8 @@ def _window_minutes(text: str) -> float:
 
 
 def _poll_seconds(text: str) -> float:
-    value = _positive_number(text)
-    if not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
+    value = parse_decimal(text)
+    if value is None or not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of seconds from {MIN_POLL_SECONDS:g} "
             f"to {MAX_POLL_SECONDS:g} (an hour)"

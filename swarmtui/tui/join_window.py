@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from swarmtui.models import NodeInfo, Role
+from swarmtui.numbertext import parse_decimal, parse_whole_number
 from swarmtui.timetext import format_utc
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
@@ -196,22 +197,20 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         minutes = None
         max_joins = None
         if minutes_text:
-            try:
-                minutes = float(minutes_text)
-            except ValueError:
-                return f"Minutes must be a number, not {minutes_text!r}."
-            if not MIN_WINDOW_MINUTES <= minutes <= MAX_WINDOW_MINUTES:  # and nan
+            # As with --minutes, the exponent form of the minimum is accepted.
+            minutes = parse_decimal(minutes_text, exponent=True)
+            if (
+                minutes is None
+                or not MIN_WINDOW_MINUTES <= minutes <= MAX_WINDOW_MINUTES
+            ):
                 return (
                     f"Minutes must be from {MIN_WINDOW_MINUTES_TEXT} (one "
                     f"microsecond) to {MAX_WINDOW_MINUTES} (a year)."
                 )
         if joins_text:
-            try:
-                max_joins = int(joins_text)
-            except ValueError:
-                return f"Joins must be a whole number, not {joins_text!r}."
-            if max_joins < 1:
-                return "Joins must be 1 or more."
+            max_joins = parse_whole_number(joins_text)
+            if max_joins is None or max_joins < 1:
+                return f"Joins must be a whole number of 1 or more, not {joins_text!r}."
         if minutes is None and max_joins is None:
             return "Give a number of minutes, a number of joins, or both."
         return WindowRequest(role=role, minutes=minutes, max_joins=max_joins)

@@ -6,10 +6,9 @@ handle the result in message handlers, like the app does.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -33,6 +32,7 @@ from swarmtui.config import (
 )
 from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
+from swarmtui.numbertext import parse_decimal
 from swarmtui.tui.actions import help_sections
 
 if TYPE_CHECKING:
@@ -402,16 +402,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
     def read_form(self) -> Settings:
         """Build Settings from the form; raise ConfigError on a bad value."""
         text = self.query_one("#poll-interval", Input).value.strip()
-        # float() also reads other scripts' digits, which the TOML file cannot
-        # hold as typed; validation then names the text as it was entered.
-        interval: Any = text
-        if text.isascii():
-            with contextlib.suppress(ValueError):
-                interval = float(text)
-        if (
-            not isinstance(interval, float)
-            or not MIN_POLL_INTERVAL <= interval <= MAX_POLL_INTERVAL
-        ):
+        interval = parse_decimal(text)
+        if interval is None or not MIN_POLL_INTERVAL <= interval <= MAX_POLL_INTERVAL:
             raise ConfigError(
                 f"Invalid poll interval {text!r}.",
                 f"Type a number of seconds from {MIN_POLL_INTERVAL:g} to "
