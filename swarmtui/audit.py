@@ -301,7 +301,9 @@ def read_audit(
 
     A line that is not a JSON object, or has no time that can be turned into
     UTC, is skipped and its number is listed in `damaged_lines`. A missing
-    file gives no events.
+    file gives no events. Each event's time is rewritten in UTC to the
+    second, such as 2026-12-05T08:00:00Z, and a time without a zone is taken
+    as UTC.
     `other_file` ends the message of a file that cannot be read: how the
     caller chose the path, and so how to choose another.
     """
@@ -371,9 +373,15 @@ def _read_events(
         # This program never writes a token, but another program, or an
         # edit by hand, may have. Reading shows it as its fingerprint.
         try:
-            reading.events.append(sanitize(event))
+            clean = sanitize(event)
         except RecursionError:
             reading.damaged_lines.append(number)
+            continue
+        # A time edited by hand with an offset, a fraction of a second, or
+        # no zone (read as UTC) is shown in the form that this program
+        # writes: UTC, to the second, with a Z.
+        clean["time"] = format_utc(moment)
+        reading.events.append(clean)
 
 
 def last_rotations(

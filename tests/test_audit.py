@@ -181,6 +181,66 @@ def test_event_times_turned_into_utc() -> None:
     assert found["worker"].tzinfo is UTC
 
 
+HAND_EDITED_TIMES = [
+    ("2026-12-05T10:00:00+02:00", "2026-12-05T08:00:00Z"),
+    ("2026-12-05T09:30:00", "2026-12-05T09:30:00Z"),
+    ("2026-12-05T11:00:00.250-01:00", "2026-12-05T12:00:00Z"),
+    ("2026-12-05T12:30:00Z", "2026-12-05T12:30:00Z"),
+]
+
+
+def write_hand_edited(path: Path) -> None:
+    lines = [{"time": stored, "action": "copy"} for stored, _ in HAND_EDITED_TIMES]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_read_audit_times_in_utc(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_hand_edited(path)
+
+    reading = read_audit(path)
+
+    assert reading.damaged_lines == []
+    times = [event["time"] for event in reading.events]
+    assert times == [shown for _, shown in HAND_EDITED_TIMES]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_audit_prints_utc_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_hand_edited(path)
+
+    code = main(["audit", "--file", str(path), *(["--json"] if as_json else [])])
+
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    if as_json:
+        times = [json.loads(line)["time"] for line in lines]
+    else:
+        times = [line.split()[0] for line in lines]
+    assert times == [shown for _, shown in HAND_EDITED_TIMES]
+
+
+def test_cli_audit_since_zoneless_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_hand_edited(path)
+
+    code = main(["audit", "--file", str(path), "--since", "2026-12-05T09:30:00"])
+
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    times = [line.split()[0] for line in lines]
+    assert times == [
+        "2026-12-05T09:30:00Z",
+        "2026-12-05T12:00:00Z",
+        "2026-12-05T12:30:00Z",
+    ]
+
+
 def test_read_audit_redacts_foreign_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
