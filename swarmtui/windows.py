@@ -58,6 +58,11 @@ CLOSE_ACTION = "join-window-close"
 # holds its lock. A change takes milliseconds, so a longer hold means a
 # process that is stopped or hung.
 LOCK_TIMEOUT = 5.0
+# Engine calls that one close may make while it holds the close lock: a read
+# of the swarm, a rotation with its reads, and a second rotation after a
+# conflict. NOTE: an estimate. A close waits for another close this many
+# times its own --timeout, so a holder with a longer --timeout can outlast it.
+CLOSE_LOCK_ENGINE_CALLS = 20
 
 
 class WindowOfOtherSwarmError(JoinWindowError):
@@ -302,6 +307,11 @@ class WindowStore:
         real = Path(os.path.realpath(self.path))
         return real.with_name(real.name + ".lock")
 
+    @property
+    def close_lock_path(self) -> Path:
+        real = Path(os.path.realpath(self.path))
+        return real.with_name(real.name + ".close.lock")
+
     def load(self) -> list[JoinWindow]:
         """Read the stored windows; an unreadable file raises JoinWindowError."""
         try:
@@ -390,28 +400,59 @@ class WindowStore:
         return [item for item in self.load() if item.cluster_id == cluster_id]
 
     @contextlib.contextmanager
+    def closing(self, window: JoinWindow, wait: float) -> Iterator[bool]:
+        """Hold the close lock for up to `wait` s; yield whether `window` is stored.
+
+        A close checks that its window is still stored, rotates the token and
+        removes the window while it holds this lock. So of two processes
+        that close one window at once, the second finds it removed and
+        rotates nothing. The lock is apart from the file's own lock, so that
+        opening a window or changing the file does not wait for an engine.
+        """
+        timed_out = JoinWindowError(
+            f"Another swarmtui process was closing a join window of {self.path} "
+            f"for {seconds_text(wait)} (lock file {self.close_lock_path}), so the "
+            f"{window.role} join window {window.id} was not closed and its token "
+            "was not rotated.",
+            "Run the command again once that process has finished. A swarmtui "
+            "process that is stopped (Ctrl+Z) or hung holds the lock: resume or "
+            "end it.",
+        )
+        with self._holding(self.close_lock_path, wait, timed_out):
+            yield any(item.id == window.id for item in self.load())
+
+    @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the exclusive lock of the window file, waiting up to lock_timeout."""
+        timed_out = JoinWindowError(
+            f"The join window file {self.path} stayed locked by another "
+            f"process for {seconds_text(self.lock_timeout)} (lock file "
+            f"{self.lock_path}), so it was not changed.",
+            "A swarmtui process that is stopped (Ctrl+Z) or hung holds the "
+            "lock: resume or end it, then try again.",
+        )
+        with self._holding(self.lock_path, self.lock_timeout, timed_out):
+            yield
+
+    @contextlib.contextmanager
+    def _holding(
+        self, lock_path: Path, wait: float, timed_out: JoinWindowError
+    ) -> Iterator[None]:
+        """Hold an exclusive lock on `lock_path`; raise `timed_out` after `wait` s."""
         lock = contextlib.ExitStack()
         try:
             ensure_folder(Path(os.path.realpath(self.path)).parent)
-            lock.enter_context(exclusive_lock(self.lock_path, self.lock_timeout))
+            lock.enter_context(exclusive_lock(lock_path, wait))
         except LockTimeout:
-            raise JoinWindowError(
-                f"The join window file {self.path} stayed locked by another "
-                f"process for {seconds_text(self.lock_timeout)} (lock file "
-                f"{self.lock_path}), so it was not changed.",
-                "A swarmtui process that is stopped (Ctrl+Z) or hung holds the "
-                "lock: resume or end it, then try again.",
-            ) from None
+            raise timed_out from None
         except OSError as error:
             # The lock file's name follows the window file, so the advice is
             # about the folder or the window file's path.
-            cause, _ = explain_file_error(error, self.lock_path)
+            cause, _ = explain_file_error(error, lock_path)
             raise JoinWindowError(
-                f"The lock file {self.lock_path} of the join window file could "
+                f"The lock file {lock_path} of the join window file could "
                 f"not be opened ({cause}).",
-                f"Make {self.lock_path.parent} writable, or set {WINDOWS_FILE_ENV} "
+                f"Make {lock_path.parent} writable, or set {WINDOWS_FILE_ENV} "
                 "to a file in a writable folder.",
             ) from None
         with lock:
@@ -428,9 +469,19 @@ class WindowClosed:
     rotation: RotationResult | None
     # Why the window stayed in the window file after its token was rotated.
     store_error: JoinWindowError | None = None
+    # True when the window was no longer stored once this process could
+    # close it, because another process closed or forgot it first.
+    closed_elsewhere: bool = False
 
     @property
     def message(self) -> str:
+        if self.closed_elsewhere:
+            return (
+                f"The {self.window.role} join window {self.window.id} was no "
+                "longer stored: another swarmtui process closed it first (or "
+                "removed it with 'join-window forget'), so nothing was rotated "
+                "here."
+            )
         text = self._closed_text()
         if self.store_error is not None:
             text += (
@@ -589,6 +640,57 @@ def close_window(
 ) -> WindowClosed:
     """Rotate the window's role unless its token already changed, then forget it.
 
+    With a `store`, the close holds the store's close lock from the check
+    that the window is still stored until it is removed. A window that
+    another process closed meanwhile is returned with `closed_elsewhere`,
+    and nothing is rotated or recorded for it.
+    """
+    if store is None:
+        return _rotate_and_forget(service, window, reason, joined, None)
+    wait = store.lock_timeout + CLOSE_LOCK_ENGINE_CALLS * service.backend.timeout
+    with contextlib.ExitStack() as held:
+        try:
+            stored = held.enter_context(store.closing(window, wait))
+        except JoinWindowError as error:
+            record_failed_close(service, window, error.title)
+            raise
+        if not stored:
+            log.info("join window %s is no longer stored, not closed", window.id)
+            return WindowClosed(
+                window=window,
+                reason=reason,
+                joined=joined,
+                rotation=None,
+                closed_elsewhere=True,
+            )
+        return _rotate_and_forget(service, window, reason, joined, store)
+
+
+def record_failed_close(service: TokenService, window: JoinWindow, error: str) -> None:
+    """Record a close that failed, with `error`, before its rotation started.
+
+    A failed rotation is recorded by the service, so with this every attempt
+    to close leaves a record.
+    """
+    service.record(
+        CLOSE_ACTION,
+        roles=[window.role],
+        result="failed",
+        window_id=window.id,
+        cluster_id=window.cluster_id,
+        error=error,
+    )
+
+
+def _rotate_and_forget(
+    service: TokenService,
+    window: JoinWindow,
+    reason: CloseReason,
+    joined: tuple[NodeInfo, ...],
+    store: WindowStore | None,
+) -> WindowClosed:
+    """Rotate the window's role unless its token already changed; remove the window.
+
     A concurrent update by another admin is retried once on the fresh state,
     because the only goal here is a new token. The stored window is removed
     only after the rotation succeeded.
@@ -596,16 +698,7 @@ def close_window(
     try:
         view = service.read()
     except SwarmTuiError as error:
-        # A failed rotation is audited by the service; a read that fails
-        # before it is audited here, so every attempt to close leaves a record.
-        service.record(
-            CLOSE_ACTION,
-            roles=[window.role],
-            result="failed",
-            window_id=window.id,
-            cluster_id=window.cluster_id,
-            error=error.title,
-        )
+        record_failed_close(service, window, error.title)
         raise
     if view.cluster_id != window.cluster_id:
         raise WindowOfOtherSwarmError(
@@ -639,8 +732,8 @@ def close_window(
         log.warning("join window %s stays stored: %s", window.id, error.message)
         removed, store_error = True, error
     if rotation is None and not removed:
-        # Another process closed the window and recorded it, such as a
-        # console and 'join-window close-all' watching the same window.
+        # 'join-window forget', which takes no close lock, removed the window
+        # meanwhile.
         return WindowClosed(window=window, reason=reason, joined=joined, rotation=None)
     service.record(
         "join-window-closed",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,14 +26,22 @@ from engine_fixtures import (
     run_swarmtui,
     started_swarmtui,
 )
+from tui_support import HangingUpdateBackend
 
 from swarmtui.audit import AuditLog, read_audit
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.endpoint import EndpointChoice
 from swarmtui.models import Role
 from swarmtui.service import TokenService
-from swarmtui.tokens import parse_token
-from swarmtui.windows import CloseReason, WindowStore, close_due_windows, open_window
+from swarmtui.tokens import fingerprint, parse_token
+from swarmtui.windows import (
+    CloseReason,
+    WindowClosed,
+    WindowStore,
+    close_all_windows,
+    close_due_windows,
+    open_window,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -238,6 +247,62 @@ def test_join_window_closes_by_count_real_engine(
     joined, stderr = join(prober, manager, view.worker_token)
     assert not joined
     assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_concurrent_close_all_real_engine(manager: Daemon, tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    windows_path = tmp_path / "windows.json"
+
+    def service_on(backend: Any) -> TokenService:
+        return TokenService(backend, audit=AuditLog(audit_path, environment={}))
+
+    def engine() -> EngineBackend:
+        return EngineBackend(
+            EndpointChoice(host=manager.host, environment={}), timeout=30
+        )
+
+    opened, _ = open_window(
+        service_on(engine()), Role.WORKER, minutes=30, store=WindowStore(windows_path)
+    )
+    worker_before = join_token(manager, "worker")
+    manager_before = join_token(manager, "manager")
+    paused = HangingUpdateBackend(engine())
+    results: dict[str, list[WindowClosed]] = {}
+
+    def close_all(name: str, backend: Any) -> None:
+        store = WindowStore(windows_path)
+        results[name] = close_all_windows(service_on(backend), store)[1]
+
+    first = threading.Thread(target=close_all, args=("first", paused))
+    first.start()
+    assert paused.entered.wait(timeout=60)
+    second = threading.Thread(target=close_all, args=("second", engine()))
+    second.start()
+    # Without the close lock the second close rotates while the first waits
+    # in its update; with the lock it waits for the first close to end.
+    second.join(timeout=5)
+    paused.release.set()
+    first.join(timeout=120)
+    second.join(timeout=120)
+
+    worker_after = join_token(manager, "worker")
+    assert worker_after != worker_before
+    assert join_token(manager, "manager") == manager_before
+    (closed_first,) = results["first"]
+    (closed_second,) = results["second"]
+    assert closed_first.rotation is not None
+    assert closed_second.closed_elsewhere
+    records = [
+        event
+        for event in read_audit(audit_path).events
+        if event["action"] == "join-window-close"
+    ]
+    assert [record["result"] for record in records] == ["ok"]
+    # One rotation: from the token before the closes to the token now.
+    assert records[0]["old_fingerprints"] == {"worker": fingerprint(worker_before)}
+    assert records[0]["new_fingerprints"] == {"worker": fingerprint(worker_after)}
+    assert opened.token_fingerprint == fingerprint(worker_before)
+    assert WindowStore(windows_path).load() == []
 
 
 def test_join_window_closes_by_time_real_engine(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_support import DelegatingBackend, RecordingAudit
+from tui_support import DelegatingBackend, HangingUpdateBackend, RecordingAudit
 
 from swarmtui.atomicfile import exclusive_lock
 from swarmtui.audit import AuditLog, read_audit
@@ -22,10 +22,12 @@ from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import JoinWindowError, RequestTimeoutError
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
+from swarmtui.tokens import fingerprint
 from swarmtui.windows import (
     MIN_WINDOW_MINUTES_TEXT,
     CloseReason,
     JoinWindow,
+    WindowClosed,
     WindowStore,
     close_all_windows,
     close_due_windows,
@@ -604,6 +606,143 @@ def closed_records(path: Path) -> list[dict[str, object]]:
         for event in read_audit(path).events
         if event["action"] == "join-window-closed"
     ]
+
+
+def close_records(path: Path) -> list[dict[str, Any]]:
+    return [
+        event
+        for event in read_audit(path).events
+        if event["action"] == "join-window-close"
+    ]
+
+
+def test_concurrent_closes_rotate_once(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    state = tmp_path / "demo.toml"
+    windows_path = tmp_path / "windows.json"
+
+    def service_on(backend: Any) -> TokenService:
+        return TokenService(backend, audit=AuditLog(audit_path, environment={}))
+
+    opened, _ = open_window(
+        service_on(DemoBackend(path=state, seed=11)),
+        Role.WORKER,
+        minutes=30,
+        store=WindowStore(windows_path),
+    )
+    paused = HangingUpdateBackend(DemoBackend(path=state, seed=11))
+    results: dict[str, list[WindowClosed]] = {}
+
+    def close_all(name: str, backend: Any) -> None:
+        # Each thread has its own store on the same file, as a process would.
+        results[name] = close_all_windows(
+            service_on(backend), WindowStore(windows_path)
+        )[1]
+
+    first = threading.Thread(target=close_all, args=("first", paused))
+    first.start()
+    assert paused.entered.wait(timeout=60)
+    second = threading.Thread(
+        target=close_all, args=("second", DemoBackend(path=state, seed=11))
+    )
+    second.start()
+    # The first close waits inside its swarm update. The second gets two
+    # seconds to run meanwhile: without the close lock it rotates the token
+    # then, and with the lock it waits for the first close to end.
+    second.join(timeout=2)
+    paused.release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+
+    (closed_first,) = results["first"]
+    (closed_second,) = results["second"]
+    assert closed_first.rotation is not None
+    assert closed_second.rotation is None
+    assert closed_second.closed_elsewhere
+    assert "was no longer stored" in closed_second.message
+    records = close_records(audit_path)
+    assert [record["result"] for record in records] == ["ok"]
+    assert records[0]["old_fingerprints"] == {"worker": opened.token_fingerprint}
+    current = DemoBackend(path=state).inspect_swarm().worker_token
+    assert records[0]["new_fingerprints"] == {"worker": fingerprint(current)}
+    assert len(closed_records(audit_path)) == 1
+    assert WindowStore(windows_path).load() == []
+
+
+def test_concurrent_close_all_processes(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    state = tmp_path / "demo.toml"
+    windows_path = tmp_path / "windows.json"
+    service = TokenService(
+        DemoBackend(path=state, seed=12), audit=AuditLog(audit_path, environment={})
+    )
+    opened, _ = open_window(
+        service, Role.WORKER, minutes=30, store=WindowStore(windows_path)
+    )
+    environment = {
+        **os.environ,
+        "SWARMTUI_AUDIT_FILE": str(audit_path),
+        "SWARMTUI_WINDOWS_FILE": str(windows_path),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "swarmtui",
+        "--demo",
+        "--demo-state",
+        str(state),
+        "join-window",
+        "close-all",
+    ]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0]
+    text = "".join(out + err for out, err in outputs)
+    assert text.count("the worker token was rotated") == 1
+    assert "Conflict" not in text
+    records = close_records(audit_path)
+    assert [record["result"] for record in records] == ["ok"]
+    assert records[0]["old_fingerprints"] == {"worker": opened.token_fingerprint}
+    assert len(closed_records(audit_path)) == 1
+
+
+def test_close_lock_wait_is_bounded(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=13)
+    service = TokenService(backend, audit=AuditLog(audit_path, environment={}))
+    store = WindowStore(tmp_path / "windows.json", lock_timeout=0.1)
+    opened, view = open_window(service, Role.WORKER, minutes=30, store=store)
+    # The demo backend's engine timeout is part of the wait, so make it small.
+    waiting = TokenService(
+        DemoBackend(path=tmp_path / "demo.toml", timeout=0.01),
+        audit=AuditLog(audit_path, environment={}),
+    )
+
+    with (
+        exclusive_lock(store.close_lock_path, timeout=1),
+        pytest.raises(JoinWindowError) as caught,
+    ):
+        close_window(waiting, opened, CloseReason.BY_USER, store=store)
+
+    assert "Another swarmtui process was closing a join window" in caught.value.message
+    assert str(store.close_lock_path) in caught.value.message
+    assert "its token was not rotated" in caught.value.message
+    assert [item.id for item in store.load()] == [opened.id]
+    assert backend.inspect_swarm().worker_token == view.worker_token
+    records = close_records(audit_path)
+    assert [record["result"] for record in records] == ["failed"]
+    assert records[0]["error"] == "Join window error"
 
 
 @pytest.mark.parametrize("close", ["due", "all"])

@@ -40,6 +40,7 @@ from swarmtui.windows import (
     default_windows_path,
     evaluate,
     open_window,
+    record_failed_close,
     token_replaced,
 )
 
@@ -455,14 +456,7 @@ class JoinWindowActions(ConsoleHost):
         for window in running:
             if window.role in rotating:
                 continue
-            service.record(
-                CLOSE_ACTION,
-                roles=[window.role],
-                result="failed",
-                window_id=window.id,
-                cluster_id=window.cluster_id,
-                error="Abandoned at exit",
-            )
+            record_failed_close(service, window, "Abandoned at exit")
             count += 1
         return count
 
