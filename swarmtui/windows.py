@@ -409,50 +409,65 @@ class WindowStore:
         rotates nothing. The lock is apart from the file's own lock, so that
         opening a window or changing the file does not wait for an engine.
         """
-        timed_out = JoinWindowError(
-            f"Another swarmtui process was closing a join window of {self.path} "
-            f"for {seconds_text(wait)} (lock file {self.close_lock_path}), so the "
-            f"{window.role} join window {window.id} was not closed and its token "
-            "was not rotated.",
-            "Run the command again once that process has finished. A swarmtui "
-            "process that is stopped (Ctrl+Z) or hung holds the lock: resume or "
-            "end it.",
-        )
-        with self._holding(self.close_lock_path, wait, timed_out):
-            yield any(item.id == window.id for item in self.load())
+        lock = contextlib.ExitStack()
+        try:
+            lock.enter_context(exclusive_lock(self.close_lock_path, wait))
+        except LockTimeout:
+            raise JoinWindowError(
+                f"Another swarmtui process was closing a join window of "
+                f"{self.path} for {seconds_text(wait)} (lock file "
+                f"{self.close_lock_path}), so the {window.role} join window "
+                f"{window.id} was not closed and its token was not rotated.",
+                "Run the command again once that process has finished. A "
+                "swarmtui process that is stopped (Ctrl+Z) or hung holds the "
+                "lock: resume or end it.",
+            ) from None
+        except OSError as error:
+            # Rotating the handed-out token matters more than keeping a
+            # second process from closing the same window.
+            cause, _ = explain_file_error(error, self.close_lock_path)
+            log.warning(
+                "join window %s closes without the lock file %s (%s)",
+                window.id,
+                self.close_lock_path,
+                cause,
+            )
+        with lock:
+            yield self._still_stored(window)
+
+    def _still_stored(self, window: JoinWindow) -> bool:
+        try:
+            windows = self.load()
+        except JoinWindowError as error:
+            # The file cannot show that another process closed the window,
+            # so the close goes on and rotates the token.
+            log.warning("join window %s: %s", window.id, error.message)
+            return True
+        return any(item.id == window.id for item in windows)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the exclusive lock of the window file, waiting up to lock_timeout."""
-        timed_out = JoinWindowError(
-            f"The join window file {self.path} stayed locked by another "
-            f"process for {seconds_text(self.lock_timeout)} (lock file "
-            f"{self.lock_path}), so it was not changed.",
-            "A swarmtui process that is stopped (Ctrl+Z) or hung holds the "
-            "lock: resume or end it, then try again.",
-        )
-        with self._holding(self.lock_path, self.lock_timeout, timed_out):
-            yield
-
-    @contextlib.contextmanager
-    def _holding(
-        self, lock_path: Path, wait: float, timed_out: JoinWindowError
-    ) -> Iterator[None]:
-        """Hold an exclusive lock on `lock_path`; raise `timed_out` after `wait` s."""
         lock = contextlib.ExitStack()
         try:
             ensure_folder(Path(os.path.realpath(self.path)).parent)
-            lock.enter_context(exclusive_lock(lock_path, wait))
+            lock.enter_context(exclusive_lock(self.lock_path, self.lock_timeout))
         except LockTimeout:
-            raise timed_out from None
+            raise JoinWindowError(
+                f"The join window file {self.path} stayed locked by another "
+                f"process for {seconds_text(self.lock_timeout)} (lock file "
+                f"{self.lock_path}), so it was not changed.",
+                "A swarmtui process that is stopped (Ctrl+Z) or hung holds the "
+                "lock: resume or end it, then try again.",
+            ) from None
         except OSError as error:
             # The lock file's name follows the window file, so the advice is
             # about the folder or the window file's path.
-            cause, _ = explain_file_error(error, lock_path)
+            cause, _ = explain_file_error(error, self.lock_path)
             raise JoinWindowError(
-                f"The lock file {lock_path} of the join window file could "
+                f"The lock file {self.lock_path} of the join window file could "
                 f"not be opened ({cause}).",
-                f"Make {lock_path.parent} writable, or set {WINDOWS_FILE_ENV} "
+                f"Make {self.lock_path.parent} writable, or set {WINDOWS_FILE_ENV} "
                 "to a file in a writable folder.",
             ) from None
         with lock:

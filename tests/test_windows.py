@@ -875,6 +875,35 @@ def test_close_reports_rotation_when_store_fails(tmp_path: Path) -> None:
     assert len(store.load()) == 1
 
 
+def test_close_rotates_with_damaged_store(tmp_path: Path) -> None:
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=14))
+    store = WindowStore(tmp_path / "windows.json")
+    opened, view = open_window(service, Role.WORKER, minutes=5, store=store)
+    store.path.write_text("{damaged")
+
+    closed = close_window(service, opened, CloseReason.BY_USER, store=store)
+
+    assert closed.rotation is not None
+    assert not closed.closed_elsewhere
+    assert closed.store_error is not None
+    assert service.read().worker_fingerprint != view.worker_fingerprint
+
+
+def test_close_rotates_without_close_lock(tmp_path: Path) -> None:
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=15))
+    store = WindowStore(tmp_path / "windows.json")
+    opened, view = open_window(service, Role.WORKER, minutes=5, store=store)
+    # A folder in place of the lock file makes opening it fail, also for root.
+    store.close_lock_path.mkdir()
+
+    closed = close_window(service, opened, CloseReason.BY_USER, store=store)
+
+    assert closed.rotation is not None
+    assert closed.store_error is None
+    assert service.read().worker_fingerprint != view.worker_fingerprint
+    assert store.load() == []
+
+
 def test_store_lock_in_unwritable_folder(tmp_path: Path) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
