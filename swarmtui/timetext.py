@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from swarmtui.errors import TimeTextError
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(?:(\d+)([smhdw]))+")
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
+# The amounts are ASCII digits. \d would also match other scripts' digits,
+# such as Arabic-Indic ones, which int() reads too.
+_DURATION = re.compile(r"(?:([0-9]+)([smhdw]))+")
+_DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
 
 
 def parse_duration(text: str) -> timedelta | None:

@@ -34,9 +34,16 @@ def test_duration_forms(text: str, expected: timedelta) -> None:
     assert parse_time_or_duration(text, now=NOW) == NOW - expected
 
 
-@pytest.mark.parametrize("text", ["", "2", "h", "2x", "-2h", "2h-"])
+@pytest.mark.parametrize(
+    "text", ["", "2", "h", "2x", "-2h", "2h-", "1_0m", "\u0661d", "1\u0660h"]
+)
 def test_not_a_duration(text: str) -> None:
     assert parse_duration(text) is None
+
+
+def test_other_digits_not_a_time() -> None:
+    with pytest.raises(TimeTextError):
+        parse_time_or_duration("\u0661d", now=NOW)
 
 
 def test_iso_times_become_utc() -> None:
