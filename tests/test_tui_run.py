@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -335,6 +336,8 @@ def test_run_console_pauses_gc_for_start_up(
         return 0
 
     monkeypatch.setattr(run_module, "_run_app", run_app)
+    # pytest's streams are not a terminal.
+    monkeypatch.setattr(run_module, "terminal_problem", lambda: "")
     _, _, args = parse_command_line(
         [
             "--demo",
@@ -449,12 +452,16 @@ def read_until(fd: int, done: Callable[[bytes], bool], seconds: float) -> bytes:
 
 
 def fork_demo_console(
-    tmp_path: Path, columns: int = 0, rows: int = 0
+    tmp_path: Path,
+    columns: int = 0,
+    rows: int = 0,
+    redirect: Callable[[], None] | None = None,
 ) -> tuple[int, int]:
     """Start the console on a demo swarm in a pseudo-terminal; return pid and fd.
 
     A pseudo-terminal starts at 0x0, which Textual reads as 80x24, unless
-    `columns` and `rows` set its size.
+    `columns` and `rows` set its size. `redirect` runs in the child before
+    the console starts, to change its standard streams.
     """
     swarmtui = Path(sys.executable).parent / "swarmtui"
     environment = {
@@ -471,6 +478,8 @@ def fork_demo_console(
         if columns and rows:
             size = struct.pack("HHHH", rows, columns, 0, 0)
             fcntl.ioctl(0, termios.TIOCSWINSZ, size)
+        if redirect is not None:
+            redirect()
         os.execve(command[0], command, environment)
     return pid, fd
 
@@ -619,3 +628,75 @@ def test_quit_keeping_window_names_close_command(tmp_path: Path) -> None:
     assert "1 join window(s) stayed open, and their tokens still work" in text
     assert "join-window close-all'" in text
     assert TokenService(backend).read().worker_token == view.worker_token
+
+
+def demo_environment(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "LANG": "C.UTF-8",
+    }
+
+
+def test_console_needs_terminal_input(tmp_path: Path) -> None:
+    swarmtui = Path(sys.executable).parent / "swarmtui"
+    command = [str(swarmtui), "--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    result = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=demo_environment(tmp_path),
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert b"reads its keys from standard input, which is not a terminal" in (
+        result.stderr
+    )
+    assert b"Manager token" not in result.stderr
+    assert result.stdout == b""
+
+
+def test_console_needs_terminal_stderr(tmp_path: Path) -> None:
+    log_path = tmp_path / "stderr.log"
+
+    def stderr_to_file() -> None:
+        descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.dup2(descriptor, 2)
+
+    pid, fd = fork_demo_console(tmp_path, redirect=stderr_to_file)
+    try:
+        output = read_until(fd, lambda output: False, 30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert os.waitstatus_to_exitcode(status) == 2
+    # The message goes to the terminal, where the user looks.
+    assert b"draws its screen on standard error" in output
+    assert log_path.read_bytes() == b""
+
+
+def test_console_with_stdout_closed(tmp_path: Path) -> None:
+    pid, fd = fork_demo_console(
+        tmp_path, columns=100, rows=30, redirect=lambda: os.close(1)
+    )
+    try:
+        first_screen = read_until(fd, lambda output: b"Manager token" in output, 60)
+        os.write(fd, b"q")
+        after = read_until(fd, lambda output: False, 30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert b"Manager token" in first_screen
+    # A border as wide as the 100-column terminal, not Textual's 80-column
+    # fallback for a standard output that is not a terminal.
+    borders = re.findall("━+", first_screen.decode("utf-8", "replace"))
+    assert max(len(border) for border in borders) > 80
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"Traceback" not in after

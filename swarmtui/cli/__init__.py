@@ -421,7 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     fill_missing_stderr()
     try:
         status = _run(list(sys.argv[1:] if argv is None else argv))
-        sys.stdout.flush()
+        # Python sets sys.stdout to None when standard output was closed
+        # before it started, as with '>&-'.
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         from swarmtui.cli.output import discard_stdout
 

@@ -29,6 +29,7 @@ from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -404,6 +405,16 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._first_read_rendered = False
 
     # -- layout -------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        driver_class = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver_class is LinuxDriver:
+            from swarmtui.tui.driver import TerminalSizedDriver
+
+            return TerminalSizedDriver
+        return driver_class
 
     def get_default_screen(self) -> Screen[Any]:
         self._main_screen = MainScreen(id="_default")

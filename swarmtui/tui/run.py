@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.config import Settings, default_config_path, load_settings
-from swarmtui.errors import ConfigError
+from swarmtui.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -245,8 +245,59 @@ def logs_held(holder: HoldingHandler) -> Iterator[None]:
             root.handle(record)
 
 
+# The descriptors the console needs on a terminal: what it does with each.
+CONSOLE_STREAMS = (
+    (0, "standard input", "reads its keys from"),
+    (2, "standard error", "draws its screen on"),
+)
+
+
+def terminal_problem() -> str:
+    """Return why the console cannot run on this process's streams, or ''.
+
+    Textual reads keys from standard input and draws on standard error. With
+    standard error closed its output thread stops and its exit blocks, and
+    with either one not a terminal the user sees no screen or cannot type.
+    """
+    for descriptor, name, use in CONSOLE_STREAMS:
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            state = "is closed"
+        else:
+            if os.isatty(descriptor):
+                continue
+            state = "is not a terminal"
+        return f"the console {use} {name}, which {state}"
+    return ""
+
+
+def report_terminal_problem(problem: str) -> None:
+    """Print why the console did not start, where the user can see it.
+
+    That is standard output when it is a terminal and standard error is not
+    (a closed standard error is /dev/null by now), else standard error.
+    """
+    text = (
+        f"swarmtui: {problem}. Run it in a terminal without redirecting "
+        "standard input or standard error, or use a command for scripts, such "
+        "as 'swarmtui join-token worker' (see 'swarmtui --help')."
+    )
+    stream = sys.stderr
+    if not os.isatty(2) and os.isatty(1) and sys.stdout is not None:
+        stream = sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError):
+        log.debug("the terminal problem could not be printed")
+
+
 def run_console(args: argparse.Namespace) -> int:
     """Run the console until the user quits; return the exit code."""
+    problem = terminal_problem()
+    if problem:
+        report_terminal_problem(problem)
+        return ExitCode.USAGE
     # Importing Textual and mounting the console allocate many objects, and
     # the cyclic collector would scan them again at each of its thresholds.
     # The app turns it back on when the first read is on screen.
