@@ -320,6 +320,19 @@ def test_demo_join_needs_demo(tmp_path: Path) -> None:
     assert "--demo" in result.stderr
 
 
+def test_demo_join_help_lists_exit_codes(tmp_path: Path) -> None:
+    result = run_cli("demo-join", "--help", stdin="", home=tmp_path)
+
+    assert result.returncode == 0
+    codes = [
+        line.split()[0]
+        for line in result.stdout.split("exit codes:")[1].splitlines()
+        if line[:4].strip().isdigit()
+    ]
+    assert codes == ["0", "1", "7", "9", "12"]
+    assert "--address" in result.stdout.split("exit codes:")[1]
+
+
 def test_broken_state_file_exit_code(state: Path) -> None:
     state.write_text("format = \n")
     state.chmod(0o600)

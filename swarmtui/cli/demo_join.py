@@ -25,8 +25,10 @@ NAME = "demo-join"
 EPILOG = """\
 exit codes:
   0  the node joined
+  1  the engine is not the demo swarm: add --demo
   7  the demo state file cannot be read or written
-  9  the demo swarm rejected the token: malformed, old, or another swarm's
+  9  the demo swarm rejected the join: a malformed, empty, old or another
+     swarm's token, or an --address that a demo node has already
   12 standard input is not UTF-8 text or longer than 65536 characters
 """
 
