@@ -313,6 +313,28 @@ async def test_refresh_without_change_answers(tmp_path: Path) -> None:
         assert "manager token was rotated outside this console" in messages[1]
 
 
+async def test_refresh_names_other_changes(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        backend = demo_service(tmp_path).backend
+        snapshot = backend.inspect_swarm()
+        spec = dict(snapshot.spec)
+        spec["EncryptionConfig"] = {"AutoLockManagers": True}
+        backend.update_swarm(snapshot.version, spec)
+        worker, _ = current_tokens(tmp_path)
+        backend.join(worker, "late-01")
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert messages == [
+            "Read the swarm again at 12:00:00 UTC: the tokens did not change; "
+            "autolock is now on; nodes 7 -> 8."
+        ]
+
+
 async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

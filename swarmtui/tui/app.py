@@ -183,6 +183,19 @@ def _hidden(widget: Widget | None) -> bool:
     )
 
 
+def other_changes(old: SwarmView, new: SwarmView) -> list[str]:
+    """Describe what changed between two reads of one swarm, apart from tokens."""
+    changes = []
+    if old.autolock != new.autolock:
+        state = "on" if new.autolock else "off"
+        changes.append(f"autolock is now {state}")
+    if old.managers != new.managers:
+        changes.append(f"managers {old.managers} -> {new.managers}")
+    if old.nodes != new.nodes:
+        changes.append(f"nodes {old.nodes} -> {new.nodes}")
+    return changes
+
+
 class MainScreen(Screen[Any]):
     """The console's main screen, which starts with no widget focused.
 
@@ -637,8 +650,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             elif message.sequence == self._refresh_sequence and not had_error:
                 # The screen would not change, so a notice shows that ctrl+r read it.
                 read_at = self._clock().astimezone(UTC).strftime("%H:%M:%S UTC")
+                changes = "".join(f"; {change}" for change in other_changes(old, view))
                 self.notify(
-                    f"Read the swarm again at {read_at}: the tokens did not change."
+                    f"Read the swarm again at {read_at}: the tokens did not "
+                    f"change{changes}."
                 )
         self._render()
 
