@@ -219,7 +219,8 @@ def test_cli_audit_prints_utc_times(
     if as_json:
         times = [json.loads(line)["time"] for line in lines]
     else:
-        times = [line.split()[0] for line in lines]
+        assert lines[0].startswith("TIME (UTC)  ")
+        times = [line.split()[0] for line in lines[1:]]
     assert times == [shown for _, shown in HAND_EDITED_TIMES]
 
 
@@ -233,7 +234,7 @@ def test_cli_audit_since_zoneless_time(
 
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
-    times = [line.split()[0] for line in lines]
+    times = [line.split()[0] for line in lines[1:]]
     assert times == [
         "2026-12-05T09:30:00Z",
         "2026-12-05T12:00:00Z",

@@ -386,8 +386,11 @@ def test_audit_columns_line_up(env: Path, capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["audit", "--file", str(path)]) == ExitCode.OK
 
-    lines = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
+    assert header.index("ACTION") == lines[0].index("copy")
+    assert header.index("ENDPOINT") == lines[1].index("unix://")
+    assert header.endswith("  DETAILS")
     assert lines[0].index("copy") == lines[1].index("rotate")
     assert lines[0].endswith("-")
     assert lines[0] == lines[0].rstrip()
@@ -409,7 +412,7 @@ def test_audit_columns_count_cells(
 
     assert main(["audit", "--file", str(path)]) == ExitCode.OK
 
-    lines = capsys.readouterr().out.splitlines()
+    _, *lines = capsys.readouterr().out.splitlines()
     assert cell_len(lines[0][: lines[0].index("copy")]) == cell_len(
         lines[1][: lines[1].index("rotate")]
     )

@@ -121,17 +121,29 @@ def event_details(event: Mapping[str, Any]) -> str:
     return terminal_safe(details.strip("; "))
 
 
+# The header of the text listing: the fixed columns, then the details.
+HEADER_COLUMNS = ("TIME (UTC)", "USER", "ACTION", "ROLE", "RESULT", "ENDPOINT")
+HEADER_DETAILS = "DETAILS"
+
+
 def render_line(event: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
     """Write one event as a readable line, its columns padded to `widths` cells."""
+    return _padded_line(event_columns(event), event_details(event), widths)
+
+
+def render_header(widths: Sequence[int] = ()) -> str:
+    """Write the header line of the listing, its columns padded to `widths`."""
+    return _padded_line(list(HEADER_COLUMNS), HEADER_DETAILS, widths)
+
+
+def _padded_line(columns: list[str], details: str, widths: Sequence[int]) -> str:
     from rich.cells import cell_len
 
-    columns = event_columns(event)
     padded = [
         column + " " * (width - cell_len(column))
         for column, width in zip(columns, widths, strict=False)
     ]
     line = "  ".join(padded + columns[len(padded) :])
-    details = event_details(event)
     if details:
         line = f"{line}  {details}"
     return line.rstrip()
@@ -140,16 +152,15 @@ def render_line(event: Mapping[str, Any], widths: Sequence[int] = ()) -> str:
 def column_widths(events: Iterable[Mapping[str, Any]]) -> list[int]:
     """Return the width in terminal cells of each fixed column over `events`.
 
-    A cell count, not a character count, so that wide characters such as
-    CJK and combining accents keep the columns lined up.
+    The header's names count too. A cell count, not a character count, so
+    that wide characters such as CJK and combining accents keep the columns
+    lined up.
     """
     from rich.cells import cell_len
 
-    widths: list[int] = []
+    widths = [cell_len(column) for column in HEADER_COLUMNS]
     for event in events:
         columns = event_columns(event)
-        if not widths:
-            widths = [0] * len(columns)
         widths = [
             max(width, cell_len(column))
             for width, column in zip(widths, columns, strict=True)
@@ -218,6 +229,8 @@ def run(args: argparse.Namespace, service: object = None) -> int:
             file=sys.stderr,
         )
     widths = [] if args.json else column_widths(reading.events)
+    if reading.events and not args.json:
+        print(render_header(widths))
     for event in reading.events:
         if args.json:
             print(json.dumps(event, ensure_ascii=False))
