@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -314,6 +315,78 @@ def test_reset_cli_keeps_backup(state_path: Path) -> None:
     assert len(backups) == 1
     assert backups[0].read_bytes() == before
     assert state_path.read_bytes() != before
+
+
+def _reset_moves_aside(path: Path) -> Path:
+    """Run demo-reset on `path` twice; return the one backup, checking the new swarm.
+
+    The first run must start a new swarm, so that the second finds a good
+    file and copies it.
+    """
+    result = run_cli(
+        "--demo", "--demo-state", str(path), "demo-reset", home=path.parent
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Started a new demo swarm" in result.stdout
+    backups = [item for item in path.parent.iterdir() if ".bak-" in item.name]
+    assert len(backups) == 1
+    assert f"Backed up the old demo swarm to {backups[0]}" in result.stderr
+    assert path.is_file()
+    assert not path.is_symlink()
+    assert mode_of(path) == 0o600
+    assert DemoBackend(path=path).inspect_swarm().version >= 1
+    return backups[0]
+
+
+def test_reset_moves_file_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    make_demo(path).inspect_swarm()
+    with path.open("a") as handle:
+        handle.write("# " + "x" * 2_000_000 + "\n")
+    before = path.read_bytes()
+    with pytest.raises(StateFileError, match="larger than 1 MiB"):
+        DemoBackend(path=path).inspect_swarm()
+
+    backup = _reset_moves_aside(path)
+    assert backup.read_bytes() == before
+    assert mode_of(backup) == 0o600
+
+
+def test_reset_moves_folder(tmp_path: Path) -> None:
+    path = tmp_path / "dir.toml"
+    path.mkdir(mode=0o700)
+    (path / "inside").write_text("kept")
+
+    backup = _reset_moves_aside(path)
+    assert (backup / "inside").read_text() == "kept"
+
+
+def test_reset_moves_link_to_device(tmp_path: Path) -> None:
+    path = tmp_path / "zero.toml"
+    path.symlink_to("/dev/zero")
+    assert DemoBackend(path=path).lock_path == tmp_path / "zero.toml.lock"
+
+    backup = _reset_moves_aside(path)
+    assert os.readlink(backup) == "/dev/zero"
+
+
+def test_reset_names_folder_it_cannot_change(tmp_path: Path) -> None:
+    folder = tmp_path / "fixed"
+    path = folder / "dir.toml"
+    path.mkdir(parents=True, mode=0o700)
+    DemoBackend(path=path).lock_path.touch(mode=0o600)
+    # An immutable folder refuses the rename, also to root.
+    immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    if immutable.returncode != 0:
+        pytest.skip(f"chattr +i failed: {immutable.stderr.strip()!r}")
+    try:
+        with pytest.raises(StateFileError) as caught:
+            DemoBackend(path=path, timeout=1.0).reset()
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert "could not be moved to" in str(caught.value)
+    assert "demo-reset" not in str(caught.value) + caught.value.hint
+    assert path.is_dir()
 
 
 def test_link_and_real_path_share_lock(tmp_path: Path) -> None:

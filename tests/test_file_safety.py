@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -257,14 +258,16 @@ def test_audit_read_rejects_fifo(tmp_path: Path) -> None:
         read_audit(fifo)
 
 
-def test_demo_reset_rejects_fifo(tmp_path: Path) -> None:
+def test_demo_reset_moves_fifo_aside(tmp_path: Path) -> None:
     from swarmtui.backends.demo import DemoBackend
 
     fifo = tmp_path / "demo.toml"
     os.mkfifo(fifo)
 
-    with pytest.raises(StateFileError, match="not a regular file"):
-        DemoBackend(path=fifo, seed=1).reset()
+    backup = DemoBackend(path=fifo, seed=1).reset()
+    assert backup is not None
+    assert stat.S_ISFIFO(os.lstat(backup).st_mode)
+    assert fifo.is_file()
 
 
 def test_file_error_full_disk(tmp_path: Path) -> None:

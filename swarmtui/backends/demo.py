@@ -42,6 +42,7 @@ from swarmtui.atomicfile import (
     ensure_folder,
     exclusive_lock,
     explain_file_error,
+    fsync_folder,
     read_private_file,
     write_atomic,
 )
@@ -760,8 +761,13 @@ class DemoBackend:
     @property
     def lock_path(self) -> Path:
         # Next to the file that is written, so that a path through a symbolic
-        # link and the real path take the same lock.
+        # link and the real path take the same lock. A link to something that
+        # is not a regular file, such as /dev/zero, is never written through,
+        # so its lock stays beside the link, not in the device's folder.
         real = Path(os.path.realpath(self.path))
+        with contextlib.suppress(OSError):
+            if not stat.S_ISREG(os.stat(real).st_mode):
+                real = self.path
         return real.with_name(real.name + ".lock")
 
     def _now(self) -> datetime:
@@ -966,18 +972,28 @@ class DemoBackend:
             yield state
             self._write(state)
 
-    def _backup(self) -> Path:
+    def _backup_names(self) -> Iterator[Path]:
+        """Yield the free backup paths `<name>.bak-<UTC time>[-N]`, in order.
+
+        Raises StateFileError once 100 of them exist.
+        """
         stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
+        for number in range(100):
+            suffix = f".bak-{stamp}" + (f"-{number}" if number else "")
+            backup = self.path.with_name(self.path.name + suffix)
+            if not os.path.lexists(backup):
+                yield backup
+        raise StateFileError(
+            f"Cannot back up {display_path(self.path)}: 100 backups named "
+            f"{self.path.name}.bak-{stamp}-N exist already.",
+            "Remove old backups, then retry.",
+            path=str(self.path),
+        )
+
+    def _copy_aside(self, data: bytes) -> Path:
+        """Write `data`, the state file's bytes, to a new backup file (mode 0600)."""
         try:
-            data = read_private_file(self.path)
-        except FileRejected as error:
-            raise self._error(str(error)) from None
-        except OSError as error:
-            raise self._os_error("back up", self.path, error) from None
-        try:
-            for number in range(100):
-                suffix = f".bak-{stamp}" + (f"-{number}" if number else "")
-                backup = self.path.with_name(self.path.name + suffix)
+            for backup in self._backup_names():
                 try:
                     descriptor = os.open(
                         backup,
@@ -993,12 +1009,33 @@ class DemoBackend:
                 return backup
         except OSError as error:
             raise self._os_error("back up", self.path, error) from None
-        raise StateFileError(
-            f"Cannot back up {display_path(self.path)}: 100 backups named "
-            f"{self.path.name}.bak-{stamp}-N exist already.",
-            "Remove old backups, then retry.",
-            path=str(self.path),
-        )
+        raise AssertionError("_backup_names ends with an error")
+
+    def _move_aside(self) -> Path:
+        """Rename whatever is at the path to a backup name, without reading it.
+
+        A folder, a FIFO or a symbolic link (such as one to a device) keeps
+        its contents or target under the new name. A regular file, such as
+        one too large to read, gets mode 0600 because it may contain tokens.
+        """
+        backup = next(self._backup_names())
+        try:
+            os.rename(self.path, backup)
+            if stat.S_ISREG(os.lstat(backup).st_mode):
+                os.chmod(backup, 0o600)
+            fsync_folder(self.path.parent)
+        except OSError as error:
+            folder = display_path(self.path.parent)
+            cause = (error.strerror or str(error)).lower()
+            raise StateFileError(
+                f"The demo swarm was not reset: {display_path(self.path)} could "
+                f"not be moved to {display_path(backup)} ({cause}).",
+                f"Check the owner and permissions of {folder} and whether it is "
+                f"immutable ('lsattr -d {folder}'), or move {display_path(self.path)} "
+                "away yourself, or choose another file with --demo-state.",
+                path=str(self.path),
+            ) from None
+        return backup
 
     # -- Backend calls --------------------------------------------------------
 
@@ -1118,19 +1155,31 @@ class DemoBackend:
         self._cache_key = None
 
     def reset(self) -> Path | None:
-        """Replace the swarm with a new one, after copying the file to a backup.
+        """Replace the swarm with a new one, after setting the old file aside.
 
-        Returns the backup path, or None when there was no file. The file is
-        copied byte for byte, even when it is broken, to
+        Returns the backup path, or None when there was no file. A file that
+        can be read is copied byte for byte, even when it is broken, to
         `<name>.bak-<UTC time>` with mode 0600, before anything is written.
+        Whatever cannot be read (a folder, a FIFO, a link to a device, a file
+        over the size limit) is renamed to that name instead, and is never
+        opened for reading.
         """
         with self._locked():
             backup = None
             old_version = 0
-            info = self._stat()
-            if info is not None:
-                backup = self._backup()
-                old_version = self._stored_version(info)
+            if self._lstat() is not None:
+                try:
+                    data: bytes | None = read_private_file(self.path)
+                except FileNotFoundError:
+                    # A link to a missing file: the new swarm is written at
+                    # its target, as when the file is missing.
+                    data = None
+                except (FileRejected, OSError):
+                    data = None
+                    backup = self._move_aside()
+                if data is not None:
+                    backup = self._copy_aside(data)
+                    old_version = self._stored_version(data)
             state = _new_state(self.seed, self._creation_time())
             # Versions never repeat in one file, so an update prepared on the
             # old swarm is out of sequence on the new one, as on an engine.
@@ -1143,17 +1192,22 @@ class DemoBackend:
         )
         return backup
 
-    def _stored_version(self, info: os.stat_result) -> int:
-        """Return the version in the state file, read leniently if it is broken."""
+    def _lstat(self) -> os.stat_result | None:
+        """Return the status of the path itself, a symbolic link not followed."""
         try:
-            return self._read(info).version
+            return os.lstat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise self._os_error("read", self.path, error) from None
+
+    def _stored_version(self, data: bytes) -> int:
+        """Return the version in the state file's bytes, read leniently if broken."""
+        try:
+            return self._parse(data).version
         except StateFileError:
             pass
-        try:
-            text = read_private_file(self.path).decode("utf-8", "replace")
-        except (OSError, FileRejected):
-            return 0
-        found = _VERSION_LINE.search(text)
+        found = _VERSION_LINE.search(data.decode("utf-8", "replace"))
         return int(found.group(1)) if found else 0
 
     # -- demo-only calls ----------------------------------------------------------

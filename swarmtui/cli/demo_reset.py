@@ -20,8 +20,10 @@ def add_parser(subparsers: Any) -> str:
         help="replace the demo swarm with a new one, backing up its state file",
         description="Replace the demo swarm (--demo) with a new one. The old "
         "state file, even a broken one, is first copied to "
-        "<file>.bak-<UTC time> with mode 0600. With --demo-seed, the new swarm "
-        "is made from that seed.",
+        "<file>.bak-<UTC time> with mode 0600. What cannot be read there (a "
+        "folder, a FIFO, a link to a device, a file over 1 MiB) is renamed to "
+        "that name instead. With --demo-seed, the new swarm is made from that "
+        "seed.",
     )
     return NAME
 
