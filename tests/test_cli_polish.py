@@ -371,3 +371,53 @@ def test_check_token_full_stdout_noted(tmp_path: Path) -> None:
     assert result.returncode == 10
     assert "standard output could not be written (No space left on device)" in stderr
     assert "SWMTKN" not in stderr
+
+
+def audit_events(tmp_path: Path) -> list[dict[str, Any]]:
+    """Return the events of the audit file that run_with_streams writes to."""
+    path = tmp_path / "state" / "swarmtui" / "audit.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_closed_stdout_shows_nothing(tmp_path: Path) -> None:
+    result = run_with_streams(
+        tmp_path,
+        ["-vv", "join-token", "-q", "worker"],
+        close=(1,),
+        stderr=subprocess.PIPE,
+    )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE
+    assert "standard output was closed before swarmtui started" in stderr
+    assert audit_events(tmp_path) == []
+    # A read would have created the demo swarm's state file.
+    assert not (tmp_path / "demo.toml").exists()
+
+
+def test_full_stdout_audits_failed_show(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path, ["join-token", "--json", "worker"], stdout=full
+        )
+
+    events = audit_events(tmp_path)
+    assert result.returncode == ExitCode.FAILURE
+    assert [event["action"] for event in events] == ["show"]
+    assert events[0]["item"] == "json"
+    assert events[0]["result"] == "failed"
+    assert events[0]["reason"] == "output closed"
+    assert "No space left on device" in events[0]["error"]
+
+
+def test_shown_token_audited_once(tmp_path: Path) -> None:
+    result = run_with_streams(
+        tmp_path, ["join-token", "-q", "worker"], stdout=subprocess.PIPE
+    )
+
+    events = audit_events(tmp_path)
+    assert result.returncode == ExitCode.OK
+    assert [event["action"] for event in events] == ["show"]
+    assert "result" not in events[0]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_fixtures import (
@@ -16,6 +18,7 @@ from engine_fixtures import (
     get_json,
     join_token,
     run_swarmtui,
+    swarmtui_script,
 )
 
 from swarmtui.tokens import ca_digest, parse_token
@@ -233,3 +236,55 @@ def test_abbreviated_rotate_rotates_nothing(manager: Daemon, option: str) -> Non
     assert "write --rotate" in result.stderr
     assert join_token(manager, "worker") == worker_before
     assert join_token(manager, "manager") == manager_before
+
+
+def run_show_token(
+    manager: Daemon, audit: Path, **streams: Any
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `join-token -q worker -vv` on `manager`, with the audit file `audit`.
+
+    `close_stdout=True` starts the process with descriptor 1 closed.
+    """
+    close = streams.pop("close_stdout", False)
+    return subprocess.run(
+        [swarmtui_script(), "-vv", "-H", manager.host, "join-token", "-q", "worker"],
+        env=clean_environment(SWARMTUI_AUDIT_FILE=str(audit)),
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=120,
+        preexec_fn=(lambda: os.close(1)) if close else None,
+        **streams,
+    )
+
+
+def test_closed_stdout_reads_nothing(manager: Daemon, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    control = run_show_token(manager, audit, stdout=subprocess.PIPE)
+    assert control.returncode == 0
+    assert "engine call GET" in control.stderr.decode()
+
+    audit.unlink()
+    result = run_show_token(manager, audit, close_stdout=True)
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert "standard output was closed before swarmtui started" in stderr
+    assert "engine call" not in stderr
+    assert not audit.exists()
+
+
+def test_full_stdout_audited_as_failed(manager: Daemon, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    with open("/dev/full", "wb") as full:
+        result = run_show_token(manager, audit, stdout=full)
+
+    assert result.returncode == 1
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(events) == 1
+    assert events[0]["action"] == "show"
+    assert events[0]["item"] == "token"
+    assert events[0]["result"] == "failed"
+    assert events[0]["reason"] == "output closed"
+    assert events[0]["error"] == (
+        "standard output could not be written (No space left on device)"
+    )

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from swarmtui.cli import deferred_quit_signals
 from swarmtui.errors import ExitCode
 from swarmtui.models import Role, SwarmView
 from swarmtui.service import TokenService
@@ -70,31 +71,64 @@ def render_json(view: SwarmView, role: Role, rotated: bool) -> str:
 
 def run(args: argparse.Namespace, service: TokenService) -> int:
     role = Role(args.role)
-    if args.rotate:
-        result = service.rotate([role])
-        view = result.after
-        notice = (
-            f"Rotated the {role} join token "
-            f"({result.before.token_fingerprint(role)} -> "
-            f"{view.token_fingerprint(role)}); the old token can no longer join."
-        )
-        if args.quiet or args.json:
-            print(notice, file=sys.stderr)
-        else:
-            print(notice + "\n")
+    if not args.rotate:
+        return _show(args, service, role)
+    result = service.rotate([role])
+    view = result.after
+    notice = (
+        f"Rotated the {role} join token "
+        f"({result.before.token_fingerprint(role)} -> "
+        f"{view.token_fingerprint(role)}); the old token can no longer join."
+    )
+    if args.quiet or args.json:
+        print(notice, file=sys.stderr)
     else:
-        view = service.read()
-        output = "command"
-        if args.quiet:
-            output = "token"
-        elif args.json:
-            output = "json"
-        service.record("show", roles=[role], view=view, item=output)
+        print(notice + "\n")
+    _print_output(args, view, role)
+    return ExitCode.OK
 
+
+def _show(args: argparse.Namespace, service: TokenService, role: Role) -> int:
+    """Print the role's command, token or JSON, and audit it as a `show`.
+
+    Nothing is read from the engine when stdout was closed before the start.
+    An output that fails is audited with the result `failed`, because the
+    token did not reach its reader.
+    """
+    from swarmtui.cli.output import require_stdout, stdout_failure
+
+    require_stdout()
+    view = service.read()
+    item = "command"
+    if args.quiet:
+        item = "token"
+    elif args.json:
+        item = "json"
+    # A quit signal waits until the event is written, so that a printed
+    # token gets its audit event before the process ends.
+    with deferred_quit_signals():
+        try:
+            _print_output(args, view, role)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            service.record(
+                "show",
+                roles=[role],
+                view=view,
+                item=item,
+                result="failed",
+                reason="output closed",
+                error=f"standard output {stdout_failure()}",
+            )
+            raise
+        service.record("show", roles=[role], view=view, item=item)
+    return ExitCode.OK
+
+
+def _print_output(args: argparse.Namespace, view: SwarmView, role: Role) -> None:
     if args.quiet:
         print(view.token(role))
     elif args.json:
         print(render_json(view, role, rotated=args.rotate))
     else:
         print(render_command(view, role))
-    return ExitCode.OK

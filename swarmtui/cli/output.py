@@ -82,6 +82,18 @@ def guard_stdout() -> None:
         sys.stdout = _GuardedStdout(sys.stdout)
 
 
+def require_stdout() -> None:
+    """Raise BrokenPipeError when stdout was closed before the process started.
+
+    A command that only prints a secret calls this before it reads one, so
+    that no engine call is made and no display is audited for no reader.
+    """
+    global _failure
+    if sys.stdout is None or isinstance(sys.stdout, _MissingStdout):
+        _failure = "was closed before swarmtui started"
+        raise BrokenPipeError("standard output is closed")
+
+
 def fill_missing_stderr() -> None:
     """Give a stderr closed before the process started a /dev/null stand-in.
 
