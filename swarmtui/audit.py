@@ -77,7 +77,8 @@ def _configured_audit_path(config_path: Path | None = None) -> Path | None:
         return None
     try:
         path = config_path or config.default_config_path()
-        settings = config.load_settings(path)
+        # A file with some invalid settings still gives its valid audit_file.
+        settings, _error = config.load_usable_settings(path)
     except Exception as error:  # a bad config is reported by whoever loads it
         log.debug("config not read for the audit path: %s", error)
         return None

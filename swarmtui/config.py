@@ -2,7 +2,8 @@
 
 Every setting has a default, so a missing file is the same as an empty one.
 A file that cannot be used raises ConfigError naming the file, the line and
-the key; callers then run on defaults and leave the file untouched.
+the key. Callers then run on the file's valid settings and the defaults of
+the others, and leave the file untouched.
 """
 
 from __future__ import annotations
@@ -297,6 +298,58 @@ def load_settings(path: Path) -> Settings:
             key=error.key,
             problems=error.problems,
         ) from None
+
+
+def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
+    """Return the settings to run on, and the error that made some fall back.
+
+    A file that parses keeps its valid settings, and only its invalid or
+    unknown ones fall back to their defaults. A file that cannot be read or
+    is not valid TOML gives every default. Pass the error to `fallback_note`
+    to say which.
+    """
+    try:
+        return load_settings(path), None
+    except ConfigError as error:
+        if not error.problems:
+            return Settings(), error
+        return salvage_settings(path), error
+
+
+def fallback_note(error: ConfigError, audit_path: Path) -> str:
+    """Return the sentences that say which settings use their defaults after `error`.
+
+    `error` comes from `load_usable_settings`. `audit_path` is the audit file
+    in use, named when the `audit_file` setting was not used.
+    """
+    defaults = settings_to_toml(Settings())
+    where_audit = f" The audit record goes to {audit_path}."
+    if not error.problems:
+        return "Using the default settings." + where_audit
+    invalid = [item.key for item in error.problems if item.key in SETTING_NAMES]
+    unknown = [
+        repr(item.key)
+        for item in error.problems
+        if item.key and item.key not in SETTING_NAMES
+    ]
+    sentences = []
+    if invalid:
+        values = [f"{key} = {toml_text(defaults[key])}" for key in invalid]
+        noun = "default" if len(values) == 1 else "defaults"
+        sentences.append(f"Using the {noun} {_and_list(values)}.")
+    if unknown:
+        noun = "setting" if len(unknown) == 1 else "settings"
+        sentences.append(f"Ignoring the unknown {noun} {_and_list(unknown)}.")
+    sentences.append("The file's other settings apply.")
+    if "audit_file" in invalid:
+        sentences.append(where_audit.strip())
+    return " ".join(sentences)
+
+
+def _and_list(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _several_problems(

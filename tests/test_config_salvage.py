@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button
-from tui_support import demo_service, fixed_clock
+from tui_support import capture_notifications, demo_service, fixed_clock
 
 from swarmtui.config import (
     Settings,
@@ -120,14 +120,7 @@ async def test_unknown_theme_names_file_and_line(tmp_path: Path) -> None:
     config.write_text('timeout = 30\ntheme = "nosuch"\n')
     settings = load_settings(config)
     app = make_app(tmp_path, config_path=config, settings=settings)
-    messages: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        messages.append(message)
-        original(message, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
+    messages = capture_notifications(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

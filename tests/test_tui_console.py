@@ -21,6 +21,7 @@ from tui_support import (
     HangingBackend,
     HangingUpdateBackend,
     RecordingAudit,
+    capture_notifications,
     demo_backend,
     demo_service,
     fixed_clock,
@@ -59,18 +60,6 @@ from swarmtui.tui.widgets import ChangeAwareStatic, ErrorState, TokenPane
 def make_app(service: TokenService, **kwargs: Any) -> SwarmConsole:
     kwargs.setdefault("environment", {})
     return SwarmConsole(service=service, clock=fixed_clock, **kwargs)
-
-
-def capture_notifications(app: SwarmConsole) -> list[str]:
-    messages: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        messages.append(message)
-        original(message, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return messages
 
 
 async def settle(app: SwarmConsole, pilot: Any) -> None:

@@ -18,6 +18,7 @@ from tui_support import (
     FailingBackend,
     HangingUpdateBackend,
     RecordingAudit,
+    capture_notifications,
     demo_backend,
 )
 
@@ -73,18 +74,6 @@ async def settle(app: SwarmConsole, pilot: Any) -> None:
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
-
-
-def capture_notifications(app: SwarmConsole) -> list[str]:
-    messages: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        messages.append(message)
-        original(message, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return messages
 
 
 def set_autolock(backend: DemoBackend, enabled: bool) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.errors import SwarmTuiError
 from swarmtui.models import EngineInfo, NodeInfo, SwarmSnapshot
 from swarmtui.service import TokenService
+
+if TYPE_CHECKING:
+    from swarmtui.tui.app import SwarmConsole
 
 FIXED_NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SEED = 7
@@ -118,3 +121,16 @@ class HangingUpdateBackend(DelegatingBackend):
         self.entered.set()
         self.release.wait(timeout=60)
         super().update_swarm(version, spec, **flags)
+
+
+def capture_notifications(app: SwarmConsole) -> list[str]:
+    """Return the list that each notification of `app` is appended to, as shown."""
+    messages: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        messages.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return messages

@@ -728,17 +728,22 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def config_timeout(args: argparse.Namespace) -> float:
     """Return the engine timeout from the config file, or 10 s if it has none.
 
-    A config file that cannot be used is reported on stderr and ignored, so a
-    bad setting never blocks a command.
+    A config file with errors is reported on stderr, with the settings that
+    use their defaults, so a bad setting never blocks a command.
     """
-    from swarmtui.config import Settings, default_config_path, load_settings
+    from swarmtui.audit import default_audit_path
+    from swarmtui.config import (
+        default_config_path,
+        fallback_note,
+        load_usable_settings,
+    )
 
     path = getattr(args, "config", None) or default_config_path()
-    try:
-        return load_settings(path).timeout
-    except SwarmTuiError as error:
-        print(error_message(error) + " Using the default settings.", file=sys.stderr)
-        return Settings().timeout
+    settings, error = load_usable_settings(path)
+    if error is not None:
+        note = fallback_note(error, default_audit_path(config_path=path))
+        print(error_message(error) + " " + note, file=sys.stderr)
+    return settings.timeout
 
 
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:

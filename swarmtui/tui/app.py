@@ -37,7 +37,14 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.worker import Worker, get_current_worker
 
-from swarmtui.config import Settings, back_up, save_settings, setting_location
+from swarmtui.audit import default_audit_path
+from swarmtui.config import (
+    Settings,
+    back_up,
+    fallback_note,
+    save_settings,
+    setting_location,
+)
 from swarmtui.errors import (
     ConfigError,
     EngineError,
@@ -471,9 +478,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._apply_theme(self.settings.theme)
         self._render_header()
         if self.config_error is not None:
+            note = fallback_note(
+                self.config_error, default_audit_path(config_path=self.config_path)
+            )
             self.notify(
-                f"{self.config_error} Running on the default settings; the file "
-                "was left as it is.",
+                f"{self.config_error} {note} The file was left as it is.",
                 title=self.config_error.title,
                 severity="error",
                 timeout=15,

@@ -23,8 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from swarmtui.config import Settings, default_config_path, load_settings
-from swarmtui.errors import ConfigError, ExitCode
+from swarmtui.config import default_config_path, load_usable_settings
+from swarmtui.errors import ExitCode
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -310,12 +310,7 @@ def run_console(args: argparse.Namespace) -> int:
 
 def _run_console(args: argparse.Namespace) -> int:
     config_path = args.config or default_config_path()
-    config_error: ConfigError | None = None
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as error:
-        settings = Settings()
-        config_error = error
+    settings, config_error = load_usable_settings(config_path)
     if args.timeout is None:
         args.timeout = settings.timeout
 

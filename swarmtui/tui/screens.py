@@ -347,8 +347,8 @@ class SettingsScreen(ModalScreen[Settings | None]):
             yield Static(f"Save writes {self.path}", id="settings-path", markup=False)
             if self.broken_file is not None:
                 yield Static(
-                    "The config file has an error and was not used: the console "
-                    "runs on the defaults. The fields show the file's valid "
+                    "The config file has an error, so its bad settings use "
+                    "their defaults. The fields show the file's valid "
                     "values, which take effect when saved. Saving keeps a copy "
                     "of the old file next to it (.bak) before writing the new "
                     "one.",

@@ -1,0 +1,154 @@
+"""A config file with errors: valid settings kept, and the defaults named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from demo_support import run_cli
+from tui_support import capture_notifications, demo_service, fixed_clock
+
+from swarmtui.cli import parse_command_line
+from swarmtui.config import Settings, fallback_note, load_usable_settings
+from swarmtui.tui import run as run_module
+from swarmtui.tui.app import SwarmConsole
+
+BAD_POLL = 'poll_interval = 0\naudit_file = "{audit}"\ntimeout = 30\n'
+
+
+def write_config(folder: Path, text: str) -> tuple[Path, Path]:
+    """Write `text`, with {audit} replaced, to config.toml; return both paths."""
+    audit = folder / "chosen" / "my.jsonl"
+    config = folder / "config.toml"
+    config.write_text(text.format(audit=audit))
+    return config, audit
+
+
+def test_bad_value_keeps_others(tmp_path: Path) -> None:
+    config, audit = write_config(tmp_path, BAD_POLL)
+
+    settings, error = load_usable_settings(config)
+
+    assert error is not None
+    assert settings.poll_interval == Settings().poll_interval
+    assert settings.audit_file == str(audit)
+    assert settings.timeout == 30.0
+
+
+def test_syntax_error_gives_defaults(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'timeout = 30\naudit_file = "{audit}"\nx =\n')
+
+    settings, error = load_usable_settings(config)
+
+    assert error is not None
+    assert settings == Settings()
+
+
+def test_note_names_defaulted_keys(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, BAD_POLL + 'clipboard = "fax"\ncolour = 1\n')
+    _, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(error, tmp_path / "audit.jsonl")
+
+    assert note == (
+        'Using the defaults poll_interval = 10 and clipboard = "both". '
+        "Ignoring the unknown setting 'colour'. The file's other settings apply."
+    )
+
+
+def test_note_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, "timeout = \n")
+    _, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(error, tmp_path / "audit.jsonl")
+
+    assert note == (
+        f"Using the default settings. The audit record goes to {tmp_path}/audit.jsonl."
+    )
+
+
+def test_cli_audits_to_configured_file(tmp_path: Path) -> None:
+    config, audit = write_config(tmp_path, BAD_POLL)
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    shown = run_cli(
+        *demo, "--config", str(config), "join-token", "-q", "worker", home=tmp_path
+    )
+    listed = run_cli("--config", str(config), "audit", "--json", home=tmp_path)
+
+    assert shown.returncode == 0, shown.stderr
+    assert f"{config}, line 1: Invalid poll_interval 0." in shown.stderr
+    assert "Using the default poll_interval = 10." in shown.stderr
+    assert "The file's other settings apply." in shown.stderr
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [event["action"] for event in events] == ["show"]
+    assert not (tmp_path / "state" / "swarmtui" / "audit.jsonl").exists()
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["action"] == "show"
+
+
+def test_cli_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
+    config, audit = write_config(tmp_path, 'audit_file = "{audit}"\ntimeout = \n')
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    result = run_cli(
+        *demo, "--config", str(config), "join-token", "-q", "worker", home=tmp_path
+    )
+
+    default_audit = tmp_path / "state" / "swarmtui" / "audit.jsonl"
+    assert result.returncode == 0, result.stderr
+    assert "is not valid TOML" in result.stderr
+    assert (
+        f"Using the default settings. The audit record goes to {default_audit}."
+        in result.stderr
+    )
+    assert default_audit.exists()
+    assert not audit.exists()
+
+
+def test_console_keeps_valid_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, audit = write_config(tmp_path, BAD_POLL)
+    started: list[SwarmConsole] = []
+
+    def keep_app(app: SwarmConsole) -> int:
+        started.append(app)
+        return 0
+
+    monkeypatch.setattr(run_module, "_run_app", keep_app)
+    _, _, args = parse_command_line(
+        ["--demo", "--demo-state", str(tmp_path / "demo.toml"), "--config", str(config)]
+    )
+    assert run_module.run_console(args) == 0
+
+    assert len(started) == 1
+    assert started[0].settings.audit_file == str(audit)
+    assert started[0].settings.timeout == 30.0
+    assert started[0].config_error is not None
+
+
+async def test_console_notice_names_defaults(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, BAD_POLL)
+    settings, error = load_usable_settings(config)
+    app = SwarmConsole(
+        service=demo_service(tmp_path),
+        clock=fixed_clock,
+        environment={},
+        settings=settings,
+        config_path=config,
+        config_error=error,
+    )
+    messages = capture_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    found = [message for message in messages if "Invalid poll_interval" in message]
+    assert len(found) == 1
+    assert "Using the default poll_interval = 10." in found[0]
+    assert "The file's other settings apply." in found[0]
+    assert "The file was left as it is." in found[0]
