@@ -15,6 +15,7 @@ as on a full disk, removes the fragment before another writer appends.
 from __future__ import annotations
 
 import enum
+import errno
 import fcntl
 import getpass
 import importlib
@@ -49,6 +50,23 @@ ROTATING_ACTIONS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AuditOrigin:
+    """Where the audit file's path came from, for warnings that name what to change."""
+
+    setting: str = ""
+    """The setting that chose the path, such as SWARMTUI_AUDIT_FILE; empty if none."""
+
+    change: str = (
+        f"Or set {AUDIT_FILE_ENV}, or audit_file in the config file, to a "
+        "writable file."
+    )
+    """The next step of a warning: how to choose another file."""
+
+
+DEFAULT_ORIGIN = AuditOrigin()
+
+
 def default_audit_path(
     environment: Mapping[str, str] | None = None, config_path: Path | None = None
 ) -> Path:
@@ -57,20 +75,41 @@ def default_audit_path(
     The default is ``audit.jsonl`` in the platform's user state folder
     (``~/.local/state/swarmtui`` on Linux).
     """
+    return default_audit_location(environment, config_path)[0]
+
+
+def default_audit_location(
+    environment: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> tuple[Path, AuditOrigin]:
+    """Return the audit file path, as `default_audit_path` does, and its origin."""
     environment = os.environ if environment is None else environment
     override = environment.get(AUDIT_FILE_ENV)
     if override:
-        return Path(override).expanduser()
+        origin = AuditOrigin(
+            AUDIT_FILE_ENV,
+            f"Point {AUDIT_FILE_ENV} at a writable file, or unset it to use "
+            "the default.",
+        )
+        return Path(override).expanduser(), origin
     configured = _configured_audit_path(config_path)
     if configured is not None:
-        return configured
+        path, where = configured
+        origin = AuditOrigin(
+            f"audit_file in {where}",
+            f'In {where}, set audit_file to a writable file, or to "" for the '
+            f"default. {AUDIT_FILE_ENV} overrides it.",
+        )
+        return path, origin
     import platformdirs
 
-    return platformdirs.user_state_path("swarmtui") / AUDIT_FILE_NAME
+    return platformdirs.user_state_path("swarmtui") / AUDIT_FILE_NAME, DEFAULT_ORIGIN
 
 
-def _configured_audit_path(config_path: Path | None = None) -> Path | None:
-    """Return the `audit_file` setting of the config file, when it has one."""
+def _configured_audit_path(config_path: Path | None = None) -> tuple[Path, str] | None:
+    """Return the config file's `audit_file` and where it is set, when it has one.
+
+    The place reads "the config file PATH, line N".
+    """
     try:
         config = importlib.import_module("swarmtui.config")
     except ImportError:
@@ -79,18 +118,22 @@ def _configured_audit_path(config_path: Path | None = None) -> Path | None:
         path = config_path or config.default_config_path()
         # A file with some invalid settings still gives its valid audit_file.
         settings, _error = config.load_usable_settings(path)
+        value = getattr(settings, "audit_file", None)
+        if not value:
+            return None
+        where = config.setting_location(path, "audit_file")
     except Exception as error:  # a bad config is reported by whoever loads it
         log.debug("config not read for the audit path: %s", error)
         return None
-    value = getattr(settings, "audit_file", None)
-    return Path(str(value)).expanduser() if value else None
+    return Path(str(value)).expanduser(), str(where)
 
 
 def open_default_audit(
     environment: Mapping[str, str] | None = None, config_path: Path | None = None
 ) -> AuditLog:
     """Return the AuditLog at the default path; nothing is created until a write."""
-    return AuditLog(default_audit_path(environment, config_path))
+    path, origin = default_audit_location(environment, config_path)
+    return AuditLog(path, origin=origin)
 
 
 def ssh_client_address(environment: Mapping[str, str] | None = None) -> str | None:
@@ -140,10 +183,15 @@ class AuditLog:
     """An append-only JSON-lines audit file; implements the service's AuditSink."""
 
     def __init__(
-        self, path: Path | str, environment: Mapping[str, str] | None = None
+        self,
+        path: Path | str,
+        environment: Mapping[str, str] | None = None,
+        origin: AuditOrigin = DEFAULT_ORIGIN,
     ) -> None:
         self.path = Path(path)
         self._environment = environment
+        # Where the path came from, which the fix in a warning names.
+        self.origin = origin
 
     def event(self, action: str, **fields: Any) -> dict[str, Any]:
         """Build the sanitized event that `record` would write."""
@@ -174,17 +222,16 @@ class AuditLog:
             )
         except FileRejected as error:
             raise AuditWriteError(
-                f"The audit file {self.path} could not be opened for writing "
+                f"The audit file {self._named()} could not be opened for writing "
                 f"({error}); the {action} action went ahead but was not recorded.",
-                f"Make {self.path} a regular file, or set {AUDIT_FILE_ENV} to "
-                "a writable file.",
+                self._fix(f"Move {self.path} away."),
             ) from None
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
             raise AuditWriteError(
-                f"The audit file {self.path} could not be opened for writing "
+                f"The audit file {self._named()} could not be opened for writing "
                 f"({cause}); the {action} action went ahead but was not recorded.",
-                f"{fix} Or set {AUDIT_FILE_ENV} to a writable file.",
+                self._fix(fix, about_path=_names_the_path(error, self.path)),
             ) from None
         size = 0
         try:
@@ -209,12 +256,28 @@ class AuditLog:
             _cut_back(descriptor, size)
             cause, fix = explain_file_error(error, self.path)
             raise AuditWriteError(
-                f"Writing to the audit file {self.path} failed ({cause}); the "
+                f"Writing to the audit file {self._named()} failed ({cause}); the "
                 f"{action} was done but not recorded.",
-                f"{fix} Or set {AUDIT_FILE_ENV} to another file.",
+                self._fix(fix, about_path=False),
             ) from None
         finally:
             os.close(descriptor)
+
+    def _named(self) -> str:
+        """Return the path for a message, with the setting that chose it."""
+        if not self.origin.setting:
+            return f"{self.path} (the default)"
+        return f"{self.path} (from {self.origin.setting})"
+
+    def _fix(self, fix: str, about_path: bool = True) -> str:
+        """Return the next step of a warning whose fix for the path is `fix`.
+
+        A fix `about_path`, such as moving a folder away, suits only the
+        default path. A chosen path is changed where it was chosen instead.
+        """
+        if self.origin.setting and about_path:
+            return self.origin.change
+        return f"{fix} {self.origin.change}"
 
     def _tighten_mode(self, info: os.stat_result, descriptor: int) -> None:
         """Set an audit file of this user that others can read or write to 0600."""
@@ -225,6 +288,21 @@ class AuditLog:
                 self.path,
                 info.st_mode & 0o777,
             )
+
+
+def _names_the_path(error: OSError, path: Path) -> bool:
+    """Return whether `error` comes from what is at `path`, not from the disk.
+
+    A folder, a device or a file where a folder belongs is fixed by choosing
+    another path. A full disk or missing permissions are fixed in place.
+    """
+    return error.errno not in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+    )
 
 
 def _lock(descriptor: int) -> None:

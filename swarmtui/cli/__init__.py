@@ -751,10 +751,9 @@ def _service_extras(args: argparse.Namespace) -> dict[str, object]:
     from swarmtui.audit import open_default_audit
     from swarmtui.cli.audit_sink import SignalSafeAuditLog
 
+    audit = open_default_audit(config_path=getattr(args, "config", None))
     extras: dict[str, object] = {
-        "audit": SignalSafeAuditLog(
-            open_default_audit(config_path=getattr(args, "config", None)).path
-        )
+        "audit": SignalSafeAuditLog(audit.path, origin=audit.origin)
     }
     # The demo swarm lists its own retired tokens; the file history is for
     # real swarms, and demo clusters would only fill it.

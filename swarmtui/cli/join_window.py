@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from swarmtui.audit import AuditLog, default_audit_path
+from swarmtui.audit import open_default_audit
 from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
@@ -465,7 +465,7 @@ def _run_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-    audit = AuditLog(default_audit_path(config_path=getattr(args, "config", None)))
+    audit = open_default_audit(config_path=getattr(args, "config", None))
     try:
         audit.record(
             "join-window-forget",
