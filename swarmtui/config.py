@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,6 +213,11 @@ def salvage_settings(path: Path) -> Settings:
         text = read_private_file(path).decode("utf-8")
     except (OSError, FileRejected, UnicodeDecodeError):
         return Settings()
+    return _salvage_text(text)
+
+
+def _salvage_text(text: str) -> Settings:
+    """Return the valid settings of a config file's `text`, as `salvage_settings`."""
     try:
         values = tomllib.loads(text)
     except (ValueError, RecursionError):
@@ -409,6 +415,57 @@ def save_settings(path: Path, settings: Settings) -> None:
             fix,
             path=str(path),
         ) from None
+
+
+def save_shown_settings(
+    path: Path, shown: Settings, keys: Iterable[str], now: datetime | None = None
+) -> tuple[Settings, Path | None]:
+    """Write the `keys` of `shown` into the config file as it is now.
+
+    The file is read again, so every other setting keeps the file's current
+    value, also after an edit made since the file was loaded. When the new
+    file would lose part of the current text (comments, layout, an invalid
+    or unknown setting), the file is first copied with `back_up`. Return
+    the settings written and the backup's path, or None without a backup.
+    """
+    text: str | None = None
+    unreadable = False
+    try:
+        text = read_private_file(path).decode("utf-8")
+    except FileNotFoundError:
+        pass
+    except (OSError, FileRejected, UnicodeDecodeError):
+        # back_up copies what it can, and rejects a device or a folder.
+        unreadable = True
+    current = _salvage_text(text) if text is not None else Settings()
+    chosen = set(keys)
+    file_values = {
+        name: getattr(current, name) for name in SETTING_NAMES if name not in chosen
+    }
+    settings = replace(shown, **file_values)
+    backup = None
+    if unreadable or (text is not None and _rewrite_loses_text(text)):
+        backup = back_up(path, now)
+    save_settings(path, settings)
+    return settings, backup
+
+
+def _rewrite_loses_text(text: str) -> bool:
+    """Return whether writing a config file anew would lose part of `text`.
+
+    tomli_w writes no comments and a layout of its own, so a text that
+    differs from what it writes for the text's own values would lose
+    something. So would a text that is not valid TOML or has a setting
+    that is invalid or unknown.
+    """
+    import tomli_w
+
+    try:
+        values = tomllib.loads(text)
+        validate(values)
+    except (ConfigError, ValueError, RecursionError):
+        return True
+    return bool(tomli_w.dumps(values) != text)
 
 
 def back_up(path: Path, now: datetime | None = None) -> Path | None:

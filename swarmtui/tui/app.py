@@ -40,9 +40,8 @@ from textual.worker import Worker, get_current_worker
 from swarmtui.audit import default_audit_path
 from swarmtui.config import (
     Settings,
-    back_up,
     fallback_note,
-    save_settings,
+    save_shown_settings,
     setting_location,
 )
 from swarmtui.errors import (
@@ -1506,12 +1505,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """
         if self.config_path is None:
             return
-        backup = None
-        if self.config_error is not None:
-            backup = back_up(self.config_path)
-        save_settings(self.config_path, settings)
+        _, backup = save_shown_settings(self.config_path, settings, SettingsScreen.KEYS)
         self.config_error = None
-        note = f" The old file was kept as {backup}." if backup else ""
+        note = f" The file's previous text was kept as {backup}." if backup else ""
         self.notify(f"Settings saved to {self.config_path}.{note}")
 
     def _settings_saved(self, settings: Settings | None) -> None:

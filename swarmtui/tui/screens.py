@@ -301,6 +301,15 @@ class MarkedCheckbox(Checkbox):
 class SettingsScreen(ModalScreen[Settings | None]):
     """Edit the settings; Save validates them and returns them to the app."""
 
+    # The settings that the form shows; Save keeps the file's other values.
+    KEYS = (
+        "poll_interval",
+        "confirm_worker_rotation",
+        "mask_tokens",
+        "clipboard",
+        "theme",
+    )
+
     DEFAULT_CSS = modal_css(
         "SettingsScreen",
         """

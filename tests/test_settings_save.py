@@ -1,0 +1,109 @@
+"""Saving from the settings screen over a config file that changed or has comments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.widgets import Button
+from tui_support import capture_notifications, demo_service, fixed_clock
+
+from swarmtui.config import (
+    Settings,
+    load_settings,
+    save_settings,
+    save_shown_settings,
+)
+from swarmtui.tui.app import SwarmConsole
+from swarmtui.tui.screens import SettingsScreen
+
+COMMENTED = '# team settings\npoll_interval = 5  # fast\nclipboard = "off"\n'
+
+
+async def save_from_screen(config: Path, tmp_path: Path, edit: str = "") -> list[str]:
+    """Start the console on `config`, write `edit` to it, then Save; return notices.
+
+    An empty `edit` leaves the file as it is.
+    """
+    app = SwarmConsole(
+        service=demo_service(tmp_path),
+        clock=fixed_clock,
+        environment={},
+        settings=load_settings(config),
+        config_path=config,
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if edit:
+            config.write_text(edit)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#save", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+    return messages
+
+
+async def test_save_keeps_edit_made_while_running(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(COMMENTED)
+    edited = COMMENTED.replace("= 5", "= 7") + 'audit_file = "/tmp/x.jsonl"\n'
+    edited += "timeout = 42\n"
+
+    messages = await save_from_screen(config, tmp_path, edited)
+
+    saved = load_settings(config)
+    assert saved.timeout == 42.0
+    assert saved.audit_file == "/tmp/x.jsonl"
+    # The form showed 5, read at start; its value wins over the edit.
+    assert saved.poll_interval == 5.0
+    assert saved.clipboard == "off"
+    backups = list(tmp_path.glob("config.toml.*.bak"))
+    assert len(backups) == 1
+    assert backups[0].read_text() == edited
+    assert (
+        f"Settings saved to {config}. The file's previous text was kept as "
+        f"{backups[0]}."
+    ) in messages
+
+
+async def test_save_over_own_file_keeps_no_backup(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    save_settings(config, Settings(poll_interval=2.5, timeout=30.0))
+
+    messages = await save_from_screen(config, tmp_path)
+
+    assert load_settings(config) == Settings(poll_interval=2.5, timeout=30.0)
+    assert list(tmp_path.glob("config.toml.*.bak")) == []
+    assert f"Settings saved to {config}." in messages
+
+
+def test_file_broken_since_start_backed_up(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    broken = 'timeout = 42\nclipboard = "fax"\n'
+    config.write_text(broken)
+    moment = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+    written, backup = save_shown_settings(
+        config, Settings(clipboard="osc52"), SettingsScreen.KEYS, now=moment
+    )
+
+    assert backup == tmp_path / "config.toml.20261205T120000.bak"
+    assert backup.read_text() == broken
+    assert written == Settings(clipboard="osc52", timeout=42.0)
+    assert load_settings(config) == written
+
+
+def test_save_creates_missing_file(tmp_path: Path) -> None:
+    config = tmp_path / "new" / "config.toml"
+
+    written, backup = save_shown_settings(
+        config, Settings(theme="nord", timeout=99.0), SettingsScreen.KEYS
+    )
+
+    assert backup is None
+    assert written == Settings(theme="nord")
+    assert load_settings(config) == written
