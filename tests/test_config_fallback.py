@@ -120,6 +120,8 @@ def test_console_keeps_valid_settings(
         return 0
 
     monkeypatch.setattr(run_module, "_run_app", keep_app)
+    # pytest's streams are not a terminal.
+    monkeypatch.setattr(run_module, "terminal_problem", lambda: "")
     _, _, args = parse_command_line(
         ["--demo", "--demo-state", str(tmp_path / "demo.toml"), "--config", str(config)]
     )
