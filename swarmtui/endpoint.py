@@ -250,6 +250,56 @@ def _docker_endpoint(meta: Any) -> dict[str, Any] | None:
     return endpoint if isinstance(endpoint, dict) else None
 
 
+# How much of a wrong value a damaged-context message quotes.
+MAX_QUOTED_VALUE = 40
+
+
+def _damaged_field(
+    name: str, meta_path: Path, key: str, value: object, expected: str
+) -> EndpointError:
+    """Describe a context field whose JSON type the docker CLI would reject."""
+    from swarmtui.backends.replies import json_type  # backends imports this module
+
+    # A token in the value becomes its fingerprint before the value is cut.
+    quoted = redact(json.dumps(value))
+    if len(quoted) > MAX_QUOTED_VALUE:
+        quoted = quoted[: MAX_QUOTED_VALUE - 1] + "\u2026"
+    return EndpointError(
+        f"The docker context {name!r} is damaged: in {meta_path}, the field "
+        f"{key} is {json_type(value)} ({quoted}), where the docker CLI expects "
+        f"{expected}.",
+        f"Recreate the context with 'docker context rm {name}' and 'docker "
+        f"context create {name} --docker ...', or set {key} to {expected} in "
+        "that file.",
+    )
+
+
+def _context_skip_verify(name: str, meta_path: Path, endpoint: dict[str, Any]) -> bool:
+    """Read SkipTLSVerify, which must be JSON true or false, as the docker CLI does.
+
+    Any other value, such as the string "false", would be truthy in Python
+    and turn off the check of the engine's certificate.
+    """
+    value = endpoint.get("SkipTLSVerify")
+    if value is None:
+        # The docker CLI (Go's encoding/json) reads a missing or null field
+        # as false.
+        return False
+    if not isinstance(value, bool):
+        raise _damaged_field(name, meta_path, "SkipTLSVerify", value, "true or false")
+    return value
+
+
+def _context_host(name: str, meta_path: Path, endpoint: dict[str, Any]) -> str:
+    """Read Host, which must be a JSON string; missing, null or "" is the default."""
+    value = endpoint.get("Host")
+    if value is None or value == "":
+        return DEFAULT_HOST
+    if not isinstance(value, str):
+        raise _damaged_field(name, meta_path, "Host", value, "a string")
+    return value
+
+
 def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     """Read a context that `docker context create` stored in `directory`."""
     if name == "default":
@@ -280,9 +330,9 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"Give it one with 'docker context update {name} --docker "
             "host=HOST', or choose another context with -c.",
         )
-    host = endpoint.get("Host") or DEFAULT_HOST
-    check_host(str(host), f"docker context {name!r}")
-    skip_verify = bool(endpoint.get("SkipTLSVerify", False))
+    host = _context_host(name, meta_path, endpoint)
+    check_host(host, f"docker context {name!r}")
+    skip_verify = _context_skip_verify(name, meta_path, endpoint)
     try:
         tls = _context_tls(directory, name, skip_verify)
     except Exception as error:  # docker.tls raises its own TLSParameterError

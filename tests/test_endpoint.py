@@ -7,6 +7,7 @@ folder, so the files read are the ones the CLI writes.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from engine_fixtures import docker_cli
+from tls_support import CertificateAuthority
 
 from swarmtui.endpoint import EndpointChoice, resolve_endpoint
 from swarmtui.errors import EndpointError
@@ -491,3 +493,79 @@ def test_skip_verify_unix_context_not_warned(config: Path) -> None:
 
     assert resolved.base_url == HOST_CONTEXT
     assert resolved.unverified_tls_warning == ""
+
+
+def context_meta(config: Path, name: str) -> Path:
+    """Return the meta.json that the docker CLI wrote for context `name`."""
+    context_id = hashlib.sha256(name.encode()).hexdigest()
+    return config / "contexts" / "meta" / context_id / "meta.json"
+
+
+def set_endpoint_field(config: Path, name: str, key: str, value: object) -> Path:
+    """Set one field of a context's docker endpoint in its meta.json."""
+    meta = context_meta(config, name)
+    data = json.loads(meta.read_text())
+    data["Endpoints"]["docker"][key] = value
+    meta.write_text(json.dumps(data))
+    return meta
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["false", "no", "", 0, 1, [], {}],
+    ids=["string-false", "string-no", "empty-string", "zero", "one", "array", "object"],
+)
+def test_skip_verify_not_boolean_rejected(config: Path, value: object) -> None:
+    docker_context_create(config, "typed", "host=tcp://127.0.62.1:2376")
+    meta = set_endpoint_field(config, "typed", "SkipTLSVerify", value)
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="typed")
+
+    assert caught.value.exit_code == 2
+    assert f"The docker context 'typed' is damaged: in {meta}, the field " in str(
+        caught.value
+    )
+    assert "SkipTLSVerify" in caught.value.message
+    assert "true or false" in caught.value.message
+
+
+@pytest.mark.parametrize("value", [False, None], ids=["false", "null"])
+def test_skip_verify_null_verifies(config: Path, tmp_path: Path, value: object) -> None:
+    ca = CertificateAuthority(tmp_path / "ca", "swarmtui endpoint test CA").ca_pem
+    docker_context_create(config, "typed", f"host=tcp://127.0.62.1:2376,ca={ca}")
+    set_endpoint_field(config, "typed", "SkipTLSVerify", value)
+
+    resolved = resolve_endpoint(
+        EndpointChoice(context="typed", environment={"DOCKER_CONFIG": str(config)})
+    )
+
+    assert resolved.tls is not None
+    assert resolved.tls.verify is not False
+    assert resolved.unverified_tls_warning == ""
+
+
+@pytest.mark.parametrize(
+    "value", [2376, True, ["tcp://127.0.62.1:2376"]], ids=["number", "true", "array"]
+)
+def test_host_not_string_rejected(config: Path, value: object) -> None:
+    meta = set_endpoint_field(config, "named", "Host", value)
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert caught.value.exit_code == 2
+    assert f"in {meta}, the field Host is " in caught.value.message
+    assert "where the docker CLI expects a string" in caught.value.message
+
+
+def test_skip_verify_token_value_redacted(config: Path) -> None:
+    token = "SWMTKN-1-" + "1" + "a" * 48 + "z" + "-0123456789abcdefghijklmno"
+    docker_context_create(config, "typed", "host=tcp://127.0.62.1:2376")
+    set_endpoint_field(config, "typed", "SkipTLSVerify", token)
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="typed")
+
+    assert 'SkipTLSVerify is a string ("<token fp:' in caught.value.message
+    assert "SWMTKN" not in str(caught.value)

@@ -659,3 +659,37 @@ def test_expired_client_certificate_named(tls_swarm: TlsSwarm) -> None:
         "Get a new client certificate and key",
     )
     assert "signed by a CA the engine trusts" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["false", "no"])
+def test_skip_verify_string_rejected(tls_swarm: TlsSwarm, value: str) -> None:
+    # The context's CA did not sign the daemon's certificate, so a context
+    # read as skip-tls-verify would print the token.
+    name = f"wrong-ca-{value}"
+    client = tls_swarm.client
+    config = tls_swarm.root / f"skip-verify-{value}-config"
+    docker(
+        "context",
+        "create",
+        name,
+        "--docker",
+        f"host={tls_swarm.daemon.tls_host},ca={tls_swarm.unrelated.ca},"
+        f"cert={client.cert},key={client.key}",
+        DOCKER_CONFIG=str(config),
+    )
+    context_id = hashlib.sha256(name.encode()).hexdigest()
+    meta = config / "contexts" / "meta" / context_id / "meta.json"
+    meta.write_text(
+        meta.read_text().replace('"SkipTLSVerify":false', f'"SkipTLSVerify":"{value}"')
+    )
+
+    result = swarmtui(
+        "-c", name, "join-token", "-q", "worker", DOCKER_CONFIG=str(config)
+    )
+
+    assert_failure(
+        result,
+        ExitCode.USAGE,
+        f"in {meta}, the field SkipTLSVerify is a string",
+    )
+    assert "not checked" not in result.stderr

@@ -30,7 +30,7 @@ class ReplyShapeError(Exception):
     """
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     """Name the JSON type of a decoded value."""
     if isinstance(value, bool):
         return "a boolean"
@@ -57,7 +57,7 @@ class Fields:
         self.path = path
         if not isinstance(data, dict):
             where = f"{path} in the reply to {call}" if path else f"the reply to {call}"
-            raise ReplyShapeError(f"{where} is {_json_type(data)}, not a JSON object")
+            raise ReplyShapeError(f"{where} is {json_type(data)}, not a JSON object")
         self.data: dict[str, Any] = data
 
     def _name(self, key: str) -> str:
@@ -68,7 +68,7 @@ class Fields:
 
     def _wrong(self, key: str, value: Any, expected: str) -> ReplyShapeError:
         return ReplyShapeError(
-            f"{self._where(key)} is {_json_type(value)}, not {expected}"
+            f"{self._where(key)} is {json_type(value)}, not {expected}"
         )
 
     def text(self, key: str) -> str:
@@ -231,7 +231,7 @@ def nodes_from_api(data: Any) -> list[NodeInfo]:
     """Build the NodeInfo list from GET /nodes's reply."""
     if not isinstance(data, list):
         raise ReplyShapeError(
-            f"the reply to GET /nodes is {_json_type(data)}, not a list"
+            f"the reply to GET /nodes is {json_type(data)}, not a list"
         )
     return [_node(Fields(item, "GET /nodes", f"[{i}]")) for i, item in enumerate(data)]
 
