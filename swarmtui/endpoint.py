@@ -217,6 +217,31 @@ def current_context_name(directory: Path) -> str:
     return name if isinstance(name, str) and name else "default"
 
 
+def _check_readable(paths: list[str], owner: str = "") -> None:
+    """Raise EndpointError when a TLS file cannot be opened for reading.
+
+    `owner` names where the files come from, as " of docker context 'x'".
+
+    The docker SDK would fail only at the first request, as a permission
+    error that reads like one on the engine's socket.
+    """
+    for path in paths:
+        try:
+            with open(path, "rb"):
+                pass
+        except PermissionError:
+            raise EndpointError(
+                f"The TLS file {path}{owner} cannot be read: permission denied.",
+                f"Give the user that runs swarmtui read access to it (check its "
+                f"mode and owner with 'ls -l {path}').",
+            ) from None
+        except OSError as error:
+            raise EndpointError(
+                f"The TLS file {path}{owner} cannot be read: {error.strerror}.",
+                "Check the file, or replace it with a readable PEM file.",
+            ) from None
+
+
 def _context_id(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
@@ -224,13 +249,15 @@ def _context_id(name: str) -> str:
 def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
     """Build the TLS settings from a context's stored CA, certificate and key."""
     tls_dir = directory / "contexts" / "tls" / _context_id(name) / "docker"
-    files = {"ca.pem": None, "cert.pem": None, "key.pem": None}
-    for filename in files:
+    files: dict[str, str | None] = {}
+    for filename in TLS_FILE_NAMES:
         candidate = tls_dir / filename
-        if candidate.is_file():
-            files[filename] = str(candidate)  # type: ignore[assignment]
+        files[filename] = str(candidate) if candidate.is_file() else None
     if not any(files.values()) and not skip_verify:
         return None
+    _check_readable(
+        [path for path in files.values() if path], f" of docker context {name!r}"
+    )
     from docker.tls import TLSConfig
 
     client_cert = None
@@ -335,6 +362,8 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     skip_verify = _context_skip_verify(name, meta_path, endpoint)
     try:
         tls = _context_tls(directory, name, skip_verify)
+    except EndpointError:
+        raise
     except Exception as error:  # docker.tls raises its own TLSParameterError
         raise EndpointError(
             f"The TLS files of docker context {name!r} cannot be used: {error}",
@@ -407,6 +436,9 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
     client_cert = None
     if cert.is_file() and key.is_file():
         client_cert = (str(cert), str(key))
+    _check_readable(
+        ([str(folder / "ca.pem")] if verify else []) + list(client_cert or ())
+    )
     from docker.errors import DockerException
     from docker.tls import TLSConfig
 

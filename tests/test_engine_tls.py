@@ -263,21 +263,31 @@ def test_context_variable_manager_token(
     assert result.stderr == ""
 
 
-def test_context_with_empty_ca_named(tls_swarm: TlsSwarm) -> None:
-    name = "swarm-tls-empty-ca"
-    config = tls_swarm.root / "empty-ca-config"
+def create_tls_context(tls_swarm: TlsSwarm, name: str, config: Path) -> Path:
+    """Create context `name` for the TLS daemon with the client's files.
+
+    Returns the folder where the docker CLI stored the context's copies of
+    ca.pem, cert.pem and key.pem.
+    """
     client = tls_swarm.client
-    host = tls_swarm.daemon.tls_host
     docker(
         "context",
         "create",
         name,
         "--docker",
-        f"host={host},ca={client.ca},cert={client.cert},key={client.key}",
+        f"host={tls_swarm.daemon.tls_host},ca={client.ca},cert={client.cert},"
+        f"key={client.key}",
         DOCKER_CONFIG=str(config),
     )
     context_id = hashlib.sha256(name.encode()).hexdigest()
-    stored_ca = config / "contexts" / "tls" / context_id / "docker" / "ca.pem"
+    return config / "contexts" / "tls" / context_id / "docker"
+
+
+def test_context_with_empty_ca_named(tls_swarm: TlsSwarm) -> None:
+    name = "swarm-tls-empty-ca"
+    config = tls_swarm.root / "empty-ca-config"
+    host = tls_swarm.daemon.tls_host
+    stored_ca = create_tls_context(tls_swarm, name, config) / "ca.pem"
     stored_ca.write_bytes(b"")
 
     result = swarmtui(
@@ -693,3 +703,50 @@ def test_skip_verify_string_rejected(tls_swarm: TlsSwarm, value: str) -> None:
         f"in {meta}, the field SkipTLSVerify is a string",
     )
     assert "not checked" not in result.stderr
+
+
+def without_file_access(command: list[str]) -> list[str]:
+    """Run `command` without root's power to read any file, when run as root."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is needed to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+
+
+@pytest.mark.parametrize("filename", ["ca.pem", "cert.pem", "key.pem"])
+@pytest.mark.parametrize("source", ["cert-path", "context"])
+def test_unreadable_tls_file_named(
+    tls_swarm: TlsSwarm, source: str, filename: str
+) -> None:
+    host = tls_swarm.daemon.tls_host
+    client = tls_swarm.client
+    name = f"unreadable-{filename}"
+    config = tls_swarm.root / f"unreadable-{source}-{filename}"
+    if source == "context":
+        unreadable = create_tls_context(tls_swarm, name, config) / filename
+        arguments = ["-c", name]
+        variables = {"DOCKER_CONFIG": str(config)}
+    else:
+        files = folder_of(config, client.ca, client)
+        unreadable = files.directory / filename
+        arguments = []
+        variables = certificate_variables(host, files)
+    unreadable.chmod(0)
+
+    result = run(
+        without_file_access(
+            [swarmtui_script(), *arguments, "join-token", "-q", "worker"]
+        ),
+        tls_environment(**variables),
+    )
+
+    assert_failure(
+        result,
+        ExitCode.USAGE,
+        f"The TLS file {unreadable}",
+        " cannot be read: permission denied.",
+        f"'ls -l {unreadable}'",
+    )
+    assert "engine socket" not in result.stderr
