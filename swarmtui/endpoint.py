@@ -170,6 +170,9 @@ class ResolvedEndpoint:
     # The warning for TLS that does not check the engine's certificate, with
     # the setting that makes it check. Empty when TLS is off or checks it.
     unverified_tls_warning: str = ""
+    # The docker context that chose the engine, and so the TLS settings, or
+    # "" for a host from -H or DOCKER_HOST with TLS from the environment.
+    context: str = ""
 
     def __post_init__(self) -> None:
         # The label is shown, logged and audited: a token typed into a host
@@ -246,7 +249,30 @@ def _context_id(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
+def _check_client_pair(
+    name: str, host: str, tls_dir: Path, files: dict[str, str | None]
+) -> None:
+    """Raise EndpointError when a context has cert.pem without key.pem, or the reverse.
+
+    The docker CLI then sends no client certificate, and an engine that
+    requires one closes the handshake without saying which file is missing.
+    A context without ca.pem is valid, and then the default CA bundle checks
+    the engine's certificate.
+    """
+    present = [key for key in ("cert.pem", "key.pem") if files[key]]
+    # TLS applies to tcp:// hosts only, as in the docker CLI.
+    if len(present) != 1 or not host.startswith("tcp://"):
+        return
+    missing = "key.pem" if present == ["cert.pem"] else "cert.pem"
+    raise EndpointError(
+        f"The docker context {name!r} has {present[0]} but {missing} is missing "
+        f"from {tls_dir}.",
+        f"Give it both with 'docker context update {name} --docker "
+        f"host={host},ca=CA.pem,cert=cert.pem,key=key.pem'.",
+    )
+
+
+def _context_tls(directory: Path, name: str, host: str, skip_verify: bool) -> Any:
     """Build the TLS settings from a context's stored CA, certificate and key."""
     tls_dir = directory / "contexts" / "tls" / _context_id(name) / "docker"
     files: dict[str, str | None] = {}
@@ -255,6 +281,7 @@ def _context_tls(directory: Path, name: str, skip_verify: bool) -> Any:
         files[filename] = str(candidate) if candidate.is_file() else None
     if not any(files.values()) and not skip_verify:
         return None
+    _check_client_pair(name, host, tls_dir, files)
     _check_readable(
         [path for path in files.values() if path], f" of docker context {name!r}"
     )
@@ -361,7 +388,7 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     check_host(host, f"docker context {name!r}")
     skip_verify = _context_skip_verify(name, meta_path, endpoint)
     try:
-        tls = _context_tls(directory, name, skip_verify)
+        tls = _context_tls(directory, name, host, skip_verify)
     except EndpointError:
         raise
     except Exception as error:  # docker.tls raises its own TLSParameterError
@@ -385,6 +412,7 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
         tls=tls,
         use_ssh_client=host.startswith("ssh://"),
         unverified_tls_warning=warning,
+        context=name,
     )
 
 

@@ -750,3 +750,128 @@ def test_unreadable_tls_file_named(
         f"'ls -l {unreadable}'",
     )
     assert "engine socket" not in result.stderr
+
+
+# -- TLS settings from a context -------------------------------------------
+
+
+def worker_token_by_context(
+    config: Path, name: str, docker_option: str
+) -> subprocess.CompletedProcess[str]:
+    """Create context `name` with `docker_option`, then read the worker token by it."""
+    docker(
+        "context", "create", name, "--docker", docker_option, DOCKER_CONFIG=str(config)
+    )
+    return swarmtui("-c", name, "join-token", "-q", "worker", DOCKER_CONFIG=str(config))
+
+
+def test_context_tls_to_plain_port_hint(
+    tls_swarm: TlsSwarm, manager_tcp_host: str
+) -> None:
+    config = tls_swarm.root / "context-plain-port-config"
+    client = tls_swarm.client
+    option = f"host={manager_tcp_host},ca={client.ca},cert={client.cert},"
+    option += f"key={client.key}"
+
+    result = worker_token_by_context(config, "plain-port", option)
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        "does not speak TLS on that port",
+        f"'docker context update plain-port --docker host={manager_tcp_host}'",
+    )
+    assert "DOCKER_TLS" not in result.stderr
+
+
+def test_context_without_tls_hint(tls_swarm: TlsSwarm) -> None:
+    config = tls_swarm.root / "context-without-tls-config"
+    host = tls_swarm.daemon.tls_host
+
+    result = worker_token_by_context(config, "no-tls", f"host={host}")
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        "docker context 'no-tls' has no TLS settings",
+        f"'docker context update no-tls --docker host={host},ca=CA.pem,",
+    )
+    assert "DOCKER_TLS_VERIFY" not in result.stderr
+    assert "DOCKER_CERT_PATH" not in result.stderr
+
+
+def test_context_without_ca_named(tls_swarm: TlsSwarm) -> None:
+    config = tls_swarm.root / "context-without-ca-config"
+    host = tls_swarm.daemon.tls_host
+    (create_tls_context(tls_swarm, "no-ca", config) / "ca.pem").unlink()
+
+    result = swarmtui(
+        "-c", "no-ca", "join-token", "-q", "worker", DOCKER_CONFIG=str(config)
+    )
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        "docker context 'no-ca' has no CA file (ca.pem)",
+        f"'docker context update no-ca --docker host={host},ca=CA.pem,",
+    )
+    assert "the CA in ca.pem" not in result.stderr
+    assert "DOCKER_CERT_PATH" not in result.stderr
+
+
+def test_context_unrelated_ca_named(tls_swarm: TlsSwarm) -> None:
+    config = tls_swarm.root / "context-unrelated-ca-config"
+    stored_ca = create_tls_context(tls_swarm, "other-ca", config) / "ca.pem"
+    shutil.copyfile(tls_swarm.unrelated.ca, stored_ca)
+
+    result = swarmtui(
+        "-c", "other-ca", "join-token", "-q", "worker", DOCKER_CONFIG=str(config)
+    )
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"is not signed by the CA in {stored_ca}, the CA file of docker context",
+        "'docker context update other-ca --docker host=",
+    )
+    assert "DOCKER_CERT_PATH" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("removed", "kept"), [("key.pem", "cert.pem"), ("cert.pem", "key.pem")]
+)
+def test_context_missing_client_file_named(
+    tls_swarm: TlsSwarm, removed: str, kept: str
+) -> None:
+    name = f"without-{removed}"
+    config = tls_swarm.root / f"context-without-{removed}-config"
+    folder = create_tls_context(tls_swarm, name, config)
+    (folder / removed).unlink()
+
+    result = swarmtui(
+        "-c", name, "join-token", "-q", "worker", DOCKER_CONFIG=str(config)
+    )
+
+    assert_failure(
+        result,
+        ExitCode.USAGE,
+        f"The docker context {name!r} has {kept} but {removed} is missing from "
+        f"{folder}.",
+        f"'docker context update {name} --docker host=",
+    )
+
+
+def test_context_without_client_certificate_named(tls_swarm: TlsSwarm) -> None:
+    config = tls_swarm.root / "context-ca-only-config"
+    host = tls_swarm.daemon.tls_host
+    option = f"host={host},ca={tls_swarm.client.ca}"
+
+    result = worker_token_by_context(config, "ca-only", option)
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        "No client certificate was sent",
+        f"'docker context update ca-only --docker host={host},ca=CA.pem,",
+    )
+    assert "DOCKER_CERT_PATH" not in result.stderr

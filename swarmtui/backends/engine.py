@@ -33,7 +33,7 @@ from swarmtui.backends.replies import (
     unlock_key_from_api,
     version_fields,
 )
-from swarmtui.backends.tls_errors import chained_exceptions, tls_error
+from swarmtui.backends.tls_errors import TlsSource, chained_exceptions, tls_error
 from swarmtui.backends.unix_http import (
     EngineHTTPError,
     ResponseTooLargeError,
@@ -546,7 +546,7 @@ class EngineBackend:
                 f"Permission denied on the engine socket {label}.", hint
             )
         if isinstance(error, _loaded("requests.exceptions", "SSLError")):
-            return tls_error(label, text, error, self._resolved and self._resolved.tls)
+            return tls_error(label, text, error, *self._tls_settings())
         not_engine = _not_engine_detail(error)
         if not_engine == CLOSED_WITHOUT_RESPONSE or (
             not not_engine and _is_connection_failure(error)
@@ -593,6 +593,13 @@ class EngineBackend:
             )
         return EngineError(f"The engine call to {label} failed: {shorten(text)}")
 
+    def _tls_settings(self) -> tuple[Any, TlsSource]:
+        """Return the TLSConfig in use, if any, and where its settings came from."""
+        resolved = self._resolved
+        if resolved is None:
+            return None, TlsSource()
+        return resolved.tls, TlsSource(resolved.context, redact(resolved.base_url))
+
     def _ssh_failure(self, label: str) -> SwarmTuiError | None:
         """Return the error for the call's last ssh process, if it failed.
 
@@ -626,6 +633,24 @@ class EngineBackend:
             _ssh_hint(reason, self._resolve().base_url),
         )
 
+    def _tls_missing(self, label: str) -> TlsError:
+        """Describe a plain HTTP request that the engine's TLS port rejected."""
+        _, source = self._tls_settings()
+        if source.context:
+            return TlsError(
+                f"The engine at {label} serves its API over TLS, and docker "
+                f"context {source.context!r} has no TLS settings.",
+                "Give the context the engine's CA and a client certificate and "
+                f"key with '{source.update_command()}'.",
+            )
+        return TlsError(
+            f"The engine at {label} serves its API over TLS, and the request "
+            "was sent without it.",
+            "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with "
+            "ca.pem, cert.pem and key.pem, or use a docker context with TLS "
+            "files.",
+        )
+
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
         raw = redact(str(getattr(error, "explanation", "") or error))
         # One line: an error page's line breaks would show as escapes.
@@ -640,13 +665,7 @@ class EngineBackend:
         if "update out of sequence" in lowered:
             return _OutOfSequence(explanation)
         if "http request to an https server" in lowered:
-            return TlsError(
-                f"The engine at {label} serves its API over TLS, and the request "
-                "was sent without it.",
-                "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with "
-                "ca.pem, cert.pem and key.pem, or use a docker context with TLS "
-                "files.",
-            )
+            return self._tls_missing(label)
         if "worker nodes can't be used" in lowered:
             return NotAManagerError(
                 f"The engine at {label} is a worker node; only managers can read "

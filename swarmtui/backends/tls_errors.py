@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,41 @@ from typing import Any
 from swarmtui.errors import TlsError
 from swarmtui.timetext import format_utc
 
-TLS_FILES_HINT = "DOCKER_CERT_PATH, or the docker context's TLS files"
+# The variable that names the folder of TLS files from the environment.
+TLS_FILES_HINT = "DOCKER_CERT_PATH"
 # OpenSSL's reason as the ssl module writes it, "[X509: REASON] text (_ssl.c:NNNN)".
 SSL_REASON = re.compile(r"\[[A-Z0-9_]+(?:: [A-Z0-9_]+)?\] [^'\"()]*[^'\"() ]")
+
+
+@dataclass(frozen=True)
+class TlsSource:
+    """The origin of a connection's TLS settings, which the hints name.
+
+    `context` is the docker context's name, or "" for DOCKER_TLS_VERIFY,
+    DOCKER_TLS and DOCKER_CERT_PATH. `host` is the engine's address.
+    """
+
+    context: str = ""
+    host: str = ""
+
+    def update_command(self) -> str:
+        """Return the command that gives the context new TLS files."""
+        return (
+            f"docker context update {self.context} --docker host={self.host},"
+            "ca=CA.pem,cert=cert.pem,key=key.pem"
+        )
+
+    def files_note(self) -> str:
+        """Return where the TLS files are changed, for the end of a hint."""
+        if not self.context:
+            return TLS_FILES_HINT
+        return (
+            f"docker context {self.context!r} keeps its own copies, so give it new "
+            f"ones with '{self.update_command()}'"
+        )
+
+
+ENVIRONMENT = TlsSource()
 
 
 def chained_exceptions(error: BaseException) -> Iterator[BaseException]:
@@ -75,7 +108,7 @@ def _file(tls: Any, name: str) -> str:
 
 
 def _file_error(
-    label: str, ssl_error: ssl.SSLError | None, tls: Any
+    label: str, ssl_error: ssl.SSLError | None, tls: Any, source: TlsSource
 ) -> TlsError | None:
     """Name a TLS file that OpenSSL could not load, before the TLS handshake.
 
@@ -93,7 +126,7 @@ def _file_error(
     ca, cert, key = _file(tls, "ca.pem"), _file(tls, "cert.pem"), _file(tls, "key.pem")
     ca_hint = (
         "Put the PEM certificate of the CA that signed the engine's certificate "
-        f"there ({TLS_FILES_HINT})."
+        f"there ({source.files_note()})."
     )
     if reason == "NO_CERTIFICATE_OR_CRL_FOUND":
         return TlsError(
@@ -111,19 +144,21 @@ def _file_error(
             f"The client certificate {cert} or its key {key} for the engine at "
             f"{label} is not a valid PEM file.",
             "Check that both files are the PEM certificate and key that the "
-            f"engine's CA issued for this client ({TLS_FILES_HINT}).",
+            f"engine's CA issued for this client ({source.files_note()}).",
         )
     if reason == "KEY_VALUES_MISMATCH":
         return TlsError(
             f"The client key {key} for the engine at {label} does not belong to "
             f"the certificate {cert}.",
             "Put the key that was made with that certificate in key.pem "
-            f"({TLS_FILES_HINT}).",
+            f"({source.files_note()}).",
         )
     return None
 
 
-def _client_certificate_out_of_date(label: str, tls: Any) -> TlsError | None:
+def _client_certificate_out_of_date(
+    label: str, tls: Any, source: TlsSource
+) -> TlsError | None:
     """Name a client certificate that has expired or is not valid yet, by this clock.
 
     The engine closes the handshake the same way for any client certificate
@@ -141,7 +176,7 @@ def _client_certificate_out_of_date(label: str, tls: Any) -> TlsError | None:
     now = datetime.now(UTC)
     renew = (
         "Get a new client certificate and key from the CA the engine trusts and "
-        f"put them in cert.pem and key.pem ({TLS_FILES_HINT})."
+        f"put them in cert.pem and key.pem ({source.files_note()})."
     )
     if now > certificate.not_valid_after_utc:
         return TlsError(
@@ -158,14 +193,87 @@ def _client_certificate_out_of_date(label: str, tls: Any) -> TlsError | None:
     return None
 
 
-def tls_error(label: str, text: str, error: BaseException, tls: Any = None) -> TlsError:
+def _unverified_engine(label: str, tls: Any, source: TlsSource) -> TlsError:
+    """Describe an engine certificate that the CA file, or the CA bundle, rejected."""
+    if not source.context:
+        return TlsError(
+            f"The TLS certificate of the engine at {label} is not signed by the "
+            "CA in ca.pem.",
+            "Put the CA that signed the engine's certificate in ca.pem "
+            f"({TLS_FILES_HINT}).",
+        )
+    fix = (
+        f"Give the context the CA that signed the engine's certificate with "
+        f"'{source.update_command()}'."
+    )
+    ca = _file(tls, "ca.pem")
+    if ca == "ca.pem":
+        return TlsError(
+            f"The TLS certificate of the engine at {label} is not signed by a CA "
+            f"in the default CA bundle, and docker context {source.context!r} "
+            "has no CA file (ca.pem) of its own.",
+            fix,
+        )
+    return TlsError(
+        f"The TLS certificate of the engine at {label} is not signed by the CA "
+        f"in {ca}, the CA file of docker context {source.context!r}.",
+        fix,
+    )
+
+
+def _no_tls_on_port(label: str, source: TlsSource) -> TlsError:
+    """Describe TLS sent to a port that serves plain HTTP."""
+    hint = (
+        "Unset DOCKER_TLS_VERIFY and DOCKER_TLS for an engine that serves plain "
+        "HTTP, or use the port where it serves TLS."
+    )
+    if source.context:
+        hint = (
+            f"For an engine that serves plain HTTP, remove the TLS settings of "
+            f"docker context {source.context!r} with 'docker context update "
+            f"{source.context} --docker host={source.host}'. Otherwise point the "
+            "context at the port where the engine serves TLS."
+        )
+    return TlsError(f"The engine at {label} does not speak TLS on that port.", hint)
+
+
+def _handshake_closed(label: str, tls: Any, source: TlsSource) -> TlsError:
+    """Describe an engine that closed the TLS handshake, as for a rejected client."""
+    out_of_date = _client_certificate_out_of_date(label, tls, source)
+    if out_of_date is not None:
+        return out_of_date
+    if _file(tls, "cert.pem") == "cert.pem":
+        return TlsError(
+            f"The engine at {label} closed the connection during the TLS "
+            "handshake. No client certificate was sent, and an engine started "
+            "with --tlsverify requires one.",
+            "Give a client certificate and key (cert.pem, key.pem) signed by a CA "
+            f"the engine trusts ({source.files_note()}).",
+        )
+    return TlsError(
+        f"The engine at {label} closed the connection during the TLS "
+        "handshake, as it does when it does not accept the client "
+        "certificate.",
+        "Use a client certificate and key (cert.pem, key.pem) signed by a CA "
+        f"the engine trusts ({source.files_note()}).",
+    )
+
+
+def tls_error(
+    label: str,
+    text: str,
+    error: BaseException,
+    tls: Any = None,
+    source: TlsSource = ENVIRONMENT,
+) -> TlsError:
     """Name the cause of a failed TLS connection from the SSL error and its text.
 
-    `text` is the redacted text of `error`, and `tls` the docker SDK's
-    TLSConfig, whose file paths the message names where it can.
+    `text` is the redacted text of `error`, `tls` the docker SDK's TLSConfig,
+    whose file paths the message names where it can, and `source` where the
+    TLS settings came from, which the hints name.
     """
     ssl_error = find_ssl_error(error)
-    from_file = _file_error(label, ssl_error, tls)
+    from_file = _file_error(label, ssl_error, tls, source)
     if from_file is not None:
         return from_file
     lowered = text.lower()
@@ -184,12 +292,7 @@ def tls_error(label: str, text: str, error: BaseException, tls: Any = None) -> T
             "engine's certificate or its CA if it has expired.",
         )
     if "certificate verify failed" in lowered:
-        return TlsError(
-            f"The TLS certificate of the engine at {label} is not signed by the "
-            "CA in ca.pem.",
-            "Put the CA that signed the engine's certificate in ca.pem "
-            f"({TLS_FILES_HINT}).",
-        )
+        return _unverified_engine(label, tls, source)
     if "private key is encrypted" in lowered:
         # urllib3 rejects an encrypted key.pem before the handshake, so that
         # OpenSSL does not prompt for the passphrase on the terminal.
@@ -197,28 +300,15 @@ def tls_error(label: str, text: str, error: BaseException, tls: Any = None) -> T
             f"The client key (key.pem) for the engine at {label} is encrypted "
             "with a passphrase.",
             "Decrypt it with 'openssl pkey -in key.pem -out key-plain.pem' and "
-            f"put key-plain.pem in its place ({TLS_FILES_HINT}).",
+            f"put key-plain.pem in its place ({source.files_note()}).",
         )
     if "wrong_version_number" in lowered or "wrong version number" in lowered:
-        return TlsError(
-            f"The engine at {label} does not speak TLS on that port.",
-            "Unset DOCKER_TLS_VERIFY for an engine that serves plain HTTP, or "
-            "use the port where it serves TLS.",
-        )
+        return _no_tls_on_port(label, source)
     if "eof" in lowered or "alert" in lowered or "bad certificate" in lowered:
-        out_of_date = _client_certificate_out_of_date(label, tls)
-        if out_of_date is not None:
-            return out_of_date
-        return TlsError(
-            f"The engine at {label} closed the connection during the TLS "
-            "handshake, as it does when it does not accept the client "
-            "certificate.",
-            "Use a client certificate and key (cert.pem, key.pem) signed by a CA "
-            f"the engine trusts ({TLS_FILES_HINT}).",
-        )
+        return _handshake_closed(label, tls, source)
     reason = _reason_text(ssl_error, text)
     detail = f": {reason}." if reason else "."
     return TlsError(
         f"The TLS connection to the engine at {label} failed{detail}",
-        f"Check ca.pem, cert.pem and key.pem ({TLS_FILES_HINT}).",
+        f"Check ca.pem, cert.pem and key.pem ({source.files_note()}).",
     )
