@@ -184,6 +184,51 @@ def _host_label(base_url: str) -> str:
     return base_url
 
 
+class _JsonFileError(Exception):
+    """A docker CLI JSON file that cannot be read or parsed.
+
+    The message completes "... cannot be read from PATH: ...".
+    `access` is True when the file's mode or owner is the cause.
+    """
+
+    def __init__(self, reason: str, access: bool = False) -> None:
+        super().__init__(reason)
+        self.access = access
+
+
+def _read_json_file(path: Path) -> Any:
+    """Return the parsed JSON of `path`, or raise _JsonFileError with a plain reason.
+
+    FileNotFoundError passes through, for the caller to treat as absent.
+    """
+    try:
+        data = read_private_file(path)
+    except FileRejected as error:
+        raise _JsonFileError(str(error)) from None
+    except PermissionError:
+        raise _JsonFileError("permission denied", access=True) from None
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise _JsonFileError(error.strerror or str(error)) from None
+    if not data.strip():
+        raise _JsonFileError("the file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _JsonFileError(
+            f"it is not UTF-8 text (byte {error.start + 1} is not valid UTF-8)"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _JsonFileError(
+            f"it is not valid JSON at line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise _JsonFileError("its JSON is nested too deeply to read") from None
+
+
 def config_dir(environment: Mapping[str, str]) -> Path:
     """Return the docker CLI's config folder: DOCKER_CONFIG or ~/.docker."""
     configured = environment.get("DOCKER_CONFIG")
@@ -360,22 +405,25 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
         return ResolvedEndpoint(label=DEFAULT_HOST, base_url=DEFAULT_HOST)
     meta_path = directory / "contexts" / "meta" / _context_id(name) / "meta.json"
     try:
-        meta = json.loads(read_private_file(meta_path).decode("utf-8"))
-    except FileRejected as error:
-        raise EndpointError(
-            f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
-            "Recreate it with 'docker context rm' and 'docker context create'.",
-        ) from None
+        meta = _read_json_file(meta_path)
     except FileNotFoundError:
         raise EndpointError(
             f"The docker context {name!r} was not found in {directory}.",
             "List the contexts with 'docker context ls', or pick one with -c.",
         ) from None
-    except (OSError, ValueError, RecursionError) as error:
+    except _JsonFileError as error:
+        hint = (
+            f"Recreate it with 'docker context rm {name}' and 'docker context "
+            f"create {name} --docker host=HOST'."
+        )
+        if error.access:
+            hint = (
+                "Give the user that runs swarmtui read access to it (check its "
+                f"mode and owner with 'ls -l {meta_path}')."
+            )
         raise EndpointError(
-            f"The docker context {name!r} cannot be read from {meta_path}: "
-            f"{type(error).__name__}.",
-            "Recreate it with 'docker context rm' and 'docker context create'.",
+            f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
+            hint,
         ) from None
     endpoint = _docker_endpoint(meta)
     if endpoint is None:

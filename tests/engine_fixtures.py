@@ -113,6 +113,19 @@ def swarmtui_script() -> str:
     return str(script)
 
 
+def without_file_access(command: list[str]) -> list[str]:
+    """Return `command` prefixed to run without root's power to read every file.
+
+    For a user other than root, `command` is returned unchanged.
+    """
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is needed to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+
+
 def clean_environment(**extra: str) -> dict[str, str]:
     """Return os.environ without the engine selection variables, plus `extra`."""
     environment = {

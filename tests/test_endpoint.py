@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from engine_fixtures import docker_cli
+from engine_fixtures import docker_cli, swarmtui_script, without_file_access
 from tls_support import CertificateAuthority
 
 from swarmtui.endpoint import EndpointChoice, resolve_endpoint
@@ -569,3 +569,56 @@ def test_skip_verify_token_value_redacted(config: Path) -> None:
 
     assert 'SkipTLSVerify is a string ("<token fp:' in caught.value.message
     assert "SWMTKN" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b'{"Name": "named", "Endp', "it is not valid JSON at line 1 column 19"),
+        (b"\xff\xfe\x00{", "it is not UTF-8 text (byte 1 is not valid UTF-8)"),
+        (b"[" * 100_000, "its JSON is nested too deeply to read"),
+    ],
+    ids=["empty", "truncated", "not-utf8", "deep-nesting"],
+)
+def test_damaged_context_reason_named(
+    config: Path, content: bytes, reason: str
+) -> None:
+    meta = context_meta(config, "named")
+    meta.write_bytes(content)
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert caught.value.message == (
+        f"The docker context 'named' cannot be read from {meta}: {reason}."
+    )
+    assert caught.value.hint == (
+        "Recreate it with 'docker context rm named' and 'docker context create "
+        "named --docker host=HOST'."
+    )
+    assert "Error" not in str(caught.value)
+
+
+def test_unreadable_context_names_mode(config: Path) -> None:
+    meta = context_meta(config, "named")
+    meta.chmod(0)
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "DOCKER_CONFIG": str(config),
+        "HOME": str(config.parent),
+    }
+
+    result = subprocess.run(
+        without_file_access([swarmtui_script(), "-c", "named", "join-token", "worker"]),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=environment,
+        timeout=60,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert f"cannot be read from {meta}: permission denied." in result.stderr
+    assert f"check its mode and owner with 'ls -l {meta}'" in result.stderr
+    assert "Recreate" not in result.stderr

@@ -32,6 +32,7 @@ from engine_fixtures import (
     get_json,
     join_token,
     swarmtui_script,
+    without_file_access,
 )
 from tls_support import CertificateAuthority, TlsFiles
 
@@ -703,16 +704,6 @@ def test_skip_verify_string_rejected(tls_swarm: TlsSwarm, value: str) -> None:
         f"in {meta}, the field SkipTLSVerify is a string",
     )
     assert "not checked" not in result.stderr
-
-
-def without_file_access(command: list[str]) -> list[str]:
-    """Run `command` without root's power to read any file, when run as root."""
-    if os.geteuid() != 0:
-        return command
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("setpriv (util-linux) is needed to drop CAP_DAC_OVERRIDE")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
 
 
 @pytest.mark.parametrize("filename", ["ca.pem", "cert.pem", "key.pem"])
