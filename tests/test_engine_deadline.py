@@ -271,7 +271,9 @@ def test_silent_ssh_host_times_out(silent_tcp_listener: tuple[str, int]) -> None
     )
 
     assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
-    assert "did not respond within 2 seconds" in result.stderr
+    assert "did not respond within 2 seconds, so ssh had not logged in" in (
+        result.stderr
+    )
     assert "paramiko" not in result.stderr
 
 

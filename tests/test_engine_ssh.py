@@ -13,6 +13,7 @@ import pwd
 import select
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -238,6 +239,17 @@ def test_ssh_config_port_applies(manager: Daemon, ssh_server: SshServer) -> None
     assert result.stdout == join_token(manager, "worker") + "\n"
 
 
+def ssh_script(folder: Path, config: Path) -> Path:
+    """Write `folder`/bin/ssh, which runs ssh with `config`; return that bin folder."""
+    bin_directory = folder / "bin"
+    bin_directory.mkdir()
+    script = bin_directory / "ssh"
+    ssh = shlex.quote(openssh_tool("ssh"))
+    script.write_text(f'#!/bin/sh\nexec {ssh} -F {shlex.quote(str(config))} "$@"\n')
+    script.chmod(0o755)
+    return bin_directory
+
+
 def prompting_ssh(server: SshServer, folder: Path, identity: Path) -> dict[str, str]:
     """Return an environment whose `ssh` prompts on the terminal, as by default.
 
@@ -261,12 +273,7 @@ def prompting_ssh(server: SshServer, folder: Path, identity: Path) -> dict[str, 
         "  ControlPath none\n"
         "  LogLevel ERROR\n"
     )
-    bin_directory = folder / "bin"
-    bin_directory.mkdir()
-    script = bin_directory / "ssh"
-    ssh = shlex.quote(openssh_tool("ssh"))
-    script.write_text(f'#!/bin/sh\nexec {ssh} -F {shlex.quote(str(config))} "$@"\n')
-    script.chmod(0o755)
+    bin_directory = ssh_script(folder, config)
     environment = server.client_environment(DOCKER_HOST=server.host)
     environment["PATH"] = f"{bin_directory}:{environment['PATH']}"
     return environment
@@ -357,3 +364,106 @@ def test_ssh_key_passphrase_fails_at_once(
     assert "did not respond" not in output
     assert elapsed < 5
     assert "SWMTKN" not in output
+
+
+def ssh_with_known_hosts(
+    server: SshServer, folder: Path, known_hosts: str
+) -> dict[str, str]:
+    """Return the environment of `server` whose ssh reads `known_hosts` instead."""
+    (folder / "known_hosts").write_text(known_hosts)
+    config = folder / "ssh_config"
+    config.write_text(
+        server.client_config.read_text().replace(
+            f"UserKnownHostsFile {server.directory / 'known_hosts'}",
+            f"UserKnownHostsFile {folder / 'known_hosts'}",
+        )
+    )
+    bin_directory = ssh_script(folder, config)
+    environment = server.client_environment()
+    environment["PATH"] = f"{bin_directory}:{environment['PATH']}"
+    return environment
+
+
+def test_ssh_changed_host_key_named(ssh_server: SshServer, tmp_path: Path) -> None:
+    other_key = tmp_path / "other_host_key"
+    subprocess.run(
+        [
+            openssh_tool("ssh-keygen"),
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            str(other_key),
+        ],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    key_type, key = Path(f"{other_key}.pub").read_text().split()[:2]
+    environment = ssh_with_known_hosts(
+        ssh_server, tmp_path, f"[127.0.0.1]:{ssh_server.port} {key_type} {key}\n"
+    )
+
+    result = run_swarmtui(
+        "join-token", "-q", "worker", host=ssh_server.host, environment=environment
+    )
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        "the ssh server's host key has changed since it was stored in known_hosts.",
+        "man-in-the-middle",
+        f'\'ssh-keygen -f "{tmp_path / "known_hosts"}" -R '
+        f'"[127.0.0.1]:{ssh_server.port}"\'',
+    )
+    assert "Connect once with" not in result.stderr
+    assert "Accepted publickey" not in ssh_server.log_path.read_text()
+
+
+def test_ssh_silent_server_named(ssh_server: SshServer) -> None:
+    # The kernel completes the TCP handshake for the backlog, and nothing
+    # ever writes the SSH banner.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        host = f"ssh://root@127.0.0.1:{port}"
+
+        result = run_swarmtui(
+            "--timeout",
+            "2",
+            "join-token",
+            "-q",
+            "worker",
+            host=host,
+            environment=ssh_server.client_environment(),
+        )
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"The ssh server for {host} did not respond within 2 seconds, so ssh had "
+        "not logged in and the request did not reach dockerd.",
+        f"'ssh -p {port} root@127.0.0.1' logs in",
+    )
+    assert "dockerd is running" not in result.stderr
+    assert ssh_server.client_processes() == []
+
+
+def test_ssh_silent_dockerd_named(tmp_path: Path) -> None:
+    socket_path = tmp_path / "silent.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(socket_path))
+        listener.listen(8)
+        with ssh_server_for(f"unix://{socket_path}") as server:
+            result = quiet_worker_token(server)
+
+    assert_failure(
+        result,
+        ExitCode.ENGINE_UNREACHABLE,
+        f"The engine at {server.host} did not respond within 5 seconds.",
+        "Check that dockerd is running",
+    )
+    assert "ssh server" not in result.stderr

@@ -26,6 +26,8 @@ def test_ssh_command_line(url: str, expected: list[str]) -> None:
         "ssh",
         "-o",
         "BatchMode=yes",
+        "-o",
+        "LogLevel=VERBOSE",
         *expected,
         "docker system dial-stdio",
     ]

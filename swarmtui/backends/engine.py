@@ -427,8 +427,9 @@ class EngineBackend:
         worker = threading.Thread(target=run, name=CALL_THREAD_NAME, daemon=True)
         worker.start()
         if not done.wait(self._timeout):
+            not_logged_in = self._ssh_not_logged_in(worker.ident)
             self._abandon(worker.ident)
-            raise self._timed_out()
+            raise not_logged_in or self._timed_out()
         if failure:
             raise failure[0]
         return outcome[0]  # type: ignore[no-any-return]
@@ -465,6 +466,31 @@ class EngineBackend:
                 client.close()
             except Exception as error:  # closing is best effort
                 log.debug("closing an abandoned client failed: %s", error)
+
+    def _ssh_not_logged_in(self, ident: int | None) -> RequestTimeoutError | None:
+        """Return the timeout error for a call whose ssh process has not logged in.
+
+        ssh runs with LogLevel=VERBOSE, so a process that is still running
+        without an "Authenticated to" line has not finished its login, and
+        the request has not reached dockerd.
+        """
+        state = self._calls.get(ident or 0)
+        if state is None or not state.ssh_processes:
+            return None
+        ssh = state.ssh_processes[-1]
+        if ssh.process.poll() is not None:
+            return None
+        if any(line.startswith(SSH_LOGGED_IN) for line in _stderr_lines(ssh.stderr)):
+            return None
+        url = self._resolve().base_url
+        return RequestTimeoutError(
+            f"The ssh server for {self._address_label()} did not respond within "
+            f"{seconds_text(self._timeout)}, so ssh had not logged in and the "
+            "request did not reach dockerd.",
+            "Check that an ssh server listens at that address and port and that "
+            f"'ssh {_ssh_login(url)}' logs in, then retry, or raise the timeout "
+            "with --timeout.",
+        )
 
     def _address_label(self) -> str:
         """Return the endpoint's label, followed by its address when they differ.
@@ -626,11 +652,23 @@ class EngineBackend:
         # when it cannot connect or log in, and also when the SDK stops it
         # with SIGTERM on closing the connection, which can come before the
         # remote command's own status arrives.
+        url = self._resolve().base_url
+        remove_key = _host_key_changed(failed.stderr)
+        if remove_key:
+            return EngineUnreachableError(
+                f"Cannot connect to the Docker engine at {label} through ssh: the "
+                "ssh server's host key has changed since it was stored in "
+                "known_hosts.",
+                "Another machine may pose as the host (a man-in-the-middle "
+                "attack), or the host got a new key. Check the new key with the "
+                f"host's admin, then remove the old one with '{remove_key}' and "
+                f"connect once with 'ssh {_ssh_login(url)}' to accept the new one.",
+            )
         reason = _last_stderr_line(failed.stderr) or f"ssh exited with status {status}"
         return EngineUnreachableError(
             f"Cannot connect to the Docker engine at {label} through ssh: "
             f"{_sentence(reason)}",
-            _ssh_hint(reason, self._resolve().base_url),
+            _ssh_hint(reason, url),
         )
 
     def _tls_missing(self, label: str) -> TlsError:
@@ -803,7 +841,9 @@ def ssh_command(url: str) -> list[str]:
     # BatchMode makes ssh fail at once where it would ask on the terminal
     # (an unknown host key, a password, a key's passphrase): the prompt
     # would be drawn over the console, and the call would time out.
-    command = ["ssh", "-o", "BatchMode=yes"]
+    # LogLevel=VERBOSE makes ssh write "Authenticated to ..." once it has
+    # logged in, which distinguishes a silent ssh server from a silent dockerd.
+    command = ["ssh", "-o", "BatchMode=yes", "-o", "LogLevel=VERBOSE"]
     if parts.username:
         command += ["-l", urllib.parse.unquote(parts.username)]
     if parts.port is not None:
@@ -812,14 +852,20 @@ def ssh_command(url: str) -> list[str]:
     return command
 
 
-def _ssh_hint(reason: str, url: str) -> str:
-    """Return what to do about an ssh failure whose last stderr line is `reason`."""
+def _ssh_login(url: str) -> str:
+    """Return the `ssh` arguments that log in as an ssh:// URL does, as "-p 22 u@h"."""
     parts = urllib.parse.urlsplit(url)
     login = parts.hostname or ""
     if parts.username:
         login = f"{urllib.parse.unquote(parts.username)}@{login}"
     if parts.port is not None:
         login = f"-p {parts.port} {login}"
+    return login
+
+
+def _ssh_hint(reason: str, url: str) -> str:
+    """Return what to do about an ssh failure whose last stderr line is `reason`."""
+    login = _ssh_login(url)
     if "host key verification failed" in reason.lower():
         return (
             "swarmtui runs ssh with BatchMode=yes, so ssh cannot ask whether to "
@@ -847,18 +893,60 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _last_stderr_line(stderr: IO[bytes]) -> str:
-    """Return the last non-empty line of an ssh process's stderr file, redacted."""
+# Lines that ssh writes at LogLevel=VERBOSE on a login and at the end of a
+# session, checked with OpenSSH 9.2. They are no cause of a failure.
+SSH_VERBOSE_PREFIXES = ("Authenticated to ", "Transferred: ", "Bytes per second: ")
+SSH_LOGGED_IN = "Authenticated to "
+
+
+def _stderr_lines(stderr: IO[bytes]) -> list[str]:
+    """Return the non-empty lines at the end of an ssh process's stderr file.
+
+    The file is read with pread, which leaves alone the file offset that
+    the ssh process shares and may still write at.
+    """
     try:
-        size = stderr.seek(0, os.SEEK_END)
-        stderr.seek(max(0, size - SSH_STDERR_TAIL))
-        text = stderr.read().decode("utf-8", errors="replace")
+        size = os.fstat(stderr.fileno()).st_size
+        start = max(0, size - SSH_STDERR_TAIL)
+        data = os.pread(stderr.fileno(), size - start, start)
     except (OSError, ValueError):
-        return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return []
+    text = data.decode("utf-8", errors="replace")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _last_stderr_line(stderr: IO[bytes]) -> str:
+    """Return the last line of an ssh process's stderr that names a cause, redacted."""
+    lines = [
+        line
+        for line in _stderr_lines(stderr)
+        if not line.startswith(SSH_VERBOSE_PREFIXES)
+    ]
     if not lines:
         return ""
     return shorten(redact(lines[-1]))
+
+
+def _host_key_changed(stderr: IO[bytes]) -> str:
+    """Return ssh's command that removes a changed host key, or "" if none changed.
+
+    ssh prints "REMOTE HOST IDENTIFICATION HAS CHANGED", then the command
+    'ssh-keygen -f "KNOWN_HOSTS" -R "HOST"', before "Host key verification
+    failed." (OpenSSH 9.2). A changed key may only print "Host key for HOST
+    has changed", so "ssh-keygen -R" stands for the command then.
+    """
+    lines = _stderr_lines(stderr)
+    changed = any(
+        "REMOTE HOST IDENTIFICATION HAS CHANGED" in line
+        or (line.startswith("Host key for ") and " has changed" in line)
+        for line in lines
+    )
+    if not changed:
+        return ""
+    for line in lines:
+        if line.startswith("ssh-keygen ") and " -R " in line:
+            return shorten(redact(line))
+    return "ssh-keygen -R HOST"
 
 
 def _end_ssh_processes(ssh_processes: list[_SshProcess]) -> None:
