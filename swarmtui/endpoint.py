@@ -238,31 +238,48 @@ def config_dir(environment: Mapping[str, str]) -> Path:
 
 
 def current_context_name(directory: Path) -> str:
-    """Read `currentContext` from config.json; "default" when unset or absent."""
+    """Read `currentContext` from config.json; "default" when unset or absent.
+
+    A file that cannot be read or parsed, is not a JSON object, or has a
+    currentContext that is not a string raises EndpointError, as an empty
+    file does. The docker CLI 28.2.2 warns about such a file and goes on
+    with the default context, but swarmtui would then reach an engine the
+    user did not choose.
+    """
     path = directory / "config.json"
+    fix = "Fix or remove the file, or point DOCKER_CONFIG at another folder."
     try:
-        text = read_private_file(path).decode("utf-8")
+        data = _read_json_file(path)
     except FileNotFoundError:
         return "default"
-    except (FileRejected, UnicodeDecodeError) as error:
+    except _JsonFileError as error:
+        hint = fix
+        if error.access:
+            hint = (
+                "Give the user that runs swarmtui read access to it (check its "
+                f"mode and owner with 'ls -l {path}'), or point DOCKER_CONFIG at "
+                "another folder."
+            )
         raise EndpointError(
-            f"The docker config file {path} cannot be used: {error}.",
-            "Fix or remove the file, or point DOCKER_CONFIG at another folder.",
+            f"The docker config file {path} cannot be used: {error}.", hint
         ) from None
-    except OSError as error:
+    from swarmtui.backends.replies import json_type  # backends imports this module
+
+    if not isinstance(data, dict):
         raise EndpointError(
-            f"The docker config file {path} cannot be read: {error.strerror}.",
-            "Check its permissions, or point DOCKER_CONFIG at another folder.",
-        ) from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as error:
+            f"The docker config file {path} cannot be used: it contains "
+            f"{json_type(data)} where the docker CLI expects a JSON object.",
+            fix,
+        )
+    name = data.get("currentContext")
+    if name is not None and not isinstance(name, str):
         raise EndpointError(
-            f"The docker config file {path} is not valid JSON: {error}.",
-            "Fix or remove the file.",
-        ) from None
-    name = data.get("currentContext") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and name else "default"
+            f"The docker config file {path} cannot be used: its field "
+            f"currentContext is {json_type(name)} where the docker CLI expects "
+            "a string.",
+            fix,
+        )
+    return name or "default"
 
 
 def _check_readable(paths: list[str], owner: str = "") -> None:

@@ -145,15 +145,43 @@ def test_damaged_context_is_clear_error(config: Path, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["{", "[" * 200_000 + "]" * 200_000], ids=["syntax", "deep-nesting"]
+    ("text", "reason"),
+    [
+        ("", "the file is empty"),
+        ("{", "it is not valid JSON at line 1 column 2"),
+        ("[" * 200_000 + "]" * 200_000, "its JSON is nested too deeply to read"),
+        ("[]", "it contains a list where the docker CLI expects a JSON object"),
+        (
+            '{"currentContext": 5}',
+            "its field currentContext is a number where the docker CLI expects "
+            "a string",
+        ),
+        (
+            '{"currentContext": ["named"]}',
+            "its field currentContext is a list where the docker CLI expects a string",
+        ),
+    ],
+    ids=["empty", "syntax", "deep-nesting", "array", "number", "list-of-names"],
 )
-def test_damaged_config_is_clear_error(config: Path, text: str) -> None:
-    (config / "config.json").write_text(text)
+def test_damaged_config_is_clear_error(config: Path, text: str, reason: str) -> None:
+    path = config / "config.json"
+    path.write_text(text)
 
     with pytest.raises(EndpointError) as caught:
         choose(config)
 
-    assert "not valid JSON" in str(caught.value)
+    assert caught.value.message == (
+        f"The docker config file {path} cannot be used: {reason}."
+    )
+    assert caught.value.exit_code == 2
+    assert "DOCKER_CONFIG" in caught.value.hint
+
+
+@pytest.mark.parametrize("text", ['{"currentContext": null}', '{"currentContext": ""}'])
+def test_config_without_context_is_default(config: Path, text: str) -> None:
+    (config / "config.json").write_text(text)
+
+    assert choose(config) == "unix:///var/run/docker.sock"
 
 
 def test_host_and_context_together_rejected() -> None:
@@ -600,9 +628,17 @@ def test_damaged_context_reason_named(
     assert "Error" not in str(caught.value)
 
 
-def test_unreadable_context_names_mode(config: Path) -> None:
-    meta = context_meta(config, "named")
-    meta.chmod(0)
+@pytest.mark.parametrize("target", ["context", "config"])
+def test_unreadable_file_names_mode(config: Path, target: str) -> None:
+    path = context_meta(config, "named")
+    arguments = ["-c", "named"]
+    separator = ":"
+    if target == "config":
+        path = config / "config.json"
+        path.write_text(json.dumps({"currentContext": "named"}))
+        arguments = []
+        separator = " cannot be used:"
+    path.chmod(0)
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "DOCKER_CONFIG": str(config),
@@ -610,7 +646,7 @@ def test_unreadable_context_names_mode(config: Path) -> None:
     }
 
     result = subprocess.run(
-        without_file_access([swarmtui_script(), "-c", "named", "join-token", "worker"]),
+        without_file_access([swarmtui_script(), *arguments, "join-token", "worker"]),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -619,6 +655,6 @@ def test_unreadable_context_names_mode(config: Path) -> None:
     )
 
     assert result.returncode == 2, result.stderr
-    assert f"cannot be read from {meta}: permission denied." in result.stderr
-    assert f"check its mode and owner with 'ls -l {meta}'" in result.stderr
+    assert f"{path}{separator} permission denied." in result.stderr
+    assert f"check its mode and owner with 'ls -l {path}'" in result.stderr
     assert "Recreate" not in result.stderr
