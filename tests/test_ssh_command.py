@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from swarmtui.backends.engine import _ssh_hint, ssh_command
+from swarmtui.backends.engine import _last_stderr_line, _ssh_hint, ssh_command
 
 
 @pytest.mark.parametrize(
@@ -56,3 +58,25 @@ def test_remote_socket_denied_gets_general_hint() -> None:
 
     assert "ssh-agent" not in hint
     assert "'docker version' works there for that user" in hint
+
+
+def test_verbose_exit_lines_skipped(tmp_path: Path) -> None:
+    # ssh's stderr at LogLevel=VERBOSE when the remote command failed and the
+    # docker SDK then stopped ssh with SIGTERM.
+    with (tmp_path / "stderr").open("w+b") as stderr:
+        stderr.write(
+            b'Authenticated to 127.0.0.1 ([127.0.0.1]:2222) using "publickey".\n'
+            b"failed to open the raw stream connection: dial unix /x.sock: "
+            b"connect: no such file or directory\n"
+            b"Transferred: sent 3520, received 3420 bytes, in 0.2 seconds\n"
+            b"Bytes per second: sent 20360.6, received 19782.2\n"
+            b"Killed by signal 15.\n"
+        )
+        stderr.flush()
+
+        line = _last_stderr_line(stderr)
+
+    assert line == (
+        "failed to open the raw stream connection: dial unix /x.sock: connect: "
+        "no such file or directory"
+    )

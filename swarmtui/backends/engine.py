@@ -893,9 +893,16 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-# Lines that ssh writes at LogLevel=VERBOSE on a login and at the end of a
-# session, checked with OpenSSH 9.2. They are no cause of a failure.
-SSH_VERBOSE_PREFIXES = ("Authenticated to ", "Transferred: ", "Bytes per second: ")
+# Lines that ssh writes at LogLevel=VERBOSE on a login and as it exits,
+# after any error (OpenSSH 9.2, sshconnect2.c and clientloop.c). None of
+# them is the cause of a failure. "Killed by signal 15." follows a SIGTERM,
+# which the docker SDK sends when it closes the connection.
+SSH_VERBOSE_PREFIXES = (
+    "Authenticated to ",
+    "Transferred: ",
+    "Bytes per second: ",
+    "Killed by signal ",
+)
 SSH_LOGGED_IN = "Authenticated to "
 
 
