@@ -187,8 +187,9 @@ def _host_label(base_url: str) -> str:
 class _JsonFileError(Exception):
     """A docker CLI JSON file that cannot be read or parsed.
 
-    The message completes "... cannot be read from PATH: ...".
-    `access` is True when the file's mode or owner is the cause.
+    The message is a plain reason, such as "the file is empty", that ends a
+    sentence naming the file. `access` is True when the file's mode or owner
+    is the cause.
     """
 
     def __init__(self, reason: str, access: bool = False) -> None:
