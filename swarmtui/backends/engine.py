@@ -270,7 +270,8 @@ class EngineBackend:
         starts, `ssh [-l USER] [-p PORT] -- HOST 'docker system dial-stdio'`
         with SIGINT ignored, but sends ssh's stderr to a temporary file. On
         the terminal, ssh's messages would land in the middle of the
-        console's screen, and an error could not quote them.
+        console's screen, and an error could not quote them. ssh_command
+        adds the options BatchMode=yes and LogLevel=VERBOSE.
         """
         from docker.transport.sshconn import SSHSocket
 
