@@ -250,6 +250,20 @@ async def test_palette_has_one_quit(tmp_path: Path) -> None:
         assert console.count("Quit") == 1
 
 
+async def test_palette_offers_no_maximize(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.focused, Button)
+        system = [command.title for command in app.get_system_commands(app.screen)]
+
+        assert "Theme" in system
+        assert "Maximize" not in system
+
+
 async def test_notice_shows_token_as_fingerprint(tmp_path: Path) -> None:
     token = "SWMTKN-1-" + "4" * 50 + "-" + "q7" * 12 + "z"
     app = demo_console(tmp_path)

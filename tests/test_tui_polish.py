@@ -451,20 +451,3 @@ async def test_audit_row_details_show_whole_row(tmp_path: Path) -> None:
         assert app.view is not None
         assert "rotate" in rotation
         assert rotation.endswith(f"-> {app.view.worker_fingerprint}")
-
-
-async def test_maximize_fills_screen_with_pane(tmp_path: Path) -> None:
-    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
-    async with app.run_test(size=(60, 20)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("m")
-        await pilot.pause()
-        assert isinstance(app.focused, Button)
-        app.screen.action_maximize()
-        await pilot.pause()
-        maximized = app.screen.maximized
-        assert maximized is not None
-        assert maximized.id == "manager-pane"
-        await pilot.press("escape")
-        await pilot.pause()
-        assert app.screen.maximized is None

@@ -72,9 +72,6 @@ def window_line(window: JoinWindow, joined: tuple[NodeInfo, ...], now: datetime)
 class JoinWindowBar(Vertical):
     """One open join window: countdown, joins so far and a Close button."""
 
-    # Maximize fills the screen with the bar, as with the token panes.
-    ALLOW_MAXIMIZE = True
-
     DEFAULT_CSS = """
     JoinWindowBar {
         height: auto;

@@ -19,9 +19,6 @@ from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 class UnlockKeyPane(Vertical):
     """The manager unlock key: masked until revealed, with copy and rotate."""
 
-    # Maximize fills the screen with the pane, as with the token panes.
-    ALLOW_MAXIMIZE = True
-
     DEFAULT_CSS = """
     UnlockKeyPane {
         height: auto;

@@ -223,10 +223,6 @@ class TokenPane(Vertical):
     The class `-current` marks the pane that the token keys act on.
     """
 
-    # The palette's Maximize then fills the screen with the whole pane, not
-    # with the focused button inside it.
-    ALLOW_MAXIMIZE = True
-
     DEFAULT_CSS = """
     TokenPane {
         height: auto;
