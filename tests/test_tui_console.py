@@ -988,6 +988,27 @@ async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None
         assert str(app.screen.query_one("#settings-error", Static).content) == ""
 
 
+async def test_settings_interval_keeps_typed_text(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        box = app.screen.query_one("#poll-interval", Input)
+        box.value = ""
+        box.focus()
+        await pilot.press("1", "comma", "5")
+        await pilot.click("#save")
+        await pilot.pause()
+
+        assert box.value == "1,5"
+        assert isinstance(app.screen, SettingsScreen)
+        error = str(app.screen.query_one("#settings-error", Static).content)
+        assert error.startswith("Invalid poll interval '1,5'.")
+        assert not config.exists()
+
+
 async def test_settings_keep_palette_theme(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     app = make_app(demo_service(tmp_path), config_path=config)

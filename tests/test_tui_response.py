@@ -472,10 +472,41 @@ async def test_window_form_rejects_minutes(tmp_path: Path, minutes: str) -> None
         await open_window(app, pilot, minutes=minutes, joins="")
         assert isinstance(app.screen, OpenWindowScreen)
         error = str(app.screen.query_one("#window-error", Static).content)
-        assert (
-            error
-            == "Minutes must be from 1.67e-08 (one microsecond) to 527040 (a year)."
+        assert error == (
+            "Minutes must be from 1.67e-08 (one microsecond) to 527040 (a year), "
+            f"not {minutes!r}."
         )
+        assert WindowStore(tmp_path / "windows.json").load() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "keys", "shown"),
+    [
+        ("#window-minutes", ["1", "comma", "5"], "Minutes must be from"),
+        ("#window-minutes", ["0", "x", "1", "0"], "Minutes must be from"),
+        ("#window-joins", ["2", "full_stop", "5"], "Joins must be a whole number"),
+        ("#window-joins", ["1", "space", "0", "0", "0"], "Joins must be a whole"),
+    ],
+)
+async def test_window_form_keeps_typed_text(
+    tmp_path: Path, field: str, keys: list[str], shown: str
+) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OpenWindowScreen)
+        box = app.screen.query_one(field, Input)
+        box.value = ""
+        box.focus()
+        await pilot.press(*keys, "enter")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, OpenWindowScreen)
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert error.startswith(shown)
+        assert repr(box.value) in error
         assert WindowStore(tmp_path / "windows.json").load() == []
 
 

@@ -175,10 +175,10 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
                 )
             with Horizontal(classes="row"):
                 yield Label("Minutes (blank: none)")
-                yield Input(value="10", id="window-minutes", type="number")
+                yield Input(value="10", id="window-minutes")
             with Horizontal(classes="row"):
                 yield Label("Joins (blank: none)")
-                yield Input(value="", id="window-joins", type="integer")
+                yield Input(value="", id="window-joins")
             yield Static("", id="window-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="window-cancel-button", compact=True)
@@ -202,7 +202,8 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
             ):
                 return (
                     f"Minutes must be from {MIN_WINDOW_MINUTES_TEXT} (one "
-                    f"microsecond) to {MAX_WINDOW_MINUTES} (a year)."
+                    f"microsecond) to {MAX_WINDOW_MINUTES} (a year), not "
+                    f"{minutes_text!r}."
                 )
         if joins_text:
             max_joins = parse_whole_number(joins_text)

@@ -368,7 +368,6 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 yield Input(
                     f"{self.settings.poll_interval:g}",
                     id="poll-interval",
-                    type="number",
                     compact=True,
                 )
             yield MarkedCheckbox(
