@@ -8,6 +8,7 @@ the others, and leave the file untouched.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -429,14 +430,14 @@ def save_shown_settings(
     the settings written and the backup's path, or None without a backup.
     """
     text: str | None = None
-    unreadable = False
     try:
         text = read_private_file(path).decode("utf-8")
     except FileNotFoundError:
         pass
-    except (OSError, FileRejected, UnicodeDecodeError):
-        # back_up copies what it can, and rejects a device or a folder.
-        unreadable = True
+    except (OSError, FileRejected, UnicodeDecodeError) as error:
+        # The settings that the screen does not show cannot be read from such
+        # a file, so writing it anew would reset them.
+        raise _unreadable_on_save(path, error) from None
     current = _salvage_text(text) if text is not None else Settings()
     chosen = set(keys)
     file_values = {
@@ -444,10 +445,29 @@ def save_shown_settings(
     }
     settings = replace(shown, **file_values)
     backup = None
-    if unreadable or (text is not None and _rewrite_loses_text(text)):
+    if text is not None and _rewrite_loses_text(text):
         backup = back_up(path, now)
     save_settings(path, settings)
     return settings, backup
+
+
+def _unreadable_on_save(
+    path: Path, error: OSError | FileRejected | UnicodeDecodeError
+) -> ConfigError:
+    """Return the error for a config file that a save cannot read first."""
+    fix = f"Fix or move {path}, then save again."
+    if isinstance(error, UnicodeDecodeError):
+        cause = "it is not UTF-8 text"
+    elif isinstance(error, FileRejected):
+        cause = str(error)
+    else:
+        cause, fix = explain_file_error(error, path)
+    return ConfigError(
+        f"The config file {path} cannot be read ({cause}), so the settings were "
+        "not saved over it.",
+        fix,
+        path=str(path),
+    )
 
 
 def _rewrite_loses_text(text: str) -> bool:
@@ -491,9 +511,7 @@ def back_up(path: Path, now: datetime | None = None) -> Path | None:
         raise _backup_error(path, backup, error) from None
     try:
         with os.fdopen(source, "rb") as reader:
-            target = os.open(
-                backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
+            target, backup = _new_backup(path, stamp)
             with os.fdopen(target, "wb") as writer:
                 shutil.copyfileobj(reader, writer)
                 writer.flush()
@@ -501,6 +519,27 @@ def back_up(path: Path, now: datetime | None = None) -> Path | None:
     except OSError as error:
         raise _backup_error(path, backup, error) from None
     return backup
+
+
+# Backups of one file within one second get the suffixes -1 to -99.
+MAX_BACKUPS_PER_SECOND = 100
+
+
+def _new_backup(path: Path, stamp: str) -> tuple[int, Path]:
+    """Create a backup file of `path` that no earlier backup has the name of.
+
+    Return its descriptor and path. Two saves within one second get
+    `<file>.<stamp>.bak` and `<file>.<stamp>-1.bak`.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for number in range(MAX_BACKUPS_PER_SECOND):
+        suffix = f"-{number}" if number else ""
+        backup = path.with_name(f"{path.name}.{stamp}{suffix}.bak")
+        try:
+            return os.open(backup, flags, 0o600), backup
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "file exists", str(backup))
 
 
 def _backup_error(path: Path, backup: Path, error: OSError) -> ConfigError:

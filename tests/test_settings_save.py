@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button
 from tui_support import capture_notifications, demo_service, fixed_clock
 
@@ -14,6 +15,7 @@ from swarmtui.config import (
     save_settings,
     save_shown_settings,
 )
+from swarmtui.errors import ConfigError
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.screens import SettingsScreen
 
@@ -107,3 +109,42 @@ def test_save_creates_missing_file(tmp_path: Path) -> None:
     assert backup is None
     assert written == Settings(theme="nord")
     assert load_settings(config) == written
+
+
+def test_two_saves_in_one_second_backed_up(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    moment = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    first = "# first\ntimeout = 46\n"
+    second = "# second\ntimeout = 47\n"
+
+    config.write_text(first)
+    save_shown_settings(config, Settings(), SettingsScreen.KEYS, now=moment)
+    config.write_text(second)
+    _, backup = save_shown_settings(config, Settings(), SettingsScreen.KEYS, now=moment)
+
+    assert backup == tmp_path / "config.toml.20261205T120000-1.bak"
+    assert backup.read_text() == second
+    assert (tmp_path / "config.toml.20261205T120000.bak").read_text() == first
+    assert load_settings(config).timeout == 47.0
+
+
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [
+        (b"# caf\xe9\ntimeout = 30\n", "it is not UTF-8 text"),
+        (b"timeout = 30\n" + b"#" * (1024 * 1024), "it is larger than 1 MiB"),
+    ],
+    ids=["not-utf8", "too-large"],
+)
+def test_unreadable_file_not_saved_over(
+    tmp_path: Path, content: bytes, cause: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(content)
+
+    with pytest.raises(ConfigError) as raised:
+        save_shown_settings(config, Settings(), SettingsScreen.KEYS)
+
+    assert f"({cause}), so the settings were not saved" in raised.value.message
+    assert config.read_bytes() == content
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.toml"]
