@@ -451,3 +451,34 @@ async def test_audit_row_details_show_whole_row(tmp_path: Path) -> None:
         assert app.view is not None
         assert "rotate" in rotation
         assert rotation.endswith(f"-> {app.view.worker_fingerprint}")
+
+
+async def test_audit_long_event_scrolls(tmp_path: Path) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+    long_item = "x" * 3000
+    audit = AuditLog(audit_path, environment={})
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        event = {
+            "time": "2026-12-04T11:00:00Z",
+            "action": "copy",
+            "cluster_id": app.view.cluster_id,
+            "item": long_item,
+        }
+        audit_path.write_text(json.dumps(event) + "\n", encoding="utf-8")
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen)
+        details = app.screen.query_one("#audit-row-details", Static)
+        assert str(details.content).endswith(long_item)
+        scroll = app.screen.query_one("#audit-row-scroll")
+        assert scroll.max_scroll_y > 0
+
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is scroll
+        await pilot.press("end")
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y

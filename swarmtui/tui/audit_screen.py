@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
@@ -38,7 +38,8 @@ class AuditScreen(ModalScreen[None]):
         """
         AuditScreen > .dialog { width: 100%; height: 90%; }
         AuditScreen #audit-table { height: 1fr; }
-        AuditScreen #audit-row-details { height: auto; max-height: 4; }
+        AuditScreen #audit-row-scroll { height: auto; max-height: 4; }
+        AuditScreen #audit-row-details { height: auto; }
         AuditScreen .hint { color: $text-muted; }
         """,
     )
@@ -82,7 +83,9 @@ class AuditScreen(ModalScreen[None]):
                 )
             yield Static("Reading…", id="audit-status", markup=False)
             yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="audit-row-details", markup=False)
+            # A long event scrolls here: Tab reaches it from the table.
+            with VerticalScroll(id="audit-row-scroll"):
+                yield Static("", id="audit-row-details", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="audit-close-button", compact=True)
 
