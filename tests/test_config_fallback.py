@@ -109,6 +109,27 @@ def test_cli_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
     assert not audit.exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (BAD_POLL, "Using the default poll_interval = 10."),
+        ('audit_file = "{audit}"\ntimeout = \n', "is not valid TOML"),
+    ],
+    ids=["bad-value", "syntax-error"],
+)
+def test_cli_audit_reports_config_errors(tmp_path: Path, text: str, shown: str) -> None:
+    config, _ = write_config(tmp_path, text)
+
+    listed = run_cli("--config", str(config), "audit", home=tmp_path)
+    given_file = run_cli(
+        "--config", str(config), "audit", "--file", str(config), home=tmp_path
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert shown in listed.stderr
+    assert shown not in given_file.stderr
+
+
 def test_console_keeps_valid_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,7 @@ from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.numbertext import parse_decimal
 
 if TYPE_CHECKING:
+    from swarmtui.config import Settings
     from swarmtui.service import TokenService
 
 EXIT_CODES_HELP = """\
@@ -726,7 +727,12 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def config_timeout(args: argparse.Namespace) -> float:
-    """Return the engine timeout from the config file, or 10 s if it has none.
+    """Return the engine timeout from the config file, or 10 s if it has none."""
+    return config_settings(args).timeout
+
+
+def config_settings(args: argparse.Namespace) -> Settings:
+    """Return the settings of the config file that a command runs on.
 
     A config file with errors is reported on stderr, with the settings that
     use their defaults, so a bad setting never blocks a command.
@@ -743,7 +749,7 @@ def config_timeout(args: argparse.Namespace) -> float:
     if error is not None:
         note = fallback_note(error, default_audit_path(config_path=path))
         print(error_message(error) + " " + note, file=sys.stderr)
-    return settings.timeout
+    return settings
 
 
 def _service_extras(args: argparse.Namespace) -> dict[str, object]:

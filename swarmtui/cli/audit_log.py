@@ -178,6 +178,11 @@ def event_matches(
 
 
 def run(args: argparse.Namespace, service: object = None) -> int:
+    if not args.file:
+        from swarmtui.cli import config_settings
+
+        # The config file names the audit file, so its errors matter here too.
+        config_settings(args)
     path = args.file or default_audit_path(config_path=getattr(args, "config", None))
     since = None if args.since is None else parse_time_or_duration(args.since)
     cluster = (args.cluster or "").strip()
