@@ -432,6 +432,19 @@ def test_audit_reports_no_match(env: Path, capsys: pytest.CaptureFixture[str]) -
     assert "matches the options given" in captured.err
 
 
+def test_audit_of_empty_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = env / "audit.jsonl"
+    path.write_text("")
+    path.chmod(0o600)
+
+    assert main(["audit", "--file", str(path)]) == ExitCode.OK
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"the audit file {path} has no events yet." in captured.err
+    assert "options" not in captured.err
+
+
 def test_join_window_open_needs_limit(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

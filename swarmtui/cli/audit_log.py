@@ -229,10 +229,10 @@ def run(args: argparse.Namespace, service: object = None) -> int:
             file=sys.stderr,
         )
     if not reading.missing and not reading.events:
-        print(
-            redact(f"swarmtui: no audit event in {path} matches the options given."),
-            file=sys.stderr,
-        )
+        text = f"swarmtui: no audit event in {path} matches the options given."
+        if not filtered and since is None:
+            text = f"swarmtui: the audit file {path} has no events yet."
+        print(redact(text), file=sys.stderr)
     widths = [] if args.json else column_widths(reading.events)
     if reading.events and not args.json:
         print(render_header(widths))
