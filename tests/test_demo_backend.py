@@ -576,7 +576,8 @@ def test_other_seed_on_existing_file_warns(
     reopened.inspect_swarm()
     warnings = [r for r in caplog.records if "made with seed 1" in r.getMessage()]
     assert len(warnings) == 1
-    assert "demo-reset" in warnings[0].getMessage()
+    command = f"'swarmtui --demo --demo-state {state_path} --demo-seed 2 demo-reset'"
+    assert command in warnings[0].getMessage()
 
 
 def test_retired_list_is_bounded(demo: DemoBackend) -> None:

@@ -864,9 +864,11 @@ class DemoBackend:
             )
             log.warning(
                 "the demo state file %s was made %s, so seed %s is not used; run "
-                "'swarmtui --demo demo-reset' with --demo-seed to start over from it",
+                "'swarmtui %s --demo-seed %s demo-reset' to start over from it",
                 display_path(self.path),
                 made_with,
+                self.seed,
+                self.cli_options,
                 self.seed,
             )
         return copy.deepcopy(state)
