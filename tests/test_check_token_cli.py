@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,6 +281,7 @@ def test_demo_join_with_current_token(state: Path) -> None:
     document = json.loads(result.stdout)
     assert document["role"] == "manager"
     assert document["hostname"] == "db-01"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", document["created_at"])
     assert any(
         node.hostname == "db-01" for node in DemoBackend(path=state).list_nodes()
     )

@@ -19,6 +19,7 @@ from swarmtui.cli.check_token import InputError, read_token
 from swarmtui.errors import ExitCode
 from swarmtui.service import TokenService
 from swarmtui.text import terminal_safe
+from swarmtui.timetext import format_utc
 
 NAME = "demo-join"
 
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
             "hostname": node.hostname,
             "role": str(node.role),
             "address": node.address,
-            "created_at": node.created_at.isoformat() if node.created_at else None,
+            "created_at": format_utc(node.created_at) if node.created_at else None,
             "endpoint": backend.endpoint,
         }
         print(json.dumps(document, indent=2))
