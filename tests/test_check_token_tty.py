@@ -120,11 +120,13 @@ def test_prompt_end_of_input_starts_new_line(state: Path) -> None:
 
 
 def test_confirmed_manager_rotation(state: Path) -> None:
-    manager = DemoBackend(path=state).inspect_swarm().manager_token
+    snapshot = DemoBackend(path=state).inspect_swarm()
+    manager = snapshot.manager_token
     terminal = start(state, "--rotate")
     terminal.read_until("Join token: ")
     terminal.write(manager + "\n")
-    terminal.read_until("[y/N]")
+    question = terminal.read_until("[y/N]")
+    assert f"manager token of swarm {snapshot.cluster_id[:12]} at demo:" in question
     terminal.write("y\n")
     code = terminal.finish()
     assert code == LIVE_MANAGER, terminal.output

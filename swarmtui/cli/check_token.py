@@ -240,11 +240,12 @@ def exit_code_for(check: TokenCheck) -> int:
     return NOT_LIVE
 
 
-def confirm_manager_rotation() -> bool | None:
+def confirm_manager_rotation(cluster_id: str, endpoint: str) -> bool | None:
     """Ask on the terminal whether to rotate the manager token; None without one."""
     return ask_yes_no(
-        "Rotate the manager token now? Hosts that have not joined yet will need "
-        "the new token; nodes already in the swarm are not affected. [y/N] "
+        f"Rotate the manager token of swarm {cluster_id[:12]} at {endpoint} now? "
+        "Hosts that have not joined yet will need the new token; nodes already "
+        "in the swarm are not affected. [y/N] "
     )
 
 
@@ -254,7 +255,11 @@ def rotate_checked(
     """Rotate the role of a live token; return an exit code and what happened."""
     role = Role.WORKER if check.status is TokenStatus.LIVE_WORKER else Role.MANAGER
     if role is Role.MANAGER and not args.yes:
-        confirmed = confirm_manager_rotation()
+        # The question names the swarm, as the console's dialog does.
+        asked_about = service.read()
+        confirmed = confirm_manager_rotation(
+            asked_about.cluster_id, asked_about.endpoint
+        )
         if confirmed is None:
             print(
                 "swarmtui: the manager token was not rotated: there is no terminal "
