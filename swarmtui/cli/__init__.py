@@ -38,8 +38,10 @@ exit codes:
   4  the node cannot serve: not in a swarm, a worker, locked, or not ready
   5  API version too old
   6  conflict: another admin changed the swarm; nothing was rotated
-  7  demo state or audit file error (a config file that cannot be used is
-     reported, and the defaults are used)
+  7  the demo state file, or the audit file that 'audit' reads, cannot be
+     used (an audit event that cannot be written is a warning, and a
+     config file with errors is reported and its bad settings use their
+     defaults)
   9  the demo swarm rejected a join (demo-join)
   12 demo-join's stdin is not UTF-8 text or longer than 65536 characters
 
