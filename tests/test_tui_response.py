@@ -555,8 +555,11 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
         assert isinstance(app.screen, QuitWithWindowScreen)
         await pilot.click("#quit-rotate")
         await settle(app, pilot)
-    assert fingerprints(backend)[0] != before[0]
+    after = fingerprints(backend)
+    assert after[0] != before[0]
     assert WindowStore(tmp_path / "windows.json").load() == []
+    assert len(app.closed_at_quit) == 1
+    assert f"({before[0]} -> {after[0]})" in app.closed_at_quit[0]
 
 
 class StallingReads(DelegatingBackend):

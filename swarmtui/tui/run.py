@@ -485,6 +485,8 @@ def _run_app(app: SwarmConsole) -> int:
                 results.append("failed")
         for note in exit_notes(records_written, idle, results):
             print(note, file=sys.stderr)
+        for closed in app.closed_at_quit:
+            print(f"swarmtui: {closed}", file=sys.stderr)
         # After a quit signal or "Quit, keep open", windows stay stored.
         left_open = app.windows_left_open
         if left_open:

@@ -127,6 +127,8 @@ class JoinWindowActions(ConsoleHost):
         self._window_close_lock = threading.Lock()
         # Set by "Rotate and quit": the console quits once no window is open.
         self._quit_when_closed = False
+        # What "Rotate and quit" closed, printed on stderr after the exit.
+        self.closed_at_quit: list[str] = []
         self._window_retry_at: dict[str, datetime] = {}
         # One retry timer per window whose close failed.
         self._window_retry_timers: dict[str, Timer] = {}
@@ -470,6 +472,8 @@ class JoinWindowActions(ConsoleHost):
         self.notify(
             closed.message, title="Join window closed", severity=severity, timeout=12
         )
+        if self._quit_when_closed:
+            self.closed_at_quit.append(closed.message)
         if closed.rotation is not None:
             # The notice above names the rotation already.
             self.post_message(Rotated(closed.rotation, announce=False))
