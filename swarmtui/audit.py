@@ -52,7 +52,7 @@ ROTATING_ACTIONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class AuditOrigin:
-    """Where the audit file's path came from, for warnings that name what to change."""
+    """The source of the audit file's path, for warnings that name what to change."""
 
     setting: str = ""
     """The setting that chose the path, such as SWARMTUI_AUDIT_FILE; empty if none."""

@@ -324,7 +324,7 @@ def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
 
 
 def fallback_note(error: ConfigError, audit_path: Path) -> str:
-    """Return the sentences that say which settings use their defaults after `error`.
+    """Return the sentences that name the settings using their defaults after `error`.
 
     `error` comes from `load_usable_settings`. `audit_path` is the audit file
     in use, named when the `audit_file` setting was not used.

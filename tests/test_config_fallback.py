@@ -110,14 +110,14 @@ def test_cli_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "shown"),
+    ("text", "note"),
     [
         (BAD_POLL, "Using the default poll_interval = 10."),
         ('audit_file = "{audit}"\ntimeout = \n', "is not valid TOML"),
     ],
     ids=["bad-value", "syntax-error"],
 )
-def test_cli_audit_reports_config_errors(tmp_path: Path, text: str, shown: str) -> None:
+def test_cli_audit_reports_config_errors(tmp_path: Path, text: str, note: str) -> None:
     config, _ = write_config(tmp_path, text)
 
     listed = run_cli("--config", str(config), "audit", home=tmp_path)
@@ -126,8 +126,8 @@ def test_cli_audit_reports_config_errors(tmp_path: Path, text: str, shown: str) 
     )
 
     assert listed.returncode == 0, listed.stderr
-    assert shown in listed.stderr
-    assert shown not in given_file.stderr
+    assert note in listed.stderr
+    assert note not in given_file.stderr
 
 
 def test_console_keeps_valid_settings(

@@ -278,8 +278,8 @@ def test_concurrent_close_all_real_engine(manager: Daemon, tmp_path: Path) -> No
     assert paused.entered.wait(timeout=60)
     second = threading.Thread(target=close_all, args=("second", engine()))
     second.start()
-    # Without the close lock the second close rotates while the first waits
-    # in its update; with the lock it waits for the first close to end.
+    # Without the close lock, the second close rotates while the first waits
+    # in its update. With the lock, it waits until the first close ends.
     second.join(timeout=5)
     paused.release.set()
     first.join(timeout=120)

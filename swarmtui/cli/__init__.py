@@ -736,8 +736,8 @@ def config_timeout(args: argparse.Namespace) -> float:
 def config_settings(args: argparse.Namespace) -> Settings:
     """Return the settings of the config file that a command runs on.
 
-    A config file with errors is reported on stderr, with the settings that
-    use their defaults, so a bad setting never blocks a command.
+    Errors in the config file are printed on stderr with the settings that
+    fall back to their defaults, and the command goes on with the rest.
     """
     from swarmtui.audit import default_audit_path
     from swarmtui.config import (

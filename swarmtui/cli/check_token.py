@@ -256,9 +256,9 @@ def rotate_checked(
     role = Role.WORKER if check.status is TokenStatus.LIVE_WORKER else Role.MANAGER
     if role is Role.MANAGER and not args.yes:
         # The question names the swarm, as the console's dialog does.
-        asked_about = service.read()
+        current_view = service.read()
         confirmed = confirm_manager_rotation(
-            asked_about.cluster_id, asked_about.endpoint
+            current_view.cluster_id, current_view.endpoint
         )
         if confirmed is None:
             print(
