@@ -170,6 +170,27 @@ def test_timeout_accepts_plain_decimals(typed: str) -> None:
     assert args.timeout == float(typed)
 
 
+@pytest.mark.parametrize("typed", ["1_0", " 4", "4 ", "\u0664", "+4", "", "-", "4.0"])
+def test_demo_seed_rejects_typos(
+    typed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(["--demo", "--demo-seed", typed, "join-token", "worker"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument --demo-seed: {typed!r} is not a whole number written" in error
+
+
+@pytest.mark.parametrize(
+    ("typed", "seed"), [("4", 4), ("0", 0), ("-3", -3), ("0012", 12)]
+)
+def test_demo_seed_accepts_digits(typed: str, seed: int) -> None:
+    _, _, args = parse_command_line(["--demo", "--demo-seed", typed, "audit"])
+
+    assert args.demo_seed == seed
+
+
 def test_audit_limit_rejects_underscore(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_command_line(["audit", "--limit", "1_0"])

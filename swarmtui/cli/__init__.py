@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
 from swarmtui.errors import ExitCode, SwarmTuiError
-from swarmtui.numbertext import parse_decimal
+from swarmtui.numbertext import parse_decimal, parse_whole_number
 
 if TYPE_CHECKING:
     from swarmtui.config import Settings
@@ -144,6 +144,22 @@ def timeout_seconds(text: str) -> float:
     return value
 
 
+def demo_seed(text: str) -> int:
+    """Parse --demo-seed: a whole number in ASCII digits, with an optional minus.
+
+    int() also reads 1_0 (as 10), spaces around the digits and the digits of
+    other scripts. Each of those is a typo, and it would make another swarm.
+    """
+    digits = text[1:] if text.startswith("-") else text
+    value = parse_whole_number(digits)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number written with the digits 0 to 9, "
+            "such as 4 or 1234"
+        )
+    return -value if text.startswith("-") else value
+
+
 # Prefix of the names under which subcommand parsers count -v.
 VERBOSE_AFTER_PREFIX = "verbose_after_subcommand_"
 
@@ -230,7 +246,7 @@ def add_common_options(
     )
     demo.add_argument(
         "--demo-seed",
-        type=int,
+        type=demo_seed,
         metavar="N",
         default=default(None),
         help="make the demo swarm's ids, keys and tokens from this seed",
