@@ -297,6 +297,8 @@ async def open_window(
     app.screen.query_one("#window-role", Select).value = role
     app.screen.query_one("#window-minutes", Input).value = minutes
     app.screen.query_one("#window-joins", Input).value = joins
+    # The manager note appears after the role change, and moves the button.
+    await settle(app, pilot)
     await pilot.click("#window-open")
     await settle(app, pilot)
 
@@ -840,6 +842,68 @@ async def test_open_window_role_follows_pane(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, OpenWindowScreen)
         assert app.screen.query_one("#window-role", Select).value == Role.WORKER
+
+
+async def test_manager_window_enter_goes_to_button(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "o")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, OpenWindowScreen)
+        note = screen.query_one("#window-manager-note", Static)
+        assert note.display
+        assert screen.query_one("#window-open", Button).variant == "error"
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert app.focused is screen.query_one("#window-open", Button)
+        assert WindowStore(tmp_path / "windows.json").load() == []
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, OpenWindowScreen)
+        (window,) = WindowStore(tmp_path / "windows.json").load()
+        assert window.role is Role.MANAGER
+
+
+async def test_worker_window_opens_on_enter(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "o")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, OpenWindowScreen)
+        assert not screen.query_one("#window-manager-note", Static).display
+        assert screen.query_one("#window-open", Button).variant == "primary"
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, OpenWindowScreen)
+        (window,) = WindowStore(tmp_path / "windows.json").load()
+        assert window.role is Role.WORKER
+
+
+async def test_window_role_change_shows_note(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "o")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, OpenWindowScreen)
+        screen.query_one("#window-role", Select).value = Role.MANAGER
+        await settle(app, pilot)
+        assert screen.query_one("#window-manager-note", Static).display
+        assert screen.query_one("#window-open", Button).variant == "error"
+
+        screen.query_one("#window-role", Select).value = Role.WORKER
+        await settle(app, pilot)
+        assert not screen.query_one("#window-manager-note", Static).display
+        assert screen.query_one("#window-open", Button).variant == "primary"
 
 
 async def test_second_window_for_role_refused(tmp_path: Path) -> None:

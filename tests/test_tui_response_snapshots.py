@@ -117,6 +117,16 @@ def test_open_window_form_100x30(snap_compare: Any, demo_home: Path) -> None:
     assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
 
 
+def test_open_manager_window_form_100x30(snap_compare: Any, demo_home: Path) -> None:
+    async def ask(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("m", "o")
+        await settle(pilot)
+
+    app = console(demo_backend(demo_home), demo_home)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
 def test_quit_with_window_100x30(snap_compare: Any, demo_home: Path) -> None:
     async def quit_with_window(pilot: Any) -> None:
         await settle(pilot)

@@ -128,6 +128,12 @@ class JoinWindowBar(Vertical):
         return self.query_one(".line", ChangeAwareStatic).show(line)
 
 
+MANAGER_NOTE = (
+    "Nodes that join with the manager token become managers, and a manager "
+    "controls the whole swarm. Press Open window to hand it out."
+)
+
+
 class OpenWindowScreen(ModalScreen[WindowRequest | None]):
     """Ask for the role and the limits of a new join window."""
 
@@ -136,6 +142,8 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         """
         OpenWindowScreen .hint { color: $text-muted; }
         OpenWindowScreen #window-error { color: $error; }
+        OpenWindowScreen #window-manager-note { color: $error; display: none; }
+        OpenWindowScreen.-manager #window-manager-note { display: block; }
         OpenWindowScreen Input, OpenWindowScreen Select { width: 30; }
         OpenWindowScreen .row { height: auto; }
         OpenWindowScreen .row Label { width: 24; padding-top: 1; }
@@ -179,12 +187,28 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
             with Horizontal(classes="row"):
                 yield Label("Joins (blank: none)")
                 yield Input(value="", id="window-joins")
+            yield Static(MANAGER_NOTE, id="window-manager-note")
             yield Static("", id="window-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="window-cancel-button", compact=True)
                 yield Button(
                     "Open window", id="window-open", variant="primary", compact=True
                 )
+
+    def on_mount(self) -> None:
+        self._show_role(self.role)
+
+    @on(Select.Changed, "#window-role")
+    def _role_changed(self, event: Select.Changed) -> None:
+        self._show_role(Role(str(event.value)))
+
+    def _show_role(self, role: Role) -> None:
+        """Warn about the manager token, and colour the Open button to match."""
+        manager = role is Role.MANAGER
+        self.set_class(manager, "-manager")
+        self.query_one("#window-open", Button).variant = (
+            "error" if manager else "primary"
+        )
 
     def read_form(self) -> WindowRequest | str:
         """Return the request, or a sentence naming the invalid field."""
@@ -214,11 +238,27 @@ class OpenWindowScreen(ModalScreen[WindowRequest | None]):
         return WindowRequest(role=role, minutes=minutes, max_joins=max_joins)
 
     @on(Button.Pressed, "#window-open")
-    @on(Input.Submitted)
     def _open(self) -> None:
         request = self.read_form()
         if isinstance(request, str):
             self.query_one("#window-error", Static).update(request)
+            return
+        self.dismiss(request)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Open a worker window, or move to the Open button for a manager window.
+
+        The manager token hands out control of the swarm, so Enter in a
+        field does not open its window: the button takes a second Enter.
+        """
+        request = self.read_form()
+        if isinstance(request, str):
+            self.query_one("#window-error", Static).update(request)
+            return
+        if request.role is Role.MANAGER:
+            self.query_one("#window-error", Static).update("")
+            self.query_one("#window-open", Button).focus()
             return
         self.dismiss(request)
 
