@@ -210,14 +210,19 @@ def salvage_settings(path: Path) -> Settings:
     defaults. When the file is not valid TOML, each top-level ``key = value``
     line before the first table is parsed on its own.
     """
+    return Settings(**_salvaged_values(path))
+
+
+def _salvaged_values(path: Path) -> dict[str, Any]:
+    """Return the valid settings of a broken config file, by name."""
     try:
         text = read_private_file(path).decode("utf-8")
     except (OSError, FileRejected, UnicodeDecodeError):
-        return Settings()
+        return {}
     return _salvage_text(text)
 
 
-def _salvage_text(text: str) -> Settings:
+def _salvage_text(text: str) -> dict[str, Any]:
     """Return the valid settings of a config file's `text`, as `salvage_settings`."""
     try:
         values = tomllib.loads(text)
@@ -238,7 +243,7 @@ def _salvage_text(text: str) -> Settings:
             kept[key] = _check_value(key, value)
         except ConfigError:
             continue
-    return Settings(**kept)
+    return kept
 
 
 _TOML_LINE = re.compile(r"at line (\d+)")
@@ -320,7 +325,9 @@ def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
     except ConfigError as error:
         if not error.problems:
             return Settings(), error
-        return salvage_settings(path), error
+        valid_values = _salvaged_values(path)
+        error.kept_keys = tuple(valid_values)
+        return Settings(**valid_values), error
 
 
 def fallback_note(error: ConfigError, audit_path: Path) -> str:
@@ -347,7 +354,12 @@ def fallback_note(error: ConfigError, audit_path: Path) -> str:
     if unknown:
         noun = "setting" if len(unknown) == 1 else "settings"
         sentences.append(f"Ignoring the unknown {noun} {_and_list(unknown)}.")
-    sentences.append("The file's other settings apply.")
+    if error.kept_keys:
+        sentences.append(
+            f"The file's other settings apply: {_and_list(list(error.kept_keys))}."
+        )
+    else:
+        sentences.append("The file sets no other setting.")
     if "audit_file" in invalid:
         sentences.append(where_audit.strip())
     return " ".join(sentences)
@@ -371,8 +383,15 @@ def _several_problems(
         line = find_key_line(text, problem.key) if problem.key else None
         where = f"line {line}: " if line else ""
         parts.append(f"{where}{problem.message} {problem.hint}")
+    unknown = sum(1 for problem in problems if problem.key not in SETTING_NAMES)
+    if unknown == len(problems):
+        kind = "unknown"
+    elif unknown:
+        kind = "invalid or unknown"
+    else:
+        kind = "invalid"
     return ConfigError(
-        f"The config file {path} has {len(problems)} invalid settings:\n  "
+        f"The config file {path} has {len(problems)} {kind} settings:\n  "
         + "\n  ".join(parts)
         + "\n",
         "Fix them, or remove the file to use the defaults.",
@@ -438,7 +457,7 @@ def save_shown_settings(
         # The settings that the screen does not show cannot be read from such
         # a file, so writing it anew would reset them.
         raise _unreadable_on_save(path, error) from None
-    current = _salvage_text(text) if text is not None else Settings()
+    current = Settings(**_salvage_text(text)) if text is not None else Settings()
     chosen = set(keys)
     file_values = {
         name: getattr(current, name) for name in SETTING_NAMES if name not in chosen

@@ -216,6 +216,8 @@ class ConfigError(SwarmTuiError):
         self.key = key
         # Every bad setting of the file, the first one included.
         self.problems = problems
+        # Names of the file's valid settings, set by load_usable_settings.
+        self.kept_keys: tuple[str, ...] = ()
 
 
 class StateFileError(SwarmTuiError):

@@ -129,7 +129,7 @@ def test_every_bad_setting_listed(tmp_path: Path) -> None:
         "colour",
         "timeout",
     ]
-    assert lines[0] == f"The config file {path} has 3 invalid settings:"
+    assert lines[0] == f"The config file {path} has 3 invalid or unknown settings:"
     assert lines[1].startswith('  line 2: Invalid poll_interval "x". Use a number')
     assert lines[2].startswith("  line 3: Unknown setting 'colour'. Known settings:")
     assert lines[3].startswith("  line 5: Invalid timeout -1. Use a number of")

@@ -54,8 +54,36 @@ def test_note_names_defaulted_keys(tmp_path: Path) -> None:
 
     assert note == (
         'Using the defaults poll_interval = 10 and clipboard = "both". '
-        "Ignoring the unknown setting 'colour'. The file's other settings apply."
+        "Ignoring the unknown setting 'colour'. "
+        "The file's other settings apply: audit_file and timeout."
     )
+
+
+def test_note_without_other_settings(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'colour = 1\ntimeout = "x"\n')
+    settings, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(error, tmp_path / "audit.jsonl")
+
+    assert settings == Settings()
+    assert note == (
+        "Using the default timeout = 10. Ignoring the unknown setting 'colour'. "
+        "The file sets no other setting."
+    )
+
+
+def test_unknown_only_error_says_unknown(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'colour = 1\nshade = 2\ntheme = "nord"\n')
+    settings, error = load_usable_settings(config)
+    assert error is not None
+
+    first_line = str(error).splitlines()[0]
+    note = fallback_note(error, tmp_path / "audit.jsonl")
+
+    assert first_line == f"The config file {config} has 2 unknown settings:"
+    assert settings.theme == "nord"
+    assert note.endswith("The file's other settings apply: theme.")
 
 
 def test_note_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
@@ -82,7 +110,7 @@ def test_cli_audits_to_configured_file(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert f"{config}, line 1: Invalid poll_interval 0." in shown.stderr
     assert "Using the default poll_interval = 10." in shown.stderr
-    assert "The file's other settings apply." in shown.stderr
+    assert "The file's other settings apply: audit_file and timeout." in shown.stderr
     events = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [event["action"] for event in events] == ["show"]
     assert not (tmp_path / "state" / "swarmtui" / "audit.jsonl").exists()
@@ -173,5 +201,5 @@ async def test_console_notice_names_defaults(tmp_path: Path) -> None:
     found = [message for message in messages if "Invalid poll_interval" in message]
     assert len(found) == 1
     assert "Using the default poll_interval = 10." in found[0]
-    assert "The file's other settings apply." in found[0]
+    assert "The file's other settings apply: audit_file and timeout." in found[0]
     assert "The file was left as it is." in found[0]
