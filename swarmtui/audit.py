@@ -67,6 +67,18 @@ class AuditOrigin:
 DEFAULT_ORIGIN = AuditOrigin()
 
 
+def audit_file_path(value: str) -> Path:
+    """Return the audit file that a setting names, where a trailing / means a folder.
+
+    Path() drops a trailing slash, which would make the folder's name the
+    audit file's name. So audit.jsonl goes inside that folder instead.
+    """
+    path = Path(value).expanduser()
+    if value.endswith("/"):
+        path = path / AUDIT_FILE_NAME
+    return path
+
+
 def default_audit_path(
     environment: Mapping[str, str] | None = None, config_path: Path | None = None
 ) -> Path:
@@ -90,7 +102,7 @@ def default_audit_location(
             f"Point {AUDIT_FILE_ENV} at a writable file, or unset it to use "
             "the default.",
         )
-        return Path(override).expanduser(), origin
+        return audit_file_path(override), origin
     configured = _configured_audit_path(config_path)
     if configured is not None:
         path, where = configured
@@ -125,7 +137,7 @@ def _configured_audit_path(config_path: Path | None = None) -> tuple[Path, str] 
     except Exception as error:  # a bad config is reported by whoever loads it
         log.debug("config not read for the audit path: %s", error)
         return None
-    return Path(str(value)).expanduser(), str(where)
+    return audit_file_path(str(value)), str(where)
 
 
 def open_default_audit(

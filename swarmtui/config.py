@@ -168,7 +168,7 @@ def _check_value(key: str, value: Any) -> Any:
             )
         return value
     if key == "audit_file":
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\0" in value:
             raise ConfigError(
                 f"Invalid audit_file {toml_text(value)}.",
                 "Use a file path in quotes, or an empty string for the default.",

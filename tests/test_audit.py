@@ -410,6 +410,27 @@ def test_default_audit_path_env(tmp_path: Path) -> None:
     assert default_audit_path({}).name == "audit.jsonl"
 
 
+def test_audit_path_folder_with_slash(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    from_env = default_audit_path({"SWARMTUI_AUDIT_FILE": f"{folder}/"})
+    config = tmp_path / "config.toml"
+    config.write_text(f'audit_file = "{folder}/"\n')
+    from_config = default_audit_path({}, config_path=config)
+
+    assert from_env == folder / "audit.jsonl"
+    assert from_config == folder / "audit.jsonl"
+
+
+def test_audit_path_with_nul_ignored(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('audit_file = "/tmp/a\\u0000b"\n')
+
+    path = default_audit_path({}, config_path=config)
+
+    assert "\0" not in str(path)
+    assert path.name == "audit.jsonl"
+
+
 def test_ssh_client_address_sources() -> None:
     assert ssh_client_address({}) is None
     assert ssh_client_address({"SSH_CONNECTION": "::1 5 ::1 22"}) == "::1"
