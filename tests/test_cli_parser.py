@@ -191,6 +191,27 @@ def test_demo_seed_accepts_digits(typed: str, seed: int) -> None:
     assert args.demo_seed == seed
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["audit", "--limit", "9" * 5000],
+        ["--timeout", "1" * 5000, "audit"],
+        ["--demo", "--demo-seed", "x" * 5000, "audit"],
+        ["--demo", "join-window", "open", "worker", "--minutes", "9" * 5000],
+    ],
+)
+def test_long_bad_value_cut_in_error(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_command_line(arguments)
+
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "… (5000 characters) is not a" in error
+    assert len(error) < 1000
+
+
 def test_audit_limit_rejects_underscore(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_command_line(["audit", "--limit", "1_0"])

@@ -29,7 +29,7 @@ from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
-from swarmtui.numbertext import parse_decimal
+from swarmtui.numbertext import parse_decimal, shown_value
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
@@ -84,8 +84,9 @@ def _window_minutes(text: str) -> float:
     if value is None or not MIN_WINDOW_MINUTES <= value <= MAX_WINDOW_MINUTES:
         # A window shorter than a microsecond would end at the time it opens.
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of minutes from {MIN_WINDOW_MINUTES_TEXT} "
-            f"(one microsecond) to {MAX_WINDOW_MINUTES} (a year)"
+            f"{shown_value(text)} is not a number of minutes from "
+            f"{MIN_WINDOW_MINUTES_TEXT} (one microsecond) to {MAX_WINDOW_MINUTES} "
+            "(a year)"
         )
     return value
 
@@ -94,8 +95,8 @@ def _poll_seconds(text: str) -> float:
     value = parse_decimal(text)
     if value is None or not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds from {MIN_POLL_SECONDS:g} "
-            f"to {MAX_POLL_SECONDS:g} (an hour)"
+            f"{shown_value(text)} is not a number of seconds from "
+            f"{MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} (an hour)"
         )
     return value
 
