@@ -19,6 +19,7 @@ from swarmtui.cli import main
 from swarmtui.errors import ExitCode, RequestTimeoutError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
+from swarmtui.timetext import format_utc
 from swarmtui.tokens import parse_token
 from swarmtui.windows import JoinWindow, WindowStore, open_window
 
@@ -457,9 +458,18 @@ def test_join_window_close_all(env: Path, capsys: pytest.CaptureFixture[str]) ->
     from swarmtui.windows import WindowStore, open_window
 
     service = demo_service(env)
-    _, view = open_window(service, Role.MANAGER, minutes=30, store=WindowStore())
+    window, view = open_window(
+        service, Role.MANAGER, minutes=30, max_joins=2, store=WindowStore()
+    )
     assert main([*demo_args(env), "join-window", "close-expired"]) == 0
-    assert "no join window" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no join window of this swarm had to close" in err
+    assert "1 join window(s) of this swarm are not due yet and stay open:" in err
+    assert window.until is not None
+    assert (
+        f"  {window.id}  manager  until {format_utc(window.until)}  max joins 2" in err
+    )
+    assert "join-window close-all' to close them now" in err
     assert demo_service(env).read().manager_fingerprint == view.manager_fingerprint
 
     assert main([*demo_args(env), "join-window", "close-all"]) == 0

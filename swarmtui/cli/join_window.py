@@ -541,5 +541,33 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
         print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
     for item in closed:
         print(item.message)
+    if command == "close-expired":
+        _note_still_open(args, store, view, {item.window.id for item in closed})
     _note_other_swarms(args, store, view)
     return ExitCode.OK
+
+
+def _note_still_open(
+    args: argparse.Namespace, store: WindowStore, view: SwarmView, closed: set[str]
+) -> None:
+    """List on stderr the windows of this swarm that are open and not due yet."""
+    still_open = [
+        window
+        for window in store.for_cluster(view.cluster_id)
+        if window.id not in closed
+    ]
+    if not still_open:
+        return
+    lines = [
+        f"swarmtui: {len(still_open)} join window(s) of this swarm are not due "
+        "yet and stay open:"
+    ]
+    for window in still_open:
+        until = f"until {format_utc(window.until)}" if window.until else "no end time"
+        joins = f"max joins {window.max_joins}" if window.max_joins else "no join limit"
+        lines.append(f"  {window.id}  {window.role}  {until}  {joins}")
+    lines.append(
+        f"Run '{_cli_command(args)} join-window close-all' to close them now "
+        "and rotate their tokens."
+    )
+    print(redact("\n".join(lines)), file=sys.stderr)
