@@ -305,6 +305,24 @@ def test_join_window_open_by_count(
     assert demo_service(env).read().worker_fingerprint != before.worker_fingerprint
 
 
+def test_join_window_open_prints_sentence(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.84"))
+    before = demo_service(env).read()
+    code = main([*demo_args(env), "join-window", "open", "worker", "--joins", "1"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == ExitCode.OK
+    assert lines == [
+        "Run this command on a host to make it a worker of the swarm:",
+        "",
+        f"    {before.join_command(Role.WORKER)}",
+    ]
+
+
 def test_join_window_survives_failed_polls(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -213,7 +213,9 @@ def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> 
         }
         print(json.dumps(document, indent=2), flush=True)
     else:
-        print(f"    {view.join_command(role)}", flush=True)
+        from swarmtui.cli.join_token import render_command
+
+        print(render_command(view, role), end="", flush=True)
     limits = []
     if window.until is not None:
         limits.append(f"until {format_utc(window.until)}")
