@@ -212,6 +212,21 @@ def test_long_bad_value_cut_in_error(
     assert len(error) < 1000
 
 
+def test_audit_help_leaves_out_engine_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_command_line(["audit", "--help"])
+    shown = capsys.readouterr().out
+    _, _, args = parse_command_line(["audit", "-H", "unix:///x.sock", "--demo"])
+
+    assert "--since TIME" in shown
+    assert "--host" not in shown
+    assert "--demo" not in shown
+    assert "engine selection" not in shown
+    assert args.host == "unix:///x.sock"
+
+
 def test_audit_limit_rejects_underscore(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_command_line(["audit", "--limit", "1_0"])

@@ -65,7 +65,17 @@ def add_parser(subparsers: Any) -> str:
         metavar="PATH",
         help="read this audit file instead of the default one",
     )
+    # The engine and demo options are still accepted after 'audit', as after
+    # every subcommand, but they change nothing here, so help leaves them out.
+    for action in parser._actions:
+        if action.dest in ENGINE_OPTIONS:
+            action.help = argparse.SUPPRESS
     return NAME
+
+
+ENGINE_OPTIONS = frozenset(
+    {"host", "context", "timeout", "demo", "demo_state", "demo_seed"}
+)
 
 
 def _fingerprints(event: Mapping[str, Any]) -> str:
