@@ -1580,3 +1580,64 @@ async def test_long_status_ends_in_ellipsis(tmp_path: Path) -> None:
         assert row.endswith("…")
         assert full.startswith(row[:-1])
         assert status.size.height == 1
+
+
+async def test_crash_traceback_hides_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    def reveal_and_fail(self: SwarmConsole, role: str | None = None) -> None:
+        secret = self.view.worker_token if self.view else ""
+        raise RuntimeError(f"failed with {secret}")
+
+    monkeypatch.setattr(SwarmConsole, "action_toggle_reveal", reveal_and_fail)
+    app = make_app(demo_service(tmp_path))
+    error_output = io.StringIO()
+    app.error_console = Console(file=error_output, width=100, color_system=None)
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            token = app.view.worker_token if app.view else ""
+            await pilot.press("v")
+            await pilot.pause()
+
+    printed = error_output.getvalue()
+    # Rich wraps long lines, which could split the secret.
+    unwrapped = printed.replace("\n", "")
+    assert token.startswith("SWMTKN-1-")
+    assert "RuntimeError" in printed
+    assert "reveal_and_fail" in printed
+    assert token.rsplit("-", 1)[1] not in unwrapped
+    assert "<token fp:" in printed
+    assert "'SWMTKN" not in printed
+
+
+@pytest.mark.parametrize(
+    ("key", "module", "command"),
+    [
+        ("l", "swarmtui.tui.audit_screen", "audit"),
+        ("L", "swarmtui.tui.leak", "leak-response"),
+    ],
+)
+async def test_screen_import_failure_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, module: str, command: str
+) -> None:
+    import sys
+
+    # A None entry makes the next import of the module raise ImportError.
+    monkeypatch.setitem(sys.modules, module, None)
+    app = make_app(demo_service(tmp_path), cli_command="swarmtui --demo")
+    messages = capture_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+
+        assert app.is_running
+        assert not app.screen.is_modal
+    failures = [message for message in messages if "could not be loaded" in message]
+    assert len(failures) == 1
+    assert f"run 'swarmtui --demo {command}' in another terminal" in failures[0]

@@ -88,6 +88,7 @@ from swarmtui.tui.widgets import (
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.traceback import Trace
 
     from swarmtui.service import TokenService
     from swarmtui.tui.run import EarlyRead
@@ -212,6 +213,15 @@ class MainScreen(Screen[Any]):
     """
 
     AUTO_FOCUS = ""
+
+
+def _redact_trace(trace: Trace) -> None:
+    """Redact tokens in the messages and notes of a Rich trace, groups included."""
+    for stack in trace.stacks:
+        stack.exc_value = redact(stack.exc_value)
+        stack.notes = [redact(note) for note in stack.notes]
+        for inner in stack.exceptions:
+            _redact_trace(inner)
 
 
 class SwarmConsole(ResponseFeatures, App[int]):
@@ -448,6 +458,25 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """
         main = self._main_screen
         return main if main is not None and main.is_attached else None
+
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, with a traceback that contains no token.
+
+        Textual's own version shows the local variables of each frame, and a
+        local can hold a join token or an unlock key. This traceback shows the
+        code and the errors only, with anything shaped like a token redacted.
+        """
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        _redact_trace(traceback.trace)
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
         yield self._header
