@@ -10,6 +10,7 @@ the handlers of every class in the app's MRO, so `on_mount`, `on_swarm_read`,
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from swarmtui.tui.window_actions import JoinWindowActions
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
+
+log = logging.getLogger(__name__)
 
 
 class AuditFailed(Message):
@@ -113,7 +116,11 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
             return
         # Imported here, as the audit screen is: both use DataTable, which
         # only these screens need.
-        from swarmtui.tui.leak import LeakScreen
+        try:
+            from swarmtui.tui.leak import LeakScreen
+        except ImportError as error:
+            self._screen_not_loaded("leak response", error, "leak-response")
+            return
 
         service = self._service
         audit_path = getattr(service.audit, "path", None)
@@ -129,6 +136,24 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
 
         self.push_screen(screen, finished)
 
+    def _screen_not_loaded(self, name: str, error: ImportError, command: str) -> None:
+        """Explain a screen module that failed to import, and name the CLI command.
+
+        Such a module is imported when its screen first opens, so files of
+        swarmtui replaced on disk while the console runs (an upgrade) can make
+        the import fail long after start-up.
+        """
+        log.error("the %s screen could not be loaded: %s", name, error)
+        self.notify(
+            f"The {name} screen could not be loaded ({error}). The swarmtui "
+            "files may have changed on disk since the console started: quit "
+            f"and start it again, or run '{self.cli_command} {command}' in "
+            "another terminal.",
+            title="Screen not loaded",
+            severity="error",
+            timeout=20,
+        )
+
     # -- CA and audit ---------------------------------------------------------------
 
     def action_show_ca(self) -> None:
@@ -141,7 +166,11 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
     def action_show_audit(self) -> None:
         # Imported here, because importing DataTable at start-up delayed the
         # first frame and only this screen and the leak screen use it.
-        from swarmtui.tui.audit_screen import AuditScreen
+        try:
+            from swarmtui.tui.audit_screen import AuditScreen
+        except ImportError as error:
+            self._screen_not_loaded("audit record", error, "audit")
+            return
 
         if self._action_blocked():
             return
