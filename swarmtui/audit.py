@@ -405,9 +405,15 @@ def read_audit(
         reading.missing = True
         return reading
     except FileRejected as error:
+        if reading.path.is_dir():
+            hint = (
+                f"{reading.path} is a folder: name a file in it, such as "
+                f"{reading.path / AUDIT_FILE_NAME}. {other_file}"
+            )
+        else:
+            hint = f"Name a regular file instead of {reading.path}. {other_file}"
         raise AuditReadError(
-            f"The audit file {reading.path} could not be read ({error}).",
-            f"Make {reading.path} a regular file. {other_file}",
+            f"The audit file {reading.path} could not be read ({error}).", hint
         ) from None
     except OSError as error:
         raise _explain_read_error(reading.path, error, other_file) from None

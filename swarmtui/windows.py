@@ -557,12 +557,16 @@ MIN_WINDOW_MINUTES_TEXT = f"{MIN_WINDOW_MINUTES:.3g}"
 
 
 def _reject_second_window(
-    windows: Iterable[JoinWindow], view: SwarmView, role: Role, now: datetime
+    windows: Iterable[JoinWindow],
+    view: SwarmView,
+    role: Role,
+    now: datetime,
+    cli_command: str,
 ) -> None:
     """Raise JoinWindowError when a stored window covers the role's current token.
 
     Closing either of two such windows would rotate the token, so the other
-    would end early.
+    would end early. `cli_command` starts the command that the hint names.
     """
     for other in windows:
         if (
@@ -580,7 +584,8 @@ def _reject_second_window(
                 f"current {role} token; a second one would rotate that token "
                 "when it closes, and end the first early.",
                 "Hand out the token of the open window, or close it first (O in "
-                "the console, or 'join-window close-all') and open a new one.",
+                f"the console, or '{cli_command} join-window close-all') and open "
+                "a new one.",
             )
 
 
@@ -592,12 +597,14 @@ def open_window(
     max_joins: int | None = None,
     store: WindowStore | None = None,
     now: datetime | None = None,
+    cli_command: str = "swarmtui",
 ) -> tuple[JoinWindow, SwarmView]:
     """Open and store a window for `role`; return it and the swarm as read.
 
     The check that no other window covers the role's token and the write of
     the new window happen under the store's lock, so of two processes that
-    open a window for one role at once, one is rejected.
+    open a window for one role at once, one is rejected. `cli_command`, such
+    as "swarmtui --demo", starts the commands that error hints name.
     """
     if minutes is not None and not (
         MIN_WINDOW_MINUTES <= minutes <= MAX_WINDOW_MINUTES  # also rejects nan
@@ -613,7 +620,7 @@ def open_window(
     if store is not None:
         # Checked before the node list is read too, so that a second window
         # is rejected without that call.
-        _reject_second_window(store.load(), view, role, opened_at)
+        _reject_second_window(store.load(), view, role, opened_at, cli_command)
     nodes = service.backend.list_nodes()
     window = JoinWindow(
         role=role,
@@ -628,7 +635,7 @@ def open_window(
     if store is not None:
 
         def with_window(windows: list[JoinWindow]) -> list[JoinWindow]:
-            _reject_second_window(windows, view, role, opened_at)
+            _reject_second_window(windows, view, role, opened_at, cli_command)
             return [*windows, window]
 
         store.update(with_window)

@@ -755,6 +755,8 @@ def test_second_join_window_refused(
     assert code == ExitCode.FAILURE
     assert captured.out == ""
     assert f"A worker join window ({first.id}) is already open" in captured.err
+    assert "or 'swarmtui --demo --demo-state" in captured.err
+    assert "join-window close-all') and open a new one." in captured.err
     assert [window.id for window in store.load()] == [first.id]
     assert demo_service(env).read().worker_fingerprint == view.worker_fingerprint
 

@@ -196,7 +196,9 @@ def test_audit_folder_hint_names_source(
 
     stderr = capsys.readouterr().err
     assert status == ExitCode.FILE_ERROR
-    assert f"Make {folder} a regular file." in stderr
+    assert f"{folder} is a folder: name a file in it, such as" in stderr
+    assert f"{folder}/audit.jsonl." in stderr
+    assert "Make " not in stderr
     if named:
         assert "pass another file to --file" in stderr.lower()
         assert "SWARMTUI_AUDIT_FILE" not in stderr

@@ -317,7 +317,12 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     try:
         try:
             window, view = open_window(
-                service, role, minutes=args.minutes, max_joins=args.joins, store=store
+                service,
+                role,
+                minutes=args.minutes,
+                max_joins=args.joins,
+                store=store,
+                cli_command=_cli_command(args),
             )
         except _Terminated as terminated:
             raise QuitSignal(terminated.signum) from None

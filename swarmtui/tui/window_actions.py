@@ -249,6 +249,7 @@ class JoinWindowActions(ConsoleHost):
                 max_joins=request.max_joins,
                 store=self.window_store,
                 now=self._clock(),
+                cli_command=self.cli_command,
             )
         except SwarmTuiError as error:
             self.post_message(JoinWindowActionFailed(doing, error))
