@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button
+from textual.widgets import Button, Select
 from tui_support import capture_notifications, demo_service, fixed_clock
 
 from swarmtui.config import (
@@ -127,3 +127,23 @@ async def test_unknown_theme_names_file_and_line(tmp_path: Path) -> None:
     found = [message for message in messages if "Unknown theme" in message]
     assert len(found) == 1
     assert f"the config file {config}, line 2" in found[0]
+
+
+async def test_settings_save_theme_in_use(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('timeout = 30\ntheme = "nosuch"\n')
+    app = make_app(tmp_path, config_path=config, settings=load_settings(config))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        theme = app.screen.query_one("#theme", Select)
+        assert theme.value == app.theme
+        app.screen.query_one("#save", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+    saved = load_settings(config)
+    assert saved.theme == "textual-dark"
+    assert saved.timeout == 30.0

@@ -348,9 +348,14 @@ class SettingsScreen(ModalScreen[Settings | None]):
         self.broken_file = broken_file
 
     def compose(self) -> ComposeResult:
+        # A theme name that Textual does not know was replaced at start-up,
+        # so the list shows the theme in use, and Save writes that one.
+        theme = self.settings.theme
+        if theme not in self.app.available_themes:
+            theme = self.app.theme
         theme_names = list(THEMES)
-        if self.settings.theme not in theme_names:
-            theme_names.insert(0, self.settings.theme)
+        if theme not in theme_names:
+            theme_names.insert(0, theme)
         with VerticalScroll(classes="dialog"):
             yield Label("Settings", classes="dialog-title")
             yield Static(f"Save writes {self.path}", id="settings-path", markup=False)
@@ -397,7 +402,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 yield Label("Theme")
                 yield Select(
                     [(name, name) for name in theme_names],
-                    value=self.settings.theme,
+                    value=theme,
                     allow_blank=False,
                     id="theme",
                     compact=True,
