@@ -1641,3 +1641,26 @@ async def test_screen_import_failure_explained(
     failures = [message for message in messages if "could not be loaded" in message]
     assert len(failures) == 1
     assert f"run 'swarmtui --demo {command}' in another terminal" in failures[0]
+
+
+async def test_focused_settings_dialog_shows_border(tmp_path: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        dialog = app.screen.query_one(".dialog", VerticalScroll)
+        unfocused = dialog.styles.border_top[1]
+        dialog.focus()
+        await pilot.pause()
+
+        focused = dialog.styles.border_top[1]
+        assert app.focused is dialog
+        assert focused != unfocused
+        accent = Color.parse(app.current_theme.accent or "")
+        # The theme's colours go through a blend, which can move a channel by 1.
+        distance = [abs(a - b) for a, b in zip(focused.rgb, accent.rgb, strict=True)]
+        assert max(distance) <= 2

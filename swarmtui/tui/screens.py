@@ -51,6 +51,7 @@ MODAL_CSS = """
     background: $surface;
     padding: 0 1;
 }}
+{name} > VerticalScroll.dialog:focus {{ border: thick $accent; }}
 {name} .dialog-title {{ text-style: bold; margin-bottom: 1; }}
 {name} .dialog-buttons {{ height: auto; margin-top: 1; align-horizontal: right; }}
 {name} .dialog-buttons Button {{ margin-left: 1; }}
