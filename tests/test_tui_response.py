@@ -906,6 +906,22 @@ async def test_window_role_change_shows_note(tmp_path: Path) -> None:
         assert screen.query_one("#window-open", Button).variant == "primary"
 
 
+async def test_new_window_bar_scrolled_into_view(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        body = app.query_one("#body")
+        assert body.scroll_y > 0
+        await open_window(app, pilot, minutes="10", joins="", role=Role.MANAGER)
+        await settle(app, pilot)
+
+        bar = app.query_one(JoinWindowBar)
+        assert body.scroll_y == 0
+        assert bar.region.y >= body.region.y
+
+
 async def test_second_window_for_role_refused(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     app = make_app(TokenService(backend), tmp_path)

@@ -289,6 +289,9 @@ class JoinWindowActions(ConsoleHost):
         self.window_joined[window.id] = joined
         bar = JoinWindowBar(window)
         self.query_one("#body", Widget).mount(bar, before="#worker-pane")
+        # On a short terminal the body can be scrolled down to the focused
+        # pane, which would leave the new countdown above the top edge.
+        self.call_after_refresh(bar.scroll_visible, animate=False)
         self.call_after_refresh(self._tick_windows)
         if self._window_tick is None:
             # The countdown shows whole seconds, so one tick a second is enough;
