@@ -925,3 +925,57 @@ def test_store_lock_in_unwritable_folder(tmp_path: Path) -> None:
         f"Make {folder} writable, or set SWARMTUI_WINDOWS_FILE to a file in a "
         "writable folder."
     )
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_open_names_signals_that_work(tmp_path: Path, sigint_ignored: bool) -> None:
+    import signal
+
+    environment = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+        "SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json"),
+    }
+
+    def ignore_sigint() -> None:
+        if sigint_ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+    command = ["join-window", "open", "worker", "--minutes", "5", "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "swarmtui", *demo, *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        preexec_fn=ignore_sigint,
+    )
+    try:
+        assert process.stderr is not None
+        opened = process.stderr.readline()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        closing = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert opened.startswith("Join window ")
+    assert code == 0
+    if sigint_ignored:
+        assert "SIGINT (Ctrl+C) is ignored in this process" in opened
+        assert "SIGTERM or SIGHUP closes the window now." in opened
+        assert "stopped (SIGTERM)" in closing
+    else:
+        assert "Ctrl+C closes it now." in opened
+        assert "closed on request" in closing

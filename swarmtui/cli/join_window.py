@@ -223,11 +223,35 @@ def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> 
         limits.append(f"until {window.max_joins} {role} node(s) join")
     print(
         f"Join window {window.id} open for the {role} token "
-        f"({view.token_fingerprint(role)}), {' or '.join(limits)}. Ctrl+C closes "
-        "it now; the token is rotated when it closes.",
+        f"({view.token_fingerprint(role)}), {' or '.join(limits)}. "
+        f"{_closing_hint()} The token is rotated when it closes.",
         file=sys.stderr,
         flush=True,
     )
+
+
+def _closing_hint() -> str:
+    """Name the keys and signals that close the window now, in this process.
+
+    A shell without job control starts a background job with SIGINT
+    ignored, and nohup ignores SIGHUP. Such a signal stays ignored, so the
+    hint names only the ones that work.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return "Ctrl+C closes it now."
+    working = [
+        signal.Signals(signum).name
+        for signum in CLOSING_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    ]
+    ignored = (
+        "SIGINT (Ctrl+C) is ignored in this process, as in a background job of a script"
+    )
+    if not working:
+        return (
+            f"{ignored}, and so are SIGTERM and SIGHUP: the window closes at its limit."
+        )
+    return f"{ignored}; {' or '.join(working)} closes the window now."
 
 
 def _watch(
