@@ -501,6 +501,33 @@ def last_rotations(
     return found
 
 
+def unsettled_rotations(
+    events: Iterable[Mapping[str, Any]], cluster_id: str
+) -> dict[str, tuple[str, datetime | None]]:
+    """Return, per role, the rotations of a cluster still recorded as unknown.
+
+    Each value is the role's old fingerprint and the event's time. A later
+    rotation event of the role, or a `rotate-outcome` event, settles it.
+    """
+    pending: dict[str, tuple[str, datetime | None]] = {}
+    for event in events:
+        action = event.get("action")
+        if event.get("cluster_id") != cluster_id:
+            continue
+        if action != "rotate-outcome" and action not in ROTATING_ACTIONS:
+            continue
+        old = event.get("old_fingerprints")
+        if not isinstance(old, Mapping):
+            continue
+        for role, old_fingerprint in old.items():
+            unknown = action != "rotate-outcome" and event.get("result") == "unknown"
+            if unknown and isinstance(old_fingerprint, str):
+                pending[str(role)] = (old_fingerprint, event_time(event))
+            else:
+                pending.pop(str(role), None)
+    return pending
+
+
 def token_issued_at(
     events: Iterable[Mapping[str, Any]], cluster_id: str, role: str, fingerprint: str
 ) -> datetime | None:

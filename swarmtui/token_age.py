@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from swarmtui.audit import read_audit, token_issued_at
 from swarmtui.errors import SwarmTuiError
@@ -33,20 +33,34 @@ class TokenOrigin:
     source: Literal["audit", "history"]
 
 
+def read_events_quietly(audit_path: Path | None) -> list[dict[str, Any]]:
+    """Return the audit record's events, or none when the file cannot be read.
+
+    The failure is logged only, because what the console reads from the
+    record adds detail to what it shows.
+    """
+    if audit_path is None:
+        return []
+    try:
+        return read_audit(audit_path).events
+    except SwarmTuiError as error:
+        log.info("audit file not read for the token ages: %s", error)
+        return []
+
+
 def token_origins(
-    service: TokenService, view: SwarmView, audit_path: Path | None = None
+    service: TokenService,
+    view: SwarmView,
+    audit_path: Path | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[Role, TokenOrigin]:
     """Look up the origin of both current tokens; a role with none is left out.
 
-    An audit file that cannot be read is logged and skipped, because the
-    origin only adds detail to what the console shows.
+    `events` are the audit record's, when the caller read them already. An
+    audit file that cannot be read is logged and skipped.
     """
-    events: list[dict[str, object]] = []
-    if audit_path is not None:
-        try:
-            events = read_audit(audit_path).events
-        except SwarmTuiError as error:
-            log.info("audit file not read for the token ages: %s", error)
+    if events is None:
+        events = read_events_quietly(audit_path)
     current_since = getattr(service.history, "current_since", None)
     origins: dict[Role, TokenOrigin] = {}
     for role in Role:

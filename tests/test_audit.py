@@ -741,3 +741,33 @@ def test_loose_audit_mode_tightened(tmp_path: Path) -> None:
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(read_audit(path).events) == 1
+
+
+def test_unsettled_rotations_per_role() -> None:
+    from swarmtui.audit import unsettled_rotations
+
+    def rotation(role: str, old: str, result: str, action: str = "rotate") -> dict:
+        return {
+            "time": "2026-12-05T08:00:00Z",
+            "action": action,
+            "cluster_id": "c1",
+            "old_fingerprints": {role: old},
+            "result": result,
+        }
+
+    events = [
+        rotation("worker", "fp:w1", "unknown"),
+        rotation("manager", "fp:m1", "unknown"),
+        rotation("manager", "fp:m2", "ok"),
+        rotation("worker", "fp:w3", "unknown", action="leak-response"),
+        {**rotation("worker", "fp:w9", "unknown"), "cluster_id": "c2"},
+    ]
+    settled = [*events, rotation("worker", "fp:w3", "took-effect", "rotate-outcome")]
+
+    pending = unsettled_rotations(events, "c1")
+
+    assert list(pending) == ["worker"]
+    assert pending["worker"][0] == "fp:w3"
+    assert pending["worker"][1] == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    assert unsettled_rotations(settled, "c1") == {}
+    assert list(unsettled_rotations(events, "c2")) == ["worker"]

@@ -1664,3 +1664,80 @@ async def test_focused_settings_dialog_shows_border(tmp_path: Path) -> None:
         # The theme's colours go through a blend, which can move a channel by 1.
         distance = [abs(a - b) for a, b in zip(focused.rgb, accent.rgb, strict=True)]
         assert max(distance) <= 2
+
+
+@pytest.mark.parametrize("took_effect", [True, False])
+async def test_earlier_unknown_rotation_settled(
+    tmp_path: Path, took_effect: bool
+) -> None:
+    import json
+
+    from swarmtui.audit import AuditLog, read_audit
+
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    old = "fp:aaaa-bbbb-cccc" if took_effect else view.worker_fingerprint
+    audit_path = tmp_path / "audit.jsonl"
+    earlier = {
+        "time": "2026-12-04T11:00:00Z",
+        "action": "rotate",
+        "cluster_id": view.cluster_id,
+        "role": "worker",
+        "old_fingerprints": {"worker": old},
+        "result": "unknown",
+        "error": "Abandoned at exit",
+    }
+    audit_path.write_text(json.dumps(earlier) + "\n")
+    service = TokenService(backend, audit=AuditLog(audit_path, environment={}))
+    app = make_app(service)
+    messages = capture_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await settle(app, pilot)
+
+    outcomes = [
+        event
+        for event in read_audit(audit_path).events
+        if event["action"] == "rotate-outcome"
+    ]
+    notices = [message for message in messages if "recorded at" in message]
+    assert len(outcomes) == 1
+    assert outcomes[0]["old_fingerprints"] == {"worker": old}
+    assert outcomes[0]["new_fingerprints"] == {"worker": view.worker_fingerprint}
+    assert outcomes[0]["unknown_since"] == "2026-12-04T11:00:00Z"
+    assert len(notices) == 1
+    assert "A worker token rotation recorded at 2026-12-04T11:00:00Z" in notices[0]
+    if took_effect:
+        assert outcomes[0]["result"] == "took-effect"
+        assert "took effect, or the token was rotated again since" in notices[0]
+    else:
+        assert outcomes[0]["result"] == "not-rotated"
+        assert "did not take effect" in notices[0]
+
+
+async def test_settled_rotation_not_reported_twice(tmp_path: Path) -> None:
+    from swarmtui.audit import AuditLog, read_audit
+
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    audit_path = tmp_path / "audit.jsonl"
+    audit = AuditLog(audit_path, environment={})
+    audit.record(
+        "rotate",
+        cluster_id=view.cluster_id,
+        role="worker",
+        old_fingerprints={"worker": view.worker_fingerprint},
+        result="unknown",
+    )
+    for _ in range(2):
+        app = make_app(TokenService(backend, audit=audit))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await settle(app, pilot)
+
+    outcomes = [
+        event
+        for event in read_audit(audit_path).events
+        if event["action"] == "rotate-outcome"
+    ]
+    assert [event["result"] for event in outcomes] == ["not-rotated"]

@@ -37,7 +37,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.worker import Worker, get_current_worker
 
-from swarmtui.audit import default_audit_path
+from swarmtui.audit import default_audit_path, unsettled_rotations
 from swarmtui.config import (
     Settings,
     fallback_note,
@@ -52,7 +52,8 @@ from swarmtui.errors import (
     SwarmTuiError,
 )
 from swarmtui.models import Role, RotationResult, SwarmView
-from swarmtui.token_age import TokenOrigin, token_origins
+from swarmtui.timetext import format_utc
+from swarmtui.token_age import TokenOrigin, read_events_quietly, token_origins
 from swarmtui.tokens import redact
 from swarmtui.tui import clipboard
 from swarmtui.tui.actions import CONSOLE_ACTIONS, console_bindings
@@ -671,9 +672,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.seen_changes.clear()
             self._swarm_since = self._clock()
             self.token_origins.clear()
-            self._look_up_origins(view)
+            self._look_up_origins(view, settle_earlier=True)
         elif old is None:
-            self._look_up_origins(view)
+            self._look_up_origins(view, settle_earlier=True)
         else:
             outside_change = False
             for role in Role:
@@ -770,25 +771,76 @@ class SwarmConsole(ResponseFeatures, App[int]):
         exit_on_error=False,
         description="Look up when the tokens were issued",
     )
-    def _look_up_origins(self, view: SwarmView) -> None:
+    def _look_up_origins(self, view: SwarmView, settle_earlier: bool = False) -> None:
+        """Read when the tokens were issued, from the audit record and history.
+
+        With `settle_earlier`, on the first read of a swarm, also find the
+        rotations that an earlier console recorded as unknown, because it
+        quit while it waited for the engine.
+        """
         service = self._service
         if service is None:
             return
         audit_path = getattr(service.audit, "path", None)
+        unsettled: dict[Role, tuple[str, datetime | None]] = {}
         try:
-            origins = token_origins(
-                service, view, Path(audit_path) if audit_path else None
-            )
+            events = read_events_quietly(Path(audit_path) if audit_path else None)
+            origins = token_origins(service, view, events=events)
+            if settle_earlier:
+                pending = unsettled_rotations(events, view.cluster_id)
+                for role in Role:
+                    if role.value in pending:
+                        unsettled[role] = pending[role.value]
         except Exception:  # the origins only add detail; never fail the UI
             log.exception("looking up when the tokens were issued failed")
             return
-        self.post_message(TokenOriginsFound(view.cluster_id, origins))
+        self.post_message(TokenOriginsFound(view.cluster_id, origins, unsettled))
 
     def on_token_origins_found(self, message: TokenOriginsFound) -> None:
-        if self.view is None or self.view.cluster_id != message.cluster_id:
+        view = self.view
+        if view is None or view.cluster_id != message.cluster_id:
             return
         self.token_origins.update(message.origins)
+        for role, (before, recorded_at) in message.unsettled.items():
+            if role not in self._unconfirmed:
+                self._settle_earlier(role, before, recorded_at, view)
         self._render_panes()
+
+    def _settle_earlier(
+        self, role: Role, before: str, recorded_at: datetime | None, view: SwarmView
+    ) -> None:
+        """Record and show what a rotation that an earlier console left unknown did."""
+        now = view.token_fingerprint(role)
+        took_effect = now != before
+        self._record(
+            "rotate-outcome",
+            role,
+            view,
+            result="took-effect" if took_effect else "not-rotated",
+            old_fingerprints={role.value: before},
+            new_fingerprints={role.value: now},
+            unknown_since=format_utc(recorded_at) if recorded_at else None,
+        )
+        when = f" at {format_utc(recorded_at)}" if recorded_at else ""
+        earlier = (
+            f"A {role} token rotation recorded{when} as unknown (the console "
+            "quit while it waited for the engine)"
+        )
+        if took_effect:
+            self.notify(
+                f"{earlier} took effect, or the token was rotated again since: "
+                f"the swarm shows {now}, not {before}.",
+                title="Earlier rotation settled",
+                timeout=15,
+            )
+        else:
+            self.notify(
+                f"{earlier} did not take effect: the swarm still shows {now}. "
+                "Rotate it again.",
+                title="Earlier rotation not done",
+                severity="warning",
+                timeout=20,
+            )
 
     # -- polling --------------------------------------------------------------
 

@@ -8,6 +8,8 @@ rotation finished can be dropped.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.message import Message
 
 from swarmtui.errors import RotationConflictError, SwarmTuiError
@@ -82,7 +84,15 @@ class LocalCopyFinished(Message):
 class TokenOriginsFound(Message):
     """The audit record and token history were read for a cluster's tokens."""
 
-    def __init__(self, cluster_id: str, origins: dict[Role, TokenOrigin]) -> None:
+    def __init__(
+        self,
+        cluster_id: str,
+        origins: dict[Role, TokenOrigin],
+        unsettled: dict[Role, tuple[str, datetime | None]] | None = None,
+    ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
         self.origins = origins
+        # Rotations that an earlier console recorded as unknown, per role:
+        # the old fingerprint and the time of the record.
+        self.unsettled = unsettled or {}

@@ -376,8 +376,10 @@ def exit_notes(records_written: bool, idle: bool, results: list[str]) -> list[st
     if "unknown" in results:
         notes.append(
             "swarmtui: a rotation was still waiting for the engine when the "
-            "console quit, and it was abandoned. Read the tokens, or the "
-            "unlock key, again to see whether it took effect."
+            "console quit, and it was abandoned. The next console on this "
+            "swarm records whether a token rotation took effect when it first "
+            "reads the swarm; for an unlock key, compare 'docker swarm "
+            "unlock-key -q' with the key you hold."
         )
     if "failed" in results:
         notes.append(
