@@ -90,9 +90,10 @@ class UnlockKeyActions(ConsoleHost):
         """Return the unlock pane's note while the swarm is locked."""
         read = f" {stamp(self._unlock_read_at)}" if self._unlock_read_at else ""
         return (
-            f"the swarm is locked: this console read this key{read}. Unlock "
-            "each manager with 'docker swarm unlock' and this key, or with a "
-            "newer one if it was rotated since."
+            f"the swarm is locked: this console read this key{read}. Press y "
+            "to copy it, then run 'docker swarm unlock' against each manager "
+            "(with the -H or --context used here) and paste it, or a newer "
+            "key if it was rotated since."
         )
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
