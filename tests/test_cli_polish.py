@@ -423,3 +423,17 @@ def test_shown_token_audited_once(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.OK
     assert [event["action"] for event in events] == ["show"]
     assert "result" not in events[0]
+
+
+def test_leak_names_default_start_source(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*demo_args(env), "leak-response", "--yes"])
+    default_lines = capsys.readouterr().out.splitlines()
+    main([*demo_args(env), "leak-response", "--yes", "--since", "1h"])
+    given_lines = capsys.readouterr().out.splitlines()
+
+    assert code == ExitCode.OK
+    assert default_lines[-1].startswith("The start time is ")
+    assert default_lines[-1].endswith("; --since TIME picks another.")
+    assert not any(line.startswith("The start time is") for line in given_lines)

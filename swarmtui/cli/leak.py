@@ -181,6 +181,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     else:
         print(rotation_notice(report))
         print(nodes_summary(report))
+        if args.since is None:
+            print(f"The start time is {start.source}; --since TIME picks another.")
         if report.nodes:
             print()
             print(render_nodes(report.nodes))
