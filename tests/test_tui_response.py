@@ -724,6 +724,34 @@ async def test_rotate_and_quit_closes_once(tmp_path: Path) -> None:
         backend.release.set()
 
 
+async def test_second_q_quits_while_windows_close(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    messages = capture_notifications(app)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await open_window(app, pilot, minutes="10", joins="")
+            await pilot.press("q")
+            await pilot.pause()
+            await pilot.click("#quit-rotate")
+            await pilot.pause()
+            assert backend.entered.wait(10)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+            await pilot.press("q")
+            await pilot.pause()
+            assert not app.is_running
+        # The close still waits for the engine, so the window stays stored.
+        stored = WindowStore(tmp_path / "windows.json").load()
+    finally:
+        backend.release.set()
+    offers = [message for message in messages if "Press q again to quit now" in message]
+    assert len(offers) == 1
+    assert len(stored) == 1
+
+
 class SlowFirstUpdate(DelegatingBackend):
     """Takes 0.3 s over its first update, so that a second close can read meanwhile."""
 

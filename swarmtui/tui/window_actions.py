@@ -127,6 +127,7 @@ class JoinWindowActions(ConsoleHost):
         self._window_close_lock = threading.Lock()
         # Set by "Rotate and quit": the console quits once no window is open.
         self._quit_when_closed = False
+        self._quit_now_offered = False
         # What "Rotate and quit" closed, printed on stderr after the exit.
         self.closed_at_quit: list[str] = []
         self._window_retry_at: dict[str, datetime] = {}
@@ -494,6 +495,7 @@ class JoinWindowActions(ConsoleHost):
         self._windows_closing.discard(window.id)
         if self._quit_when_closed:
             self._quit_when_closed = False
+            self._quit_now_offered = False
             self.notify(
                 "Not every join window could be closed, so the console stays open.",
                 severity="error",
@@ -614,10 +616,19 @@ class JoinWindowActions(ConsoleHost):
         if not self.windows_left_open:
             self.exit()
             return
-        if self._quit_when_closed:
+        if self._quit_when_closed and not self._quit_now_offered:
+            # A second q quits at once, as during a token rotation: the exit
+            # records each close still waiting, and its window stays stored.
+            self._quit_now_offered = True
             self.notify(
-                "The join windows are being closed; the console quits when they are."
+                "The join windows are being closed; the console quits when they "
+                "are. Press q again to quit now: a window whose close has not "
+                "ended stays stored, and its rotation is recorded as unknown if "
+                "it was sent."
             )
+            return
+        if self._quit_when_closed:
+            self.exit()
             return
         if isinstance(self.screen, QuitWithWindowScreen):
             return
