@@ -1209,6 +1209,28 @@ async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:
     assert store.load() == []
 
 
+async def test_due_later_window_shown_with_close(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view, store = store_due_window(backend, tmp_path, Role.WORKER)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+
+        (bar,) = app.query(JoinWindowBar)
+        line = str(bar.query_one(".line", Static).content)
+        assert bar.has_class("-due")
+        assert line.startswith("Worker join window due: its time ran out.")
+        assert "The worker token still joins until the window is closed." in line
+
+        await pilot.click(f"#window-close-{bar.window.id}")
+        await wait_for_windows_closed(app, pilot)
+        assert list(app.query(JoinWindowBar)) == []
+    assert fingerprints(backend)[0] != view.worker_fingerprint
+    assert store.load() == []
+
+
 async def test_due_later_window_ends_on_rotation(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     _, store = store_due_window(backend, tmp_path, Role.WORKER)

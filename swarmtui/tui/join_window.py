@@ -84,6 +84,7 @@ class JoinWindowBar(Vertical):
     JoinWindowBar.-manager { border: round $error; border-title-color: $error; }
     JoinWindowBar .line { height: auto; }
     JoinWindowBar.-poll-failed { border-subtitle-color: $warning; }
+    JoinWindowBar.-due { border: round $warning; border-title-color: $warning; }
     JoinWindowBar .buttons { height: auto; }
     JoinWindowBar .buttons Button { min-width: 0; width: auto; }
     """
@@ -125,6 +126,21 @@ class JoinWindowBar(Vertical):
             self.border_subtitle = subtitle
             self.set_class(bool(poll_error), "-poll-failed")
         line = window_line(self.window, joined, now)
+        self.remove_class("-due")
+        return self.query_one(".line", ChangeAwareStatic).show(line)
+
+    def show_due(self, reason: str) -> bool:
+        """Show a window that an earlier console left due, and that is still open.
+
+        `reason` is why it is due, such as "its time ran out".
+        """
+        self.add_class("-due")
+        self.border_subtitle = "due"
+        role = self.window.role
+        line = (
+            f"{role.capitalize()} join window due: {reason}. The {role} token "
+            "still joins until the window is closed."
+        )
         return self.query_one(".line", ChangeAwareStatic).show(line)
 
 

@@ -303,6 +303,13 @@ class JoinWindowActions(ConsoleHost):
                 WINDOW_POLL_SECONDS, self._poll_windows
             )
 
+    def _show_due_window(self, window: JoinWindow, reason: str) -> None:
+        """Mount a bar for a due window left open, with its Close button."""
+        bar = JoinWindowBar(window)
+        self.query_one("#body", Widget).mount(bar, before="#worker-pane")
+        self.call_after_refresh(bar.show_due, reason)
+        self.call_after_refresh(bar.scroll_visible, animate=False)
+
     def _untrack_window(self, window_id: str) -> None:
         self.join_windows.pop(window_id, None)
         self.window_joined.pop(window_id, None)
@@ -579,6 +586,7 @@ class JoinWindowActions(ConsoleHost):
             else:
                 for window, reason, joined in due:
                     self._due_later[window.id] = (window, reason, joined)
+                    self._show_due_window(window, reasons[reason])
                 self.notify(
                     "The due join windows stay stored and their tokens stay "
                     "live. Press O to close them and rotate their tokens, or "
