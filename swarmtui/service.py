@@ -1084,7 +1084,13 @@ class TokenService:
         try:
             node = backend.join(token, hostname, address)
         except SwarmTuiError as error:
-            self._audit("demo-join", result="rejected", error=error.title, **fields)
+            self._audit(
+                "demo-join",
+                result="rejected",
+                error=error.title,
+                reason=error.message,
+                **fields,
+            )
             raise
         self._audit(
             "demo-join", roles=[node.role], result="ok", node_id=node.id, **fields

@@ -437,3 +437,35 @@ def test_leak_names_default_start_source(
     assert default_lines[-1].startswith("The start time is ")
     assert default_lines[-1].endswith("; --since TIME picks another.")
     assert not any(line.startswith("The start time is") for line in given_lines)
+
+
+def test_audit_details_name_node_window_and_reason() -> None:
+    from swarmtui.cli.audit_log import event_details
+
+    joined = {
+        "action": "demo-join",
+        "result": "ok",
+        "node_id": "9yfnst58n9l7abcdefghijklm",
+        "token_fingerprint": "fp:aaaa-bbbb-cccc",
+    }
+    rejected = {
+        "action": "demo-join",
+        "result": "rejected",
+        "token_fingerprint": "fp:dddd-eeee-ffff",
+        "reason": "A valid join token is necessary to join this cluster.",
+        "error": "Join rejected",
+    }
+    forgotten = {
+        "action": "join-window-forget",
+        "window_id": "5e82c86d330f",
+        "fingerprint": "fp:gggg-hhhh-iiii",
+    }
+
+    assert event_details(joined) == "token fp:aaaa-bbbb-cccc; node 9yfnst58n9l7"
+    assert event_details(rejected) == (
+        "token fp:dddd-eeee-ffff; reason: A valid join token is necessary to "
+        "join this cluster; error: Join rejected"
+    )
+    assert event_details(forgotten) == (
+        "fingerprint fp:gggg-hhhh-iiii; window 5e82c86d330f"
+    )

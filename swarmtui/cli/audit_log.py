@@ -117,14 +117,20 @@ def event_columns(event: Mapping[str, Any]) -> list[str]:
 def event_details(event: Mapping[str, Any]) -> str:
     """Return what follows the fixed columns: fingerprints, counts and errors."""
     details = _fingerprints(event)
+    if event.get("token_fingerprint"):
+        details += f"; token {event['token_fingerprint']}"
+    if event.get("node_id"):
+        details += f"; node {str(event['node_id'])[:12]}"
+    if event.get("window_id"):
+        details += f"; window {event['window_id']}"
     if event.get("nodes_joined") is not None:
         details += f"; {event['nodes_joined']} node(s) joined"
         if event.get("since"):
             details += f" since {event['since']}"
     if event.get("reason"):
-        details += f"; reason: {event['reason']}"
+        details += f"; reason: {str(event['reason']).rstrip('.')}"
     if event.get("error"):
-        details += f"; error: {event['error']}"
+        details += f"; error: {str(event['error']).rstrip('.')}"
     if event.get("item"):
         # What a copy or a 'show' gave out: the command, the token or JSON.
         details += f"; item: {event['item']}"
