@@ -1741,3 +1741,24 @@ async def test_settled_rotation_not_reported_twice(tmp_path: Path) -> None:
         if event["action"] == "rotate-outcome"
     ]
     assert [event["result"] for event in outcomes] == ["not-rotated"]
+
+
+async def test_settings_clipboard_choices_explained(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    app = make_app(demo_service(tmp_path), config_path=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        clipboard = app.screen.query_one("#clipboard", Select)
+        clipboard.value = "osc52"
+        await pilot.pause()
+        label = clipboard.query_one("Static#label", Static)
+        label_text = str(label.render())
+        app.screen.query_one("#save", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+
+    assert label_text == "osc52: terminal clipboard, over SSH too"
+    assert load_settings(config).clipboard == "osc52"

@@ -287,6 +287,15 @@ THEMES = (
 )
 
 
+# Descriptions of the clipboard settings, as the settings screen lists them.
+CLIPBOARD_CHOICES = {
+    "osc52": "osc52: terminal clipboard, over SSH too",
+    "local": "local: wl-copy, xclip, xsel or pbcopy",
+    "both": "both: the terminal and a local tool",
+    "off": "off: no copies",
+}
+
+
 class MarkedCheckbox(Checkbox):
     """A checkbox that shows X when on and a blank when off.
 
@@ -393,7 +402,10 @@ class SettingsScreen(ModalScreen[Settings | None]):
             with Horizontal(classes="row"):
                 yield Label("Clipboard")
                 yield Select(
-                    [(method, method) for method in CLIPBOARD_METHODS],
+                    [
+                        (CLIPBOARD_CHOICES[method], method)
+                        for method in CLIPBOARD_METHODS
+                    ],
                     value=self.settings.clipboard,
                     allow_blank=False,
                     id="clipboard",
