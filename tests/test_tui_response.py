@@ -621,6 +621,25 @@ async def test_window_close_waits_in_status(tmp_path: Path) -> None:
         backend.stall.clear()
 
 
+async def test_two_window_closes_status_names_none(tmp_path: Path) -> None:
+    backend = StallingReads(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await open_window(app, pilot, minutes="10", joins="", role=Role.MANAGER)
+        backend.stall.set()
+        await pilot.press("O")
+        assert await asyncio.to_thread(backend.entered.wait, 5)
+        await pilot.pause(0.4)
+
+        status = str(app.query_one("#status", Static).content)
+        backend.release.set()
+        backend.stall.clear()
+        await settle(app, pilot)
+    assert status == "Closing 2 join windows and rotating their tokens…"
+
+
 async def test_q_in_quit_question_stays(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     before = fingerprints(backend)
@@ -749,6 +768,30 @@ async def test_second_q_quits_while_windows_close(tmp_path: Path) -> None:
         backend.release.set()
     offers = [message for message in messages if "Press q again to quit now" in message]
     assert len(offers) == 1
+    assert len(stored) == 1
+
+
+async def test_second_q_in_rotation_skips_window_dialog(tmp_path: Path) -> None:
+    backend = CountingHangingUpdate(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await open_window(app, pilot, minutes="10", joins="")
+            await pilot.press("w", "r")
+            assert backend.entered.wait(10)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+            await pilot.press("q")
+            await pilot.pause()
+
+            assert not isinstance(app.screen, QuitWithWindowScreen)
+            assert not app.is_running
+        stored = WindowStore(tmp_path / "windows.json").load()
+    finally:
+        backend.release.set()
+    assert backend.updates == 1
     assert len(stored) == 1
 
 

@@ -396,11 +396,15 @@ class JoinWindowActions(ConsoleHost):
         self._show_closing(window)
 
     def _show_closing(self, window: JoinWindow) -> None:
-        """Show the close in the status line if its rotation takes a while."""
-        self._wait_quietly(
-            f"Closing the {window.role} join window and rotating its token…",
-            ROTATION_QUIET_SECONDS,
-        )
+        """Show the close in the status line if its rotation takes a while.
+
+        Closes run one at a time, so with several, the line names none.
+        """
+        closing = len(self._windows_closing)
+        text = f"Closing the {window.role} join window and rotating its token…"
+        if closing > 1:
+            text = f"Closing {closing} join windows and rotating their tokens…"
+        self._wait_quietly(text, ROTATION_QUIET_SECONDS)
 
     def action_close_join_window(self, window_id: str | None = None) -> None:
         windows = list(self.join_windows.values())
@@ -620,6 +624,13 @@ class JoinWindowActions(ConsoleHost):
                 f"The console quits when the {self._rotating} token is rotated. "
                 "Press q again to quit now."
             )
+            return
+        if self._rotating is not None:
+            # Quit now, as offered. The dialog about open join windows is not
+            # shown, because its Rotate and quit would rotate the token that is
+            # still being rotated; the windows stay stored, and the exit names
+            # the command that closes them.
+            self.exit()
             return
         if not self.windows_left_open:
             self.exit()
