@@ -9,6 +9,7 @@ character is replaced here by a visible escape such as ``\\x1b`` or ``\\u202e``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Cc: C0 controls, DEL and C1 controls. Cf: format characters, which include
@@ -62,3 +63,27 @@ def find_invisible(text: str) -> tuple[int, str] | None:
         if is_unsafe(character):
             return position, character
     return None
+
+
+# Maximum run of characters other than spaces and quotes that an error
+# message repeats whole. It is longer than a typed path or host name, and
+# far shorter than a pasted file.
+MAX_WORD_CHARS = 300
+# Characters kept of a longer run.
+KEPT_WORD_CHARS = 40
+
+
+def shorten_long_words(text: str) -> str:
+    """Cut each run of over 300 characters other than spaces and quotes, with a count.
+
+    Error messages quote what the user typed, and a value of thousands of
+    characters would otherwise fill the terminal.
+    """
+    return _LONG_WORD.sub(
+        lambda match: f"{match[0][:KEPT_WORD_CHARS]}… ({len(match[0])} characters)",
+        text,
+    )
+
+
+# Quotes around a value stay outside the run, so the message keeps them.
+_LONG_WORD = re.compile(rf"[^\s'\"]{{{MAX_WORD_CHARS + 1},}}")

@@ -198,6 +198,9 @@ def test_demo_seed_accepts_digits(typed: str, seed: int) -> None:
         ["--timeout", "1" * 5000, "audit"],
         ["--demo", "--demo-seed", "x" * 5000, "audit"],
         ["--demo", "join-window", "open", "worker", "--minutes", "9" * 5000],
+        ["--demo", "join-token", "9" * 5000],
+        ["9" * 5000],
+        ["join-token", "worker", "--bogus=" + "9" * 5000],
     ],
 )
 def test_long_bad_value_cut_in_error(
@@ -208,7 +211,8 @@ def test_long_bad_value_cut_in_error(
 
     error = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert "… (5000 characters) is not a" in error
+    assert " characters)" in error
+    assert "9" * 300 not in error
     assert len(error) < 1000
 
 
@@ -225,6 +229,19 @@ def test_audit_help_leaves_out_engine_options(
     assert "--demo" not in shown
     assert "engine selection" not in shown
     assert args.host == "unix:///x.sock"
+
+
+def test_long_since_cut_in_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+
+    code = main(["audit", "--since", "9" * 5000])
+
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "… (5000 characters)' is neither a time nor a duration" in error
+    assert len(error) < 1000
 
 
 def test_audit_limit_rejects_underscore(capsys: pytest.CaptureFixture[str]) -> None:

@@ -284,9 +284,10 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(**options)
 
     def error(self, message: str) -> NoReturn:
+        from swarmtui.text import shorten_long_words
         from swarmtui.tokens import redact
 
-        super().error(redact(message))
+        super().error(shorten_long_words(redact(message)))
 
 
 class _SubcommandParser(_Parser):
@@ -329,6 +330,7 @@ def build_parser(
 def error_message(error: SwarmTuiError) -> str:
     """Format an error for stderr; a rotation conflict lists what changed."""
     from swarmtui.errors import RotationConflictError
+    from swarmtui.text import shorten_long_words
     from swarmtui.tokens import redact
 
     if isinstance(error, RotationConflictError) and error.changes:
@@ -337,10 +339,10 @@ def error_message(error: SwarmTuiError) -> str:
         lines += [f"  - {change}" for change in error.changes]
         if error.hint:
             lines.append(error.hint)
-        return redact("\n".join(lines))
+        return shorten_long_words(redact("\n".join(lines)))
     # A message can quote what the user typed, such as a token given as the
     # host or a config path.
-    return redact(f"swarmtui: {error.title_in_sentence}: {error}")
+    return shorten_long_words(redact(f"swarmtui: {error.title_in_sentence}: {error}"))
 
 
 class _ParseFailed(Exception):

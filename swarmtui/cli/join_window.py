@@ -491,7 +491,8 @@ def _run_forget(args: argparse.Namespace) -> int:
     if window is None:
         print(
             redact(
-                f"swarmtui: no join window {window_id!r} is stored in {store.path}; "
+                f"swarmtui: no join window {shown_value(window_id)} is stored in "
+                f"{store.path}; "
                 "'join-window list' shows the stored ones."
             ),
             file=sys.stderr,
