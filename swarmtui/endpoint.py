@@ -309,7 +309,12 @@ def _check_readable(paths: list[str], owner: str = "") -> None:
 
 
 def _context_id(name: str) -> str:
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+    """Return the folder name of a context: the SHA-256 of its name's bytes.
+
+    A name typed with bytes that are not UTF-8 reaches Python with surrogate
+    escapes, which turn back into those bytes here, as the docker CLI reads them.
+    """
+    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _check_client_pair(

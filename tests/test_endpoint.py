@@ -131,6 +131,16 @@ def test_unknown_context_is_clear_error(config: Path) -> None:
     assert caught.value.exit_code == 2
 
 
+def test_context_name_with_bad_bytes_not_found(config: Path) -> None:
+    # A byte that is not UTF-8 on the command line reaches Python as a
+    # surrogate escape.
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="a\udc9b")
+
+    assert caught.value.exit_code == 2
+    assert "The docker context 'a\\udc9b' was not found" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "text", ["{not json", "[" * 200_000 + "]" * 200_000], ids=["syntax", "deep-nesting"]
 )
