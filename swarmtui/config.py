@@ -168,7 +168,14 @@ def _check_value(key: str, value: Any) -> Any:
             )
         return value
     if key == "audit_file":
-        if not isinstance(value, str) or "\0" in value:
+        if isinstance(value, str) and "\0" in value:
+            raise ConfigError(
+                f"Invalid audit_file {toml_text(value)}: a path cannot contain "
+                "a NUL character (\\u0000).",
+                "Remove it from the path, or use an empty string for the default.",
+                key=key,
+            )
+        if not isinstance(value, str):
             raise ConfigError(
                 f"Invalid audit_file {toml_text(value)}.",
                 "Use a file path in quotes, or an empty string for the default.",

@@ -203,3 +203,13 @@ async def test_console_notice_names_defaults(tmp_path: Path) -> None:
     assert "Using the default poll_interval = 10." in found[0]
     assert "The file's other settings apply: audit_file and timeout." in found[0]
     assert "The file was left as it is." in found[0]
+
+
+def test_nul_in_audit_file_named(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'audit_file = "/tmp/a\\u0000b"\n')
+
+    _, error = load_usable_settings(config)
+
+    assert error is not None
+    assert "a path cannot contain a NUL character" in str(error)
+    assert "Remove it from the path" in str(error)
