@@ -626,10 +626,9 @@ class JoinWindowActions(ConsoleHost):
             )
             return
         if self._rotating is not None:
-            # Quit now, as offered. The dialog about open join windows is not
-            # shown, because its Rotate and quit would rotate the token that is
-            # still being rotated; the windows stay stored, and the exit names
-            # the command that closes them.
+            # Quit now, as offered. The dialog about open join windows is left
+            # out, because its Rotate and quit would rotate the same token
+            # again. The windows stay stored, and the exit names close-all.
             self.exit()
             return
         if not self.windows_left_open:
