@@ -1707,6 +1707,7 @@ async def test_earlier_unknown_rotation_settled(
     assert outcomes[0]["unknown_since"] == "2026-12-04T11:00:00Z"
     assert len(notices) == 1
     assert "A worker token rotation recorded at 2026-12-04T11:00:00Z" in notices[0]
+    assert "swarmtui could not tell whether it took effect" in notices[0]
     if took_effect:
         assert outcomes[0]["result"] == "took-effect"
         assert "took effect, or the token was rotated again since" in notices[0]

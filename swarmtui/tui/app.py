@@ -823,8 +823,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         )
         when = f" at {format_utc(recorded_at)}" if recorded_at else ""
         earlier = (
-            f"A {role} token rotation recorded{when} as unknown (the console "
-            "quit while it waited for the engine)"
+            f"A {role} token rotation recorded{when} as unknown (swarmtui could "
+            "not tell whether it took effect)"
         )
         if took_effect:
             self.notify(
