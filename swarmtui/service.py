@@ -395,6 +395,7 @@ class TokenService:
         expected: SwarmView | None = None,
         action: str = "rotate",
         announce: Callable[[RotationResult], None] | None = None,
+        audit_fields: Mapping[str, Any] | None = None,
     ) -> RotationResult:
         """Rotate the tokens of `roles` in one update, changing nothing else.
 
@@ -406,14 +407,21 @@ class TokenService:
         `announce` receives the verified result before the token history and
         the audit record are written, so that a console can show the new
         token without waiting for those files. They are written even when
-        `announce` raises.
+        `announce` raises. `audit_fields`, such as a join window's id, go
+        into the rotation's audit record, whatever its result.
         """
         requested = frozenset(Role(role) for role in roles)
         if not requested:
             raise ValueError("rotate needs at least one role")
-        with self._tracked(action, requested, expected) as entry:
+        extra = dict(audit_fields or {})
+        with self._tracked(action, requested, expected, **extra) as entry:
             result = self._audited_rotation(entry)
-            entry.done = {"result": "ok", "old": result.before, "new": result.after}
+            entry.done = {
+                "result": "ok",
+                "old": result.before,
+                "new": result.after,
+                **extra,
+            }
             try:
                 if announce is not None:
                     announce(result)

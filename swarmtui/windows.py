@@ -700,6 +700,7 @@ def record_failed_close(service: TokenService, window: JoinWindow, error: str) -
         result="failed",
         window_id=window.id,
         cluster_id=window.cluster_id,
+        old_fingerprints={window.role.value: window.token_fingerprint},
         error=error,
     )
 
@@ -731,15 +732,24 @@ def _rotate_and_forget(
             f"{window.id}' if that swarm no longer exists.",
         )
     rotation: RotationResult | None = None
+    window_fields = {"window_id": window.id}
     if view.token_fingerprint(window.role) == window.token_fingerprint:
         try:
-            rotation = service.rotate([window.role], expected=view, action=CLOSE_ACTION)
+            rotation = service.rotate(
+                [window.role],
+                expected=view,
+                action=CLOSE_ACTION,
+                audit_fields=window_fields,
+            )
         except RotationConflictError as conflict:
             log.info("join window %s: concurrent update, retrying once", window.id)
             fresh = conflict.fresh
             if fresh.token_fingerprint(window.role) == window.token_fingerprint:
                 rotation = service.rotate(
-                    [window.role], expected=fresh, action=CLOSE_ACTION
+                    [window.role],
+                    expected=fresh,
+                    action=CLOSE_ACTION,
+                    audit_fields=window_fields,
                 )
             else:
                 # The token was rotated meanwhile; the record names the new one.

@@ -24,6 +24,7 @@ from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
 from swarmtui.tokens import fingerprint
 from swarmtui.windows import (
+    CLOSE_ACTION,
     MIN_WINDOW_MINUTES_TEXT,
     CloseReason,
     JoinWindow,
@@ -355,6 +356,34 @@ def test_failed_close_read_is_audited(tmp_path: Path) -> None:
     assert fields["window_id"] == window.id
     assert fields["error"] == "Request timed out"
     assert fields["role"] == "worker"
+    assert fields["old_fingerprints"] == {"worker": window.token_fingerprint}
+
+
+class UpdateTimesOut(DelegatingBackend):
+    """Times out on every swarm update, as an engine that stops answering."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        raise RequestTimeoutError("The engine did not respond within 3 seconds.")
+
+
+@pytest.mark.parametrize("update_fails", [False, True])
+def test_close_rotation_record_names_window(tmp_path: Path, update_fails: bool) -> None:
+    inner = DemoBackend(path=tmp_path / "demo.toml", seed=5)
+    window, _ = open_window(TokenService(inner), Role.WORKER, minutes=5)
+    audit = RecordingAudit()
+    backend = UpdateTimesOut(inner) if update_fails else inner
+    service = TokenService(backend, audit=audit)
+
+    if update_fails:
+        with pytest.raises(RequestTimeoutError):
+            close_window(service, window, CloseReason.BY_USER)
+    else:
+        close_window(service, window, CloseReason.BY_USER)
+
+    closes = [fields for action, fields in audit.events if action == CLOSE_ACTION]
+    assert len(closes) == 1
+    assert closes[0]["window_id"] == window.id
+    assert closes[0]["result"] == ("failed" if update_fails else "ok")
 
 
 def test_second_close_of_window_not_recorded(tmp_path: Path) -> None:
