@@ -1006,5 +1006,5 @@ def test_open_names_signals_that_work(tmp_path: Path, sigint_ignored: bool) -> N
         assert "SIGTERM or SIGHUP closes the window now." in opened
         assert "stopped (SIGTERM)" in closing
     else:
-        assert "Ctrl+C closes it now." in opened
+        assert "Ctrl+C (SIGINT, SIGTERM, SIGHUP) closes it now." in opened
         assert "closed on request" in closing

@@ -237,13 +237,13 @@ def _closing_hint() -> str:
     ignored, and nohup ignores SIGHUP. Such a signal stays ignored, so the
     hint names only the ones that work.
     """
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        return "Ctrl+C closes it now."
     working = [
         signal.Signals(signum).name
         for signum in CLOSING_SIGNALS
         if signal.getsignal(signum) is not signal.SIG_IGN
     ]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return f"Ctrl+C ({', '.join(['SIGINT', *working])}) closes it now."
     ignored = (
         "SIGINT (Ctrl+C) is ignored in this process, as in a background job of a script"
     )
