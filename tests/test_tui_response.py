@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from tui_support import (
     FIXED_NOW,
     DelegatingBackend,
@@ -562,6 +562,20 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
     assert WindowStore(tmp_path / "windows.json").load() == []
     assert len(app.closed_at_quit) == 1
     assert f"({before[0]} -> {after[0]})" in app.closed_at_quit[0]
+
+
+async def test_quit_dialog_title_counts_windows(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        await open_window(app, pilot, minutes="10", joins="", role=Role.MANAGER)
+        await pilot.press("q")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        title = app.screen.query_one(".dialog-title", Label)
+        assert str(title.content) == "2 join windows are still open"
 
 
 class StallingReads(DelegatingBackend):

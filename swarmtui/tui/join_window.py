@@ -337,7 +337,12 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("A join window is still open", classes="dialog-title")
+            title = (
+                "A join window is still open"
+                if len(self.windows) == 1
+                else f"{len(self.windows)} join windows are still open"
+            )
+            yield Label(title, classes="dialog-title")
             stored = (
                 "the window stays stored: once it is due"
                 if len(self.windows) == 1
