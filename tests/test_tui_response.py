@@ -1266,6 +1266,42 @@ async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:
     assert store.load() == []
 
 
+async def test_stored_window_of_rotated_token_ends(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    view = TokenService(backend).read()
+    store = WindowStore(tmp_path / "windows.json")
+    store.add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=FIXED_NOW - timedelta(minutes=1),
+            until=FIXED_NOW + timedelta(hours=1),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id=view.cluster_id,
+            endpoint=view.endpoint,
+            token_fingerprint=view.worker_fingerprint,
+        )
+    )
+    TokenService(backend).rotate([Role.WORKER])
+    rotated = fingerprints(backend)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    notes = capture_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await wait_for_windows_closed(app, pilot)
+
+        assert not isinstance(app.screen, DueWindowsScreen)
+    assert not any("Join windows resumed" in note for note in notes)
+    assert not any("still open; this console now watches" in note for note in notes)
+    assert store.load() == []
+    assert fingerprints(backend) == rotated
+    closed = [
+        fields for action, fields in audit.events if action == "join-window-closed"
+    ]
+    assert [fields["result"] for fields in closed] == ["already-rotated"]
+
+
 async def test_due_later_window_shown_with_close(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     view, store = store_due_window(backend, tmp_path, Role.WORKER)

@@ -42,6 +42,7 @@ from swarmtui.windows import (
     open_window,
     record_failed_close,
     token_replaced,
+    token_rotated_since,
 )
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,13 @@ class StoredWindowsFound(Message):
         self,
         resumed: list[tuple[JoinWindow, tuple[NodeInfo, ...]]],
         due: list[tuple[JoinWindow, CloseReason, tuple[NodeInfo, ...]]],
+        replaced: list[tuple[JoinWindow, CloseReason, tuple[NodeInfo, ...]]],
     ) -> None:
         super().__init__()
         self.resumed = resumed
         self.due = due
+        # Windows whose token was rotated since they opened.
+        self.replaced = replaced
 
 
 class JoinWindowActions(ConsoleHost):
@@ -158,7 +162,7 @@ class JoinWindowActions(ConsoleHost):
         self._windows_follow_view(view)
         if view.cluster_id not in self._windows_checked:
             self._windows_checked.add(view.cluster_id)
-            self._check_stored_windows(view.cluster_id)
+            self._check_stored_windows(view)
 
     def on_rotated(self, message: Rotated) -> None:
         if self.view is not None:
@@ -542,9 +546,9 @@ class JoinWindowActions(ConsoleHost):
     # -- windows stored by an earlier console ---------------------------------------
 
     @work(thread=True, group="windows", exit_on_error=False, description="Stored")
-    def _check_stored_windows(self, cluster_id: str) -> None:
+    def _check_stored_windows(self, view: SwarmView) -> None:
         try:
-            windows = self.window_store.for_cluster(cluster_id)
+            windows = self.window_store.for_cluster(view.cluster_id)
             if not windows:
                 return
             nodes = self._get_service().backend.list_nodes()
@@ -555,17 +559,24 @@ class JoinWindowActions(ConsoleHost):
         now = self._clock()
         resumed = []
         due = []
+        replaced = []
         for window in windows:
             if window.id in self.join_windows:
                 continue
             evaluation = evaluate(window, nodes, now)
-            if evaluation.should_close and evaluation.reason is not None:
+            if token_rotated_since(window, view):
+                # Its token no longer joins, so it ends without a question
+                # and without a rotation.
+                replaced.append((window, CloseReason.REPLACED, evaluation.joined))
+            elif evaluation.should_close and evaluation.reason is not None:
                 due.append((window, evaluation.reason, evaluation.joined))
             else:
                 resumed.append((window, evaluation.joined))
-        self.post_message(StoredWindowsFound(resumed, due))
+        self.post_message(StoredWindowsFound(resumed, due, replaced))
 
     def on_stored_windows_found(self, message: StoredWindowsFound) -> None:
+        for window, reason, joined in message.replaced:
+            self._close_due(window, reason, joined)
         for window, joined in message.resumed:
             self._track_window(window, joined)
         if message.resumed:
