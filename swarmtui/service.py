@@ -42,6 +42,7 @@ from swarmtui.models import (
     TokenCheck,
     TokenStatus,
 )
+from swarmtui.text import shorten_long_words
 from swarmtui.tokens import (
     JoinToken,
     ca_digest,
@@ -1148,11 +1149,7 @@ class TokenService:
             failure = (
                 error
                 if isinstance(error, AuditWriteError)
-                else AuditWriteError(
-                    f"The audit event for the {action} could not be written "
-                    f"({type(error).__name__}); the {action} itself went ahead.",
-                    "Check the audit file settings.",
-                )
+                else self._unexpected_audit_failure(action, error)
             )
             self.audit_failures.append(failure)
             if self.on_audit_error is not None:
@@ -1160,6 +1157,28 @@ class TokenService:
                     self.on_audit_error(failure)
                 except Exception as callback_error:
                     log.warning("audit error callback failed: %s", callback_error)
+
+    def _unexpected_audit_failure(
+        self, action: str, error: Exception
+    ) -> AuditWriteError:
+        """Describe an audit write that failed outside the audit log's own checks.
+
+        An OSError names its cause and the file, such as a path too long for
+        the file system, which fails before the file is opened.
+        """
+        cause = type(error).__name__
+        where = ""
+        if isinstance(error, OSError):
+            cause = (error.strerror or str(error)).lower()
+            path = getattr(self.audit, "path", None)
+            if path is not None:
+                where = f" to {shorten_long_words(str(path))}"
+        return AuditWriteError(
+            f"The audit event for the {action} could not be written{where} "
+            f"({cause}); the {action} itself went ahead.",
+            "Check the audit file settings: SWARMTUI_AUDIT_FILE, or audit_file "
+            "in the config file.",
+        )
 
 
 # Further apart than this, a node was not made by 'docker swarm init'. A

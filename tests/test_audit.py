@@ -771,3 +771,19 @@ def test_unsettled_rotations_per_role() -> None:
     assert pending["worker"][1] == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
     assert unsettled_rotations(settled, "c1") == {}
     assert list(unsettled_rotations(events, "c2")) == ["worker"]
+
+
+def test_audit_path_too_long_named_in_warning(tmp_path: Path) -> None:
+    path = tmp_path / ("a" * 5000)
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=3)
+    service = TokenService(backend, audit=AuditLog(path, environment={}))
+
+    service.read()
+    service.record("show", roles=[Role.WORKER], result="ok")
+
+    (failure,) = service.audit_failures
+    assert "could not be written to " in failure.message
+    assert "… (" in failure.message
+    assert "(file name too long)" in failure.message
+    assert "SWARMTUI_AUDIT_FILE, or audit_file" in failure.hint
+    assert len(failure.message) < 300
