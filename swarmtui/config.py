@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,11 +337,15 @@ def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
         return Settings(**valid_values), error
 
 
-def fallback_note(error: ConfigError, audit_path: Path) -> str:
+def fallback_note(
+    error: ConfigError, audit_path: Path, unusable: Collection[str] = ()
+) -> str:
     """Return the sentences that name the settings using their defaults after `error`.
 
     `error` comes from `load_usable_settings`. `audit_path` is the audit file
-    in use, named when the `audit_file` setting was not used.
+    in use, named when the `audit_file` setting was not used. `unusable`
+    names valid settings that the caller cannot apply, such as a theme that
+    Textual does not know, which are then not listed as applying.
     """
     defaults = settings_to_toml(Settings())
     where_audit = f" The audit record goes to {audit_path}."
@@ -361,12 +365,11 @@ def fallback_note(error: ConfigError, audit_path: Path) -> str:
     if unknown:
         noun = "setting" if len(unknown) == 1 else "settings"
         sentences.append(f"Ignoring the unknown {noun} {_and_list(unknown)}.")
-    if error.kept_keys:
-        sentences.append(
-            f"The file's other settings apply: {_and_list(list(error.kept_keys))}."
-        )
+    applying = [key for key in error.kept_keys if key not in unusable]
+    if applying:
+        sentences.append(f"The file's other settings apply: {_and_list(applying)}.")
     else:
-        sentences.append("The file sets no other setting.")
+        sentences.append("No other setting of the file applies.")
     if "audit_file" in invalid:
         sentences.append(where_audit.strip())
     return " ".join(sentences)

@@ -69,7 +69,7 @@ def test_note_without_other_settings(tmp_path: Path) -> None:
     assert settings == Settings()
     assert note == (
         "Using the default timeout = 10. Ignoring the unknown setting 'colour'. "
-        "The file sets no other setting."
+        "No other setting of the file applies."
     )
 
 
@@ -213,3 +213,27 @@ def test_nul_in_audit_file_named(tmp_path: Path) -> None:
     assert error is not None
     assert "a path cannot contain a NUL character" in str(error)
     assert "Remove it from the path" in str(error)
+
+
+async def test_console_note_leaves_out_unknown_theme(tmp_path: Path) -> None:
+    config, _ = write_config(
+        tmp_path, 'theme = "nosuch"\nbogus = 1\npoll_interval = 5\n'
+    )
+    settings, error = load_usable_settings(config)
+    app = SwarmConsole(
+        service=demo_service(tmp_path),
+        clock=fixed_clock,
+        environment={},
+        settings=settings,
+        config_path=config,
+        config_error=error,
+    )
+    messages = capture_notifications(app)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    found = [message for message in messages if "Unknown setting 'bogus'" in message]
+    assert len(found) == 1
+    assert "The file's other settings apply: poll_interval." in found[0]
+    assert any("Unknown theme 'nosuch'" in message for message in messages)

@@ -509,8 +509,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._apply_theme(self.settings.theme)
         self._render_header()
         if self.config_error is not None:
+            unusable = set()
+            if self.settings.theme not in self.available_themes:
+                unusable.add("theme")
             note = fallback_note(
-                self.config_error, default_audit_path(config_path=self.config_path)
+                self.config_error,
+                default_audit_path(config_path=self.config_path),
+                unusable,
             )
             self.notify(
                 f"{self.config_error} {note} The file was left as it is.",
