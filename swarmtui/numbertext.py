@@ -38,18 +38,3 @@ def parse_whole_number(text: str) -> int | None:
     except ValueError:
         # int() rejects a number of more than 4300 digits.
         return None
-
-
-# Maximum number of characters of a rejected value that an error message repeats.
-SHOWN_VALUE_CHARS = 40
-
-
-def shown_value(text: str) -> str:
-    """Return `text` quoted for an error message, cut after 40 characters.
-
-    repr() escapes control characters, so the value cannot change the
-    terminal, and the cut keeps a pasted megabyte off the screen.
-    """
-    if len(text) <= SHOWN_VALUE_CHARS:
-        return repr(text)
-    return repr(text[:SHOWN_VALUE_CHARS]) + f"… ({len(text)} characters)"

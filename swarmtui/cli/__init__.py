@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmtui import __version__
 from swarmtui.errors import ExitCode, SwarmTuiError
-from swarmtui.numbertext import parse_decimal, parse_whole_number, shown_value
+from swarmtui.numbertext import parse_decimal, parse_whole_number
 
 if TYPE_CHECKING:
     from swarmtui.config import Settings
@@ -138,7 +138,7 @@ def timeout_seconds(text: str) -> float:
     value = parse_decimal(text)
     if value is None or not MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS:
         raise argparse.ArgumentTypeError(
-            f"{shown_value(text)} is not a number of seconds from "
+            f"{text!r} is not a number of seconds from "
             f"{MIN_TIMEOUT_SECONDS:g} to {MAX_TIMEOUT_SECONDS:g}, such as 10 or 2.5"
         )
     return value
@@ -154,7 +154,7 @@ def demo_seed(text: str) -> int:
     value = parse_whole_number(digits)
     if value is None:
         raise argparse.ArgumentTypeError(
-            f"{shown_value(text)} is not a whole number written with the digits "
+            f"{text!r} is not a whole number written with the digits "
             "0 to 9, such as 4 or 1234"
         )
     return -value if text.startswith("-") else value

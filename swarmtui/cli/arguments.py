@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from swarmtui.numbertext import parse_whole_number, shown_value
+from swarmtui.numbertext import parse_whole_number
 
 
 def positive_int(text: str) -> int:
@@ -15,7 +15,5 @@ def positive_int(text: str) -> int:
     """
     value = parse_whole_number(text)
     if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{shown_value(text)} is not a whole number of 1 or more"
-        )
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return value

@@ -29,8 +29,9 @@ from swarmtui.cli.arguments import positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
-from swarmtui.numbertext import parse_decimal, shown_value
+from swarmtui.numbertext import parse_decimal
 from swarmtui.service import TokenService
+from swarmtui.text import shorten_long_words
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.windows import (
@@ -84,7 +85,7 @@ def _window_minutes(text: str) -> float:
     if value is None or not MIN_WINDOW_MINUTES <= value <= MAX_WINDOW_MINUTES:
         # A window shorter than a microsecond would end at the time it opens.
         raise argparse.ArgumentTypeError(
-            f"{shown_value(text)} is not a number of minutes from "
+            f"{text!r} is not a number of minutes from "
             f"{MIN_WINDOW_MINUTES_TEXT} (one microsecond) to {MAX_WINDOW_MINUTES} "
             "(a year)"
         )
@@ -95,7 +96,7 @@ def _poll_seconds(text: str) -> float:
     value = parse_decimal(text)
     if value is None or not MIN_POLL_SECONDS <= value <= MAX_POLL_SECONDS:
         raise argparse.ArgumentTypeError(
-            f"{shown_value(text)} is not a number of seconds from "
+            f"{text!r} is not a number of seconds from "
             f"{MIN_POLL_SECONDS:g} to {MAX_POLL_SECONDS:g} (an hour)"
         )
     return value
@@ -489,14 +490,11 @@ def _run_forget(args: argparse.Namespace) -> int:
     store = WindowStore()
     window = store.pop(window_id)
     if window is None:
-        print(
-            redact(
-                f"swarmtui: no join window {shown_value(window_id)} is stored in "
-                f"{store.path}; "
-                "'join-window list' shows the stored ones."
-            ),
-            file=sys.stderr,
+        message = (
+            f"swarmtui: no join window {window_id!r} is stored in {store.path}; "
+            "'join-window list' shows the stored ones."
         )
+        print(shorten_long_words(redact(message)), file=sys.stderr)
         return ExitCode.FAILURE
     audit = open_default_audit(config_path=getattr(args, "config", None))
     try:
