@@ -65,6 +65,7 @@ from swarmtui.tui.events import (
     RotationConflicted,
     RotationFailed,
     ServiceReady,
+    SettledRotation,
     SwarmRead,
     TokenOriginsFound,
 )
@@ -779,69 +780,73 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _look_up_origins(self, view: SwarmView, settle_earlier: bool = False) -> None:
         """Read when the tokens were issued, from the audit record and history.
 
-        With `settle_earlier`, on the first read of a swarm, also find the
-        rotations that an earlier console recorded as unknown, because it
-        quit while it waited for the engine.
+        With `settle_earlier`, on the first read of a swarm, also record the
+        outcome of each rotation that the audit record lists as unknown,
+        which a console that quit, or the CLI, left there.
         """
         service = self._service
         if service is None:
             return
         audit_path = getattr(service.audit, "path", None)
-        unsettled: dict[Role, tuple[str, datetime | None]] = {}
+        settled: list[SettledRotation] = []
         try:
             events = read_events_quietly(Path(audit_path) if audit_path else None)
             origins = token_origins(service, view, events=events)
             if settle_earlier:
                 pending = unsettled_rotations(events, view.cluster_id)
                 for role in Role:
-                    if role.value in pending:
-                        unsettled[role] = pending[role.value]
+                    # A rotation of this console's own is settled by its reads.
+                    if role.value in pending and role not in self._unconfirmed:
+                        before, recorded_at = pending[role.value]
+                        after = view.token_fingerprint(role)
+                        settled.append(
+                            SettledRotation(role, before, after, recorded_at)
+                        )
+                        self._record(
+                            "rotate-outcome",
+                            role,
+                            view,
+                            result="took-effect" if after != before else "not-rotated",
+                            old_fingerprints={role.value: before},
+                            new_fingerprints={role.value: after},
+                            unknown_since=format_utc(recorded_at)
+                            if recorded_at
+                            else None,
+                        )
         except Exception:  # the origins only add detail; never fail the UI
             log.exception("looking up when the tokens were issued failed")
             return
-        self.post_message(TokenOriginsFound(view.cluster_id, origins, unsettled))
+        self.post_message(TokenOriginsFound(view.cluster_id, origins, settled))
 
     def on_token_origins_found(self, message: TokenOriginsFound) -> None:
+        for rotation in message.settled:
+            self._show_settled(rotation)
         view = self.view
         if view is None or view.cluster_id != message.cluster_id:
             return
         self.token_origins.update(message.origins)
-        for role, (before, recorded_at) in message.unsettled.items():
-            if role not in self._unconfirmed:
-                self._settle_earlier(role, before, recorded_at, view)
         self._render_panes()
 
-    def _settle_earlier(
-        self, role: Role, before: str, recorded_at: datetime | None, view: SwarmView
-    ) -> None:
-        """Record and show what a rotation that an earlier console left unknown did."""
-        now = view.token_fingerprint(role)
-        took_effect = now != before
-        self._record(
-            "rotate-outcome",
-            role,
-            view,
-            result="took-effect" if took_effect else "not-rotated",
-            old_fingerprints={role.value: before},
-            new_fingerprints={role.value: now},
-            unknown_since=format_utc(recorded_at) if recorded_at else None,
-        )
-        when = f" at {format_utc(recorded_at)}" if recorded_at else ""
+    def _show_settled(self, rotation: SettledRotation) -> None:
+        """Say what became of a rotation that was recorded as unknown."""
+        when = ""
+        if rotation.recorded_at is not None:
+            when = f" at {format_utc(rotation.recorded_at)}"
         earlier = (
-            f"A {role} token rotation recorded{when} as unknown (swarmtui could "
-            "not tell whether it took effect)"
+            f"A {rotation.role} token rotation recorded{when} as unknown (swarmtui "
+            "could not tell whether it took effect)"
         )
-        if took_effect:
+        if rotation.took_effect:
             self.notify(
                 f"{earlier} took effect, or the token was rotated again since: "
-                f"the swarm shows {now}, not {before}.",
+                f"the swarm shows {rotation.after}, not {rotation.before}.",
                 title="Earlier rotation settled",
                 timeout=15,
             )
         else:
             self.notify(
-                f"{earlier} did not take effect: the swarm still shows {now}. "
-                "Rotate it again.",
+                f"{earlier} did not take effect: the swarm still shows "
+                f"{rotation.after}. Rotate it again.",
                 title="Earlier rotation not done",
                 severity="warning",
                 timeout=20,

@@ -8,6 +8,7 @@ rotation finished can be dropped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual.message import Message
@@ -81,6 +82,20 @@ class LocalCopyFinished(Message):
         self.osc52 = osc52
 
 
+@dataclass(frozen=True, slots=True)
+class SettledRotation:
+    """The outcome of a rotation that an earlier record left unknown."""
+
+    role: Role
+    before: str
+    after: str
+    recorded_at: datetime | None
+
+    @property
+    def took_effect(self) -> bool:
+        return self.after != self.before
+
+
 class TokenOriginsFound(Message):
     """The audit record and token history were read for a cluster's tokens."""
 
@@ -88,11 +103,11 @@ class TokenOriginsFound(Message):
         self,
         cluster_id: str,
         origins: dict[Role, TokenOrigin],
-        unsettled: dict[Role, tuple[str, datetime | None]] | None = None,
+        settled: list[SettledRotation] | None = None,
     ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
         self.origins = origins
-        # Rotations that an earlier console recorded as unknown, per role:
-        # the old fingerprint and the time of the record.
-        self.unsettled = unsettled or {}
+        # Rotations recorded as unknown before this console started, whose
+        # outcome the worker has just recorded.
+        self.settled = settled or []
