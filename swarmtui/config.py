@@ -221,7 +221,7 @@ def salvage_settings(path: Path) -> Settings:
 
 
 def _salvaged_values(path: Path) -> dict[str, Any]:
-    """Return the valid settings of a broken config file, by name."""
+    """Return the valid settings of a broken config file, keyed by name."""
     try:
         text = read_private_file(path).decode("utf-8")
     except (OSError, FileRejected, UnicodeDecodeError):

@@ -69,7 +69,7 @@ def find_invisible(text: str) -> tuple[int, str] | None:
 # message repeats whole. It is longer than a typed path or host name, and
 # far shorter than a pasted file.
 MAX_WORD_CHARS = 300
-# Characters kept of a longer run.
+# Number of characters kept from a longer run.
 KEPT_WORD_CHARS = 40
 
 

@@ -44,7 +44,7 @@ def read_events_quietly(audit_path: Path | None) -> list[dict[str, Any]]:
     try:
         return read_audit(audit_path).events
     except SwarmTuiError as error:
-        log.info("audit file not read for the token ages: %s", error)
+        log.info("audit file not read: %s", error)
         return []
 
 

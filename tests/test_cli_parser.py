@@ -221,13 +221,13 @@ def test_audit_help_leaves_out_engine_options(
 ) -> None:
     with pytest.raises(SystemExit):
         parse_command_line(["audit", "--help"])
-    shown = capsys.readouterr().out
+    help_text = capsys.readouterr().out
     _, _, args = parse_command_line(["audit", "-H", "unix:///x.sock", "--demo"])
 
-    assert "--since TIME" in shown
-    assert "--host" not in shown
-    assert "--demo" not in shown
-    assert "engine selection" not in shown
+    assert "--since TIME" in help_text
+    assert "--host" not in help_text
+    assert "--demo" not in help_text
+    assert "engine selection" not in help_text
     assert args.host == "unix:///x.sock"
 
 

@@ -439,7 +439,7 @@ def test_leak_names_default_start_source(
     assert not any(line.startswith("The start time is") for line in given_lines)
 
 
-def test_audit_details_name_node_window_and_reason() -> None:
+def test_audit_details_name_node_window() -> None:
     from swarmtui.cli.audit_log import event_details
 
     joined = {

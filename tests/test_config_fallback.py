@@ -182,8 +182,9 @@ def test_console_keeps_valid_settings(
     assert started[0].config_error is not None
 
 
-async def test_console_notice_names_defaults(tmp_path: Path) -> None:
-    config, _ = write_config(tmp_path, BAD_POLL)
+async def console_notices(tmp_path: Path, text: str) -> list[str]:
+    """Start the console on a config file with `text`; return its notices."""
+    config, _ = write_config(tmp_path, text)
     settings, error = load_usable_settings(config)
     app = SwarmConsole(
         service=demo_service(tmp_path),
@@ -197,6 +198,11 @@ async def test_console_notice_names_defaults(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
+    return messages
+
+
+async def test_console_notice_names_defaults(tmp_path: Path) -> None:
+    messages = await console_notices(tmp_path, BAD_POLL)
 
     found = [message for message in messages if "Invalid poll_interval" in message]
     assert len(found) == 1
@@ -216,22 +222,9 @@ def test_nul_in_audit_file_named(tmp_path: Path) -> None:
 
 
 async def test_console_note_leaves_out_unknown_theme(tmp_path: Path) -> None:
-    config, _ = write_config(
-        tmp_path, 'theme = "nosuch"\nbogus = 1\npoll_interval = 5\n'
-    )
-    settings, error = load_usable_settings(config)
-    app = SwarmConsole(
-        service=demo_service(tmp_path),
-        clock=fixed_clock,
-        environment={},
-        settings=settings,
-        config_path=config,
-        config_error=error,
-    )
-    messages = capture_notifications(app)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    text = 'theme = "nosuch"\nbogus = 1\npoll_interval = 5\n'
+
+    messages = await console_notices(tmp_path, text)
 
     found = [message for message in messages if "Unknown setting 'bogus'" in message]
     assert len(found) == 1

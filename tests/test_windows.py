@@ -360,7 +360,7 @@ def test_failed_close_read_is_audited(tmp_path: Path) -> None:
 
 
 class UpdateTimesOut(DelegatingBackend):
-    """Times out on every swarm update, as an engine that stops answering."""
+    """Times out on every swarm update, as an engine that stops responding."""
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         raise RequestTimeoutError("The engine did not respond within 3 seconds.")

@@ -798,6 +798,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     # A rotation of this console's own is settled by its reads.
                     if role.value in pending and role not in self._unconfirmed:
                         before, recorded_at = pending[role.value]
+                        # NOTE: a changed token may also come from a later
+                        # rotation by another tool, which the record cannot show.
                         after = view.token_fingerprint(role)
                         settled.append(
                             SettledRotation(role, before, after, recorded_at)

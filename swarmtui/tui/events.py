@@ -84,7 +84,7 @@ class LocalCopyFinished(Message):
 
 @dataclass(frozen=True, slots=True)
 class SettledRotation:
-    """The outcome of a rotation that an earlier record left unknown."""
+    """The outcome of a rotation that the audit record listed as unknown."""
 
     role: Role
     before: str

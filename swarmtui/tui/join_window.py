@@ -130,7 +130,7 @@ class JoinWindowBar(Vertical):
         return self.query_one(".line", ChangeAwareStatic).show(line)
 
     def show_due(self, reason: str) -> bool:
-        """Show a window that an earlier console left due, and that is still open.
+        """Show a window past its limit that an earlier console left open.
 
         `reason` is why it is due, such as "its time ran out".
         """

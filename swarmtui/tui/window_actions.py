@@ -308,7 +308,7 @@ class JoinWindowActions(ConsoleHost):
             )
 
     def _show_due_window(self, window: JoinWindow, reason: str) -> None:
-        """Mount a bar for a due window left open, with its Close button."""
+        """Mount a bar with a Close button for a due window that is still open."""
         bar = JoinWindowBar(window)
         self.query_one("#body", Widget).mount(bar, before="#worker-pane")
         self.call_after_refresh(bar.show_due, reason)
