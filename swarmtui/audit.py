@@ -407,7 +407,7 @@ def read_audit(
     except FileRejected as error:
         if reading.path.is_dir():
             hint = (
-                f"{reading.path} is a folder: name a file in it, such as "
+                f"Name a file in that folder, such as "
                 f"{reading.path / AUDIT_FILE_NAME}. {other_file}"
             )
         else:

@@ -368,8 +368,10 @@ def fallback_note(
     applying = [key for key in error.kept_keys if key not in unusable]
     if applying:
         sentences.append(f"The file's other settings apply: {_and_list(applying)}.")
-    else:
+    elif error.kept_keys:
         sentences.append("No other setting of the file applies.")
+    else:
+        sentences.append("The file sets no other setting.")
     if "audit_file" in invalid:
         sentences.append(where_audit.strip())
     return " ".join(sentences)

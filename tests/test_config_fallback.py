@@ -69,7 +69,19 @@ def test_note_without_other_settings(tmp_path: Path) -> None:
     assert settings == Settings()
     assert note == (
         "Using the default timeout = 10. Ignoring the unknown setting 'colour'. "
-        "No other setting of the file applies."
+        "The file sets no other setting."
+    )
+
+
+def test_note_with_only_unusable_setting(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'colour = 1\ntheme = "nosuch"\n')
+    _, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(error, tmp_path / "audit.jsonl", unusable={"theme"})
+
+    assert note == (
+        "Ignoring the unknown setting 'colour'. No other setting of the file applies."
     )
 
 
