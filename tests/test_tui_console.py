@@ -24,6 +24,7 @@ from tui_support import (
     capture_notifications,
     demo_backend,
     demo_service,
+    fake_tmux,
     fixed_clock,
 )
 
@@ -484,10 +485,16 @@ async def test_copy_uses_local_tool_stdin(tmp_path: Path) -> None:
 
 
 async def test_copy_inside_tmux_wraps_osc52(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    fake_tmux(tools, "external|0")
     app = make_app(
         demo_service(tmp_path),
         settings=Settings(clipboard="osc52"),
-        environment={"TMUX": "/tmp/tmux-0/default,1,0"},
+        environment={
+            "TMUX": "/tmp/tmux-0/default,1,0",
+            "TMUX_PANE": "%3",
+            "PATH": str(tools),
+        },
     )
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -507,11 +514,50 @@ async def test_copy_inside_tmux_wraps_osc52(tmp_path: Path) -> None:
         wrapped = clipboard.tmux_passthrough(clipboard.osc52_sequence(worker))
         assert wrapped in written
         assert clipboard.osc52_sequence(worker) in written
+        await app.workers.wait_for_complete()
+        await settle(app, pilot)
         notes = [note.message for note in app._notifications]
         assert notes[-1] == (
             "Worker token sent to the terminal's clipboard (OSC 52). tmux passes it "
             "on only with 'set -g set-clipboard on' or 'set -g allow-passthrough on'."
         )
+        arguments = (tools / "tmux.args").read_text()
+        assert arguments.startswith("display-message -p -t %3 ")
+        assert worker not in arguments
+
+
+@pytest.mark.parametrize(
+    ("reply", "advice"),
+    [
+        ("on|0", False),
+        ("external|1", False),
+        ("off|all", False),
+        ("external|", False),
+        ("external|0", True),
+        ("off|0", True),
+        ("no server running", True),
+    ],
+)
+async def test_copy_inside_tmux_advises_only_when_needed(
+    tmp_path: Path, reply: str, advice: bool
+) -> None:
+    tools = tmp_path / "bin"
+    fake_tmux(tools, reply)
+    app = make_app(
+        demo_service(tmp_path),
+        settings=Settings(clipboard="osc52"),
+        environment={"TMUX": "/tmp/tmux-0/default,1,0", "PATH": str(tools)},
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        notes = [note.message for note in app._notifications]
+        assert notes[-1].startswith(
+            "Worker join command sent to the terminal's clipboard (OSC 52)."
+        )
+        assert ("set-clipboard on" in notes[-1]) is advice
 
 
 def test_tmux_passthrough_doubles_escapes() -> None:

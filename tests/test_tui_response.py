@@ -20,6 +20,7 @@ from tui_support import (
     RecordingAudit,
     capture_notifications,
     demo_backend,
+    fake_tmux,
 )
 
 from swarmtui.audit import AuditLog, read_audit
@@ -1498,6 +1499,31 @@ async def test_unlock_reveal_and_rotate(tmp_path: Path) -> None:
         for _, fields in audit.events:
             assert old_key not in str(fields)
             assert new_key not in str(fields)
+
+
+async def test_unlock_key_copy_inside_tmux_checks_tmux(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    fake_tmux(tools, "external|0")
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = SwarmConsole(
+        service=TokenService(backend),
+        clock=Clock(),
+        environment={
+            "SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json"),
+            "TMUX": "/tmp/tmux-0/default,1,0",
+            "PATH": str(tools),
+        },
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        notes = [note.message for note in app._notifications]
+        assert notes[-1].startswith("Unlock key sent to the terminal's clipboard")
+        assert "set-clipboard on" in notes[-1]
 
 
 async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:

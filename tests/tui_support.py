@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,3 +135,14 @@ def capture_notifications(app: SwarmConsole) -> list[str]:
 
     app.notify = notify  # type: ignore[method-assign]
     return messages
+
+
+def fake_tmux(folder: Path, reply: str) -> Path:
+    """Write a tmux that prints `reply` and stores its arguments."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "tmux"
+    script.write_text(
+        f'#!/bin/sh\necho "$@" > "{folder}/tmux.args"\nprintf "%s\\n" \'{reply}\'\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script

@@ -1228,12 +1228,30 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if tool is not None:
             self._copy_local(tool, text, subject, osc52=method == "both")
         else:
-            note = self._tmux_note()
-            self.notify(f"{subject} sent to the terminal's clipboard (OSC 52).{note}")
+            self._notify_osc52_sent(subject)
+
+    def _notify_osc52_sent(self, subject: str) -> None:
+        if clipboard.in_tmux(self.environment):
+            self._notify_sent_through_tmux(subject)
+        else:
+            self.notify(f"{subject} sent to the terminal's clipboard (OSC 52).")
+
+    @work(thread=True, group="clipboard", exit_on_error=False, description="Copy")
+    def _notify_sent_through_tmux(self, subject: str) -> None:
+        note = self._tmux_note()
+        self.call_from_thread(
+            self.notify, f"{subject} sent to the terminal's clipboard (OSC 52).{note}"
+        )
 
     def _tmux_note(self) -> str:
-        """Return the tmux options that OSC 52 needs, when running inside tmux."""
+        """Return the tmux options that OSC 52 needs, unless tmux passes it on.
+
+        Asks the tmux server each time, since the user may have just set the
+        option that the note names. Blocks, so call it from a thread.
+        """
         if not clipboard.in_tmux(self.environment):
+            return ""
+        if clipboard.tmux_forwards_osc52(self.environment):
             return ""
         return (
             " tmux passes it on only with 'set -g set-clipboard on' or "
@@ -1260,7 +1278,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             failure = type(error).__name__
         else:
             failure = ""
-        self.post_message(LocalCopyFinished(name, failure, subject, osc52))
+        note = self._tmux_note() if osc52 and not failure else ""
+        self.post_message(LocalCopyFinished(name, failure, subject, osc52, note))
 
     def on_local_copy_finished(self, message: LocalCopyFinished) -> None:
         if message.error:
@@ -1273,7 +1292,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if message.osc52:
             self.notify(
                 f"{message.subject} sent to the terminal's clipboard (OSC 52) and "
-                f"copied with {message.tool}.{self._tmux_note()}"
+                f"copied with {message.tool}.{message.tmux_note}"
             )
         else:
             self.notify(f"{message.subject} copied with {message.tool}.")

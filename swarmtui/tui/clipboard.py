@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 
 LOCAL_TOOL_TIMEOUT = 5.0
+TMUX_QUERY_TIMEOUT = 2.0
 
 # Candidate tools per display kind, in order of preference.
 _WAYLAND_TOOLS: tuple[tuple[str, ...], ...] = (("wl-copy",),)
@@ -39,6 +40,40 @@ def tmux_passthrough(sequence: str) -> str:
 
 def in_tmux(environment: Mapping[str, str]) -> bool:
     return bool(environment.get("TMUX"))
+
+
+def tmux_forwards_osc52(environment: Mapping[str, str]) -> bool | None:
+    """Ask the tmux server whether an application's OSC 52 reaches the terminal.
+
+    It does when `set-clipboard` is `on`, or when passthrough is allowed
+    (always before tmux 3.3, which added `allow-passthrough`). Returns None
+    when tmux cannot be asked. Blocks for up to TMUX_QUERY_TIMEOUT, so call it
+    off the UI thread.
+    """
+    tmux = shutil.which("tmux", path=environment.get("PATH"))
+    if tmux is None:
+        return None
+    command = [tmux, "display-message", "-p"]
+    pane = environment.get("TMUX_PANE")
+    if pane:
+        command += ["-t", pane]
+    command.append("#{set-clipboard}|#{allow-passthrough}")
+    try:
+        result = subprocess.run(
+            command,
+            env=dict(environment),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=TMUX_QUERY_TIMEOUT,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    reply = result.stdout.decode("utf-8", "replace").strip()
+    set_clipboard, bar, passthrough = reply.partition("|")
+    if not bar or set_clipboard not in ("on", "external", "off"):
+        return None
+    return set_clipboard == "on" or passthrough in ("", "1", "on", "all")
 
 
 def local_tool(

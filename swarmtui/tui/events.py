@@ -72,14 +72,20 @@ class RotationFailed(Message):
 
 
 class LocalCopyFinished(Message):
-    """A local clipboard tool ran; `error` is empty when it succeeded."""
+    """A local clipboard tool ran; `error` is empty when it succeeded.
 
-    def __init__(self, tool: str, error: str, subject: str, osc52: bool) -> None:
+    `tmux_note` names the tmux options that OSC 52 still needs, if any.
+    """
+
+    def __init__(
+        self, tool: str, error: str, subject: str, osc52: bool, tmux_note: str = ""
+    ) -> None:
         super().__init__()
         self.tool = tool
         self.error = error
         self.subject = subject
         self.osc52 = osc52
+        self.tmux_note = tmux_note
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ class ConsoleHost(_AppBase):
 
         def _wait_quietly(self, text: str, delay: float = ...) -> None: ...
 
+        def _notify_osc52_sent(self, subject: str) -> None: ...
+
     def _action_blocked(self) -> bool:
         """Return whether a dialog is open, so that an app-level key does nothing."""
         return self._modal_open()

@@ -245,7 +245,7 @@ class UnlockKeyActions(ConsoleHost):
             return
         self.copy_to_clipboard(self.unlock_key_text)
         self._record_unlock("copy-unlock-key", view)
-        self.notify("Unlock key sent to the terminal's clipboard (OSC 52).")
+        self._notify_osc52_sent("Unlock key")
 
     def _unlock_key_changing(self) -> bool:
         """Return True, after a notice, while the key is rotated or read again."""
