@@ -19,7 +19,13 @@ from swarmtui.tui.audit_screen import AuditScreen
 from swarmtui.tui.ca import CaScreen
 from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.join_window import OpenWindowScreen
-from swarmtui.tui.screens import CheckTokenScreen, SettingsScreen, TryJoinScreen
+from swarmtui.tui.leak import LeakScreen
+from swarmtui.tui.screens import (
+    CheckTokenScreen,
+    ConfirmRotateScreen,
+    SettingsScreen,
+    TryJoinScreen,
+)
 from swarmtui.tui.widgets import ConsoleFooter
 
 
@@ -329,6 +335,39 @@ async def test_q_closes_viewer(tmp_path: Path, key: str, viewer: type) -> None:
         assert app.is_running
         assert isinstance(app.screen, MainScreen)
         assert app.return_code is None
+
+
+@pytest.mark.parametrize(
+    ("keys", "dialog", "label"),
+    [
+        (("a",), CaScreen, "Close"),
+        (("l",), AuditScreen, "Close"),
+        (("k",), CheckTokenScreen, "Close"),
+        (("j",), TryJoinScreen, "Close"),
+        (("o",), OpenWindowScreen, "Cancel"),
+        (("s",), SettingsScreen, "Cancel"),
+        (("L",), LeakScreen, "Close"),
+        (("m", "r"), ConfirmRotateScreen, "Cancel"),
+    ],
+)
+async def test_dialog_footer_lists_dialog_keys(
+    tmp_path: Path, keys: tuple[str, ...], dialog: type, label: str
+) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert isinstance(app.screen, dialog)
+
+        footers = list(app.screen.query(ConsoleFooter))
+        assert len(footers) == 1
+        labels = {key.key: key.description for key in footers[0].query(FooterKey)}
+        assert labels["escape"] == label
+        assert "q" not in labels
+        assert "question_mark" not in labels
+        assert footers[0].region.y == 29
 
 
 async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:

@@ -11,14 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from swarmtui.audit import AuditReading, read_audit
 from swarmtui.cli.audit_log import event_details, event_matches
 from swarmtui.errors import SwarmTuiError
 from swarmtui.text import terminal_safe
-from swarmtui.tui.screens import MarkedCheckbox, modal_css
+from swarmtui.tui.screens import DialogScreen, MarkedCheckbox, modal_css
 
 AUDIT_SCREEN_LIMIT = 200
 AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
@@ -26,7 +25,7 @@ AUDIT_COLUMNS = ("Time (UTC)", "User", "Action", "Role", "Result", "Details")
 ALL_SWARMS_COLUMNS = ("Time (UTC)", "Swarm", *AUDIT_COLUMNS[1:])
 
 
-class AuditScreen(ModalScreen[None]):
+class AuditScreen(DialogScreen[None]):
     """The last events of the audit record, read in a worker.
 
     Given a cluster ID, it starts with that swarm's events only; f or the

@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from swarmtui.ca import CaInfo, describe_ca, mismatched_token_roles
@@ -19,7 +18,7 @@ from swarmtui.errors import SwarmTuiError
 from swarmtui.models import SwarmView
 from swarmtui.text import terminal_safe
 from swarmtui.timetext import format_utc
-from swarmtui.tui.screens import modal_css
+from swarmtui.tui.screens import DialogScreen, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
 
 
@@ -73,7 +72,7 @@ def grouped_fingerprint(fingerprint: str) -> str:
     return " ".join(groups)
 
 
-class CaScreen(ModalScreen[None]):
+class CaScreen(DialogScreen[None]):
     """The swarm's root CA: subject, SHA-256 fingerprint, validity, token digest."""
 
     DEFAULT_CSS = modal_css(

@@ -14,13 +14,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from swarmtui.models import NodeInfo, Role
 from swarmtui.numbertext import parse_decimal, parse_whole_number
 from swarmtui.timetext import format_utc
-from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
+from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic
 from swarmtui.windows import (
     MAX_WINDOW_MINUTES,
@@ -150,7 +149,7 @@ MANAGER_NOTE = (
 )
 
 
-class OpenWindowScreen(ModalScreen[WindowRequest | None]):
+class OpenWindowScreen(DialogScreen[WindowRequest | None]):
     """Ask for the role and the limits of a new join window."""
 
     DEFAULT_CSS = modal_css(
@@ -308,7 +307,7 @@ def open_windows_text(windows: list[JoinWindow], closing: frozenset[str]) -> str
     return f"{text} Rotate now, so the handed-out token stops working?"
 
 
-class QuitWithWindowScreen(ModalScreen[str | None]):
+class QuitWithWindowScreen(DialogScreen[str | None]):
     """Ask what to do with open join windows when the console quits.
 
     Dismisses with "rotate" (close them now, then quit), "keep" (quit and
@@ -374,7 +373,7 @@ class QuitWithWindowScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class DueWindowsScreen(ModalScreen[bool]):
+class DueWindowsScreen(DialogScreen[bool]):
     """Offer to close join windows that fell due while no console watched them."""
 
     DEFAULT_CSS = modal_css("DueWindowsScreen")

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from swarmtui.errors import EngineError, RotationConflictError, SwarmTuiError
@@ -25,7 +24,7 @@ from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.tui.events import Rotated
-from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, modal_css
+from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
 
 if TYPE_CHECKING:
     from swarmtui.service import LeakReport, TokenService
@@ -66,7 +65,7 @@ NODE_COLUMNS = (
 )
 
 
-class LeakScreen(ModalScreen["LeakReport | None"]):
+class LeakScreen(DialogScreen["LeakReport | None"]):
     """Ask when a leak may have started, rotate both tokens, show who joined."""
 
     DEFAULT_CSS = modal_css(

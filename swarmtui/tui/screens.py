@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -34,6 +34,7 @@ from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
 from swarmtui.numbertext import parse_decimal
 from swarmtui.tui.actions import help_sections
+from swarmtui.tui.widgets import ConsoleFooter
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -61,6 +62,22 @@ MODAL_CSS = """
 {name} Input.-textual-compact {{ background: $panel; padding: 0 1; }}
 {name} Input.-textual-compact:focus {{ background: $panel-lighten-2; }}
 """
+
+
+DialogResult = TypeVar("DialogResult")
+
+
+class DialogScreen(ModalScreen[DialogResult]):
+    """A modal dialog with a footer that lists the dialog's own keys.
+
+    The console's footer behind a dialog lists the console's keys, which the
+    dialog does not pass on: q, for one, closes a dialog instead of quitting.
+    Textual runs the mount handler of each class, so subclasses may have
+    their own.
+    """
+
+    def on_mount(self) -> None:
+        self.mount(ConsoleFooter(compact=True, show_command_palette=False))
 
 
 # Tab and shift+Tab in dialogs with text fields. As priority bindings they
@@ -162,7 +179,7 @@ class HelpScreen(Screen[None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(DialogScreen[bool]):
     """Base of the yes/no dialogs: Cancel has the focus, Escape and q cancel.
 
     Subclasses compose a Button with id "cancel" and one with id "confirm".
@@ -308,7 +325,7 @@ class MarkedCheckbox(Checkbox):
         return "X" if self.value else " "
 
 
-class SettingsScreen(ModalScreen[Settings | None]):
+class SettingsScreen(DialogScreen[Settings | None]):
     """Edit the settings; Save validates them and returns them to the app."""
 
     # The settings that the form shows; Save keeps the file's other values.
@@ -465,7 +482,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         self.dismiss(None)
 
 
-class CheckTokenScreen(ModalScreen[Role | None]):
+class CheckTokenScreen(DialogScreen[Role | None]):
     """Paste a token and learn whether it is live; offer to rotate a live one.
 
     Dismisses with the role to rotate when the user asks for it, else None.
@@ -582,7 +599,7 @@ class CheckTokenScreen(ModalScreen[Role | None]):
         self.dismiss(None)
 
 
-class TryJoinScreen(ModalScreen[bool]):
+class TryJoinScreen(DialogScreen[bool]):
     """Join a simulated node to the demo swarm; dismisses True after a join."""
 
     DEFAULT_CSS = modal_css(
