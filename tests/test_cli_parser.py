@@ -216,19 +216,40 @@ def test_long_bad_value_cut_in_error(
     assert len(error) < 1000
 
 
-def test_audit_help_leaves_out_engine_options(
-    capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize(
+    ("command", "own_option"),
+    [
+        (["audit"], "--since TIME"),
+        (["join-window", "list"], "--config PATH"),
+        (["join-window", "forget"], "WINDOW_ID"),
+    ],
+)
+def test_local_command_help_leaves_out_engine_options(
+    capsys: pytest.CaptureFixture[str], command: list[str], own_option: str
 ) -> None:
     with pytest.raises(SystemExit):
-        parse_command_line(["audit", "--help"])
+        parse_command_line([*command, "--help"])
     help_text = capsys.readouterr().out
-    _, _, args = parse_command_line(["audit", "-H", "unix:///x.sock", "--demo"])
+    extra = ["w1"] if command[-1] == "forget" else []
+    _, _, args = parse_command_line(
+        [*command, "-H", "unix:///x.sock", "--demo", *extra]
+    )
 
-    assert "--since TIME" in help_text
+    assert own_option in help_text
     assert "--host" not in help_text
+    assert "--context" not in help_text
     assert "--demo" not in help_text
     assert "engine selection" not in help_text
     assert args.host == "unix:///x.sock"
+
+
+def test_open_help_keeps_engine_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_command_line(["join-window", "open", "--help"])
+    help_text = capsys.readouterr().out
+
+    assert "--host" in help_text
+    assert "--demo" in help_text
 
 
 def test_long_since_cut_in_error(

@@ -1,4 +1,4 @@
-"""Argument types shared by several subcommands."""
+"""Argument types and option helpers shared by several subcommands."""
 
 from __future__ import annotations
 
@@ -17,3 +17,20 @@ def positive_int(text: str) -> int:
     if value is None or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return value
+
+
+# Destinations of the options that choose an engine or the demo swarm.
+ENGINE_OPTIONS = frozenset(
+    {"host", "context", "timeout", "demo", "demo_state", "demo_seed"}
+)
+
+
+def hide_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Leave the engine and demo options out of the help of `parser`.
+
+    Every subcommand accepts them, but a command that reads only local files
+    ignores them, so its help does not offer them.
+    """
+    for action in parser._actions:
+        if action.dest in ENGINE_OPTIONS:
+            action.help = argparse.SUPPRESS

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmtui.audit import default_audit_path, read_audit
-from swarmtui.cli.arguments import positive_int
+from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.errors import ExitCode
 from swarmtui.text import terminal_safe
 from swarmtui.timetext import parse_time_or_duration
@@ -65,17 +65,8 @@ def add_parser(subparsers: Any) -> str:
         metavar="PATH",
         help="read this audit file instead of the default one",
     )
-    # The engine and demo options are still accepted after 'audit', as after
-    # every subcommand, but they change nothing here, so help leaves them out.
-    for action in parser._actions:
-        if action.dest in ENGINE_OPTIONS:
-            action.help = argparse.SUPPRESS
+    hide_engine_options(parser)
     return NAME
-
-
-ENGINE_OPTIONS = frozenset(
-    {"host", "context", "timeout", "demo", "demo_state", "demo_seed"}
-)
 
 
 def _fingerprints(event: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from swarmtui.audit import open_default_audit
 from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
-from swarmtui.cli.arguments import positive_int
+from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
@@ -164,13 +164,17 @@ def add_parser(subparsers: Any) -> str:
         "close-all",
         help="close every stored window of this swarm now, rotating the tokens",
     )
-    commands.add_parser("list", help="print the stored windows (no engine needed)")
+    list_parser = commands.add_parser(
+        "list", help="print the stored windows (no engine needed)"
+    )
+    hide_engine_options(list_parser)
     forget = commands.add_parser(
         "forget",
         help="remove a stored window without rotating its token (no engine "
         "needed), such as one of a swarm that no longer exists",
     )
     forget.add_argument("window_id", metavar="WINDOW_ID", help="the ID from 'list'")
+    hide_engine_options(forget)
     return NAME
 
 
