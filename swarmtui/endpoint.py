@@ -478,7 +478,9 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             "that signed the engine's certificate."
         )
     return ResolvedEndpoint(
-        label=name,
+        # The name alone would leave the audit record without the engine's
+        # address, which the context may point elsewhere later.
+        label=f"{name} ({host})",
         base_url=host,
         tls=tls,
         use_ssh_client=host.startswith("ssh://"),

@@ -90,7 +90,7 @@ def test_docker_context_is_used(config: Path) -> None:
     )
 
     assert resolved.base_url == HOST_CONTEXT
-    assert resolved.label == "named"
+    assert resolved.label == f"named ({HOST_CONTEXT})"
     assert resolved.tls is None
 
 

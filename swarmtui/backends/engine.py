@@ -494,16 +494,12 @@ class EngineBackend:
         )
 
     def _address_label(self) -> str:
-        """Return the endpoint's label, followed by its address when they differ.
+        """Return the endpoint's label, which names the engine's address.
 
-        A docker context is labelled by its name, which alone does not tell
-        the user which host could not be reached.
+        A docker context's label is its name followed by its host.
         """
         resolved = self._resolved
-        label = self._label or (resolved.label if resolved else "?")
-        if resolved is None or resolved.base_url in ("", label):
-            return label
-        return f"{label} ({redact(resolved.base_url)})"
+        return self._label or (resolved.label if resolved else "?")
 
     def _timed_out(self) -> RequestTimeoutError:
         label = self._address_label()
