@@ -48,6 +48,7 @@ from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import ConflictScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.tui.unlock_actions import UnlockKeyRead
+from swarmtui.tui.widgets import TokenPane
 from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
 
@@ -1524,6 +1525,38 @@ async def test_unlock_key_copy_inside_tmux_checks_tmux(tmp_path: Path) -> None:
         notes = [note.message for note in app._notifications]
         assert notes[-1].startswith("Unlock key sent to the terminal's clipboard")
         assert "set-clipboard on" in notes[-1]
+
+
+def in_view(app: SwarmConsole, widget: Any) -> bool:
+    """Return whether all of `widget` lies in the visible part of the body."""
+    body = app.query_one("#body")
+    top = widget.virtual_region.y
+    return body.scroll_y <= top and top + widget.outer_size.height <= (
+        body.scroll_y + body.scrollable_content_region.height
+    )
+
+
+@pytest.mark.parametrize("key", ["v", "c", "t", "r"])
+async def test_token_key_from_unlock_pane_shows_pane(tmp_path: Path, key: str) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        manager = app.query_one("#manager-pane", TokenPane)
+        unlock = app.query_one(UnlockKeyPane)
+        await pilot.press("m")
+        await settle(app, pilot)
+        app.screen.set_focus(unlock.query(Button).first())
+        await settle(app, pilot)
+        assert not in_view(app, manager)
+        assert unlock.styles.border_top[0] == "double"
+        assert manager.styles.border_top[0] == "heavy"
+
+        await pilot.press(key)
+        await settle(app, pilot)
+
+        assert in_view(app, manager)
 
 
 async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:

@@ -1169,13 +1169,23 @@ class SwarmConsole(ResponseFeatures, App[int]):
         chosen = _role(role) or self._focused_role()
         view = self._view_or_explain()
         if view is not None:
+            self._scroll_to_pane(chosen)
             self._copy(view, chosen, view.join_command(chosen), "join command")
 
     def action_copy_token(self, role: str | None = None) -> None:
         chosen = _role(role) or self._focused_role()
         view = self._view_or_explain()
         if view is not None:
+            self._scroll_to_pane(chosen)
             self._copy(view, chosen, view.token(chosen), "token")
+
+    def _scroll_to_pane(self, role: Role) -> None:
+        """Scroll the token pane that a token key acts on into view.
+
+        With the focus in the unlock key pane on a small terminal, the chosen
+        token pane can be scrolled away, and the key would act out of sight.
+        """
+        self._panes[role].scroll_visible(animate=False)
 
     def _token_in_flux(self, role: Role, verb: str) -> bool:
         """Return True, after a notice, while the token on screen is being replaced.
@@ -1304,6 +1314,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             return
         if not self.revealed[chosen] and self._token_in_flux(chosen, "reveal"):
             return
+        self._scroll_to_pane(chosen)
         self.revealed[chosen] = not self.revealed[chosen]
         if self.revealed[chosen]:
             self._record("reveal", chosen, view)
@@ -1343,9 +1354,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 if answer:
                     self._begin_rotation(chosen, view)
 
+            self._scroll_to_pane(chosen)
             self.push_screen(ConfirmRotateScreen(chosen, view), confirmed)
             return
         self._begin_rotation(chosen, view)
+        # After the rotation has started, so that it waits for nothing.
+        self._scroll_to_pane(chosen)
 
     def _begin_rotation(self, role: Role, expected: SwarmView) -> None:
         self._rotating = role

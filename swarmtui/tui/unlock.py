@@ -28,7 +28,8 @@ class UnlockKeyPane(Vertical):
         padding: 0 1;
         margin-top: 1;
     }
-    UnlockKeyPane:focus-within { border: heavy $warning; }
+    /* Heavy marks the token pane that the token keys act on, so not this one. */
+    UnlockKeyPane:focus-within { border: double $warning; }
     UnlockKeyPane .key { height: auto; }
     UnlockKeyPane .key.-revealed { color: $warning; text-style: bold; }
     UnlockKeyPane .meta { color: $text-muted; }
