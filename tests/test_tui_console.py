@@ -1252,6 +1252,36 @@ async def test_try_join_accepts_and_rejects(tmp_path: Path) -> None:
     assert worker not in str(joins)
 
 
+async def test_try_join_enter_moves_to_empty_field(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("j")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TryJoinScreen)
+        token = screen.query_one("#join-token", Input)
+        host = screen.query_one("#join-host", Input)
+        result = screen.query_one("#join-result", Static)
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert str(result.content) == "Paste a join token first."
+        assert screen.focused is token
+
+        token.value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert str(result.content) == "Enter a hostname for the new node."
+        assert screen.focused is host
+
+        await pilot.press(*"edge-9", "enter")
+        await settle(app, pilot)
+        assert str(result.content).startswith("Joined: edge-9 is now a worker")
+        assert token.value == worker
+
+
 # -- error states and hung calls --------------------------------------------------
 
 

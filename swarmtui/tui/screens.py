@@ -649,10 +649,18 @@ class TryJoinScreen(DialogScreen[bool]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#join")
     def _start_join(self) -> None:
-        token = self.query_one("#join-token", Input).value
-        hostname = self.query_one("#join-host", Input).value.strip()
-        if not token.strip() or not hostname:
-            self._show("Paste a token and enter a hostname first.", None)
+        token_field = self.query_one("#join-token", Input)
+        host_field = self.query_one("#join-host", Input)
+        token = token_field.value
+        hostname = host_field.value.strip()
+        # Enter in a field moves on to the first empty one, as a form does.
+        if not token.strip():
+            self._show("Paste a join token first.", None)
+            self.set_focus(token_field)
+            return
+        if not hostname:
+            self._show("Enter a hostname for the new node.", None)
+            self.set_focus(host_field)
             return
         self._show("Joining…", None)
         self._join(token, hostname)
