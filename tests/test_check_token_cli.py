@@ -252,7 +252,17 @@ def test_rotate_not_live_does_nothing(state: Path, tmp_path: Path) -> None:
         state, "check-token", "--rotate", "--yes", stdin=other.worker_token
     )
     assert result.returncode == NOT_LIVE
-    assert "nothing to rotate" in result.stderr
+    assert "the token is not live, so nothing was rotated." in result.stderr
+    assert state.read_bytes() == before
+
+
+@pytest.mark.parametrize("text", ["", "SWMTKN-1-short"])
+def test_rotate_invalid_token_says_invalid(state: Path, text: str) -> None:
+    before = state.read_bytes()
+    result = demo_cli(state, "check-token", "--rotate", "--yes", stdin=text)
+    assert result.returncode == INVALID_TEXT
+    assert "the token is invalid, so nothing was rotated." in result.stderr
+    assert "not live" not in result.stderr
     assert state.read_bytes() == before
 
 

@@ -316,8 +316,9 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     if args.rotate and check.live:
         code, extra = rotate_checked(service, check, args)
     elif args.rotate:
+        state = "invalid" if check.status is TokenStatus.INVALID else "not live"
         print(
-            "swarmtui: the token is not live, so there is nothing to rotate.",
+            f"swarmtui: the token is {state}, so nothing was rotated.",
             file=sys.stderr,
         )
 
