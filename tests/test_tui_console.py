@@ -1593,6 +1593,41 @@ class FailingUpdate(HangingUpdateBackend):
         raise RequestTimeoutError("The engine did not answer.", "Try again.")
 
 
+class EngineGoneOnUpdate(DelegatingBackend):
+    """An engine that goes down during the update and stays down."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.down = False
+
+    def engine_info(self) -> EngineInfo:
+        if self.down:
+            raise EngineUnreachableError("Cannot connect.", "Start dockerd.")
+        return super().engine_info()
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.down = True
+        raise EngineUnreachableError("Cannot connect.", "Start dockerd.")
+
+
+async def test_failed_rotation_reads_swarm_again(tmp_path: Path) -> None:
+    backend = EngineGoneOnUpdate(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), settings=Settings(poll_interval=3600))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.error is None
+        notes = capture_notifications(app)
+
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+
+        failed = "Rotating the worker token failed."
+        assert any(note.startswith(failed) for note in notes)
+        assert isinstance(app.error, EngineUnreachableError)
+        status = str(app.query_one("#status", Static).content)
+        assert not status.startswith("Tokens read from")
+
+
 async def test_refresh_keeps_rotation_status(tmp_path: Path) -> None:
     backend = HangingUpdateBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend))

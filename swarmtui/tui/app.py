@@ -1567,7 +1567,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if self.view is not None:
                 before = self.view.token_fingerprint(message.role)
                 self._unconfirmed[message.role] = before
-                self._read_after_current()
+        # The engine may be down or no longer a manager, which the read shows
+        # at once, instead of the last good read until the next poll.
+        self._read_after_current()
         self.notify(text, title=error.title, severity="error", timeout=12)
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
