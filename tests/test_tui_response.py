@@ -695,15 +695,22 @@ async def test_leak_start_checked_on_enter(tmp_path: Path) -> None:
     assert fingerprints(backend) == before
 
 
+async def start_hung_leak_rotation(
+    app: SwarmConsole, pilot: Any, backend: HangingUpdateBackend
+) -> None:
+    """Start the leak response's rotation, which waits for `backend.release`."""
+    await settle(app, pilot)
+    await pilot.press("L")
+    await settle(app, pilot)
+    await pilot.press("enter", "enter")
+    assert backend.entered.wait(5)
+
+
 async def test_q_waits_for_leak_rotation(tmp_path: Path) -> None:
     backend = HangingUpdateBackend(demo_backend(tmp_path))
     app = make_app(TokenService(backend), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("L")
-        await settle(app, pilot)
-        await pilot.press("enter", "enter")
-        assert backend.entered.wait(5)
+        await start_hung_leak_rotation(app, pilot, backend)
 
         await pilot.press("q")
         await pilot.pause()
@@ -713,6 +720,49 @@ async def test_q_waits_for_leak_rotation(tmp_path: Path) -> None:
         backend.release.set()
         await settle(app, pilot)
         assert app.screen.report is not None
+
+
+async def test_ctrl_q_waits_for_leak_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    notes = capture_notifications(app)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await start_hung_leak_rotation(app, pilot, backend)
+
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+
+            assert app.is_running
+            assert any("Press ctrl+q again to quit now" in note for note in notes)
+            backend.release.set()
+            await settle(app, pilot)
+            assert isinstance(app.screen, LeakScreen)
+            assert app.screen.report is not None
+            assert app.is_running
+    finally:
+        backend.release.set()
+
+
+async def test_second_ctrl_q_quits_during_leak_rotation(tmp_path: Path) -> None:
+    backend = HangingUpdateBackend(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await start_hung_leak_rotation(app, pilot, backend)
+
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert app.is_running
+            await pilot.press("ctrl+q")
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await pilot.pause(0.05)
+
+            assert not app.is_running
+    finally:
+        backend.release.set()
 
 
 class CountingHangingUpdate(HangingUpdateBackend):

@@ -124,7 +124,10 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         self.now = now
         self.audit_path = audit_path
         self.report: LeakReport | None = None
+        # True while both tokens are being rotated.
         self.busy = False
+        # Set by the app's quit key during the rotation: a second press quits.
+        self.quit_requested = False
         self._refocus_confirm = False
 
     def compose(self) -> ComposeResult:

@@ -628,6 +628,8 @@ class JoinWindowActions(ConsoleHost):
         return [*self.join_windows.values(), *later]
 
     async def action_quit(self) -> None:
+        if self._quit_during_leak_response():
+            return
         if self._rotating is not None and not self._quit_after_rotation:
             # A second q quits at once; the exit then records the rotation.
             self._quit_after_rotation = True
@@ -673,6 +675,32 @@ class JoinWindowActions(ConsoleHost):
         self.push_screen(
             QuitWithWindowScreen(windows, self.cli_command, closing), answered
         )
+
+    def _quit_during_leak_response(self) -> bool:
+        """Ask again before quitting while the leak response rotates.
+
+        Return True when the quit key was handled here.
+
+        Quitting then would leave the rotation's outcome unknown and lose the
+        list of nodes that joined since the leak, which the dialog shows next.
+        The dialog's own keys cannot close it meanwhile, but ctrl+q reaches
+        the app.
+        """
+        screen = self.screen
+        if not getattr(screen, "busy", False) or not hasattr(screen, "quit_requested"):
+            return False
+        if screen.quit_requested:
+            self.exit()
+            return True
+        screen.quit_requested = True
+        self.notify(
+            "The leak response is still rotating both tokens; its result lists "
+            "the nodes that joined since the leak. Press ctrl+q again to quit "
+            "now, which leaves the rotation's outcome unknown.",
+            severity="warning",
+            timeout=12,
+        )
+        return True
 
     def _close_all_for_quit(self, windows: list[JoinWindow]) -> None:
         """Close every window not closing yet, and quit once none is open."""
