@@ -1651,6 +1651,49 @@ async def test_refresh_keeps_rotation_status(tmp_path: Path) -> None:
         backend.release.set()
 
 
+class SlowUpdateReply(DelegatingBackend):
+    """An engine that applies the update at once but replies when released."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.release = threading.Event()
+        self.applied = threading.Event()
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        super().update_swarm(version, spec, **flags)
+        self.applied.set()
+        self.release.wait(timeout=60)
+
+
+async def test_read_during_rotation_not_outside(tmp_path: Path) -> None:
+    backend = SlowUpdateReply(demo_backend(tmp_path))
+    app = make_app(TokenService(backend))
+    notes = capture_notifications(app)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("w", "r")
+            assert backend.applied.wait(timeout=10)
+            await pilot.press("ctrl+r")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if not app._reading:
+                    break
+            await pilot.pause()
+            assert not any("rotated outside" in note for note in notes)
+            assert Role.WORKER not in app.seen_changes
+
+            backend.release.set()
+            await settle(app, pilot)
+
+            assert not any("rotated outside" in note for note in notes)
+            assert app.seen_changes[Role.WORKER].outside is False
+            meta = str(app.query_one("#worker-meta", Static).content)
+            assert "rotated by this console" in meta
+    finally:
+        backend.release.set()
+
+
 async def test_resize_marks_short_screen(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -660,10 +660,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
         else:
             self._set_waiting("")
 
+    def _rotation_in_flight(self) -> bool:
+        """Return whether a rotation by this console has not reported back yet.
+
+        A read meanwhile can see the new token before the rotation's reply
+        does, and would report it as rotated outside the console. Each kind
+        of rotation reads the swarm again when it ends.
+        """
+        return bool(self._roles_rotating()) or self._rotating_leak_dialog() is not None
+
     def on_swarm_read(self, message: SwarmRead) -> None:
         self._read_finished()
         self._arm_poll()
-        if message.sequence < self._accept_from:
+        if message.sequence < self._accept_from or self._rotation_in_flight():
             return
         old, view = self.view, message.view
         had_error = self.error is not None
@@ -749,7 +758,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def on_read_failed(self, message: ReadFailed) -> None:
         self._read_finished()
         self._arm_poll()
-        if message.sequence < self._accept_from:
+        if message.sequence < self._accept_from or self._rotation_in_flight():
             return
         previous = self.error
         if previous is None or str(previous) != str(message.error):

@@ -83,6 +83,17 @@ class ConsoleHost(_AppBase):
 
         def _notify_osc52_sent(self, subject: str) -> None: ...
 
+    def _rotating_leak_dialog(self) -> Any:
+        """Return the leak response dialog while it rotates both tokens, else None.
+
+        Its module is imported only when it opens, so it is recognised by the
+        attributes that only it has.
+        """
+        for screen in self.screen_stack:
+            if getattr(screen, "busy", False) and hasattr(screen, "quit_requested"):
+                return screen
+        return None
+
     def _action_blocked(self) -> bool:
         """Return whether a dialog is open, so that an app-level key does nothing."""
         return self._modal_open()

@@ -686,8 +686,8 @@ class JoinWindowActions(ConsoleHost):
         The dialog's own keys cannot close it meanwhile, but ctrl+q reaches
         the app.
         """
-        screen = self.screen
-        if not getattr(screen, "busy", False) or not hasattr(screen, "quit_requested"):
+        screen = self._rotating_leak_dialog()
+        if screen is None:
             return False
         if screen.quit_requested:
             self.exit()
