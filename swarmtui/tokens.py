@@ -133,23 +133,32 @@ def extract_token(text: str) -> str:
     """
     cleaned = clean_token_text(text)
     words = [word for word in cleaned.split() if word != "\\"]
-    if len(words) > 1 and "--token" in words:
-        position = words.index("--token")
-        if position + 1 >= len(words) or words[position + 1].startswith("--"):
-            raise TokenFormatError(
-                "The command has no token after --token.",
-                part="token",
-                hint="Copy the whole 'docker swarm join' line again, or only "
-                "the SWMTKN-... token.",
-            )
-        return clean_token_text(words[position + 1])
-    for word in words:
-        if word.startswith("--token="):
-            return clean_token_text(word.removeprefix("--token="))
-    if len(words) > 1 and words[0] == "docker":
-        found = [word for word in words if TOKEN_PATTERN.search(word)]
-        if len(found) == 1:
-            return clean_token_text(found[0])
+    token_words: list[str] = []
+    for position, word in enumerate(words):
+        if word == "--token" and len(words) > 1:
+            if position + 1 >= len(words) or words[position + 1].startswith("--"):
+                raise TokenFormatError(
+                    "The command has no token after --token.",
+                    part="token",
+                    hint="Copy the whole 'docker swarm join' line again, or only "
+                    "the SWMTKN-... token.",
+                )
+            token_words.append(words[position + 1])
+        elif word.startswith("--token="):
+            token_words.append(word.removeprefix("--token="))
+    if not token_words and len(words) > 1 and words[0] == "docker":
+        token_words = [word for word in words if TOKEN_PATTERN.search(word)]
+    tokens = list(dict.fromkeys(clean_token_text(word) for word in token_words))
+    if len(tokens) > 1:
+        # Checking only the first would report on a token the user may not
+        # have meant, such as an old one pasted above the current one.
+        raise TokenFormatError(
+            f"The text has {len(tokens)} different tokens; a check takes one.",
+            part="token",
+            hint="Paste a single token or a single 'docker swarm join' line.",
+        )
+    if tokens:
+        return tokens[0]
     return cleaned
 
 

@@ -55,6 +55,46 @@ def test_extract_token_missing_value(pasted: str) -> None:
     assert raised.value.message == "The command has no token after --token."
 
 
+OTHER = f"SWMTKN-1-{DIGEST}-{'b' * 25}"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        f"docker swarm join --token {OTHER} 10.0.0.1:2377\n"
+        f"docker swarm join --token {TOKEN} 10.0.0.1:2377\n",
+        f"docker swarm join --token={OTHER} --token {TOKEN} 10.0.0.1:2377",
+        f"docker swarm join 10.0.0.1:2377 {OTHER} {TOKEN}",
+    ],
+)
+def test_extract_token_rejects_two_tokens(pasted: str) -> None:
+    with pytest.raises(TokenFormatError) as raised:
+        extract_token(pasted)
+    assert raised.value.message == "The text has 2 different tokens; a check takes one."
+    assert TOKEN not in str(raised.value)
+    assert OTHER not in str(raised.value)
+
+
+def test_extract_token_same_token_twice() -> None:
+    line = f"docker swarm join --token {TOKEN} 10.0.0.1:2377\n"
+    assert extract_token(line + line) == TOKEN
+
+
+def test_cli_rejects_two_join_lines(tmp_path: Path) -> None:
+    state = tmp_path / "demo.toml"
+    swarm = make_demo(state).inspect_swarm()
+    lines = "".join(
+        f"docker swarm join --token {token} 192.0.2.10:2377\n"
+        for token in (TOKEN, swarm.manager_token)
+    )
+    result = run_cli(
+        "--demo", "--demo-state", str(state), "check-token", stdin=lines, home=tmp_path
+    )
+    assert result.returncode == INVALID_TEXT
+    assert "2 different tokens" in result.stderr
+    assert swarm.manager_token not in result.stdout + result.stderr
+
+
 def test_unmatched_quote_is_kept() -> None:
     with pytest.raises(TokenFormatError):
         parse_token(extract_token(f"'{TOKEN}"))
