@@ -470,3 +470,27 @@ def test_audit_details_name_node_window() -> None:
     assert event_details(forgotten) == (
         "fingerprint fp:gggg-hhhh-iiii; window 5e82c86d330f"
     )
+
+
+def test_audit_long_value_pads_no_other_line(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = [
+        {"time": "2026-12-05T23:00:00Z", "user": "ann", "action": "rotate"},
+        {
+            "time": "2026-12-05T23:01:00Z",
+            "user": "ann",
+            "action": "rotate",
+            "endpoint": "E" * 100_000,
+        },
+    ]
+    (env / "audit.jsonl").write_text(
+        "".join(json.dumps(event) + "\n" for event in events)
+    )
+
+    assert main(["audit"]) == ExitCode.OK
+    header, short, long = capsys.readouterr().out.splitlines()
+
+    assert len(header) < 200
+    assert len(short) < 200
+    assert "E" * 100_000 in long

@@ -169,10 +169,16 @@ def column_widths(events: Iterable[Mapping[str, Any]]) -> list[int]:
     for event in events:
         columns = event_columns(event)
         widths = [
-            max(width, cell_len(column))
+            max(width, min(cell_len(column), MAX_COLUMN_WIDTH))
             for width, column in zip(widths, columns, strict=True)
         ]
     return widths
+
+
+# The widest that a column is padded to. A longer value, such as the
+# endpoint of a hand-edited line, runs past its column on its own line
+# instead of padding every other line to its width.
+MAX_COLUMN_WIDTH = 60
 
 
 def event_matches(
