@@ -242,20 +242,32 @@ class WindowEvaluation(NamedTuple):
 
 
 def evaluate(
-    window: JoinWindow, nodes: Iterable[NodeInfo], now: datetime
+    window: JoinWindow,
+    nodes: Iterable[NodeInfo],
+    now: datetime,
+    first_roles: dict[str, Role] | None = None,
 ) -> WindowEvaluation:
     """Count the window's joins in `nodes` and decide whether it should close.
 
     A join is a node of the window's role that was not in the swarm when the
     window opened. The join limit wins over the end time when both are due.
+
+    A node's role can change after it joined: a node that joined with the
+    manager token and was demoted is still a join of the manager window.
+    `first_roles`, kept by the caller from one poll to the next, records the
+    role each new node had when a poll first saw it, and the count uses
+    that role. Without it, the role the node has now counts.
     """
+    roles = {} if first_roles is None else first_roles
+    new_nodes = [node for node in nodes if node.id not in window.baseline_node_ids]
+    for node in new_nodes:
+        roles.setdefault(node.id, node.role)
+    # NOTE: the role comes from the first poll that saw the node, so a node
+    # promoted or demoted before that poll, or while no process watched the
+    # window, counts under its new role.
     joined = tuple(
         sorted(
-            (
-                node
-                for node in nodes
-                if node.role is window.role and node.id not in window.baseline_node_ids
-            ),
+            (node for node in new_nodes if roles[node.id] is window.role),
             key=lambda node: (node.created_at or now, node.id),
         )
     )

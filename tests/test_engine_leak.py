@@ -40,6 +40,7 @@ from swarmtui.windows import (
     WindowStore,
     close_all_windows,
     close_due_windows,
+    evaluate,
     open_window,
 )
 
@@ -247,6 +248,33 @@ def test_join_window_closes_by_count_real_engine(
     joined, stderr = join(prober, manager, view.worker_token)
     assert not joined
     assert STALE_TOKEN_MESSAGE in stderr
+
+
+def test_join_window_counts_demoted_manager_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    store = WindowStore(tmp_path / "windows.json")
+    service = TokenService(
+        EngineBackend(EndpointChoice(host=manager.host, environment={}), timeout=30)
+    )
+    window, view = open_window(service, Role.MANAGER, max_joins=2, store=store)
+    newcomer = daemons.daemon()
+    joined, stderr = join(newcomer, manager, view.manager_token)
+    assert joined, stderr
+    first_roles: dict[str, Role] = {}
+    now = datetime.now(UTC)
+
+    seen = evaluate(window, service.backend.list_nodes(), now, first_roles)
+    manager.docker("node", "demote", newcomer.node_id())
+    nodes = service.backend.list_nodes()
+    after_demote = evaluate(window, nodes, now, first_roles)
+
+    assert [node.id for node in seen.joined] == [newcomer.node_id()]
+    demoted = [node for node in nodes if node.id == newcomer.node_id()]
+    assert [node.role for node in demoted] == [Role.WORKER]
+    assert [node.id for node in after_demote.joined] == [newcomer.node_id()]
+    assert evaluate(window, nodes, now).joined == ()
 
 
 def test_concurrent_close_all_real_engine(manager: Daemon, tmp_path: Path) -> None:

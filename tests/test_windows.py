@@ -94,6 +94,40 @@ def test_evaluate_ignores_other_role() -> None:
     assert result.should_close is False
 
 
+def test_evaluate_counts_demoted_manager_join() -> None:
+    manager_window = window(role=Role.MANAGER, max_joins=1)
+    first_roles: dict[str, Role] = {}
+
+    first = evaluate(
+        manager_window, [node("a"), node("c", Role.MANAGER)], T0, first_roles
+    )
+    demoted = evaluate(manager_window, [node("a"), node("c")], T0, first_roles)
+
+    assert [n.id for n in first.joined] == ["c"]
+    assert [n.id for n in demoted.joined] == ["c"]
+    assert demoted.reason is CloseReason.JOINS
+    assert first_roles == {"c": Role.MANAGER}
+
+
+def test_evaluate_promoted_worker_stays_worker_join() -> None:
+    first_roles: dict[str, Role] = {}
+    evaluate(window(max_joins=1), [node("c")], T0, first_roles)
+
+    manager_window = window(role=Role.MANAGER, max_joins=1)
+    promoted = evaluate(manager_window, [node("c", Role.MANAGER)], T0, first_roles)
+    worker = evaluate(window(max_joins=1), [node("c", Role.MANAGER)], T0, first_roles)
+
+    assert promoted.joined == ()
+    assert promoted.should_close is False
+    assert [n.id for n in worker.joined] == ["c"]
+
+
+def test_evaluate_without_first_roles_uses_role_now() -> None:
+    manager_window = window(role=Role.MANAGER, max_joins=1)
+    result = evaluate(manager_window, [node("c")], T0)
+    assert result.joined == ()
+
+
 def test_evaluate_closes_by_time() -> None:
     result = evaluate(window(max_joins=None), [], T0 + timedelta(minutes=5))
     assert result.should_close is True

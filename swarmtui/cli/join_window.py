@@ -269,6 +269,7 @@ def _watch(
     end time still closes the window while the node list cannot be read.
     """
     seen: set[str] = set()
+    first_roles: dict[str, Role] = {}
     nodes: tuple[NodeInfo, ...] = ()
     failure: str | None = None
     while True:
@@ -276,7 +277,7 @@ def _watch(
             # A token rotated elsewhere, or a swarm replaced, ends the window:
             # the token it handed out no longer joins.
             if token_replaced(window, service.backend.inspect_swarm()):
-                joined = evaluate(window, nodes, datetime.now(UTC)).joined
+                joined = evaluate(window, nodes, datetime.now(UTC), first_roles).joined
                 return CloseReason.REPLACED, joined
             nodes = tuple(service.backend.list_nodes())
         except SwarmTuiError as error:
@@ -298,7 +299,7 @@ def _watch(
                     flush=True,
                 )
         moment = datetime.now(UTC)
-        evaluation = evaluate(window, nodes, moment)
+        evaluation = evaluate(window, nodes, moment, first_roles)
         for node in evaluation.joined:
             if node.id not in seen:
                 seen.add(node.id)

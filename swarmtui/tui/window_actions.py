@@ -122,6 +122,8 @@ class JoinWindowActions(ConsoleHost):
         self.join_windows: dict[str, JoinWindow] = {}
         self.window_joined: dict[str, tuple[NodeInfo, ...]] = {}
         self._windows_closing: set[str] = set()
+        # Per window: the role each node that joined had when first seen.
+        self._window_first_roles: dict[str, dict[str, Role]] = {}
         # The windows whose close runs in a worker thread, for the exit.
         self._closes_running: dict[str, JoinWindow] = {}
         self._closes_running_lock = threading.Lock()
@@ -316,6 +318,7 @@ class JoinWindowActions(ConsoleHost):
 
     def _untrack_window(self, window_id: str) -> None:
         self.join_windows.pop(window_id, None)
+        self._window_first_roles.pop(window_id, None)
         self.window_joined.pop(window_id, None)
         self._windows_closing.discard(window_id)
         self._window_retry_at.pop(window_id, None)
@@ -381,7 +384,8 @@ class JoinWindowActions(ConsoleHost):
             ):
                 self._end_replaced(window, message.snapshot.cluster_id)
                 continue
-            evaluation = evaluate(window, message.nodes, now)
+            first_roles = self._window_first_roles.setdefault(window.id, {})
+            evaluation = evaluate(window, message.nodes, now, first_roles)
             self.window_joined[window.id] = evaluation.joined
             if evaluation.should_close and evaluation.reason is not None:
                 self._begin_close(window, evaluation.reason, now)
