@@ -199,7 +199,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
         "a",
         "show_ca",
         "Root CA",
-        "Show the root CA: subject, SHA-256 fingerprint, expiry, token digest.",
+        "Show the root CA: subject, SHA-256 fingerprint, expiry, CA digest.",
         footer=False,
     ),
     ConsoleAction(

@@ -73,7 +73,7 @@ def grouped_fingerprint(fingerprint: str) -> str:
 
 
 class CaScreen(DialogScreen[None]):
-    """The swarm's root CA: subject, SHA-256 fingerprint, validity, token digest."""
+    """The swarm's root CA: subject, SHA-256 fingerprint, validity, CA digest."""
 
     DEFAULT_CSS = modal_css(
         "CaScreen",
@@ -117,7 +117,7 @@ class CaScreen(DialogScreen[None]):
             table.add_row("SHA-256", grouped_fingerprint(info.fingerprint))
             table.add_row("Valid from", format_utc(info.not_before))
             table.add_row("Expires", expiry)
-            table.add_row("Token digest", info.token_digest)
+            table.add_row("CA digest", info.token_digest)
             details = Static(table, id="ca-details")
         with Vertical(classes="dialog"):
             yield Label("Root CA of the swarm", classes="dialog-title")

@@ -129,7 +129,7 @@ class SwarmHeader(Vertical):
                 ("join", view.join_address, value),
                 ("managers", str(view.managers), value),
                 ("nodes", str(view.nodes), value),
-                ("CA", f"{view.ca_digest[:10]}…", value),
+                ("CA digest", f"{view.ca_digest[:10]}…", value),
             ]
             if view.autolock:
                 bottom.append(("autolock", "on", "dim"))
