@@ -283,8 +283,8 @@ class TokenService:
         if state == "locked":
             raise SwarmLockedError(
                 f"The swarm manager at {endpoint} is locked.",
-                "Unlock it with 'docker swarm unlock' and the unlock key, pointed "
-                f"at {endpoint} (with the -H or --context used here), then retry.",
+                f"Unlock it with '{self.backend.unlock_command}' and the unlock "
+                "key, then retry.",
             )
         if state == "pending":
             raise ManagerNotReadyError(

@@ -668,3 +668,30 @@ def test_unreadable_file_names_mode(config: Path, target: str) -> None:
     assert f"{path}{separator} permission denied." in result.stderr
     assert f"check its mode and owner with 'ls -l {path}'" in result.stderr
     assert "Recreate" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("choice", "command"),
+    [
+        ({"host": HOST_FLAG}, f"docker -H {HOST_FLAG} swarm unlock"),
+        ({"context": "named"}, "docker --context named swarm unlock"),
+        ({"host": "unix:///var/run/docker.sock"}, "docker swarm unlock"),
+        (
+            {"host": "unix:///tmp/a b.sock"},
+            "docker -H 'unix:///tmp/a b.sock' swarm unlock",
+        ),
+    ],
+)
+def test_unlock_command_reaches_same_engine(
+    config: Path, choice: dict[str, str], command: str
+) -> None:
+    from swarmtui.backends.engine import EngineBackend
+
+    backend = EngineBackend(
+        EndpointChoice(environment={"DOCKER_CONFIG": str(config)}, **choice)
+    )
+    try:
+        assert backend.endpoint
+        assert backend.unlock_command == command
+    finally:
+        backend.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -154,21 +156,37 @@ def test_silent_endpoint_times_out(silent_socket: str) -> None:
 def test_locked_swarm(daemons: DaemonPool) -> None:
     swarm = daemons.swarm()
     swarm.docker("swarm", "update", "--autolock=true")
+    unlock_key = swarm.docker("swarm", "unlock-key", "-q").stdout.strip()
     swarm.restart()
 
     result = run_swarmtui("join-token", "-q", "worker", host=swarm.host)
-    assert_failure(result, ExitCode.NODE_STATE, "locked", "docker swarm unlock")
-    assert f"pointed at {swarm.host}" in result.stderr
+    assert_failure(result, ExitCode.NODE_STATE, "locked", "swarm unlock")
+    command = f"docker -H {swarm.host} swarm unlock"
+    assert f"Unlock it with '{command}' and the unlock key" in result.stderr
 
     # The engine returns the same error when the node check is skipped.
     backend = EngineBackend(EndpointChoice(host=swarm.host, environment={}))
     try:
-        with pytest.raises(SwarmLockedError):
+        with pytest.raises(SwarmLockedError) as raised:
             backend.inspect_swarm()
+        assert raised.value.hint.startswith(f"Unlock it with '{command}'")
         with pytest.raises(SwarmLockedError):
             TokenService(backend).rotate(["worker"])  # type: ignore[list-item]
     finally:
         backend.close()
+
+    # The command that the message names unlocks this engine.
+    unlocked = subprocess.run(
+        shlex.split(command),
+        input=unlock_key + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unlocked.returncode == 0, unlocked.stderr
+    after = run_swarmtui("join-token", "-q", "worker", host=swarm.host)
+    assert after.returncode == 0, after.stderr
 
 
 def test_api_too_old_message(manager: Daemon) -> None:

@@ -1665,7 +1665,8 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
         )
         meta = str(pane.query_one("#unlock-meta", Static).content)
         assert "the swarm is locked: this console read this key at " in meta
-        assert "Press y to copy it, then run 'docker swarm unlock'" in meta
+        assert "Press y to copy it, then run 'docker swarm unlock' and paste" in meta
+        assert "Each restarted manager needs the same." in meta
         assert "or a newer key if it was rotated since." in meta
 
         await pilot.press("u")

@@ -59,6 +59,10 @@ class DelegatingBackend:
     def timeout(self) -> float:
         return float(self.inner.timeout)
 
+    @property
+    def unlock_command(self) -> str:
+        return str(self.inner.unlock_command)
+
     def engine_info(self) -> EngineInfo:
         return self.inner.engine_info()  # type: ignore[no-any-return]
 

@@ -25,6 +25,11 @@ class Backend(Protocol):
         """Seconds each call may take before it fails with RequestTimeoutError."""
         ...
 
+    @property
+    def unlock_command(self) -> str:
+        """The docker CLI command that unlocks this swarm's manager when locked."""
+        ...
+
     def engine_info(self) -> EngineInfo:
         """Read the node's state (`GET /info` and `GET /version`)."""
         ...

@@ -759,6 +759,11 @@ class DemoBackend:
         return self._timeout
 
     @property
+    def unlock_command(self) -> str:
+        # The demo swarm is never locked, so this is the plain command.
+        return "docker swarm unlock"
+
+    @property
     def lock_path(self) -> Path:
         # Next to the file that is written, so that a path through a symbolic
         # link and the real path take the same lock. A link to something that

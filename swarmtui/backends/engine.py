@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -39,7 +40,12 @@ from swarmtui.backends.unix_http import (
     ResponseTooLargeError,
     UnixSocketClient,
 )
-from swarmtui.endpoint import EndpointChoice, ResolvedEndpoint, resolve_endpoint
+from swarmtui.endpoint import (
+    DEFAULT_HOST,
+    EndpointChoice,
+    ResolvedEndpoint,
+    resolve_endpoint,
+)
 from swarmtui.errors import (
     NOT_IN_SWARM_HINT,
     ApiTooOldError,
@@ -181,6 +187,16 @@ class EngineBackend:
     @property
     def timeout(self) -> float:
         return self._timeout
+
+    @property
+    def unlock_command(self) -> str:
+        """Return 'docker swarm unlock' with the options that reach this engine."""
+        resolved = self._resolved
+        if resolved is None or resolved.base_url == DEFAULT_HOST:
+            return "docker swarm unlock"
+        if resolved.context:
+            return f"docker --context {shlex.quote(resolved.context)} swarm unlock"
+        return f"docker -H {shlex.quote(redact(resolved.base_url))} swarm unlock"
 
     def _resolve(self) -> ResolvedEndpoint:
         if self._resolved is None:
@@ -710,8 +726,8 @@ class EngineBackend:
         if "needs to be unlocked" in lowered:
             return SwarmLockedError(
                 f"The swarm manager at {label} is locked.",
-                "Unlock it with 'docker swarm unlock' and the unlock key, pointed "
-                f"at {label} (with the -H or --context used here), then retry.",
+                f"Unlock it with '{self.unlock_command}' and the unlock key, "
+                "then retry.",
             )
         if "not a swarm manager" in lowered:
             return NotInSwarmError(

@@ -89,11 +89,13 @@ class UnlockKeyActions(ConsoleHost):
     def _locked_note(self) -> str:
         """Return the unlock pane's note while the swarm is locked."""
         read = f" {stamp(self._unlock_read_at)}" if self._unlock_read_at else ""
+        command = "docker swarm unlock"
+        if self._service is not None:
+            command = self._service.backend.unlock_command
         return (
             f"the swarm is locked: this console read this key{read}. Press y "
-            "to copy it, then run 'docker swarm unlock' against each manager "
-            "(with the -H or --context used here) and paste it, or a newer "
-            "key if it was rotated since."
+            f"to copy it, then run '{command}' and paste it, or a newer key if "
+            "it was rotated since. Each restarted manager needs the same."
         )
 
     def _show_unlock_pane(self, view: SwarmView | None) -> None:
