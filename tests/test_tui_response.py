@@ -1307,6 +1307,9 @@ async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, QuitWithWindowScreen)
         assert [window.role for window in app.screen.windows] == [Role.WORKER]
+        text = " ".join(str(item.content) for item in app.screen.query(Static))
+        assert "the window stays stored: it is due already, so the next" in text
+        assert "once it is due" not in text
         await pilot.click("#quit-rotate")
         for _ in range(40):
             if app.return_code is not None:

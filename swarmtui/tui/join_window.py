@@ -327,12 +327,15 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
         windows: list[JoinWindow],
         cli_command: str = "swarmtui",
         closing: frozenset[str] = frozenset(),
+        due: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.windows = windows
         self.cli_command = cli_command
         # The ids of the windows whose closing rotation is running.
         self.closing = closing
+        # The ids of the windows that are due already.
+        self.due = due
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -342,14 +345,18 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
                 else f"{len(self.windows)} join windows are still open"
             )
             yield Label(title, classes="dialog-title")
-            stored = (
-                "the window stays stored: once it is due"
-                if len(self.windows) == 1
-                else "the windows stay stored: once they are due"
-            )
+            due = sum(window.id in self.due for window in self.windows)
+            if len(self.windows) == 1:
+                stored = "the window stays stored: " + (
+                    "it is due already, so" if due else "once it is due,"
+                )
+            elif due == len(self.windows):
+                stored = "the windows stay stored: they are due already, so"
+            else:
+                stored = "the windows stay stored: once each is due,"
             yield Static(
                 f"{open_windows_text(self.windows, self.closing)} If you quit "
-                f"without rotating, {stored}, the next console start offers to "
+                f"without rotating, {stored} the next console start offers to "
                 f"rotate, and '{self.cli_command} join-window close-expired' "
                 "rotates without asking."
             )

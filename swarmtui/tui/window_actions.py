@@ -676,8 +676,9 @@ class JoinWindowActions(ConsoleHost):
                 self._close_all_for_quit(windows)
 
         closing = frozenset(self._windows_closing)
+        due = frozenset(self._due_later)
         self.push_screen(
-            QuitWithWindowScreen(windows, self.cli_command, closing), answered
+            QuitWithWindowScreen(windows, self.cli_command, closing, due), answered
         )
 
     def _quit_during_leak_response(self) -> bool:
