@@ -209,6 +209,8 @@ async def test_leak_conflict_keeps_rotate_focused(tmp_path: Path) -> None:
         assert "changed by someone else" in error
         assert app.screen.focused is not None
         assert app.screen.focused.id == "leak-confirm"
+        assert not app.screen.query_one("#leak-cancel", Button).disabled
+        assert not app.screen.query_one("#leak-since", Input).disabled
 
         # A button ignores presses during its 0.2 s press effect.
         await pilot.pause(0.3)
@@ -717,6 +719,9 @@ async def test_q_waits_for_leak_rotation(tmp_path: Path) -> None:
 
         assert app.is_running
         assert isinstance(app.screen, LeakScreen)
+        assert app.screen.query_one("#leak-cancel", Button).disabled
+        assert app.screen.query_one("#leak-since", Input).disabled
+        assert app.screen.focused is None or not app.screen.focused.disabled
         backend.release.set()
         await settle(app, pilot)
         assert app.screen.report is not None

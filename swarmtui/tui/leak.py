@@ -220,13 +220,25 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         if since is None:
             return
         self.busy = True
-        self.query_one("#leak-error", Static).update("Rotating both tokens…")
+        self.query_one("#leak-error", Static).update(
+            "Rotating both tokens… A rotation that was sent cannot be "
+            "cancelled, so the dialog stays open until the engine answers."
+        )
         confirm = self.query_one("#leak-confirm", Button)
-        # Disabling the button moves the focus on, to Cancel. After a failure
-        # it comes back, so that Enter retries as the message requests.
+        # After a failure the focus comes back, so that Enter retries as the
+        # message requests.
         self._refocus_confirm = self.focused is confirm
-        confirm.disabled = True
+        self._set_form_enabled(False)
         self._respond(since, self.view)
+
+    def _set_form_enabled(self, enabled: bool) -> None:
+        """Enable or disable the start field and both buttons.
+
+        While the rotation runs, Cancel could not cancel it, so it is
+        disabled too, and the focus moves to the dialog itself.
+        """
+        for widget in self.query("#leak-since, #leak-cancel, #leak-confirm"):
+            widget.disabled = not enabled
 
     @work(
         thread=True,
@@ -254,8 +266,8 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
 
     def on_leak_screen_failed(self, message: Failed) -> None:
         self.busy = False
+        self._set_form_enabled(True)
         confirm = self.query_one("#leak-confirm", Button)
-        confirm.disabled = False
         if self._refocus_confirm:
             confirm.focus()
         error = message.error
