@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -1297,6 +1298,63 @@ async def test_due_window_later_closed_by_key(tmp_path: Path) -> None:
         assert fingerprints(backend)[0] != view.worker_fingerprint
         assert store.load() == []
         assert not any("No join window is open" in note for note in notes)
+
+
+async def test_window_stored_elsewhere_is_watched(tmp_path: Path) -> None:
+    from swarmtui.windows import open_window as store_window
+
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        assert app.join_windows == {}
+
+        window, _ = store_window(
+            TokenService(demo_backend(tmp_path)),
+            Role.WORKER,
+            minutes=30,
+            store=WindowStore(tmp_path / "windows.json"),
+            now=FIXED_NOW,
+        )
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert list(app.join_windows) == [window.id]
+        assert len(app.query(JoinWindowBar)) == 1
+        resumed = [note for note in notes if "now watches them" in note]
+        assert resumed == [
+            "1 join window(s) stored for this swarm are open; this console now "
+            "watches them."
+        ]
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert len(app.query(JoinWindowBar)) == 1
+        assert len([note for note in notes if "now watches them" in note]) == 1
+
+
+async def test_due_window_stored_elsewhere_offered(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        store_due_window(backend, tmp_path, Role.WORKER)
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DueWindowsScreen)
+        await pilot.click("#due-later-button")
+        await settle(app, pilot)
+        # A later change of the file does not offer the same window again.
+        path = tmp_path / "windows.json"
+        later = path.stat().st_mtime_ns + 10**9
+        os.utime(path, ns=(later, later))
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, DueWindowsScreen)
+        assert len(app.query(JoinWindowBar)) == 1
 
 
 async def test_quit_asks_about_due_later_window(tmp_path: Path) -> None:

@@ -140,6 +140,9 @@ class JoinWindowActions(ConsoleHost):
         # One retry timer per window whose close failed.
         self._window_retry_timers: dict[str, Timer] = {}
         self._windows_checked: set[str] = set()
+        # The window file's state when its windows were last read, so that a
+        # read of the swarm picks up windows stored since by other processes.
+        self._window_file_state: tuple[int, int] | None = None
         # Due windows of an earlier console that the user chose to close later.
         self._due_later: dict[
             str, tuple[JoinWindow, CloseReason, tuple[NodeInfo, ...]]
@@ -165,6 +168,28 @@ class JoinWindowActions(ConsoleHost):
         if view.cluster_id not in self._windows_checked:
             self._windows_checked.add(view.cluster_id)
             self._check_stored_windows(view)
+        elif self._window_file_changed() and not self._window_work_running():
+            self._check_stored_windows(view)
+
+    def _window_file_state_now(self) -> tuple[int, int] | None:
+        try:
+            status = self.window_store.path.stat()
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def _window_file_changed(self) -> bool:
+        return self._window_file_state_now() != self._window_file_state
+
+    def _window_work_running(self) -> bool:
+        """Return whether this console is opening or closing a window.
+
+        Its own window could then be in the file but not yet tracked.
+        """
+        return bool(self._windows_closing) or any(
+            worker.group == "windows" and not worker.is_finished
+            for worker in self.workers
+        )
 
     def on_rotated(self, message: Rotated) -> None:
         if self.view is not None:
@@ -292,6 +317,9 @@ class JoinWindowActions(ConsoleHost):
         )
 
     def _track_window(self, window: JoinWindow, joined: tuple[NodeInfo, ...]) -> None:
+        if window.id in self.join_windows:
+            # A read of the window file found it before its opening reported.
+            return
         self.join_windows[window.id] = window
         self.window_joined[window.id] = joined
         bar = JoinWindowBar(window)
@@ -551,6 +579,8 @@ class JoinWindowActions(ConsoleHost):
 
     @work(thread=True, group="windows", exit_on_error=False, description="Stored")
     def _check_stored_windows(self, view: SwarmView) -> None:
+        # Before the read, so that a change made during it is read next time.
+        self._window_file_state = self._window_file_state_now()
         try:
             windows = self.window_store.for_cluster(view.cluster_id)
             if not windows:
@@ -565,7 +595,7 @@ class JoinWindowActions(ConsoleHost):
         due = []
         replaced = []
         for window in windows:
-            if window.id in self.join_windows:
+            if window.id in self.join_windows or window.id in self._due_later:
                 continue
             evaluation = evaluate(window, nodes, now)
             if token_rotated_since(window, view):
@@ -579,19 +609,26 @@ class JoinWindowActions(ConsoleHost):
         self.post_message(StoredWindowsFound(resumed, due, replaced))
 
     def on_stored_windows_found(self, message: StoredWindowsFound) -> None:
+        # The file was read in a thread, so this console may have started
+        # tracking some of its windows meanwhile.
+        def known(window: JoinWindow) -> bool:
+            return window.id in self.join_windows or window.id in self._due_later
+
         for window, reason, joined in message.replaced:
-            self._close_due(window, reason, joined)
-        for window, joined in message.resumed:
+            if not known(window):
+                self._close_due(window, reason, joined)
+        resumed = [item for item in message.resumed if not known(item[0])]
+        for window, joined in resumed:
             self._track_window(window, joined)
-        if message.resumed:
+        if resumed:
             self.notify(
-                f"{len(message.resumed)} join window(s) opened earlier are still "
+                f"{len(resumed)} join window(s) stored for this swarm are "
                 "open; this console now watches them.",
                 title="Join windows resumed",
             )
-        if not message.due:
+        due = [item for item in message.due if not known(item[0])]
+        if not due:
             return
-        due = message.due
         reasons = {
             CloseReason.TIME: "its time ran out",
             CloseReason.JOINS: "its joins were reached",
