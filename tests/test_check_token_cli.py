@@ -411,3 +411,12 @@ def test_non_utf8_input_rejected(
     assert "Standard input is not UTF-8 text" in stderr
     assert "Traceback" not in stderr
     assert worker not in stderr
+
+
+def test_yes_without_rotate_is_usage_error(state: Path) -> None:
+    worker = tokens_of(state)[0]
+    result = demo_cli(state, "check-token", "--yes", stdin=worker)
+    assert result.returncode == ExitCode.USAGE
+    assert "--yes confirms --rotate, which was not given" in result.stderr
+    assert result.stdout == ""
+    assert tokens_of(state)[0] == worker

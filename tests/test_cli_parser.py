@@ -463,3 +463,20 @@ def test_help_fits_80_columns(
     lines = result.stdout.splitlines()
     assert len(lines) > 5
     assert [line for line in lines if len(line) > 80] == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["--config", "", "join-token", "worker"],
+        ["--demo", "--demo-state", " ", "join-token", "worker"],
+        ["audit", "--file", ""],
+    ],
+)
+def test_empty_path_is_usage_error(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        parse_command_line(command)
+    assert raised.value.code == 2
+    assert "the path is empty: give a file's path" in capsys.readouterr().err

@@ -194,6 +194,13 @@ class _HostOption(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def file_path(text: str) -> Path:
+    """Parse a file path option; an empty one is an error, not the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty: give a file's path")
+    return Path(text)
+
+
 def add_common_options(
     parser: argparse.ArgumentParser, *, after_subcommand: bool = False
 ) -> None:
@@ -239,7 +246,7 @@ def add_common_options(
     )
     demo.add_argument(
         "--demo-state",
-        type=Path,
+        type=file_path,
         metavar="PATH",
         default=default(None),
         help="TOML file that stores the demo swarm (default: in the data folder)",
@@ -253,7 +260,7 @@ def add_common_options(
     )
     parser.add_argument(
         "--config",
-        type=Path,
+        type=file_path,
         metavar="PATH",
         default=default(None),
         help="config file to read",

@@ -9,10 +9,10 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from swarmtui.audit import default_audit_path, read_audit
+from swarmtui.cli import file_path
 from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.errors import ExitCode
 from swarmtui.text import terminal_safe
@@ -61,7 +61,7 @@ def add_parser(subparsers: Any) -> str:
     )
     parser.add_argument(
         "--file",
-        type=Path,
+        type=file_path,
         metavar="PATH",
         help="read this audit file instead of the default one",
     )

@@ -294,6 +294,15 @@ def rotate_checked(
 
 
 def run(args: argparse.Namespace, service: TokenService) -> int:
+    if args.yes and not args.rotate:
+        # Otherwise a caller who meant to rotate would find out only from
+        # the report that nothing was rotated.
+        print(
+            "swarmtui check-token: error: --yes confirms --rotate, which was not "
+            "given. Add --rotate to rotate a live token, or leave out --yes.",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
     try:
         text = read_token()
     except InputError as error:
