@@ -480,3 +480,25 @@ def test_empty_path_is_usage_error(
         parse_command_line(command)
     assert raised.value.code == 2
     assert "the path is empty: give a file's path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "prog"),
+    [
+        (["join-token", "--rot", "worker"], "swarmtui join-token"),
+        (["join-token", "--bogus", "worker"], "swarmtui join-token"),
+        (["join-token", "worker", "extra"], "swarmtui join-token"),
+        (["join-window", "list", "--bogus"], "swarmtui join-window list"),
+        (["-H", "unix:///x.sock", "audit", "--bogus"], "swarmtui audit"),
+    ],
+)
+def test_unknown_option_shows_subcommand_usage(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], prog: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_command_line(arguments)
+
+    stderr = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert stderr.startswith(f"usage: {prog} ")
+    assert f"\n{prog}: error: " in stderr

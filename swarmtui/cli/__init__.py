@@ -390,10 +390,30 @@ def parse_command_line(
             _merge_markers(trial_parser, args)
             return trial_parser, runners, args
     parser, runners = build_parser(named)
-    _reject_abbreviations(parser, arguments)
-    args = parser.parse_args(arguments)
+    chosen = _chosen_parser(parser, arguments)
+    _reject_abbreviations(parser, chosen, arguments)
+    args, extra = parser.parse_known_args(arguments)
+    if extra:
+        # argparse reports them with the top-level usage, which does not
+        # show the options of the subcommand that was given.
+        chosen.error(f"unrecognized arguments: {' '.join(extra)}")
     _merge_markers(parser, args)
     return parser, runners, args
+
+
+def _chosen_parser(
+    parser: argparse.ArgumentParser, arguments: list[str]
+) -> argparse.ArgumentParser:
+    """Return the parser of the innermost subcommand named in `arguments`."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for position, word in enumerate(arguments):
+            if word == "--":
+                break
+            if word in action.choices:
+                return _chosen_parser(action.choices[word], arguments[position + 1 :])
+    return parser
 
 
 def _merge_markers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -420,7 +440,9 @@ def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def _reject_abbreviations(
-    parser: argparse.ArgumentParser, arguments: list[str]
+    parser: argparse.ArgumentParser,
+    chosen: argparse.ArgumentParser,
+    arguments: list[str],
 ) -> None:
     """Name the option that a shortened one such as --time stands for.
 
@@ -437,7 +459,7 @@ def _reject_abbreviations(
             continue
         matches = sorted(option for option in known if option.startswith(name))
         if matches:
-            parser.error(
+            chosen.error(
                 f"unknown option {name}; options are not shortened, so write "
                 f"{' or '.join(matches)}"
             )
