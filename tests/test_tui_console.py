@@ -325,6 +325,33 @@ async def test_refresh_names_other_changes(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_poll_notices_autolock_change(tmp_path: Path, enabled: bool) -> None:
+    backend = demo_service(tmp_path).backend
+
+    def set_autolock(value: bool) -> None:
+        snapshot = backend.inspect_swarm()
+        spec = dict(snapshot.spec)
+        spec["EncryptionConfig"] = {"AutoLockManagers": value}
+        backend.update_swarm(snapshot.version, spec)
+
+    set_autolock(not enabled)
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = capture_notifications(app)
+        await settle(app, pilot)
+        set_autolock(enabled)
+
+        app._start_read(background=True)
+        await settle(app, pilot)
+
+        state = "on" if enabled else "off"
+        changed = [note for note in messages if "Autolock was turned" in note]
+        assert len(changed) == 1
+        assert changed[0].startswith(f"Autolock was turned {state} outside")
+        assert not any(note.startswith("Read the swarm again") for note in messages)
+
+
 async def test_outside_rotation_is_noticed(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

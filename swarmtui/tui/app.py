@@ -699,10 +699,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     outside_change = True
                     self._token_changed(role, view, outside=True)
                     self._notify_outside_rotation(role, view)
+            refresh_notice = (
+                not outside_change
+                and message.sequence == self._refresh_sequence
+                and not had_error
+            )
+            if old.autolock != view.autolock and not refresh_notice:
+                # The console cannot turn autolock on or off, so someone else
+                # did; the ctrl+r notice below names it too.
+                self._notify_autolock_change(view)
             if outside_change:
                 # The audit record stores the time when another swarmtui rotated.
                 self._look_up_origins(view)
-            elif message.sequence == self._refresh_sequence and not had_error:
+            elif refresh_notice:
                 # The screen would not change, so a notice shows that ctrl+r read it.
                 read_at = self._clock().astimezone(UTC).strftime("%H:%M:%S UTC")
                 changes = "".join(f"; {change}" for change in other_changes(old, view))
@@ -711,6 +720,20 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     f"change{changes}."
                 )
         self._render()
+
+    def _notify_autolock_change(self, view: SwarmView) -> None:
+        if view.autolock:
+            text = (
+                "Autolock was turned on outside this console: a restarted "
+                "manager now stays locked until it gets the unlock key shown "
+                "below."
+            )
+        else:
+            text = (
+                "Autolock was turned off outside this console: restarted "
+                "managers no longer need the unlock key."
+            )
+        self.notify(text, title="Autolock changed", severity="warning", timeout=12)
 
     def _notify_outside_rotation(self, role: Role, view: SwarmView) -> None:
         self.notify(
