@@ -705,8 +705,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 and not had_error
             )
             if old.autolock != view.autolock and not refresh_notice:
-                # The console cannot turn autolock on or off, so someone else
-                # did; the ctrl+r notice below names it too.
+                # The console cannot turn autolock on or off, so someone else did.
+                # The ctrl+r notice below names the change itself.
                 self._notify_autolock_change(view)
             if outside_change:
                 # The audit record stores the time when another swarmtui rotated.
