@@ -23,6 +23,7 @@ from engine_fixtures import (
     CLI_TIMEOUT,
     Daemon,
     assert_failure,
+    clean_environment,
     docker_cli,
     join_token,
     run_swarmtui,
@@ -467,3 +468,40 @@ def test_ssh_silent_dockerd_named(tmp_path: Path) -> None:
         "Check that dockerd is running",
     )
     assert "ssh server" not in result.stderr
+
+
+def test_ssh_process_ends_when_cli_is_stopped(tmp_path: Path) -> None:
+    socket_path = tmp_path / "silent.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(socket_path))
+        listener.listen(8)
+        with ssh_server_for(f"unix://{socket_path}") as server:
+            environment = clean_environment(DOCKER_HOST=server.host)
+            environment.update(server.client_environment())
+            cli = subprocess.Popen(
+                [swarmtui_script(), "--timeout", "60", "join-token", "-q", "worker"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=environment,
+            )
+            try:
+                # The request waits in dockerd's place once ssh has logged in.
+                listener.settimeout(20)
+                accepted, _ = listener.accept()
+                assert server.client_processes() != []
+
+                cli.send_signal(signal.SIGTERM)
+                code = cli.wait(timeout=20)
+                deadline = time.monotonic() + 5
+                while server.client_processes() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                left = server.client_processes()
+                accepted.close()
+            finally:
+                if cli.poll() is None:
+                    cli.kill()
+                    cli.wait()
+
+    assert code == 143
+    assert left == []

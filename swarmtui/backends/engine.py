@@ -391,6 +391,14 @@ class EngineBackend:
             return client
 
     def close(self) -> None:
+        """Close the client, and end the calls still waiting in other threads.
+
+        At exit, a call that a signal or a quit cut short still waits in its
+        thread, and its ssh process would outlive swarmtui until the engine
+        answers.
+        """
+        for ident in list(self._calls):
+            self._abandon(ident)
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
