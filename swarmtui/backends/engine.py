@@ -395,7 +395,7 @@ class EngineBackend:
 
         At exit, a call that a signal or a quit cut short still waits in its
         thread, and its ssh process would outlive swarmtui until the engine
-        answers.
+        replies.
         """
         for ident in list(self._calls):
             self._abandon(ident)
