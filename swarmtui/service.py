@@ -685,7 +685,8 @@ class TokenService:
                 f"Rotating the {roles} token failed ({failure.message}), and "
                 f"reading the swarm afterwards failed too ({error.message}), so "
                 "whether the token changed is unknown.",
-                "Read the tokens again before you rotate again: a fingerprint "
+                "Read the tokens again before you rotate again (the console and "
+                "'join-token --json' show their fingerprints): a fingerprint "
                 f"other than the one before the rotation ({old}) means it took "
                 "effect.",
             ) from None

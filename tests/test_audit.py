@@ -680,10 +680,15 @@ def test_cli_interrupted_rotation_message(
     assert captured.out == ""
     assert "interrupted during a rotation" in captured.err
     assert "swarmtui --demo --demo-state" in captured.err
-    assert "join-token worker" in captured.err
+    assert "join-token --json worker' (or manager) shows another one" in captured.err
+    assert "audit --limit 1')" in captured.err
     events = read_audit(audit_file).events
     assert events[-1]["action"] == "rotate"
     assert events[-1]["result"] == "unknown"
+    before = events[-1]["old_fingerprints"]["worker"]
+
+    assert main(["audit", "--limit", "1"]) == 0
+    assert f"worker {before}" in capsys.readouterr().out
 
 
 def test_cut_short_write_removed(

@@ -602,10 +602,13 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         elif service is not None and service.interrupted_during_update:
             from swarmtui.tui.run import cli_command
 
+            command = cli_command(args)
             _report(
                 f"swarmtui: {cause} during a rotation, which the engine may "
-                f"have applied. Read the tokens again ('{cli_command(args)} "
-                "join-token worker', or manager) to see whether they changed."
+                f"have applied. Its audit record ('{command} audit --limit 1') "
+                "has the token's fingerprint before it; if "
+                f"'{command} join-token --json worker' (or manager) shows "
+                "another one, the rotation took effect."
             )
         else:
             _report(f"swarmtui: {cause}")
