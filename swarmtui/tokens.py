@@ -146,8 +146,16 @@ def extract_token(text: str) -> str:
             token_words.append(words[position + 1])
         elif word.startswith("--token="):
             token_words.append(word.removeprefix("--token="))
-    if not token_words and len(words) > 1 and words[0] == "docker":
-        token_words = [word for word in words if TOKEN_PATTERN.search(word)]
+    # Tokens outside --token count too, such as a bare token pasted below a
+    # join line. A single one alone is left to the parser, which reports a
+    # token cut in two by a space better than a search could.
+    bare = [
+        word
+        for word in words
+        if TOKEN_PATTERN.search(word) and not word.startswith("--token=")
+    ]
+    if token_words or (len(words) > 1 and words[0] == "docker") or len(bare) > 1:
+        token_words += bare
     tokens = list(dict.fromkeys(clean_token_text(word) for word in token_words))
     if len(tokens) > 1:
         # Checking only the first would report on a token the user may not

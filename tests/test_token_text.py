@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,9 @@ OTHER = f"SWMTKN-1-{DIGEST}-{'b' * 25}"
         f"docker swarm join --token {TOKEN} 10.0.0.1:2377\n",
         f"docker swarm join --token={OTHER} --token {TOKEN} 10.0.0.1:2377",
         f"docker swarm join 10.0.0.1:2377 {OTHER} {TOKEN}",
+        f"docker swarm join --token {OTHER} 10.0.0.1:2377\n{TOKEN}\n",
+        f"{OTHER}\n{TOKEN}\n",
+        f"{OTHER} {TOKEN} {OTHER}",
     ],
 )
 def test_extract_token_rejects_two_tokens(pasted: str) -> None:
@@ -75,9 +79,16 @@ def test_extract_token_rejects_two_tokens(pasted: str) -> None:
     assert OTHER not in str(raised.value)
 
 
-def test_extract_token_same_token_twice() -> None:
-    line = f"docker swarm join --token {TOKEN} 10.0.0.1:2377\n"
-    assert extract_token(line + line) == TOKEN
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        f"docker swarm join --token {TOKEN} 10.0.0.1:2377\n" * 2,
+        f"docker swarm join --token {TOKEN} --token={TOKEN} 10.0.0.1:2377",
+        f"{TOKEN}\n{TOKEN}\n",
+    ],
+)
+def test_extract_token_same_token_twice(pasted: str) -> None:
+    assert extract_token(pasted) == TOKEN
 
 
 def test_cli_rejects_two_join_lines(tmp_path: Path) -> None:
@@ -88,11 +99,21 @@ def test_cli_rejects_two_join_lines(tmp_path: Path) -> None:
         for token in (TOKEN, swarm.manager_token)
     )
     result = run_cli(
-        "--demo", "--demo-state", str(state), "check-token", stdin=lines, home=tmp_path
+        "--demo",
+        "--demo-state",
+        str(state),
+        "check-token",
+        "--json",
+        stdin=lines,
+        home=tmp_path,
     )
     assert result.returncode == INVALID_TEXT
-    assert "2 different tokens" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "invalid"
+    assert document["reason"] == "The text has 2 different tokens; a check takes one."
     assert swarm.manager_token not in result.stdout + result.stderr
+    audit = (tmp_path / "state" / "swarmtui" / "audit.jsonl").read_text()
+    assert '"action": "check-token"' in audit
 
 
 def test_unmatched_quote_is_kept() -> None:
@@ -129,7 +150,8 @@ def test_cli_reports_missing_token_value(tmp_path: Path) -> None:
         home=tmp_path,
     )
     assert result.returncode == INVALID_TEXT
-    assert "no token after --token" in result.stderr
+    assert result.stdout.startswith("Status:       invalid: not a join token")
+    assert "The command has no token after --token." in result.stdout
 
 
 def test_cli_accepts_bom_and_quotes(tmp_path: Path) -> None:

@@ -1229,6 +1229,35 @@ async def test_check_token_manager_goes_through_modal(tmp_path: Path) -> None:
         assert current_tokens(tmp_path)[1] == manager
 
 
+@pytest.mark.parametrize("second", ["manager", "worker"])
+async def test_check_token_paste_keeps_every_line(tmp_path: Path, second: str) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, manager = current_tokens(tmp_path)
+        other = manager if second == "manager" else worker
+        await pilot.press("k")
+        await pilot.pause()
+        field = app.screen.query_one("#check-input", Input)
+        long_line = (
+            "docker swarm join --availability drain --advertise-addr 10.0.0.123 "
+            f"--listen-addr 0.0.0.0:2377 --token {worker} 192.0.2.10:2377"
+        )
+        field.post_message(events.Paste(f"{long_line}\n{other}\n"))
+        await pilot.pause()
+        assert field.value == f"{long_line} {other}"
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+        result = str(app.screen.query_one("#check-result", Static).content)
+        if second == "manager":
+            assert "The text has 2 different tokens" in result
+        else:
+            assert "current worker token" in result
+        assert worker not in result
+        assert manager not in result
+
+
 async def test_check_token_invalid_text(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Button, Input
 from textual.widgets._footer import FooterKey
 from tui_support import FailingBackend, demo_backend, fixed_clock
@@ -571,3 +572,20 @@ async def test_rotation_masks_and_relabels_v(tmp_path: Path) -> None:
 
         assert not app.revealed[Role.WORKER]
         assert footer_label(app, "v") == "Reveal"
+
+
+@pytest.mark.parametrize("key", ["s", "k", "L", "o"])
+async def test_quit_then_dialog_key_exits_cleanly(tmp_path: Path, key: str) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # Both keys in one read, as from a fast typist or a paste.
+        for name in ("q", key):
+            app.post_message(events.Key(name, name))
+        for _ in range(40):
+            if not app.is_running:
+                break
+            await pilot.pause(0.05)
+
+    assert app.return_code == 0

@@ -119,8 +119,14 @@ def _read_text(source: TextIO) -> str:
     return text[: MAX_INPUT_CHARACTERS + 1]
 
 
-def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> str:
-    """Read a token from standard input, with a hidden prompt on a terminal."""
+def read_token(
+    stream: TextIO | None = None, prompt: str = "Join token: ", extract: bool = True
+) -> str:
+    """Read a token from standard input, with a hidden prompt on a terminal.
+
+    With `extract` False the text is returned as read, for a caller that
+    reports text without a single token as it reports any invalid token.
+    """
     source = stream if stream is not None else sys.stdin
     if source is None:
         raise InputError(
@@ -142,6 +148,8 @@ def read_token(stream: TextIO | None = None, prompt: str = "Join token: ") -> st
                 "a join token has 85 to 87.",
                 "Pass only the token, or the one 'docker swarm join' line.",
             )
+    if not extract:
+        return text
     try:
         return extract_token(text)
     except TokenFormatError as error:
@@ -304,7 +312,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.USAGE
     try:
-        text = read_token()
+        text = read_token(extract=False)
     except InputError as error:
         print(f"swarmtui: {error.title_in_sentence}: {error}", file=sys.stderr)
         return error.exit_code

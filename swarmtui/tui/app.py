@@ -404,6 +404,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._last_role = Role.WORKER
         self._sequence = 0
         self._accept_from = 0
+        # Set by exit(): from then on no key starts an action.
+        self._exiting = False
         self._reading = False
         # Set when a read must follow the one running now.
         self._read_again = False
@@ -1051,6 +1053,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- helpers for actions -------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._exiting:
+            # Keys typed with the quit key would open dialogs on an app that is
+            # closing, whose widgets are gone before the dialogs mount.
+            return False
         if isinstance(self.screen, HelpScreen) and action not in {"quit", "help_quit"}:
             # The help screen is a plain screen, not a modal one, so the app's
             # keys reach it. None of them may act on the panes it covers.
@@ -1487,6 +1493,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """
         # A rotation's worker writes its records now, not after a frame.
         self._rotation_drawn.set()
+        self._exiting = True
         revealed = any(self.revealed.values()) or self.unlock_revealed
         # After SIGHUP the terminal is gone. Drawing the masked frame then left
         # Textual's exit blocked on its output queue when a tmux window closed.

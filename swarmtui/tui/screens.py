@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -77,7 +77,47 @@ class DialogScreen(ModalScreen[DialogResult]):
     """
 
     def on_mount(self) -> None:
-        self.mount(ConsoleFooter(compact=True, show_command_palette=False))
+        # A quit key typed with the key that opened the dialog can end the
+        # app first, and then the dialog is no longer attached.
+        if self.is_attached:
+            self.mount(ConsoleFooter(compact=True, show_command_palette=False))
+
+
+# Characters a token field takes: a whole 'docker swarm join' line with its
+# options fits, and a paste of megabytes does not.
+TOKEN_FIELD_MAX_LENGTH = 2000
+
+
+class TokenField(Input):
+    """A masked field for a pasted token that keeps every line of a paste.
+
+    Textual's Input keeps the first line of a paste only, so a paste of an
+    old join line above the current one would check the old token alone.
+    The lines are joined with spaces, and the check then reports both
+    tokens.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(
+            placeholder="SWMTKN-1-…",
+            password=True,
+            max_length=TOKEN_FIELD_MAX_LENGTH,
+            **options,
+        )
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # NOTE: Input has no public hook to change how a paste is inserted.
+        # Textual also runs the handler of each base class unless the default
+        # is prevented, and Input's would insert the first line again.
+        event.prevent_default()
+        text = " ".join(line for line in event.text.splitlines() if line.strip())
+        if text:
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *selection)
+        event.stop()
 
 
 # Tab and shift+Tab in dialogs with text fields. As priority bindings they
@@ -529,12 +569,7 @@ class CheckTokenScreen(DialogScreen[Role | None]):
                 "Paste a join token to find out whether it is live in this swarm "
                 "and for which role. Only its fingerprint is recorded."
             )
-            yield Input(
-                placeholder="SWMTKN-1-…",
-                password=True,
-                id="check-input",
-                max_length=200,
-            )
+            yield TokenField(id="check-input")
             yield Static("", id="check-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", compact=True)
@@ -637,9 +672,7 @@ class TryJoinScreen(DialogScreen[bool]):
                 "Paste a token and name the new node; the demo swarm accepts or "
                 "rejects it as a manager would."
             )
-            yield Input(
-                placeholder="SWMTKN-1-…", password=True, id="join-token", max_length=200
-            )
+            yield TokenField(id="join-token")
             yield Input(placeholder="hostname, such as demo-worker-9", id="join-host")
             yield Static("", id="join-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
