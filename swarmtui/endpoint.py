@@ -472,8 +472,8 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     if tls is not None and skip_verify and host.startswith("tcp://"):
         warning = (
             f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
-            "skip-tls-verify. To check it, recreate the context with "
-            f"'docker context create {name} --docker host={host},ca=CA.pem,"
+            "skip-tls-verify. To check it, update the context with "
+            f"'docker context update {name} --docker host={host},ca=CA.pem,"
             "cert=cert.pem,key=key.pem', where CA.pem is the CA certificate "
             "that signed the engine's certificate."
         )
@@ -498,6 +498,13 @@ def _check_tls_files(
     variable: str = "DOCKER_TLS_VERIFY",
 ) -> None:
     """Raise EndpointError when one of `names` is missing from `folder`."""
+    if not folder.is_dir():
+        raise EndpointError(
+            f"{variable} is set, but the folder {folder} for its TLS files "
+            "does not exist.",
+            "Point DOCKER_CERT_PATH at the folder with ca.pem, cert.pem and "
+            "key.pem, or unset it to use the docker config folder.",
+        )
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"

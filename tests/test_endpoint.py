@@ -408,6 +408,24 @@ def test_docker_tls_turns_on_unverified_tls(tmp_path: Path, value: str) -> None:
     assert resolved.tls.cert == (str(files["cert"]), str(files["key"]))
 
 
+@pytest.mark.parametrize("variable", ["DOCKER_TLS_VERIFY", "DOCKER_TLS"])
+def test_docker_cert_path_folder_missing(tmp_path: Path, variable: str) -> None:
+    folder = tmp_path / "no-such-folder"
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        variable: "1",
+        "DOCKER_CERT_PATH": str(folder),
+    }
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert caught.value.message == (
+        f"{variable} is set, but the folder {folder} for its TLS files does not exist."
+    )
+    assert caught.value.hint.startswith("Point DOCKER_CERT_PATH at the folder")
+
+
 def test_docker_tls_needs_ca_file(tmp_path: Path) -> None:
     folder = tmp_path / "certs"
     folder.mkdir()

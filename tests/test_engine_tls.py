@@ -651,7 +651,9 @@ def test_skip_verify_context_warns_once(tls_swarm: TlsSwarm) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(daemon, "manager") + "\n"
-    assert_one_unverified_warning(result.stderr, "recreate the context with")
+    assert_one_unverified_warning(
+        result.stderr, "update the context with 'docker context update skip"
+    )
 
 
 def test_expired_client_certificate_named(tls_swarm: TlsSwarm) -> None:
