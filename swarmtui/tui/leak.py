@@ -264,8 +264,15 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         else:
             self.post_message(self.Responded(report))
 
-    def on_leak_screen_failed(self, message: Failed) -> None:
+    def _rotation_ended(self) -> None:
         self.busy = False
+        if self.quit_requested:
+            # The notice that a second ctrl+q quits is out of date now.
+            self.quit_requested = False
+            self.app.clear_notifications()
+
+    def on_leak_screen_failed(self, message: Failed) -> None:
+        self._rotation_ended()
         self._set_form_enabled(True)
         confirm = self.query_one("#leak-confirm", Button)
         if self._refocus_confirm:
@@ -282,7 +289,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         self.query_one("#leak-error", Static).update(text)
 
     def on_leak_screen_responded(self, message: Responded) -> None:
-        self.busy = False
+        self._rotation_ended()
         report = message.report
         self.report = report
         rotation = report.rotation
