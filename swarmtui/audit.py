@@ -563,17 +563,37 @@ def _rotation_times(
     """Return the times of the successful rotations that list `fingerprint` in `side`.
 
     `side` is "old_fingerprints" or "new_fingerprints" of a rotation event.
+    A rotation recorded as unknown counts once a "rotate-outcome" event says
+    it took effect, at the time of the rotation rather than of that event.
     """
     times: list[datetime] = []
+    # Times of the unknown rotations of `role`, by the fingerprint they replaced.
+    unknown: dict[str, list[datetime]] = {}
     for event in events:
-        if event.get("action") not in ROTATING_ACTIONS:
+        action = event.get("action")
+        if event.get("cluster_id") != cluster_id:
             continue
-        if event.get("result") != "ok" or event.get("cluster_id") != cluster_id:
+        if action in ROTATING_ACTIONS and event.get("result") == "unknown":
+            replaced = event.get("old_fingerprints")
+            moment = event_time(event)
+            if isinstance(replaced, Mapping) and moment is not None:
+                unknown.setdefault(str(replaced.get(role)), []).append(moment)
+            continue
+        settled = action == "rotate-outcome" and event.get("result") == "took-effect"
+        if not settled and (
+            action not in ROTATING_ACTIONS or event.get("result") != "ok"
+        ):
             continue
         listed = event.get(side)
         if not isinstance(listed, Mapping) or listed.get(role) != fingerprint:
             continue
         moment = event_time(event)
-        if moment is not None:
-            times.append(moment)
+        if moment is None:
+            continue
+        if settled:
+            replaced = event.get("old_fingerprints")
+            before = str(replaced.get(role)) if isinstance(replaced, Mapping) else ""
+            earlier = [at for at in unknown.get(before, []) if at <= moment]
+            moment = max(earlier, default=moment)
+        times.append(moment)
     return times

@@ -404,6 +404,53 @@ def test_token_retire_time_from_old_fingerprints() -> None:
     assert token_retired_at(events, "c1", "manager", "fp:w") is None
 
 
+@pytest.mark.parametrize(
+    ("outcome", "counted"), [("took-effect", True), ("not-rotated", False)]
+)
+def test_settled_unknown_rotation_counts_at_its_time(
+    outcome: str, counted: bool
+) -> None:
+    events = [
+        {
+            "time": "2026-01-02T03:00:00Z",
+            "action": "rotate",
+            "result": "unknown",
+            "cluster_id": "c1",
+            "old_fingerprints": {"worker": "fp:a"},
+        },
+        {
+            "time": "2026-01-02T05:00:00Z",
+            "action": "rotate-outcome",
+            "result": outcome,
+            "cluster_id": "c1",
+            "old_fingerprints": {"worker": "fp:a"},
+            "new_fingerprints": {"worker": "fp:b"},
+        },
+    ]
+    rotated = datetime(2026, 1, 2, 3, 0, tzinfo=UTC) if counted else None
+
+    assert token_issued_at(events, "c1", "worker", "fp:b") == rotated
+    assert token_retired_at(events, "c1", "worker", "fp:a") == rotated
+    assert token_issued_at(events, "c2", "worker", "fp:b") is None
+
+
+def test_settled_rotation_without_unknown_record_uses_own_time() -> None:
+    events = [
+        {
+            "time": "2026-01-02T05:00:00Z",
+            "action": "rotate-outcome",
+            "result": "took-effect",
+            "cluster_id": "c1",
+            "old_fingerprints": {"worker": "fp:a"},
+            "new_fingerprints": {"worker": "fp:b"},
+        },
+    ]
+
+    issued = token_issued_at(events, "c1", "worker", "fp:b")
+
+    assert issued == datetime(2026, 1, 2, 5, 0, tzinfo=UTC)
+
+
 def test_default_audit_path_env(tmp_path: Path) -> None:
     target = tmp_path / "custom.jsonl"
     assert default_audit_path({"SWARMTUI_AUDIT_FILE": str(target)}) == target
