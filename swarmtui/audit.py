@@ -563,7 +563,7 @@ def _rotation_times(
     """Return the times of the successful rotations that list `fingerprint` in `side`.
 
     `side` is "old_fingerprints" or "new_fingerprints" of a rotation event.
-    A rotation recorded as unknown counts once a "rotate-outcome" event records
+    A rotation recorded as unknown counts once a "rotate-outcome" event records that
     it took effect, at the time of the rotation rather than of that event.
     """
     times: list[datetime] = []
