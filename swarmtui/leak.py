@@ -107,8 +107,12 @@ def _start_without_rotation(
     missing: Iterable[Role], now: datetime, swarm_created_at: datetime | None
 ) -> LeakStart:
     """Return 24 hours ago, or the swarm's creation when that is later."""
-    names = " and ".join(str(role) for role in missing)
-    unknown = f"because no rotation of the {names} token is known for this swarm"
+    names = " or ".join(str(role) for role in missing)
+    # A rotation by another tool has only the time swarmtui first saw its
+    # token, which can be later than a leak, so it cannot serve as the start.
+    unknown = (
+        f"because the audit record has no rotation of the {names} token for this swarm"
+    )
     since = _whole_seconds(now - DEFAULT_LEAK_LOOKBACK)
     if swarm_created_at is not None:
         if swarm_created_at.tzinfo is None:

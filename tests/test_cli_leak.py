@@ -183,7 +183,7 @@ def test_leak_start_skips_unusable_time(
     captured = capsys.readouterr()
     assert code == ExitCode.OK
     document = json.loads(captured.out)
-    assert "no rotation of the worker and manager token" in document["since_source"]
+    assert "no rotation of the worker or manager token" in document["since_source"]
     assert "unexpected error" not in captured.err
 
 

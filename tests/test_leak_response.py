@@ -175,8 +175,8 @@ def test_default_since_young_swarm() -> None:
 
     assert start.since == created
     assert start.source == (
-        "the swarm's creation, less than 24 hours ago, because no rotation of "
-        "the worker and manager token is known for this swarm"
+        "the swarm's creation, less than 24 hours ago, because the audit record "
+        "has no rotation of the worker or manager token for this swarm"
     )
 
 
@@ -243,7 +243,7 @@ def test_default_since_skips_future_rotation() -> None:
     start = default_leak_since("c1", audit_events=events, now=now)
 
     assert start.since == now - timedelta(hours=24)
-    assert "no rotation of the worker and manager token is known" in start.source
+    assert "has no rotation of the worker or manager token for" in start.source
 
 
 def test_default_since_one_role_unknown() -> None:
