@@ -1564,11 +1564,25 @@ async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:
         body = list(app.query_one("#body").children)
         assert body.index(panes[0]) == body.index(app.query_one("#manager-pane")) + 1
 
+        old_key = backend.unlock_key()
         set_autolock(backend, False)
         await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert len(app.query(UnlockKeyPane)) == 1
         assert panes[0].display is False
+
+        # Turning autolock on again makes a new key, not a rotation.
+        notes = capture_notifications(app)
+        set_autolock(backend, True)
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert panes[0].display is True
+        new_key = backend.unlock_key()
+        assert new_key != old_key
+        meta = str(panes[0].query_one("#unlock-meta", Static).content)
+        assert meta.startswith(unlock_key_fingerprint(new_key))
+        assert not any("rotated outside this console" in note for note in notes)
 
 
 async def test_palette_lists_unlock_only_with_autolock(tmp_path: Path) -> None:

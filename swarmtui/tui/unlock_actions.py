@@ -106,6 +106,12 @@ class UnlockKeyActions(ConsoleHost):
         start-up.
         """
         autolock = view is not None and view.autolock
+        if view is not None and not autolock and self.unlock_key_text:
+            # Turning autolock on again makes a new key, which is not a
+            # rotation of this one.
+            self.unlock_key_text = ""
+            self.unlock_revealed = False
+            self._unlock_version = None
         pane = self._unlock_pane
         if pane is None:
             if autolock and not self._unlock_pane_mounting:
