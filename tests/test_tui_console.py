@@ -1258,6 +1258,21 @@ async def test_check_token_paste_keeps_every_line(tmp_path: Path, second: str) -
         assert manager not in result
 
 
+async def test_check_token_paste_too_long_explained(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("k")
+        await pilot.pause()
+        field = app.screen.query_one("#check-input", Input)
+        field.post_message(events.Paste("A" * 5000))
+        await pilot.pause()
+
+        assert field.value == ""
+        assert notes[-1].startswith("The paste has 5000 characters, more than the 2000")
+
+
 async def test_check_token_invalid_text(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -111,6 +111,16 @@ class TokenField(Input):
         # is prevented, and Input's would insert the first line again.
         event.prevent_default()
         text = " ".join(line for line in event.text.splitlines() if line.strip())
+        if len(self.value) + len(text) > TOKEN_FIELD_MAX_LENGTH:
+            # Input would drop the whole paste without a word.
+            self.notify(
+                f"The paste has {len(text)} characters, more than the "
+                f"{TOKEN_FIELD_MAX_LENGTH} this field takes; a join token has "
+                "85 to 87. Paste only the token or its 'docker swarm join' line.",
+                severity="error",
+            )
+            event.stop()
+            return
         if text:
             selection = self.selection
             if selection.is_empty:
