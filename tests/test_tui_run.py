@@ -456,6 +456,7 @@ def fork_demo_console(
     columns: int = 0,
     rows: int = 0,
     redirect: Callable[[], None] | None = None,
+    term: str = "xterm-256color",
 ) -> tuple[int, int]:
     """Start the console on a demo swarm in a pseudo-terminal; return pid and fd.
 
@@ -469,7 +470,7 @@ def fork_demo_console(
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
-        "TERM": "xterm-256color",
+        "TERM": term,
         "LANG": "C.UTF-8",
     }
     command = [str(swarmtui), "--demo", "--demo-state", str(tmp_path / "demo.toml")]
@@ -679,6 +680,30 @@ def test_console_needs_terminal_stderr(tmp_path: Path) -> None:
     # The message goes to the terminal, where the user looks.
     assert b"draws its screen on standard error" in output
     assert log_path.read_bytes() == b""
+
+
+def test_console_refuses_dumb_terminal(tmp_path: Path) -> None:
+    pid, fd = fork_demo_console(tmp_path, term="dumb")
+    try:
+        output = read_until(fd, lambda output: b"swarmtui --help" in output, 30)
+        status = None
+        for _ in range(100):
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                break
+            time.sleep(0.1)
+        else:
+            # A console that started after all is stopped, so the test ends.
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+    assert status is not None
+    assert os.waitstatus_to_exitcode(status) == 2
+    assert b"needs a terminal that can move the cursor, and TERM is 'dumb'" in output
+    assert b"swarmtui join-token worker" in output
+    assert b"\x1b[" not in output
 
 
 def test_console_with_stdout_closed(tmp_path: Path) -> None:

@@ -269,6 +269,12 @@ def terminal_problem() -> str:
                 continue
             state = "is not a terminal"
         return f"the console {use} {name}, which {state}"
+    if os.environ.get("TERM") == "dumb":
+        # Emacs's shell mode, for one, sets it: a full-screen app there
+        # draws escape sequences as text.
+        return (
+            "the console needs a terminal that can move the cursor, and TERM is 'dumb'"
+        )
     return ""
 
 
