@@ -200,7 +200,8 @@ def test_demo_seed_accepts_digits(typed: str, seed: int) -> None:
         ["--demo", "join-window", "open", "worker", "--minutes", "9" * 5000],
         ["--demo", "join-token", "9" * 5000],
         ["9" * 5000],
-        ["join-token", "worker", "--bogus=" + "9" * 5000],
+        ["join-token", "worker", "9" * 5000],
+        ["join-token", "worker", "--" + "9" * 5000],
     ],
 )
 def test_long_bad_value_cut_in_error(
@@ -502,3 +503,49 @@ def test_unknown_option_shows_subcommand_usage(
     assert caught.value.code == 2
     assert stderr.startswith(f"usage: {prog} ")
     assert f"\n{prog}: error: " in stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--demo", "--file", "x", "join-token", "worker"],
+            "swarmtui join-token: error: unknown option --file; "
+            "'swarmtui join-token --help' lists the options",
+        ),
+        (
+            ["join-token", "--file", "x", "worker"],
+            "swarmtui join-token: error: unknown option --file; "
+            "'swarmtui join-token --help' lists the options",
+        ),
+        (
+            ["audit", "--rotate"],
+            "swarmtui audit: error: unknown option --rotate; "
+            "'swarmtui audit --help' lists the options",
+        ),
+        (
+            ["--help-me"],
+            "swarmtui: error: unknown option --help-me; 'swarmtui --help' lists "
+            "the options",
+        ),
+    ],
+)
+def test_unknown_option_named_with_help(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_command_line(arguments)
+
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(message)
+
+
+def test_option_of_other_command_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_command_line(["--file", "x"])
+
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert error.rstrip().endswith(
+        "swarmtui: error: --file is an option of 'swarmtui audit', not of 'swarmtui'"
+    )

@@ -391,7 +391,7 @@ def parse_command_line(
             return trial_parser, runners, args
     parser, runners = build_parser(named)
     chosen = _chosen_parser(parser, arguments)
-    _reject_abbreviations(parser, chosen, arguments)
+    _reject_unknown_options(parser, chosen, arguments)
     args, extra = parser.parse_known_args(arguments)
     if extra:
         # argparse reports them with the top-level usage, which does not
@@ -439,30 +439,61 @@ def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
     return names
 
 
-def _reject_abbreviations(
+def _own_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Return the long options of `parser` itself, without its subcommands'."""
+    return {
+        name
+        for action in parser._actions
+        for name in action.option_strings
+        if name.startswith("--")
+    }
+
+
+def _owners(parser: argparse.ArgumentParser, name: str) -> list[str]:
+    """Return the commands, nested ones too, that have the option `name`."""
+    found = [parser.prog] if name in _own_options(parser) else []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _owners(child, name)
+    return found
+
+
+def _reject_unknown_options(
     parser: argparse.ArgumentParser,
     chosen: argparse.ArgumentParser,
     arguments: list[str],
 ) -> None:
-    """Name the option that a shortened one such as --time stands for.
+    """Reject a long option that the command does not have, naming the fix.
 
-    Abbreviations are turned off, so that a typo such as --rot cannot rotate.
-    argparse then reads an unknown option's value as the subcommand and
-    reports that instead, which does not name the option.
+    That is the option a shortened one such as --time stands for (they are
+    turned off, so that a typo such as --rot cannot rotate), the command
+    that has the option, or the command's --help.
     """
     known = _option_strings(parser)
+    # The options that this command line may use: the subcommand's own,
+    # which include the common ones, and the top-level ones.
+    allowed = _own_options(chosen) | _own_options(parser)
     for word in arguments:
         if word == "--":
             break
         name = word.split("=", 1)[0]
-        if not name.startswith("--") or name in known:
+        if not name.startswith("--") or name in allowed:
             continue
-        matches = sorted(option for option in known if option.startswith(name))
+        # argparse would take the value of an option it does not know for the
+        # subcommand or the role, and report that instead.
+        if name in known:
+            owners = " and ".join(
+                repr(owner) for owner in sorted(_owners(parser, name))
+            )
+            chosen.error(f"{name} is an option of {owners}, not of {chosen.prog!r}")
+        matches = sorted(option for option in allowed if option.startswith(name))
         if matches:
             chosen.error(
                 f"unknown option {name}; options are not shortened, so write "
                 f"{' or '.join(matches)}"
             )
+        chosen.error(f"unknown option {name}; '{chosen.prog} --help' lists the options")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
