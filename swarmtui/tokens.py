@@ -161,7 +161,7 @@ def extract_token(text: str) -> str:
         # Checking only the first would report on a token the user may not
         # have meant, such as an old one pasted above the current one.
         raise TokenFormatError(
-            f"The text has {len(tokens)} different tokens; a check takes one.",
+            f"The text has {len(tokens)} different tokens; give one.",
             part="token",
             hint="Paste a single token or a single 'docker swarm join' line.",
         )

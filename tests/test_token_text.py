@@ -74,7 +74,7 @@ OTHER = f"SWMTKN-1-{DIGEST}-{'b' * 25}"
 def test_extract_token_rejects_two_tokens(pasted: str) -> None:
     with pytest.raises(TokenFormatError) as raised:
         extract_token(pasted)
-    assert raised.value.message == "The text has 2 different tokens; a check takes one."
+    assert raised.value.message == "The text has 2 different tokens; give one."
     assert TOKEN not in str(raised.value)
     assert OTHER not in str(raised.value)
 
@@ -110,7 +110,7 @@ def test_cli_rejects_two_join_lines(tmp_path: Path) -> None:
     assert result.returncode == INVALID_TEXT
     document = json.loads(result.stdout)
     assert document["status"] == "invalid"
-    assert document["reason"] == "The text has 2 different tokens; a check takes one."
+    assert document["reason"] == "The text has 2 different tokens; give one."
     assert swarm.manager_token not in result.stdout + result.stderr
     audit = (tmp_path / "state" / "swarmtui" / "audit.jsonl").read_text()
     assert '"action": "check-token"' in audit
