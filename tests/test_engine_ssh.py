@@ -486,7 +486,7 @@ def test_ssh_process_ends_when_cli_is_stopped(tmp_path: Path) -> None:
                 env=environment,
             )
             try:
-                # The silent socket stands in for dockerd: ssh connects to it
+                # The silent socket takes dockerd's place: ssh connects to it
                 # once it has logged in, and the request gets no reply.
                 listener.settimeout(20)
                 accepted, _ = listener.accept()

@@ -746,8 +746,8 @@ async def test_ctrl_q_waits_for_leak_rotation(tmp_path: Path) -> None:
             assert isinstance(app.screen, LeakScreen)
             assert app.screen.report is not None
             assert app.is_running
-            shown = [note.message for note in app._notifications]
-            assert not any("Press ctrl+q again" in note for note in shown)
+            visible = [note.message for note in app._notifications]
+            assert not any("Press ctrl+q again" in note for note in visible)
 
             # After the rotation, one ctrl+q quits.
             await pilot.press("ctrl+q")

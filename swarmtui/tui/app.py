@@ -723,6 +723,20 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 )
         self._render()
 
+    def _record_outcome(
+        self, role: Role, view: SwarmView, before: str, after: str, **fields: Any
+    ) -> None:
+        """Record what a read shows of a rotation whose outcome was unknown."""
+        self._record(
+            "rotate-outcome",
+            role,
+            view,
+            result="took-effect" if after != before else "not-rotated",
+            old_fingerprints={role.value: before},
+            new_fingerprints={role.value: after},
+            **fields,
+        )
+
     def _notify_autolock_change(self, view: SwarmView) -> None:
         if view.autolock:
             text = (
@@ -756,14 +770,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         now = view.token_fingerprint(role)
         # The rotation's own event has the result "unknown"; this one records
         # the outcome.
-        self._record(
-            "rotate-outcome",
-            role,
-            view,
-            result="took-effect" if now != before else "not-rotated",
-            old_fingerprints={role.value: before},
-            new_fingerprints={role.value: now},
-        )
+        self._record_outcome(role, view, before, now)
         if now != before:
             self._token_changed(role, view, outside=False)
             self.notify(
@@ -838,13 +845,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
                         settled.append(
                             SettledRotation(role, before, after, recorded_at)
                         )
-                        self._record(
-                            "rotate-outcome",
+                        self._record_outcome(
                             role,
                             view,
-                            result="took-effect" if after != before else "not-rotated",
-                            old_fingerprints={role.value: before},
-                            new_fingerprints={role.value: after},
+                            before,
+                            after,
                             unknown_since=format_utc(recorded_at)
                             if recorded_at
                             else None,
