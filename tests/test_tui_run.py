@@ -702,6 +702,7 @@ def test_console_refuses_dumb_terminal(tmp_path: Path) -> None:
     assert status is not None
     assert os.waitstatus_to_exitcode(status) == 2
     assert b"needs a terminal that can move the cursor, and TERM is 'dumb'" in output
+    assert b"terminal emulator such as xterm, with TERM set to its type" in output
     assert b"swarmtui join-token worker" in output
     assert b"\x1b[" not in output
 

@@ -272,10 +272,13 @@ def terminal_problem() -> str:
     if os.environ.get("TERM") == "dumb":
         # Emacs's shell mode, for one, sets it: a full-screen app there
         # draws escape sequences as text.
-        return (
-            "the console needs a terminal that can move the cursor, and TERM is 'dumb'"
-        )
+        return DUMB_TERMINAL
     return ""
+
+
+DUMB_TERMINAL = (
+    "the console needs a terminal that can move the cursor, and TERM is 'dumb'"
+)
 
 
 def report_terminal_problem(problem: str) -> None:
@@ -284,9 +287,11 @@ def report_terminal_problem(problem: str) -> None:
     That is standard output when it is a terminal and standard error is not
     (a closed standard error is /dev/null by now), else standard error.
     """
+    where = "in a terminal without redirecting standard input or standard error"
+    if problem == DUMB_TERMINAL:
+        where = "in a terminal emulator such as xterm, with TERM set to its type"
     text = (
-        f"swarmtui: {problem}. Run it in a terminal without redirecting "
-        "standard input or standard error, or use a command for scripts, such "
+        f"swarmtui: {problem}. Run it {where}, or use a command for scripts, such "
         "as 'swarmtui join-token worker' (see 'swarmtui --help')."
     )
     stream = sys.stderr
