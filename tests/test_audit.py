@@ -407,9 +407,7 @@ def test_token_retire_time_from_old_fingerprints() -> None:
 @pytest.mark.parametrize(
     ("outcome", "counted"), [("took-effect", True), ("not-rotated", False)]
 )
-def test_settled_unknown_rotation_counts_at_its_time(
-    outcome: str, counted: bool
-) -> None:
+def test_settled_rotation_dated_by_rotation(outcome: str, counted: bool) -> None:
     events = [
         {
             "time": "2026-01-02T03:00:00Z",
@@ -434,7 +432,7 @@ def test_settled_unknown_rotation_counts_at_its_time(
     assert token_issued_at(events, "c2", "worker", "fp:b") is None
 
 
-def test_settled_rotation_without_unknown_record_uses_own_time() -> None:
+def test_settled_rotation_alone_uses_own_time() -> None:
     events = [
         {
             "time": "2026-01-02T05:00:00Z",

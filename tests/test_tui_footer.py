@@ -575,7 +575,7 @@ async def test_rotation_masks_and_relabels_v(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("key", ["s", "k", "L", "o"])
-async def test_quit_then_dialog_key_exits_cleanly(tmp_path: Path, key: str) -> None:
+async def test_quit_then_dialog_key_exits(tmp_path: Path, key: str) -> None:
     app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
