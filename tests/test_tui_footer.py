@@ -347,7 +347,7 @@ async def test_q_closes_viewer(tmp_path: Path, key: str, viewer: type) -> None:
         (("j",), TryJoinScreen, "Close"),
         (("o",), OpenWindowScreen, "Cancel"),
         (("s",), SettingsScreen, "Cancel"),
-        (("L",), LeakScreen, "Close"),
+        (("L",), LeakScreen, "Cancel"),
         (("m", "r"), ConfirmRotateScreen, "Cancel"),
     ],
 )
@@ -369,6 +369,54 @@ async def test_dialog_footer_lists_dialog_keys(
         assert "q" not in labels
         assert "question_mark" not in labels
         assert footers[0].region.y == 29
+
+
+def dialog_footer_labels(app: SwarmConsole) -> dict[str, str]:
+    footer = app.screen.query_one(ConsoleFooter)
+    return {key.key: key.description for key in footer.query(FooterKey)}
+
+
+async def test_leak_escape_label_matches_button(tmp_path: Path) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("L")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert dialog_footer_labels(app)["escape"] == "Cancel"
+
+        await pilot.press("enter", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LeakScreen)
+        assert screen.report is not None
+        assert dialog_footer_labels(app)["escape"] == "Close"
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LeakScreen)
+
+
+@pytest.mark.parametrize("key", ["escape", "q"])
+async def test_leak_closes_before_response(tmp_path: Path, key: str) -> None:
+    app = demo_console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("L")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.screen.query_one("#leak-cancel").focus()
+        await pilot.pause()
+
+        await pilot.press(key)
+        await pilot.pause()
+
+        assert not isinstance(app.screen, LeakScreen)
+        assert app.is_running
 
 
 async def test_q_in_dialog_field_is_text(tmp_path: Path) -> None:

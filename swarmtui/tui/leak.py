@@ -89,10 +89,13 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
     )
     AUTO_FOCUS = "#leak-since"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Escape cancels before the response and closes after it, matching
+        # the label of the dialog's button. check_action enables one of the two.
+        Binding("escape", "cancel", "Cancel", id="leak-cancel-key"),
         Binding("escape", "close", "Close", id="leak-close"),
         # q closes as Escape does, and so waits for a rotation that runs:
         # quitting then would abandon the response to a leak half way.
-        Binding("q", "close", "Close", show=False),
+        Binding("q", "quit_dialog", "Close", show=False),
         *FIELD_FOCUS_BINDINGS,
     ]
 
@@ -314,7 +317,21 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             table.add_row(*row, key=node.id)
         table.display = bool(report.nodes)
         self.add_class("-done")
+        self.refresh_bindings()
         self.query_one("#leak-done", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.report is None
+        if action == "close":
+            return self.report is not None
+        return True
+
+    def action_cancel(self) -> None:
+        self.action_close()
+
+    def action_quit_dialog(self) -> None:
+        self.action_close()
 
     @on(Button.Pressed, "#leak-cancel")
     @on(Button.Pressed, "#leak-done")
