@@ -376,14 +376,18 @@ def dialog_footer_labels(app: SwarmConsole) -> dict[str, str]:
     return {key.key: key.description for key in footer.query(FooterKey)}
 
 
+async def open_leak_dialog(app: SwarmConsole, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("L")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_leak_escape_label_matches_button(tmp_path: Path) -> None:
     app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.press("L")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_leak_dialog(app, pilot)
         assert dialog_footer_labels(app)["escape"] == "Cancel"
 
         await pilot.press("enter", "enter")
@@ -404,11 +408,7 @@ async def test_leak_escape_label_matches_button(tmp_path: Path) -> None:
 async def test_leak_closes_before_response(tmp_path: Path, key: str) -> None:
     app = demo_console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.press("L")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_leak_dialog(app, pilot)
         app.screen.query_one("#leak-cancel").focus()
         await pilot.pause()
 
