@@ -355,6 +355,106 @@ def test_join_window_survives_failed_polls(
     assert WindowStore(env / "windows.json").load() == []
 
 
+def test_join_window_interrupt_counts_joins(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    join = join_instead_of_sleep(env, "127.0.4.85")
+    pauses: list[float] = []
+
+    def join_then_interrupt(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) > 1:
+            raise KeyboardInterrupt
+        join(seconds)
+
+    monkeypatch.setattr(time, "sleep", join_then_interrupt)
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK, captured.err
+    assert "joined: scripted (127.0.4.85), 1 so far" in captured.err
+    closed = [
+        event
+        for event in read_audit(env / "audit.jsonl").events
+        if event["action"] == "join-window-closed"
+    ]
+    assert len(closed) == 1
+    assert closed[0]["reason"] == "closed by the user"
+    assert closed[0]["nodes_joined"] == 1
+
+
+def test_join_line_waits_for_address(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import time
+
+    list_nodes = DemoBackend.list_nodes
+    polls: list[int] = []
+
+    def list_nodes_address_late(self: DemoBackend) -> Any:
+        """List the nodes, without the address of "scripted" on its first poll."""
+        nodes = list(list_nodes(self))
+        listed = [node for node in nodes if node.hostname == "scripted"]
+        polls.append(len(listed))
+        if polls.count(1) == 1 and listed:
+            nodes = [
+                dataclasses.replace(node, address="")
+                if node.hostname == "scripted"
+                else node
+                for node in nodes
+            ]
+        return nodes
+
+    join = join_instead_of_sleep(env, "127.0.4.86")
+    lines_at_pause: list[str] = []
+
+    def join_then_note(seconds: float) -> None:
+        lines_at_pause.append(capsys.readouterr().err)
+        join(seconds)
+        if len(lines_at_pause) > 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", list_nodes_address_late)
+    monkeypatch.setattr(time, "sleep", join_then_note)
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    assert code == ExitCode.OK
+    # The first pause comes before the join, the second after the poll that
+    # lists the node without its address, the third after it has one.
+    assert "joined:" not in lines_at_pause[1]
+    assert "joined: scripted (127.0.4.86), 1 so far" in lines_at_pause[2]
+    assert "no address" not in "".join(lines_at_pause)
+
+
+def test_join_line_without_address_at_close(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import time
+
+    list_nodes = DemoBackend.list_nodes
+
+    def list_nodes_without_addresses(self: DemoBackend) -> Any:
+        return [dataclasses.replace(node, address="") for node in list_nodes(self)]
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", list_nodes_without_addresses)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.87"))
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert "joined: scripted (address not reported yet), 1 so far" in captured.err
+
+
 class TerminalInput(io.StringIO):
     """Standard input that claims to be a terminal."""
 

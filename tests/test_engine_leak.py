@@ -448,6 +448,55 @@ def test_join_window_signal_rotates_real_engine(
     assert STALE_TOKEN_MESSAGE in stderr
 
 
+def test_join_window_signal_counts_joins_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = clean_environment(
+        DOCKER_HOST=manager.host,
+        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
+        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
+    )
+    arguments = ("join-window", "open", "worker", "--minutes", "60", "--poll", "0.2")
+    lines: list[str] = []
+    joined_line = threading.Event()
+    with started_swarmtui(*arguments, "-q", environment=environment) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        stderr = process.stderr
+
+        def read_stderr() -> None:
+            for line in stderr:
+                lines.append(line)
+                if line.startswith("joined:"):
+                    joined_line.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        assert process.stdout.readline().strip() == old_worker
+        newcomer = daemons.daemon()
+        joined, join_error = join(newcomer, manager, old_worker)
+        assert joined, join_error
+        assert joined_line.wait(CLI_TIMEOUT), "".join(lines)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=CLI_TIMEOUT)
+        reader.join(CLI_TIMEOUT)
+
+    output = "".join(lines)
+    address = manager.docker(
+        "node", "inspect", "--format", "{{.Status.Addr}}", newcomer.node_id()
+    ).stdout.strip()
+    assert process.returncode == 0, output
+    assert address
+    assert f"({address}), 1 so far" in output, output
+    events = read_audit(tmp_path / "audit.jsonl").events
+    closed = [event for event in events if event["action"] == "join-window-closed"]
+    assert len(closed) == 1
+    assert closed[0]["nodes_joined"] == 1
+    assert join_token(manager, "worker") != old_worker
+
+
 def test_join_window_ends_after_docker_rotation(
     daemons: DaemonPool, tmp_path: Path
 ) -> None:

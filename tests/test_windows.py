@@ -868,11 +868,12 @@ def test_watch_waits_at_most_an_hour(
 
     monkeypatch.setattr(time, "sleep", join_instead_of_sleep)
 
-    reason, joined = join_window._watch(opened, service, 1e10)
+    watch = join_window._Watch(opened, service, 1e10)
+    reason = watch.run()
 
     assert pauses == [3600.0]
     assert reason is CloseReason.JOINS
-    assert [node.hostname for node in joined] == ["late"]
+    assert [node.hostname for node in watch.joined] == ["late"]
 
 
 def test_cli_watch_failure_closes_window(
@@ -890,7 +891,7 @@ def test_cli_watch_failure_closes_window(
     def broken_watch(*arguments: Any) -> None:
         raise ZeroDivisionError("a bug in the watch")
 
-    monkeypatch.setattr(join_window, "_watch", broken_watch)
+    monkeypatch.setattr(join_window._Watch, "run", broken_watch)
     demo = ["--demo", "--demo-state", str(state)]
     code = main([*demo, "join-window", "open", "worker", "--minutes", "5", "-q"])
 

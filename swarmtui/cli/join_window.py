@@ -259,65 +259,93 @@ def _closing_hint() -> str:
     return f"{ignored}; {' or '.join(working)} closes the window now."
 
 
-def _watch(
-    window: JoinWindow, service: TokenService, poll: float
-) -> tuple[CloseReason, tuple[NodeInfo, ...]]:
-    """Poll the node list until the window is due; return why, and who joined.
+class _Watch:
+    """The polling of an open window: the nodes that joined so far, and which
+    of them stderr has named.
 
-    A failed poll is reported once and tried again at the next one, so an
-    engine that pauses does not end the watch with the token still live. The
-    end time still closes the window while the node list cannot be read.
+    The progress outlives an interrupted poll, so that a window closed by
+    Ctrl+C or a signal still counts the nodes that joined before it.
     """
-    seen: set[str] = set()
-    first_roles: dict[str, Role] = {}
-    nodes: tuple[NodeInfo, ...] = ()
-    failure: str | None = None
-    while True:
-        try:
-            # A token rotated elsewhere, or a swarm replaced, ends the window:
-            # the token it handed out no longer joins.
-            if token_replaced(window, service.backend.inspect_swarm()):
-                joined = evaluate(window, nodes, datetime.now(UTC), first_roles).joined
-                return CloseReason.REPLACED, joined
-            nodes = tuple(service.backend.list_nodes())
-        except SwarmTuiError as error:
-            if str(error) != failure:
-                failure = str(error)
-                print(
-                    f"swarmtui: warning: joins are not counted: {error} The "
-                    f"window stays open, and the node list is read again every "
-                    f"{poll:g} s.",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        else:
-            if failure is not None:
-                failure = None
-                print(
-                    "swarmtui: the node list can be read again; joins are counted.",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        moment = datetime.now(UTC)
-        evaluation = evaluate(window, nodes, moment, first_roles)
-        for node in evaluation.joined:
-            if node.id not in seen:
-                seen.add(node.id)
-                print(
-                    f"joined: {node.hostname or node.id[:12]} "
-                    f"({node.address or 'no address'}), {len(seen)} so far",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        if evaluation.should_close and evaluation.reason is not None:
-            return evaluation.reason, evaluation.joined
-        # time.sleep raises OverflowError for a wait over 2**63 nanoseconds,
-        # so the pause is capped. A window's time left is at most a year.
-        pause = min(poll, MAX_POLL_SECONDS)
-        remaining = window.remaining(moment)
-        if remaining is not None:
-            pause = min(pause, max(remaining.total_seconds(), 0.05))
-        time.sleep(pause)
+
+    def __init__(self, window: JoinWindow, service: TokenService, poll: float) -> None:
+        self.window = window
+        self.service = service
+        self.poll = poll
+        self.joined: tuple[NodeInfo, ...] = ()
+        self.announced: set[str] = set()
+
+    def run(self) -> CloseReason:
+        """Poll the node list until the window is due, then return why.
+
+        A failed poll is reported once and tried again at the next one, so an
+        engine that pauses does not end the watch with the token still live.
+        The end time still closes the window while the node list cannot be
+        read.
+        """
+        window, service, poll = self.window, self.service, self.poll
+        first_roles: dict[str, Role] = {}
+        nodes: tuple[NodeInfo, ...] = ()
+        failure: str | None = None
+        while True:
+            try:
+                # A token rotated elsewhere, or a swarm replaced, ends the
+                # window: the token it handed out no longer joins.
+                if token_replaced(window, service.backend.inspect_swarm()):
+                    moment = datetime.now(UTC)
+                    self.joined = evaluate(window, nodes, moment, first_roles).joined
+                    self.announce(closing=True)
+                    return CloseReason.REPLACED
+                nodes = tuple(service.backend.list_nodes())
+            except SwarmTuiError as error:
+                if str(error) != failure:
+                    failure = str(error)
+                    print(
+                        f"swarmtui: warning: joins are not counted: {error} The "
+                        f"window stays open, and the node list is read again every "
+                        f"{poll:g} s.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            else:
+                if failure is not None:
+                    failure = None
+                    print(
+                        "swarmtui: the node list can be read again; joins are counted.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            moment = datetime.now(UTC)
+            evaluation = evaluate(window, nodes, moment, first_roles)
+            self.joined = evaluation.joined
+            if evaluation.should_close and evaluation.reason is not None:
+                self.announce(closing=True)
+                return evaluation.reason
+            self.announce(closing=False)
+            # time.sleep raises OverflowError for a wait over 2**63 nanoseconds,
+            # so the pause is capped. A window's time left is at most a year.
+            pause = min(poll, MAX_POLL_SECONDS)
+            remaining = window.remaining(moment)
+            if remaining is not None:
+                pause = min(pause, max(remaining.total_seconds(), 0.05))
+            time.sleep(pause)
+
+    def announce(self, *, closing: bool) -> None:
+        """Print one line on stderr for each node that joined and is not named yet.
+
+        The engine can list a node before it reports the node's address, so
+        such a line waits for a poll with the address, unless the window closes.
+        """
+        for node in self.joined:
+            if node.id in self.announced or not (node.address or closing):
+                continue
+            self.announced.add(node.id)
+            address = node.address or "address not reported yet"
+            print(
+                f"joined: {node.hostname or node.id[:12]} ({address}), "
+                f"{len(self.announced)} so far",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _run_open(args: argparse.Namespace, service: TokenService) -> int:
@@ -357,10 +385,10 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         except _Terminated as terminated:
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
-        joined: tuple[NodeInfo, ...] = ()
+        watch = _Watch(window, service, args.poll)
         try:
             _announce(args, window, view)
-            reason, joined = _watch(window, service, args.poll)
+            reason = watch.run()
         except BrokenPipeError:
             # The token reached no reader, so the window closes at once.
             discard_stdout()
@@ -389,8 +417,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
 
     # The signals stay ignored until the command has written its messages and
     # returned; the command line's handlers are put back after that.
+    watch.announce(closing=True)
     try:
-        closed = close_window(service, window, reason, joined=joined, store=store)
+        closed = close_window(service, window, reason, joined=watch.joined, store=store)
     except WindowOfOtherSwarmError as error:
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
