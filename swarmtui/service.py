@@ -213,6 +213,24 @@ def not_current_reason(token: JoinToken, view: SwarmView) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AbandonedRotation:
+    """The audit result written at exit for a rotation, and what it rotated."""
+
+    result: str
+    subject: str
+
+
+def _rotation_subject(action: str, roles: frozenset[Role]) -> str:
+    """Return what a rotation of `action` on `roles` rotates, for a message."""
+    if action == "rotate-unlock-key":
+        return "the unlock key"
+    if len(roles) == 1:
+        (role,) = roles
+        return f"the {role} token"
+    return "both join tokens"
+
+
 @dataclass
 class _RotationProgress:
     """How far a rotation got, for the audit record of a failure or an interrupt."""
@@ -441,13 +459,13 @@ class TokenService:
                     self._record_confirmed(entry)
         return result
 
-    def record_abandoned_rotations(self) -> list[str]:
+    def record_abandoned_rotations(self) -> list[AbandonedRotation]:
         """Write the audit record of each rotation that has none yet, at exit.
 
         A process that exits while a worker thread still rotates calls this.
         A rotation that the engine confirmed is recorded as "ok", and one whose
         update was sent without a response as "unknown". One stopped before
-        its update is recorded as "failed". Return the results written.
+        its update is recorded as "failed". Return the records written.
         """
         with self._in_flight_lock:
             pending = list(self._in_flight.values())
@@ -464,7 +482,8 @@ class TokenService:
                     **entry.fields,
                 }
             if self._record_once(entry, **fields):
-                results.append(fields["result"])
+                subject = _rotation_subject(entry.action, entry.roles)
+                results.append(AbandonedRotation(fields["result"], subject))
         return results
 
     def rotations_running(self, action: str) -> set[Role]:

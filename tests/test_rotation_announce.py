@@ -28,7 +28,7 @@ from swarmtui.audit import AuditLog
 from swarmtui.errors import RotationVerifyError
 from swarmtui.history import FileTokenHistory
 from swarmtui.models import Role, RotationResult
-from swarmtui.service import TokenService
+from swarmtui.service import AbandonedRotation, TokenService
 from swarmtui.tui import run as run_module
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.windows import CLOSE_ACTION, CloseReason, close_window, open_window
@@ -297,7 +297,10 @@ def test_run_app_records_unstarted_rotation(
 
     assert run_module._run_app(app) == 0
     err = capsys.readouterr().err
-    assert "stopped before its update was sent, so nothing was rotated" in err
+    assert (
+        "the rotation of the worker token was stopped before the update was "
+        "sent, so nothing was rotated" in err
+    )
     assert audit.actions() == ["rotate"]
     fields = audit.events[0][1]
     assert fields["result"] == "failed"
@@ -462,7 +465,7 @@ def test_abandoned_rotation_audited(
     assert fields["role"] == "manager"
     assert fields["cluster_id"] == app.view.cluster_id
     err = capsys.readouterr().err
-    assert "a rotation was still waiting for the engine" in err
+    assert "the rotation of the manager token was still waiting for the engine" in err
     assert "SWMTKN" not in err
 
 
@@ -504,7 +507,7 @@ def test_finished_rotation_not_abandoned(tmp_path: Path) -> None:
 
 def abandoned_while_blocked(
     service: TokenService, stall: Any, call: Callable[[], Any]
-) -> list[str]:
+) -> list[AbandonedRotation]:
     """Return what the exit path records while `call` is blocked on `stall`.
 
     `call` runs in a thread. `stall` has the events `entered` and `release`,
@@ -531,7 +534,7 @@ def test_confirmed_rotation_recorded_once_at_exit(tmp_path: Path) -> None:
         service, history, lambda: service.rotate([Role.WORKER])
     )
 
-    assert recorded == ["ok"]
+    assert recorded == [AbandonedRotation("ok", "the worker token")]
     assert audit.actions() == ["rotate"]
     fields = audit.events[0][1]
     assert fields["result"] == "ok"
@@ -567,7 +570,7 @@ def test_rotation_before_update_recorded_failed(tmp_path: Path) -> None:
         service, backend, lambda: service.rotate([Role.MANAGER], expected=seen)
     )
 
-    assert recorded == ["failed"]
+    assert recorded == [AbandonedRotation("failed", "the manager token")]
     # The rotation went on once released; its own record was not written.
     assert audit.actions() == ["rotate"]
     fields = audit.events[0][1]
@@ -603,7 +606,7 @@ def test_leak_response_recorded_when_nodes_hang(tmp_path: Path) -> None:
         service, backend, lambda: service.respond_to_leak(since)
     )
 
-    assert recorded == ["ok"]
+    assert recorded == [AbandonedRotation("ok", "both join tokens")]
     assert audit.actions() == ["leak-response"]
     fields = audit.events[0][1]
     assert fields["result"] == "ok"
@@ -628,27 +631,54 @@ def test_leak_response_interrupted_listing_recorded(tmp_path: Path) -> None:
     assert fields["new_fingerprints"]["worker"] != before.worker_fingerprint
 
 
+WORKER_OK = AbandonedRotation("ok", "the worker token")
+MANAGER_UNKNOWN = AbandonedRotation("unknown", "the manager token")
+KEY_UNKNOWN = AbandonedRotation("unknown", "the unlock key")
+WORKER_FAILED = AbandonedRotation("failed", "the worker token")
+
+
 @pytest.mark.parametrize(
-    ("records_written", "idle", "results", "expected"),
+    ("records_written", "idle", "abandoned", "expected"),
     [
         (True, True, [], []),
         (True, False, [], ["an engine call was still running"]),
         (False, True, [], ["before the token history and the audit record"]),
-        (False, False, ["ok"], ["took effect as the console quit"]),
-        (True, False, ["unknown"], ["still waiting for the engine"]),
-        (True, False, ["failed"], ["stopped before its update was sent"]),
+        (
+            False,
+            False,
+            [WORKER_OK],
+            ["the rotation of the worker token took effect as the console quit"],
+        ),
         (
             True,
             False,
-            ["ok", "unknown"],
-            ["took effect as the console quit", "still waiting for the engine"],
+            [MANAGER_UNKNOWN],
+            ["the rotation of the manager token was still waiting for the engine"],
+        ),
+        (
+            True,
+            False,
+            [WORKER_FAILED],
+            ["the rotation of the worker token was stopped before the update"],
+        ),
+        (
+            True,
+            False,
+            [WORKER_OK, MANAGER_UNKNOWN, KEY_UNKNOWN],
+            [
+                "the rotation of the worker token took effect",
+                "the rotations of the manager token and the unlock key were still",
+            ],
         ),
     ],
 )
 def test_exit_notes(
-    records_written: bool, idle: bool, results: list[str], expected: list[str]
+    records_written: bool,
+    idle: bool,
+    abandoned: list[AbandonedRotation],
+    expected: list[str],
 ) -> None:
-    notes = run_module.exit_notes(records_written, idle, results)
+    notes = run_module.exit_notes(records_written, idle, abandoned)
 
     assert len(notes) == len(expected)
     for note, phrase in zip(notes, expected, strict=True):

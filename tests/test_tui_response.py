@@ -622,7 +622,7 @@ async def test_window_close_waits_in_status(tmp_path: Path) -> None:
         assert "The join window for the worker token is open." in text
         assert "rotating to close it already" in text
 
-        assert app.record_abandoned_closes() == 1
+        assert app.record_abandoned_closes() == [Role.WORKER]
         action, fields = audit.events[-1]
         assert action == CLOSE_ACTION
         assert fields["result"] == "failed"
@@ -636,7 +636,7 @@ async def test_window_close_waits_in_status(tmp_path: Path) -> None:
         assert failed["result"] == "failed"
         assert failed["error"] == "Request timed out"
         assert failed["cluster_id"] == window.cluster_id
-        assert app.record_abandoned_closes() == 0
+        assert app.record_abandoned_closes() == []
         backend.stall.clear()
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from swarmtui.models import SwarmView
-    from swarmtui.service import TokenService
+    from swarmtui.service import AbandonedRotation, TokenService
     from swarmtui.tui.app import SwarmConsole
 
 log = logging.getLogger(__name__)
@@ -364,19 +364,33 @@ def _run_console(args: argparse.Namespace) -> int:
         return _run_app(app)
 
 
-def exit_notes(records_written: bool, idle: bool, results: list[str]) -> list[str]:
+def exit_notes(
+    records_written: bool, idle: bool, abandoned: list[AbandonedRotation]
+) -> list[str]:
     """Return the stderr lines about rotations that the console's exit cut short.
 
     `records_written` is whether the last rotation's records were written,
-    `idle` whether every engine call had ended, and `results` are the audit
-    results that TokenService.record_abandoned_rotations wrote.
+    `idle` whether every engine call had ended, and `abandoned` are the audit
+    records that the exit wrote for rotations still running.
     """
+
+    def rotations(result: str) -> tuple[str, str]:
+        """Return "the rotation(s) of ..." for `result`, and the verb that fits."""
+        names = [item.subject for item in abandoned if item.result == result]
+        names = list(dict.fromkeys(names))
+        if not names:
+            return "", ""
+        if len(names) == 1:
+            return f"the rotation of {names[0]}", "was"
+        return f"the rotations of {' and '.join(names)}", "were"
+
     notes = []
-    if "ok" in results:
+    took_effect, _ = rotations("ok")
+    if took_effect:
         notes.append(
-            "swarmtui: a rotation took effect as the console quit. Its audit "
-            "record was written at exit, and its token history may not be: "
-            "read the tokens again to update it."
+            f"swarmtui: {took_effect} took effect as the console quit. The audit "
+            "record was written at exit, and the token history may not be: read "
+            "the tokens again to update it."
         )
     elif not records_written:
         notes.append(
@@ -384,20 +398,22 @@ def exit_notes(records_written: bool, idle: bool, results: list[str]) -> list[st
             "audit record of the last rotation were written. The rotation "
             "took effect; read the tokens again to see them."
         )
-    if "unknown" in results:
+    unknown, verb = rotations("unknown")
+    if unknown:
         notes.append(
-            "swarmtui: a rotation was still waiting for the engine when the "
-            "console quit, and it was abandoned. The next console on this "
-            "swarm records whether a token rotation took effect when it first "
-            "reads the swarm; for an unlock key, compare 'docker swarm "
-            "unlock-key -q' with the key you hold."
+            f"swarmtui: {unknown} {verb} still waiting for the engine when the "
+            f"console quit, and {verb} abandoned. The next "
+            "console on this swarm records whether a token rotation took effect "
+            "when it first reads the swarm; for an unlock key, compare 'docker "
+            "swarm unlock-key -q' with the key you hold."
         )
-    if "failed" in results:
+    failed, verb = rotations("failed")
+    if failed:
         notes.append(
-            "swarmtui: a rotation was stopped before its update was sent, so "
+            f"swarmtui: {failed} {verb} stopped before the update was sent, so "
             "nothing was rotated."
         )
-    if not idle and not results:
+    if not idle and not abandoned:
         notes.append(
             "swarmtui: an engine call was still running when the console "
             "quit, and it was abandoned."
@@ -480,11 +496,16 @@ def _run_app(app: SwarmConsole) -> int:
         idle = executor.wait_idle(IDLE_WAIT_SECONDS)
         # A rotation still running in a daemon thread ends with the process,
         # so the audit record it has not written yet is written here.
-        results = []
+        from swarmtui.service import AbandonedRotation
+
+        abandoned: list[AbandonedRotation] = []
         if app.service is not None:
             # A close still reading the swarm had not started its rotation.
-            results = ["failed"] * app.record_abandoned_closes()
-            results += app.service.record_abandoned_rotations()
+            abandoned = [
+                AbandonedRotation("failed", f"the {role} token")
+                for role in app.record_abandoned_closes()
+            ]
+            abandoned += app.service.record_abandoned_rotations()
             unstarted = app.take_unstarted_rotation()
             if unstarted is not None:
                 role, expected = unstarted
@@ -495,15 +516,15 @@ def _run_app(app: SwarmConsole) -> int:
                     result="failed",
                     error="Abandoned at exit",
                 )
-                results.append("failed")
-        for note in exit_notes(records_written, idle, results):
+                abandoned.append(AbandonedRotation("failed", f"the {role} token"))
+        for note in exit_notes(records_written, idle, abandoned):
             print(note, file=sys.stderr)
         for closed in app.closed_at_quit:
             print(f"swarmtui: {closed}", file=sys.stderr)
         # After a quit signal or "Quit, keep open", windows stay stored.
         left_open = app.windows_left_open
         if left_open:
-            changed = {"ok", "unknown"} & set(results)
+            changed = {"ok", "unknown"} & {item.result for item in abandoned}
             token_state = "may still work" if changed else "still work"
             print(
                 f"swarmtui: {len(left_open)} join window(s) stayed open, "

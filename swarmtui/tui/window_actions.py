@@ -493,8 +493,8 @@ class JoinWindowActions(ConsoleHost):
             with self._closes_running_lock:
                 del self._closes_running[window.id]
 
-    def record_abandoned_closes(self) -> int:
-        """Audit each close still waiting to read the swarm at exit; return how many.
+    def record_abandoned_closes(self) -> list[Role]:
+        """Audit each close still waiting to read the swarm at exit; return their roles.
 
         A close whose rotation has started is audited by the token service,
         like any rotation that the exit cuts short. The console calls this
@@ -502,17 +502,17 @@ class JoinWindowActions(ConsoleHost):
         """
         service = self._service
         if service is None:
-            return 0
+            return []
         with self._closes_running_lock:
             running = list(self._closes_running.values())
         rotating = service.rotations_running(CLOSE_ACTION)
-        count = 0
+        roles = []
         for window in running:
             if window.role in rotating:
                 continue
             record_failed_close(service, window, "Abandoned at exit")
-            count += 1
-        return count
+            roles.append(window.role)
+        return roles
 
     def on_join_window_finished(self, message: JoinWindowFinished) -> None:
         closed = message.closed
