@@ -1,7 +1,8 @@
 """A token history kept in a file, so a later process can recognise an old token.
 
 The file stores fingerprints only, never tokens: for each cluster, the
-fingerprint last seen for each role and the fingerprints retired since. A
+fingerprint last seen for each role, when it was first seen, and the
+fingerprints retired since. A
 token rotated by another tool (the docker CLI, another admin) is noticed the
 next time swarmtui reads a different current token for that role, and is
 recorded as retired at that moment.
@@ -115,6 +116,13 @@ def validate_document(document: Any) -> dict[str, Any]:
                 raise HistoryFormatError(f"{where}.current.{role} is not valid")
             if not _FINGERPRINT.fullmatch(value):
                 raise HistoryFormatError(f"{where}.current.{role} is not a fingerprint")
+        seen = cluster.get("seen", {})
+        if not isinstance(seen, dict):
+            raise HistoryFormatError(f"{where}.seen must be an object")
+        for role, value in seen.items():
+            if role not in _ROLES:
+                raise HistoryFormatError(f"{where}.seen.{role} is not valid")
+            _check_time(value, f"{where}.seen.{role}")
         retired = cluster.get("retired", {})
         if not isinstance(retired, dict):
             raise HistoryFormatError(f"{where}.retired must be an object")
@@ -174,6 +182,7 @@ class FileTokenHistory:
                 _add_retired(cluster, fingerprint, role, self._now())
                 if cluster["current"].get(role.value) == fingerprint:
                     del cluster["current"][role.value]
+                    cluster.get("seen", {}).pop(role.value, None)
                 changed = True
             for role, fingerprint in (current or {}).items():
                 role = Role(role)
@@ -181,6 +190,7 @@ class FileTokenHistory:
                 if previous == fingerprint:
                     continue
                 cluster["current"][role.value] = fingerprint
+                cluster.setdefault("seen", {})[role.value] = self._now().isoformat()
                 if previous is not None and previous not in cluster["retired"]:
                     # NOTE: the token changed outside this history (another
                     # tool rotated it), so the time recorded is when the
@@ -221,6 +231,21 @@ class FileTokenHistory:
             if entry["role"] == role.value
         ]
         return max(times) if times else None
+
+    def first_seen(
+        self, cluster_id: str, role: Role, fingerprint: str
+    ) -> datetime | None:
+        """Return when this history first recorded `fingerprint` as the role's token.
+
+        None when another token is current, or the file was written before
+        these times were kept.
+        """
+        role = Role(role)
+        cluster = self._read()["clusters"].get(cluster_id)
+        if not cluster or cluster.get("current", {}).get(role.value) != fingerprint:
+            return None
+        seen = cluster.get("seen", {}).get(role.value)
+        return _parse_utc(seen) if seen is not None else None
 
     # -- file access ------------------------------------------------------
 

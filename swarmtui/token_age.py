@@ -26,11 +26,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class TokenOrigin:
-    """When a token was issued ("audit") or first seen ("history")."""
+    """When a token was issued ("audit"), first seen after a change ("history"),
+    or first seen with no change known ("seen")."""
 
     fingerprint: str
     at: datetime
-    source: Literal["audit", "history"]
+    source: Literal["audit", "history", "seen"]
 
 
 def read_events_quietly(audit_path: Path | None) -> list[dict[str, Any]]:
@@ -62,6 +63,7 @@ def token_origins(
     if events is None:
         events = read_events_quietly(audit_path)
     current_since = getattr(service.history, "current_since", None)
+    first_seen = getattr(service.history, "first_seen", None)
     origins: dict[Role, TokenOrigin] = {}
     for role in Role:
         token_fingerprint = view.token_fingerprint(role)
@@ -74,4 +76,9 @@ def token_origins(
             seen = current_since(view.cluster_id, role, token_fingerprint)
         if isinstance(seen, datetime):
             origins[role] = TokenOrigin(token_fingerprint, seen, "history")
+            continue
+        if callable(first_seen):
+            seen = first_seen(view.cluster_id, role, token_fingerprint)
+        if isinstance(seen, datetime):
+            origins[role] = TokenOrigin(token_fingerprint, seen, "seen")
     return origins

@@ -170,6 +170,45 @@ def test_unchanged_remember_does_not_write(
     assert (first.st_ino, first.st_mtime_ns) == (second.st_ino, second.st_mtime_ns)
 
 
+def test_first_seen_kept_until_change(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    first = clock()
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    clock.advance(hours=2)
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    reopened = FileTokenHistory(path)
+    assert reopened.first_seen(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN)) == (
+        first
+    )
+    assert reopened.first_seen(CLUSTER, Role.MANAGER, fingerprint(WORKER_TOKEN)) is (
+        None
+    )
+
+    changed = clock.advance(hours=1)
+    history.remember(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN))
+    assert history.first_seen(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN)) is (None)
+    assert history.first_seen(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN)) == (
+        changed
+    )
+
+    clock.advance(hours=1)
+    history.retire(CLUSTER, Role.WORKER, fingerprint(NEW_WORKER_TOKEN))
+    document = json.loads(path.read_text())
+    assert "worker" not in document["clusters"][CLUSTER]["seen"]
+
+
+def test_first_seen_absent_in_older_file(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    current = {"worker": fingerprint(WORKER_TOKEN)}
+    document = {"format": 1, "clusters": {CLUSTER: {"current": current}}}
+    path.write_text(json.dumps(document))
+    history = FileTokenHistory(path)
+
+    assert history.first_seen(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN)) is None
+    assert path.read_text() == json.dumps(document)
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -184,6 +223,10 @@ def test_unchanged_remember_does_not_write(
         b'{"role": "worker", "retired_at": "0001-01-01T00:00:00+01:00"}}}}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
         b'{"role": "worker", "retired_at": "9999-12-31T23:59:00-01:00"}}}}}',
+        b'{"format": 1, "clusters": {"c": {"seen": []}}}',
+        b'{"format": 1, "clusters": {"c": {"seen": {"admin": '
+        b'"2026-01-01T00:00:00+00:00"}}}}',
+        b'{"format": 1, "clusters": {"c": {"seen": {"worker": "today"}}}}',
     ],
     ids=[
         "syntax",
@@ -194,6 +237,9 @@ def test_unchanged_remember_does_not_write(
         "bad-time",
         "before-utc-year-1",
         "after-utc-year-9999",
+        "seen-list",
+        "seen-role",
+        "seen-time",
     ],
 )
 def test_corrupt_file_moved_aside(

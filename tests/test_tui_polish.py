@@ -141,7 +141,33 @@ async def test_history_dates_first_sight(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert "first seen at 2026-12-04 09:00 UTC" in meta(app, Role.MANAGER)
-        assert UNCHANGED in meta(app, Role.WORKER)
+        assert "unchanged since first seen at 2026-12-04 09:00 UTC" in meta(
+            app, Role.WORKER
+        )
+
+
+async def test_own_first_sight_reads_unchanged(tmp_path: Path) -> None:
+    history_path = tmp_path / "history.json"
+    service = TokenService(
+        demo_backend(tmp_path), history=FileTokenHistory(history_path)
+    )
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        for role in Role:
+            assert UNCHANGED in meta(app, role)
+        cluster = json.loads(history_path.read_text())["clusters"][app.view.cluster_id]
+        assert set(cluster["seen"]) == {"worker", "manager"}
+
+    restarted = make_app(
+        TokenService(demo_backend(tmp_path), history=FileTokenHistory(history_path)),
+        tmp_path,
+    )
+    async with restarted.run_test(size=(100, 30)) as pilot:
+        await settle(restarted, pilot)
+        for role in Role:
+            assert "unchanged since first seen at" in meta(restarted, role)
 
 
 # -- one notice for one update ------------------------------------------------------

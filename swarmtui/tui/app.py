@@ -401,6 +401,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # fingerprint from before it; the next read decides.
         self._unconfirmed: dict[Role, str] = {}
         self.token_origins: dict[Role, TokenOrigin] = {}
+        # On the token history's clock: a first sight recorded from then on
+        # is this console's own read, which its panes describe already.
+        self._history_since = datetime.now(UTC)
         self._last_role = Role.WORKER
         self._sequence = 0
         self._accept_from = 0
@@ -865,7 +868,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         view = self.view
         if view is None or view.cluster_id != message.cluster_id:
             return
-        self.token_origins.update(message.origins)
+        self.token_origins.update(
+            (role, origin)
+            for role, origin in message.origins.items()
+            if origin.source != "seen" or origin.at < self._history_since
+        )
         self._render_panes()
 
     def _show_settled(self, rotation: SettledRotation) -> None:

@@ -1,8 +1,9 @@
 """The "when did this token change" line of each token pane.
 
 Each pane describes its own token only: what this console saw happen to
-it, else what the audit record or the token history store, else that it has
-not changed since the console started. Times are absolute (UTC, to the
+it, else what the audit record or the token history store (a change, or
+when an earlier process first saw the token), else that it has not changed
+since the console started. Times are absolute (UTC, to the
 minute), so the line never changes while the token does not, and an idle
 console writes nothing to its terminal.
 """
@@ -52,6 +53,8 @@ def change_text(
         return f"rotated outside this console {stamp(at)}"
     if origin is not None and origin.source == "audit":
         return f"rotated {stamp(origin.at)} (audit record)"
+    if origin is not None and origin.source == "seen":
+        return f"unchanged since first seen {stamp(origin.at)}"
     if origin is not None:
         return f"first seen {stamp(origin.at)}"
     if swarm_since is not None:
