@@ -747,6 +747,19 @@ def started_swarmtui(
             process.wait()
 
 
+def create_docker_context(config: Path, name: str, host: str) -> None:
+    """Create docker context `name` for `host` in the docker CLI folder `config`."""
+    created = subprocess.run(
+        [docker_cli(), "context", "create", name, "--docker", f"host={host}"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "DOCKER_CONFIG": str(config)},
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+
+
 def run_swarmtui(
     *arguments: str,
     host: str | None = None,

@@ -598,6 +598,37 @@ def test_join_window_close_all(env: Path, capsys: pytest.CaptureFixture[str]) ->
     assert WindowStore().load() == []
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "words"),
+    [
+        ("f11 (unix:///tmp/f11/d.sock)", ["swarmtui", "-c", "f11"]),
+        ("prod.eu-1 (ssh://admin@127.0.0.2)", ["swarmtui", "-c", "prod.eu-1"]),
+        ("f11", ["swarmtui", "-c", "f11"]),
+        ("unix:///run/docker.sock", ["swarmtui", "-H", "unix:///run/docker.sock"]),
+        (
+            "unix:///tmp/a (b://c)/d.sock",
+            ["swarmtui", "-H", "unix:///tmp/a (b://c)/d.sock"],
+        ),
+        ("tcp://127.0.0.2:2376", ["swarmtui", "-H", "tcp://127.0.0.2:2376"]),
+    ],
+)
+def test_window_endpoint_to_options(endpoint: str, words: list[str]) -> None:
+    from datetime import UTC, datetime
+
+    from swarmtui.cli.join_window import _swarm_words
+
+    window = JoinWindow(
+        role=Role.WORKER,
+        opened_at=datetime.now(UTC),
+        until=None,
+        max_joins=1,
+        baseline_node_ids=frozenset(),
+        endpoint=endpoint,
+    )
+
+    assert _swarm_words(window) == words
+
+
 def test_join_window_list_empty(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-H", "unix:///nonexistent.sock", "join-window", "list"]) == 0
     captured = capsys.readouterr()

@@ -14,6 +14,7 @@ from engine_fixtures import (
     Daemon,
     DaemonPool,
     clean_environment,
+    create_docker_context,
     docker_cli,
     get_json,
     join_token,
@@ -155,22 +156,7 @@ def test_token_digest_is_trust_root_digest(manager: Daemon) -> None:
 
 def test_docker_context_selects_engine(manager: Daemon, tmp_path: Path) -> None:
     config = tmp_path / "docker-config"
-    created = subprocess.run(
-        [
-            docker_cli(),
-            "context",
-            "create",
-            "swarm1",
-            "--docker",
-            f"host={manager.host}",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", ""), "DOCKER_CONFIG": str(config)},
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
+    create_docker_context(config, "swarm1", manager.host)
     expected = join_token(manager, "worker")
 
     by_flag = run_swarmtui(

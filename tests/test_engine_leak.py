@@ -7,6 +7,8 @@ A rotation is proven by a fresh daemon that the old token no longer lets in.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import signal
 import threading
 import time
@@ -20,6 +22,7 @@ from engine_fixtures import (
     Daemon,
     DaemonPool,
     clean_environment,
+    create_docker_context,
     get_json,
     join,
     join_token,
@@ -495,6 +498,38 @@ def test_join_window_signal_counts_joins_real_engine(
     assert len(closed) == 1
     assert closed[0]["nodes_joined"] == 1
     assert join_token(manager, "worker") != old_worker
+
+
+def test_due_context_window_closer_runs(daemons: DaemonPool, tmp_path: Path) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    config = tmp_path / "docker-config"
+    create_docker_context(config, "swarm1", manager.host)
+    files = {
+        "DOCKER_CONFIG": str(config),
+        "SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+        "SWARMTUI_WINDOWS_FILE": str(tmp_path / "windows.json"),
+    }
+    arguments = ("-c", "swarm1", "join-window", "open", "worker", "--minutes", "0.02")
+    with started_swarmtui(
+        *arguments, "-q", environment=clean_environment(**files)
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == old_worker
+        # Killed without its clean-up, the window stays stored until it is due.
+        process.kill()
+        process.wait(timeout=CLI_TIMEOUT)
+    time.sleep(1.5)
+
+    listed = run_swarmtui("join-window", "list", environment=files)
+    closers = re.findall(r"'(swarmtui [^']*close-expired)' closes them", listed.stderr)
+    assert closers == ["swarmtui -c swarm1 join-window close-expired"], listed.stderr
+    words = shlex.split(closers[0])
+    closed = run_swarmtui(*words[1:], environment=files)
+
+    assert closed.returncode == 0, closed.stderr
+    assert join_token(manager, "worker") != old_worker
+    assert WindowStore(tmp_path / "windows.json").load() == []
 
 
 def test_join_window_ends_after_docker_rotation(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import signal
 import sys
@@ -487,6 +488,11 @@ def _run_list(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+_CONTEXT_LABEL = re.compile(
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.+-]*) \((?P<host>\S+://.*)\)"
+)
+
+
 def _swarm_words(window: JoinWindow) -> list[str]:
     """Return swarmtui with the options that reach the engine the window was opened on.
 
@@ -502,6 +508,11 @@ def _swarm_words(window: JoinWindow) -> list[str]:
         if path != default_state_path():
             words += ["--demo-state", str(path)]
         return words
+    # A context is recorded as "NAME (HOST)". The pattern takes the names that
+    # 'docker context create' makes, so a socket path with a space is no name.
+    context = _CONTEXT_LABEL.fullmatch(endpoint)
+    if context is not None:
+        return ["swarmtui", "-c", context["name"]]
     if "://" in endpoint:
         return ["swarmtui", "-H", endpoint]
     return ["swarmtui", "-c", endpoint]
