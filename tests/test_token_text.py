@@ -111,6 +111,14 @@ def test_cli_rejects_two_join_lines(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["status"] == "invalid"
     assert document["reason"] == "The text has 2 different tokens; give one."
+
+    plain = run_cli(
+        "--demo", "--demo-state", str(state), "check-token", stdin=lines, home=tmp_path
+    )
+    assert plain.returncode == INVALID_TEXT
+    assert plain.stdout.splitlines()[0] == (
+        "Status:       invalid: not one well-formed join token"
+    )
     assert swarm.manager_token not in result.stdout + result.stderr
     audit = (tmp_path / "state" / "swarmtui" / "audit.jsonl").read_text()
     assert '"action": "check-token"' in audit
@@ -150,7 +158,9 @@ def test_cli_reports_missing_token_value(tmp_path: Path) -> None:
         home=tmp_path,
     )
     assert result.returncode == INVALID_TEXT
-    assert result.stdout.startswith("Status:       invalid: not a join token")
+    assert result.stdout.startswith(
+        "Status:       invalid: not one well-formed join token"
+    )
     assert "The command has no token after --token." in result.stdout
 
 

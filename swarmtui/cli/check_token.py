@@ -163,7 +163,7 @@ def describe_status(check: TokenCheck) -> str:
         TokenStatus.OLD: "not live: old token of this swarm",
         TokenStatus.THIS_SWARM_UNKNOWN: "not live: not a current token of this swarm",
         TokenStatus.OTHER_SWARM: "not live: another swarm's token",
-        TokenStatus.INVALID: "invalid: not a join token",
+        TokenStatus.INVALID: "invalid: not one well-formed join token",
     }[check.status]
 
 
