@@ -61,12 +61,17 @@ class SwarmTuiError(Exception):
         return f"{self.message}{separator}{self.hint}"
 
 
-# A restarting dockerd reports itself outside any swarm for a few seconds.
-NOT_IN_SWARM_HINT = (
-    "If dockerd has just started, read again in a few seconds. Otherwise "
-    "create a swarm with 'docker swarm init' or join one with 'docker swarm "
-    "join', or choose another engine."
-)
+def not_in_swarm_hint(docker_cli: str = "docker") -> str:
+    """Return the next step for an engine outside any swarm.
+
+    `docker_cli` is the docker CLI with the options that reach that engine.
+    A restarting dockerd reports itself outside any swarm for a few seconds.
+    """
+    return (
+        "If dockerd has just started, read again in a few seconds. Otherwise "
+        f"create a swarm with '{docker_cli} swarm init' or join one with "
+        f"'{docker_cli} swarm join', or choose another engine."
+    )
 
 
 class EngineUnreachableError(SwarmTuiError):

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from swarmtui.audit import read_audit, token_retired_at
 from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
-    NOT_IN_SWARM_HINT,
     AuditWriteError,
     EngineError,
     ManagerNotReadyError,
@@ -31,6 +30,7 @@ from swarmtui.errors import (
     SwarmTuiError,
     TokenFormatError,
     UnsupportedError,
+    not_in_swarm_hint,
 )
 from swarmtui.models import (
     EngineInfo,
@@ -318,7 +318,7 @@ class TokenService:
         if state != "active":
             raise NotInSwarmError(
                 f"The engine at {endpoint} is not part of a swarm.",
-                NOT_IN_SWARM_HINT,
+                not_in_swarm_hint(self.backend.docker_cli),
             )
         if not info.control_available:
             known = ", ".join(info.remote_managers)

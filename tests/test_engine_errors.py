@@ -62,6 +62,8 @@ def test_node_outside_swarm(daemons: DaemonPool) -> None:
     result = run_swarmtui("join-token", "-q", "worker", host=lone.host)
 
     assert_failure(result, ExitCode.NODE_STATE, "not part of a swarm", lone.host)
+    assert f"'docker -H {lone.host} swarm init'" in result.stderr
+    assert f"'docker -H {lone.host} swarm join'" in result.stderr
 
     backend = EngineBackend(EndpointChoice(host=lone.host, environment={}))
     try:

@@ -1733,11 +1733,19 @@ async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
         assert unlock_key_fingerprint(backend.unlock_key()) in outside[0]
 
 
+class FailingSocketBackend(FailingBackend):
+    """A FailingBackend that names the unlock command of an engine on a socket."""
+
+    @property
+    def unlock_command(self) -> str:
+        return "docker -H unix:///tmp/engine.sock swarm unlock"
+
+
 async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
     inner = demo_backend(tmp_path)
     enable_autolock(inner)
     key = inner.unlock_key()
-    backend = FailingBackend(inner, None)
+    backend = FailingSocketBackend(inner, None)
     audit = RecordingAudit()
     app = make_app(TokenService(backend, audit=audit), tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -1755,7 +1763,10 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
         )
         meta = str(pane.query_one("#unlock-meta", Static).content)
         assert "the swarm is locked: this console read this key at " in meta
-        assert "Press y to copy it, then run 'docker swarm unlock' and paste" in meta
+        assert (
+            "Press y to copy it, then run 'docker -H unix:///tmp/engine.sock swarm "
+            "unlock' and paste" in meta
+        )
         assert "Each restarted manager needs the same." in meta
         assert "or a newer key if it was rotated since." in meta
 
@@ -1768,7 +1779,9 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
         await pilot.press("U")
         await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmUnlockRotateScreen)
-        assert any("cannot be rotated now" in note for note in notes)
+        rejected = [note for note in notes if "cannot be rotated now" in note]
+        assert len(rejected) == 1
+        assert "'docker -H unix:///tmp/engine.sock swarm unlock'" in rejected[0]
         assert inner.unlock_key() == key
 
 

@@ -63,6 +63,10 @@ class DelegatingBackend:
     def unlock_command(self) -> str:
         return str(self.inner.unlock_command)
 
+    @property
+    def docker_cli(self) -> str:
+        return str(self.inner.docker_cli)
+
     def engine_info(self) -> EngineInfo:
         return self.inner.engine_info()  # type: ignore[no-any-return]
 

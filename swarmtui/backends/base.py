@@ -30,6 +30,11 @@ class Backend(Protocol):
         """The docker CLI command that unlocks this swarm's manager when locked."""
         ...
 
+    @property
+    def docker_cli(self) -> str:
+        """The docker CLI with the options that reach this engine, for hints."""
+        ...
+
     def engine_info(self) -> EngineInfo:
         """Read the node's state (`GET /info` and `GET /version`)."""
         ...

@@ -764,6 +764,10 @@ class DemoBackend:
         return "docker swarm unlock"
 
     @property
+    def docker_cli(self) -> str:
+        return "docker"
+
+    @property
     def lock_path(self) -> Path:
         # Next to the file that is written, so that a path through a symbolic
         # link and the real path take the same lock. A link to something that

@@ -47,7 +47,6 @@ from swarmtui.endpoint import (
     resolve_endpoint,
 )
 from swarmtui.errors import (
-    NOT_IN_SWARM_HINT,
     ApiTooOldError,
     EngineError,
     EngineUnreachableError,
@@ -59,6 +58,7 @@ from swarmtui.errors import (
     SwarmLockedError,
     SwarmTuiError,
     TlsError,
+    not_in_swarm_hint,
 )
 from swarmtui.models import EngineInfo, NodeInfo, SwarmSnapshot
 from swarmtui.timetext import seconds_text
@@ -191,12 +191,17 @@ class EngineBackend:
     @property
     def unlock_command(self) -> str:
         """Return 'docker swarm unlock' with the options that reach this engine."""
+        return f"{self.docker_cli} swarm unlock"
+
+    @property
+    def docker_cli(self) -> str:
+        """Return 'docker' with the options that reach this engine."""
         resolved = self._resolved
         if resolved is None or resolved.base_url == DEFAULT_HOST:
-            return "docker swarm unlock"
+            return "docker"
         if resolved.context:
-            return f"docker --context {shlex.quote(resolved.context)} swarm unlock"
-        return f"docker -H {shlex.quote(redact(resolved.base_url))} swarm unlock"
+            return f"docker --context {shlex.quote(resolved.context)}"
+        return f"docker -H {shlex.quote(redact(resolved.base_url))}"
 
     def _resolve(self) -> ResolvedEndpoint:
         if self._resolved is None:
@@ -740,7 +745,7 @@ class EngineBackend:
         if "not a swarm manager" in lowered:
             return NotInSwarmError(
                 f"The engine at {label} is not part of a swarm.",
-                NOT_IN_SWARM_HINT,
+                not_in_swarm_hint(self.docker_cli),
             )
         if "does not have a leader" in lowered or "no leader" in lowered:
             return ManagerNotReadyError(

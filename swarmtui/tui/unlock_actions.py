@@ -282,10 +282,13 @@ class UnlockKeyActions(ConsoleHost):
         if self._action_blocked():
             return
         if self._locked_with_key():
+            command = "docker swarm unlock"
+            if self._service is not None:
+                command = self._service.backend.unlock_command
             self.notify(
                 "The swarm is locked, so its unlock key cannot be rotated now. "
-                "Unlock it with 'docker swarm unlock' and the key shown, then "
-                "read the swarm again (ctrl+r).",
+                f"Unlock it with '{command}' and the key shown, then read the "
+                "swarm again (ctrl+r).",
                 severity="warning",
             )
             return
