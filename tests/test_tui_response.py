@@ -640,6 +640,35 @@ async def test_window_close_waits_in_status(tmp_path: Path) -> None:
         backend.stall.clear()
 
 
+@pytest.mark.parametrize("background", [True, False])
+async def test_read_keeps_close_in_status(tmp_path: Path, background: bool) -> None:
+    backend = StallingReads(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    closing = "Closing the worker join window and rotating its token…"
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(app, pilot)
+            await open_window(app, pilot, minutes="10", joins="")
+            backend.stall.set()
+            await pilot.press("O")
+            assert await asyncio.to_thread(backend.entered.wait, 5)
+
+            # A poll, or ctrl+r, starts a read while the close waits.
+            assert app._start_read(background=background)
+            await pilot.pause(0.6)
+            during_read = str(app.query_one("#status", Static).content)
+
+            backend.release.set()
+            await settle(app, pilot)
+            after_failure = str(app.query_one("#status", Static).content)
+    finally:
+        backend.release.set()
+        backend.stall.clear()
+
+    assert during_read == closing
+    assert after_failure != closing
+
+
 async def test_two_window_closes_status_names_none(tmp_path: Path) -> None:
     backend = StallingReads(demo_backend(tmp_path))
     app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]

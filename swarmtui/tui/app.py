@@ -572,7 +572,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._reading = True
         self._sequence += 1
         text = self._reading_text()
-        if background:
+        if self._rotating is not None or self._windows_closing:
+            # The status line keeps naming the rotation or the close, since
+            # the user waits for that, and the read's end shows it again.
+            pass
+        elif background:
             self._wait_quietly(text)
         else:
             self._set_waiting(text)
@@ -659,7 +663,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
         elif self._windows_closing:
-            self._set_waiting("Closing the join window and rotating its token…")
+            self._set_waiting(self._closing_text())
         elif self._reading:
             self._set_waiting(self._reading_text())
         else:

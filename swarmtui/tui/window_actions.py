@@ -432,15 +432,25 @@ class JoinWindowActions(ConsoleHost):
         self._show_closing(window)
 
     def _show_closing(self, window: JoinWindow) -> None:
-        """Show the close in the status line if its rotation takes a while.
+        """Show the close in the status line if its rotation takes a while."""
+        self._wait_quietly(self._closing_text(), ROTATION_QUIET_SECONDS)
+
+    def _closing_text(self) -> str:
+        """Return the status line for the closes running now.
 
         Closes run one at a time, so with several, the line names none.
         """
-        closing = len(self._windows_closing)
-        text = f"Closing the {window.role} join window and rotating its token…"
-        if closing > 1:
-            text = f"Closing {closing} join windows and rotating their tokens…"
-        self._wait_quietly(text, ROTATION_QUIET_SECONDS)
+        closing = [
+            self.join_windows[window_id]
+            for window_id in self._windows_closing
+            if window_id in self.join_windows
+        ]
+        if len(closing) == 1:
+            return f"Closing the {closing[0].role} join window and rotating its token…"
+        if len(self._windows_closing) > 1:
+            count = len(self._windows_closing)
+            return f"Closing {count} join windows and rotating their tokens…"
+        return "Closing the join window and rotating its token…"
 
     def action_close_join_window(self, window_id: str | None = None) -> None:
         windows = list(self.join_windows.values())
@@ -538,8 +548,8 @@ class JoinWindowActions(ConsoleHost):
 
     def on_join_window_close_failed(self, message: JoinWindowCloseFailed) -> None:
         window = message.window
-        self._show_calls_running()
         self._windows_closing.discard(window.id)
+        self._show_calls_running()
         if self._quit_when_closed:
             self._quit_when_closed = False
             self._quit_now_offered = False
