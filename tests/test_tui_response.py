@@ -1299,6 +1299,65 @@ async def test_due_window_offered_on_start(tmp_path: Path) -> None:
         assert store.load() == []
 
 
+@pytest.mark.parametrize(
+    ("role", "focused"),
+    [(Role.WORKER, "due-rotate"), (Role.MANAGER, "due-later-button")],
+)
+async def test_due_dialog_default_button(
+    tmp_path: Path, role: Role, focused: str
+) -> None:
+    backend = demo_backend(tmp_path)
+    view, store = store_due_window(backend, tmp_path, role)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, DueWindowsScreen)
+        assert app.screen.focused is not None
+        assert app.screen.focused.id == focused
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        rotated = fingerprints(backend) != (
+            view.worker_fingerprint,
+            view.manager_fingerprint,
+        )
+        assert rotated is (role is Role.WORKER)
+        assert len(store.load()) == (0 if role is Role.WORKER else 1)
+
+
+@pytest.mark.parametrize(
+    ("roles", "focused"),
+    [
+        ((Role.WORKER,), "quit-rotate"),
+        ((Role.MANAGER,), "quit-stay"),
+        ((Role.WORKER, Role.MANAGER), "quit-stay"),
+    ],
+)
+async def test_quit_dialog_default_button(
+    tmp_path: Path, roles: tuple[Role, ...], focused: str
+) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for role in roles:
+            await open_window(app, pilot, minutes="10", joins="", role=role)
+        before = fingerprints(backend)
+
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        assert app.screen.focused is not None
+        assert app.screen.focused.id == focused
+
+        if focused == "quit-stay":
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert app.is_running
+            assert not isinstance(app.screen, QuitWithWindowScreen)
+            assert fingerprints(backend) == before
+
+
 async def test_due_window_later_names_cli_command(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     _, store = store_due_window(backend, tmp_path, Role.WORKER)

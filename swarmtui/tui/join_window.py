@@ -315,7 +315,8 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
     """
 
     DEFAULT_CSS = modal_css("QuitWithWindowScreen")
-    AUTO_FOCUS = "#quit-rotate"
+    # The button that compose marks to have the focus first.
+    AUTO_FOCUS = ".initial-focus"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stay", "Stay", id="quit-window-stay"),
         # As in the confirmations, q does what Escape does.
@@ -336,6 +337,9 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
         self.closing = closing
         # The ids of the windows that are due already.
         self.due = due
+        # As in every confirmation of a manager rotation, Enter alone does
+        # not rotate the manager token.
+        self.rotates_manager = any(window.role is Role.MANAGER for window in windows)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -360,11 +364,18 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
                 f"rotate, and '{self.cli_command} join-window close-expired' "
                 "rotates without asking."
             )
+            default = (
+                ("initial-focus", "") if self.rotates_manager else ("", "initial-focus")
+            )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Stay", id="quit-stay", compact=True)
+                yield Button("Stay", id="quit-stay", classes=default[0], compact=True)
                 yield Button("Quit, keep open", id="quit-keep", compact=True)
                 yield Button(
-                    "Rotate and quit", id="quit-rotate", variant="error", compact=True
+                    "Rotate and quit",
+                    id="quit-rotate",
+                    classes=default[1],
+                    variant="error",
+                    compact=True,
                 )
 
     @on(Button.Pressed, "#quit-rotate")
@@ -384,7 +395,8 @@ class DueWindowsScreen(DialogScreen[bool]):
     """Offer to close join windows that fell due while no console watched them."""
 
     DEFAULT_CSS = modal_css("DueWindowsScreen")
-    AUTO_FOCUS = "#due-rotate"
+    # The button that compose marks to have the focus first.
+    AUTO_FOCUS = ".initial-focus"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "later", "Later", id="due-later"),
         # As in the confirmations, q does what Escape does.
@@ -394,6 +406,9 @@ class DueWindowsScreen(DialogScreen[bool]):
     def __init__(self, windows: list[tuple[JoinWindow, str]]) -> None:
         super().__init__()
         self.windows = windows
+        # As in every confirmation of a manager rotation, Enter alone does
+        # not rotate the manager token.
+        self.rotates_manager = any(window.role is Role.MANAGER for window, _ in windows)
 
     def compose(self) -> ComposeResult:
         lines = "\n".join(
@@ -408,10 +423,19 @@ class DueWindowsScreen(DialogScreen[bool]):
                 "watching them, so their tokens are still live:"
             )
             yield Static(lines, markup=False)
+            default = (
+                ("initial-focus", "") if self.rotates_manager else ("", "initial-focus")
+            )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Later", id="due-later-button", compact=True)
                 yield Button(
-                    "Rotate now", id="due-rotate", variant="error", compact=True
+                    "Later", id="due-later-button", classes=default[0], compact=True
+                )
+                yield Button(
+                    "Rotate now",
+                    id="due-rotate",
+                    classes=default[1],
+                    variant="error",
+                    compact=True,
                 )
 
     @on(Button.Pressed, "#due-rotate")
