@@ -12,6 +12,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import signal
 import struct
 import subprocess
@@ -658,6 +659,9 @@ def test_console_needs_terminal_input(tmp_path: Path) -> None:
     assert b"reads its keys from standard input, which is not a terminal" in (
         result.stderr
     )
+    # The command it names reaches the same swarm, the demo one here.
+    script = shlex.join(["swarmtui", *command[1:], "join-token", "worker"])
+    assert f"'{script}'".encode() in result.stderr
     assert b"Manager token" not in result.stderr
     assert result.stdout == b""
 
@@ -703,7 +707,8 @@ def test_console_refuses_dumb_terminal(tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 2
     assert b"needs a terminal that can move the cursor, and TERM is 'dumb'" in output
     assert b"terminal emulator such as xterm, with TERM set to its type" in output
-    assert b"swarmtui join-token worker" in output
+    assert b"'swarmtui --demo --demo-state " in output
+    assert b" join-token worker'" in output
     assert b"\x1b[" not in output
 
 

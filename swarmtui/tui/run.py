@@ -281,18 +281,19 @@ DUMB_TERMINAL = (
 )
 
 
-def report_terminal_problem(problem: str) -> None:
+def report_terminal_problem(problem: str, command: str = "swarmtui") -> None:
     """Print why the console did not start, where the user can see it.
 
     That is standard output when it is a terminal and standard error is not
     (a closed standard error is /dev/null by now), else standard error.
+    `command` is swarmtui with the options that chose the swarm.
     """
     where = "in a terminal without redirecting standard input or standard error"
     if problem == DUMB_TERMINAL:
         where = "in a terminal emulator such as xterm, with TERM set to its type"
     text = (
         f"swarmtui: {problem}. Run it {where}, or use a command for scripts, such "
-        "as 'swarmtui join-token worker' (see 'swarmtui --help')."
+        f"as '{command} join-token worker' (see 'swarmtui --help')."
     )
     stream = sys.stderr
     if not os.isatty(2) and os.isatty(1) and sys.stdout is not None:
@@ -307,7 +308,7 @@ def run_console(args: argparse.Namespace) -> int:
     """Run the console until the user quits; return the exit code."""
     problem = terminal_problem()
     if problem:
-        report_terminal_problem(problem)
+        report_terminal_problem(problem, cli_command(args))
         return ExitCode.USAGE
     # Importing Textual and mounting the console allocate many objects, and
     # the cyclic collector would scan them again at each of its thresholds.
