@@ -316,3 +316,30 @@ def test_leak_skips_node_that_created_swarm(tmp_path: Path) -> None:
     assert "founder" not in hostnames
     assert "mgr-01" in hostnames
     assert len(report.nodes) == len(service.backend.list_nodes()) - 1
+
+
+def listed_node(node_id: str, hostname: str) -> NodeInfo:
+    return NodeInfo(
+        id=node_id,
+        hostname=hostname,
+        role=Role.WORKER,
+        address="192.0.2.201",
+        status="ready",
+        availability="active",
+        created_at=START,
+        engine_version="20.10.24",
+    )
+
+
+def test_shared_hostnames_get_node_ids() -> None:
+    from swarmtui.tui.leak import node_rows
+
+    nodes = (
+        listed_node("a" * 25, "vm"),
+        listed_node("b" * 25, "vm"),
+        listed_node("c" * 25, "db-1"),
+    )
+
+    names = [str(row[1]) for row in node_rows(nodes, "bold red")]
+
+    assert names == [f"vm ({'a' * 12})", f"vm ({'b' * 12})", "db-1"]

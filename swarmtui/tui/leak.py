@@ -6,6 +6,7 @@ back as messages nested in the screen, and only the handlers touch widgets.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -31,14 +32,22 @@ if TYPE_CHECKING:
 
 
 def node_rows(nodes: tuple[NodeInfo, ...], manager_style: str) -> list[list[Text]]:
-    """Turn nodes into table rows; manager rows are marked and styled."""
+    """Turn nodes into table rows; manager rows are marked and styled.
+
+    A hostname that several of the nodes share is followed by the node's
+    short ID, because the ID column is the last one and often off screen.
+    """
+    hostnames = Counter(node.hostname for node in nodes)
     rows = []
     for node in nodes:
         manager = node.role is Role.MANAGER
         style = manager_style if manager else ""
+        name = node.hostname or node.id[:12]
+        if node.hostname and hostnames[node.hostname] > 1:
+            name = f"{node.hostname} ({node.id[:12]})"
         cells = [
             "!" if manager else "",
-            node.hostname or node.id[:12],
+            name,
             "MANAGER" if manager else "worker",
             node.address or "-",
             format_utc(node.created_at) if node.created_at else "-",
