@@ -673,6 +673,20 @@ def test_audit_lines_for_every_action(
             "old_key_fingerprint": "kfp:a",
             "new_key_fingerprint": "kfp:b",
         },
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "join-window-open",
+            "window_id": "e38dcfbe429b",
+            "until": "2026-01-01T00:10:00Z",
+            "max_joins": None,
+        },
+        {
+            "time": "2026-01-01T00:00:00Z",
+            "action": "join-window-open",
+            "window_id": "e38dcfbe429c",
+            "until": None,
+            "max_joins": 3,
+        },
     ]
     lines = [render_line(event) for event in events]
     assert lines[0].endswith("copy  -  -  -")
@@ -680,6 +694,10 @@ def test_audit_lines_for_every_action(
     assert "2 node(s) joined; reason: joins" in lines[2]
     assert "0 node(s) joined since 2025-12-31T00:00:00Z" in lines[3]
     assert "new key fingerprint kfp:b" in lines[4]
+    assert lines[5].endswith(
+        "window e38dcfbe429b; until 2026-01-01T00:10:00Z, max joins -"
+    )
+    assert lines[6].endswith("window e38dcfbe429c; until -, max joins 3")
 
 
 @pytest.mark.parametrize(

@@ -114,6 +114,10 @@ def event_details(event: Mapping[str, Any]) -> str:
         details += f"; node {str(event['node_id'])[:12]}"
     if event.get("window_id"):
         details += f"; window {event['window_id']}"
+    if "until" in event or "max_joins" in event:
+        # The limits of a join window as it was opened.
+        details += f"; until {event.get('until') or '-'}"
+        details += f", max joins {event.get('max_joins') or '-'}"
     if event.get("nodes_joined") is not None:
         details += f"; {event['nodes_joined']} node(s) joined"
         if event.get("since"):
