@@ -1922,6 +1922,7 @@ async def test_earlier_unknown_rotation_settled(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await settle(app, pilot)
+        worker_meta = str(app.query_one("#worker-meta", Static).content)
 
     outcomes = [
         event
@@ -1939,7 +1940,9 @@ async def test_earlier_unknown_rotation_settled(
     if took_effect:
         assert outcomes[0]["result"] == "took-effect"
         assert "took effect, or the token was rotated again since" in notices[0]
+        assert "rotated at 2026-12-04 11:00 UTC (audit record)" in worker_meta
     else:
+        assert "audit record" not in worker_meta
         assert outcomes[0]["result"] == "not-rotated"
         assert "did not take effect" in notices[0]
 

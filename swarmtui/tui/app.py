@@ -849,9 +849,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
                         # NOTE: a changed token may also come from a later
                         # rotation by another tool, which the record cannot show.
                         after = view.token_fingerprint(role)
-                        settled.append(
-                            SettledRotation(role, before, after, recorded_at)
-                        )
+                        outcome = SettledRotation(role, before, after, recorded_at)
+                        settled.append(outcome)
+                        known = origins.get(role)
+                        if (
+                            outcome.took_effect
+                            and recorded_at is not None
+                            and (known is None or known.source != "audit")
+                        ):
+                            # The record written below dates the token by the
+                            # rotation, as the next lookup will find it.
+                            origins[role] = TokenOrigin(after, recorded_at, "audit")
                         self._record_outcome(
                             role,
                             view,
