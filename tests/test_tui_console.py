@@ -688,6 +688,27 @@ async def test_help_lists_every_key(tmp_path: Path) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
+@pytest.mark.parametrize("demo", [True, False])
+async def test_help_lists_join_on_demo_only(tmp_path: Path, demo: bool) -> None:
+    from rich.console import Console
+
+    backend = demo_backend(tmp_path)
+    service = TokenService(backend if demo else DelegatingBackend(backend))
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table", Static).content
+        console = Console(width=100, record=True)
+        console.print(table)
+        text = console.export_text()
+
+    assert ("Join a simulated node" in text) is demo
+    assert "Paste a token and find out whether it is live" in text
+
+
 async def test_palette_runs_reveal(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

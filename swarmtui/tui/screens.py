@@ -198,11 +198,15 @@ class HelpScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         rows: list[tuple[str, str | Text]] = []
+        # A join can be tried on the demo swarm only.
+        can_try_join = getattr(self.app, "can_try_join", lambda: True)
         for number, (name, members) in enumerate(help_sections()):
             if number:
                 rows.append(("", ""))
             rows.append(("", Text(name, style="bold underline")))
             for item in members:
+                if item.action == "try_join" and not can_try_join():
+                    continue
                 rows.append((self.app.get_key_display(item.binding()), item.help))
         rows.append(("ctrl+p", "Open the command palette with the same actions."))
         rows.append(("tab", "Move between buttons; enter or space presses one."))
