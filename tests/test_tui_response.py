@@ -1902,6 +1902,25 @@ async def test_unlock_reveal_scrolls_pane_into_view(tmp_path: Path) -> None:
         assert body.region.contains_region(key_line.region)
 
 
+@pytest.mark.parametrize(("key", "role"), [("w", Role.WORKER), ("m", Role.MANAGER)])
+async def test_pane_key_shows_whole_pane(tmp_path: Path, key: str, role: Role) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+        pane = app.query_one(f"#{role}-pane", TokenPane)
+        assert not in_view(app, pane)
+
+        await pilot.press(key)
+        await settle(app, pilot)
+
+        assert in_view(app, pane)
+        assert app.focused is pane.first_button
+
+
 async def test_new_unlock_key_is_masked(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     enable_autolock(backend)

@@ -1393,8 +1393,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         main = self._attached_main_screen()
         if main is not None:
             # At once, unlike Widget.focus, so that a Tab typed right after
-            # the key moves on from this pane.
-            main.set_focus(self._panes[chosen].first_button)
+            # the key moves on from this pane. The whole pane is scrolled into
+            # view, not just its row of buttons.
+            main.set_focus(self._panes[chosen].first_button, scroll_visible=False)
+            self._scroll_to_pane(chosen)
 
     # -- actions: rotate --------------------------------------------------------
 
