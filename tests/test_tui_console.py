@@ -1082,6 +1082,31 @@ async def test_settings_rejects_bad_interval(tmp_path: Path, typed: str) -> None
         assert str(app.screen.query_one("#settings-error", Static).content) == ""
 
 
+async def test_settings_error_keeps_save_visible(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), config_path=tmp_path / "config.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#poll-interval", Input).value = "x"
+        save = screen.query_one("#save", Button)
+        save.focus()
+        await pilot.pause()
+
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+
+        assert isinstance(app.screen, SettingsScreen)
+        message = screen.query_one("#settings-error", Static)
+        assert str(message.content).startswith("Invalid poll interval 'x'.")
+        dialog = screen.query_one(".dialog")
+        visible = dialog.scrollable_content_region
+        assert visible.contains_region(save.region)
+        assert visible.contains_region(message.region)
+
+
 async def test_settings_interval_keeps_typed_text(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     app = make_app(demo_service(tmp_path), config_path=config)

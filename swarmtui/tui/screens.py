@@ -523,9 +523,18 @@ class SettingsScreen(DialogScreen[Settings | None]):
             if self.write is not None:
                 self.write(settings)
         except ConfigError as error:
-            self.query_one("#settings-error", Static).update(str(error))
+            message = self.query_one("#settings-error", Static)
+            message.update(str(error))
+            # The message makes the form taller, which can push the focused
+            # button out of a small dialog's view.
+            self.call_after_refresh(self._show_error_and_focus, message)
             return
         self.dismiss(settings)
+
+    def _show_error_and_focus(self, message: Static) -> None:
+        message.scroll_visible(animate=False)
+        if self.focused is not None:
+            self.focused.scroll_visible(animate=False)
 
     @on(Input.Changed, "#poll-interval")
     def _clear_error(self) -> None:
