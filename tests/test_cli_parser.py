@@ -464,6 +464,9 @@ def test_help_fits_80_columns(
     lines = result.stdout.splitlines()
     assert len(lines) > 5
     assert [line for line in lines if len(line) > 80] == []
+    # Every command that runs something lists its exit codes.
+    if command not in (["join-window"], ["join-window", "open"]):
+        assert "exit codes:" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from swarmtui.audit import default_audit_path, read_audit
-from swarmtui.cli import file_path
+from swarmtui.cli import HelpFormatter, file_path
 from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.errors import ExitCode
 from swarmtui.text import terminal_safe
@@ -21,6 +21,13 @@ from swarmtui.tokens import redact
 
 NAME = "audit"
 NEEDS_SERVICE = False
+EPILOG = """\
+exit codes:
+  0  the events were listed, or stderr says that none matched
+  1  standard output cannot be written
+  2  invalid command line, such as a --since time that cannot be read
+  7  the audit file cannot be read: a folder, a FIFO, or a read error
+"""
 
 
 def add_parser(subparsers: Any) -> str:
@@ -31,6 +38,8 @@ def add_parser(subparsers: Any) -> str:
         "file is $SWARMTUI_AUDIT_FILE, else the config file's audit_file, else "
         "'audit.jsonl' in the user state folder. No engine is contacted. "
         "Damaged lines are skipped and reported on stderr.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--since",

@@ -12,12 +12,20 @@ from typing import Any
 
 from swarmtui.backends.base import UpdateOutOfSequence
 from swarmtui.backends.demo import DemoBackend
+from swarmtui.cli import HelpFormatter
 from swarmtui.errors import ExitCode, SwarmTuiError, UnsupportedError
 from swarmtui.service import TokenService
 
 NAME = "demo-autolock"
 # Read-and-update rounds before a change by another process is reported.
 ATTEMPTS = 3
+EPILOG = f"""\
+exit codes:
+  0  autolock on the demo swarm is on or off, as requested
+  1  the engine is not the demo swarm: add --demo
+  6  other processes changed the demo swarm in each of {ATTEMPTS} attempts
+  7  the demo state file cannot be read or written
+"""
 
 
 class AutolockConflictError(SwarmTuiError):
@@ -35,6 +43,8 @@ def add_parser(subparsers: Any) -> str:
         "'docker swarm update --autolock=true|false' does on a real swarm. "
         "With autolock on, the console shows the unlock key pane (keys u, y "
         "and U). The key itself is not printed.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("state", choices=["on", "off"], help="on or off")
     return NAME

@@ -7,11 +7,18 @@ import sys
 from typing import Any
 
 from swarmtui.backends.demo import DemoBackend, display_path
+from swarmtui.cli import HelpFormatter
 from swarmtui.errors import ExitCode, UnsupportedError
 from swarmtui.service import TokenService
 from swarmtui.tokens import redact
 
 NAME = "demo-reset"
+EPILOG = """\
+exit codes:
+  0  a new demo swarm was started
+  1  the engine is not the demo swarm: add --demo
+  7  the demo state file or its backup cannot be read or written
+"""
 
 
 def add_parser(subparsers: Any) -> str:
@@ -24,6 +31,8 @@ def add_parser(subparsers: Any) -> str:
         "folder, a FIFO, a link to a device, a file over 1 MiB) is renamed to "
         "that name instead. With --demo-seed, the new swarm is made from that "
         "seed.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
     return NAME
 

@@ -7,12 +7,24 @@ import json
 import sys
 from typing import Any
 
-from swarmtui.cli import deferred_quit_signals
+from swarmtui.cli import HelpFormatter, deferred_quit_signals
 from swarmtui.errors import ExitCode
 from swarmtui.models import Role, SwarmView
 from swarmtui.service import TokenService
 
 NAME = "join-token"
+EPILOG = """\
+exit codes:
+  0  success
+  1  other failure, such as a standard output that cannot be written
+  2  invalid command line or endpoint selection
+  3  engine unreachable, permission denied on its socket, TLS handshake
+     failed, timed out, or a rotation whose outcome is unknown
+  4  the node cannot serve: not in a swarm, a worker, locked, or not ready
+  5  API version too old
+  6  conflict (--rotate): another admin changed the swarm; nothing rotated
+  7  the demo state file cannot be used (--demo)
+"""
 
 
 def add_parser(subparsers: Any) -> str:
@@ -25,6 +37,8 @@ def add_parser(subparsers: Any) -> str:
         "says which token was rotated), the token alone (-q) or the JSON "
         "document (--json). With -q or --json, the rotation line goes to "
         "stderr.",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "role",
