@@ -376,11 +376,7 @@ def test_join_window_outlasts_paused_engine(
 ) -> None:
     manager = daemons.swarm()
     old_worker = join_token(manager, "worker")
-    environment = clean_environment(
-        DOCKER_HOST=manager.host,
-        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
-        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
-    )
+    environment = window_environment(manager, tmp_path)
     # A 9 second window; dockerd is paused for 3 s of it, longer than the
     # 1 s timeout of each poll.
     arguments = (
@@ -414,6 +410,15 @@ def test_join_window_outlasts_paused_engine(
     assert WindowStore(tmp_path / "windows.json").load() == []
 
 
+def window_environment(manager: Daemon, tmp_path: Path) -> dict[str, str]:
+    """Return the environment of a swarmtui that opens windows on `manager`."""
+    return clean_environment(
+        DOCKER_HOST=manager.host,
+        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
+        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
+    )
+
+
 @pytest.mark.parametrize(
     ("signum", "stopped"),
     [
@@ -426,11 +431,7 @@ def test_join_window_signal_rotates_real_engine(
 ) -> None:
     manager = daemons.swarm()
     old_worker = join_token(manager, "worker")
-    environment = clean_environment(
-        DOCKER_HOST=manager.host,
-        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
-        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
-    )
+    environment = window_environment(manager, tmp_path)
     arguments = ("join-window", "open", "worker", "--minutes", "60", "-q")
     with started_swarmtui(*arguments, environment=environment) as process:
         assert process.stdout is not None
@@ -456,11 +457,7 @@ def test_join_window_signal_counts_joins_real_engine(
 ) -> None:
     manager = daemons.swarm()
     old_worker = join_token(manager, "worker")
-    environment = clean_environment(
-        DOCKER_HOST=manager.host,
-        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
-        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
-    )
+    environment = window_environment(manager, tmp_path)
     arguments = ("join-window", "open", "worker", "--minutes", "60", "--poll", "0.2")
     lines: list[str] = []
     joined_line = threading.Event()
@@ -537,11 +534,7 @@ def test_join_window_ends_after_docker_rotation(
 ) -> None:
     manager = daemons.swarm()
     old_worker = join_token(manager, "worker")
-    environment = clean_environment(
-        DOCKER_HOST=manager.host,
-        SWARMTUI_AUDIT_FILE=str(tmp_path / "audit.jsonl"),
-        SWARMTUI_WINDOWS_FILE=str(tmp_path / "windows.json"),
-    )
+    environment = window_environment(manager, tmp_path)
     arguments = ("join-window", "open", "worker", "--minutes", "60", "--poll", "0.2")
     arguments = (*arguments, "-q")
     with started_swarmtui(*arguments, environment=environment) as process:

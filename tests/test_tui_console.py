@@ -669,19 +669,24 @@ async def test_focus_keys_pick_pane(tmp_path: Path) -> None:
 # -- screens, palette -----------------------------------------------------------
 
 
+async def open_help_text(app: SwarmConsole, pilot: Any) -> str:
+    """Open the help screen and return its table of keys as plain text."""
+    from rich.console import Console
+
+    await pilot.press("question_mark")
+    await pilot.pause()
+    assert isinstance(app.screen, HelpScreen)
+    table = app.screen.query_one("#help-table", Static).content
+    console = Console(width=100, record=True)
+    console.print(table)
+    return console.export_text()
+
+
 async def test_help_lists_every_key(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        table = app.screen.query_one("#help-table", Static).content
-        from rich.console import Console
-
-        console = Console(width=100, record=True)
-        console.print(table)
-        text = console.export_text()
+        text = await open_help_text(app, pilot)
         for key in ("c ", "t ", "v ", "r ", "w ", "m ", "^r", "? ", "q ", "s ", "k "):
             assert key in text, key
         await pilot.press("escape")
@@ -690,20 +695,12 @@ async def test_help_lists_every_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("demo", [True, False])
 async def test_help_lists_join_on_demo_only(tmp_path: Path, demo: bool) -> None:
-    from rich.console import Console
-
     backend = demo_backend(tmp_path)
     service = TokenService(backend if demo else DelegatingBackend(backend))
     app = make_app(service)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        table = app.screen.query_one("#help-table", Static).content
-        console = Console(width=100, record=True)
-        console.print(table)
-        text = console.export_text()
+        text = await open_help_text(app, pilot)
 
     assert ("Join a simulated node" in text) is demo
     assert "Paste a token and find out whether it is live" in text
