@@ -669,6 +669,23 @@ async def test_focus_keys_pick_pane(tmp_path: Path) -> None:
 # -- screens, palette -----------------------------------------------------------
 
 
+async def test_small_confirm_shows_buttons(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(40, 12)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "r")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ConfirmRotateScreen)
+        cancel = screen.query_one("#cancel", Button)
+        confirm = screen.query_one("#confirm", Button)
+        visible = screen.query_one(".dialog").scrollable_content_region
+
+        assert screen.focused is cancel
+        assert visible.contains_region(cancel.region)
+        assert visible.contains_region(confirm.region)
+
+
 async def open_help_text(app: SwarmConsole, pilot: Any) -> str:
     """Open the help screen and return its table of keys as plain text."""
     from rich.console import Console

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from swarmtui.ca import CaInfo, describe_ca, mismatched_token_roles
@@ -119,7 +119,7 @@ class CaScreen(DialogScreen[None]):
             table.add_row("Expires", expiry)
             table.add_row("CA digest", info.token_digest)
             details = Static(table, id="ca-details")
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Root CA of the swarm", classes="dialog-title")
             yield details
             for warning in ca_warnings(self.view):

@@ -13,7 +13,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from swarmtui.models import NodeInfo, Role
@@ -178,7 +178,7 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
         self.role = role
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Open a join window", classes="dialog-title")
             yield Static(
                 "Swarm tokens never expire. A join window rotates the role's "
@@ -342,7 +342,7 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
         self.rotates_manager = any(window.role is Role.MANAGER for window in windows)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             title = (
                 "A join window is still open"
                 if len(self.windows) == 1
@@ -416,7 +416,7 @@ class DueWindowsScreen(DialogScreen[bool]):
             f"{format_utc(window.opened_at)}: {reason}"
             for window, reason in self.windows
         )
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Join windows are due", classes="dialog-title")
             yield Static(
                 "These join windows should have closed while no console was "

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
@@ -274,7 +274,7 @@ class ConfirmRotateScreen(ConfirmScreen):
 
     def compose(self) -> ComposeResult:
         role = self.role
-        with Vertical(classes=f"dialog -{role}"):
+        with VerticalScroll(classes=f"dialog -{role}", can_focus=False):
             yield Label(f"Rotate the {role} token?", classes="dialog-title")
             yield Static(
                 f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}",
@@ -319,7 +319,7 @@ class ConflictScreen(ConfirmScreen):
         self.fresh = fresh
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("The swarm changed before the rotation", classes="dialog-title")
             yield Static(
                 "Nothing was rotated, because the swarm changed after the "
@@ -586,7 +586,7 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         self.live_role: Role | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Check a token", classes="dialog-title")
             yield Static(
                 "Paste a join token to find out whether it is live in this swarm "
@@ -689,7 +689,7 @@ class TryJoinScreen(DialogScreen[bool]):
         self.joined = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Try a join (demo swarm)", classes="dialog-title")
             yield Static(
                 "Paste a token and name the new node; the demo swarm accepts or "

@@ -7,7 +7,7 @@ rotates the key in thread workers.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from swarmtui.models import SwarmView
@@ -114,7 +114,7 @@ class ConfirmUnlockRotateScreen(ConfirmScreen):
         self.view = view
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label("Rotate the unlock key?", classes="dialog-title")
             yield Static(
                 f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}",
