@@ -270,7 +270,9 @@ def test_rotation_after_leaving_swarm_explains(daemons: DaemonPool) -> None:
         "engine_info",
     ]
     assert "not part of a swarm" in str(caught.value)
-    assert "create a swarm with 'docker swarm init'" in caught.value.hint
+    assert f"create a swarm with 'docker -H {swarm.host} swarm init'" in (
+        caught.value.hint
+    )
 
 
 def test_new_swarm_conflict_reports_fresh_node(daemons: DaemonPool) -> None:
