@@ -1106,11 +1106,14 @@ async def test_settings_error_keeps_save_visible(tmp_path: Path) -> None:
         screen.query_one("#poll-interval", Input).value = "x"
         save = screen.query_one("#save", Button)
         save.focus()
-        await pilot.pause()
+        # Focus scrolls the dialog with an animation, which a key typed at
+        # once would interrupt.
+        await pilot.wait_for_scheduled_animations()
 
         await pilot.press("enter")
         await pilot.pause()
         await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
 
         assert isinstance(app.screen, SettingsScreen)
         message = screen.query_one("#settings-error", Static)

@@ -233,6 +233,22 @@ class HelpScreen(Screen[None]):
         self.dismiss(None)
 
 
+class FormError(Static):
+    """The error line of a form, kept in view with the focused widget.
+
+    A message makes the form taller, which can push the focused button out
+    of a small dialog's view. The new size is known once the line resizes.
+    """
+
+    def on_resize(self) -> None:
+        if not str(self.content):
+            return
+        self.scroll_visible(animate=False)
+        focused = self.screen.focused
+        if focused is not None:
+            focused.scroll_visible(animate=False)
+
+
 class ConfirmScreen(DialogScreen[bool]):
     """Base of the yes/no dialogs: Cancel has the focus, Escape and q cancel.
 
@@ -491,7 +507,7 @@ class SettingsScreen(DialogScreen[Settings | None]):
                     id="theme",
                     compact=True,
                 )
-            yield Static("", id="settings-error", markup=False)
+            yield FormError("", id="settings-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Save", id="save", variant="primary", compact=True)
@@ -523,18 +539,9 @@ class SettingsScreen(DialogScreen[Settings | None]):
             if self.write is not None:
                 self.write(settings)
         except ConfigError as error:
-            message = self.query_one("#settings-error", Static)
-            message.update(str(error))
-            # The message makes the form taller, which can push the focused
-            # button out of a small dialog's view.
-            self.call_after_refresh(self._show_error_and_focus, message)
+            self.query_one("#settings-error", FormError).update(str(error))
             return
         self.dismiss(settings)
-
-    def _show_error_and_focus(self, message: Static) -> None:
-        message.scroll_visible(animate=False)
-        if self.focused is not None:
-            self.focused.scroll_visible(animate=False)
 
     @on(Input.Changed, "#poll-interval")
     def _clear_error(self) -> None:
