@@ -779,6 +779,7 @@ def _rotate_and_forget(
         # 'join-window forget', which takes no close lock, removed the window
         # meanwhile.
         return WindowClosed(window=window, reason=reason, joined=joined, rotation=None)
+    joined = _joins_at_close(service, window, joined)
     service.record(
         "join-window-closed",
         roles=[window.role],
@@ -795,6 +796,26 @@ def _rotate_and_forget(
         rotation=rotation,
         store_error=store_error,
     )
+
+
+def _joins_at_close(
+    service: TokenService, window: JoinWindow, joined: tuple[NodeInfo, ...]
+) -> tuple[NodeInfo, ...]:
+    """Add to `joined` the nodes that joined since the caller last counted.
+
+    A close by a signal, by the user or by a rotation elsewhere comes
+    between two polls, so the node list is read once more. The token no
+    longer joins anything by then. When the list cannot be read, the count
+    stays as the caller had it.
+    """
+    try:
+        nodes = service.backend.list_nodes()
+    except SwarmTuiError as error:
+        log.info("join window %s: nodes not listed at close: %s", window.id, error)
+        return joined
+    counted = {node.id for node in joined}
+    later = evaluate(window, nodes, datetime.now(UTC)).joined
+    return (*joined, *(node for node in later if node.id not in counted))
 
 
 def token_rotated_since(window: JoinWindow, view: SwarmView) -> bool:

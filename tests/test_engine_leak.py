@@ -489,11 +489,36 @@ def test_join_window_signal_counts_joins_real_engine(
     ).stdout.strip()
     assert process.returncode == 0, output
     assert address
-    assert f"({address}), 1 so far" in output, output
+    assert f"({address}), node {newcomer.node_id()[:12]}, 1 so far" in output, output
     events = read_audit(tmp_path / "audit.jsonl").events
     closed = [event for event in events if event["action"] == "join-window-closed"]
     assert len(closed) == 1
     assert closed[0]["nodes_joined"] == 1
+    assert join_token(manager, "worker") != old_worker
+
+
+def test_join_between_polls_counted_real_engine(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    old_worker = join_token(manager, "worker")
+    environment = window_environment(manager, tmp_path)
+    # One poll at the start, the next one after the signal.
+    arguments = ("join-window", "open", "worker", "--minutes", "60", "--poll", "60")
+    with started_swarmtui(*arguments, "-q", environment=environment) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == old_worker
+        newcomer = daemons.daemon()
+        joined, join_error = join(newcomer, manager, old_worker)
+        assert joined, join_error
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=CLI_TIMEOUT)
+
+    assert process.returncode == 0, stderr
+    assert f"node {newcomer.node_id()[:12]}, 1 so far" in stderr
+    events = read_audit(tmp_path / "audit.jsonl").events
+    closed = [event for event in events if event["action"] == "join-window-closed"]
+    assert [event["nodes_joined"] for event in closed] == [1]
     assert join_token(manager, "worker") != old_worker
 
 

@@ -876,6 +876,21 @@ def test_watch_waits_at_most_an_hour(
     assert [node.hostname for node in watch.joined] == ["late"]
 
 
+def test_close_counts_joins_since_last_poll(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    backend = DemoBackend(path=tmp_path / "demo.toml", seed=2)
+    service = TokenService(backend, audit=audit)
+    store = WindowStore(tmp_path / "windows.json")
+    opened, view = open_window(service, Role.WORKER, minutes=5, store=store)
+    backend.join(view.worker_token, "late", "127.0.4.91")
+
+    closed = close_window(service, opened, CloseReason.BY_USER, joined=(), store=store)
+
+    assert [node.hostname for node in closed.joined] == ["late"]
+    assert audit.events[-1][0] == "join-window-closed"
+    assert audit.events[-1][1]["nodes_joined"] == 1
+
+
 def test_cli_watch_failure_closes_window(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,

@@ -342,8 +342,8 @@ class _Watch:
             self.announced.add(node.id)
             address = node.address or "address not reported yet"
             print(
-                f"joined: {node.hostname or node.id[:12]} ({address}), "
-                f"{len(self.announced)} so far",
+                f"joined: {node.hostname or node.id[:12]} ({address}), node "
+                f"{node.id[:12]}, {len(self.announced)} so far",
                 file=sys.stderr,
                 flush=True,
             )
@@ -421,6 +421,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     watch.announce(closing=True)
     try:
         closed = close_window(service, window, reason, joined=watch.joined, store=store)
+        # The close lists the nodes once more, for joins since the last poll.
+        watch.joined = closed.joined
+        watch.announce(closing=True)
     except WindowOfOtherSwarmError as error:
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
