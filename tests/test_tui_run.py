@@ -33,6 +33,7 @@ from tui_support import DelegatingBackend, FailingBackend, HangingBackend, demo_
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import parse_command_line
 from swarmtui.errors import EngineUnreachableError
+from swarmtui.history import FileTokenHistory
 from swarmtui.models import EngineInfo, Role, SwarmView
 from swarmtui.service import TokenService
 from swarmtui.tokens import mask_token
@@ -311,6 +312,28 @@ async def test_console_shows_early_read(tmp_path: Path) -> None:
         assert mask_token(app.view.worker_token) in command_text
     # One read by EarlyRead and one by this test: the app read nothing itself.
     assert backend.reads == 2
+
+
+async def test_early_read_first_sight_unchanged(tmp_path: Path) -> None:
+    history = FileTokenHistory(tmp_path / "history.json")
+    service = TokenService(demo_backend(tmp_path), history=history)
+    early = EarlyRead(service)
+    early.take()
+    app = SwarmConsole(service=service, early_read=early, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        metas = [str(app.query_one(f"#{role}-meta", Static).content) for role in Role]
+
+    # The history recorded the tokens during the early read, before the app.
+    assert app.view is not None
+    assert history.first_seen(
+        app.view.cluster_id, Role.WORKER, app.view.worker_fingerprint
+    )
+    for meta in metas:
+        assert meta.endswith("unchanged since the console started")
 
 
 async def test_console_shows_early_read_error(tmp_path: Path) -> None:

@@ -403,7 +403,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.token_origins: dict[Role, TokenOrigin] = {}
         # On the token history's clock: a first sight recorded from then on
         # is this console's own read, which its panes describe already.
-        self._history_since = datetime.now(UTC)
+        self._history_since = (
+            early_read.started_at if early_read is not None else datetime.now(UTC)
+        )
         self._last_role = Role.WORKER
         self._sequence = 0
         self._accept_from = 0

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.config import default_config_path, load_usable_settings
@@ -167,6 +168,9 @@ class EarlyRead:
 
     def __init__(self, service: TokenService) -> None:
         self._service = service
+        # Before the read, which records in the token history when it first
+        # saw each token.
+        self.started_at = datetime.now(UTC)
         self._done = threading.Event()
         self._view: SwarmView | None = None
         self._error: BaseException | None = None
