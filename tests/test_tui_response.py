@@ -1873,6 +1873,62 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
         assert inner.unlock_key() == key
 
 
+async def test_quit_waits_for_unlock_rotation(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    old_key = inner.unlock_key()
+    backend = HangingUpdateBackend(inner)
+    app = make_app(TokenService(backend), tmp_path)
+    notes = capture_notifications(app)
+    try:
+        async with app.run_test(size=(100, 36)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("U")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ConfirmUnlockRotateScreen)
+            await pilot.click("#confirm")
+            assert await asyncio.to_thread(backend.entered.wait, 5)
+
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running
+            assert any("Press q again to quit now" in note for note in notes)
+
+            backend.release.set()
+            await settle(app, pilot)
+            assert app.is_running
+            assert inner.unlock_key() != old_key
+
+            # Once the rotation has ended, q quits as usual.
+            await pilot.press("q")
+            await pilot.pause()
+            assert not app.is_running
+    finally:
+        backend.release.set()
+
+
+async def test_second_quit_ends_unlock_rotation(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    backend = HangingUpdateBackend(inner)
+    app = make_app(TokenService(backend), tmp_path)
+    try:
+        async with app.run_test(size=(100, 36)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("U")
+            await settle(app, pilot)
+            await pilot.click("#confirm")
+            assert await asyncio.to_thread(backend.entered.wait, 5)
+
+            await pilot.press("q")
+            await pilot.pause()
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert not app.is_running
+    finally:
+        backend.release.set()
+
+
 async def test_locked_swarm_without_key_hides_pane(tmp_path: Path) -> None:
     inner = demo_backend(tmp_path)
     backend = FailingBackend(inner, None)

@@ -83,6 +83,8 @@ class ConsoleHost(_AppBase):
 
         def _notify_osc52_sent(self, subject: str) -> None: ...
 
+        def _quit_during_unlock_rotation(self) -> bool: ...
+
     def _rotating_leak_dialog(self) -> Any:
         """Return the leak response dialog while it rotates both tokens, else None.
 

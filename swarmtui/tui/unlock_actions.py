@@ -66,6 +66,8 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_stale = False
         # True while this console's rotation of the unlock key runs.
         self._unlock_rotating = False
+        # Set by the first quit key during that rotation: a second one quits.
+        self._unlock_quit_requested = False
         # The key this console rotated to, and the note shown with it.
         self._unlock_rotated: tuple[str, str] = ("", "")
         # When the key shown was read.
@@ -255,6 +257,27 @@ class UnlockKeyActions(ConsoleHost):
         self._record_unlock("copy-unlock-key", view)
         self._notify_osc52_sent("Unlock key")
 
+    def _quit_during_unlock_rotation(self) -> bool:
+        """Ask again before quitting while the unlock key is rotated.
+
+        Return True when the quit key was handled here. The console stays
+        open after the rotation, so that the new key can be stored.
+        """
+        if not self._unlock_rotating:
+            return False
+        if self._unlock_quit_requested:
+            self.exit()
+            return True
+        self._unlock_quit_requested = True
+        self.notify(
+            "The unlock key is still being rotated; store the new key once it "
+            "is shown. Press q again to quit now, which leaves the rotation's "
+            "outcome unknown.",
+            severity="warning",
+            timeout=12,
+        )
+        return True
+
     def _unlock_key_changing(self) -> bool:
         """Return True, after a notice, while the key is rotated or read again."""
         if self._unlock_rotating:
@@ -327,6 +350,7 @@ class UnlockKeyActions(ConsoleHost):
 
     def on_unlock_key_rotated(self, message: UnlockKeyRotated) -> None:
         self._unlock_rotating = False
+        self._unlock_quit_requested = False
         result = message.result
         self.unlock_key_text = message.key
         self.unlock_revealed = False
@@ -349,6 +373,7 @@ class UnlockKeyActions(ConsoleHost):
 
     def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
         self._unlock_rotating = False
+        self._unlock_quit_requested = False
         error = message.error
         self._show_calls_running()
         text = f"Rotating the unlock key failed. {error}"

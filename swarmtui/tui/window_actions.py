@@ -679,7 +679,7 @@ class JoinWindowActions(ConsoleHost):
         return [*self.join_windows.values(), *later]
 
     async def action_quit(self) -> None:
-        if self._quit_during_leak_response():
+        if self._quit_during_leak_response() or self._quit_during_unlock_rotation():
             return
         if self._rotating is not None and not self._quit_after_rotation:
             # A second q quits at once; the exit then records the rotation.
