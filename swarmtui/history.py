@@ -116,13 +116,7 @@ def validate_document(document: Any) -> dict[str, Any]:
                 raise HistoryFormatError(f"{where}.current.{role} is not valid")
             if not _FINGERPRINT.fullmatch(value):
                 raise HistoryFormatError(f"{where}.current.{role} is not a fingerprint")
-        seen = cluster.get("seen", {})
-        if not isinstance(seen, dict):
-            raise HistoryFormatError(f"{where}.seen must be an object")
-        for role, value in seen.items():
-            if role not in _ROLES:
-                raise HistoryFormatError(f"{where}.seen.{role} is not valid")
-            _check_time(value, f"{where}.seen.{role}")
+        _drop_bad_seen_times(cluster, where)
         retired = cluster.get("retired", {})
         if not isinstance(retired, dict):
             raise HistoryFormatError(f"{where}.retired must be an object")
@@ -133,6 +127,29 @@ def validate_document(document: Any) -> dict[str, Any]:
                 )
             _check_entry(entry, f"{where}.retired[{key}]", "retired_at")
     return document
+
+
+def _drop_bad_seen_times(cluster: dict[str, Any], where: str) -> None:
+    """Remove the first-seen times of a cluster that cannot be used.
+
+    They only date the current tokens, so a bad one is dropped with a log
+    line rather than setting the whole history aside with its retired tokens.
+    """
+    seen = cluster.get("seen")
+    if seen is None:
+        return
+    if not isinstance(seen, dict):
+        log.info("token history: %s.seen is not an object; dropped", where)
+        del cluster["seen"]
+        return
+    for role, value in list(seen.items()):
+        try:
+            if role not in _ROLES:
+                raise HistoryFormatError(f"{where}.seen.{role} is not a role")
+            _check_time(value, f"{where}.seen.{role}")
+        except HistoryFormatError as error:
+            log.info("token history: %s; dropped", error)
+            del seen[role]
 
 
 class FileTokenHistory:
