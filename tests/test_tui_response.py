@@ -666,7 +666,8 @@ async def test_read_keeps_close_in_status(tmp_path: Path, background: bool) -> N
         backend.stall.clear()
 
     assert during_read == closing
-    assert after_failure != closing
+    # The engine still fails, and a read after the close says so.
+    assert after_failure.startswith("Retrying every")
 
 
 async def test_two_window_closes_status_names_none(tmp_path: Path) -> None:

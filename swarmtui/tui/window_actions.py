@@ -550,6 +550,9 @@ class JoinWindowActions(ConsoleHost):
         window = message.window
         self._windows_closing.discard(window.id)
         self._show_calls_running()
+        # A read that ended during the close was dropped, so the screen could
+        # still show the state from before it; read the swarm again.
+        self._read_after_current()
         if self._quit_when_closed:
             self._quit_when_closed = False
             self._quit_now_offered = False
