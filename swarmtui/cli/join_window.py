@@ -71,6 +71,26 @@ exit codes:
      closed
   2  invalid arguments
   3-6  as for every command: engine, node state, API version, conflict
+  7  the demo state file cannot be used (--demo)
+"""
+
+
+CLOSE_EXIT_HELP = """\
+exit codes:
+  0  every window was closed and its token rotated (or had been already),
+     or no window was to be closed
+  1  a close failed, and its window stays stored; or the window file is
+     damaged or stayed locked
+  2  invalid arguments
+  3-6  as for every command: engine, node state, API version, conflict
+  7  the demo state file cannot be used (--demo)
+"""
+FILE_EXIT_HELP = """\
+exit codes:
+  0  done (list: also when no window is stored)
+  1  the window is not stored (forget), the window file is damaged or
+     stayed locked, or stdout cannot be written
+  2  invalid arguments
 """
 
 
@@ -122,6 +142,8 @@ def add_parser(subparsers: Any) -> str:
         description="Print the join command of ROLE on stdout, then block "
         "until the window closes and rotate the token. Ctrl+C, SIGTERM or "
         "SIGHUP closes the window at once and rotates too.",
+        epilog=EXIT_HELP,
+        formatter_class=HelpFormatter,
     )
     opener.add_argument(
         "role",
@@ -160,19 +182,28 @@ def add_parser(subparsers: Any) -> str:
         help="rotate the stored windows of this swarm that are due",
         description="Close the stored windows of this swarm whose time has "
         "passed or whose join count is reached, rotating their tokens.",
+        epilog=CLOSE_EXIT_HELP,
+        formatter_class=HelpFormatter,
     )
     commands.add_parser(
         "close-all",
         help="close every stored window of this swarm now, rotating the tokens",
+        epilog=CLOSE_EXIT_HELP,
+        formatter_class=HelpFormatter,
     )
     list_parser = commands.add_parser(
-        "list", help="print the stored windows (no engine needed)"
+        "list",
+        help="print the stored windows (no engine needed)",
+        epilog=FILE_EXIT_HELP,
+        formatter_class=HelpFormatter,
     )
     hide_engine_options(list_parser)
     forget = commands.add_parser(
         "forget",
         help="remove a stored window without rotating its token (no engine "
         "needed), such as one of a swarm that no longer exists",
+        epilog=FILE_EXIT_HELP,
+        formatter_class=HelpFormatter,
     )
     forget.add_argument("window_id", metavar="WINDOW_ID", help="the ID from 'list'")
     hide_engine_options(forget)

@@ -24,6 +24,7 @@ exit codes:
      but the node list could not be read (the rotation stands)
   2  no terminal to confirm on and no --yes; nothing rotated
   3-6  as for every command: engine, node state, API version, conflict
+  7  the demo state file cannot be used (--demo)
 """
 
 
