@@ -1856,6 +1856,8 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
             "Press y to copy it, then run 'docker -H unix:///tmp/engine.sock swarm "
             "unlock' and paste" in meta
         )
+        intro = str(pane.query(Static).first().content)
+        assert "given to 'docker -H unix:///tmp/engine.sock swarm unlock'" in intro
         assert "Each restarted manager needs the same." in meta
         assert "or a newer key if it was rotated since." in meta
 

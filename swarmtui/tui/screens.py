@@ -209,7 +209,7 @@ class HelpScreen(Screen[None]):
                     continue
                 rows.append((self.app.get_key_display(item.binding()), item.help))
         rows.append(("ctrl+p", "Open the command palette with the same actions."))
-        rows.append(("tab", "Move between buttons; enter or space presses one."))
+        rows.append(("tab", "Move between buttons; enter presses one."))
         table = KeyTable(rows)
         with VerticalScroll(classes="dialog"):
             yield Static(

@@ -37,15 +37,18 @@ class UnlockKeyPane(Vertical):
     UnlockKeyPane .buttons Button { margin-right: 1; min-width: 0; width: auto; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, unlock_command: str = "docker swarm unlock") -> None:
         super().__init__(id="unlock-pane")
         self.border_title = "Unlock key"
         self.border_subtitle = "decrypts the managers' Raft data"
+        # With the options that reach the engine, such as -H.
+        self.unlock_command = unlock_command
 
     def compose(self) -> ComposeResult:
         yield Static(
             "Autolock is on: a restarted manager stays locked until this key "
-            "is given to 'docker swarm unlock'.",
+            f"is given to '{self.unlock_command}'.",
+            markup=False,
         )
         yield ChangeAwareStatic(
             "Reading the unlock key…", id="unlock-key", classes="key", markup=False

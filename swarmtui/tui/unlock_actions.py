@@ -91,9 +91,7 @@ class UnlockKeyActions(ConsoleHost):
     def _locked_note(self) -> str:
         """Return the unlock pane's note while the swarm is locked."""
         read = f" {stamp(self._unlock_read_at)}" if self._unlock_read_at else ""
-        command = "docker swarm unlock"
-        if self._service is not None:
-            command = self._service.backend.unlock_command
+        command = self._unlock_command()
         return (
             f"the swarm is locked: this console read this key{read}. Press y "
             f"to copy it, then run '{command}' and paste it, or a newer key if "
@@ -133,13 +131,19 @@ class UnlockKeyActions(ConsoleHost):
             self._rotation_note(),
         )
 
+    def _unlock_command(self) -> str:
+        """Return 'docker swarm unlock' with the options that reach the engine."""
+        if self._service is None:
+            return "docker swarm unlock"
+        return self._service.backend.unlock_command
+
     def _rotation_note(self) -> str:
         """Return the note of this console's rotation while its key is shown."""
         key, note = self._unlock_rotated
         return note if key and key == self.unlock_key_text else ""
 
     async def _mount_unlock_pane(self) -> None:
-        pane = UnlockKeyPane()
+        pane = UnlockKeyPane(self._unlock_command())
         await self.query_one("#body", Widget).mount(pane, after="#manager-pane")
         self._unlock_pane = pane
         self._unlock_pane_mounting = False
@@ -305,9 +309,7 @@ class UnlockKeyActions(ConsoleHost):
         if self._action_blocked():
             return
         if self._locked_with_key():
-            command = "docker swarm unlock"
-            if self._service is not None:
-                command = self._service.backend.unlock_command
+            command = self._unlock_command()
             self.notify(
                 "The swarm is locked, so its unlock key cannot be rotated now. "
                 f"Unlock it with '{command}' and the key shown, then read the "
