@@ -693,7 +693,11 @@ def test_unreadable_file_names_mode(config: Path, target: str) -> None:
     [
         ({"host": HOST_FLAG}, f"docker -H {HOST_FLAG} swarm unlock"),
         ({"context": "named"}, "docker --context named swarm unlock"),
-        ({"host": "unix:///var/run/docker.sock"}, "docker swarm unlock"),
+        (
+            {"host": "unix:///var/run/docker.sock"},
+            "docker -H unix:///var/run/docker.sock swarm unlock",
+        ),
+        ({}, "docker swarm unlock"),
         (
             {"host": "unix:///tmp/a b.sock"},
             "docker -H 'unix:///tmp/a b.sock' swarm unlock",

@@ -197,10 +197,15 @@ class EngineBackend:
     def docker_cli(self) -> str:
         """Return 'docker' with the options that reach this engine."""
         resolved = self._resolved
-        if resolved is None or resolved.base_url == DEFAULT_HOST:
+        if resolved is None:
             return "docker"
         if resolved.context:
             return f"docker --context {shlex.quote(resolved.context)}"
+        # Plain 'docker' reaches the default socket only when no -H,
+        # DOCKER_HOST or DOCKER_CONTEXT chose the engine.
+        chosen = self._choice.host or self._choice.environment.get("DOCKER_HOST")
+        if resolved.base_url == DEFAULT_HOST and not chosen:
+            return "docker"
         return f"docker -H {shlex.quote(redact(resolved.base_url))}"
 
     def _resolve(self) -> ResolvedEndpoint:

@@ -80,6 +80,8 @@ def cli_command(args: argparse.Namespace) -> str:
         words.append("--demo")
         if args.demo_state:
             words += ["--demo-state", str(args.demo_state)]
+        if args.demo_seed is not None:
+            words += ["--demo-seed", str(args.demo_seed)]
     elif args.host:
         words += ["-H", str(args.host)]
     elif args.context:
