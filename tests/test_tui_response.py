@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets._footer import FooterKey
 from tui_support import (
     FIXED_NOW,
     DelegatingBackend,
@@ -49,7 +50,7 @@ from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import ConflictScreen
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.tui.unlock_actions import UnlockKeyRead
-from swarmtui.tui.widgets import TokenPane
+from swarmtui.tui.widgets import ConsoleFooter, TokenPane
 from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 from swarmtui.windows import CLOSE_ACTION, JoinWindow, WindowStore
 
@@ -749,6 +750,13 @@ async def test_q_waits_for_leak_rotation(tmp_path: Path) -> None:
         await pilot.pause()
 
         assert app.is_running
+        assert isinstance(app.screen, LeakScreen)
+        footer = app.screen.query_one(ConsoleFooter)
+        escape = [key for key in footer.query(FooterKey) if key.key == "escape"]
+        assert [key.description for key in escape] == ["Cancel"]
+        assert escape[0].has_class("-disabled")
+        await pilot.press("escape")
+        await pilot.pause()
         assert isinstance(app.screen, LeakScreen)
         assert app.screen.query_one("#leak-cancel", Button).disabled
         assert app.screen.query_one("#leak-since", Input).disabled

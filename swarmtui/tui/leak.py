@@ -232,6 +232,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         if since is None:
             return
         self.busy = True
+        self.refresh_bindings()
         self.query_one("#leak-error", Static).update(
             "Rotating both tokens… A rotation that was sent cannot be "
             "cancelled, so the dialog stays open until the engine answers."
@@ -278,6 +279,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
 
     def _rotation_ended(self) -> None:
         self.busy = False
+        self.refresh_bindings()
         if self.quit_requested:
             # The notice that a second ctrl+q quits is out of date now.
             self.quit_requested = False
@@ -331,7 +333,10 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self.report is None
+            if self.report is not None:
+                return False
+            # Shown dimmed while the rotation runs, since it cannot be cancelled.
+            return None if self.busy else True
         if action == "close":
             return self.report is not None
         return True
