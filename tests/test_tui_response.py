@@ -1335,6 +1335,34 @@ async def test_due_dialog_default_button(
 
 
 @pytest.mark.parametrize(
+    ("count", "title", "question"),
+    [
+        (1, "A join window is due", "the handed-out token stops working?"),
+        (2, "2 join windows are due", "the handed-out tokens stop working?"),
+    ],
+)
+async def test_window_dialogs_count_windows(
+    tmp_path: Path, count: int, title: str, question: str
+) -> None:
+    from swarmtui.tui.join_window import open_windows_text
+
+    backend = demo_backend(tmp_path)
+    roles = [Role.WORKER, Role.MANAGER][:count]
+    windows = []
+    for role in roles:
+        _, store = store_due_window(backend, tmp_path, role)
+        windows.append(store.load()[-1])
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, DueWindowsScreen)
+        shown = str(app.screen.query_one(".dialog-title", Label).content)
+
+    assert shown == title
+    assert open_windows_text(windows, frozenset()).endswith(question)
+
+
+@pytest.mark.parametrize(
     ("roles", "focused"),
     [
         ((Role.WORKER,), "quit-rotate"),

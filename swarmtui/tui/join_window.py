@@ -304,7 +304,9 @@ def open_windows_text(windows: list[JoinWindow], closing: frozenset[str]) -> str
             f"{text} The console is closing {len(running)} of them already. "
             "Rotate the others now, so the handed-out tokens stop working?"
         )
-    return f"{text} Rotate now, so the handed-out token stops working?"
+    if len(windows) == 1:
+        return f"{text} Rotate now, so the handed-out token stops working?"
+    return f"{text} Rotate now, so the handed-out tokens stop working?"
 
 
 class QuitWithWindowScreen(DialogScreen[str | None]):
@@ -417,7 +419,12 @@ class DueWindowsScreen(DialogScreen[bool]):
             for window, reason in self.windows
         )
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Label("Join windows are due", classes="dialog-title")
+            title = (
+                "A join window is due"
+                if len(self.windows) == 1
+                else f"{len(self.windows)} join windows are due"
+            )
+            yield Label(title, classes="dialog-title")
             yield Static(
                 "These join windows should have closed while no console was "
                 "watching them, so their tokens are still live:"
