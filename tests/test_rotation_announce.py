@@ -664,6 +664,21 @@ WORKER_FAILED = AbandonedRotation("failed", "the worker token")
         (
             True,
             False,
+            [KEY_UNKNOWN],
+            [
+                "unlock key was still waiting for the engine when the console quit, "
+                "and was abandoned. To learn whether it took effect, compare"
+            ],
+        ),
+        (
+            True,
+            False,
+            [MANAGER_UNKNOWN],
+            ["whether a token rotation took effect when it first reads the swarm."],
+        ),
+        (
+            True,
+            False,
             [WORKER_OK, MANAGER_UNKNOWN, KEY_UNKNOWN],
             [
                 "the rotation of the worker token took effect",

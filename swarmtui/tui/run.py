@@ -407,12 +407,22 @@ def exit_notes(
         )
     unknown, verb = rotations("unknown")
     if unknown:
+        subjects = {item.subject for item in abandoned if item.result == "unknown"}
+        key_check = "compare 'docker swarm unlock-key -q' with the key you hold."
+        if subjects == {"the unlock key"}:
+            next_step = f"To learn whether it took effect, {key_check}"
+        else:
+            next_step = (
+                "The next console on this swarm records whether a token "
+                "rotation took effect when it first reads the swarm"
+            )
+            if "the unlock key" in subjects:
+                next_step += f"; for the unlock key, {key_check}"
+            else:
+                next_step += "."
         notes.append(
             f"swarmtui: {unknown} {verb} still waiting for the engine when the "
-            f"console quit, and {verb} abandoned. The next "
-            "console on this swarm records whether a token rotation took effect "
-            "when it first reads the swarm; for an unlock key, compare 'docker "
-            "swarm unlock-key -q' with the key you hold."
+            f"console quit, and {verb} abandoned. {next_step}"
         )
     failed, verb = rotations("failed")
     if failed:
