@@ -250,7 +250,39 @@ def test_detaching_executor_as_asyncio_default() -> None:
         ),
     ],
 )
-def test_cli_command_repeats_selection(options: list[str], expected: str) -> None:
+def test_cli_command_repeats_selection(
+    options: list[str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    _, _, args = parse_command_line(options)
+    assert cli_command(args) == expected
+
+
+@pytest.mark.parametrize(
+    ("variables", "options", "expected"),
+    [
+        ({"DOCKER_CONTEXT": "p+q"}, [], "swarmtui -c p+q"),
+        ({"DOCKER_HOST": "unix:///tmp/d.sock"}, [], "swarmtui -H unix:///tmp/d.sock"),
+        (
+            {"DOCKER_HOST": "unix:///tmp/d.sock", "DOCKER_CONTEXT": "p"},
+            [],
+            "swarmtui -H unix:///tmp/d.sock",
+        ),
+        ({"DOCKER_CONTEXT": "p"}, ["-c", "other"], "swarmtui -c other"),
+        ({"DOCKER_CONTEXT": "p"}, ["--demo"], "swarmtui --demo"),
+    ],
+)
+def test_cli_command_names_environment_choice(
+    variables: dict[str, str],
+    options: list[str],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
     _, _, args = parse_command_line(options)
     assert cli_command(args) == expected
 

@@ -73,9 +73,11 @@ def cli_command(args: argparse.Namespace) -> str:
     """Return the swarmtui command with the options that chose this swarm.
 
     Hints that name a CLI command use it, so that following them reaches the
-    same swarm as the console.
+    same swarm as the console, also from a shell without the DOCKER_HOST or
+    DOCKER_CONTEXT that chose it.
     """
     words = ["swarmtui"]
+    environment = os.environ
     if args.demo:
         words.append("--demo")
         if args.demo_state:
@@ -86,6 +88,10 @@ def cli_command(args: argparse.Namespace) -> str:
         words += ["-H", str(args.host)]
     elif args.context:
         words += ["-c", str(args.context)]
+    elif environment.get("DOCKER_HOST"):
+        words += ["-H", environment["DOCKER_HOST"]]
+    elif environment.get("DOCKER_CONTEXT"):
+        words += ["-c", environment["DOCKER_CONTEXT"]]
     if args.config:
         words += ["--config", str(args.config)]
     return shlex.join(words)
