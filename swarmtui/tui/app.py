@@ -625,7 +625,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
         A running read may have started before a change it must show, and
         its result is dropped then.
         """
-        if not self._start_read(background=True):
+        # A read whose result was handled can still have a worker that is
+        # ending, and a new read worker would cancel it.
+        ending = any(
+            worker.group == "read" and not worker.is_finished for worker in self.workers
+        )
+        if ending or not self._start_read(background=True):
             self._read_again = True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
