@@ -225,6 +225,8 @@ def run_with_closed_stdout(
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
+    # Buffered, as for most users: the write then fails only at the flush.
+    environment.pop("PYTHONUNBUFFERED", None)
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:

@@ -667,7 +667,7 @@ async def test_read_keeps_close_in_status(tmp_path: Path, background: bool) -> N
         backend.stall.clear()
 
     assert during_read == closing
-    # The engine still fails, and a read after the close says so.
+    # The engine still fails, and a read after the close shows the failure.
     assert after_failure.startswith("Retrying every")
 
 
@@ -1356,9 +1356,9 @@ async def test_window_dialogs_count_windows(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert isinstance(app.screen, DueWindowsScreen)
-        shown = str(app.screen.query_one(".dialog-title", Label).content)
+        title_text = str(app.screen.query_one(".dialog-title", Label).content)
 
-    assert shown == title
+    assert title_text == title
     assert open_windows_text(windows, frozenset()).endswith(question)
 
 

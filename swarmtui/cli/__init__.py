@@ -568,11 +568,17 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
     try:
         if not _needs_service(args):
             gc.enable()
-            return runner(args, None)
+            code = runner(args, None)
+            # Written out here, so that a reader that exited is handled below
+            # and not by the interpreter's last flush, which says nothing.
+            sys.stdout.flush()
+            return code
         service = make_service(args)
         gc.enable()
         try:
-            return runner(args, service)
+            code = runner(args, service)
+            sys.stdout.flush()
+            return code
         finally:
             for failure in service.audit_failures:
                 print(f"swarmtui: warning: {failure}", file=sys.stderr)
