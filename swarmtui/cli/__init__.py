@@ -569,8 +569,8 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         if not _needs_service(args):
             gc.enable()
             code = runner(args, None)
-            # Written out here, so that a reader that exited is handled below
-            # and not by the interpreter's last flush, which says nothing.
+            # Flushed here, so that a reader that exited is handled below and
+            # not by the interpreter's last flush, which prints no message.
             sys.stdout.flush()
             return code
         service = make_service(args)
