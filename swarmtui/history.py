@@ -14,6 +14,7 @@ warning and a new, empty history starts; it is never overwritten in place.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -43,6 +44,8 @@ DEFAULT_FILE_NAME = "token-history.json"
 LOCK_TIMEOUT = 1.0
 # Older entries are dropped first once a cluster has this many retired tokens.
 MAX_RETIRED_PER_CLUSTER = 500
+# Broken files set aside within one second get the suffixes -1, -2 and so on.
+MAX_SET_ASIDE_PER_SECOND = 100
 
 _FINGERPRINT = re.compile(r"fp:[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
 _ROLES = {role.value for role in Role}
@@ -287,12 +290,36 @@ class FileTokenHistory:
             self._set_aside(f"{type(error).__name__}: {error}"[:200])
             return _empty()
 
+    def _move_aside(self, stamp: str) -> Path:
+        """Rename the file to a `.corrupt-STAMP[-N]` name that no file has yet.
+
+        A hard link to the new name fails when that name exists, so a file
+        set aside earlier in the same second is never replaced. A file system
+        without hard links gets a rename to a name that was free just before.
+        """
+        for number in range(MAX_SET_ASIDE_PER_SECOND):
+            suffix = f"-{number}" if number else ""
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}")
+            try:
+                os.link(self.path, target)
+            except FileExistsError:
+                continue
+            except OSError:
+                # NOTE: no test reaches this, since their file systems have
+                # hard links.
+                if os.path.lexists(target):
+                    continue
+                os.replace(self.path, target)
+                return target
+            os.unlink(self.path)
+            return target
+        raise FileExistsError(errno.EEXIST, "file exists", str(target))
+
     def _set_aside(self, problem: str) -> None:
         """Move a broken history file out of the way, keeping it for inspection."""
         stamp = self._now().strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
-            os.replace(self.path, target)
+            target = self._move_aside(stamp)
         except OSError as error:
             self._warn(
                 f"the token history {self.path} is unreadable ({problem}) and "

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from demo_support import Clock
+from demo_support import FIXED_NOW, Clock
 
 from swarmtui import history as history_module
 from swarmtui.history import (
@@ -303,6 +303,25 @@ def check_moved_aside(
     history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
     assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is not None
     assert set_aside[0].read_bytes() == content
+
+
+def test_second_set_aside_keeps_first(
+    history: FileTokenHistory, path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir(parents=True)
+    caplog.set_level(logging.WARNING)
+    for content in (b"{first", b"{second"):
+        path.write_bytes(content)
+        assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+
+    set_aside = sorted(item.name for item in path.parent.iterdir())
+    stamp = FIXED_NOW.strftime("%Y%m%dT%H%M%S")
+    assert set_aside == [
+        f"{path.name}.corrupt-{stamp}",
+        f"{path.name}.corrupt-{stamp}-1",
+    ]
+    assert (path.parent / set_aside[0]).read_bytes() == b"{first"
+    assert (path.parent / set_aside[1]).read_bytes() == b"{second"
 
 
 def test_unwritable_history_does_not_raise(
