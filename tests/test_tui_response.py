@@ -1912,6 +1912,18 @@ async def test_locked_swarm_keeps_last_unlock_key(tmp_path: Path) -> None:
         assert inner.unlock_key() == key
 
 
+async def start_hung_unlock_rotation(
+    app: SwarmConsole, pilot: Any, backend: HangingUpdateBackend
+) -> None:
+    """Start the unlock key rotation, which waits for `backend.release`."""
+    await settle(app, pilot)
+    await pilot.press("U")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ConfirmUnlockRotateScreen)
+    await pilot.click("#confirm")
+    assert await asyncio.to_thread(backend.entered.wait, 5)
+
+
 async def test_quit_waits_for_unlock_rotation(tmp_path: Path) -> None:
     inner = demo_backend(tmp_path)
     enable_autolock(inner)
@@ -1921,12 +1933,7 @@ async def test_quit_waits_for_unlock_rotation(tmp_path: Path) -> None:
     notes = capture_notifications(app)
     try:
         async with app.run_test(size=(100, 36)) as pilot:
-            await settle(app, pilot)
-            await pilot.press("U")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ConfirmUnlockRotateScreen)
-            await pilot.click("#confirm")
-            assert await asyncio.to_thread(backend.entered.wait, 5)
+            await start_hung_unlock_rotation(app, pilot, backend)
 
             await pilot.press("q")
             await pilot.pause()
@@ -1953,11 +1960,7 @@ async def test_second_quit_ends_unlock_rotation(tmp_path: Path) -> None:
     app = make_app(TokenService(backend), tmp_path)
     try:
         async with app.run_test(size=(100, 36)) as pilot:
-            await settle(app, pilot)
-            await pilot.press("U")
-            await settle(app, pilot)
-            await pilot.click("#confirm")
-            assert await asyncio.to_thread(backend.entered.wait, 5)
+            await start_hung_unlock_rotation(app, pilot, backend)
 
             await pilot.press("q")
             await pilot.pause()

@@ -282,6 +282,11 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
         self.dismiss(None)
 
 
+def initial_focus(first: bool) -> str:
+    """Return the class that marks the button to focus first, or no class."""
+    return "initial-focus" if first else ""
+
+
 def open_windows_text(windows: list[JoinWindow], closing: frozenset[str]) -> str:
     """Return the quit dialog's text about the open windows, with its question."""
     roles = sorted({str(window.role) for window in windows})
@@ -366,16 +371,18 @@ class QuitWithWindowScreen(DialogScreen[str | None]):
                 f"rotate, and '{self.cli_command} join-window close-expired' "
                 "rotates without asking."
             )
-            default = (
-                ("initial-focus", "") if self.rotates_manager else ("", "initial-focus")
-            )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Stay", id="quit-stay", classes=default[0], compact=True)
+                yield Button(
+                    "Stay",
+                    id="quit-stay",
+                    classes=initial_focus(self.rotates_manager),
+                    compact=True,
+                )
                 yield Button("Quit, keep open", id="quit-keep", compact=True)
                 yield Button(
                     "Rotate and quit",
                     id="quit-rotate",
-                    classes=default[1],
+                    classes=initial_focus(not self.rotates_manager),
                     variant="error",
                     compact=True,
                 )
@@ -430,17 +437,17 @@ class DueWindowsScreen(DialogScreen[bool]):
                 "watching them, so their tokens are still live:"
             )
             yield Static(lines, markup=False)
-            default = (
-                ("initial-focus", "") if self.rotates_manager else ("", "initial-focus")
-            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
-                    "Later", id="due-later-button", classes=default[0], compact=True
+                    "Later",
+                    id="due-later-button",
+                    classes=initial_focus(self.rotates_manager),
+                    compact=True,
                 )
                 yield Button(
                     "Rotate now",
                     id="due-rotate",
-                    classes=default[1],
+                    classes=initial_focus(not self.rotates_manager),
                     variant="error",
                     compact=True,
                 )
