@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import signal
 from collections.abc import Callable
@@ -266,6 +267,39 @@ def test_join_window_close_expired(
     assert "rotated" in out
     assert demo_service(env).read().worker_fingerprint != view.worker_fingerprint
     assert store.load() == []
+
+
+def test_due_window_on_spaced_socket_named_in_one_quotation(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from swarmtui.windows import JoinWindow, WindowStore
+
+    opened = datetime.now(UTC) - timedelta(minutes=10)
+    WindowStore().add(
+        JoinWindow(
+            role=Role.WORKER,
+            opened_at=opened,
+            until=opened + timedelta(minutes=5),
+            max_joins=None,
+            baseline_node_ids=frozenset(),
+            cluster_id="c" * 25,
+            endpoint="unix:///tmp/a b/d.sock",
+            token_fingerprint="0123456789ab",
+        )
+    )
+    assert main(["join-window", "list"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    closer = re.search(r"are due\. '([^']*)' closes them", err)
+    assert closer is not None, err
+    assert shlex.split(closer[1]) == [
+        "swarmtui",
+        "-H",
+        "unix:///tmp/a b/d.sock",
+        "join-window",
+        "close-expired",
+    ]
 
 
 def join_instead_of_sleep(state: Path, address: str) -> Callable[[float], None]:

@@ -700,7 +700,7 @@ def test_unreadable_file_names_mode(config: Path, target: str) -> None:
         ({}, "docker swarm unlock"),
         (
             {"host": "unix:///tmp/a b.sock"},
-            "docker -H 'unix:///tmp/a b.sock' swarm unlock",
+            'docker -H "unix:///tmp/a b.sock" swarm unlock',
         ),
     ],
 )

@@ -240,7 +240,7 @@ def test_detaching_executor_as_asyncio_default() -> None:
         (["--demo"], "swarmtui --demo"),
         (
             ["--demo", "--demo-state", "/tmp/my demo.toml"],
-            "swarmtui --demo --demo-state '/tmp/my demo.toml'",
+            'swarmtui --demo --demo-state "/tmp/my demo.toml"',
         ),
         (["--demo", "--demo-seed", "5"], "swarmtui --demo --demo-seed 5"),
         (["-H", "unix:///tmp/d.sock"], "swarmtui -H unix:///tmp/d.sock"),

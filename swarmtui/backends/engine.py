@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -61,6 +60,7 @@ from swarmtui.errors import (
     not_in_swarm_hint,
 )
 from swarmtui.models import EngineInfo, NodeInfo, SwarmSnapshot
+from swarmtui.shell import shell_word
 from swarmtui.timetext import seconds_text
 from swarmtui.tokens import redact
 
@@ -200,13 +200,13 @@ class EngineBackend:
         if resolved is None:
             return "docker"
         if resolved.context:
-            return f"docker --context {shlex.quote(resolved.context)}"
+            return f"docker --context {shell_word(resolved.context)}"
         # Plain 'docker' reaches the default socket only when no -H,
         # DOCKER_HOST or DOCKER_CONTEXT chose the engine.
         chosen = self._choice.host or self._choice.environment.get("DOCKER_HOST")
         if resolved.base_url == DEFAULT_HOST and not chosen:
             return "docker"
-        return f"docker -H {shlex.quote(redact(resolved.base_url))}"
+        return f"docker -H {shell_word(redact(resolved.base_url))}"
 
     def _resolve(self) -> ResolvedEndpoint:
         if self._resolved is None:

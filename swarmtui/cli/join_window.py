@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import re
-import shlex
 import signal
 import sys
 import time
@@ -32,6 +31,7 @@ from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.numbertext import parse_decimal
 from swarmtui.service import TokenService
+from swarmtui.shell import shell_join
 from swarmtui.text import shorten_long_words
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
@@ -504,7 +504,7 @@ def _run_list(args: argparse.Namespace) -> int:
         # still exists.
         closers = sorted(
             {
-                shlex.join([*_swarm_words(window), "join-window", "close-expired"])
+                shell_join([*_swarm_words(window), "join-window", "close-expired"])
                 for window in windows
                 if window.until is not None and now >= window.until
             }
@@ -557,7 +557,7 @@ def _rotate_command(window: JoinWindow) -> str:
     role = window.role
     if window.endpoint.startswith("demo:"):
         words = _swarm_words(window)
-        return f"'{shlex.join([*words, 'join-token', '--rotate', role])}'"
+        return f"'{shell_join([*words, 'join-token', '--rotate', role])}'"
     return (
         f"'docker swarm join-token --rotate {role}' or 'swarmtui join-token "
         f"--rotate {role}' on a manager of that swarm"

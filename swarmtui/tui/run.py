@@ -14,7 +14,6 @@ import gc
 import itertools
 import logging
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from swarmtui.config import default_config_path, load_usable_settings
 from swarmtui.errors import ExitCode
+from swarmtui.shell import shell_join
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -94,7 +94,7 @@ def cli_command(args: argparse.Namespace) -> str:
         words += ["-c", environment["DOCKER_CONTEXT"]]
     if args.config:
         words += ["--config", str(args.config)]
-    return shlex.join(words)
+    return shell_join(words)
 
 
 WORKER_THREAD_PREFIX = "swarmtui-call"
