@@ -36,7 +36,7 @@ def test_shell_join_reads_back() -> None:
     assert shlex.split(line) == words
 
 
-def test_cli_command_path_with_space_fits_single_quotes() -> None:
+def test_cli_command_spaced_path_quoted() -> None:
     args = argparse.Namespace(
         demo=False,
         demo_state=None,
