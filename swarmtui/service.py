@@ -859,11 +859,15 @@ class TokenService:
                 reason=not_current_reason(token, view),
                 **common,
             )
+        # The role of a current or an old token, when the check found one.
+        known_role = check.role or check.retired_role
+        role_field = {"role": str(known_role)} if known_role else {}
         self._audit(
             "check-token",
             result=check.status.value,
             fingerprint=token_fingerprint,
             view=view,
+            **role_field,
         )
         return check
 

@@ -86,6 +86,21 @@ def test_pasted_token_is_cleaned(service: TokenService, wrap: str) -> None:
     assert check.fingerprint == fingerprint(token)
 
 
+def test_check_audit_names_known_role(
+    service: TokenService, audit: ListAudit, tmp_path: Path
+) -> None:
+    old = service.read().manager_token
+    service.rotate([Role.MANAGER])
+    audit.events.clear()
+    service.check_token(service.read().worker_token)
+    service.check_token(old)
+    service.check_token(
+        make_demo(tmp_path / "other.toml", seed=8).inspect_swarm().worker_token
+    )
+    roles = [fields.get("role") for _, fields in audit.events]
+    assert roles == ["worker", "manager", None]
+
+
 def test_rotated_token_is_old_with_role_and_time(
     service: TokenService, clock: Clock
 ) -> None:
