@@ -861,7 +861,7 @@ class TokenService:
             )
         # The role of a current or an old token, when the check found one.
         known_role = check.role or check.retired_role
-        role_field = {"role": str(known_role)} if known_role else {}
+        role_field: dict[str, Any] = {"role": str(known_role)} if known_role else {}
         self._audit(
             "check-token",
             result=check.status.value,
