@@ -499,16 +499,21 @@ class WindowClosed:
     # True when the window was no longer stored once this process could
     # close it, because another process closed or forgot it first.
     closed_elsewhere: bool = False
+    # For a window closed elsewhere: whether the token it handed out is
+    # still current (None when the swarm could not be read to tell).
+    token_still_current: bool | None = False
+    # Why the swarm could not be read to tell.
+    check_error: SwarmTuiError | None = None
+
+    @property
+    def token_left_live(self) -> bool:
+        """Return True when no close ended the token: it may still let nodes join."""
+        return self.closed_elsewhere and self.token_still_current is not False
 
     @property
     def message(self) -> str:
         if self.closed_elsewhere:
-            return (
-                f"The {self.window.role} join window {self.window.id} was no "
-                "longer stored: another swarmtui process closed it first (or "
-                "removed it with 'join-window forget'), so nothing was rotated "
-                "here."
-            )
+            return self._elsewhere_text()
         text = self._closed_text()
         if self.store_error is not None:
             text += (
@@ -517,6 +522,28 @@ class WindowClosed:
                 "read, because its token was rotated."
             )
         return text
+
+    def _elsewhere_text(self) -> str:
+        role = self.window.role
+        start = f"The {role} join window {self.window.id} was no longer stored"
+        if self.token_still_current is False:
+            return (
+                f"{start}: another swarmtui process closed it first, and the "
+                f"{role} token it handed out ({self.window.token_fingerprint}) "
+                "no longer joins, so nothing was rotated here."
+            )
+        if self.token_still_current:
+            return (
+                f"{start}, yet the {role} token it handed out "
+                f"({self.window.token_fingerprint}) is still current: the window "
+                "was removed with 'join-window forget' or from the window file, "
+                "not closed, so that token still lets nodes join."
+            )
+        return (
+            f"{start}, and reading the swarm to check whether the {role} token "
+            f"it handed out ({self.window.token_fingerprint}) is still current "
+            f"failed: {self.check_error}"
+        )
 
     def _closed_text(self) -> str:
         role = self.window.role
@@ -690,13 +717,34 @@ def close_window(
             raise
         if not stored:
             log.info("join window %s is no longer stored, not closed", window.id)
-            return WindowClosed(
+            # A window forgotten or deleted from the file was not closed, so
+            # the token it handed out may still join.
+            still_current: bool | None
+            check_error = None
+            try:
+                view = service.read()
+            except SwarmTuiError as error:
+                still_current = None
+                check_error = error
+            else:
+                still_current = (
+                    view.cluster_id == window.cluster_id
+                    and view.token_fingerprint(window.role) == window.token_fingerprint
+                )
+            closed = WindowClosed(
                 window=window,
                 reason=reason,
                 joined=joined,
                 rotation=None,
                 closed_elsewhere=True,
+                token_still_current=still_current,
+                check_error=check_error,
             )
+            if closed.token_left_live:
+                record_failed_close(
+                    service, window, "No longer stored, and its token not rotated"
+                )
+            return closed
         return _rotate_and_forget(service, window, reason, joined, store)
 
 

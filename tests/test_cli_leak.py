@@ -1141,3 +1141,59 @@ def test_forget_full_stdout_says_removed(env: Path) -> None:
         if event["action"] == "join-window-forget"
     ]
     assert forgotten == [window.id]
+
+
+def forget_then_interrupt(env: Path, rotate: bool) -> Callable[[float], None]:
+    """Return a time.sleep that removes the open window, then presses Ctrl+C."""
+
+    def sleep(seconds: float) -> None:
+        store = WindowStore(env / "windows.json")
+        (stored,) = store.load()
+        if rotate:
+            demo_service(env).rotate([Role.WORKER])
+        store.pop(stored.id)
+        raise KeyboardInterrupt
+
+    return sleep
+
+
+def test_join_window_forgotten_while_open_fails(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setattr(time, "sleep", forget_then_interrupt(env, rotate=False))
+    before = demo_service(env).read()
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.FAILURE
+    assert "is still current" in err
+    assert "still lets nodes join" in err
+    assert "join-token --rotate worker' unless nodes may still join" in err
+    assert demo_service(env).read().worker_fingerprint == before.worker_fingerprint
+    closes = [
+        event
+        for event in read_audit(env / "audit.jsonl").events
+        if event["action"] == "join-window-close"
+    ]
+    assert [event["result"] for event in closes] == ["failed"]
+
+
+def test_join_window_closed_elsewhere_succeeds(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setattr(time, "sleep", forget_then_interrupt(env, rotate=True))
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.OK, err
+    assert "another swarmtui process closed it first" in err
+    assert "no longer joins" in err
+    assert "join-token --rotate" not in err

@@ -1058,3 +1058,31 @@ def test_open_names_signals_that_work(tmp_path: Path, sigint_ignored: bool) -> N
     else:
         assert "Ctrl+C (SIGINT, SIGTERM, SIGHUP) closes it now." in opened
         assert "closed on request" in closing
+
+
+class UnreadableBackend(DelegatingBackend):
+    """A backend whose swarm reads time out."""
+
+    def inspect_swarm(self) -> Any:
+        raise RequestTimeoutError(
+            "The engine did not respond within 3 seconds.", "Check that it runs."
+        )
+
+
+def test_forgotten_window_unreadable_swarm(
+    demo: tuple[TokenService, DemoBackend, WindowStore, Clock],
+) -> None:
+    service, backend, store, clock = demo
+    opened, _ = open_window(service, Role.WORKER, minutes=5, store=store, now=clock.now)
+    store.pop(opened.id)
+    closed = close_window(
+        TokenService(UnreadableBackend(backend)),
+        opened,
+        CloseReason.BY_USER,
+        store=store,
+    )
+    assert closed.closed_elsewhere
+    assert closed.token_still_current is None
+    assert closed.token_left_live
+    assert "did not respond within 3 seconds" in closed.message
+    assert opened.token_fingerprint in closed.message

@@ -472,9 +472,20 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.FAILURE
     print(closed.message, file=sys.stderr)
+    if closed.token_left_live:
+        print(_rotate_hint(args, window), file=sys.stderr)
+        return ExitCode.FAILURE
     if reason in (CloseReason.OUTPUT_CLOSED, CloseReason.WATCH_FAILED):
         return ExitCode.FAILURE
     return ExitCode.OK
+
+
+def _rotate_hint(args: argparse.Namespace, window: JoinWindow) -> str:
+    """Return how to end the token of a window that no close ended."""
+    return (
+        f"swarmtui: rotate it with '{_cli_command(args)} join-token --rotate "
+        f"{window.role}' unless nodes may still join with it."
+    )
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -648,12 +659,16 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
         view, closed = close_all_windows(service, store)
     if not closed:
         print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
+    left_live = False
     for item in closed:
         print(item.message)
+        if item.token_left_live:
+            print(_rotate_hint(args, item.window), file=sys.stderr)
+            left_live = True
     if command == "close-expired":
         _note_still_open(args, store, view, {item.window.id for item in closed})
     _note_other_swarms(args, store, view)
-    return ExitCode.OK
+    return ExitCode.FAILURE if left_live else ExitCode.OK
 
 
 def _note_still_open(

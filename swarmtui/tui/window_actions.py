@@ -529,11 +529,15 @@ class JoinWindowActions(ConsoleHost):
         self._untrack_window(closed.window.id)
         self._show_calls_running()
         severity: SeverityLevel = "information"
+        title = "Join window closed"
+        text = closed.message
         if closed.store_error is not None:
             severity = "warning"
-        self.notify(
-            closed.message, title="Join window closed", severity=severity, timeout=12
-        )
+        if closed.token_left_live:
+            severity = "warning"
+            title = "Join window removed, token not rotated"
+            text += f" Press r on the {closed.window.role} pane to rotate it."
+        self.notify(text, title=title, severity=severity, timeout=12)
         if self._quit_when_closed:
             self.closed_at_quit.append(closed.message)
         if closed.rotation is not None:
