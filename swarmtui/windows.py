@@ -820,8 +820,9 @@ def _rotate_and_forget(
     except JoinWindowError as error:
         if rotation is None:
             raise
-        # The rotation took effect, so it is reported and recorded.
-        log.warning("join window %s stays stored: %s", window.id, error.message)
+        # The rotation took effect, so it is reported and recorded. The
+        # close's message names the store error, so the log line is for -v.
+        log.info("join window %s stays stored: %s", window.id, error.message)
         removed, store_error = True, error
     if rotation is None and not removed:
         # 'join-window forget', which takes no close lock, removed the window

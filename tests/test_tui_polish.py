@@ -508,3 +508,18 @@ async def test_audit_long_event_scrolls(tmp_path: Path) -> None:
         await pilot.press("end")
         await pilot.pause()
         assert scroll.scroll_y == scroll.max_scroll_y
+
+
+async def test_logged_warnings_shown_after_mount(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path), tmp_path)
+    shown = capture_notifications(app)
+    app.show_logged_warning("the demo state file [x] was made with seed 7")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.show_logged_warning("the audit file had mode 644")
+        await settle(app, pilot)
+    warnings = [message for title, message in shown if title == "Warning"]
+    assert warnings == [
+        "The demo state file [x] was made with seed 7",
+        "The audit file had mode 644",
+    ]

@@ -121,6 +121,10 @@ class RecordingLog:
 class FakeApp:
     def __init__(self) -> None:
         self.log = RecordingLog()
+        self.warnings: list[str] = []
+
+    def show_logged_warning(self, text: str) -> None:
+        self.warnings.append(text)
 
 
 class ListHandler(logging.Handler):
@@ -142,13 +146,17 @@ def test_logs_held_until_console_exits() -> None:
     try:
         with logs_held(holder):
             logging.getLogger("swarmtui.test").warning("before the app, %s", token)
-            holder.app = app  # type: ignore[assignment]
+            holder.attach(app)  # type: ignore[arg-type]
             logging.getLogger("swarmtui.test").warning("engine gone, token %s", token)
+            logging.getLogger("swarmtui.test").error("screen not loaded")
             assert handler.messages == []
-            assert len(app.log.lines) == 1
+            assert len(app.log.lines) == 2
             assert "engine gone" in app.log.lines[0]
             assert token not in app.log.lines[0]
-        assert len(handler.messages) == 2
+            assert len(app.warnings) == 2
+            assert app.warnings[0].startswith("before the app, <token fp:")
+            assert app.warnings[1].startswith("engine gone, token <token fp:")
+        assert len(handler.messages) == 3
         assert "before the app" in handler.messages[0]
         assert "engine gone" in handler.messages[1]
         assert all(token not in message for message in handler.messages)

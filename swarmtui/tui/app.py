@@ -386,6 +386,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._clock = clock or (lambda: datetime.now(UTC))
         self.environment = environment if environment is not None else os.environ
 
+        # Warnings logged before the console was mounted, shown once it is.
+        self._held_warnings: list[str] = []
+        self._warnings_lock = threading.Lock()
+        self._warnings_shown_now = False
+
         self.view: SwarmView | None = None
         self.error: SwarmTuiError | None = None
         self.revealed: dict[Role, bool] = {
@@ -531,10 +536,36 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 severity="error",
                 timeout=15,
             )
+        with self._warnings_lock:
+            early_warnings, self._held_warnings = self._held_warnings, []
+            self._warnings_shown_now = True
+        for text in early_warnings:
+            self._notify_warning(text)
         self._start_read(background=False)
         if self.gc_paused:
             # A first read that hangs must not keep the collector off.
             self.set_timer(GC_RESUME_SECONDS, self._resume_gc)
+
+    def show_logged_warning(self, text: str) -> None:
+        """Show a warning that swarmtui logged, once the console is mounted.
+
+        Any thread may call this, as the log records of engine calls come
+        from worker threads.
+        """
+        with self._warnings_lock:
+            if not self._warnings_shown_now:
+                self._held_warnings.append(text)
+                return
+        self._notify_warning(text)
+
+    def _notify_warning(self, text: str) -> None:
+        self.notify(
+            text[:1].upper() + text[1:],
+            title="Warning",
+            severity="warning",
+            timeout=15,
+            markup=False,
+        )
 
     def on_resize(self, event: Any) -> None:
         # The event carries the new size; self.size can still be the old one.

@@ -28,8 +28,6 @@ from swarmtui.errors import ExitCode
 from swarmtui.shell import shell_join
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from swarmtui.models import SwarmView
     from swarmtui.service import AbandonedRotation, TokenService
     from swarmtui.tui.app import SwarmConsole
@@ -210,17 +208,29 @@ class HoldingHandler(logging.Handler):
     """Keep the latest records in memory and pass them to the app's log.
 
     A stream handler would write over the console's screen, so the records
-    wait here until the console exits. Records from before the app exists
-    are only kept.
+    wait here until the console exits. The console also shows each warning
+    as a notification, including those from before it was attached.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.app: App[Any] | None = None
+        self.app: SwarmConsole | None = None
         self.records: collections.deque[logging.LogRecord] = collections.deque(
             maxlen=HELD_RECORDS
         )
         self.dropped = 0
+
+    def attach(self, app: SwarmConsole) -> None:
+        """Pass the records to `app` from now on, and the warnings held so far."""
+        # emit() runs under the same lock, so no record is shown twice or lost.
+        self.acquire()
+        try:
+            self.app = app
+            for record in self.records:
+                if record.levelno == logging.WARNING:
+                    app.show_logged_warning(record.getMessage())
+        finally:
+            self.release()
 
     def emit(self, record: logging.LogRecord) -> None:
         if len(self.records) == self.records.maxlen:
@@ -228,6 +238,9 @@ class HoldingHandler(logging.Handler):
         self.records.append(record)
         if self.app is not None:
             self.app.log.logging(self.format(record))
+            # Errors come with a notification of their own.
+            if record.levelno == logging.WARNING:
+                self.app.show_logged_warning(record.getMessage())
 
 
 @contextmanager
@@ -373,7 +386,7 @@ def _run_console(args: argparse.Namespace) -> int:
             config_error=config_error,
         )
         app.gc_paused = True
-        holder.app = app
+        holder.attach(app)
         return _run_app(app)
 
 
