@@ -3,7 +3,8 @@
 A leaked token may be either one, and any node may have joined with it since
 that token was issued. So the default start is the older of the two current
 tokens' issue times, taken from the last rotation of each role that this
-process made or that the audit file records for the cluster. When either
+process made or that the audit file records for the cluster. A token that
+another tool made after that rotation is no older than it. When either
 role has no known rotation, the default is 24 hours before now, or the
 swarm's creation when that is later, since no node joined before it.
 """
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmtui.audit import last_rotations, read_audit
+from swarmtui.audit import last_rotations, read_audit, token_issued_at
 from swarmtui.errors import SwarmTuiError, TimeTextError
 from swarmtui.models import Role
 from swarmtui.service import DEFAULT_LEAK_LOOKBACK, LeakReport, TokenService
@@ -58,12 +59,15 @@ def default_leak_since(
     audit_events: Iterable[Mapping[str, Any]] = (),
     now: datetime | None = None,
     swarm_created_at: datetime | None = None,
+    current: Mapping[Role, str] | None = None,
 ) -> LeakStart:
     """Compute the default leak start from known rotations and audit events.
 
-    `swarm_created_at` is the swarm's `CreatedAt`, when it is known.
+    `swarm_created_at` is the swarm's `CreatedAt`, when it is known, and
+    `current` the fingerprints of the current tokens, when they are known.
     """
     now = now or datetime.now(UTC)
+    audit_events = list(audit_events)
     issued: dict[Role, datetime] = {}
     for role_text, moment in last_rotations(audit_events, cluster_id).items():
         if moment > now:
@@ -75,6 +79,15 @@ def default_leak_since(
             issued[Role(role_text)] = moment
         except ValueError:
             continue
+    # Roles whose current token no recorded rotation made: another tool
+    # rotated it after the last rotation in the audit record.
+    current = current or {}
+    made_since = {
+        role
+        for role in issued
+        if role in current
+        and token_issued_at(audit_events, cluster_id, str(role), current[role]) is None
+    }
     for (known_cluster, role), moment in (known or {}).items():
         if known_cluster != cluster_id:
             continue
@@ -82,14 +95,22 @@ def default_leak_since(
             moment = moment.replace(tzinfo=UTC)
         if role not in issued or issued[role] < moment:
             issued[role] = moment
+            made_since.discard(role)
     if len(issued) == len(Role):
         since = min(issued.values())
-        oldest = min(issued, key=lambda role: issued[role])
-        return LeakStart(
-            since=_whole_seconds(since),
-            source=f"the last {oldest} token rotation, the older of the two "
-            "current tokens",
-        )
+        # Of two rotations at one time, name the one another tool followed.
+        oldest = min(issued, key=lambda role: (issued[role], role not in made_since))
+        if oldest in made_since:
+            source = (
+                f"the last {oldest} token rotation in the audit record, the older "
+                f"of the two; another tool made the current {oldest} token since, "
+                "so no node joined with it earlier"
+            )
+        else:
+            source = (
+                f"the last {oldest} token rotation, the older of the two current tokens"
+            )
+        return LeakStart(since=_whole_seconds(since), source=source)
     missing = [role for role in Role if role not in issued]
     return _start_without_rotation(missing, now, swarm_created_at)
 
@@ -130,6 +151,7 @@ def leak_since_for(
     cluster_id: str,
     audit_path: Path | None = None,
     now: datetime | None = None,
+    current: Mapping[Role, str] | None = None,
 ) -> LeakStart:
     """Compute the default leak start for a service, reading its audit file.
 
@@ -152,6 +174,7 @@ def leak_since_for(
         audit_events=events,
         now=now,
         swarm_created_at=service.swarm_created_at.get(cluster_id),
+        current=current,
     )
 
 

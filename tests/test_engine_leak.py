@@ -199,6 +199,34 @@ def test_leak_default_starts_at_creation(daemons: DaemonPool, tmp_path: Path) ->
     assert document["nodes"] == []
 
 
+def test_leak_default_after_docker_rotation(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    manager = daemons.swarm()
+    environment = {"SWARMTUI_AUDIT_FILE": str(tmp_path / "audit.jsonl")}
+    first = run_swarmtui(
+        "leak-response", "--yes", "--json", host=manager.host, environment=environment
+    )
+    assert first.returncode == 0, first.stderr
+    (rotation,) = [
+        event
+        for event in read_audit(tmp_path / "audit.jsonl").events
+        if event.get("new_fingerprints")
+    ]
+    manager.docker("swarm", "join-token", "--rotate", "-q", "worker")
+
+    result = run_swarmtui(
+        "leak-response", "--yes", "--json", host=manager.host, environment=environment
+    )
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["since"][:19] == rotation["time"][:19]
+    assert (
+        "another tool made the current worker token since" in (document["since_source"])
+    )
+
+
 def test_unlock_key_rotation_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
     manager = daemons.swarm()
     manager.docker("swarm", "update", "--autolock=true")

@@ -228,6 +228,38 @@ def test_default_since_uses_older_rotation() -> None:
     assert "manager" in start.source
 
 
+@pytest.mark.parametrize(
+    ("current_worker", "outside"), [("fp:1", False), ("fp:9", True)]
+)
+def test_default_since_names_outside_token(current_worker: str, outside: bool) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = [
+        {
+            "time": "2026-11-28T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"worker": "fp:1"},
+        },
+        {
+            "time": "2026-11-29T00:00:00Z",
+            "action": "rotate",
+            "result": "ok",
+            "cluster_id": "c1",
+            "new_fingerprints": {"manager": "fp:2"},
+        },
+    ]
+    current = {Role.WORKER: current_worker, Role.MANAGER: "fp:2"}
+
+    start = default_leak_since("c1", audit_events=events, now=now, current=current)
+
+    assert start.since == datetime(2026, 11, 28, tzinfo=UTC)
+    assert start.source.startswith("the last worker token rotation")
+    assert ("another tool made the current worker token since" in start.source) is (
+        outside
+    )
+
+
 def test_default_since_skips_future_rotation() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     events = [

@@ -152,7 +152,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         since = parse_leak_start(args.since)
         start = LeakStart(since=since, source="given with --since")
     else:
-        start = leak_since_for(service, view.cluster_id)
+        current = {role: view.token_fingerprint(role) for role in Role}
+        start = leak_since_for(service, view.cluster_id, current=current)
 
     if not args.yes:
         question = (

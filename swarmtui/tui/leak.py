@@ -186,8 +186,13 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
 
     @work(thread=True, exit_on_error=False, group="leak", description="Leak start")
     def _propose(self) -> None:
+        view = self.view
         start = leak_since_for(
-            self.service, self.view.cluster_id, self.audit_path, now=self.now
+            self.service,
+            view.cluster_id,
+            self.audit_path,
+            now=self.now,
+            current={role: view.token_fingerprint(role) for role in Role},
         )
         self.post_message(self.StartProposed(start))
 
