@@ -140,7 +140,9 @@ async def test_history_dates_first_sight(tmp_path: Path) -> None:
     app = make_app(service, tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert "first seen at 2026-12-04 09:00 UTC" in meta(app, Role.MANAGER)
+        assert "changed, first seen at 2026-12-04 09:00 UTC (token history)" in meta(
+            app, Role.MANAGER
+        )
         assert "unchanged since first seen at 2026-12-04 09:00 UTC" in meta(
             app, Role.WORKER
         )

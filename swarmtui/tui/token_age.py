@@ -56,7 +56,9 @@ def change_text(
     if origin is not None and origin.source == "seen":
         return f"unchanged since first seen {stamp(origin.at)}"
     if origin is not None:
-        return f"first seen {stamp(origin.at)}"
+        # The token history saw the token before this one, so the token
+        # changed before swarmtui first read it.
+        return f"changed, first seen {stamp(origin.at)} (token history)"
     if swarm_since is not None:
         return (
             f"unchanged since this console first read this swarm {stamp(swarm_since)}"
