@@ -52,6 +52,9 @@ from swarmtui.tokens import fingerprint
 log = logging.getLogger(__name__)
 
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
+# 'forget' reads only the window file, so it needs no option that chooses
+# an engine.
+FORGET_COMMAND = "swarmtui join-window forget"
 WINDOWS_FILE_NAME = "join-windows.json"
 CLOSE_ACTION = "join-window-close"
 # Seconds that a change of the window file waits for another process that

@@ -1022,7 +1022,7 @@ def test_close_names_other_swarm_windows(
         assert "no join window of this swarm had to close" in err
         assert "1 stored join window(s) belong to another swarm" in err
         assert f"{old.id}  worker  swarm {old.cluster_id[:12]}" in err
-        assert "join-window forget WINDOW_ID'" in err
+        assert "'swarmtui join-window forget WINDOW_ID'" in " ".join(err.split())
     assert [item.id for item in store.load()] == [old.id]
 
 

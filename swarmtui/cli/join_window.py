@@ -36,6 +36,7 @@ from swarmtui.text import shorten_long_words
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.windows import (
+    FORGET_COMMAND,
     MAX_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES_TEXT,
@@ -526,7 +527,7 @@ def _run_list(args: argparse.Namespace) -> int:
             "them, run against a manager of each window's swarm (column "
             "'swarm'). A window whose swarm no longer exists (left, or replaced "
             "by 'docker swarm init' or 'demo-reset') cannot be closed there: "
-            f"'{_cli_command(args)} join-window forget WINDOW_ID' removes it "
+            f"'{FORGET_COMMAND} WINDOW_ID' removes it "
             "without rotating its token.",
             file=sys.stderr,
         )
@@ -635,8 +636,8 @@ def _note_other_swarms(
     lines.append(
         "Close each one on a manager of its own swarm. If that swarm no longer "
         "exists (left, or replaced by 'docker swarm init' or 'demo-reset'), "
-        f"remove the window with '{_cli_command(args)} join-window forget "
-        "WINDOW_ID', which does not rotate its token."
+        f"remove the window with '{FORGET_COMMAND} WINDOW_ID', which does not "
+        "rotate its token."
     )
     print(redact("\n".join(lines)), file=sys.stderr)
 

@@ -32,6 +32,7 @@ from swarmtui.tui.join_window import (
 )
 from swarmtui.windows import (
     CLOSE_ACTION,
+    FORGET_COMMAND,
     CloseReason,
     JoinWindow,
     WindowClosed,
@@ -221,8 +222,8 @@ class JoinWindowActions(ConsoleHost):
                 f"stops watching the {window.role} join window of swarm "
                 f"{window.cluster_id[:12]}. It stays stored for that swarm: a "
                 "console or 'join-window close-all' on one of its managers "
-                f"closes it, and '{self.cli_command} join-window forget "
-                f"{window.id}' removes it if that swarm no longer exists.",
+                f"closes it, and '{FORGET_COMMAND} {window.id}' removes it if "
+                "that swarm no longer exists.",
                 severity="warning",
                 timeout=12,
             )
