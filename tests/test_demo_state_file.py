@@ -352,29 +352,68 @@ def test_reset_moves_file_too_large(tmp_path: Path) -> None:
     assert mode_of(backup) == 0o600
 
 
-def test_reset_moves_folder(tmp_path: Path) -> None:
-    path = tmp_path / "dir.toml"
-    path.mkdir(mode=0o700)
-    (path / "inside").write_text("kept")
+SPECIAL_FILES = {
+    "folder": lambda path: path.mkdir(mode=0o700),
+    "fifo": os.mkfifo,
+    "link-to-device": lambda path: path.symlink_to("/dev/zero"),
+    "link-to-folder": lambda path: path.symlink_to(path.parent),
+}
 
-    backup = _reset_moves_aside(path)
-    assert (backup / "inside").read_text() == "kept"
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_reset_keeps_special_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    before = os.lstat(path)
+    result = run_cli("--demo", "--demo-state", str(path), "demo-reset", home=tmp_path)
+    assert result.returncode == ExitCode.FILE_ERROR, result.stderr
+    assert f"The demo swarm was not reset: {path} is a" in result.stderr
+    assert "not a regular file, so it was left as it is" in result.stderr
+    assert "Choose another path with --demo-state" in result.stderr
+    assert "demo-reset" not in result.stderr
+    assert "Remove" not in result.stderr
+    assert result.stdout == ""
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["state.toml"]
 
 
-def test_reset_moves_link_to_device(tmp_path: Path) -> None:
+def test_reset_names_link_to_device(tmp_path: Path) -> None:
     path = tmp_path / "zero.toml"
     path.symlink_to("/dev/zero")
-    assert DemoBackend(path=path).lock_path == tmp_path / "zero.toml.lock"
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).reset()
+    assert "is a symbolic link to a character device" in caught.value.message
+    assert os.readlink(path) == "/dev/zero"
 
-    backup = _reset_moves_aside(path)
-    assert os.readlink(backup) == "/dev/zero"
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_special_file_hint_keeps_it(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(path),
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path,
+    )
+    assert result.returncode == ExitCode.FILE_ERROR, result.stderr
+    assert f"The demo state file {path} cannot be used: it is a" in result.stderr
+    assert "not a regular file." in result.stderr
+    assert "Choose another path with --demo-state" in result.stderr
+    assert "demo-reset" not in result.stderr
+    assert "Fix the file" not in result.stderr
 
 
 def test_reset_names_folder_it_cannot_change(tmp_path: Path) -> None:
     folder = tmp_path / "fixed"
-    path = folder / "dir.toml"
-    path.mkdir(parents=True, mode=0o700)
-    DemoBackend(path=path).lock_path.touch(mode=0o600)
+    path = folder / "huge.toml"
+    make_demo(path).inspect_swarm()
+    with path.open("a") as handle:
+        handle.write("# " + "x" * 2_000_000 + "\n")
     # An immutable folder refuses the rename, also to root.
     immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
     if immutable.returncode != 0:
@@ -386,7 +425,7 @@ def test_reset_names_folder_it_cannot_change(tmp_path: Path) -> None:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
     assert "could not be moved to" in str(caught.value)
     assert "demo-reset" not in str(caught.value) + caught.value.hint
-    assert path.is_dir()
+    assert path.stat().st_size > 2_000_000
 
 
 def test_link_and_real_path_share_lock(tmp_path: Path) -> None:

@@ -258,16 +258,16 @@ def test_audit_read_rejects_fifo(tmp_path: Path) -> None:
         read_audit(fifo)
 
 
-def test_demo_reset_moves_fifo_aside(tmp_path: Path) -> None:
+def test_demo_reset_keeps_fifo(tmp_path: Path) -> None:
     from swarmtui.backends.demo import DemoBackend
 
     fifo = tmp_path / "demo.toml"
     os.mkfifo(fifo)
 
-    backup = DemoBackend(path=fifo, seed=1).reset()
-    assert backup is not None
-    assert stat.S_ISFIFO(os.lstat(backup).st_mode)
-    assert fifo.is_file()
+    with pytest.raises(StateFileError, match="is a FIFO, not a regular file"):
+        DemoBackend(path=fifo, seed=1).reset()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [item.name for item in tmp_path.iterdir()] == ["demo.toml"]
 
 
 def test_file_error_full_disk(tmp_path: Path) -> None:
