@@ -35,12 +35,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from swarmtui.atomicfile import (
+    OTHER_PATH_STEP,
     FileRejected,
     LockTimeout,
     ensure_folder,
     exclusive_lock,
     explain_file_error,
     read_private_file,
+    special_file_type,
     write_atomic,
 )
 from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
@@ -53,6 +55,11 @@ log = logging.getLogger(__name__)
 
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
 WINDOWS_FILE_NAME = "join-windows.json"
+# The next step when the window file's path names a folder or a device.
+OTHER_FILE_STEP = (
+    f"Set {WINDOWS_FILE_ENV} to another path: a regular file, or one that does "
+    "not exist yet."
+)
 CLOSE_ACTION = "join-window-close"
 # Seconds that a change of the window file waits for another process that
 # holds its lock. A change takes milliseconds, so a longer hold means a
@@ -311,6 +318,17 @@ class WindowStore:
     ) -> None:
         self.path = Path(path) if path is not None else default_windows_path()
         self.lock_timeout = lock_timeout
+        override = os.environ.get(WINDOWS_FILE_ENV, "")
+        # True when the variable chose the path, which messages then name.
+        self.path_from_environment = bool(override) and (
+            Path(override).expanduser() == self.path
+        )
+
+    def _named(self) -> str:
+        """Return the path for a message, with the variable that chose it."""
+        if self.path_from_environment:
+            return f"{self.path} (from {WINDOWS_FILE_ENV})"
+        return str(self.path)
 
     @property
     def lock_path(self) -> Path:
@@ -331,15 +349,23 @@ class WindowStore:
         except FileNotFoundError:
             return []
         except (FileRejected, UnicodeDecodeError) as error:
+            file_type = special_file_type(self.path)
+            if file_type is not None:
+                # A folder or a device stays, so the file goes elsewhere.
+                raise JoinWindowError(
+                    f"The join window file {self._named()} cannot be used: it is "
+                    f"{file_type}, not a regular file.",
+                    OTHER_FILE_STEP,
+                ) from None
             raise JoinWindowError(
-                f"The join window file {self.path} cannot be used: "
+                f"The join window file {self._named()} cannot be used: "
                 f"{_file_problem(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
             raise JoinWindowError(
-                f"The join window file {self.path} could not be read ({cause}).",
+                f"The join window file {self._named()} could not be read ({cause}).",
                 fix,
             ) from None
         try:
@@ -352,7 +378,8 @@ class WindowStore:
             RecursionError,
         ) as error:
             raise JoinWindowError(
-                f"The join window file {self.path} is damaged: {_damage_text(error)}.",
+                f"The join window file {self._named()} is damaged: "
+                f"{_damage_text(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
 
@@ -365,9 +392,13 @@ class WindowStore:
             write_atomic(self.path, text.encode("utf-8"))
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
+            if fix == OTHER_PATH_STEP:
+                fix = OTHER_FILE_STEP
+            else:
+                fix += f" Or set {WINDOWS_FILE_ENV} to a writable file."
             raise JoinWindowError(
-                f"The join window file {self.path} could not be written ({cause}).",
-                f"{fix} Or set {WINDOWS_FILE_ENV} to a writable file.",
+                f"The join window file {self._named()} could not be written ({cause}).",
+                fix,
             ) from None
 
     def update(

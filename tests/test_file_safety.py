@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from demo_support import make_demo
+from demo_support import make_demo, run_cli
 
 from swarmtui.atomicfile import (
     MAX_FILE_BYTES,
@@ -177,6 +177,44 @@ def test_window_store_rejects_fifo(tmp_path: Path) -> None:
     os.mkfifo(path)
     with pytest.raises(JoinWindowError, match="not a regular file"):
         WindowStore(path).load()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_window_file_env_special(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "windows.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    result = run_cli(
+        "join-window",
+        "list",
+        home=tmp_path,
+        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) cannot be used"
+    ) in result.stderr
+    assert "not a regular file." in result.stderr
+    assert "Set SWARMTUI_WINDOWS_FILE to another path" in result.stderr
+    assert "delete" not in result.stderr
+    assert path.exists()
+
+
+def test_window_file_env_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text("{\n")
+    result = run_cli(
+        "join-window",
+        "list",
+        home=tmp_path,
+        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) is damaged"
+    ) in result.stderr
 
 
 @pytest.mark.parametrize(
