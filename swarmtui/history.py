@@ -10,9 +10,9 @@ recorded as retired at that moment.
 The file is JSON with mode 0600 in the platform's user state folder, written
 atomically under a lock. A regular file that is damaged is moved aside with a
 warning and a new, empty history starts; it is never overwritten in place.
-A file written by a newer swarmtui (a higher format number) and a file that
-cannot be read are left as they are: the process warns and records no
-history.
+A file written by a newer swarmtui (a higher format number), a path that is
+not a regular file (a folder, a FIFO, a device) and a file that cannot be
+read are left as they are: the process warns and records no history.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from swarmtui.atomicfile import (
     exclusive_lock,
     explain_file_error,
     read_private_file,
+    special_file_type,
     write_atomic,
 )
 from swarmtui.models import Role
@@ -285,15 +286,20 @@ class FileTokenHistory:
 
         A missing file and a damaged one, which is moved aside, give an empty
         history. None means that this process must not write the file,
-        because a newer swarmtui wrote it or it cannot be read.
+        because a newer swarmtui wrote it, it cannot be read, or the path
+        names a folder, a FIFO or a device.
         """
         try:
             data = read_private_file(self.path)
         except FileNotFoundError:
             return _empty()
         except FileRejected as error:
-            self._set_aside(str(error))
-            return _empty()
+            file_type = special_file_type(self.path)
+            if file_type is None:
+                self._set_aside(str(error))
+                return _empty()
+            self._warn_special_file(file_type)
+            return None
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
             self._warn(
@@ -378,6 +384,14 @@ class FileTokenHistory:
             target,
         )
 
+    def _warn_special_file(self, file_type: str) -> None:
+        self._warn(
+            f"the token history {self.path} is {file_type}, not a regular file, "
+            "so old tokens are neither recorded nor recognised. To keep a token "
+            f"history, make {self.path} a regular file or a path that does not "
+            "exist."
+        )
+
     def _warn(self, message: str) -> None:
         if not self._warned:
             log.warning("%s", message)
@@ -389,6 +403,12 @@ class FileTokenHistory:
         A history that cannot be written is logged once and skipped: the
         history only improves old-token results and never blocks an action.
         """
+        # Checked before the lock, so that a link to a device such as
+        # /dev/null gets no lock file next to the device.
+        file_type = special_file_type(self.path)
+        if file_type is not None:
+            self._warn_special_file(file_type)
+            return
         try:
             ensure_folder(self.path.parent)
             with exclusive_lock(self.lock_path, LOCK_TIMEOUT):

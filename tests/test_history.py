@@ -362,6 +362,39 @@ def test_newer_format_left_alone(
     assert not re.search(r"[A-Z][a-z]+Error", caplog.text)
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-fifo"])
+def test_special_file_left_alone(
+    history: FileTokenHistory,
+    path: Path,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path.parent.mkdir(parents=True)
+    target = path.parent.parent / "elsewhere" / "fifo"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        target.parent.mkdir()
+        os.mkfifo(target)
+        path.symlink_to(target)
+    before = os.lstat(path)
+    caplog.set_level(logging.WARNING)
+
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert [item.name for item in path.parent.iterdir()] == [path.name]
+    if kind == "link-to-fifo":
+        assert [item.name for item in target.parent.iterdir()] == ["fifo"]
+    assert caplog.text.count("not a regular file") == 1
+    assert "moved" not in caplog.text
+
+
 def test_second_set_aside_keeps_first(
     history: FileTokenHistory, path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
