@@ -342,6 +342,19 @@ class WindowStore:
         real = Path(os.path.realpath(self.path))
         return real.with_name(real.name + ".close.lock")
 
+    def _check_regular_file(self) -> None:
+        """Raise JoinWindowError when the path names a folder, a FIFO or a device.
+
+        Such a path stays as it is, so the next step is another path.
+        """
+        file_type = special_file_type(self.path)
+        if file_type is not None:
+            raise JoinWindowError(
+                f"The join window file {self._named()} cannot be used: it is "
+                f"{file_type}, not a regular file.",
+                OTHER_FILE_STEP,
+            )
+
     def load(self) -> list[JoinWindow]:
         """Read the stored windows; an unreadable file raises JoinWindowError."""
         try:
@@ -349,14 +362,7 @@ class WindowStore:
         except FileNotFoundError:
             return []
         except (FileRejected, UnicodeDecodeError) as error:
-            file_type = special_file_type(self.path)
-            if file_type is not None:
-                # A folder or a device stays, so the file goes elsewhere.
-                raise JoinWindowError(
-                    f"The join window file {self._named()} cannot be used: it is "
-                    f"{file_type}, not a regular file.",
-                    OTHER_FILE_STEP,
-                ) from None
+            self._check_regular_file()
             raise JoinWindowError(
                 f"The join window file {self._named()} cannot be used: "
                 f"{_file_problem(error)}.",
@@ -491,6 +497,9 @@ class WindowStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the exclusive lock of the window file, waiting up to lock_timeout."""
+        # Checked before the lock, so that a link to a device such as
+        # /dev/null gets no lock file next to the device.
+        self._check_regular_file()
         lock = contextlib.ExitStack()
         try:
             ensure_folder(Path(os.path.realpath(self.path)).parent)

@@ -202,6 +202,22 @@ def test_window_file_env_special(tmp_path: Path, kind: str) -> None:
     assert path.exists()
 
 
+def test_window_add_keeps_linked_fifo(tmp_path: Path) -> None:
+    (tmp_path / "target").mkdir()
+    (tmp_path / "links").mkdir()
+    fifo = tmp_path / "target" / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "links" / "windows.json"
+    link.symlink_to(fifo)
+
+    with pytest.raises(JoinWindowError) as caught:
+        WindowStore(link).add(window())
+
+    assert "is a symbolic link to a FIFO, not a regular file" in caught.value.message
+    assert [item.name for item in (tmp_path / "target").iterdir()] == ["fifo"]
+    assert [item.name for item in (tmp_path / "links").iterdir()] == ["windows.json"]
+
+
 def test_window_file_env_damaged(tmp_path: Path) -> None:
     path = tmp_path / "windows.json"
     path.write_text("{\n")
