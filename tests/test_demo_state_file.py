@@ -378,6 +378,16 @@ def test_reset_keeps_special_file(tmp_path: Path, kind: str) -> None:
     assert sorted(item.name for item in tmp_path.iterdir()) == ["state.toml"]
 
 
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_update_makes_no_lock_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).update_swarm(11, {}, rotate_worker_token=True)
+    assert "not a regular file" in caught.value.message
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["state.toml"]
+
+
 def test_reset_names_link_to_device(tmp_path: Path) -> None:
     path = tmp_path / "zero.toml"
     path.symlink_to("/dev/zero")

@@ -819,7 +819,14 @@ class DemoBackend:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the exclusive lock on the side lock file, up to the timeout."""
+        """Hold the exclusive lock on the side lock file, up to the timeout.
+
+        A folder, a FIFO or a device at the path raises StateFileError before
+        a lock file is made, so that /dev/null, for one, gets none in /dev.
+        """
+        info = self._stat()
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            raise self._special_file_error(self._file_type(info.st_mode))
         self._ensure_folder()
         try:
             with exclusive_lock(self.lock_path, self._timeout):
