@@ -144,7 +144,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
         ("time zone",),
     ),
     "newer format": (replace_line(r"^format = 1$", "format = 2"), ("format 1",)),
-    "empty file": (lambda text: "", ("'format' is missing",)),
+    "empty file": (lambda text: "", ("it is empty",)),
     "not utf-8": (lambda text: "\udcff", ("not UTF-8",)),
     "token as fingerprint": (
         replace_line(r'^fingerprint = "fp:.*"$', 'fingerprint = "SWMTKN-1-abc"'),
@@ -242,6 +242,20 @@ def test_open_backend_sees_edit_with_old_mtime(state_path: Path) -> None:
         TokenService(backend).rotate([Role.WORKER])
     assert "at line" in str(caught.value)
     assert state_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_empty_file_is_named_empty(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "demo.toml"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).inspect_swarm()
+    assert (
+        caught.value.message == f"The demo state file {path} is invalid: it is empty."
+    )
+    assert f"--demo-state {path} demo-reset" in caught.value.hint
+    assert path.read_text() == content
 
 
 def test_folder_in_place_of_file(tmp_path: Path) -> None:

@@ -961,6 +961,8 @@ class DemoBackend:
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
             raise self._error("it is not UTF-8 text", line=line) from None
+        if not text.strip():
+            raise self._error("it is empty")
 
         try:
             document = tomllib.loads(text)
