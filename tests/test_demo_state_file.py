@@ -470,3 +470,20 @@ def test_link_and_real_path_share_lock(tmp_path: Path) -> None:
 
     assert DemoBackend(path=real).inspect_swarm().worker_token == before.worker_token
     assert not (tmp_path / "link.toml.lock").exists()
+
+
+def test_state_path_ending_in_slash(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        f"{folder}/",
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path / "home",
+    )
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert f"argument --demo-state: {folder}/ names a folder" in result.stderr
+    assert result.stdout == ""
+    assert not folder.exists()
