@@ -62,6 +62,7 @@ class Settings:
     audit_file: str = ""
     """Path of the audit record; empty means audit.jsonl in the state folder.
 
+    A relative path is relative to the config file's folder.
     SWARMTUI_AUDIT_FILE overrides it.
     """
 
