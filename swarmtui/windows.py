@@ -199,6 +199,21 @@ def _stored_joins(value: Any) -> int | None:
     return value
 
 
+def _windows_from_text(text: str) -> list[JoinWindow]:
+    """Parse the window file's text; raise ValueError with a plain description."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"it is not valid JSON (line {error.lineno})") from None
+    except (ValueError, RecursionError):
+        # The JSON decoder raises ValueError for an integer too long to
+        # convert, and RecursionError for arrays nested too deeply.
+        raise ValueError(
+            "it has a number too long or nesting too deep to read"
+        ) from None
+    return _windows_from_json(document)
+
+
 def _windows_from_json(document: Any) -> list[JoinWindow]:
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")
@@ -222,8 +237,6 @@ def _windows_from_json(document: Any) -> list[JoinWindow]:
 
 
 def _damage_text(error: Exception) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        return f"it is not valid JSON (line {error.lineno})"
     if isinstance(error, ValueError):
         return str(error)
     return "its content is not a list of join windows"
@@ -375,7 +388,7 @@ class WindowStore:
                 fix,
             ) from None
         try:
-            return _windows_from_json(json.loads(text))
+            return _windows_from_text(text)
         except (
             ValueError,
             KeyError,

@@ -257,6 +257,22 @@ def test_damaged_window_file_message(
     assert "attribute" not in raised.value.message
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{"windows": [' + "9" * 5000 + "]}", "[" * 100_000 + "]" * 100_000],
+    ids=["long-number", "deep-nesting"],
+)
+def test_unreadable_window_json_message(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text(text)
+    with pytest.raises(JoinWindowError) as raised:
+        WindowStore(path).load()
+    assert raised.value.message == (
+        f"The join window file {path} is damaged: it has a number too long or "
+        "nesting too deep to read."
+    )
+
+
 def test_window_file_not_json(tmp_path: Path) -> None:
     path = tmp_path / "windows.json"
     path.write_text("{\n oops")
