@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo_support import Clock, make_demo, run_cli
@@ -487,3 +488,27 @@ def test_state_path_ending_in_slash(tmp_path: Path) -> None:
     assert f"argument --demo-state: {folder}/ names a folder" in result.stderr
     assert result.stdout == ""
     assert not folder.exists()
+
+
+def test_fifo_made_during_create_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarmtui.backends import demo
+
+    path = tmp_path / "state.toml"
+    make_state = demo._new_state
+
+    def make_fifo_first(*arguments: Any) -> Any:
+        os.mkfifo(path)
+        return make_state(*arguments)
+
+    monkeypatch.setattr(demo, "_new_state", make_fifo_first)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).inspect_swarm()
+
+    assert f"Cannot write {path} for the demo swarm" in caught.value.message
+    assert caught.value.hint == (
+        "Choose another path with --demo-state: a regular file, or one that "
+        "does not exist yet."
+    )
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)

@@ -37,6 +37,7 @@ from typing import Any
 import tomli_w
 
 from swarmtui.atomicfile import (
+    OTHER_PATH_STEP,
     FileRejected,
     LockTimeout,
     ensure_folder,
@@ -848,9 +849,16 @@ class DemoBackend:
 
     def _os_error(self, action: str, path: Path, error: OSError) -> StateFileError:
         cause, fix = explain_file_error(error, path)
+        if fix == OTHER_PATH_STEP:
+            hint = (
+                "Choose another path with --demo-state: a regular file, or one "
+                "that does not exist yet."
+            )
+        else:
+            hint = f"{fix} Or choose another file with --demo-state."
         return StateFileError(
             f"Cannot {action} {display_path(path)} for the demo swarm: {cause}.",
-            f"{fix} Or choose another file with --demo-state.",
+            hint,
             path=str(path),
         )
 
