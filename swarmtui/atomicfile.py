@@ -28,6 +28,10 @@ PRIVATE_FOLDER_MODE = 0o700
 MAX_FILE_BYTES = 1024 * 1024
 
 
+# The next step when a path names a folder, a FIFO or a device.
+OTHER_PATH_STEP = "Choose another path: a regular file, or one that does not exist yet."
+
+
 class FileRejected(Exception):
     """A file that must not be read: not a regular file, or too large.
 
@@ -65,10 +69,9 @@ def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
     if error.errno == errno.EISDIR or path.is_dir():
         return (f"{path} is a folder", f"Move the folder {path} away.")
     if path.exists() and not path.is_file():
-        return (
-            f"{path} is not a regular file",
-            f"Remove {path}, or choose a regular file instead.",
-        )
+        # A device such as /dev/null may be in use by the whole system, so
+        # the next step is another path, never removing what is there.
+        return (f"{path} is not a regular file", OTHER_PATH_STEP)
     if error.errno == errno.EPERM:
         folder = _nearest_existing_folder(path.parent)
         return (
@@ -88,6 +91,43 @@ def explain_file_error(error: OSError, path: Path) -> tuple[str, str]:
         (error.strerror or str(error)).lower(),
         f"Check {path} and its folder.",
     )
+
+
+def file_type_text(mode: int, *, through_link: bool = False) -> str:
+    """Name the type of file that `mode` (an st_mode) describes, such as "a FIFO".
+
+    With `through_link`, the name is of a symbolic link to that type of file.
+    """
+    if through_link:
+        return "a symbolic link to " + file_type_text(mode)
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def special_file_type(path: Path) -> str | None:
+    """Return the type of what `path` names when it is not a regular file.
+
+    A symbolic link is followed. None for a regular file, a missing path
+    and a path whose status cannot be read.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return file_type_text(mode, through_link=os.path.islink(path))
 
 
 def _file_in_path(path: Path) -> Path | None:

@@ -120,7 +120,9 @@ def default_audit_location(
 def _configured_audit_path(config_path: Path | None = None) -> tuple[Path, str] | None:
     """Return the config file's `audit_file` and where it is set, when it has one.
 
-    The place reads "the config file PATH, line N".
+    The place reads "the config file PATH, line N". A relative `audit_file`
+    is relative to the config file's folder, so that runs from any working
+    folder append to one record.
     """
     try:
         config = importlib.import_module("swarmtui.config")
@@ -137,7 +139,10 @@ def _configured_audit_path(config_path: Path | None = None) -> tuple[Path, str] 
     except Exception as error:  # a bad config is reported by whoever loads it
         log.debug("config not read for the audit path: %s", error)
         return None
-    return audit_file_path(str(value)), str(where)
+    audit_path = audit_file_path(str(value))
+    if not audit_path.is_absolute():
+        audit_path = Path(path).absolute().parent / audit_path
+    return audit_path, str(where)
 
 
 def open_default_audit(

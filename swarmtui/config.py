@@ -25,6 +25,7 @@ from swarmtui.atomicfile import (
     explain_file_error,
     open_regular_file,
     read_private_file,
+    special_file_type,
     write_atomic,
 )
 from swarmtui.errors import ConfigError
@@ -61,6 +62,7 @@ class Settings:
     audit_file: str = ""
     """Path of the audit record; empty means audit.jsonl in the state folder.
 
+    A relative path is relative to the config file's folder.
     SWARMTUI_AUDIT_FILE overrides it.
     """
 
@@ -263,19 +265,25 @@ def load_settings(path: Path) -> Settings:
     known, when the file cannot be read, is not valid TOML or has a bad value.
     """
     try:
-        text = read_private_file(path).decode("utf-8")
+        data = read_private_file(path)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return Settings()
     except FileRejected as error:
+        raise _rejected_file_error(path, error) from None
+    except UnicodeDecodeError as error:
+        bad_line = data[: error.start].count(b"\n") + 1
         raise ConfigError(
-            f"The config file {path} cannot be used: {error}.",
-            "Point --config at a TOML file, or remove the path to use the defaults.",
+            f"The config file {path}, line {bad_line} is not UTF-8 text.",
+            "Save the file as UTF-8, or remove it to use the defaults.",
             path=str(path),
+            line=bad_line,
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        cause, fix = explain_file_error(error, path)
         raise ConfigError(
-            f"The config file {path} could not be read: {error}.",
-            "Fix its permissions or encoding (UTF-8), or remove it.",
+            f"The config file {path} could not be read ({cause}).",
+            fix,
             path=str(path),
         ) from None
     try:
@@ -317,6 +325,28 @@ def load_settings(path: Path) -> Settings:
             key=error.key,
             problems=error.problems,
         ) from None
+
+
+def _rejected_file_error(path: Path, error: FileRejected) -> ConfigError:
+    """Return the error for a config file that `read_private_file` rejected.
+
+    The next step names --config unless the path is the default one. It never
+    suggests removing a folder or a device such as /dev/null.
+    """
+    chosen = path != default_config_path()
+    named = f"{path} (from --config)" if chosen else str(path)
+    file_type = special_file_type(path)
+    if file_type is None:
+        problem = str(error)
+        fix = "Fix the file, or choose another config file with --config."
+    else:
+        problem = f"it is {file_type}, not a regular file"
+        fix = "Choose another config file with --config."
+    if chosen:
+        fix = "Give --config the path of a TOML file, or leave --config out."
+    return ConfigError(
+        f"The config file {named} cannot be used: {problem}.", fix, path=str(path)
+    )
 
 
 def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
@@ -535,7 +565,7 @@ def back_up(path: Path, now: datetime | None = None) -> Path | None:
         raise ConfigError(
             f"The config file {path} is not a regular file, so the settings "
             "were not saved over it.",
-            f"Remove {path}, or start the console with --config naming a regular file.",
+            "Start the console with --config naming a regular file.",
             path=str(path),
         ) from None
     except OSError as error:

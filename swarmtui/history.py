@@ -8,8 +8,11 @@ next time swarmtui reads a different current token for that role, and is
 recorded as retired at that moment.
 
 The file is JSON with mode 0600 in the platform's user state folder, written
-atomically under a lock. A file that cannot be read is moved aside with a
+atomically under a lock. A regular file that is damaged is moved aside with a
 warning and a new, empty history starts; it is never overwritten in place.
+A file written by a newer swarmtui (a higher format number), a path that is
+not a regular file (a folder, a FIFO, a device) and a file that cannot be
+read are left as they are: the process warns and records no history.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from swarmtui.atomicfile import (
     exclusive_lock,
     explain_file_error,
     read_private_file,
+    special_file_type,
     write_atomic,
 )
 from swarmtui.models import Role
@@ -100,9 +104,12 @@ def validate_document(document: Any) -> dict[str, Any]:
     """Check the shape of a parsed history file and return it."""
     if not isinstance(document, dict):
         raise HistoryFormatError("the top level must be an object")
-    if document.get("format") != HISTORY_FORMAT:
+    if "format" not in document:
+        raise HistoryFormatError("the key 'format' is missing")
+    if document["format"] != HISTORY_FORMAT:
         raise HistoryFormatError(
-            f"'format' is {document.get('format')!r}, expected {HISTORY_FORMAT}"
+            f"'format' is {json.dumps(document['format'])[:40]}, expected "
+            f"{HISTORY_FORMAT}"
         )
     clusters = document.get("clusters")
     if not isinstance(clusters, dict):
@@ -270,24 +277,66 @@ class FileTokenHistory:
     # -- file access ------------------------------------------------------
 
     def _read(self) -> dict[str, Any]:
-        """Read the file, or return an empty history when it is missing or broken."""
+        """Return the history, empty when the file is missing or cannot be used."""
+        document = self._load()
+        return _empty() if document is None else document
+
+    def _load(self) -> dict[str, Any] | None:
+        """Read the file and return its history, or None to leave the file alone.
+
+        A missing file and a damaged one, which is moved aside, give an empty
+        history. None means that this process must not write the file,
+        because a newer swarmtui wrote it, it cannot be read, or the path
+        names a folder, a FIFO or a device.
+        """
         try:
             data = read_private_file(self.path)
         except FileNotFoundError:
             return _empty()
         except FileRejected as error:
-            self._set_aside(str(error))
-            return _empty()
+            file_type = special_file_type(self.path)
+            if file_type is None:
+                self._set_aside(str(error))
+                return _empty()
+            self._warn_special_file(file_type)
+            return None
         except OSError as error:
-            self._warn(f"cannot read the token history {self.path}: {error.strerror}")
-            return _empty()
+            cause, fix = explain_file_error(error, self.path)
+            self._warn(
+                f"the token history {self.path} could not be read ({cause}), so "
+                f"old tokens are neither recorded nor recognised. {fix}"
+            )
+            return None
         try:
-            return validate_document(json.loads(data.decode("utf-8")))
-        except (ValueError, RecursionError) as error:
-            # ValueError covers undecodable text, invalid JSON, numbers too
-            # long to convert and HistoryFormatError. Deeply nested arrays
-            # raise RecursionError in the JSON decoder.
-            self._set_aside(f"{type(error).__name__}: {error}"[:200])
+            document = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            self._set_aside(f"line {line} is not UTF-8 text")
+            return _empty()
+        except json.JSONDecodeError as error:
+            self._set_aside(
+                f"it is not valid JSON at line {error.lineno} column {error.colno}"
+            )
+            return _empty()
+        except (ValueError, RecursionError):
+            # The JSON decoder raises ValueError for an integer too long to
+            # convert, and RecursionError for arrays nested too deeply.
+            self._set_aside("it has a number too long or nesting too deep to read")
+            return _empty()
+        newer = _newer_format(document)
+        if newer is not None:
+            self._warn(
+                f"the token history {self.path} was written by a newer swarmtui "
+                f"(file format {newer}, and this swarmtui reads format "
+                f"{HISTORY_FORMAT}), so it is left as it is and this run records "
+                "no token history. Use the newer swarmtui, or move the file away "
+                "to start a new history with this one."
+            )
+            return None
+        try:
+            return validate_document(document)
+        except HistoryFormatError as error:
+            self._set_aside(str(error))
             return _empty()
 
     def _move_aside(self, stamp: str) -> Path:
@@ -335,6 +384,14 @@ class FileTokenHistory:
             target,
         )
 
+    def _warn_special_file(self, file_type: str) -> None:
+        self._warn(
+            f"the token history {self.path} is {file_type}, not a regular file, "
+            "so old tokens are neither recorded nor recognised. To keep a token "
+            f"history, make {self.path} a regular file or a path that does not "
+            "exist."
+        )
+
     def _warn(self, message: str) -> None:
         if not self._warned:
             log.warning("%s", message)
@@ -346,11 +403,17 @@ class FileTokenHistory:
         A history that cannot be written is logged once and skipped: the
         history only improves old-token results and never blocks an action.
         """
+        # Checked before the lock, so that a link to a device such as
+        # /dev/null gets no lock file next to the device.
+        file_type = special_file_type(self.path)
+        if file_type is not None:
+            self._warn_special_file(file_type)
+            return
         try:
             ensure_folder(self.path.parent)
             with exclusive_lock(self.lock_path, LOCK_TIMEOUT):
-                document = self._read()
-                if not change(document):
+                document = self._load()
+                if document is None or not change(document):
                     return
                 data = json.dumps(document, indent=1, sort_keys=True) + "\n"
                 write_atomic(self.path, data.encode("utf-8"))
@@ -362,6 +425,16 @@ class FileTokenHistory:
                 f"the token history {self.path} could not be written ({cause}), "
                 f"so old tokens may not be recognised as old. {fix}"
             )
+
+
+def _newer_format(document: Any) -> int | None:
+    """Return the format number of a document from a newer swarmtui, else None."""
+    if not isinstance(document, dict):
+        return None
+    number = document.get("format")
+    if isinstance(number, bool) or not isinstance(number, int):
+        return None
+    return number if number > HISTORY_FORMAT else None
 
 
 def _parse_utc(text: str) -> datetime:

@@ -35,12 +35,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from swarmtui.atomicfile import (
+    OTHER_PATH_STEP,
     FileRejected,
     LockTimeout,
     ensure_folder,
     exclusive_lock,
     explain_file_error,
     read_private_file,
+    special_file_type,
     write_atomic,
 )
 from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
@@ -56,6 +58,11 @@ WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
 # an engine.
 FORGET_COMMAND = "swarmtui join-window forget"
 WINDOWS_FILE_NAME = "join-windows.json"
+# The next step when the window file's path names a folder or a device.
+OTHER_FILE_STEP = (
+    f"Set {WINDOWS_FILE_ENV} to another path: a regular file, or one that does "
+    "not exist yet."
+)
 CLOSE_ACTION = "join-window-close"
 # Seconds that a change of the window file waits for another process that
 # holds its lock. A change takes milliseconds, so a longer hold means a
@@ -195,6 +202,21 @@ def _stored_joins(value: Any) -> int | None:
     return value
 
 
+def _windows_from_text(text: str) -> list[JoinWindow]:
+    """Parse the window file's text, raising ValueError that says what is wrong."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"it is not valid JSON (line {error.lineno})") from None
+    except (ValueError, RecursionError):
+        # The JSON decoder raises ValueError for an integer too long to
+        # convert, and RecursionError for arrays nested too deeply.
+        raise ValueError(
+            "it has a number too long or nesting too deep to read"
+        ) from None
+    return _windows_from_json(document)
+
+
 def _windows_from_json(document: Any) -> list[JoinWindow]:
     if not isinstance(document, dict):
         raise ValueError("the top level is not a JSON object")
@@ -218,8 +240,6 @@ def _windows_from_json(document: Any) -> list[JoinWindow]:
 
 
 def _damage_text(error: Exception) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        return f"it is not valid JSON (line {error.lineno})"
     if isinstance(error, ValueError):
         return str(error)
     return "its content is not a list of join windows"
@@ -314,6 +334,17 @@ class WindowStore:
     ) -> None:
         self.path = Path(path) if path is not None else default_windows_path()
         self.lock_timeout = lock_timeout
+        override = os.environ.get(WINDOWS_FILE_ENV, "")
+        # True when the variable chose the path, which messages then name.
+        self.path_from_environment = bool(override) and (
+            Path(override).expanduser() == self.path
+        )
+
+    def _named(self) -> str:
+        """Return the path for a message, with the variable that chose it."""
+        if self.path_from_environment:
+            return f"{self.path} (from {WINDOWS_FILE_ENV})"
+        return str(self.path)
 
     @property
     def lock_path(self) -> Path:
@@ -327,6 +358,19 @@ class WindowStore:
         real = Path(os.path.realpath(self.path))
         return real.with_name(real.name + ".close.lock")
 
+    def _check_regular_file(self) -> None:
+        """Raise JoinWindowError when the path names a folder, a FIFO or a device.
+
+        Such a path stays as it is, so the next step is another path.
+        """
+        file_type = special_file_type(self.path)
+        if file_type is not None:
+            raise JoinWindowError(
+                f"The join window file {self._named()} cannot be used: it is "
+                f"{file_type}, not a regular file.",
+                OTHER_FILE_STEP,
+            )
+
     def load(self) -> list[JoinWindow]:
         """Read the stored windows; an unreadable file raises JoinWindowError."""
         try:
@@ -334,19 +378,20 @@ class WindowStore:
         except FileNotFoundError:
             return []
         except (FileRejected, UnicodeDecodeError) as error:
+            self._check_regular_file()
             raise JoinWindowError(
-                f"The join window file {self.path} cannot be used: "
+                f"The join window file {self._named()} cannot be used: "
                 f"{_file_problem(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
             raise JoinWindowError(
-                f"The join window file {self.path} could not be read ({cause}).",
+                f"The join window file {self._named()} could not be read ({cause}).",
                 fix,
             ) from None
         try:
-            return _windows_from_json(json.loads(text))
+            return _windows_from_text(text)
         except (
             ValueError,
             KeyError,
@@ -355,7 +400,8 @@ class WindowStore:
             RecursionError,
         ) as error:
             raise JoinWindowError(
-                f"The join window file {self.path} is damaged: {_damage_text(error)}.",
+                f"The join window file {self._named()} is damaged: "
+                f"{_damage_text(error)}.",
                 "Rotate the tokens by hand if a window was open, then delete the file.",
             ) from None
 
@@ -368,9 +414,13 @@ class WindowStore:
             write_atomic(self.path, text.encode("utf-8"))
         except OSError as error:
             cause, fix = explain_file_error(error, self.path)
+            if fix == OTHER_PATH_STEP:
+                fix = OTHER_FILE_STEP
+            else:
+                fix += f" Or set {WINDOWS_FILE_ENV} to a writable file."
             raise JoinWindowError(
-                f"The join window file {self.path} could not be written ({cause}).",
-                f"{fix} Or set {WINDOWS_FILE_ENV} to a writable file.",
+                f"The join window file {self._named()} could not be written ({cause}).",
+                fix,
             ) from None
 
     def update(
@@ -463,6 +513,9 @@ class WindowStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the exclusive lock of the window file, waiting up to lock_timeout."""
+        # Checked before the lock, so that a link to a device such as
+        # /dev/null gets no lock file next to the device.
+        self._check_regular_file()
         lock = contextlib.ExitStack()
         try:
             ensure_folder(Path(os.path.realpath(self.path)).parent)

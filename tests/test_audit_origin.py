@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from demo_support import run_cli
+import pytest
+from demo_support import cli_environment, run_cli
+
+from swarmtui.audit import default_audit_path
 
 
 def show_token(home: Path, *options: str, **environment: str) -> str:
@@ -76,3 +81,61 @@ def test_default_folder_moved_away(tmp_path: Path) -> None:
         f"Move the folder {default} away. Or set SWARMTUI_AUDIT_FILE, or "
         "audit_file in the config file, to a writable file."
     ) in stderr
+
+
+def test_relative_audit_file_beside_config(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "settings.toml"
+    config.parent.mkdir()
+    config.write_text('audit_file = "records/rel.jsonl"\n')
+    record = tmp_path / "conf" / "records" / "rel.jsonl"
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "swarmtui",
+                "--demo",
+                "--demo-state",
+                str(tmp_path / "demo.toml"),
+                "--config",
+                str(config),
+                "join-token",
+                "-q",
+                "worker",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_environment(tmp_path),
+            cwd=folder,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert list(folder.iterdir()) == []
+    assert len(record.read_text().splitlines()) == 2
+
+    elsewhere = tmp_path / "third"
+    elsewhere.mkdir()
+    listing = subprocess.run(
+        [sys.executable, "-m", "swarmtui", "--config", str(config), "audit"],
+        capture_output=True,
+        text=True,
+        env=cli_environment(tmp_path),
+        cwd=elsewhere,
+        timeout=120,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.splitlines()) == 3
+
+
+def test_relative_config_path_for_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.toml").write_text('audit_file = "rel.jsonl"\n')
+    monkeypatch.chdir(tmp_path)
+
+    path = default_audit_path({}, Path("conf/config.toml"))
+
+    assert path == tmp_path / "conf" / "rel.jsonl"

@@ -489,6 +489,32 @@ def test_empty_path_is_usage_error(
 
 
 @pytest.mark.parametrize(
+    ("command", "path"),
+    [
+        (["--demo", "--demo-state", "{}/new/", "join-token", "worker"], "new/"),
+        (["--demo", "--demo-state", "{}/new/.", "join-token", "worker"], "new/."),
+        (["--demo", "join-token", "worker", "--demo-state", "{}/"], ""),
+        (["--config", "{}/new/", "join-token", "worker"], "new/"),
+        (["audit", "--file", "{}/.."], ".."),
+    ],
+)
+def test_folder_path_is_usage_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: list[str],
+    path: str,
+) -> None:
+    arguments = [word.format(tmp_path) for word in command]
+    with pytest.raises(SystemExit) as raised:
+        parse_command_line(arguments)
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    named = f"{tmp_path}/{path}"
+    assert f"{named} names a folder, not a file: give a file's path" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
     ("arguments", "prog"),
     [
         (["join-token", "--rot", "worker"], "swarmtui join-token"),

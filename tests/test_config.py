@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from demo_support import run_cli
 
 from swarmtui.config import (
     Settings,
@@ -226,3 +227,57 @@ def test_cli_timeout_limit_matches_config() -> None:
 
     assert MAX_TIMEOUT_SECONDS == MAX_TIMEOUT
     assert MIN_TIMEOUT_SECONDS == MIN_TIMEOUT
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_special_config_names_option(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(tmp_path / "demo.toml"),
+        "--config",
+        str(path),
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"The config file {path} (from --config) cannot be used" in result.stderr
+    assert "not a regular file." in result.stderr
+    assert "Give --config the path of a TOML file" in result.stderr
+    assert "remove" not in result.stderr.lower()
+    assert path.exists()
+
+
+def test_special_default_config_kept(tmp_path: Path) -> None:
+    path = tmp_path / "config" / "swarmtui" / "config.toml"
+    path.mkdir(parents=True)
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(tmp_path / "demo.toml"),
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"The config file {path} cannot be used: it is a folder" in result.stderr
+    assert "Choose another config file with --config." in result.stderr
+    assert "remove" not in result.stderr.lower()
+
+
+def test_config_not_utf8_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'clipboard = "off"\n# \xff\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.message == f"The config file {path}, line 2 is not UTF-8 text."
+    assert caught.value.line == 2
+    assert "codec" not in caught.value.message

@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo_support import Clock, make_demo, run_cli
@@ -144,7 +145,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
         ("time zone",),
     ),
     "newer format": (replace_line(r"^format = 1$", "format = 2"), ("format 1",)),
-    "empty file": (lambda text: "", ("'format' is missing",)),
+    "empty file": (lambda text: "", ("it is empty",)),
     "not utf-8": (lambda text: "\udcff", ("not UTF-8",)),
     "token as fingerprint": (
         replace_line(r'^fingerprint = "fp:.*"$', 'fingerprint = "SWMTKN-1-abc"'),
@@ -242,6 +243,20 @@ def test_open_backend_sees_edit_with_old_mtime(state_path: Path) -> None:
         TokenService(backend).rotate([Role.WORKER])
     assert "at line" in str(caught.value)
     assert state_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_empty_file_is_named_empty(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "demo.toml"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).inspect_swarm()
+    assert (
+        caught.value.message == f"The demo state file {path} is invalid: it is empty."
+    )
+    assert f"--demo-state {path} demo-reset" in caught.value.hint
+    assert path.read_text() == content
 
 
 def test_folder_in_place_of_file(tmp_path: Path) -> None:
@@ -352,29 +367,78 @@ def test_reset_moves_file_too_large(tmp_path: Path) -> None:
     assert mode_of(backup) == 0o600
 
 
-def test_reset_moves_folder(tmp_path: Path) -> None:
-    path = tmp_path / "dir.toml"
-    path.mkdir(mode=0o700)
-    (path / "inside").write_text("kept")
+SPECIAL_FILES = {
+    "folder": lambda path: path.mkdir(mode=0o700),
+    "fifo": os.mkfifo,
+    "link-to-device": lambda path: path.symlink_to("/dev/zero"),
+    "link-to-folder": lambda path: path.symlink_to(path.parent),
+}
 
-    backup = _reset_moves_aside(path)
-    assert (backup / "inside").read_text() == "kept"
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_reset_keeps_special_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    before = os.lstat(path)
+    result = run_cli("--demo", "--demo-state", str(path), "demo-reset", home=tmp_path)
+    assert result.returncode == ExitCode.FILE_ERROR, result.stderr
+    assert f"The demo swarm was not reset: {path} is a" in result.stderr
+    assert "not a regular file, so it was left as it is" in result.stderr
+    assert "Choose another path with --demo-state" in result.stderr
+    assert "demo-reset" not in result.stderr
+    assert "Remove" not in result.stderr
+    assert result.stdout == ""
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["state.toml"]
 
 
-def test_reset_moves_link_to_device(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_update_makes_no_lock_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).update_swarm(11, {}, rotate_worker_token=True)
+    assert "not a regular file" in caught.value.message
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["state.toml"]
+
+
+def test_reset_names_link_to_device(tmp_path: Path) -> None:
     path = tmp_path / "zero.toml"
     path.symlink_to("/dev/zero")
-    assert DemoBackend(path=path).lock_path == tmp_path / "zero.toml.lock"
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).reset()
+    assert "is a symbolic link to a character device" in caught.value.message
+    assert os.readlink(path) == "/dev/zero"
 
-    backup = _reset_moves_aside(path)
-    assert os.readlink(backup) == "/dev/zero"
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL_FILES))
+def test_special_file_hint_keeps_it(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.toml"
+    SPECIAL_FILES[kind](path)
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        str(path),
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path,
+    )
+    assert result.returncode == ExitCode.FILE_ERROR, result.stderr
+    assert f"The demo state file {path} cannot be used: it is a" in result.stderr
+    assert "not a regular file." in result.stderr
+    assert "Choose another path with --demo-state" in result.stderr
+    assert "demo-reset" not in result.stderr
+    assert "Fix the file" not in result.stderr
 
 
 def test_reset_names_folder_it_cannot_change(tmp_path: Path) -> None:
     folder = tmp_path / "fixed"
-    path = folder / "dir.toml"
-    path.mkdir(parents=True, mode=0o700)
-    DemoBackend(path=path).lock_path.touch(mode=0o600)
+    path = folder / "huge.toml"
+    make_demo(path).inspect_swarm()
+    with path.open("a") as handle:
+        handle.write("# " + "x" * 2_000_000 + "\n")
     # An immutable folder refuses the rename, also to root.
     immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
     if immutable.returncode != 0:
@@ -386,7 +450,7 @@ def test_reset_names_folder_it_cannot_change(tmp_path: Path) -> None:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
     assert "could not be moved to" in str(caught.value)
     assert "demo-reset" not in str(caught.value) + caught.value.hint
-    assert path.is_dir()
+    assert path.stat().st_size > 2_000_000
 
 
 def test_link_and_real_path_share_lock(tmp_path: Path) -> None:
@@ -407,3 +471,44 @@ def test_link_and_real_path_share_lock(tmp_path: Path) -> None:
 
     assert DemoBackend(path=real).inspect_swarm().worker_token == before.worker_token
     assert not (tmp_path / "link.toml.lock").exists()
+
+
+def test_state_path_ending_in_slash(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    result = run_cli(
+        "--demo",
+        "--demo-state",
+        f"{folder}/",
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path / "home",
+    )
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert f"argument --demo-state: {folder}/ names a folder" in result.stderr
+    assert result.stdout == ""
+    assert not folder.exists()
+
+
+def test_fifo_made_during_create_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarmtui.backends import demo
+
+    path = tmp_path / "state.toml"
+    make_state = demo._new_state
+
+    def make_fifo_first(*arguments: Any) -> Any:
+        os.mkfifo(path)
+        return make_state(*arguments)
+
+    monkeypatch.setattr(demo, "_new_state", make_fifo_first)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=path).inspect_swarm()
+
+    assert f"Cannot write {path} for the demo swarm" in caught.value.message
+    assert caught.value.hint == (
+        "Choose another path with --demo-state: a regular file, or one that "
+        "does not exist yet."
+    )
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from demo_support import make_demo
+from demo_support import make_demo, run_cli
 
 from swarmtui.atomicfile import (
     MAX_FILE_BYTES,
@@ -179,6 +179,60 @@ def test_window_store_rejects_fifo(tmp_path: Path) -> None:
         WindowStore(path).load()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_window_file_env_special(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "windows.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    result = run_cli(
+        "join-window",
+        "list",
+        home=tmp_path,
+        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) cannot be used"
+    ) in result.stderr
+    assert "not a regular file." in result.stderr
+    assert "Set SWARMTUI_WINDOWS_FILE to another path" in result.stderr
+    assert "delete" not in result.stderr
+    assert path.exists()
+
+
+def test_window_add_keeps_linked_fifo(tmp_path: Path) -> None:
+    (tmp_path / "target").mkdir()
+    (tmp_path / "links").mkdir()
+    fifo = tmp_path / "target" / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "links" / "windows.json"
+    link.symlink_to(fifo)
+
+    with pytest.raises(JoinWindowError) as caught:
+        WindowStore(link).add(window())
+
+    assert "is a symbolic link to a FIFO, not a regular file" in caught.value.message
+    assert [item.name for item in (tmp_path / "target").iterdir()] == ["fifo"]
+    assert [item.name for item in (tmp_path / "links").iterdir()] == ["windows.json"]
+
+
+def test_window_file_env_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text("{\n")
+    result = run_cli(
+        "join-window",
+        "list",
+        home=tmp_path,
+        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) is damaged"
+    ) in result.stderr
+
+
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
@@ -201,6 +255,22 @@ def test_damaged_window_file_message(
         WindowStore(path).load()
     assert expected in raised.value.message
     assert "attribute" not in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"windows": [' + "9" * 5000 + "]}", "[" * 100_000 + "]" * 100_000],
+    ids=["long-number", "deep-nesting"],
+)
+def test_unreadable_window_json_message(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "windows.json"
+    path.write_text(text)
+    with pytest.raises(JoinWindowError) as raised:
+        WindowStore(path).load()
+    assert raised.value.message == (
+        f"The join window file {path} is damaged: it has a number too long or "
+        "nesting too deep to read."
+    )
 
 
 def test_window_file_not_json(tmp_path: Path) -> None:
@@ -258,16 +328,16 @@ def test_audit_read_rejects_fifo(tmp_path: Path) -> None:
         read_audit(fifo)
 
 
-def test_demo_reset_moves_fifo_aside(tmp_path: Path) -> None:
+def test_demo_reset_keeps_fifo(tmp_path: Path) -> None:
     from swarmtui.backends.demo import DemoBackend
 
     fifo = tmp_path / "demo.toml"
     os.mkfifo(fifo)
 
-    backup = DemoBackend(path=fifo, seed=1).reset()
-    assert backup is not None
-    assert stat.S_ISFIFO(os.lstat(backup).st_mode)
-    assert fifo.is_file()
+    with pytest.raises(StateFileError, match="is a FIFO, not a regular file"):
+        DemoBackend(path=fifo, seed=1).reset()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [item.name for item in tmp_path.iterdir()] == ["demo.toml"]
 
 
 def test_file_error_full_disk(tmp_path: Path) -> None:

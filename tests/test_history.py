@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -240,7 +241,9 @@ def test_first_seen_absent_in_older_file(path: Path) -> None:
         b"{not json",
         b"\xff\xfe",
         b"[]",
-        b'{"format": 9, "clusters": {}}',
+        b'{"format": 0, "clusters": {}}',
+        b'{"format": "2", "clusters": {}}',
+        b'{"clusters": {}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"SWMTKN-1-x": {}}}}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
         b'{"role": "worker", "retired_at": "yesterday"}}}}}',
@@ -253,7 +256,9 @@ def test_first_seen_absent_in_older_file(path: Path) -> None:
         "syntax",
         "binary",
         "list",
-        "format",
+        "format-zero",
+        "format-string",
+        "format-missing",
         "token-key",
         "bad-time",
         "before-utc-year-1",
@@ -297,12 +302,97 @@ def check_moved_aside(
     assert len(set_aside) == 1
     assert set_aside[0].read_bytes() == content
     assert "moved to" in caplog.text
+    assert not re.search(r"[A-Z][a-z]+Error", caplog.text)
     assert not path.exists()
 
     history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
     history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
     assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is not None
     assert set_aside[0].read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{not json", "(it is not valid JSON at line 1 column 2)"),
+        (b'{"format": 1,\n "clusters": \xff}', "(line 2 is not UTF-8 text)"),
+        (b'{"format": 0, "clusters": {}}', "('format' is 0, expected 1)"),
+        (b'{"clusters": {}}', "(the key 'format' is missing)"),
+        (b"[" * 200_000 + b"]" * 200_000, "(it has a number too long or nesting"),
+    ],
+    ids=["syntax", "binary", "format-zero", "format-missing", "deep-nesting"],
+)
+def test_set_aside_names_problem(
+    history: FileTokenHistory,
+    path: Path,
+    content: bytes,
+    problem: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    caplog.set_level(logging.WARNING)
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+    assert f"the token history {path} was unreadable {problem}" in caplog.text
+
+
+def test_newer_format_left_alone(
+    history: FileTokenHistory, path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir(parents=True)
+    content = (
+        b'{"clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": {"role": '
+        b'"worker", "retired_at": "2026-01-01T00:00:00+00:00"}}}}, "format": 2}'
+    )
+    path.write_bytes(content)
+    caplog.set_level(logging.WARNING)
+
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+
+    assert path.read_bytes() == content
+    assert sorted(item.name for item in path.parent.iterdir()) == [
+        path.name,
+        path.name + ".lock",
+    ]
+    assert caplog.text.count("written by a newer swarmtui") == 1
+    assert "(file format 2, and this swarmtui reads format 1)" in caplog.text
+    assert "this run records no token history" in caplog.text
+    assert not re.search(r"[A-Z][a-z]+Error", caplog.text)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link-to-fifo"])
+def test_special_file_left_alone(
+    history: FileTokenHistory,
+    path: Path,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path.parent.mkdir(parents=True)
+    target = path.parent.parent / "elsewhere" / "fifo"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        target.parent.mkdir()
+        os.mkfifo(target)
+        path.symlink_to(target)
+    before = os.lstat(path)
+    caplog.set_level(logging.WARNING)
+
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.retire(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+    assert history.lookup(CLUSTER, fingerprint(WORKER_TOKEN)) is None
+
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert [item.name for item in path.parent.iterdir()] == [path.name]
+    if kind == "link-to-fifo":
+        assert [item.name for item in target.parent.iterdir()] == ["fifo"]
+    assert caplog.text.count("not a regular file") == 1
+    assert "moved" not in caplog.text
 
 
 def test_second_set_aside_keeps_first(

@@ -37,11 +37,13 @@ from typing import Any
 import tomli_w
 
 from swarmtui.atomicfile import (
+    OTHER_PATH_STEP,
     FileRejected,
     LockTimeout,
     ensure_folder,
     exclusive_lock,
     explain_file_error,
+    file_type_text,
     fsync_folder,
     read_private_file,
     write_atomic,
@@ -818,7 +820,14 @@ class DemoBackend:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the exclusive lock on the side lock file, up to the timeout."""
+        """Hold the exclusive lock on the side lock file, up to the timeout.
+
+        A folder, a FIFO or a device at the path raises StateFileError before
+        a lock file is made, so that /dev/null, for one, gets none in /dev.
+        """
+        info = self._stat()
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            raise self._special_file_error(self._file_type(info.st_mode))
         self._ensure_folder()
         try:
             with exclusive_lock(self.lock_path, self._timeout):
@@ -840,9 +849,16 @@ class DemoBackend:
 
     def _os_error(self, action: str, path: Path, error: OSError) -> StateFileError:
         cause, fix = explain_file_error(error, path)
+        if fix == OTHER_PATH_STEP:
+            hint = (
+                "Choose another path with --demo-state: a regular file, or one "
+                "that does not exist yet."
+            )
+        else:
+            hint = f"{fix} Or choose another file with --demo-state."
         return StateFileError(
             f"Cannot {action} {display_path(path)} for the demo swarm: {cause}.",
-            f"{fix} Or choose another file with --demo-state.",
+            hint,
             path=str(path),
         )
 
@@ -896,6 +912,10 @@ class DemoBackend:
         try:
             data = read_private_file(self.path)
         except FileRejected as error:
+            with contextlib.suppress(OSError):
+                mode = os.stat(self.path).st_mode
+                if not stat.S_ISREG(mode):
+                    raise self._special_file_error(self._file_type(mode)) from None
             raise self._error(str(error)) from None
         except OSError as error:
             raise self._os_error("read", self.path, error) from None
@@ -911,9 +931,27 @@ class DemoBackend:
         self._cache_key = key
         return state
 
+    def _file_type(self, mode: int) -> str:
+        """Name the file type of `mode`, as a link to it when the path is a link."""
+        return file_type_text(mode, through_link=self.path.is_symlink())
+
+    def _special_file_error(self, file_type: str) -> StateFileError:
+        """Return the error for a path that names `file_type`, such as "a FIFO".
+
+        Its next step is another path, because a device such as /dev/null may
+        be in use by the whole system.
+        """
+        return StateFileError(
+            f"The demo state file {display_path(self.path)} cannot be used: it is "
+            f"{file_type}, not a regular file.",
+            "Choose another path with --demo-state: a regular file, or one that "
+            "does not exist yet.",
+            path=str(self.path),
+        )
+
     def _check_file_mode(self, info: os.stat_result) -> None:
         if not stat.S_ISREG(info.st_mode):
-            raise self._error("it is not a regular file")
+            raise self._special_file_error(self._file_type(info.st_mode))
         if info.st_mode & 0o077:
             where = display_path(self.path)
             raise StateFileError(
@@ -931,6 +969,8 @@ class DemoBackend:
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
             raise self._error("it is not UTF-8 text", line=line) from None
+        if not text.strip():
+            raise self._error("it is empty")
 
         try:
             document = tomllib.loads(text)
@@ -1022,13 +1062,43 @@ class DemoBackend:
             raise self._os_error("back up", self.path, error) from None
         raise AssertionError("_backup_names ends with an error")
 
-    def _move_aside(self) -> Path:
-        """Rename whatever is at the path to a backup name, without reading it.
+    def _check_regular_file(self) -> bool:
+        """Raise StateFileError unless the path names a regular file or nothing.
 
-        A folder, a FIFO or a symbolic link (such as one to a device) keeps
-        its contents or target under the new name. A regular file, such as
-        one too large to read, gets mode 0600 because it may contain tokens.
+        A symbolic link is followed. Returns False when nothing is there,
+        or the link's target is missing.
         """
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            cause, fix = explain_file_error(error, self.path)
+            raise StateFileError(
+                f"The demo swarm was not reset: {display_path(self.path)} could "
+                f"not be examined ({cause}), so it was left as it is.",
+                f"{fix} Or choose another file with --demo-state.",
+                path=str(self.path),
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise StateFileError(
+                f"The demo swarm was not reset: {display_path(self.path)} is "
+                f"{self._file_type(mode)}, not a regular file, so it was left as "
+                "it is.",
+                "Choose another path with --demo-state: a regular file, or one "
+                "that does not exist yet.",
+                path=str(self.path),
+            )
+        return True
+
+    def _move_aside(self) -> Path:
+        """Rename the regular file at the path to a backup name, without reading it.
+
+        The file, such as one too large to read, gets mode 0600 because it
+        may contain tokens. Raises StateFileError for anything but a regular
+        file or a link to one, which stays where it is.
+        """
+        self._check_regular_file()
         backup = next(self._backup_names())
         try:
             os.rename(self.path, backup)
@@ -1171,19 +1241,24 @@ class DemoBackend:
         Returns the backup path, or None when there was no file. A file that
         can be read is copied byte for byte, even when it is broken, to
         `<name>.bak-<UTC time>` with mode 0600, before anything is written.
-        Whatever cannot be read (a folder, a FIFO, a link to a device, a file
-        over the size limit) is renamed to that name instead, and is never
-        opened for reading.
+        A regular file that cannot be read (over the size limit, or with no
+        read permission) is renamed to that name instead. Anything else at
+        the path (a folder, a FIFO, a device, or a link to one of them)
+        raises StateFileError and is left as it is.
         """
+        # Checked before the lock too, so that a reset of a device such as
+        # /dev/null creates no lock file in /dev.
+        if self._lstat() is not None:
+            self._check_regular_file()
         with self._locked():
             backup = None
             old_version = 0
-            if self._lstat() is not None:
+            # A link to a missing file is not checked: the new swarm is
+            # written at its target, as when the file is missing.
+            if self._lstat() is not None and self._check_regular_file():
                 try:
                     data: bytes | None = read_private_file(self.path)
                 except FileNotFoundError:
-                    # A link to a missing file: the new swarm is written at
-                    # its target, as when the file is missing.
                     data = None
                 except (FileRejected, OSError):
                     data = None

@@ -195,9 +195,18 @@ class _HostOption(argparse.Action):
 
 
 def file_path(text: str) -> Path:
-    """Parse a file path option; an empty one is an error, not the current folder."""
+    """Parse a file path option; an empty one is an error, not the current folder.
+
+    So is one that ends in "/", "/." or "/..", because it names a folder.
+    Path drops a trailing "/" or "/.", so a write would create a file named
+    like the folder.
+    """
     if not text.strip():
         raise argparse.ArgumentTypeError("the path is empty: give a file's path")
+    if text.rsplit("/", 1)[-1] in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(
+            f"{text} names a folder, not a file: give a file's path"
+        )
     return Path(text)
 
 

@@ -17,7 +17,8 @@ EPILOG = """\
 exit codes:
   0  a new demo swarm was started
   1  the engine is not the demo swarm: add --demo
-  7  the demo state file or its backup cannot be read or written
+  7  the demo state file or its backup cannot be read or written, or the
+     path is not a regular file (such as a folder or a device)
 """
 
 
@@ -27,10 +28,11 @@ def add_parser(subparsers: Any) -> str:
         help="replace the demo swarm with a new one, backing up its state file",
         description="Replace the demo swarm (--demo) with a new one. The old "
         "state file, even a broken one, is first copied to "
-        "<file>.bak-<UTC time> with mode 0600. What cannot be read there (a "
-        "folder, a FIFO, a link to a device, a file over 1 MiB) is renamed to "
-        "that name instead. With --demo-seed, the new swarm is made from that "
-        "seed.",
+        "<file>.bak-<UTC time> with mode 0600. A file that cannot be read (over "
+        "1 MiB, or without read permission) is renamed to that name instead. A "
+        "path that is not a regular file (a folder, a FIFO, a device, or a link "
+        "to one) is left as it is, and nothing is reset. With --demo-seed, the "
+        "new swarm is made from that seed.",
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
