@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,6 +199,39 @@ def test_body_over_limit_rejected(make: Callable[[int], Handler]) -> None:
         with pytest.raises(ResponseTooLargeError):
             client.info()
         client.close()
+
+
+def endless_body(chunked: bool) -> Handler:
+    """Return a handler that sends a body without end, until the client closes."""
+
+    def handle(connection: socket.socket, head: bytes) -> None:
+        framing = b"Transfer-Encoding: chunked" if chunked else b"Connection: close"
+        connection.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n\r\n")
+        piece = b" " * 65536
+        if chunked:
+            piece = b"10000\r\n" + piece + b"\r\n"
+        while True:
+            connection.sendall(piece)
+
+    return handle
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "until-close"])
+def test_endless_body_memory_bounded(chunked: bool) -> None:
+    limit = 8 * 1024 * 1024
+    with fake_server(endless_body(chunked)) as address:
+        client = client_for(address, max_response_bytes=limit, timeout=20.0)
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError):
+                client.info()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        client.close()
+
+    # The body read so far, not a second copy of it or a buffer of the limit.
+    assert peak < limit * 1.5
 
 
 def test_body_at_limit_read() -> None:

@@ -32,6 +32,8 @@ from swarmtui import __version__
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"swarmtui/{__version__}"
+# Bytes read from a response body at a time.
+READ_PIECE_BYTES = 1024 * 1024
 # Seconds between attempts to connect while the engine's accept queue is full.
 CONNECT_RETRY_SECONDS = 0.05
 
@@ -273,17 +275,20 @@ class UnixSocketClient:
             raise http.client.HTTPException("invalid Content-Length header")
         if length and int(length) > self._limit:
             raise ResponseTooLargeError(int(length))
-        data = response.read(self._limit + 1)
-        if len(data) > self._limit:
-            raise ResponseTooLargeError(len(data))
-        if length and len(data) < int(length):
+        # Pieces, so that a body over the limit costs no more memory than the
+        # limit, and none of it stays referenced by the error's traceback.
+        pieces: list[bytes] = []
+        size = 0
+        while piece := response.read(min(READ_PIECE_BYTES, self._limit + 1 - size)):
+            pieces.append(piece)
+            size += len(piece)
+            if size > self._limit:
+                pieces.clear()
+                raise ResponseTooLargeError(size)
+        data = b"".join(pieces)
+        if length and size < int(length):
             # read(amount) returns a body cut short without IncompleteRead.
-            raise http.client.IncompleteRead(data, int(length) - len(data))
-        if not response.isclosed():
-            # read(amount) leaves the end of a chunked body unread.
-            rest = response.read()
-            if rest:
-                raise ResponseTooLargeError(len(data) + len(rest))
+            raise http.client.IncompleteRead(data, int(length) - size)
         return data
 
     def close(self) -> None:
