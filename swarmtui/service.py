@@ -237,6 +237,14 @@ class _RotationProgress:
 
     before: SwarmView | None = None
     update_sent: bool = False
+    # The fingerprint of the unlock key before an unlock key rotation.
+    old_key_fingerprint: str | None = None
+
+    def key_fields(self) -> dict[str, str]:
+        """Return the old key's fingerprint as an audit field, when known."""
+        if self.old_key_fingerprint is None:
+            return {}
+        return {"old_key_fingerprint": self.old_key_fingerprint}
 
 
 @dataclass
@@ -479,6 +487,7 @@ class TokenService:
                     "result": "unknown" if sent else "failed",
                     "error": "Abandoned at exit",
                     "old": entry.expected or entry.progress.before,
+                    **entry.progress.key_fields(),
                     **entry.fields,
                 }
             if self._record_once(entry, **fields):
@@ -578,6 +587,7 @@ class TokenService:
             result="unknown" if unknown else "failed",
             error=title,
             old=entry.expected or entry.progress.before,
+            **entry.progress.key_fields(),
             **entry.fields,
         )
 
@@ -1006,8 +1016,9 @@ class TokenService:
             try:
                 result = self._rotate_unlock_key(expected, entry.progress)
             except (Exception, KeyboardInterrupt) as error:
-                # Nothing reads the key back after a failed update, so once
-                # the update was sent, any error leaves the outcome open.
+                # A failed update whose key read back is unchanged is marked
+                # as not sent. Any other error after the update leaves the
+                # outcome open.
                 self._record_failure(entry, error, engine_error_unknown=True)
                 raise
             entry.done = {
@@ -1040,6 +1051,7 @@ class TokenService:
                 "Turn it on with 'docker swarm update --autolock=true' first.",
             )
         old_key = self.backend.unlock_key()
+        progress.old_key_fingerprint = unlock_key_fingerprint(old_key)
 
         progress.update_sent = True
         try:
@@ -1049,6 +1061,18 @@ class TokenService:
         except UpdateOutOfSequence:
             progress.update_sent = False
             raise self._conflict(before, self.read()) from None
+        except SwarmTuiError as error:
+            # A timeout or a lost connection can come after the engine applied
+            # the update, so the key read afterwards decides what happened.
+            if self._read_back_key(error, progress.old_key_fingerprint) == old_key:
+                progress.update_sent = False
+                raise
+            log.info(
+                "the unlock key update on cluster %s failed (%s), but the key "
+                "read afterwards changed",
+                before.cluster_id,
+                error.title,
+            )
         after = self.read()
         new_key = self.backend.unlock_key()
 
@@ -1080,6 +1104,24 @@ class TokenService:
             old_key_fingerprint=unlock_key_fingerprint(old_key),
             new_key_fingerprint=unlock_key_fingerprint(new_key),
         )
+
+    def _read_back_key(self, failure: SwarmTuiError, old_fingerprint: str) -> str:
+        """Read the unlock key after a failed update.
+
+        Raise RotationOutcomeUnknownError when that read fails too.
+        """
+        try:
+            return self.backend.unlock_key()
+        except SwarmTuiError as error:
+            raise RotationOutcomeUnknownError(
+                f"Rotating the unlock key failed ({failure.message}), and reading "
+                f"the key afterwards failed too ({error.message}), so whether the "
+                "key changed is unknown.",
+                "Read the key again before you rotate it again ('docker swarm "
+                "unlock-key -q', or the console's unlock key pane): a fingerprint "
+                f"other than the one before the rotation ({old_fingerprint}) means "
+                "it took effect, and that key is the one to store.",
+            ) from None
 
     # -- audit ------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from swarmtui.errors import (
 from swarmtui.models import Role, SwarmSnapshot
 from swarmtui.service import TokenService
 from swarmtui.tui.app import SwarmConsole
+from swarmtui.unlock import unlock_key_fingerprint
 
 TIMEOUT = RequestTimeoutError(
     "The engine at demo did not respond within 3 seconds.", "Retry."
@@ -193,18 +194,59 @@ def autolocked_demo(tmp_path: Path) -> Any:
     return inner
 
 
-def test_unlock_rotation_update_lost_is_unknown(tmp_path: Path) -> None:
+def test_unlock_rotation_lost_reply_read_back(tmp_path: Path) -> None:
     audit = RecordingAudit()
     inner = autolocked_demo(tmp_path)
     service = TokenService(FailingUpdateBackend(inner, applies=True), audit=audit)
     old_key = inner.unlock_key()
 
+    result = service.rotate_unlock_key()
+
+    assert inner.unlock_key() != old_key
+    assert result.old_key_fingerprint == unlock_key_fingerprint(old_key)
+    assert result.new_key_fingerprint == unlock_key_fingerprint(inner.unlock_key())
+    assert results(audit) == ["ok"]
+    assert audit.events[0][0] == "rotate-unlock-key"
+
+
+def test_unlock_unapplied_update_failed(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(FailingUpdateBackend(inner, applies=False), audit=audit)
+    old_key = inner.unlock_key()
+
     with pytest.raises(RequestTimeoutError):
         service.rotate_unlock_key()
 
-    assert inner.unlock_key() != old_key
+    assert inner.unlock_key() == old_key
+    assert results(audit) == ["failed"]
+    fingerprint = unlock_key_fingerprint(old_key)
+    assert audit.events[0][1]["old_key_fingerprint"] == fingerprint
+
+
+class UnreadableKeyAfterUpdate(FailingUpdateBackend):
+    """Fails each update after applying it, and every key read after that."""
+
+    def unlock_key(self) -> str:
+        if self.failed:
+            raise RequestTimeoutError("The engine did not respond.", "Retry.")
+        return str(self.inner.unlock_key())
+
+
+def test_unlock_unreadable_key_outcome_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(UnreadableKeyAfterUpdate(inner, applies=True), audit=audit)
+    old_fingerprint = unlock_key_fingerprint(inner.unlock_key())
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate_unlock_key()
+
+    message = str(caught.value)
+    assert "whether the key changed is unknown" in message
+    assert f"({old_fingerprint}) means it took effect" in message
     assert results(audit) == ["unknown"]
-    assert audit.events[0][0] == "rotate-unlock-key"
+    assert audit.events[0][1]["old_key_fingerprint"] == old_fingerprint
 
 
 class OddUpdateReply(DelegatingBackend):
