@@ -1858,6 +1858,100 @@ async def test_unlock_rotation_note_survives_reads(tmp_path: Path) -> None:
         assert unlock_key_fingerprint(backend.unlock_key()) in outside[0]
 
 
+class LostUnlockReply(DelegatingBackend):
+    """Loses the reply to the next update, after applying it when `applies` is set.
+
+    The key reads in between fail too, so the rotation's outcome is unknown
+    until `recovered` is set.
+    """
+
+    def __init__(self, inner: Any, applies: bool) -> None:
+        super().__init__(inner)
+        self.applies = applies
+        self.lost = False
+        self.recovered = False
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        if self.applies:
+            super().update_swarm(version, spec, **flags)
+        self.lost = True
+        raise RequestTimeoutError("The engine did not respond.", "Retry.")
+
+    def unlock_key(self) -> str:
+        if self.lost and not self.recovered:
+            raise RequestTimeoutError("The engine did not respond.", "Retry.")
+        return str(self.inner.unlock_key())
+
+
+@pytest.mark.parametrize("applies", [True, False], ids=["took-effect", "not-rotated"])
+async def test_unknown_unlock_rotation_settled(tmp_path: Path, applies: bool) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    old_key = inner.unlock_key()
+    backend = LostUnlockReply(inner, applies)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        assert any("whether the key changed is unknown" in note for note in notes)
+
+        backend.recovered = True
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+    new_key = inner.unlock_key()
+    assert (new_key != old_key) is applies
+    outcome = "took effect" if applies else "did not take effect"
+    settled = [note for note in notes if "whose outcome was unknown" in note]
+    assert len(settled) == 1
+    assert outcome in settled[0]
+    assert not any("rotated outside this console" in note for note in notes)
+    recorded = [fields for action, fields in audit.events if action == "rotate-outcome"]
+    assert len(recorded) == 1
+    assert recorded[0]["result"] == ("took-effect" if applies else "not-rotated")
+    assert recorded[0]["old_key_fingerprint"] == unlock_key_fingerprint(old_key)
+    assert recorded[0]["new_key_fingerprint"] == unlock_key_fingerprint(new_key)
+
+
+class AppliedUpdateHeld(HangingUpdateBackend):
+    """Applies each update, then holds its reply until `release` is set."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.inner.update_swarm(version, spec, **flags)
+        self.entered.set()
+        self.release.wait(timeout=60)
+
+
+async def test_read_during_unlock_rotation_dropped(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    backend = AppliedUpdateHeld(inner)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#confirm")
+        assert await asyncio.to_thread(backend.entered.wait, 5)
+        # A read while the reply is held already sees the new key.
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.5)
+        status = str(app.query_one("#status", Static).content)
+        assert status == "Rotating the unlock key…"
+
+        backend.release.set()
+        await settle(app, pilot)
+
+    assert not any("rotated outside this console" in note for note in notes)
+    assert sum("The unlock key was rotated (" in note for note in notes) == 1
+
+
 class FailingSocketBackend(FailingBackend):
     """A FailingBackend that names the unlock command of an engine on a socket."""
 

@@ -605,7 +605,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._reading = True
         self._sequence += 1
         text = self._reading_text()
-        if self._rotating is not None or self._windows_closing:
+        if self._rotating is not None or self._windows_closing or self._unlock_rotating:
             # The status line keeps naming the rotation or the close, since
             # the user waits for that, and the read's end shows it again.
             pass
@@ -700,6 +700,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Show the rotation or read still running, or clear the status line."""
         if self._rotating is not None:
             self._set_waiting(f"Rotating {self._rotating} token…")
+        elif self._unlock_rotating:
+            self._set_waiting("Rotating the unlock key…")
         elif self._windows_closing:
             self._set_waiting(self._closing_text())
         elif self._reading:
@@ -714,7 +716,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
         does, and would report it as rotated outside the console. Each kind
         of rotation reads the swarm again when it ends.
         """
-        return bool(self._roles_rotating()) or self._rotating_leak_dialog() is not None
+        return (
+            bool(self._roles_rotating())
+            or self._rotating_leak_dialog() is not None
+            or self._unlock_rotating
+        )
 
     def on_swarm_read(self, message: SwarmRead) -> None:
         self._read_finished()
@@ -971,7 +977,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def _poll(self) -> None:
         self._poll_timer = None
-        if self._modal_open() or self._rotating is not None or self._reading:
+        if (
+            self._modal_open()
+            or self._rotating is not None
+            or self._unlock_rotating
+            or self._reading
+        ):
             self._arm_poll()
             return
         self._start_read(background=True)

@@ -13,7 +13,12 @@ from textual import work
 from textual.message import Message
 from textual.widget import Widget
 
-from swarmtui.errors import RotationConflictError, SwarmLockedError, SwarmTuiError
+from swarmtui.errors import (
+    RotationConflictError,
+    RotationOutcomeUnknownError,
+    SwarmLockedError,
+    SwarmTuiError,
+)
 from swarmtui.models import SwarmView
 from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
 from swarmtui.tui.token_age import stamp
@@ -72,6 +77,10 @@ class UnlockKeyActions(ConsoleHost):
         self._unlock_rotated: tuple[str, str] = ("", "")
         # When the key shown was read.
         self._unlock_read_at: datetime | None = None
+        # The key before this console's rotation that is running, or whose
+        # outcome is unknown until the key is read again.
+        self._unlock_key_before = ""
+        self._unlock_unsettled = False
 
     def _locked_with_key(self) -> bool:
         """Tell whether the swarm is locked and this console read its key before."""
@@ -200,7 +209,10 @@ class UnlockKeyActions(ConsoleHost):
         if message.key != previous:
             # A new key is masked until revealed again, and that reveal is audited.
             self.unlock_revealed = False
-        if message.key and previous and message.key != previous:
+        if self._unlock_unsettled and message.key:
+            self._unlock_unsettled = False
+            self._settle_unlock_rotation(self._unlock_key_before, message.key)
+        elif message.key and previous and message.key != previous:
             # This console's own rotation sets the new key before reading it.
             self.notify(
                 "The unlock key was rotated outside this console "
@@ -324,6 +336,8 @@ class UnlockKeyActions(ConsoleHost):
         def confirmed(answer: bool | None) -> None:
             if answer and not self._unlock_key_changing():
                 self._unlock_rotating = True
+                self._unlock_key_before = self.unlock_key_text
+                self._unlock_unsettled = False
                 # As for a token, the status line shows the wait after 0.2 s.
                 self._wait_quietly("Rotating the unlock key…", ROTATION_QUIET_SECONDS)
                 self._rotate_unlock_key(view)
@@ -372,6 +386,8 @@ class UnlockKeyActions(ConsoleHost):
             title="Unlock key rotated",
             timeout=12,
         )
+        # Reads that ended during the rotation were dropped.
+        self._read_after_current()
 
     def on_unlock_key_rotation_failed(self, message: UnlockKeyRotationFailed) -> None:
         self._unlock_rotating = False
@@ -384,5 +400,54 @@ class UnlockKeyActions(ConsoleHost):
                 "The swarm was changed by someone else, so the unlock key was "
                 "not rotated: " + "; ".join(error.changes) + ". Ask again."
             )
-            self._start_read(background=False)
+        elif isinstance(error, RotationOutcomeUnknownError) and (
+            self._unlock_key_before
+        ):
+            # The next key read shows whether the rotation took effect.
+            self._unlock_unsettled = True
+            self._unlock_version = None
+            text = (
+                f"{error} The console reads the key again once the engine "
+                "responds, and says which it was."
+            )
         self.notify(text, title=error.title, severity="error", timeout=12)
+        # Reads that ended during the rotation were dropped.
+        self._read_after_current()
+
+    def _settle_unlock_rotation(self, before: str, key: str) -> None:
+        """Say whether a rotation whose outcome was unknown changed the key."""
+        old = unlock_key_fingerprint(before)
+        new = unlock_key_fingerprint(key)
+        if key != before:
+            rotated = f"rotated by this console {stamp(self._clock())}"
+            self._unlock_rotated = (key, rotated)
+            self.notify(
+                f"The unlock key rotation whose outcome was unknown took effect "
+                f"({old} -> {new}). Store the new key now.",
+                title="Unlock key rotated",
+                severity="warning",
+                timeout=15,
+            )
+        else:
+            self.notify(
+                f"The unlock key rotation whose outcome was unknown did not take "
+                f"effect: the key is unchanged ({old}). Press U to rotate it again.",
+                title="Unlock key not rotated",
+                severity="warning",
+                timeout=15,
+            )
+        view = self.view
+        if view is not None:
+            self._record_unlock_outcome(view, old, new)
+
+    @work(thread=True, group="audit", exit_on_error=False, description="Audit")
+    def _record_unlock_outcome(self, view: SwarmView, old: str, new: str) -> None:
+        service = self._service
+        if service is not None:
+            service.record(
+                "rotate-outcome",
+                view=view,
+                result="took-effect" if new != old else "not-rotated",
+                old_key_fingerprint=old,
+                new_key_fingerprint=new,
+            )
