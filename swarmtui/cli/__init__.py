@@ -565,9 +565,9 @@ def _dispatch(arguments: list[str]) -> int:
             if args.host is not None:
                 # A malformed -H is a typo on this command line, which no
                 # retry in the console can fix.
-                from swarmtui.endpoint import check_host
+                from swarmtui.endpoint import normalized_host
 
-                check_host(args.host, "-H")
+                normalized_host(args.host, "-H/--host")
             return run_console(args)
         except SwarmTuiError as error:
             print(error_message(error), file=sys.stderr)
