@@ -27,7 +27,7 @@ from typing import Any
 from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
 from swarmtui.sdk_imports import defer_paramiko
-from swarmtui.text import escape_character, is_unsafe, quoted
+from swarmtui.text import escape_character, is_unsafe, quoted, terminal_safe
 from swarmtui.tokens import redact
 
 # Every docker SDK import in swarmtui comes after this module is imported.
@@ -307,8 +307,10 @@ class ResolvedEndpoint:
 
     def __post_init__(self) -> None:
         # The label is shown, logged and audited: a token typed into a host
-        # or a context name appears only as its fingerprint.
-        object.__setattr__(self, "label", redact(self.label))
+        # or a context name appears only as its fingerprint. A line feed or
+        # another control character, as a socket path may contain, shows as
+        # an escape such as \x0a, since messages keep their own line feeds.
+        object.__setattr__(self, "label", redact(terminal_safe(self.label)))
 
 
 def _host_label(base_url: str) -> str:

@@ -267,3 +267,19 @@ def test_context_with_invalid_host_named(
         "The Docker host 'tcp://a b:2375' from docker context 'spaced' is invalid: "
         "its host name 'a b' contains a space"
     ) in stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [("a\nb.sock", "a\\x0ab.sock"), ("a\x1bb.sock", "a\\x1bb.sock")]
+)
+def test_socket_path_escaped_in_message(
+    name: str, shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["-H", f"unix://{tmp_path / name}", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.ENGINE_UNREACHABLE, stderr
+    assert f"Cannot connect to the Docker engine at unix://{tmp_path / shown}." in (
+        stderr
+    )
+    assert stderr.count("\n") == 1
