@@ -581,6 +581,16 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
             hint,
         ) from None
+    if not isinstance(meta, dict):
+        from swarmtui.backends.replies import json_type  # backends imports this module
+
+        raise EndpointError(
+            f"The docker context {quoted(name)} cannot be read from {meta_path}: "
+            f"it contains {json_type(meta)} where the docker CLI expects a JSON "
+            "object.",
+            f"Recreate it with 'docker context rm {name}' and 'docker context "
+            f"create {name} --docker host=HOST'.",
+        )
     endpoint = _docker_endpoint(meta)
     if endpoint is None:
         raise EndpointError(
