@@ -441,6 +441,57 @@ def _check_readable(paths: list[str], owner: str = "") -> None:
             ) from None
 
 
+class _PassphraseNeeded(Exception):
+    """The signal, in place of OpenSSL's passphrase prompt, that a key is encrypted."""
+
+
+def _refuse_passphrase() -> bytes:
+    raise _PassphraseNeeded
+
+
+def _tls_content_problem(tls: Any) -> tuple[str, str, str] | None:
+    """Return the kind, path and problem of a TLS file that OpenSSL cannot load.
+
+    `tls` is the docker SDK's TLSConfig. The files are loaded as the TLS
+    connection would load them, so that a file that is not PEM is named
+    before any connection instead of failing as an unreachable engine or a
+    failed handshake. Returns None when every file loads, or when the key
+    is encrypted, which urllib3 names when it connects.
+    """
+    import ssl
+
+    certificates: list[tuple[str, str]] = []
+    if tls.verify and tls.ca_cert:
+        certificates.append(("CA file", tls.ca_cert))
+    pair = tls.cert if isinstance(tls.cert, tuple) else None
+    if pair is not None:
+        certificates.append(("client certificate", pair[0]))
+    for kind, path in certificates:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+        except ssl.SSLError as error:
+            problem = "contains a damaged PEM certificate"
+            if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
+                problem = "contains no PEM certificate"
+            return kind, path, problem
+    if pair is None:
+        return None
+    certificate, key = pair
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
+            certificate, key, password=_refuse_passphrase
+        )
+    except _PassphraseNeeded:
+        return None
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            mismatch = f"does not belong to the certificate {certificate}"
+            return "client key", key, mismatch
+        # The certificate loaded above, so OpenSSL's "PEM lib" is the key's.
+        return "client key", key, "contains no PEM private key that can be read"
+    return None
+
+
 def _context_id(name: str) -> str:
     """Return the folder name of a context: the SHA-256 of its name's bytes.
 
@@ -610,8 +661,16 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The TLS files of docker context {name!r} cannot be used: {error}",
             "Recreate the context with valid --docker ca=,cert=,key= files.",
         ) from None
-    warning = ""
     # TLS applies to tcp:// hosts only, as in the docker CLI.
+    found = _tls_content_problem(tls) if tls and host.startswith("tcp://") else None
+    if found is not None:
+        kind, path, problem = found
+        raise EndpointError(
+            f"The {kind} {path} of docker context {quoted(name)} {problem}.",
+            f"Give the context valid PEM files with 'docker context update {name} "
+            f"--docker host={host},ca=CA.pem,cert=cert.pem,key=key.pem'.",
+        )
+    warning = ""
     if tls is not None and skip_verify and host.startswith("tcp://"):
         warning = (
             f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
@@ -706,6 +765,36 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
         ) from None
 
 
+def _check_environment_tls_contents(tls: Any, environment: Mapping[str, str]) -> None:
+    """Raise EndpointError for a TLS file from the environment that cannot be loaded.
+
+    The message names the variable that turned TLS on and where the folder
+    came from: DOCKER_CERT_PATH, or the docker config folder without it.
+    """
+    found = _tls_content_problem(tls)
+    if found is None:
+        return
+    kind, path, problem = found
+    variable = "DOCKER_TLS_VERIFY" if tls.verify else "DOCKER_TLS"
+    source = "DOCKER_CERT_PATH"
+    if not environment.get("DOCKER_CERT_PATH"):
+        source = "the docker config folder, as DOCKER_CERT_PATH is unset"
+    fix = (
+        "Put the PEM certificate of the CA that signed the engine's certificate "
+        "in that file"
+    )
+    if kind != "CA file":
+        fix = (
+            "Put the PEM certificate and key that the engine's CA issued for this "
+            "client in cert.pem and key.pem"
+        )
+    raise EndpointError(
+        f"{variable} is set, but the {kind} {path} (from {source}) {problem}.",
+        f"{fix}, or point DOCKER_CERT_PATH at a folder with valid ca.pem, "
+        "cert.pem and key.pem.",
+    )
+
+
 def _host_endpoint(
     host: str, origin: str, environment: Mapping[str, str]
 ) -> ResolvedEndpoint:
@@ -715,6 +804,9 @@ def _host_endpoint(
         # TLS settings do not apply to a unix socket, as with the docker CLI.
         return ResolvedEndpoint(label=host, base_url=host)
     tls = _environment_tls(environment)
+    # The docker SDK uses no TLS settings for an ssh:// host.
+    if tls is not None and not host.startswith("ssh://"):
+        _check_environment_tls_contents(tls, environment)
     warning = ""
     if tls is not None and not tls.verify and not host.startswith("ssh://"):
         folder = environment.get("DOCKER_CERT_PATH") or config_dir(environment)
