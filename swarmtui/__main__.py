@@ -1,3 +1,3 @@
-from swarmtui.cli import main
+from swarmtui.launch import main
 
 raise SystemExit(main())

@@ -16,10 +16,9 @@ that file exists, and otherwise in the current directory.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
-import re
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
 from swarmtui.sdk_imports import defer_paramiko
+from swarmtui.text import escape_character, is_unsafe, quoted, terminal_safe
 from swarmtui.tokens import redact
 
 # Every docker SDK import in swarmtui comes after this module is imported.
@@ -52,8 +52,9 @@ DEFAULT_TCP_PORT = 2375
 def with_default_port(host: str) -> str:
     """Add port 2375 to a tcp:// host, or a host without a scheme, that has no port.
 
-    The docker CLI reads "tcp://HOST", "tcp://HOST:" and a bare "HOST" given
-    with -H or DOCKER_HOST as HOST:2375, also when DOCKER_TLS_VERIFY is set.
+    A host without a scheme gets tcp:// in front. The docker CLI reads
+    "tcp://HOST", "tcp://HOST:" and a bare "HOST" given with -H or
+    DOCKER_HOST as HOST:2375, also when DOCKER_TLS_VERIFY is set.
     The host of a docker context gets no default port there (docker 20.10.24
     then connects to port 80), so contexts are not passed through this.
     """
@@ -75,63 +76,193 @@ def with_default_port(host: str) -> str:
     else:
         address, _, port_part = authority.partition(":")
     if not address or port_part.removeprefix(":"):
-        return host
+        # The docker SDK would read "HOST:PORT" as a URL with the scheme HOST.
+        return host if separator else f"tcp://{host}"
     return f"tcp://{address}:{DEFAULT_TCP_PORT}{slash}{path}"
 
 
-def _lacks_hostname(host: str) -> bool:
-    """Return True for a URL without a hostname, such as "ssh://" or "ssh://user@".
+# The schemes that the docker CLI takes in -H and DOCKER_HOST (docker/cli
+# opts/hosts.go, parseDockerDaemonHost). The docker SDK also takes http://
+# and https://, which the docker CLI rejects as an invalid bind address.
+DOCKER_CLI_SCHEMES = ("tcp", "unix", "ssh", "npipe", "fd")
+MAX_PORT = 65535
+# The characters of a host name besides letters and digits: the unreserved
+# and sub-delims characters of RFC 3986's reg-name. Percent-encoding is not
+# taken, so a space, "%", a double quote or a control character is invalid.
+HOST_NAME_PUNCTUATION = frozenset("-._~!$&'()*+,;=")
+_CHARACTER_NAMES = {" ": "a space", "\t": "a tab", "\n": "a line feed"}
 
-    A URL that urllib cannot split returns False, so that the docker SDK's
-    parser names its error.
+
+def _describe_character(character: str) -> str:
+    """Name a character for a message, as "a space" or "the character \\x0d"."""
+    known = _CHARACTER_NAMES.get(character)
+    if known is not None:
+        return known
+    if is_unsafe(character) or character.isspace():
+        return f"the character {escape_character(character)}"
+    return f"the character {quoted(character)}"
+
+
+def _port_problem(port: str) -> str:
+    """Return why the port of a tcp:// or ssh:// host is invalid, or ""."""
+    if not (port.isascii() and port.isdigit()):
+        return f"its port {quoted(port)} is not a number"
+    value = int(port)
+    if value == 0:
+        # The docker SDK reads port 0 as a missing port.
+        return "port 0 is not a port to connect to"
+    if value > MAX_PORT:
+        return f"its port {value} is out of range: a port is from 1 to {MAX_PORT}"
+    return ""
+
+
+def _address_problem(scheme: str, authority: str) -> str:
+    """Return why the [USER@]HOST[:PORT] part of a tcp:// or ssh:// host is invalid.
+
+    An empty tcp:// host name is valid: the docker CLI reads it as localhost.
     """
+    host_port = authority.rpartition("@")[2]
+    if host_port.startswith("["):
+        address, bracket, after = host_port[1:].partition("]")
+        if not bracket:
+            return "its IPv6 address has no closing bracket"
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            return f"{quoted(address)} in brackets is not an IPv6 address"
+        if after and not after.startswith(":"):
+            return f"{quoted(after)} follows the IPv6 address, where a port belongs"
+        port = after.removeprefix(":")
+        return _port_problem(port) if port else ""
+    if host_port.count(":") > 1:
+        example_port = 22 if scheme == "ssh" else DEFAULT_TCP_PORT
+        return (
+            "an IPv6 address must be written in brackets, as in "
+            f"{scheme}://[::1]:{example_port}"
+        )
+    name, _, port = host_port.partition(":")
+    if scheme == "ssh" and not name:
+        # The docker SDK would run ssh to 127.0.0.1 instead.
+        return "the ssh hostname is empty"
+    for character in name:
+        if not character.isalnum() and character not in HOST_NAME_PUNCTUATION:
+            return (
+                f"its host name {quoted(name)} contains "
+                f"{_describe_character(character)}, which a host name cannot contain"
+            )
+    return _port_problem(port) if port else ""
+
+
+def _network_host_problem(host: str) -> str:
+    """Return why a tcp://, ssh:// or scheme-less host is invalid, or "".
+
+    The host name and port are checked here, so that a value such as
+    "tcp://a b:1" is an invalid selection and not an engine error. The
+    docker SDK's parser then checks the rest.
+    """
+    scheme, separator, rest = host.partition("://")
+    if not separator:
+        scheme, rest = "tcp", host
+    authority = rest
+    for end in "/?#":
+        authority = authority.partition(end)[0]
+    reason = _address_problem(scheme, authority)
+    if reason:
+        return reason
+    for character in host:
+        if is_unsafe(character) or character.isspace():
+            return f"it contains {_describe_character(character)}"
+
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
     try:
-        return not urllib.parse.urlsplit(host).hostname
-    except ValueError:
-        return False
+        parse_host(host, False, False)
+    except (DockerException, ValueError) as error:
+        text = str(error).removesuffix(host).strip().rstrip(":.")
+        return (text[:1].lower() + text[1:]) or "it cannot be parsed"
+    return ""
+
+
+def _scheme_problem(host: str) -> str:
+    """Return why the scheme of `host` is not one the docker CLI takes, or ""."""
+    scheme, separator, _ = host.partition("://")
+    if not separator or scheme in DOCKER_CLI_SCHEMES:
+        return ""
+    if scheme.lower() in DOCKER_CLI_SCHEMES:
+        return f"the scheme must be written in lowercase, as {scheme.lower()}://"
+    if scheme.lower() in ("http", "https"):
+        return (
+            "the docker CLI takes no http:// or https:// host. For an engine "
+            "that listens on TCP, give tcp://HOST:PORT, with DOCKER_TLS_VERIFY=1 "
+            "for TLS"
+        )
+    return f"{quoted(scheme + '://')} is not a scheme that the docker CLI takes"
+
+
+def _host_problem(host: str) -> str:
+    """Return why `host` is not a form swarmtui can connect to, or ""."""
+    if host.startswith("unix://"):
+        path = host.removeprefix("unix://")
+        size = len(os.fsencode(path))
+        if not path.strip("/"):
+            return "it has no socket path"
+        if size > MAX_SOCKET_PATH_BYTES:
+            return (
+                f"its socket path is {size} bytes long, and a unix socket path "
+                f"can have at most {MAX_SOCKET_PATH_BYTES}"
+            )
+        return ""
+    if host.lower().startswith("unix:"):
+        return "the scheme must be written unix://, followed by the socket path"
+    if host.startswith("npipe://"):
+        return "named pipes exist only on Windows"
+    if host.startswith("fd://"):
+        return (
+            "fd:// names a socket that dockerd receives from its parent process, "
+            "which a client cannot connect to"
+        )
+    return _scheme_problem(host) or _network_host_problem(host)
 
 
 def check_host(host: str, origin: str) -> None:
     """Raise EndpointError unless `host` is in a form swarmtui can connect to.
 
-    `origin` names where the host came from, such as "DOCKER_HOST". A unix
-    socket is checked here; the docker SDK parses any other host.
+    `origin` names where the host came from, such as "DOCKER_HOST".
     """
-    reason = ""
-    if host.startswith("unix://"):
-        path = host.removeprefix("unix://")
-        size = len(os.fsencode(path))
-        if not path.strip("/"):
-            reason = "it has no socket path"
-        elif size > MAX_SOCKET_PATH_BYTES:
-            reason = (
-                f"its socket path is {size} bytes long, and a unix socket path "
-                f"can have at most {MAX_SOCKET_PATH_BYTES}"
-            )
-    elif host.lower().startswith("unix:"):
-        reason = "the scheme must be written unix://, followed by the socket path"
-    elif host.startswith("npipe://"):
-        reason = "named pipes exist only on Windows"
-    elif host.startswith("ssh://") and _lacks_hostname(host):
-        # The docker SDK would run ssh to 127.0.0.1 instead.
-        reason = "the ssh hostname is empty"
-    else:
-        from docker.errors import DockerException
-        from docker.utils import parse_host
-
-        try:
-            parse_host(host, False, False)
-        except (DockerException, ValueError) as error:
-            text = str(error).removesuffix(host).strip().rstrip(":.")
-            reason = (text[:1].lower() + text[1:]) or "it cannot be parsed"
-            if re.search(r":0+(/|$)", host):
-                # The SDK reads port 0 as a missing port.
-                reason = "port 0 is not a port to connect to"
+    reason = _host_problem(host)
     if reason:
+        raise _invalid_host(host, origin, reason)
+
+
+def _invalid_host(host: str, origin: str, reason: str) -> EndpointError:
+    return EndpointError(
+        f"The Docker host {quoted(host)} from {origin} is invalid: {reason}.",
+        HOST_FORMS,
+    )
+
+
+def normalized_host(host: str, origin: str) -> str:
+    """Return a host from -H or DOCKER_HOST as swarmtui connects to it.
+
+    As in the docker CLI, spaces around the value are dropped and a tcp://
+    host without a port gets 2375. A value of only spaces raises
+    EndpointError, where the docker CLI would use the default socket, and
+    so does a host that check_host rejects.
+    """
+    stripped = host.strip()
+    if not stripped:
         raise EndpointError(
-            f"The Docker host {host!r} from {origin} is invalid: {reason}.",
-            HOST_FORMS,
+            f"{origin} contains only spaces, which name no engine.",
+            "Set it to a Docker host, such as unix:///var/run/docker.sock or "
+            "tcp://HOST:PORT, or unset it to use the current docker context.",
         )
+    normalized = with_default_port(stripped)
+    reason = _host_problem(normalized)
+    if reason:
+        # The message quotes the value as it was given.
+        raise _invalid_host(stripped, origin, reason)
+    return normalized
 
 
 @dataclass(frozen=True)
@@ -176,8 +307,10 @@ class ResolvedEndpoint:
 
     def __post_init__(self) -> None:
         # The label is shown, logged and audited: a token typed into a host
-        # or a context name appears only as its fingerprint.
-        object.__setattr__(self, "label", redact(self.label))
+        # or a context name appears only as its fingerprint. A line feed or
+        # another control character, as a socket path may contain, shows as
+        # an escape such as \x0a, since messages keep their own line feeds.
+        object.__setattr__(self, "label", redact(terminal_safe(self.label)))
 
 
 def _host_label(base_url: str) -> str:
@@ -306,6 +439,57 @@ def _check_readable(paths: list[str], owner: str = "") -> None:
                 f"The TLS file {path}{owner} cannot be read: {error.strerror}.",
                 "Check the file, or replace it with a readable PEM file.",
             ) from None
+
+
+class _PassphraseNeeded(Exception):
+    """The signal, in place of OpenSSL's passphrase prompt, that a key is encrypted."""
+
+
+def _refuse_passphrase() -> bytes:
+    raise _PassphraseNeeded
+
+
+def _tls_content_problem(tls: Any) -> tuple[str, str, str] | None:
+    """Return the kind, path and problem of a TLS file that OpenSSL cannot load.
+
+    `tls` is the docker SDK's TLSConfig. The files are loaded as the TLS
+    connection would load them, so that a file that is not PEM is named
+    before any connection instead of failing as an unreachable engine or a
+    failed handshake. Returns None when every file loads, or when the key
+    is encrypted, which urllib3 names when it connects.
+    """
+    import ssl
+
+    certificates: list[tuple[str, str]] = []
+    if tls.verify and tls.ca_cert:
+        certificates.append(("CA file", tls.ca_cert))
+    pair = tls.cert if isinstance(tls.cert, tuple) else None
+    if pair is not None:
+        certificates.append(("client certificate", pair[0]))
+    for kind, path in certificates:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+        except ssl.SSLError as error:
+            problem = "contains a damaged PEM certificate"
+            if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
+                problem = "contains no PEM certificate"
+            return kind, path, problem
+    if pair is None:
+        return None
+    certificate, key = pair
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
+            certificate, key, password=_refuse_passphrase
+        )
+    except _PassphraseNeeded:
+        return None
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            mismatch = f"does not belong to the certificate {certificate}"
+            return "client key", key, mismatch
+        # The certificate loaded above, so OpenSSL's "PEM lib" is the key's.
+        return "client key", key, "contains no PEM private key that can be read"
+    return None
 
 
 def _context_id(name: str) -> str:
@@ -448,6 +632,16 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The docker context {name!r} cannot be read from {meta_path}: {error}.",
             hint,
         ) from None
+    if not isinstance(meta, dict):
+        from swarmtui.backends.replies import json_type  # backends imports this module
+
+        raise EndpointError(
+            f"The docker context {quoted(name)} cannot be read from {meta_path}: "
+            f"it contains {json_type(meta)} where the docker CLI expects a JSON "
+            "object.",
+            f"Recreate it with 'docker context rm {name}' and 'docker context "
+            f"create {name} --docker host=HOST'.",
+        )
     endpoint = _docker_endpoint(meta)
     if endpoint is None:
         raise EndpointError(
@@ -456,7 +650,7 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             "host=HOST', or choose another context with -c.",
         )
     host = _context_host(name, meta_path, endpoint)
-    check_host(host, f"docker context {name!r}")
+    check_host(host, f"docker context {quoted(name)}")
     skip_verify = _context_skip_verify(name, meta_path, endpoint)
     try:
         tls = _context_tls(directory, name, host, skip_verify)
@@ -467,8 +661,16 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
             f"The TLS files of docker context {name!r} cannot be used: {error}",
             "Recreate the context with valid --docker ca=,cert=,key= files.",
         ) from None
-    warning = ""
     # TLS applies to tcp:// hosts only, as in the docker CLI.
+    found = _tls_content_problem(tls) if tls and host.startswith("tcp://") else None
+    if found is not None:
+        kind, path, problem = found
+        raise EndpointError(
+            f"The {kind} {path} of docker context {quoted(name)} {problem}.",
+            f"Give the context valid PEM files with 'docker context update {name} "
+            f"--docker host={host},ca=CA.pem,cert=cert.pem,key=key.pem'.",
+        )
+    warning = ""
     if tls is not None and skip_verify and host.startswith("tcp://"):
         warning = (
             f"{UNVERIFIED_TLS}, because docker context {name!r} was created with "
@@ -563,16 +765,48 @@ def _environment_tls(environment: Mapping[str, str]) -> Any:
         ) from None
 
 
+def _check_environment_tls_contents(tls: Any, environment: Mapping[str, str]) -> None:
+    """Raise EndpointError for a TLS file from the environment that cannot be loaded.
+
+    The message names the variable that turned TLS on and where the folder
+    came from: DOCKER_CERT_PATH, or the docker config folder without it.
+    """
+    found = _tls_content_problem(tls)
+    if found is None:
+        return
+    kind, path, problem = found
+    variable = "DOCKER_TLS_VERIFY" if tls.verify else "DOCKER_TLS"
+    source = "DOCKER_CERT_PATH"
+    if not environment.get("DOCKER_CERT_PATH"):
+        source = "the docker config folder, as DOCKER_CERT_PATH is unset"
+    fix = (
+        "Put the PEM certificate of the CA that signed the engine's certificate "
+        "in that file"
+    )
+    if kind != "CA file":
+        fix = (
+            "Put the PEM certificate and key that the engine's CA issued for this "
+            "client in cert.pem and key.pem"
+        )
+    raise EndpointError(
+        f"{variable} is set, but the {kind} {path} (from {source}) {problem}.",
+        f"{fix}, or point DOCKER_CERT_PATH at a folder with valid ca.pem, "
+        "cert.pem and key.pem.",
+    )
+
+
 def _host_endpoint(
     host: str, origin: str, environment: Mapping[str, str]
 ) -> ResolvedEndpoint:
     """Resolve a host from -H or DOCKER_HOST, with TLS from the environment."""
-    host = with_default_port(host)
-    check_host(host, origin)
+    host = normalized_host(host, origin)
     if host.startswith("unix://"):
         # TLS settings do not apply to a unix socket, as with the docker CLI.
         return ResolvedEndpoint(label=host, base_url=host)
     tls = _environment_tls(environment)
+    # The docker SDK uses no TLS settings for an ssh:// host.
+    if tls is not None and not host.startswith("ssh://"):
+        _check_environment_tls_contents(tls, environment)
     warning = ""
     if tls is not None and not tls.verify and not host.startswith("ssh://"):
         folder = environment.get("DOCKER_CERT_PATH") or config_dir(environment)

@@ -35,14 +35,17 @@ class LeakStart:
     source: str
 
 
-def parse_leak_start(text: str, now: datetime | None = None) -> datetime:
+def parse_leak_start(
+    text: str, now: datetime | None = None, *, strict: bool = False
+) -> datetime:
     """Parse the time a leak may have started; raise TimeTextError if it is ahead.
 
     No node can have joined after a time still to come, so such a start
-    would list none and hide the nodes that did join.
+    would list none and hide the nodes that did join. `strict` is
+    parse_time_or_duration's, for a command-line option.
     """
     now = now or datetime.now(UTC)
-    since = parse_time_or_duration(text, now=now)
+    since = parse_time_or_duration(text, now=now, strict=strict)
     if since > now:
         raise TimeTextError(
             f"The start time {format_utc(since)} is in the future.",

@@ -57,6 +57,15 @@ def terminal_safe(text: str, *, keep_newlines: bool = False) -> str:
     )
 
 
+def quoted(text: str) -> str:
+    """Put `text` in single quotes for a message, with unsafe characters escaped once.
+
+    repr() of terminal_safe's result would show each escape with a doubled
+    backslash, as 'a\\\\x0ab' for a line feed.
+    """
+    return f"'{terminal_safe(text)}'"
+
+
 def find_invisible(text: str) -> tuple[int, str] | None:
     """Return the 1-based position and character of the first unsafe one, if any."""
     for position, character in enumerate(text, start=1):

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from swarmtui.errors import TimeTextError
+from swarmtui.text import quoted
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The amounts are ASCII digits. \d would also match other scripts' digits,
@@ -32,9 +33,37 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
-def parse_time_or_duration(text: str, now: datetime | None = None) -> datetime:
-    """Turn user text into an aware UTC time; a duration counts back from `now`."""
+def _check_typed_form(text: str) -> None:
+    """Raise TimeTextError for spaces around `text` or a duration not in lowercase.
+
+    Command-line options take only the documented forms, as the numeric
+    options do: "2h", not " 2h", "2H" or "1h 30m".
+    """
+    if text != text.strip():
+        raise TimeTextError(
+            f"{quoted(text)} has spaces around it.",
+            "Write the time or duration without them, such as 2h or 2026-12-04T10:00Z.",
+        )
+    if parse_duration(text) is not None and not _DURATION.fullmatch(text):
+        written = text.lower().replace(" ", "")
+        raise TimeTextError(
+            f"{quoted(text)} is not a duration as swarmtui writes one.",
+            f"Write its units in lowercase and without spaces, as in {written}.",
+        )
+
+
+def parse_time_or_duration(
+    text: str, now: datetime | None = None, *, strict: bool = False
+) -> datetime:
+    """Turn user text into an aware UTC time; a duration counts back from `now`.
+
+    With `strict`, as for command-line options, spaces around the text and a
+    duration in other than lowercase units without spaces are rejected. The
+    console's fields drop them instead.
+    """
     now = now or datetime.now(UTC)
+    if strict:
+        _check_typed_form(text)
     try:
         duration = parse_duration(text)
         if duration is not None:

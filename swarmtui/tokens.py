@@ -156,6 +156,8 @@ def extract_token(text: str) -> str:
     ]
     if token_words or (len(words) > 1 and words[0] == "docker") or len(bare) > 1:
         token_words += bare
+    elif len(bare) == 1 and len(words) > 1:
+        _reject_surrounding_text(words, words.index(bare[0]))
     tokens = list(dict.fromkeys(clean_token_text(word) for word in token_words))
     if len(tokens) > 1:
         # Checking only the first would report on a token the user may not
@@ -168,6 +170,31 @@ def extract_token(text: str) -> str:
     if tokens:
         return tokens[0]
     return cleaned
+
+
+def _reject_surrounding_text(words: list[str], position: int) -> None:
+    """Raise TokenFormatError when other words come with the one token in pasted text.
+
+    `position` is the index of the word that contains the token. A token cut
+    in two by a space starts with the word that contains its prefix, and
+    that first piece is not a whole token. That case passes through, so that
+    the parser names the position of the space.
+    """
+    before = position > 0
+    after = position < len(words) - 1
+    if not before:
+        try:
+            parse_token(words[position])
+        except TokenFormatError:
+            return
+    where = "after"
+    if before:
+        where = "before and after" if after else "before"
+    raise TokenFormatError(
+        f"The pasted text has other text {where} the token, so it is not one token.",
+        part="token",
+        hint="Paste only the SWMTKN-... token, or a whole 'docker swarm join' line.",
+    )
 
 
 def _check_base36(value: str, part: str, length: int) -> None:

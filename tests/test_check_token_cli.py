@@ -190,6 +190,17 @@ def test_invalid_text_exit_code(state: Path, text: str) -> None:
         assert text.strip() not in result.stdout + result.stderr
 
 
+def test_text_before_token_named(state: Path) -> None:
+    worker, _ = tokens_of(state)
+
+    result = demo_cli(state, "check-token", stdin=f'token: "{worker}"\n')
+
+    assert result.returncode == INVALID_TEXT
+    assert "the pasted text has other text before the token" in result.stdout.lower()
+    assert "at position" not in result.stdout
+    assert_no_secret(result, worker)
+
+
 def test_oversized_input_rejected(state: Path) -> None:
     result = demo_cli(state, "check-token", stdin="x" * 70000)
     assert result.returncode == INVALID_TEXT

@@ -136,6 +136,37 @@ def test_leak_response_bad_since(env: Path, capsys: pytest.CaptureFixture[str]) 
     assert "neither a time nor a duration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["leak-response", "audit"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" 2h", "' 2h' has spaces around it."),
+        ("2h ", "'2h ' has spaces around it."),
+        (" 2026-12-04T10:00Z", "' 2026-12-04T10:00Z' has spaces around it."),
+        ("2H", "'2H' is not a duration as swarmtui writes one."),
+        ("1h 30m", "'1h 30m' is not a duration as swarmtui writes one."),
+    ],
+)
+def test_since_typed_form_checked(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    text: str,
+    message: str,
+) -> None:
+    before = demo_service(env).read()
+    option = "--json" if command == "audit" else "--yes"
+
+    code = main([*demo_args(env), command, option, "--since", text])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert f"swarmtui: invalid time: {message}" in captured.err
+    assert captured.out == ""
+    after = demo_service(env).read()
+    assert after.worker_fingerprint == before.worker_fingerprint
+
+
 @pytest.mark.parametrize(
     ("command", "text"),
     [

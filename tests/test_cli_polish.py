@@ -378,6 +378,24 @@ def test_check_token_full_stdout_noted(tmp_path: Path) -> None:
     assert "SWMTKN" not in stderr
 
 
+def test_check_token_rotate_full_stdout_noted_once(tmp_path: Path) -> None:
+    token = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path,
+            ["check-token", "--rotate"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            input=token.worker_token.encode(),
+        )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 10
+    assert stderr.count("standard output could not be written") == 1, stderr
+    assert "Rotated the worker join token" in stderr
+    assert "SWMTKN" not in stderr
+
+
 def audit_events(tmp_path: Path) -> list[dict[str, Any]]:
     """Return the events of the audit file that run_with_streams writes to."""
     path = tmp_path / "state" / "swarmtui" / "audit.jsonl"

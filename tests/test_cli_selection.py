@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -26,16 +28,29 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("host", "reason"),
     [
-        ("ftp://x", "invalid bind address protocol"),
-        ("tcp://127.0.8.1:99999", "port out of range"),
-        ("tcp://[::1", "invalid IPv6 URL"),
+        ("ftp://x", "'ftp://' is not a scheme that the docker CLI takes"),
+        ("tcp://127.0.8.1:99999", "its port 99999 is out of range"),
+        ("tcp://[::1", "its IPv6 address has no closing bracket"),
         ("unix://", "it has no socket path"),
-        ("tcp://127.0.8.1:abc", "port could not be cast to integer"),
+        ("tcp://127.0.8.1:abc", "its port 'abc' is not a number"),
         ("tcp://127.0.8.1:0", "port 0 is not a port to connect to"),
         ("npipe:////./pipe/docker_engine", "only on Windows"),
         ("ssh://", "the ssh hostname is empty"),
         ("ssh://admin@", "the ssh hostname is empty"),
         ("ssh://:2222", "the ssh hostname is empty"),
+        ("ssh://127.0.8.1:0", "port 0 is not a port to connect to"),
+        ("ssh://127.0.8.1:65536", "its port 65536 is out of range"),
+        ("ssh://admin@[::1]:0", "port 0 is not a port to connect to"),
+        ("ssh://::1", "an IPv6 address must be written in brackets"),
+        ("ssh://[fe80::zz]", "'fe80::zz' in brackets is not an IPv6 address"),
+        ("tcp://a b:1", "its host name 'a b' contains a space"),
+        ("a b:1", "its host name 'a b' contains a space"),
+        ("tcp://a%20b:1", "its host name 'a%20b' contains the character '%'"),
+        ("tcp://127.0.8.1:1/a b", "it contains a space"),
+        ("http://127.0.8.1:1", "the docker CLI takes no http:// or https:// host"),
+        ("https://127.0.8.1:1", "the docker CLI takes no http:// or https:// host"),
+        ("TCP://127.0.8.1:1", "the scheme must be written in lowercase, as tcp://"),
+        ("fd://", "a client cannot connect to"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(
@@ -60,7 +75,7 @@ def test_invalid_host_flag_named(capsys: pytest.CaptureFixture[str]) -> None:
 
     stderr = capsys.readouterr().err
     assert code == ExitCode.USAGE, stderr
-    assert "from -H/--host is invalid: port out of range" in stderr
+    assert "from -H/--host is invalid: its port 70000 is out of range" in stderr
 
 
 def test_empty_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,4 +211,75 @@ def test_console_rejects_malformed_host(host: str, tmp_path: Path) -> None:
     )
 
     assert result.returncode == 2
-    assert f"The Docker host '{host}' from -H is invalid" in result.stderr
+    assert f"The Docker host '{host}' from -H/--host is invalid" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("tcp://a\nb:1", "'tcp://a\\x0ab:1'"),
+        ("tcp://a\x1bb:1", "'tcp://a\\x1bb:1'"),
+        ("ssh://a\tb", "'ssh://a\\x09b'"),
+    ],
+)
+def test_control_character_in_host_rejected(
+    host: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["-H", host, "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert f"The Docker host {shown} from -H/--host is invalid" in stderr
+    assert stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", [" ", "\t", " \n "])
+def test_blank_docker_host_rejected(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", value)
+
+    code = main(["join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert "DOCKER_HOST contains only spaces, which name no engine." in stderr
+    assert "unset it to use the current docker context" in stderr
+
+
+def test_context_with_invalid_host_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta = tmp_path / "docker" / "contexts" / "meta"
+    folder = meta / hashlib.sha256(b"spaced").hexdigest()
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(
+        json.dumps(
+            {"Name": "spaced", "Endpoints": {"docker": {"Host": "tcp://a b:2375"}}}
+        )
+    )
+
+    code = main(["-c", "spaced", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.USAGE, stderr
+    assert (
+        "The Docker host 'tcp://a b:2375' from docker context 'spaced' is invalid: "
+        "its host name 'a b' contains a space"
+    ) in stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [("a\nb.sock", "a\\x0ab.sock"), ("a\x1bb.sock", "a\\x1bb.sock")]
+)
+def test_socket_path_escaped_in_message(
+    name: str, shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["-H", f"unix://{tmp_path / name}", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.ENGINE_UNREACHABLE, stderr
+    assert f"Cannot connect to the Docker engine at unix://{tmp_path / shown}." in (
+        stderr
+    )
+    assert stderr.count("\n") == 1

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import signal
+import sys
 import time
+from collections.abc import Iterator, Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
+import swarmtui.cli
+import swarmtui.cli.output
+from swarmtui import launch
 from swarmtui.audit import AuditLog
-from swarmtui.cli import QuitSignal, deferred_quit_signals, main, quit_signals_interrupt
+from swarmtui.cli import (
+    QUIT_SIGNALS,
+    QuitSignal,
+    deferred_quit_signals,
+    main,
+    quit_signals_interrupt,
+)
+
+
+@pytest.fixture
+def restored_signal_handlers() -> Iterator[None]:
+    """Restore the quit signals' handlers, which an interrupted start-up ignores."""
+    saved = {signum: signal.getsignal(signum) for signum in QUIT_SIGNALS}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 def test_deferred_signal_raised_after_block() -> None:
@@ -86,3 +109,76 @@ def test_two_signals_at_once_raise_one_quit_signal() -> None:
         # OSError ("Signal 15 ignored due to race condition").
         for _ in range(3):
             time.sleep(0.01)
+
+
+def interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.usefixtures("restored_signal_handlers")
+@pytest.mark.parametrize(
+    "command", [["join-token", "worker"], []], ids=["subcommand", "console"]
+)
+def test_interrupt_while_parser_built(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(swarmtui.cli, "build_parser", interrupt)
+
+    code = main(["--demo", "--demo-state", str(tmp_path / "demo.toml"), *command])
+
+    captured = capsys.readouterr()
+    assert code == 130
+    assert captured.err == "swarmtui: interrupted\n"
+    assert captured.out == ""
+
+
+@pytest.mark.usefixtures("restored_signal_handlers")
+def test_quit_signal_before_subcommand_runs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def stopped() -> None:
+        raise QuitSignal(signal.SIGTERM)
+
+    monkeypatch.setattr(swarmtui.cli.output, "guard_stdout", stopped)
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    code = main([*demo, "join-token", "worker"])
+
+    captured = capsys.readouterr()
+    assert code == 128 + signal.SIGTERM
+    assert captured.err == "swarmtui: stopped by SIGTERM\n"
+    assert captured.out == ""
+
+
+class InterruptingFinder(importlib.abc.MetaPathFinder):
+    """Raise KeyboardInterrupt on an import of swarmtui.cli, as Ctrl+C there would."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if fullname == "swarmtui.cli":
+            raise KeyboardInterrupt
+        return None
+
+
+@pytest.mark.usefixtures("restored_signal_handlers")
+def test_launcher_interrupted_during_import(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delitem(sys.modules, "swarmtui.cli")
+    monkeypatch.setattr(sys, "meta_path", [InterruptingFinder(), *sys.meta_path])
+
+    code = launch.main()
+
+    captured = capsys.readouterr()
+    assert code == 130
+    assert captured.err == "swarmtui: interrupted\n"
+    assert captured.out == ""

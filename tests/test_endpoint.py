@@ -333,6 +333,8 @@ def test_longest_unix_path_accepted() -> None:
         ("127.0.62.1", "tcp://127.0.62.1:2375"),
         ("tcp://[::1]", "tcp://[::1]:2375"),
         ("tcp://127.0.62.1:2376", "tcp://127.0.62.1:2376"),
+        ("127.0.62.1:2376", "tcp://127.0.62.1:2376"),
+        (" tcp://127.0.62.1:2376\n", "tcp://127.0.62.1:2376"),
     ],
 )
 @pytest.mark.parametrize("origin", ["flag", "environment"])
@@ -525,8 +527,8 @@ def test_default_context_option_without_docker_host(config: Path) -> None:
 
 @pytest.mark.parametrize(
     "meta",
-    [{"Endpoints": {}}, {"Endpoints": {"docker": None}}, {}, []],
-    ids=["empty", "null", "no-endpoints", "list"],
+    [{"Endpoints": {}}, {"Endpoints": {"docker": None}}, {}],
+    ids=["empty", "null", "no-endpoints"],
 )
 def test_context_without_docker_endpoint_named(config: Path, meta: object) -> None:
     for path in (config / "contexts" / "meta").rglob("meta.json"):
@@ -537,6 +539,26 @@ def test_context_without_docker_endpoint_named(config: Path, meta: object) -> No
 
     assert "The docker context 'named' has no docker endpoint in " in str(caught.value)
     assert "docker context update named --docker host=HOST" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("meta", "kind"),
+    [("str", "a string"), (None, "null"), ([], "a list"), (5, "a number")],
+    ids=["string", "null", "list", "number"],
+)
+def test_context_meta_not_object_named(config: Path, meta: object, kind: str) -> None:
+    for path in (config / "contexts" / "meta").rglob("meta.json"):
+        path.write_text(json.dumps(meta))
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="named")
+
+    assert "The docker context 'named' cannot be read from " in str(caught.value)
+    assert f"it contains {kind} where the docker CLI expects a JSON object" in str(
+        caught.value
+    )
+    assert "no docker endpoint" not in str(caught.value)
     assert caught.value.exit_code == 2
 
 

@@ -240,6 +240,27 @@ def test_ssh_config_port_applies(manager: Daemon, ssh_server: SshServer) -> None
     assert result.stdout == join_token(manager, "worker") + "\n"
 
 
+def test_ssh_ipv6_address_reaches_engine(
+    manager: Daemon, ssh_server: SshServer
+) -> None:
+    # The fixture's sshd listens on 127.0.0.1 only, so the client config
+    # sends the IPv6 literal there. ssh receives ::1 as the host to log in to.
+    with ssh_server.client_config.open("a") as config:
+        config.write("Host ::1\n  HostName 127.0.0.1\n")
+    host = f"ssh://root@[::1]:{ssh_server.port}"
+
+    result = run_swarmtui(
+        "join-token",
+        "-q",
+        "worker",
+        host=host,
+        environment=ssh_server.client_environment(),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(manager, "worker") + "\n"
+
+
 def ssh_script(folder: Path, config: Path) -> Path:
     """Write `folder`/bin/ssh, which runs ssh with `config`; return that bin folder."""
     bin_directory = folder / "bin"

@@ -287,7 +287,6 @@ def create_tls_context(tls_swarm: TlsSwarm, name: str, config: Path) -> Path:
 def test_context_with_empty_ca_named(tls_swarm: TlsSwarm) -> None:
     name = "swarm-tls-empty-ca"
     config = tls_swarm.root / "empty-ca-config"
-    host = tls_swarm.daemon.tls_host
     stored_ca = create_tls_context(tls_swarm, name, config) / "ca.pem"
     stored_ca.write_bytes(b"")
 
@@ -297,8 +296,8 @@ def test_context_with_empty_ca_named(tls_swarm: TlsSwarm) -> None:
 
     assert_failure(
         result,
-        ExitCode.ENGINE_UNREACHABLE,
-        f"The CA file {stored_ca} for the engine at {name} ({host}) contains no "
+        ExitCode.USAGE,
+        f"The CA file {stored_ca} of docker context '{name}' contains no PEM "
         "certificate.",
     )
     assert "HTTPSConnectionPool" not in result.stderr

@@ -32,7 +32,7 @@ from tls_support import CertificateAuthority, TlsFiles
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.backends.tls_errors import tls_error
 from swarmtui.endpoint import EndpointChoice
-from swarmtui.errors import EngineUnreachableError, ExitCode, TlsError
+from swarmtui.errors import EndpointError, EngineUnreachableError, ExitCode, TlsError
 from swarmtui.timetext import format_utc
 
 # Text of the urllib3 and requests errors around the ssl module's error.
@@ -165,13 +165,19 @@ def other_key(authority: CertificateAuthority) -> bytes:
 # (case, file to replace, its new content or None for another client's key,
 # the file the message names, a phrase of the message)
 FILE_CASES = [
-    ("ca-empty", "ca.pem", b"", "ca.pem", "contains no certificate"),
-    ("ca-not-pem", "ca.pem", b"not a certificate\n", "ca.pem", "no certificate"),
-    ("ca-damaged", "ca.pem", DAMAGED_CERTIFICATE, "ca.pem", "a damaged certificate"),
-    ("cert-not-pem", "cert.pem", b"hello\n", "cert.pem", "not a valid PEM file"),
-    ("cert-empty", "cert.pem", b"", "cert.pem", "not a valid PEM file"),
-    ("key-not-pem", "key.pem", b"hello\n", "key.pem", "not a valid PEM file"),
-    ("key-of-other", "key.pem", None, "key.pem", "does not belong to"),
+    ("ca-empty", "ca.pem", b"", "ca.pem", "contains no PEM certificate"),
+    ("ca-not-pem", "ca.pem", b"not a certificate\n", "ca.pem", "no PEM certificate"),
+    (
+        "ca-damaged",
+        "ca.pem",
+        DAMAGED_CERTIFICATE,
+        "ca.pem",
+        "a damaged PEM certificate",
+    ),
+    ("cert-not-pem", "cert.pem", b"hello\n", "cert.pem", "contains no PEM certificate"),
+    ("cert-empty", "cert.pem", b"", "cert.pem", "contains no PEM certificate"),
+    ("key-not-pem", "key.pem", b"hello\n", "key.pem", "no PEM private key"),
+    ("key-of-other", "key.pem", None, "key.pem", "does not belong to the certificate"),
 ]
 
 
@@ -180,9 +186,9 @@ FILE_CASES = [
     [case[1:] for case in FILE_CASES],
     ids=[case[0] for case in FILE_CASES],
 )
-def test_bad_tls_file_named(
+def test_bad_tls_file_rejected_first(
     authority: CertificateAuthority,
-    tmp_path: Path,
+    closed_port: str,
     replaced: str,
     content: bytes | None,
     named: str,
@@ -195,42 +201,62 @@ def test_bad_tls_file_named(
     (folder / replaced).write_bytes(content)
     environment = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(folder)}
 
-    with tls_server(authority.server_files(TCP_FAKE_ADDRESS)) as host:
-        error = read_error(EndpointChoice(host=host, environment=environment))
+    # The port is closed, so only a check before connecting names the file.
+    error = read_error(EndpointChoice(host=closed_port, environment=environment))
 
-    assert isinstance(error, TlsError)
-    assert error.exit_code == ExitCode.ENGINE_UNREACHABLE
-    assert f"for the engine at {host}" in error.message
-    assert str(folder / named) in error.message
+    assert isinstance(error, EndpointError)
+    assert error.exit_code == ExitCode.USAGE
+    assert error.message.startswith("DOCKER_TLS_VERIFY is set, but the ")
+    assert f"{folder / named} (from DOCKER_CERT_PATH) " in error.message
     assert phrase in error.message
     assert "DOCKER_CERT_PATH" in error.hint
     assert_short(error)
 
 
+def test_bad_tls_file_named_without_cert_path(
+    authority: CertificateAuthority, closed_port: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "docker-config"
+    shutil.copytree(authority.client_files().directory, config)
+    (config / "cert.pem").write_bytes(b"hello\n")
+    environment = {"DOCKER_TLS": "1", "DOCKER_CONFIG": str(config)}
+
+    error = read_error(EndpointChoice(host=closed_port, environment=environment))
+
+    assert isinstance(error, EndpointError)
+    assert error.message == (
+        f"DOCKER_TLS is set, but the client certificate {config / 'cert.pem'} "
+        "(from the docker config folder, as DOCKER_CERT_PATH is unset) contains "
+        "no PEM certificate."
+    )
+
+
 def test_context_bad_ca_names_context(
-    authority: CertificateAuthority, tmp_path: Path
+    authority: CertificateAuthority, closed_port: str, tmp_path: Path
 ) -> None:
     client = authority.client_files()
     config = tmp_path / "docker-config"
+    create_context(
+        config,
+        "broken-ca",
+        f"host={closed_port},ca={client.ca},cert={client.cert},key={client.key}",
+    )
+    stored_ca = context_file(config, "broken-ca", "ca.pem")
+    stored_ca.write_bytes(b"not a certificate\n")
 
-    with tls_server(authority.server_files(TCP_FAKE_ADDRESS)) as host:
-        create_context(
-            config,
-            "broken-ca",
-            f"host={host},ca={client.ca},cert={client.cert},key={client.key}",
-        )
-        stored_ca = context_file(config, "broken-ca", "ca.pem")
-        stored_ca.write_bytes(b"not a certificate\n")
-        error = read_error(
-            EndpointChoice(
-                context="broken-ca", environment={"DOCKER_CONFIG": str(config)}
-            )
-        )
+    error = read_error(
+        EndpointChoice(context="broken-ca", environment={"DOCKER_CONFIG": str(config)})
+    )
 
-    assert isinstance(error, TlsError)
-    assert f"for the engine at broken-ca ({host})" in error.message
-    assert f"The CA file {stored_ca} " in error.message
-    assert "contains no certificate" in error.message
+    assert isinstance(error, EndpointError)
+    assert error.exit_code == ExitCode.USAGE
+    assert error.message == (
+        f"The CA file {stored_ca} of docker context 'broken-ca' contains no PEM "
+        "certificate."
+    )
+    assert f"'docker context update broken-ca --docker host={closed_port}," in (
+        error.hint
+    )
     assert_short(error)
 
 

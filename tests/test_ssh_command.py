@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 
 import pytest
 
 from swarmtui.backends.engine import _last_stderr_line, _ssh_hint, ssh_command
+from swarmtui.cli import main
+from swarmtui.errors import ExitCode
 
 
 @pytest.mark.parametrize(
@@ -80,3 +84,55 @@ def test_verbose_exit_lines_skipped(tmp_path: Path) -> None:
         "failed to open the raw stream connection: dial unix /x.sock: connect: "
         "no such file or directory"
     )
+
+
+def refusing_ssh(folder: Path) -> Path:
+    """Write `folder`/bin/ssh, which stores its arguments and fails as a refused ssh.
+
+    It connects nowhere: it writes ssh's message for a refused connection
+    and exits with ssh's status 255. The arguments go to `folder`/arguments,
+    one a line.
+    """
+    bin_directory = folder / "bin"
+    bin_directory.mkdir()
+    arguments = shlex.quote(str(folder / "arguments"))
+    script = bin_directory / "ssh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {arguments}\n'
+        'echo "ssh: connect to host ::1 port 22: Connection refused" >&2\n'
+        "exit 255\n"
+    )
+    script.chmod(0o755)
+    return bin_directory
+
+
+@pytest.mark.parametrize(
+    ("host", "login"),
+    [
+        ("ssh://[::1]", ["--", "::1"]),
+        ("ssh://[::1]:2222", ["-p", "2222", "--", "::1"]),
+        ("ssh://admin@[::1]:2222", ["-l", "admin", "-p", "2222", "--", "::1"]),
+    ],
+)
+def test_ipv6_ssh_host_runs_ssh(
+    host: str,
+    login: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bin_directory = refusing_ssh(tmp_path)
+    monkeypatch.setenv("PATH", f"{bin_directory}:{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+    code = main(["-H", host, "--timeout", "5", "join-token", "worker"])
+
+    stderr = capsys.readouterr().err
+    assert code == ExitCode.ENGINE_UNREACHABLE, stderr
+    assert f"Cannot connect to the Docker engine at {host} through ssh: " in stderr
+    assert "Connection refused" in stderr
+    passed = (tmp_path / "arguments").read_text().splitlines()
+    assert passed[-len(login) - 1 :] == [*login, "docker system dial-stdio"]

@@ -21,7 +21,7 @@ from swarmtui.cli.audit_log import render_line
 from swarmtui.errors import EngineError, ExitCode
 from swarmtui.logs import RedactingFilter
 from swarmtui.models import EngineInfo, NodeInfo, Role
-from swarmtui.text import find_invisible, terminal_safe
+from swarmtui.text import find_invisible, quoted, terminal_safe
 from swarmtui.tokens import redact
 
 HOSTILE = "\x1b[2J\x1b[31mPWNED\x1b]52;c;aGVsbG8=\x07"
@@ -317,6 +317,32 @@ def test_demo_join_rejects_hostname(tmp_path: Path, hostname: str) -> None:
     assert result.returncode == ExitCode.USAGE, result.stderr
     assert "invalid hostname" in result.stderr
     assert "\x1b" not in result.stderr
+
+
+def test_quoted_escapes_once() -> None:
+    assert quoted("a\nb") == "'a\\x0ab'"
+    assert quoted("\x1b[2J") == "'\\x1b[2J'"
+    assert quoted("plain") == "'plain'"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "shown"),
+    [("--hostname", "a\nb", "'a\\x0ab'"), ("--address", "1\n2", "'1\\x0a2'")],
+)
+def test_demo_join_value_escaped_once(
+    tmp_path: Path, option: str, value: str, shown: str
+) -> None:
+    state = tmp_path / "demo.toml"
+    token = make_demo(state).inspect_swarm().worker_token
+    arguments = ["--demo", "--demo-state", str(state), "demo-join"]
+    if option != "--hostname":
+        arguments += ["--hostname", "n1"]
+
+    result = run_cli(*arguments, f"{option}={value}", stdin=token, home=tmp_path)
+
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert f"invalid {option.removeprefix('--')} {shown}:" in result.stderr
+    assert "\\\\" not in result.stderr
 
 
 def test_demo_join_accepts_ipv6(tmp_path: Path) -> None:

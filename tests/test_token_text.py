@@ -141,6 +141,27 @@ def test_invisible_character_named(character: str, code: str) -> None:
     assert "characters; it must have" not in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("pasted", "where"),
+    [
+        (f'token: "{TOKEN}"', "before"),
+        (f"worker {TOKEN}", "before"),
+        (f"{TOKEN} (the worker one)", "after"),
+        (f"'{TOKEN}' is the token", "after"),
+        (f"token: {TOKEN} thanks", "before and after"),
+    ],
+)
+def test_text_around_token_named(pasted: str, where: str) -> None:
+    with pytest.raises(TokenFormatError) as raised:
+        extract_token(pasted)
+
+    assert raised.value.message == (
+        f"The pasted text has other text {where} the token, so it is not one token."
+    )
+    assert "SWMTKN-..." in raised.value.hint
+    assert TOKEN not in str(raised.value)
+
+
 def test_whitespace_inside_still_rejected() -> None:
     with pytest.raises(TokenFormatError, match="whitespace"):
         parse_token(extract_token(TOKEN[:30] + " " + TOKEN[30:]))

@@ -301,7 +301,10 @@ class EngineBackend:
         """
         from docker.transport.sshconn import SSHSocket
 
-        sock = SSHSocket(connection.ssh_host)
+        # SSHSocket splits its host argument at each ":" (docker SDK 7.2),
+        # which fails on an IPv6 address such as [::1]:22. The socket never
+        # uses that host, because ssh_command builds the command from the URL.
+        sock = SSHSocket("localhost")
         sock.settimeout(connection.timeout)
         command = ssh_command(self._resolve().base_url)
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the call

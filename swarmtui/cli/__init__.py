@@ -506,10 +506,10 @@ def _reject_unknown_options(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from swarmtui.cli.output import fill_missing_stderr
-
-    fill_missing_stderr()
     try:
+        from swarmtui.cli.output import fill_missing_stderr
+
+        fill_missing_stderr()
         status = _run(list(sys.argv[1:] if argv is None else argv))
         # Python sets sys.stdout to None when standard output was closed
         # before it started, as with '>&-'.
@@ -520,7 +520,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         discard_stdout()
         return ExitCode.FAILURE
+    except KeyboardInterrupt as interrupt:
+        # Ctrl+C or a quit signal during start-up, such as while the parser
+        # is built, before a subcommand or the console handles it.
+        return interrupted_at_start(interrupt)
     return status
+
+
+def interrupted_at_start(interrupt: KeyboardInterrupt) -> int:
+    """Report an interrupt that no command handled, and return its exit code.
+
+    Further quit signals are ignored from here on, so that a second Ctrl+C
+    cannot cut the message short with a traceback.
+    """
+    ignore_quit_signals()
+    if isinstance(interrupt, QuitSignal) and interrupt.signum != signal.SIGINT:
+        cause = f"stopped by {signal.Signals(interrupt.signum).name}"
+        code = 128 + interrupt.signum
+    else:
+        cause, code = "interrupted", 130
+    # print() with file=None would write to stdout.
+    if sys.stderr is not None:
+        _report(f"swarmtui: {cause}")
+    return code
 
 
 def _run(arguments: list[str]) -> int:
@@ -552,9 +574,9 @@ def _dispatch(arguments: list[str]) -> int:
             if args.host is not None:
                 # A malformed -H is a typo on this command line, which no
                 # retry in the console can fix.
-                from swarmtui.endpoint import check_host
+                from swarmtui.endpoint import normalized_host
 
-                check_host(args.host, "-H")
+                normalized_host(args.host, "-H/--host")
             return run_console(args)
         except SwarmTuiError as error:
             print(error_message(error), file=sys.stderr)

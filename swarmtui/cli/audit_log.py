@@ -210,7 +210,9 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         # The config file names the audit file, so its errors matter here too.
         config_settings(args)
     path = args.file or default_audit_path(config_path=getattr(args, "config", None))
-    since = None if args.since is None else parse_time_or_duration(args.since)
+    since = None
+    if args.since is not None:
+        since = parse_time_or_duration(args.since, strict=True)
     cluster = (args.cluster or "").strip()
     if args.cluster is not None and len(cluster) < 4:
         print(

@@ -18,7 +18,7 @@ from swarmtui.cli import HelpFormatter
 from swarmtui.cli.check_token import InputError, read_token
 from swarmtui.errors import ExitCode
 from swarmtui.service import TokenService
-from swarmtui.text import terminal_safe
+from swarmtui.text import quoted
 from swarmtui.timetext import format_utc
 
 NAME = "demo-join"
@@ -69,7 +69,7 @@ def hostname_argument(text: str) -> str:
     """Check --hostname; argparse turns the error into exit code 2."""
     if not HOSTNAME_PATTERN.match(text):
         raise argparse.ArgumentTypeError(
-            f"invalid hostname {terminal_safe(text)[:80]!r}: use 1 to 63 letters, "
+            f"invalid hostname {quoted(text[:80])}: use 1 to 63 letters, "
             "digits, dots and dashes, starting with a letter or digit"
         )
     return text
@@ -82,17 +82,17 @@ def address_argument(text: str) -> str:
             "the address is empty: give an IPv4 or IPv6 address, or leave "
             "--address out to use the next free one"
         )
-    shown = terminal_safe(text)[:80]
+    shown = quoted(text[:80])
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid address {shown!r}: give an IPv4 or IPv6 address without "
+            f"invalid address {shown}: give an IPv4 or IPv6 address without "
             "a port, such as 192.0.2.50"
         ) from None
     if address.is_unspecified or address.is_multicast:
         raise argparse.ArgumentTypeError(
-            f"invalid address {shown!r}: a node needs a unicast address"
+            f"invalid address {shown}: a node needs a unicast address"
         )
     return str(address)
 

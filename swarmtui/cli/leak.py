@@ -149,7 +149,7 @@ def render_json(report: LeakReport, start: LeakStart) -> str:
 def run(args: argparse.Namespace, service: TokenService) -> int:
     view = service.read()
     if args.since is not None:
-        since = parse_leak_start(args.since)
+        since = parse_leak_start(args.since, strict=True)
         start = LeakStart(since=since, source="given with --since")
     else:
         current = {role: view.token_fingerprint(role) for role in Role}

@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 _closed = False
+# Set once note_unwritten has printed its message.
+_noted = False
 # Why stdout cannot be written, for messages: "was closed" unless it failed.
 _failure = "was closed"
 
@@ -113,9 +115,11 @@ def note_unwritten() -> None:
     """Say on stderr why stdout could not be written, unless its reader exited.
 
     A reader that exits early is normal in a pipe. A closed or full stdout
-    is not, so its reason is printed.
+    is not, so its reason is printed, once however many writes failed.
     """
-    if _failure != "was closed":
+    global _noted
+    if _failure != "was closed" and not _noted:
+        _noted = True
         print(f"swarmtui: standard output {_failure}.", file=sys.stderr)
 
 
