@@ -1952,6 +1952,29 @@ async def test_read_during_unlock_rotation_dropped(tmp_path: Path) -> None:
     assert sum("The unlock key was rotated (" in note for note in notes) == 1
 
 
+async def test_failed_read_masks_revealed_token(tmp_path: Path) -> None:
+    backend = FailingBackend(demo_backend(tmp_path), None)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert app.revealed[Role.WORKER]
+
+        backend.error = EngineUnreachableError("The engine is gone.", "Start it.")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        backend.error = None
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert app.error is None
+        assert not app.revealed[Role.WORKER]
+        command = str(app.query_one("#worker-command", Static).content)
+        assert app.view is not None
+        assert app.view.worker_token not in command
+
+
 class FailingSocketBackend(FailingBackend):
     """A FailingBackend that names the unlock command of an engine on a socket."""
 

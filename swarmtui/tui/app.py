@@ -850,6 +850,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 "reading the swarm failed: %s: %s", message.error.title, message.error
             )
         self.error = message.error
+        # The panes are hidden now, and a token shown again after the failure
+        # starts masked, as at start-up.
+        for role in Role:
+            self.revealed[role] = not self.settings.mask_tokens
         self._render()
 
     def _token_changed(self, role: Role, view: SwarmView, outside: bool) -> None:
