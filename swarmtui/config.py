@@ -512,6 +512,17 @@ def save_shown_settings(
     return settings, backup
 
 
+def unreadable_for_save(path: Path) -> ConfigError | None:
+    """Return why a save could not read the config file first, or None if it can."""
+    try:
+        read_private_file(path).decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, FileRejected, UnicodeDecodeError) as error:
+        return _unreadable_on_save(path, error)
+    return None
+
+
 def _unreadable_on_save(
     path: Path, error: OSError | FileRejected | UnicodeDecodeError
 ) -> ConfigError:

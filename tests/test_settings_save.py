@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button
+from textual.widgets import Button, Static
 from tui_support import capture_notifications, demo_service, fixed_clock
 
 from swarmtui.config import (
     Settings,
     load_settings,
+    load_usable_settings,
     save_settings,
     save_shown_settings,
 )
@@ -148,3 +149,30 @@ def test_unreadable_file_not_saved_over(
     assert f"({cause}), so the settings were not saved" in raised.value.message
     assert config.read_bytes() == content
     assert sorted(path.name for path in tmp_path.iterdir()) == ["config.toml"]
+
+
+async def test_unreadable_file_warning_says_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"# caf\xe9\npoll_interval = 5\n")
+    settings, error = load_usable_settings(config)
+    assert error is not None
+    app = SwarmConsole(
+        service=demo_service(tmp_path),
+        clock=fixed_clock,
+        environment={},
+        settings=settings,
+        config_path=config,
+        config_error=error,
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        warning = str(app.screen.query_one("#settings-warning", Static).content)
+
+    assert warning.startswith("The config file cannot be read, so the fields show")
+    assert "Save cannot write over it" in warning
+    assert "it is not UTF-8 text" in warning
+    assert "The fields show the file's valid values" not in warning

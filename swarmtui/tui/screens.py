@@ -28,6 +28,7 @@ from swarmtui.config import (
     MIN_POLL_INTERVAL,
     Settings,
     salvage_settings,
+    unreadable_for_save,
     with_changes,
 )
 from swarmtui.errors import ConfigError, SwarmTuiError
@@ -456,7 +457,17 @@ class SettingsScreen(DialogScreen[Settings | None]):
         with VerticalScroll(classes="dialog"):
             yield Label("Settings", classes="dialog-title")
             yield Static(f"Save writes {self.path}", id="settings-path", markup=False)
-            if self.broken_file is not None:
+            unreadable = None
+            if self.broken_file is not None and self.broken_file.path:
+                unreadable = unreadable_for_save(Path(self.broken_file.path))
+            if unreadable is not None:
+                yield Static(
+                    "The config file cannot be read, so the fields show the "
+                    f"defaults, and Save cannot write over it: {unreadable}",
+                    id="settings-warning",
+                    markup=False,
+                )
+            elif self.broken_file is not None:
                 yield Static(
                     "The config file has an error, so its bad settings use "
                     "their defaults. The fields show the file's valid "
