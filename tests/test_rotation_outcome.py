@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_support import Clock
 from textual.widgets import Static
-from tui_support import DelegatingBackend, RecordingAudit, demo_backend, fixed_clock
+from tui_support import FIXED_NOW, DelegatingBackend, RecordingAudit, demo_backend
 
 from swarmtui.errors import (
     RequestTimeoutError,
@@ -112,7 +113,8 @@ async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) ->
     service, _ = make_service(tmp_path, applies=applies, read_fails=True)
     backend = service.backend
     assert isinstance(backend, FailingUpdateBackend)
-    app = SwarmConsole(service=service, clock=fixed_clock, environment={})
+    clock = Clock(FIXED_NOW)
+    app = SwarmConsole(service=service, clock=clock, environment={})
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -121,6 +123,8 @@ async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) ->
         await pilot.press("w", "r")
         await app.workers.wait_for_complete()
         await pilot.pause()
+        # The read that settles the rotation comes three minutes later.
+        clock.advance(minutes=3)
 
         notes = [(note.title, note.message) for note in app._notifications]
         title, text = notes[0]
@@ -144,7 +148,7 @@ async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) ->
                 "Token rotated",
                 f"The worker token rotation took effect: the swarm now shows {after}.",
             )
-            assert "rotated by this console" in meta
+            assert "rotated by this console at 2026-12-04 12:00 UTC" in meta
         else:
             assert after == before
             assert notes[-1][0] == "Token not rotated"

@@ -403,8 +403,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # times of the current tokens from the audit record or token history.
         self.seen_changes: dict[Role, SeenChange] = {}
         # Roles whose rotation may or may not have taken effect, with the
-        # fingerprint from before it; the next read decides.
-        self._unconfirmed: dict[Role, str] = {}
+        # fingerprint from before it and when it started; the next read decides.
+        self._unconfirmed: dict[Role, tuple[str, datetime]] = {}
+        # When this console's last token rotation started.
+        self._rotation_started_at: datetime | None = None
         self.token_origins: dict[Role, TokenOrigin] = {}
         # On the token history's clock: a first sight recorded from then on
         # is this console's own read, which its panes describe already.
@@ -815,15 +817,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         Return True when the role had such a rotation, which this handles.
         """
-        before = self._unconfirmed.pop(role, None)
-        if before is None or old.token_fingerprint(role) != before:
+        unconfirmed = self._unconfirmed.pop(role, None)
+        if unconfirmed is None or old.token_fingerprint(role) != unconfirmed[0]:
             return False
+        before, started = unconfirmed
         now = view.token_fingerprint(role)
         # The rotation's own event has the result "unknown"; this one records
         # the outcome.
         self._record_outcome(role, view, before, now)
         if now != before:
-            self._token_changed(role, view, outside=False)
+            # Dated by the rotation, not by the read that showed it.
+            self._token_changed(role, view, outside=False, at=started)
             self.notify(
                 f"The {role} token rotation took effect: the swarm now shows {now}.",
                 title="Token rotated",
@@ -856,9 +860,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.revealed[role] = not self.settings.mask_tokens
         self._render()
 
-    def _token_changed(self, role: Role, view: SwarmView, outside: bool) -> None:
+    def _token_changed(
+        self, role: Role, view: SwarmView, outside: bool, at: datetime | None = None
+    ) -> None:
         self.seen_changes[role] = SeenChange(
-            view.token_fingerprint(role), self._clock(), outside
+            view.token_fingerprint(role), at or self._clock(), outside
         )
         revealed = not self.settings.mask_tokens
         if self.revealed[role] != revealed:
@@ -1486,6 +1492,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._unstarted_rotation = (role, expected)
         # The worker first: its task then runs before the timer's.
         self._rotate(role, expected)
+        self._rotation_started_at = self._clock()
         self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
 
     def take_unstarted_rotation(self) -> tuple[Role, SwarmView] | None:
@@ -1684,7 +1691,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             text = str(error)
             if self.view is not None:
                 before = self.view.token_fingerprint(message.role)
-                self._unconfirmed[message.role] = before
+                started = self._rotation_started_at or self._clock()
+                self._unconfirmed[message.role] = (before, started)
         # The engine may be down or no longer a manager, which the read shows
         # at once, instead of the last good read until the next poll.
         self._read_after_current()
