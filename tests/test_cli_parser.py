@@ -72,6 +72,14 @@ def test_top_level_help_lists_every_subcommand(
         assert name in output
 
 
+def test_help_names_timeout_range(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+
+    output = " ".join(capsys.readouterr().out.split())
+    assert "including the connection, from 0.1 to 600 (default: 10" in output
+
+
 def test_subcommand_help_still_works(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["join-token", "--help"])

@@ -244,7 +244,8 @@ def add_common_options(
         type=timeout_seconds,
         default=default(None),
         help="seconds each engine call may take in total, including the "
-        "connection (default: 10, or the config file)",
+        f"connection, from {MIN_TIMEOUT_SECONDS:g} to {MAX_TIMEOUT_SECONDS:g} "
+        "(default: 10, or the config file)",
     )
     demo = parser.add_argument_group("demo swarm (no engine needed)")
     demo.add_argument(
