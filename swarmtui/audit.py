@@ -533,6 +533,29 @@ def unsettled_rotations(
     return pending
 
 
+def unsettled_unlock_rotation(
+    events: Iterable[Mapping[str, Any]], cluster_id: str
+) -> tuple[str, datetime | None] | None:
+    """Return a cluster's unlock key rotation still recorded as unknown, if any.
+
+    The value is the old key's fingerprint and the event's time. A later
+    unlock key rotation event, or a `rotate-outcome` event with key
+    fingerprints, settles it.
+    """
+    pending: tuple[str, datetime | None] | None = None
+    for event in events:
+        if event.get("cluster_id") != cluster_id:
+            continue
+        action = event.get("action")
+        if action == "rotate-unlock-key":
+            old = event.get("old_key_fingerprint")
+            unknown = event.get("result") == "unknown" and isinstance(old, str)
+            pending = (str(old), event_time(event)) if unknown else None
+        elif action == "rotate-outcome" and "old_key_fingerprint" in event:
+            pending = None
+    return pending
+
+
 def token_issued_at(
     events: Iterable[Mapping[str, Any]], cluster_id: str, role: str, fingerprint: str
 ) -> datetime | None:

@@ -1975,6 +1975,46 @@ async def test_failed_read_masks_revealed_token(tmp_path: Path) -> None:
         assert app.view.worker_token not in command
 
 
+@pytest.mark.parametrize("took_effect", [True, False], ids=["changed", "unchanged"])
+async def test_earlier_unknown_unlock_rotation_settled(
+    tmp_path: Path, took_effect: bool
+) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    key_now = unlock_key_fingerprint(backend.unlock_key())
+    before = "kfp:aaaa-bbbb-cccc" if took_effect else key_now
+    audit_path = tmp_path / "audit.jsonl"
+    audit = AuditLog(audit_path, environment={})
+    cluster_id = TokenService(backend).read().cluster_id
+    audit.record(
+        "rotate-unlock-key",
+        cluster_id=cluster_id,
+        result="unknown",
+        error="Abandoned at exit",
+        old_key_fingerprint=before,
+    )
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    notes = capture_notifications(app)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+
+    settled = [note for note in notes if note.startswith("An unlock key rotation")]
+    assert len(settled) == 1
+    if took_effect:
+        assert f"the swarm shows {key_now}, not {before}" in settled[0]
+    else:
+        assert f"did not take effect: the swarm still shows {key_now}" in settled[0]
+    outcomes = [
+        event
+        for event in read_audit(audit_path).events
+        if event["action"] == "rotate-outcome"
+    ]
+    assert len(outcomes) == 1
+    assert outcomes[0]["result"] == ("took-effect" if took_effect else "not-rotated")
+    assert outcomes[0]["old_key_fingerprint"] == before
+    assert outcomes[0]["new_key_fingerprint"] == key_now
+
+
 class FailingSocketBackend(FailingBackend):
     """A FailingBackend that names the unlock command of an engine on a socket."""
 

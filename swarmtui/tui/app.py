@@ -37,7 +37,11 @@ from textual.widget import Widget
 from textual.widgets import Input, Select
 from textual.worker import Worker, get_current_worker
 
-from swarmtui.audit import default_audit_path, unsettled_rotations
+from swarmtui.audit import (
+    default_audit_path,
+    unsettled_rotations,
+    unsettled_unlock_rotation,
+)
 from swarmtui.config import (
     Settings,
     fallback_note,
@@ -87,6 +91,7 @@ from swarmtui.tui.widgets import (
     SwarmHeader,
     TokenPane,
 )
+from swarmtui.unlock import unlock_key_fingerprint
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -923,10 +928,41 @@ class SwarmConsole(ResponseFeatures, App[int]):
                             if recorded_at
                             else None,
                         )
+            if settle_earlier and view.autolock:
+                unlock = self._settle_earlier_unlock(service, view, events)
+                if unlock is not None:
+                    settled.append(unlock)
         except Exception:  # the origins only add detail; never fail the UI
             log.exception("looking up when the tokens were issued failed")
             return
         self.post_message(TokenOriginsFound(view.cluster_id, origins, settled))
+
+    def _settle_earlier_unlock(
+        self, service: TokenService, view: SwarmView, events: list[dict[str, Any]]
+    ) -> SettledRotation | None:
+        """Record what became of an unlock key rotation recorded as unknown.
+
+        A console that quit while it rotated the key leaves such a record.
+        The key is read here, in the lookup's worker thread.
+        """
+        pending = unsettled_unlock_rotation(events, view.cluster_id)
+        if pending is None or self._unlock_rotating:
+            return None
+        before, recorded_at = pending
+        try:
+            after = unlock_key_fingerprint(service.unlock_key())
+        except SwarmTuiError as error:
+            log.info("unlock key not read to settle its rotation: %s", error)
+            return None
+        service.record(
+            "rotate-outcome",
+            view=view,
+            result="took-effect" if after != before else "not-rotated",
+            old_key_fingerprint=before,
+            new_key_fingerprint=after,
+            unknown_since=format_utc(recorded_at) if recorded_at else None,
+        )
+        return SettledRotation(None, before, after, recorded_at)
 
     def on_token_origins_found(self, message: TokenOriginsFound) -> None:
         for rotation in message.settled:
@@ -946,14 +982,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
         when = ""
         if rotation.recorded_at is not None:
             when = f" at {format_utc(rotation.recorded_at)}"
+        subject = (
+            "An unlock key" if rotation.role is None else f"A {rotation.role} token"
+        )
+        thing = "key" if rotation.role is None else "token"
         earlier = (
-            f"A {rotation.role} token rotation recorded{when} as unknown (swarmtui "
-            "could not tell whether it took effect)"
+            f"{subject} rotation recorded{when} as unknown (swarmtui could not "
+            "tell whether it took effect)"
         )
         if rotation.took_effect:
+            store = " Store the key shown now." if rotation.role is None else ""
             self.notify(
-                f"{earlier} took effect, or the token was rotated again since: "
-                f"the swarm shows {rotation.after}, not {rotation.before}.",
+                f"{earlier} took effect, or the {thing} was rotated again since: "
+                f"the swarm shows {rotation.after}, not {rotation.before}.{store}",
                 title="Earlier rotation settled",
                 timeout=15,
             )

@@ -90,9 +90,13 @@ class LocalCopyFinished(Message):
 
 @dataclass(frozen=True, slots=True)
 class SettledRotation:
-    """The outcome of a rotation that the audit record listed as unknown."""
+    """The outcome of a rotation that the audit record listed as unknown.
 
-    role: Role
+    `role` is None for a rotation of the unlock key, whose fingerprints
+    `before` and `after` are then.
+    """
+
+    role: Role | None
     before: str
     after: str
     recorded_at: datetime | None
