@@ -7,6 +7,7 @@ or EngineBackend reads it.
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 from fake_engine import answer_version_then, fake_server, http_response
@@ -127,6 +128,28 @@ def test_invalid_length_not_http() -> None:
         backend.close()
 
     assert "the response is not HTTP" in str(caught.value)
+
+
+def many_headers(connection: socket.socket, head: bytes) -> None:
+    lines = b"".join(b"X-Filler-%d: x\r\n" % number for number in range(200))
+    connection.sendall(b"HTTP/1.1 200 OK\r\n" + lines + b"\r\n{}")
+
+
+def long_header(connection: socket.socket, head: bytes) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"x" * 70000 + b"\r\n\r\n")
+
+
+@pytest.mark.parametrize("reply", [many_headers, long_header], ids=["many", "long"])
+def test_oversized_headers_named(reply: Any) -> None:
+    with fake_server(answer_version_then(reply)) as address:
+        backend = EngineBackend(
+            EndpointChoice(host=address, environment={}), timeout=30
+        )
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert "the response headers are too long" in str(caught.value)
 
 
 def test_text_error_on_one_line() -> None:

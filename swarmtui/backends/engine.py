@@ -1111,6 +1111,12 @@ def _not_engine_detail(error: BaseException) -> str:
             return CLOSED_WITHOUT_RESPONSE
         if isinstance(current, http.client.IncompleteRead):
             return BODY_CUT_SHORT
+        if isinstance(current, http.client.LineTooLong) or (
+            isinstance(current, http.client.HTTPException)
+            and str(current).startswith("got more than")
+        ):
+            # http.client's limits: 64 KiB a line and 100 header lines.
+            return "the response headers are too long"
         if isinstance(current, http.client.HTTPException):
             return "the response is not HTTP"
         if isinstance(current, ConnectionResetError | BrokenPipeError):
