@@ -45,6 +45,7 @@ from swarmtui.tui.join_window import (
     JoinWindowBar,
     OpenWindowScreen,
     QuitWithWindowScreen,
+    window_line,
 )
 from swarmtui.tui.leak import LeakScreen
 from swarmtui.tui.screens import ConflictScreen
@@ -316,6 +317,28 @@ async def wait_for_windows_closed(app: SwarmConsole, pilot: Any) -> None:
             break
         await pilot.pause(0.05)
     await settle(app, pilot)
+
+
+async def test_window_bar_shows_before_mount(tmp_path: Path) -> None:
+    view = TokenService(demo_backend(tmp_path)).read()
+    window = JoinWindow(
+        role=Role.WORKER,
+        opened_at=FIXED_NOW,
+        until=FIXED_NOW + timedelta(minutes=5),
+        max_joins=None,
+        baseline_node_ids=frozenset(),
+        cluster_id=view.cluster_id,
+        endpoint=view.endpoint,
+        token_fingerprint=view.worker_fingerprint,
+    )
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)):
+        bar = JoinWindowBar(window)
+        # The tick can reach a bar whose children are not mounted yet.
+        assert bar.show((), FIXED_NOW)
+        await app.screen.mount(bar)
+        line = bar.query_one(".line", Static)
+        assert str(line.content) == window_line(window, (), FIXED_NOW)
 
 
 async def test_window_closes_by_count(tmp_path: Path) -> None:

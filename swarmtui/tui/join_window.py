@@ -96,9 +96,12 @@ class JoinWindowBar(Vertical):
         if window.until is not None:
             self._until = f"until {format_utc(window.until)}"
         self.border_subtitle = self._until
+        # Kept by reference: the once-a-second tick can show a line before
+        # the bar's children are mounted, when a query would find none.
+        self._line = ChangeAwareStatic("", classes="line", markup=False)
 
     def compose(self) -> ComposeResult:
-        yield ChangeAwareStatic("", classes="line", markup=False)
+        yield self._line
         with Horizontal(classes="buttons"):
             yield Button(
                 "Close now and rotate",
@@ -126,7 +129,7 @@ class JoinWindowBar(Vertical):
             self.set_class(bool(poll_error), "-poll-failed")
         line = window_line(self.window, joined, now)
         self.remove_class("-due")
-        return self.query_one(".line", ChangeAwareStatic).show(line)
+        return self._line.show(line)
 
     def show_due(self, reason: str) -> bool:
         """Show a window past its limit that an earlier console left open.
@@ -140,7 +143,7 @@ class JoinWindowBar(Vertical):
             f"{role.capitalize()} join window due: {reason}. The {role} token "
             "still joins until the window is closed."
         )
-        return self.query_one(".line", ChangeAwareStatic).show(line)
+        return self._line.show(line)
 
 
 MANAGER_NOTE = (
