@@ -44,8 +44,9 @@ def _check_typed_form(text: str) -> None:
             f"{quoted(text)} has spaces around it.",
             "Write the time or duration without them, such as 2h or 2026-12-04T10:00Z.",
         )
-    if parse_duration(text) is not None and not _DURATION.fullmatch(text):
-        written = text.lower().replace(" ", "")
+    written = text.lower().replace(" ", "")
+    # The form alone: a duration too long to compute is reported later.
+    if _DURATION.fullmatch(written) and not _DURATION.fullmatch(text):
         raise TimeTextError(
             f"{quoted(text)} is not a duration as swarmtui writes one.",
             f"Write its units in lowercase and without spaces, as in {written}.",

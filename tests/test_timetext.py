@@ -95,9 +95,10 @@ def test_format_utc() -> None:
     ["99999999d", "999999999999999999999d", "3000000w", "9" * 5000 + "s"],
     ids=["days", "many-days", "weeks", "5000-digits"],
 )
-def test_duration_before_year_one(text: str) -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["field", "option"])
+def test_duration_before_year_one(text: str, strict: bool) -> None:
     with pytest.raises(TimeTextError) as caught:
-        parse_time_or_duration(text, now=NOW)
+        parse_time_or_duration(text, now=NOW, strict=strict)
 
     assert caught.value.exit_code == 2
     assert f"The duration {text!r} reaches back before the year 1." == (
