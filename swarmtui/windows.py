@@ -92,6 +92,8 @@ class CloseReason(enum.StrEnum):
     WATCH_FAILED = "watch failed"
     # The token was rotated since the window opened, or the swarm replaced.
     REPLACED = "token rotated"
+    # The window was removed from the window file while it was watched.
+    REMOVED = "no longer stored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,6 +621,7 @@ class WindowClosed:
             CloseReason.WATCH_FAILED: (
                 "closed at once because watching it failed unexpectedly"
             ),
+            CloseReason.REMOVED: "closed because it was removed from the window file",
         }[self.reason]
         if self.reason is CloseReason.REPLACED and self.rotation is None:
             return (

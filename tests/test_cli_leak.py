@@ -1228,3 +1228,34 @@ def test_join_window_closed_elsewhere_succeeds(
     assert "another swarmtui process closed it first" in err
     assert "no longer joins" in err
     assert "join-token --rotate" not in err
+
+
+def test_join_window_forgotten_ends_watch(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    pauses: list[float] = []
+
+    def forget_once(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            store = WindowStore(env / "windows.json")
+            (stored,) = store.load()
+            store.pop(stored.id)
+        elif len(pauses) > 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", forget_once)
+    before = demo_service(env).read()
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "5", "-q"]
+    )
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == ExitCode.FAILURE
+    # The watch ended at the poll after the forget, not at a later signal.
+    assert len(pauses) == 1
+    assert "is still current" in err
+    assert "join-token --rotate worker' unless nodes may still join" in err
+    assert demo_service(env).read().worker_fingerprint == before.worker_fingerprint

@@ -27,7 +27,12 @@ from swarmtui.audit import open_default_audit
 from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
 from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
-from swarmtui.errors import AuditWriteError, ExitCode, SwarmTuiError
+from swarmtui.errors import (
+    AuditWriteError,
+    ExitCode,
+    JoinWindowError,
+    SwarmTuiError,
+)
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.numbertext import parse_decimal
 from swarmtui.service import TokenService
@@ -300,10 +305,17 @@ class _Watch:
     Ctrl+C or a signal still counts the nodes that joined before it.
     """
 
-    def __init__(self, window: JoinWindow, service: TokenService, poll: float) -> None:
+    def __init__(
+        self,
+        window: JoinWindow,
+        service: TokenService,
+        poll: float,
+        store: WindowStore | None = None,
+    ) -> None:
         self.window = window
         self.service = service
         self.poll = poll
+        self.store = store
         self.joined: tuple[NodeInfo, ...] = ()
         self.announced: set[str] = set()
 
@@ -320,6 +332,11 @@ class _Watch:
         nodes: tuple[NodeInfo, ...] = ()
         failure: str | None = None
         while True:
+            if not self._still_stored():
+                # Forgotten from another shell, or the file edited: the close
+                # says whether the token it handed out is still current.
+                self.announce(closing=True)
+                return CloseReason.REMOVED
             try:
                 # A token rotated elsewhere, or a swarm replaced, ends the
                 # window: the token it handed out no longer joins.
@@ -361,6 +378,20 @@ class _Watch:
             if remaining is not None:
                 pause = min(pause, max(remaining.total_seconds(), 0.05))
             time.sleep(pause)
+
+    def _still_stored(self) -> bool:
+        """Return False once the window file no longer lists the window.
+
+        A window file that cannot be read keeps the watch going, and the
+        close reports the file's problem.
+        """
+        if self.store is None:
+            return True
+        try:
+            return any(item.id == self.window.id for item in self.store.load())
+        except JoinWindowError as error:
+            log.info("window file not read while watching: %s", error)
+            return True
 
     def announce(self, *, closing: bool) -> None:
         """Print one line on stderr for each node that joined and is not named yet.
@@ -418,7 +449,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         except _Terminated as terminated:
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
-        watch = _Watch(window, service, args.poll)
+        watch = _Watch(window, service, args.poll, store)
         try:
             _announce(args, window, view)
             reason = watch.run()
