@@ -341,6 +341,30 @@ async def test_window_bar_shows_before_mount(tmp_path: Path) -> None:
         assert str(line.content) == window_line(window, (), FIXED_NOW)
 
 
+async def test_forgotten_window_left_live_named(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        (window,) = app.join_windows.values()
+        notes = capture_notifications(app)
+        # 'join-window forget' from another shell.
+        WindowStore(tmp_path / "windows.json").pop(window.id)
+        app._poll_windows()
+        await wait_for_windows_closed(app, pilot)
+
+    assert app.join_windows == {}
+    removed = [note for note in notes if "is still current" in note]
+    assert len(removed) == 1
+    assert "Press r on the worker pane to rotate it." in removed[0]
+    current = TokenService(backend).read().worker_fingerprint
+    assert current == window.token_fingerprint
+    closes = [fields for action, fields in audit.events if action == CLOSE_ACTION]
+    assert [fields["result"] for fields in closes] == ["failed"]
+
+
 async def test_window_closes_by_count(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     service = TokenService(backend)

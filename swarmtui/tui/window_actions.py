@@ -18,7 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widget import Widget
 
-from swarmtui.errors import SwarmTuiError
+from swarmtui.errors import JoinWindowError, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.tui.events import Rotated, SwarmRead
 from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
@@ -67,10 +67,13 @@ class JoinWindowsPolled(Message):
         error: str = "",
         title: str = "",
         snapshot: SwarmSnapshot | None = None,
+        stored: set[str] | None = None,
     ) -> None:
         super().__init__()
         self.nodes = nodes
         self.snapshot = snapshot
+        # The ids in the window file, or None when it could not be read.
+        self.stored = stored
         # The whole message, for the log, and its title, for the bar.
         self.error = error
         self.title = title
@@ -390,7 +393,15 @@ class JoinWindowActions(ConsoleHost):
             failure = unexpected_failure("Listing the nodes", error)
             self.post_message(JoinWindowsPolled(None, str(failure), failure.title))
         else:
-            self.post_message(JoinWindowsPolled(nodes, snapshot=snapshot))
+            stored: set[str] | None
+            try:
+                stored = {item.id for item in self.window_store.load()}
+            except JoinWindowError as error:
+                log.info("window file not read while polling: %s", error)
+                stored = None
+            self.post_message(
+                JoinWindowsPolled(nodes, snapshot=snapshot, stored=stored)
+            )
 
     def on_join_windows_polled(self, message: JoinWindowsPolled) -> None:
         self._window_polling = False
@@ -408,6 +419,15 @@ class JoinWindowActions(ConsoleHost):
         self._window_poll_error = ""
         now = self._clock()
         for window in list(self.join_windows.values()):
+            if (
+                message.stored is not None
+                and window.id not in message.stored
+                and not self._window_work_running()
+            ):
+                # Forgotten from another shell, or the file edited: the close
+                # says whether the token it handed out is still current.
+                self._begin_close(window, CloseReason.REMOVED, now)
+                continue
             if message.snapshot is not None and token_replaced(
                 window, message.snapshot
             ):
