@@ -316,6 +316,10 @@ def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
     environment = os.environ if environment is None else environment
     override = environment.get(WINDOWS_FILE_ENV)
     if override:
+        # Path() drops a trailing slash, which names a folder, as it does
+        # for SWARMTUI_AUDIT_FILE.
+        if override.endswith("/"):
+            return Path(override).expanduser() / WINDOWS_FILE_NAME
         return Path(override).expanduser()
     import platformdirs
 

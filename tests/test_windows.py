@@ -1086,3 +1086,14 @@ def test_forgotten_window_unreadable_swarm(
     assert closed.token_left_live
     assert "did not respond within 3 seconds" in closed.message
     assert opened.token_fingerprint in closed.message
+
+
+def test_windows_file_variable_folder(tmp_path: Path) -> None:
+    from swarmtui.windows import WINDOWS_FILE_ENV, default_windows_path
+
+    folder = f"{tmp_path}/state/"
+    assert default_windows_path({WINDOWS_FILE_ENV: folder}) == (
+        tmp_path / "state" / "join-windows.json"
+    )
+    named = str(tmp_path / "w.json")
+    assert default_windows_path({WINDOWS_FILE_ENV: named}) == tmp_path / "w.json"
