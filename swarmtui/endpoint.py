@@ -121,7 +121,10 @@ def _address_problem(scheme: str, authority: str) -> str:
 
     An empty tcp:// host name is valid: the docker CLI reads it as localhost.
     """
-    host_port = authority.rpartition("@")[2]
+    user, _, host_port = authority.rpartition("@")
+    if user.startswith("-") or host_port.startswith("-"):
+        # ssh would read such a word as an option.
+        return "its user or host name starts with '-'"
     if host_port.startswith("["):
         address, bracket, after = host_port[1:].partition("]")
         if not bracket:
@@ -145,7 +148,10 @@ def _address_problem(scheme: str, authority: str) -> str:
         # The docker SDK would run ssh to 127.0.0.1 instead.
         return "the ssh hostname is empty"
     for character in name:
-        if not character.isalnum() and character not in HOST_NAME_PUNCTUATION:
+        # ASCII only: the docker SDK rejects other letters and digits later,
+        # as a connection error.
+        ascii_alnum = character.isascii() and character.isalnum()
+        if not ascii_alnum and character not in HOST_NAME_PUNCTUATION:
             return (
                 f"its host name {quoted(name)} contains "
                 f"{_describe_character(character)}, which a host name cannot contain"
@@ -256,6 +262,12 @@ def normalized_host(host: str, origin: str) -> str:
             f"{origin} contains only spaces, which name no engine.",
             "Set it to a Docker host, such as unix:///var/run/docker.sock or "
             "tcp://HOST:PORT, or unset it to use the current docker context.",
+        )
+    if stripped.startswith("/"):
+        raise _invalid_host(
+            stripped,
+            origin,
+            f"a socket path needs unix:// in front, as in unix://{stripped}",
         )
     normalized = with_default_port(stripped)
     reason = _host_problem(normalized)

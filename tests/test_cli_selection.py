@@ -51,6 +51,10 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("https://127.0.8.1:1", "the docker CLI takes no http:// or https:// host"),
         ("TCP://127.0.8.1:1", "the scheme must be written in lowercase, as tcp://"),
         ("fd://", "a client cannot connect to"),
+        ("tcp://\uff11\uff12\uff17.0.0.1:2375", "contains the character"),
+        ("ssh://-oProxyCommand=x", "its user or host name starts with '-'"),
+        ("ssh://-F@[::1]:2223", "its user or host name starts with '-'"),
+        ("/tmp/no.sock", "a socket path needs unix:// in front, as in unix:///tmp"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(
