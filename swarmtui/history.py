@@ -106,7 +106,9 @@ def validate_document(document: Any) -> dict[str, Any]:
         raise HistoryFormatError("the top level must be an object")
     if "format" not in document:
         raise HistoryFormatError("the key 'format' is missing")
-    if document["format"] != HISTORY_FORMAT:
+    # true equals 1 in Python, and 1.0 too, so the type is checked as well.
+    number = document["format"]
+    if type(number) is not int or number != HISTORY_FORMAT:
         raise HistoryFormatError(
             f"'format' is {json.dumps(document['format'])[:40]}, expected "
             f"{HISTORY_FORMAT}"

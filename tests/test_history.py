@@ -243,6 +243,8 @@ def test_first_seen_absent_in_older_file(path: Path) -> None:
         b"[]",
         b'{"format": 0, "clusters": {}}',
         b'{"format": "2", "clusters": {}}',
+        b'{"format": true, "clusters": {}}',
+        b'{"format": 1.0, "clusters": {}}',
         b'{"clusters": {}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"SWMTKN-1-x": {}}}}}',
         b'{"format": 1, "clusters": {"c": {"retired": {"fp:aaaa-bbbb-cccc": '
@@ -258,6 +260,8 @@ def test_first_seen_absent_in_older_file(path: Path) -> None:
         "list",
         "format-zero",
         "format-string",
+        "format-true",
+        "format-float",
         "format-missing",
         "token-key",
         "bad-time",
