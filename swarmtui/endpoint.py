@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,8 +183,16 @@ def _network_host_problem(host: str) -> str:
     from docker.errors import DockerException
     from docker.utils import parse_host
 
+    checked = host
+    if scheme == "ssh":
+        # The docker SDK takes no path in an ssh:// host, and swarmtui passes
+        # the socket path to the remote docker CLI instead, as that CLI does.
+        parts = urllib.parse.urlsplit(host)
+        checked = urllib.parse.urlunsplit(
+            ("ssh", parts.netloc, "", parts.query, parts.fragment)
+        )
     try:
-        parse_host(host, False, False)
+        parse_host(checked, False, False)
     except (DockerException, ValueError) as error:
         text = str(error).removesuffix(host).strip().rstrip(":.")
         return (text[:1].lower() + text[1:]) or "it cannot be parsed"

@@ -22,6 +22,7 @@ import pytest
 from engine_fixtures import (
     CLI_TIMEOUT,
     Daemon,
+    DaemonPool,
     assert_failure,
     clean_environment,
     docker_cli,
@@ -259,6 +260,26 @@ def test_ssh_ipv6_address_reaches_engine(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(manager, "worker") + "\n"
+
+
+def test_ssh_socket_path_picks_engine(
+    manager: Daemon, daemons: DaemonPool, ssh_server: SshServer
+) -> None:
+    # The sshd's sessions reach `manager` by default; the path picks another.
+    other = daemons.swarm()
+    host = f"{ssh_server.host}{other.socket_path}"
+
+    result = run_swarmtui(
+        "join-token",
+        "-q",
+        "worker",
+        host=host,
+        environment=ssh_server.client_environment(),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == join_token(other, "worker") + "\n"
+    assert result.stdout != join_token(manager, "worker") + "\n"
 
 
 def ssh_script(folder: Path, config: Path) -> Path:

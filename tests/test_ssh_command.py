@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from swarmtui.backends.engine import _last_stderr_line, _ssh_hint, ssh_command
+from swarmtui.backends.engine import (
+    _last_stderr_line,
+    _ssh_hint,
+    sdk_base_url,
+    ssh_command,
+)
 from swarmtui.cli import main
 from swarmtui.errors import ExitCode
 
@@ -37,6 +42,29 @@ def test_ssh_command_line(url: str, expected: list[str]) -> None:
         *expected,
         "docker system dial-stdio",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "remote", "base"),
+    [
+        (
+            "ssh://admin@alias/run/user/1000/docker.sock",
+            "docker --host unix:///run/user/1000/docker.sock system dial-stdio",
+            "ssh://admin@alias",
+        ),
+        (
+            "ssh://alias:2222/tmp/a%20b/d.sock",
+            "docker --host 'unix:///tmp/a b/d.sock' system dial-stdio",
+            "ssh://alias:2222",
+        ),
+        ("ssh://alias/", "docker system dial-stdio", "ssh://alias"),
+    ],
+)
+def test_ssh_socket_path_reaches_remote(url: str, remote: str, base: str) -> None:
+    command = ssh_command(url)
+
+    assert command[-1] == remote
+    assert sdk_base_url(url) == base
 
 
 def test_host_key_hint_names_login() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -241,7 +242,7 @@ class EngineBackend:
 
         try:
             client = docker.APIClient(
-                base_url=resolved.base_url,
+                base_url=sdk_base_url(resolved.base_url),
                 version=version,
                 timeout=self._timeout,
                 tls=resolved.tls,
@@ -882,8 +883,25 @@ def ssh_command(url: str) -> list[str]:
         command += ["-l", urllib.parse.unquote(parts.username)]
     if parts.port is not None:
         command += ["-p", str(parts.port)]
-    command += ["--", parts.hostname or "", "docker system dial-stdio"]
+    remote = "docker system dial-stdio"
+    if parts.path.strip("/"):
+        # A socket path after the host picks the remote engine, as with the
+        # docker CLI: ssh://admin@host/run/user/1000/docker.sock.
+        socket_url = shlex.quote(f"unix://{urllib.parse.unquote(parts.path)}")
+        remote = f"docker --host {socket_url} system dial-stdio"
+    command += ["--", parts.hostname or "", remote]
     return command
+
+
+def sdk_base_url(url: str) -> str:
+    """Return the base URL for the docker SDK, which takes no path in an ssh:// URL.
+
+    ssh_command puts the socket path in the remote command instead.
+    """
+    if not url.startswith("ssh://"):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
 def _ssh_login(url: str) -> str:
