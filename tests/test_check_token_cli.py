@@ -76,8 +76,8 @@ def test_live_token_names_next_step(state: Path, index: int, role: str) -> None:
     assert result.returncode in (LIVE_WORKER, LIVE_MANAGER), result.stderr
     command = f"swarmtui --demo --demo-state {state}"
     assert result.stdout.splitlines()[-1] == (
-        f"Next step: rotate it with '{command} check-token --rotate' (the token on "
-        f"stdin again) or '{command} join-token --rotate {role}'. If both tokens "
+        f"Next step: rotate it with '{command} check-token --rotate' (which reads "
+        f"the token again) or '{command} join-token --rotate {role}'. If both tokens "
         f"may have leaked, run '{command} leak-response'."
     )
     assert result.stderr == ""

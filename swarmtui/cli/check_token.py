@@ -175,8 +175,8 @@ def next_step(check: TokenCheck, command: str = "swarmtui") -> str:
     if not check.live or check.role is None:
         return ""
     return (
-        f"Next step: rotate it with '{command} check-token --rotate' (the token "
-        f"on stdin again) or '{command} join-token --rotate {check.role}'. If "
+        f"Next step: rotate it with '{command} check-token --rotate' (which "
+        f"reads the token again) or '{command} join-token --rotate {check.role}'. If "
         f"both tokens may have leaked, run '{command} leak-response'."
     )
 
