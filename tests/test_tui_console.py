@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.color import Color
 from textual.command import CommandInput, CommandPalette
+from textual.containers import ScrollableContainer
 from textual.widgets import Button, Input, Select, Static
 from tui_support import (
     SEED,
@@ -708,6 +709,32 @@ async def test_help_lists_every_key(tmp_path: Path) -> None:
             assert key in text, key
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_screen_kept_until_theme_changes(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 12)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, HelpScreen)
+        scroll = first.query_one(".dialog", ScrollableContainer)
+        scroll.scroll_end(animate=False)
+        await pilot.pause()
+        assert scroll.scroll_y > 0
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen is first
+        assert scroll.scroll_y == 0
+
+        await pilot.press("escape")
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen is not first
 
 
 @pytest.mark.parametrize("demo", [True, False])

@@ -391,6 +391,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._clock = clock or (lambda: datetime.now(UTC))
         self.environment = environment if environment is not None else os.environ
 
+        # The help screen, kept between presses of ?, and the theme and
+        # demo state it was made for.
+        self._help_screen: HelpScreen | None = None
+        self._help_key: tuple[str, bool] | None = None
         # Warnings logged before the console was mounted, shown once it is.
         self._held_warnings: list[str] = []
         self._warnings_lock = threading.Lock()
@@ -1780,8 +1784,20 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.notify(message, severity="warning")
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if isinstance(self.screen, HelpScreen):
+            return
+        # One screen, composed at the first press: composing and styling it
+        # is most of the time it takes to show. A screen outside the stack
+        # keeps the styles it had, so a new theme gets a new screen, and so
+        # does a change in whether the j key applies.
+        key = (self.theme, self.can_try_join())
+        if self._help_screen is None or self._help_key != key:
+            if self._help_screen is not None:
+                self.uninstall_screen(self._help_screen)
+            self._help_screen = HelpScreen()
+            self.install_screen(self._help_screen, name="help")
+            self._help_key = key
+        self.push_screen(self._help_screen)
 
     def action_settings(self) -> None:
         if isinstance(self.screen, SettingsScreen):

@@ -229,6 +229,10 @@ class HelpScreen(Screen[None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="help-close-button", compact=True)
 
+    def on_screen_resume(self) -> None:
+        # The console keeps this screen, so each opening starts at the top.
+        self.query_one(VerticalScroll).scroll_home(animate=False)
+
     @on(Button.Pressed, "#help-close-button")
     def _close(self) -> None:
         self.dismiss(None)
