@@ -728,6 +728,20 @@ def _check_tls_files(
             "Point DOCKER_CERT_PATH at the folder with ca.pem, cert.pem and "
             "key.pem, or unset it to use the docker config folder.",
         )
+    # A folder, a FIFO or a device in a file's place is there, yet not a file.
+    special = [
+        name
+        for name in names
+        if (folder / name).exists() and not (folder / name).is_file()
+    ]
+    if special:
+        verb = "is" if len(special) == 1 else "are"
+        raise EndpointError(
+            f"{variable} is set, but {', '.join(special)} in {folder} {verb} "
+            "not a regular file.",
+            "Replace it with the PEM file, or point DOCKER_CERT_PATH at the "
+            "folder that has the files.",
+        )
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         verb = "is" if len(missing) == 1 else "are"

@@ -428,6 +428,31 @@ def test_docker_cert_path_folder_missing(tmp_path: Path, variable: str) -> None:
     assert caught.value.hint.startswith("Point DOCKER_CERT_PATH at the folder")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_tls_file_not_regular_named(tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "certs"
+    files = write_tls_files(folder)
+    key = folder / "key.pem"
+    assert files["key"] == key
+    key.unlink()
+    if kind == "fifo":
+        os.mkfifo(key)
+    else:
+        key.mkdir()
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(folder),
+    }
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert caught.value.message == (
+        f"DOCKER_TLS_VERIFY is set, but key.pem in {folder} is not a regular file."
+    )
+
+
 def test_docker_tls_needs_ca_file(tmp_path: Path) -> None:
     folder = tmp_path / "certs"
     folder.mkdir()
