@@ -1999,6 +1999,33 @@ async def test_read_during_unlock_rotation_dropped(tmp_path: Path) -> None:
     assert sum("The unlock key was rotated (" in note for note in notes) == 1
 
 
+async def test_failed_read_masks_unlock_key(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    backend = FailingBackend(inner, None)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert app.unlock_revealed
+
+        backend.error = EngineUnreachableError("The engine is gone.", "Start it.")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        backend.error = None
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert app.error is None
+        assert not app.unlock_revealed
+        shown = " ".join(
+            str(item.content) for item in app.query_one(UnlockKeyPane).query(Static)
+        )
+        assert inner.unlock_key() not in shown
+        assert mask_unlock_key(inner.unlock_key()) in shown
+
+
 async def test_failed_read_masks_revealed_token(tmp_path: Path) -> None:
     backend = FailingBackend(demo_backend(tmp_path), None)
     app = make_app(TokenService(backend), tmp_path)

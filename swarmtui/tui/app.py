@@ -863,10 +863,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 "reading the swarm failed: %s: %s", message.error.title, message.error
             )
         self.error = message.error
-        # The panes are hidden now, and a token shown again after the failure
-        # starts masked, as at start-up.
+        # The panes are hidden now, and a token or unlock key shown again
+        # after the failure starts masked, as at start-up.
         for role in Role:
             self.revealed[role] = not self.settings.mask_tokens
+        if previous is None:
+            # Only as the reads start failing: while the swarm stays locked,
+            # the key pane stays, and a key revealed to type it stays so.
+            self.unlock_revealed = False
         self._render()
 
     def _token_changed(
