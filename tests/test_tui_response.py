@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import os
 import threading
 import time
@@ -339,6 +340,56 @@ async def test_window_bar_shows_before_mount(tmp_path: Path) -> None:
         await app.screen.mount(bar)
         line = bar.query_one(".line", Static)
         assert str(line.content) == window_line(window, (), FIXED_NOW)
+
+
+async def test_window_opened_during_poll_kept(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        manager_before = TokenService(backend).read().manager_fingerprint
+        store = app.window_store
+        load = store.load
+        read = threading.Event()
+        release = threading.Event()
+
+        def load_then_wait() -> list[JoinWindow]:
+            windows = load()
+            # Only the poll's read waits, as if its thread were descheduled.
+            polling = any(
+                frame.function == "_list_nodes_for_windows" for frame in inspect.stack()
+            )
+            if polling and not read.is_set():
+                read.set()
+                release.wait(10)
+            return windows
+
+        store.load = load_then_wait  # type: ignore[method-assign]
+        app._poll_windows()
+        assert await asyncio.to_thread(read.wait, 5)
+        # A window opened after the poll read the file. The helper's settle
+        # would wait for the held poll, so the steps here only pause.
+        await pilot.press("o")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, OpenWindowScreen)
+        app.screen.query_one("#window-role", Select).value = Role.MANAGER
+        app.screen.query_one("#window-minutes", Input).value = "10"
+        await pilot.pause(0.3)
+        await pilot.click("#window-open")
+        for _ in range(100):
+            if len(app.join_windows) == 2:
+                break
+            await pilot.pause(0.05)
+        assert len(app.join_windows) == 2
+        release.set()
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+
+        roles = sorted(window.role for window in app.join_windows.values())
+    assert roles == [Role.MANAGER, Role.WORKER]
+    assert TokenService(backend).read().manager_fingerprint == manager_before
 
 
 async def test_forgotten_window_left_live_named(tmp_path: Path) -> None:

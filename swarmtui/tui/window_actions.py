@@ -68,12 +68,15 @@ class JoinWindowsPolled(Message):
         title: str = "",
         snapshot: SwarmSnapshot | None = None,
         stored: set[str] | None = None,
+        tracked: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.nodes = nodes
         self.snapshot = snapshot
-        # The ids in the window file, or None when it could not be read.
+        # The ids in the window file, or None when it could not be read, and
+        # the windows this console watched before the file was read.
         self.stored = stored
+        self.tracked = tracked
         # The whole message, for the log, and its title, for the bar.
         self.error = error
         self.title = title
@@ -379,10 +382,10 @@ class JoinWindowActions(ConsoleHost):
         if self._window_polling or not self.join_windows:
             return
         self._window_polling = True
-        self._list_nodes_for_windows()
+        self._list_nodes_for_windows(frozenset(self.join_windows))
 
     @work(thread=True, group="windows-poll", exit_on_error=False, description="Nodes")
-    def _list_nodes_for_windows(self) -> None:
+    def _list_nodes_for_windows(self, tracked: frozenset[str]) -> None:
         try:
             backend = self._get_service().backend
             snapshot = backend.inspect_swarm()
@@ -400,7 +403,9 @@ class JoinWindowActions(ConsoleHost):
                 log.info("window file not read while polling: %s", error)
                 stored = None
             self.post_message(
-                JoinWindowsPolled(nodes, snapshot=snapshot, stored=stored)
+                JoinWindowsPolled(
+                    nodes, snapshot=snapshot, stored=stored, tracked=tracked
+                )
             )
 
     def on_join_windows_polled(self, message: JoinWindowsPolled) -> None:
@@ -419,8 +424,10 @@ class JoinWindowActions(ConsoleHost):
         self._window_poll_error = ""
         now = self._clock()
         for window in list(self.join_windows.values()):
+            # A window opened after the file was read is not in the list.
             if (
                 message.stored is not None
+                and window.id in message.tracked
                 and window.id not in message.stored
                 and not self._window_work_running()
             ):
