@@ -185,6 +185,10 @@ def _network_host_problem(host: str) -> str:
 
     checked = host
     if scheme == "ssh":
+        socket_path = urllib.parse.unquote(urllib.parse.urlsplit(host).path)
+        for character in socket_path:
+            if is_unsafe(character) or character.isspace():
+                return f"its socket path contains {_describe_character(character)}"
         # The docker SDK takes no path in an ssh:// host, and swarmtui passes
         # the socket path to the remote docker CLI instead, as that CLI does.
         parts = urllib.parse.urlsplit(host)

@@ -55,6 +55,8 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("ssh://-oProxyCommand=x", "its user or host name starts with '-'"),
         ("ssh://-F@[::1]:2223", "its user or host name starts with '-'"),
         ("/tmp/no.sock", "a socket path needs unix:// in front, as in unix:///tmp"),
+        ("ssh://127.0.8.1/a%00b", "its socket path contains the character \\x00"),
+        ("ssh://127.0.8.1/a%20b", "its socket path contains a space"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(
