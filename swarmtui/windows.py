@@ -511,8 +511,9 @@ class WindowStore:
             windows = self.load()
         except JoinWindowError as error:
             # The file cannot show that another process closed the window,
-            # so the close goes on and rotates the token.
-            log.warning("join window %s: %s", window.id, error.message)
+            # so the close goes on and rotates the token. Removing the window
+            # then fails with the same error, which the close's message names.
+            log.info("join window %s: %s", window.id, error.message)
             return True
         return any(item.id == window.id for item in windows)
 

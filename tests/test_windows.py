@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -954,18 +955,24 @@ def test_close_reports_rotation_when_store_fails(tmp_path: Path) -> None:
     assert len(store.load()) == 1
 
 
-def test_close_rotates_with_damaged_store(tmp_path: Path) -> None:
+def test_close_rotates_with_damaged_store(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=14))
     store = WindowStore(tmp_path / "windows.json")
     opened, view = open_window(service, Role.WORKER, minutes=5, store=store)
     store.path.write_text("{damaged")
+    caplog.set_level(logging.WARNING)
 
     closed = close_window(service, opened, CloseReason.BY_USER, store=store)
 
     assert closed.rotation is not None
     assert not closed.closed_elsewhere
     assert closed.store_error is not None
+    assert "is damaged" in closed.message
     assert service.read().worker_fingerprint != view.worker_fingerprint
+    # The close's message names the damage; a warning would say it again.
+    assert caplog.records == []
 
 
 def test_close_rotates_without_close_lock(tmp_path: Path) -> None:
