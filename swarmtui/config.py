@@ -512,28 +512,33 @@ def save_shown_settings(
     return settings, backup
 
 
-def unreadable_for_save(path: Path) -> ConfigError | None:
-    """Return why a save could not read the config file first, or None if it can."""
+def unreadable_cause(path: Path) -> str:
+    """Return why the config file cannot be read as text, or "" when it can."""
     try:
         read_private_file(path).decode("utf-8")
     except FileNotFoundError:
-        return None
+        return ""
     except (OSError, FileRejected, UnicodeDecodeError) as error:
-        return _unreadable_on_save(path, error)
-    return None
+        return _unreadable_cause(path, error)[0]
+    return ""
+
+
+def _unreadable_cause(
+    path: Path, error: OSError | FileRejected | UnicodeDecodeError
+) -> tuple[str, str]:
+    """Return why the config file cannot be read, and how to fix that."""
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text", f"Fix or move {path}, then save again."
+    if isinstance(error, FileRejected):
+        return str(error), f"Fix or move {path}, then save again."
+    return explain_file_error(error, path)
 
 
 def _unreadable_on_save(
     path: Path, error: OSError | FileRejected | UnicodeDecodeError
 ) -> ConfigError:
     """Return the error for a config file that a save cannot read first."""
-    fix = f"Fix or move {path}, then save again."
-    if isinstance(error, UnicodeDecodeError):
-        cause = "it is not UTF-8 text"
-    elif isinstance(error, FileRejected):
-        cause = str(error)
-    else:
-        cause, fix = explain_file_error(error, path)
+    cause, fix = _unreadable_cause(path, error)
     return ConfigError(
         f"The config file {path} cannot be read ({cause}), so the settings were "
         "not saved over it.",

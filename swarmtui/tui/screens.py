@@ -28,7 +28,7 @@ from swarmtui.config import (
     MIN_POLL_INTERVAL,
     Settings,
     salvage_settings,
-    unreadable_for_save,
+    unreadable_cause,
     with_changes,
 )
 from swarmtui.errors import ConfigError, SwarmTuiError
@@ -448,6 +448,12 @@ class SettingsScreen(DialogScreen[Settings | None]):
         self.settings = settings
         self.path = path
         self.broken_file = broken_file
+        # Why the file could not be read when the screen opened, or "". The
+        # fields then show defaults, which Save must not write over the file
+        # once it can be read again.
+        self.unreadable = ""
+        if broken_file is not None and broken_file.path:
+            self.unreadable = unreadable_cause(Path(broken_file.path))
 
     def compose(self) -> ComposeResult:
         # A theme name that Textual does not know was replaced at start-up,
@@ -461,13 +467,12 @@ class SettingsScreen(DialogScreen[Settings | None]):
         with VerticalScroll(classes="dialog"):
             yield Label("Settings", classes="dialog-title")
             yield Static(f"Save writes {self.path}", id="settings-path", markup=False)
-            unreadable = None
-            if self.broken_file is not None and self.broken_file.path:
-                unreadable = unreadable_for_save(Path(self.broken_file.path))
-            if unreadable is not None:
+            if self.unreadable:
                 yield Static(
-                    "The config file cannot be read, so the fields show the "
-                    f"defaults, and Save cannot write over it: {unreadable}",
+                    f"The config file cannot be read ({self.unreadable}), so the "
+                    "fields show the defaults, and Save is off: it would write "
+                    "them over the file's settings. Fix the file, then close and "
+                    "open the settings again.",
                     id="settings-warning",
                     markup=False,
                 )
@@ -549,6 +554,13 @@ class SettingsScreen(DialogScreen[Settings | None]):
     @on(Button.Pressed, "#save")
     @on(Input.Submitted, "#poll-interval")
     def _save(self) -> None:
+        if self.unreadable:
+            self.query_one("#settings-error", FormError).update(
+                "Not saved: the fields show defaults, because the config file "
+                "could not be read when the settings opened. Close them and "
+                "open them again."
+            )
+            return
         try:
             settings = self.read_form()
             if self.write is not None:
