@@ -241,6 +241,19 @@ def test_ssh_config_port_applies(manager: Daemon, ssh_server: SshServer) -> None
     assert result.stdout == join_token(manager, "worker") + "\n"
 
 
+def worker_token_through(
+    ssh_server: SshServer, host: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `swarmtui join-token -q worker` on `host`, with the fixture's ssh client."""
+    return run_swarmtui(
+        "join-token",
+        "-q",
+        "worker",
+        host=host,
+        environment=ssh_server.client_environment(),
+    )
+
+
 def test_ssh_ipv6_address_reaches_engine(
     manager: Daemon, ssh_server: SshServer
 ) -> None:
@@ -250,13 +263,7 @@ def test_ssh_ipv6_address_reaches_engine(
         config.write("Host ::1\n  HostName 127.0.0.1\n")
     host = f"ssh://root@[::1]:{ssh_server.port}"
 
-    result = run_swarmtui(
-        "join-token",
-        "-q",
-        "worker",
-        host=host,
-        environment=ssh_server.client_environment(),
-    )
+    result = worker_token_through(ssh_server, host)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(manager, "worker") + "\n"
@@ -269,13 +276,7 @@ def test_ssh_socket_path_picks_engine(
     other = daemons.swarm()
     host = f"{ssh_server.host}{other.socket_path}"
 
-    result = run_swarmtui(
-        "join-token",
-        "-q",
-        "worker",
-        host=host,
-        environment=ssh_server.client_environment(),
-    )
+    result = worker_token_through(ssh_server, host)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == join_token(other, "worker") + "\n"

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import stat
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -179,6 +180,16 @@ def test_window_store_rejects_fifo(tmp_path: Path) -> None:
         WindowStore(path).load()
 
 
+def list_windows(home: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    """Run `swarmtui join-window list` with SWARMTUI_WINDOWS_FILE set to `path`."""
+    return run_cli(
+        "join-window",
+        "list",
+        home=home,
+        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
+    )
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder"])
 def test_window_file_env_special(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "windows.json"
@@ -186,12 +197,7 @@ def test_window_file_env_special(tmp_path: Path, kind: str) -> None:
         os.mkfifo(path)
     else:
         path.mkdir()
-    result = run_cli(
-        "join-window",
-        "list",
-        home=tmp_path,
-        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
-    )
+    result = list_windows(tmp_path, path)
     assert result.returncode == 1, result.stderr
     assert (
         f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) cannot be used"
@@ -221,12 +227,7 @@ def test_window_add_keeps_linked_fifo(tmp_path: Path) -> None:
 def test_window_file_env_damaged(tmp_path: Path) -> None:
     path = tmp_path / "windows.json"
     path.write_text("{\n")
-    result = run_cli(
-        "join-window",
-        "list",
-        home=tmp_path,
-        environment={"SWARMTUI_WINDOWS_FILE": str(path)},
-    )
+    result = list_windows(tmp_path, path)
     assert result.returncode == 1, result.stderr
     assert (
         f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) is damaged"
