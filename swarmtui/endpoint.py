@@ -470,7 +470,7 @@ class _PassphraseNeeded(Exception):
     """The signal, in place of OpenSSL's passphrase prompt, that a key is encrypted."""
 
 
-def _refuse_passphrase() -> bytes:
+def _reject_passphrase() -> bytes:
     raise _PassphraseNeeded
 
 
@@ -504,7 +504,7 @@ def _tls_content_problem(tls: Any) -> tuple[str, str, str] | None:
     certificate, key = pair
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(
-            certificate, key, password=_refuse_passphrase
+            certificate, key, password=_reject_passphrase
         )
     except _PassphraseNeeded:
         return None

@@ -205,7 +205,7 @@ def _stored_joins(value: Any) -> int | None:
 
 
 def _windows_from_text(text: str) -> list[JoinWindow]:
-    """Parse the window file's text, raising ValueError that says what is wrong."""
+    """Parse the window file's text; raise ValueError that names what is wrong."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -300,7 +300,7 @@ def test_join_window_close_expired(
     assert store.load() == []
 
 
-def test_due_window_on_spaced_socket_named_in_one_quotation(
+def test_due_window_spaced_socket_quoted(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from datetime import UTC, datetime, timedelta

@@ -176,12 +176,12 @@ async def test_unreadable_file_warning_says_defaults(tmp_path: Path) -> None:
         app.screen.query_one("#save", Button).press()
         await pilot.pause()
         assert isinstance(app.screen, SettingsScreen)
-        refused = str(app.screen.query_one("#settings-error", Static).content)
+        save_error = str(app.screen.query_one("#settings-error", Static).content)
 
     assert warning.startswith(
         "The config file cannot be read (it is not UTF-8 text), so the fields "
         "show the defaults, and Save is off"
     )
     assert "The fields show the file's valid values" not in warning
-    assert refused.startswith("Not saved: the fields show defaults")
+    assert save_error.startswith("Not saved: the fields show defaults")
     assert config.read_text() == "poll_interval = 5\n"

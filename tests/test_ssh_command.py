@@ -114,7 +114,7 @@ def test_verbose_exit_lines_skipped(tmp_path: Path) -> None:
     )
 
 
-def refusing_ssh(folder: Path) -> Path:
+def failing_ssh(folder: Path) -> Path:
     """Write `folder`/bin/ssh, which stores its arguments and fails as a refused ssh.
 
     It connects nowhere: it writes ssh's message for a refused connection
@@ -150,7 +150,7 @@ def test_ipv6_ssh_host_runs_ssh(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bin_directory = refusing_ssh(tmp_path)
+    bin_directory = failing_ssh(tmp_path)
     monkeypatch.setenv("PATH", f"{bin_directory}:{os.environ.get('PATH', '')}")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

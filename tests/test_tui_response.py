@@ -2017,7 +2017,7 @@ async def test_unknown_unlock_rotation_settled(tmp_path: Path, applies: bool) ->
 
 
 class AppliedUpdateHeld(HangingUpdateBackend):
-    """Applies each update, then holds its reply until `release` is set."""
+    """Apply each update, then delay its reply until `release` is set."""
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         self.inner.update_swarm(version, spec, **flags)
@@ -2037,7 +2037,7 @@ async def test_read_during_unlock_rotation_dropped(tmp_path: Path) -> None:
         await settle(app, pilot)
         await pilot.click("#confirm")
         assert await asyncio.to_thread(backend.entered.wait, 5)
-        # A read while the reply is held already sees the new key.
+        # A read while the reply is delayed already returns the new key.
         await pilot.press("ctrl+r")
         await pilot.pause(0.5)
         status = str(app.query_one("#status", Static).content)

@@ -971,7 +971,7 @@ def test_close_rotates_with_damaged_store(
     assert closed.store_error is not None
     assert "is damaged" in closed.message
     assert service.read().worker_fingerprint != view.worker_fingerprint
-    # The close's message names the damage; a warning would say it again.
+    # The close's message names the damage, so a warning would repeat it.
     assert caplog.records == []
 
 

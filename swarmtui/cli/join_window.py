@@ -334,7 +334,7 @@ class _Watch:
         while True:
             if not self._still_stored():
                 # Forgotten from another shell, or the file edited: the close
-                # says whether the token it handed out is still current.
+                # reports whether the token it handed out is still current.
                 self.announce(closing=True)
                 return CloseReason.REMOVED
             try:

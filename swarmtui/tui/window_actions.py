@@ -432,7 +432,7 @@ class JoinWindowActions(ConsoleHost):
                 and not self._window_work_running()
             ):
                 # Forgotten from another shell, or the file edited: the close
-                # says whether the token it handed out is still current.
+                # reports whether the token it handed out is still current.
                 self._begin_close(window, CloseReason.REMOVED, now)
                 continue
             if message.snapshot is not None and token_replaced(
