@@ -333,6 +333,63 @@ def test_due_window_spaced_socket_quoted(
     ]
 
 
+def test_join_window_list_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    assert main(["join-window", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "no join window is stored" in captured.err
+
+    service = demo_service(env)
+    view = service.read()
+    opened = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    store = WindowStore()
+    due = JoinWindow(
+        role=Role.WORKER,
+        opened_at=opened,
+        until=opened + timedelta(minutes=5),
+        max_joins=None,
+        baseline_node_ids=frozenset({"n1"}),
+        cluster_id=view.cluster_id,
+        endpoint=view.endpoint,
+        token_fingerprint=view.worker_fingerprint,
+    )
+    open_one = JoinWindow(
+        role=Role.MANAGER,
+        opened_at=datetime.now(UTC),
+        until=None,
+        max_joins=2,
+        baseline_node_ids=frozenset(),
+        cluster_id=view.cluster_id,
+        endpoint=view.endpoint,
+        token_fingerprint=view.manager_fingerprint,
+    )
+    store.add(due)
+    store.add(open_one)
+
+    assert main(["join-window", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    listed = {entry["id"]: entry for entry in json.loads(captured.out)}
+    assert listed[due.id] == {
+        "id": due.id,
+        "role": "worker",
+        "opened_at": "2026-01-02T03:04:05Z",
+        "until": "2026-01-02T03:09:05Z",
+        "max_joins": None,
+        "cluster_id": view.cluster_id,
+        "endpoint": view.endpoint,
+        "token_fingerprint": view.worker_fingerprint,
+        "due": True,
+    }
+    assert listed[open_one.id]["role"] == "manager"
+    assert listed[open_one.id]["until"] is None
+    assert listed[open_one.id]["max_joins"] == 2
+    assert listed[open_one.id]["due"] is False
+    assert "1 window(s) are due" in captured.err
+    assert "SWMTKN" not in captured.out + captured.err
+
+
 def join_instead_of_sleep(state: Path, address: str) -> Callable[[float], None]:
     """Return a stand-in for time.sleep that joins a demo worker named "scripted".
 

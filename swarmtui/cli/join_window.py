@@ -203,6 +203,11 @@ def add_parser(subparsers: Any) -> str:
         epilog=FILE_EXIT_HELP,
         formatter_class=HelpFormatter,
     )
+    list_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the windows as one JSON array, [] when none is stored",
+    )
     hide_engine_options(list_parser)
     forget = commands.add_parser(
         "forget",
@@ -530,18 +535,22 @@ def _run_list(args: argparse.Namespace) -> int:
         )
     now = datetime.now(UTC)
     due = 0
+    listed: list[dict[str, object]] = []
     for window in windows:
+        is_due = window.until is not None and now >= window.until
+        due += is_due
+        if args.json:
+            listed.append(_listed_window(window, is_due))
+            continue
         until = format_utc(window.until) if window.until else "-"
-        state = ""
-        if window.until is not None and now >= window.until:
-            state = "  (due)"
-            due += 1
         print(
             f"{window.id}  {window.role}  opened {format_utc(window.opened_at)}  "
             f"until {until}  max joins {window.max_joins or '-'}  "
             f"swarm {window.cluster_id[:12]}  {window.endpoint}  "
-            f"token {window.token_fingerprint}{state}"
+            f"token {window.token_fingerprint}{'  (due)' if is_due else ''}"
         )
+    if args.json:
+        print(json.dumps(listed, indent=2))
     if due:
         # list reads no engine, so it cannot tell whether a window's swarm
         # still exists.
@@ -563,6 +572,21 @@ def _run_list(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return ExitCode.OK
+
+
+def _listed_window(window: JoinWindow, due: bool) -> dict[str, object]:
+    """Return the fields of a window that `list --json` prints."""
+    return {
+        "id": window.id,
+        "role": str(window.role),
+        "opened_at": format_utc(window.opened_at),
+        "until": format_utc(window.until) if window.until else None,
+        "max_joins": window.max_joins,
+        "cluster_id": window.cluster_id,
+        "endpoint": window.endpoint,
+        "token_fingerprint": window.token_fingerprint,
+        "due": due,
+    }
 
 
 _CONTEXT_LABEL = re.compile(
