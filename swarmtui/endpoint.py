@@ -261,6 +261,42 @@ def _invalid_host(host: str, origin: str, reason: str) -> EndpointError:
     )
 
 
+def _docker_cli_tcp_form(host: str, origin: str) -> str:
+    """Rewrite a tcp:// or scheme-less host as the docker CLI reads it.
+
+    Checked with docker 20.10.24 and 28.2.2: the docker CLI connects to
+    localhost for an empty host name, drops a query and a fragment, and
+    takes brackets around any host name, not only an IPv6 address. It also
+    drops a user name and password, which swarmtui rejects instead, so that
+    a password is never taken as sent.
+    """
+    scheme, separator, rest = host.partition("://")
+    if not separator:
+        if host.lower().startswith(("unix:", "npipe:")):
+            return host
+        rest = host
+    elif scheme != "tcp":
+        return host
+    for end in "?#":
+        rest = rest.partition(end)[0]
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        user_and_password = authority.rpartition("@")[0]
+        raise _invalid_host(
+            host.replace(user_and_password, "***", 1),
+            origin,
+            "a tcp:// host takes no user name or password: the docker CLI "
+            "ignores them, and the engine does not ask for one",
+        )
+    if authority.startswith("["):
+        inside, bracket, after = authority[1:].partition("]")
+        if bracket and ":" not in inside:
+            authority = inside + after
+    if not authority or authority.startswith(":"):
+        authority = "localhost" + authority
+    return f"tcp://{authority}{slash}{path}"
+
+
 def normalized_host(host: str, origin: str) -> str:
     """Return a host from -H or DOCKER_HOST as swarmtui connects to it.
 
@@ -282,7 +318,10 @@ def normalized_host(host: str, origin: str) -> str:
             origin,
             f"a socket path needs unix:// in front, as in unix://{stripped}",
         )
-    normalized = with_default_port(stripped)
+    if stripped == "unix://":
+        # The docker CLI reads an empty socket path as the default socket.
+        return DEFAULT_HOST
+    normalized = with_default_port(_docker_cli_tcp_form(stripped, origin))
     reason = _host_problem(normalized)
     if reason:
         # The message quotes the value as it was given.

@@ -31,7 +31,7 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("ftp://x", "'ftp://' is not a scheme that the docker CLI takes"),
         ("tcp://127.0.8.1:99999", "its port 99999 is out of range"),
         ("tcp://[::1", "its IPv6 address has no closing bracket"),
-        ("unix://", "it has no socket path"),
+        ("unix:///", "it has no socket path"),
         ("tcp://127.0.8.1:abc", "its port 'abc' is not a number"),
         ("tcp://127.0.8.1:0", "port 0 is not a port to connect to"),
         ("npipe:////./pipe/docker_engine", "only on Windows"),

@@ -304,7 +304,7 @@ def test_docker_host_tls_from_environment(tmp_path: Path) -> None:
         ("unix:", "the scheme must be written unix://"),
         ("unix:/run/docker.sock", "the scheme must be written unix://"),
         ("UNIX:///run/docker.sock", "the scheme must be written unix://"),
-        ("unix://", "it has no socket path"),
+        ("unix:///", "it has no socket path"),
         ("unix:///" + "a" * 107, "its socket path is 108 bytes long"),
     ],
 )
@@ -335,6 +335,15 @@ def test_longest_unix_path_accepted() -> None:
         ("tcp://127.0.62.1:2376", "tcp://127.0.62.1:2376"),
         ("127.0.62.1:2376", "tcp://127.0.62.1:2376"),
         (" tcp://127.0.62.1:2376\n", "tcp://127.0.62.1:2376"),
+        ("tcp://", "tcp://localhost:2375"),
+        ("tcp://:2376", "tcp://localhost:2376"),
+        (":2376", "tcp://localhost:2376"),
+        ("tcp://[127.0.62.1]:2376", "tcp://127.0.62.1:2376"),
+        ("tcp://[127.0.62.1]", "tcp://127.0.62.1:2375"),
+        ("tcp://[localhost]:2376", "tcp://localhost:2376"),
+        ("tcp://127.0.62.1:2376?a=1#b", "tcp://127.0.62.1:2376"),
+        ("tcp://127.0.62.1:2376/base#b", "tcp://127.0.62.1:2376/base"),
+        ("tcp://127.0.62.1#b", "tcp://127.0.62.1:2375"),
     ],
 )
 @pytest.mark.parametrize("origin", ["flag", "environment"])
@@ -348,6 +357,38 @@ def test_tcp_host_default_port(host: str, base_url: str, origin: str) -> None:
 
     assert resolved.base_url == base_url
     assert resolved.label == base_url
+
+
+@pytest.mark.parametrize("origin", ["flag", "environment"])
+def test_empty_unix_host_default_socket(origin: str) -> None:
+    # The docker CLI reads "unix://" as its default socket.
+    if origin == "flag":
+        choice = EndpointChoice(host="unix://", environment={})
+    else:
+        choice = EndpointChoice(environment={"DOCKER_HOST": "unix://"})
+
+    resolved = resolve_endpoint(choice)
+
+    assert resolved.base_url == "unix:///var/run/docker.sock"
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("tcp://admin:hunter2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
+        ("admin:hunter2@127.0.62.1", "'***@127.0.62.1'"),
+        ("tcp://a@b:hunter2@127.0.62.1", "'tcp://***@127.0.62.1'"),
+    ],
+)
+def test_tcp_host_password_rejected(host: str, shown: str) -> None:
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    message = str(caught.value)
+    assert f"The Docker host {shown} from -H/--host is invalid" in message
+    assert "takes no user name or password" in message
+    assert "hunter2" not in message
+    assert caught.value.exit_code == 2
 
 
 def test_tls_host_default_port(tmp_path: Path) -> None:
