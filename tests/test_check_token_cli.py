@@ -220,6 +220,8 @@ def test_rotate_live_worker(state: Path) -> None:
     result = demo_cli(state, "check-token", "--rotate", stdin=old)
     assert result.returncode == LIVE_WORKER, result.stderr
     assert "Rotated the worker join token" in result.stdout
+    hint = f"'swarmtui --demo --demo-state {state} join-token worker' prints"
+    assert hint in result.stdout
     assert "Next step" not in result.stdout
     assert_no_secret(result, old)
     worker, _ = tokens_of(state)

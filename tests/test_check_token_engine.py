@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -122,7 +124,13 @@ def test_check_and_rotate_on_engine(daemons: DaemonPool, tmp_path: Path) -> None
     result = check(swarm, manager, tmp_path, "--rotate", "--yes")
     assert result.returncode == LIVE_MANAGER, result.stderr
     assert "Rotated the manager join token" in result.stdout
+    hint = re.search(r"'([^']*)' prints the new join command", result.stdout)
+    assert hint is not None, result.stdout
+    # The hint names the engine, so it works without DOCKER_HOST.
+    printed = run_cli(*shlex.split(hint[1])[1:], home=tmp_path)
     new_manager = join_token(swarm, "manager")
+    assert printed.returncode == 0, printed.stderr
+    assert f"--token {new_manager} " in printed.stdout
     assert new_manager != manager
     assert join_token(swarm, "worker") == worker
     assert get_json(swarm, "/v1.41/swarm")["Spec"] == spec_before

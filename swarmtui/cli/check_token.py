@@ -289,9 +289,12 @@ def rotate_checked(
         return NOT_LIVE, {"rotated": False}
     result = service.rotate([role], expected=view, action="rotate-checked-token")
     new_fingerprint = result.after.token_fingerprint(role)
+    from swarmtui.tui.run import cli_command
+
     notice = (
         f"Rotated the {role} join token ({check.fingerprint} -> {new_fingerprint}); "
-        "the checked token can no longer join."
+        "the checked token can no longer join. "
+        f"'{cli_command(args)} join-token {role}' prints the new join command."
     )
     if args.json:
         print(notice, file=sys.stderr)
