@@ -1093,7 +1093,19 @@ async def test_window_ends_after_own_rotation(tmp_path: Path) -> None:
         assert fingerprints(backend) == after_rotation
 
 
-async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
+class WithoutJoin:
+    """A demo backend that the console takes for an engine, which has no join."""
+
+    def __init__(self, backend: DemoBackend) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "join":
+            raise AttributeError(name)
+        return getattr(self._backend, name)
+
+
+async def test_window_of_reset_demo_swarm_ends(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     app = make_app(TokenService(backend), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -1109,10 +1121,42 @@ async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
         assert app.view is not None
         assert app.view.cluster_id != old_cluster
         assert app.join_windows == {}
-        assert any("stops watching the worker join window" in note for note in notes)
+        cluster = app.view.cluster_id[:12]
+        reset = "The demo swarm was reset: it is now another swarm"
+        assert f"{reset} (cluster {cluster})." in notes
+        ended = [note for note in notes if "join window of the old swarm" in note]
+        assert len(ended) == 1
+        assert ended[0].startswith("The demo swarm was reset, so the worker join")
+        assert "join-window forget" in ended[0]
+        assert not any("engine" in note.lower() for note in notes)
         meta = str(app.query_one("#worker-meta", Static).content)
         assert "unchanged since this console first read this swarm at " in meta
         assert "since the console started" not in meta
+        stored = WindowStore(tmp_path / "windows.json").load()
+        assert [window.cluster_id for window in stored] == [old_cluster]
+
+
+async def test_window_of_replaced_swarm_stays_stored(tmp_path: Path) -> None:
+    backend = WithoutJoin(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert not app.can_try_join()
+        await open_window(app, pilot, minutes="10", joins="")
+        old_cluster = app.view.cluster_id if app.view else ""
+        notes = capture_notifications(app)
+        demo_backend(tmp_path, seed=8).reset()
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        assert app.view is not None
+        assert app.view.cluster_id != old_cluster
+        assert app.join_windows == {}
+        replaced = [note for note in notes if "now serves another swarm" in note]
+        assert len(replaced) == 1
+        assert replaced[0].startswith("The engine at ")
+        assert any("stops watching the worker join window" in note for note in notes)
         assert any("join-window forget" in note for note in notes)
         stored = WindowStore(tmp_path / "windows.json").load()
         assert [window.cluster_id for window in stored] == [old_cluster]

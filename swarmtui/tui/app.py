@@ -743,10 +743,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.view = view
         self.error = None
         if old is not None and old.cluster_id != view.cluster_id:
+            replaced = (
+                "The demo swarm was reset: it is now another swarm"
+                if self.can_try_join()
+                else f"The engine at {view.endpoint} now serves another swarm"
+            )
             self.notify(
-                f"The engine at {view.endpoint} now serves another swarm "
-                f"(cluster {view.cluster_id[:12]}).",
-                severity="warning",
+                f"{replaced} (cluster {view.cluster_id[:12]}).", severity="warning"
             )
             self.seen_changes.clear()
             self._swarm_since = self._clock()

@@ -85,6 +85,8 @@ class ConsoleHost(_AppBase):
 
         def _quit_during_unlock_rotation(self) -> bool: ...
 
+        def can_try_join(self) -> bool: ...
+
     def _rotating_leak_dialog(self) -> Any:
         """Return the leak response dialog while it rotates both tokens, else None.
 

@@ -223,16 +223,25 @@ class JoinWindowActions(ConsoleHost):
         if cluster_id != window.cluster_id:
             # The window stays stored for its own swarm's engine.
             self._untrack_window(window.id)
-            self.notify(
-                f"The engine now serves swarm {cluster_id[:12]}, so this console "
-                f"stops watching the {window.role} join window of swarm "
-                f"{window.cluster_id[:12]}. It stays stored for that swarm: a "
-                "console or 'join-window close-all' on one of its managers "
-                f"closes it, and '{FORGET_COMMAND} {window.id}' removes it if "
-                "that swarm no longer exists.",
-                severity="warning",
-                timeout=12,
-            )
+            if self.can_try_join():
+                # A reset demo swarm does not come back, so its windows can
+                # only be forgotten.
+                text = (
+                    f"The demo swarm was reset, so the {window.role} join window "
+                    f"of the old swarm {window.cluster_id[:12]} has ended; its "
+                    f"token no longer exists. '{FORGET_COMMAND} {window.id}' "
+                    "removes it from the window file."
+                )
+            else:
+                text = (
+                    f"The engine now serves swarm {cluster_id[:12]}, so this "
+                    f"console stops watching the {window.role} join window of "
+                    f"swarm {window.cluster_id[:12]}. It stays stored for that "
+                    "swarm: a console or 'join-window close-all' on one of its "
+                    f"managers closes it, and '{FORGET_COMMAND} {window.id}' "
+                    "removes it if that swarm no longer exists."
+                )
+            self.notify(text, severity="warning", timeout=12)
             return
         self._begin_close(window, CloseReason.REPLACED, self._clock())
 
