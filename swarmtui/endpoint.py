@@ -28,6 +28,7 @@ from typing import Any
 from swarmtui.atomicfile import FileRejected, read_private_file
 from swarmtui.errors import EndpointError
 from swarmtui.sdk_imports import defer_paramiko
+from swarmtui.shell import shell_word
 from swarmtui.text import escape_character, is_unsafe, quoted, terminal_safe
 from swarmtui.tokens import redact
 
@@ -513,14 +514,21 @@ def _reject_passphrase() -> bytes:
     raise _PassphraseNeeded
 
 
+DECRYPT_KEY_FIX = (
+    "Decrypt it with 'openssl pkey -in {path} -out key-plain.pem', keep "
+    "key-plain.pem private (chmod 600), and put it in its place"
+)
+
+
 def _tls_content_problem(tls: Any) -> tuple[str, str, str] | None:
     """Return the kind, path and problem of a TLS file that OpenSSL cannot load.
 
     `tls` is the docker SDK's TLSConfig. The files are loaded as the TLS
     connection would load them, so that a file that is not PEM is named
     before any connection instead of failing as an unreachable engine or a
-    failed handshake. Returns None when every file loads, or when the key
-    is encrypted, which urllib3 names when it connects.
+    failed handshake. An encrypted key is a problem too: the docker CLI
+    cannot use one either, and swarmtui does not prompt for a passphrase.
+    Returns None when every file loads.
     """
     import ssl
 
@@ -546,7 +554,7 @@ def _tls_content_problem(tls: Any) -> tuple[str, str, str] | None:
             certificate, key, password=_reject_passphrase
         )
     except _PassphraseNeeded:
-        return None
+        return "client key", key, "is encrypted with a passphrase"
     except ssl.SSLError as error:
         if error.reason == "KEY_VALUES_MISMATCH":
             mismatch = f"does not belong to the certificate {certificate}"
@@ -729,10 +737,17 @@ def load_context(name: str, directory: Path) -> ResolvedEndpoint:
     found = _tls_content_problem(tls) if tls and host.startswith("tcp://") else None
     if found is not None:
         kind, path, problem = found
-        raise EndpointError(
-            f"The {kind} {path} of docker context {quoted(name)} {problem}.",
+        fix = (
             f"Give the context valid PEM files with 'docker context update {name} "
-            f"--docker host={host},ca=CA.pem,cert=cert.pem,key=key.pem'.",
+            f"--docker host={host},ca=CA.pem,cert=cert.pem,key=key.pem'."
+        )
+        if problem.startswith("is encrypted"):
+            fix = DECRYPT_KEY_FIX.format(path=shell_word(path)) + (
+                f", or give the context another key with 'docker context update "
+                f"{name} --docker host={host},ca=CA.pem,cert=cert.pem,key=key.pem'."
+            )
+        raise EndpointError(
+            f"The {kind} {path} of docker context {quoted(name)} {problem}.", fix
         )
     warning = ""
     if tls is not None and skip_verify and host.startswith("tcp://"):
@@ -866,6 +881,8 @@ def _check_environment_tls_contents(tls: Any, environment: Mapping[str, str]) ->
             "Put the PEM certificate and key that the engine's CA issued for this "
             "client in cert.pem and key.pem"
         )
+    if problem.startswith("is encrypted"):
+        fix = DECRYPT_KEY_FIX.format(path=shell_word(path))
     raise EndpointError(
         f"{variable} is set, but the {kind} {path} (from {source}) {problem}.",
         f"{fix}, or point DOCKER_CERT_PATH at a folder with valid ca.pem, "

@@ -805,3 +805,57 @@ def test_unlock_command_reaches_same_engine(
         assert backend.unlock_command == command
     finally:
         backend.close()
+
+
+def encrypt_key(path: Path) -> None:
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        )
+    )
+
+
+def test_encrypted_environment_key_rejected(tmp_path: Path) -> None:
+    files = write_tls_files(tmp_path / "certs")
+    encrypt_key(files["key"])
+    environment = {
+        "DOCKER_HOST": "tcp://127.0.62.1:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(files["ca"].parent),
+    }
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(environment=environment))
+
+    assert caught.value.exit_code == 2
+    assert f"the client key {files['key']} (from DOCKER_CERT_PATH)" in str(caught.value)
+    assert "is encrypted with a passphrase" in caught.value.message
+    assert f"openssl pkey -in {files['key']} -out" in caught.value.hint
+
+
+def test_encrypted_context_key_rejected(config: Path, tmp_path: Path) -> None:
+    # The docker CLI rejects an encrypted key when it creates a context, so
+    # the key in the context's store is encrypted afterwards.
+    files = write_tls_files(tmp_path / "tls")
+    docker_context_create(
+        config,
+        "locked",
+        f"host=tcp://127.0.1.9:2376,ca={files['ca']},cert={files['cert']},"
+        f"key={files['key']}",
+    )
+    folder = hashlib.sha256(b"locked").hexdigest()
+    encrypt_key(config / "contexts" / "tls" / folder / "docker" / "key.pem")
+
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(
+            EndpointChoice(context="locked", environment={"DOCKER_CONFIG": str(config)})
+        )
+
+    assert "of docker context 'locked' is encrypted with a passphrase" in str(
+        caught.value
+    )
+    assert "openssl pkey -in " in caught.value.hint
+    assert "docker context update locked" in caught.value.hint

@@ -555,8 +555,11 @@ def test_encrypted_client_key_named(tls_swarm: TlsSwarm) -> None:
 
     result = swarmtui("join-token", "-q", "worker", **variables)
 
-    assert_failure(result, ExitCode.ENGINE_UNREACHABLE, "key.pem", "is encrypted")
-    assert "openssl pkey" in result.stderr
+    # The key is named before any connection, as a file that OpenSSL cannot
+    # load without a passphrase.
+    assert_failure(result, ExitCode.USAGE, "key.pem", "is encrypted")
+    assert "from DOCKER_CERT_PATH" in result.stderr
+    assert f"openssl pkey -in {folder / 'key.pem'} -out" in result.stderr
     assert "HTTPSConnectionPool" not in result.stderr
 
 
