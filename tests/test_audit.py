@@ -247,19 +247,38 @@ def test_read_audit_redacts_foreign_tokens(
 ) -> None:
     token = make_token(ca_digest(PEM))
     secret = secret_of(token)
+    unlock_key = "SWMKEY-1-" + "A" * 43
+    folded = "\u017fwm\u212aey-1-" + "B" * 43
     path = tmp_path / "audit.jsonl"
     lines = [
         {"time": "2026-12-05T10:00:00Z", "action": "rotate", "user": token},
         {"time": "2026-12-05T10:01:00Z", "action": "rotate", "error": f"boom {token}"},
         {"time": "2026-12-05T10:02:00Z", "action": "x", "nested": {token: [token]}},
+        {"time": "2026-12-05T10:03:00Z", "action": "body", "note": token[9:]},
+        {"time": "2026-12-05T10:04:00Z", "action": "key", "note": unlock_key},
+        # The long s and the Kelvin sign match s and k case-insensitively.
+        {"time": "2026-12-05T10:04:30Z", "action": "folded", "note": folded},
     ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    assert "\u017f" in text
+    # JSON escapes hide the token's letters from a search of the raw line.
+    escaped = json.dumps(token).replace("S", "\\u0053").replace("-", "\\u002d")
+    text += (
+        f'{{"time": "2026-12-05T10:05:00Z", "action": "escaped", "note": {escaped}}}\n'
+    )
+    path.write_text(text, encoding="utf-8")
     path.chmod(0o600)
 
     reading = read_audit(path)
-    assert [event["action"] for event in reading.events] == ["rotate", "rotate", "x"]
+    actions = [event["action"] for event in reading.events]
+    assert actions == ["rotate", "rotate", "x", "body", "key", "folded", "escaped"]
     assert secret not in json.dumps(reading.events)
+    assert unlock_key not in json.dumps(reading.events)
     assert "<token fp:" in reading.events[0]["user"]
+    assert reading.events[3]["note"].startswith("<token fp:")
+    assert reading.events[4]["note"].startswith("<unlock key kfp:")
+    assert reading.events[5]["note"].startswith("<unlock key kfp:")
+    assert reading.events[6]["note"].startswith("<token fp:")
 
     for arguments in (["audit"], ["audit", "--json"]):
         assert main([*arguments, "--file", str(path)]) == 0
