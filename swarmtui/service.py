@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -185,12 +185,17 @@ class LeakReport:
 
 @dataclass(frozen=True, slots=True)
 class UnlockKeyRotation:
-    """A finished unlock key rotation, with fingerprints of the old and new key."""
+    """A finished unlock key rotation, with fingerprints of the old and new key.
+
+    `new_key` is the key read back after the rotation, for the caller to
+    show where the user asked for it; repr() leaves it out.
+    """
 
     before: SwarmView
     after: SwarmView
     old_key_fingerprint: str
     new_key_fingerprint: str
+    new_key: str = field(default="", repr=False)
 
 
 def not_current_reason(token: JoinToken, view: SwarmView) -> str:
@@ -1054,6 +1059,7 @@ class TokenService:
         progress.old_key_fingerprint = unlock_key_fingerprint(old_key)
 
         progress.update_sent = True
+        new_key = ""
         try:
             self.backend.update_swarm(
                 snapshot.version, snapshot.spec, rotate_unlock_key=True
@@ -1064,7 +1070,8 @@ class TokenService:
         except SwarmTuiError as error:
             # A timeout or a lost connection can come after the engine applied
             # the update, so the key read afterwards decides what happened.
-            if self._read_back_key(error, progress.old_key_fingerprint) == old_key:
+            new_key = self._read_back_key(error, progress.old_key_fingerprint)
+            if new_key == old_key:
                 progress.update_sent = False
                 raise
             log.info(
@@ -1073,8 +1080,19 @@ class TokenService:
                 before.cluster_id,
                 error.title,
             )
-        after = self.read()
-        new_key = self.backend.unlock_key()
+        try:
+            after = self.read()
+            new_key = new_key or self.backend.unlock_key()
+        except SwarmTuiError as error:
+            raise RotationOutcomeUnknownError(
+                "The engine accepted the unlock key rotation, but reading the "
+                f"swarm afterwards failed ({error.message}), so the new key could "
+                "not be checked.",
+                "Read the key again ('docker swarm unlock-key -q', or the "
+                "console's unlock key pane): a fingerprint other than the one "
+                f"before the rotation ({progress.old_key_fingerprint}) means it "
+                "took effect, and that key is the one to store.",
+            ) from None
 
         problems = []
         if not new_key or new_key == old_key:
@@ -1103,6 +1121,7 @@ class TokenService:
             after=after,
             old_key_fingerprint=unlock_key_fingerprint(old_key),
             new_key_fingerprint=unlock_key_fingerprint(new_key),
+            new_key=new_key,
         )
 
     def _read_back_key(self, failure: SwarmTuiError, old_fingerprint: str) -> str:

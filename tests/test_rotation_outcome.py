@@ -253,6 +253,52 @@ def test_unlock_unreadable_key_outcome_unknown(tmp_path: Path) -> None:
     assert audit.events[0][1]["old_key_fingerprint"] == old_fingerprint
 
 
+class UnreadableSwarmAfterUpdate(DelegatingBackend):
+    """Applies each update, then fails every swarm read until `recovered` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updated = False
+        self.recovered = False
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        super().update_swarm(version, spec, **flags)
+        self.updated = True
+
+    def inspect_swarm(self) -> Any:
+        if self.updated and not self.recovered:
+            raise RequestTimeoutError("The engine did not respond.", "Retry.")
+        return self.inner.inspect_swarm()
+
+
+def test_unlock_unreadable_swarm_outcome_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(UnreadableSwarmAfterUpdate(inner), audit=audit)
+    old_key = inner.unlock_key()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate_unlock_key()
+
+    assert inner.unlock_key() != old_key
+    message = str(caught.value)
+    assert "accepted the unlock key rotation" in message
+    assert f"({unlock_key_fingerprint(old_key)}) means it took effect" in message
+    assert old_key not in message
+    assert results(audit) == ["unknown"]
+
+
+def test_unlock_rotation_carries_new_key(tmp_path: Path) -> None:
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(inner)
+
+    result = service.rotate_unlock_key()
+
+    assert result.new_key == inner.unlock_key()
+    assert result.new_key_fingerprint == unlock_key_fingerprint(result.new_key)
+    assert result.new_key not in repr(result)
+
+
 class OddUpdateReply(DelegatingBackend):
     """Applies each update, then fails as an engine reply of an odd shape would."""
 

@@ -2060,6 +2060,57 @@ async def test_unknown_unlock_rotation_settled(tmp_path: Path, applies: bool) ->
     assert recorded[0]["new_key_fingerprint"] == unlock_key_fingerprint(new_key)
 
 
+class SwarmUnreadableAfterUnlockUpdate(DelegatingBackend):
+    """Applies the unlock key update, then fails swarm reads until `recovered`."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.updated = False
+        self.recovered = False
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        super().update_swarm(version, spec, **flags)
+        self.updated = bool(flags.get("rotate_unlock_key"))
+
+    def inspect_swarm(self) -> Any:
+        if self.updated and not self.recovered:
+            raise RequestTimeoutError("The engine did not respond.", "Retry.")
+        return self.inner.inspect_swarm()
+
+
+async def test_unlock_rotation_unread_after_update_settled(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    old_key = inner.unlock_key()
+    backend = SwarmUnreadableAfterUnlockUpdate(inner)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        assert not any(
+            note.startswith("Rotating the unlock key failed") for note in notes
+        )
+        assert any("accepted the unlock key rotation" in note for note in notes)
+
+        backend.recovered = True
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+    new_key = inner.unlock_key()
+    assert new_key != old_key
+    settled = [note for note in notes if "whose outcome was unknown" in note]
+    assert len(settled) == 1
+    assert "took effect" in settled[0]
+    assert not any("rotated outside this console" in note for note in notes)
+    recorded = [fields for action, fields in audit.events if action == "rotate-outcome"]
+    assert [fields["result"] for fields in recorded] == ["took-effect"]
+
+
 class AppliedUpdateHeld(HangingUpdateBackend):
     """Apply each update, then delay its reply until `release` is set."""
 

@@ -355,14 +355,13 @@ class UnlockKeyActions(ConsoleHost):
         try:
             service = self._get_service()
             result = service.rotate_unlock_key(expected=expected)
-            key = service.unlock_key()
         except SwarmTuiError as error:
             self.post_message(UnlockKeyRotationFailed(error))
         except Exception as error:  # an unexpected failure must not kill the UI
             failure = unexpected_failure("Rotating the unlock key", error)
             self.post_message(UnlockKeyRotationFailed(failure))
         else:
-            self.post_message(UnlockKeyRotated(result, key))
+            self.post_message(UnlockKeyRotated(result, result.new_key))
 
     def on_unlock_key_rotated(self, message: UnlockKeyRotated) -> None:
         self._unlock_rotating = False
