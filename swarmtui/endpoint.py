@@ -127,6 +127,12 @@ def _address_problem(scheme: str, authority: str) -> str:
     if user.startswith("-") or host_port.startswith("-"):
         # ssh would read such a word as an option.
         return "its user or host name starts with '-'"
+    for character in user:
+        if character in "[]" or is_unsafe(character) or character.isspace():
+            return (
+                f"its user name contains {_describe_character(character)}, "
+                "which a user name cannot contain"
+            )
     if host_port.startswith("["):
         address, bracket, after = host_port[1:].partition("]")
         if not bracket:
@@ -186,13 +192,18 @@ def _network_host_problem(host: str) -> str:
 
     checked = host
     if scheme == "ssh":
-        socket_path = urllib.parse.unquote(urllib.parse.urlsplit(host).path)
+        try:
+            parts = urllib.parse.urlsplit(host)
+        except ValueError:
+            # As for a user name with a bracket, which urlsplit reads as the
+            # start of an IPv6 address.
+            return "it cannot be parsed as ssh://[USER@]HOST[:PORT][/PATH]"
+        socket_path = urllib.parse.unquote(parts.path)
         for character in socket_path:
             if is_unsafe(character) or character.isspace():
                 return f"its socket path contains {_describe_character(character)}"
         # The docker SDK takes no path in an ssh:// host, and swarmtui passes
         # the socket path to the remote docker CLI instead, as that CLI does.
-        parts = urllib.parse.urlsplit(host)
         checked = urllib.parse.urlunsplit(
             ("ssh", parts.netloc, "", parts.query, parts.fragment)
         )

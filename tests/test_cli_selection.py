@@ -57,6 +57,9 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("/tmp/no.sock", "a socket path needs unix:// in front, as in unix:///tmp"),
         ("ssh://127.0.8.1/a%00b", "its socket path contains the character \\x00"),
         ("ssh://127.0.8.1/a%20b", "its socket path contains a space"),
+        ("ssh://u[@127.0.8.1", "its user name contains the character '['"),
+        ("ssh://u]@127.0.8.1", "its user name contains the character ']'"),
+        ("ssh://a b@127.0.8.1", "its user name contains a space"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(
@@ -205,7 +208,9 @@ def test_second_host_option_rejected(
     assert "specify only one -H/--host" in stderr
 
 
-@pytest.mark.parametrize("host", ["ssh://", "npipe:////./pipe/docker"])
+@pytest.mark.parametrize(
+    "host", ["ssh://", "npipe:////./pipe/docker", "ssh://u[@127.0.8.1"]
+)
 def test_console_rejects_malformed_host(host: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "swarmtui", "-H", host],
