@@ -567,6 +567,18 @@ class WindowClosed:
     token_still_current: bool | None = False
     # Why the swarm could not be read to tell.
     check_error: SwarmTuiError | None = None
+    # The cluster the engine served instead of the window's swarm, which
+    # left the token's state unknown.
+    serving_cluster_id: str = ""
+
+    @property
+    def other_swarm_hint(self) -> str:
+        """Return where to rotate a token left live on a swarm this engine left."""
+        return (
+            f"Rotate the {self.window.role} token on a manager of swarm "
+            f"{self.window.cluster_id[:12]} ('docker swarm join-token --rotate "
+            f"{self.window.role}') unless that swarm no longer exists."
+        )
 
     @property
     def token_left_live(self) -> bool:
@@ -594,6 +606,13 @@ class WindowClosed:
                 f"{start}: another swarmtui process closed it first, and the "
                 f"{role} token it handed out ({self.window.token_fingerprint}) "
                 "no longer joins, so nothing was rotated here."
+            )
+        if self.serving_cluster_id:
+            return (
+                f"{start}, and the engine now serves another swarm "
+                f"({self.serving_cluster_id[:12]}), so whether the {role} token "
+                f"it handed out ({self.window.token_fingerprint}) still lets "
+                f"nodes join swarm {self.window.cluster_id[:12]} is unknown here."
             )
         if self.token_still_current:
             return (
@@ -783,18 +802,22 @@ def close_window(
             log.info("join window %s is no longer stored, not closed", window.id)
             # A window forgotten or deleted from the file was not closed, so
             # the token it handed out may still join.
-            still_current: bool | None
+            still_current: bool | None = None
             check_error = None
+            serving = ""
             try:
                 view = service.read()
             except SwarmTuiError as error:
-                still_current = None
                 check_error = error
             else:
-                still_current = (
-                    view.cluster_id == window.cluster_id
-                    and view.token_fingerprint(window.role) == window.token_fingerprint
-                )
+                if view.cluster_id != window.cluster_id:
+                    # The node left the window's swarm, which may live on
+                    # elsewhere with the token.
+                    serving = view.cluster_id
+                else:
+                    still_current = (
+                        view.token_fingerprint(window.role) == window.token_fingerprint
+                    )
             closed = WindowClosed(
                 window=window,
                 reason=reason,
@@ -803,6 +826,7 @@ def close_window(
                 closed_elsewhere=True,
                 token_still_current=still_current,
                 check_error=check_error,
+                serving_cluster_id=serving,
             )
             if closed.token_left_live:
                 record_failed_close(

@@ -1287,6 +1287,41 @@ def test_join_window_closed_elsewhere_succeeds(
     assert "join-token --rotate" not in err
 
 
+def test_window_forgotten_on_replaced_swarm(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    # Unseeded, so that the reset makes a new cluster ID.
+    state = env / "demo.toml"
+    opened_on: list[str] = []
+
+    def forget_and_reset(seconds: float) -> None:
+        store = WindowStore(env / "windows.json")
+        (stored,) = store.load()
+        store.pop(stored.id)
+        opened_on.append(stored.cluster_id)
+        DemoBackend(path=state).reset()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", forget_and_reset)
+    demo = ["--demo", "--demo-state", str(state)]
+    code = main([*demo, "join-window", "open", "worker", "--minutes", "5", "-q"])
+
+    err = " ".join(capsys.readouterr().err.split())
+    after = TokenService(DemoBackend(path=state)).read()
+    (before,) = opened_on
+    assert after.cluster_id != before
+    assert code == ExitCode.FAILURE
+    assert f"the engine now serves another swarm ({after.cluster_id[:12]})" in err
+    assert f"still lets nodes join swarm {before[:12]} is unknown" in err
+    assert "another swarmtui process closed it" not in err
+    rotate = "'docker swarm join-token --rotate worker') unless that swarm no longer"
+    assert rotate in err
+    assert f"manager of swarm {before[:12]}" in err
+    assert "join-token --rotate worker' unless nodes may still join" not in err
+
+
 def test_join_window_forgotten_ends_watch(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

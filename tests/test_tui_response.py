@@ -416,6 +416,25 @@ async def test_forgotten_window_left_live_named(tmp_path: Path) -> None:
     assert [fields["result"] for fields in closes] == ["failed"]
 
 
+async def test_forgotten_window_of_left_swarm(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, minutes="10", joins="")
+        (window,) = app.join_windows.values()
+        notes = capture_notifications(app)
+        WindowStore(tmp_path / "windows.json").pop(window.id)
+        demo_backend(tmp_path, seed=8).reset()
+        app._poll_windows()
+        await wait_for_windows_closed(app, pilot)
+
+    removed = [note for note in notes if "now serves another swarm" in note]
+    assert len(removed) == 1
+    assert f"manager of swarm {window.cluster_id[:12]}" in removed[0]
+    assert "Press r on the" not in removed[0]
+
+
 async def test_window_closes_by_count(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     service = TokenService(backend)

@@ -510,18 +510,20 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         return ExitCode.FAILURE
     print(closed.message, file=sys.stderr)
     if closed.token_left_live:
-        print(_rotate_hint(args, window), file=sys.stderr)
+        print(_rotate_hint(args, closed), file=sys.stderr)
         return ExitCode.FAILURE
     if reason in (CloseReason.OUTPUT_CLOSED, CloseReason.WATCH_FAILED):
         return ExitCode.FAILURE
     return ExitCode.OK
 
 
-def _rotate_hint(args: argparse.Namespace, window: JoinWindow) -> str:
+def _rotate_hint(args: argparse.Namespace, closed: WindowClosed) -> str:
     """Return how to end the token of a window that no close ended."""
+    if closed.serving_cluster_id:
+        return f"swarmtui: {closed.other_swarm_hint}"
     return (
         f"swarmtui: rotate it with '{_cli_command(args)} join-token --rotate "
-        f"{window.role}' unless nodes may still join with it."
+        f"{closed.window.role}' unless nodes may still join with it."
     )
 
 
@@ -719,7 +721,7 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
     for item in closed:
         print(item.message)
         if item.token_left_live:
-            print(_rotate_hint(args, item.window), file=sys.stderr)
+            print(_rotate_hint(args, item), file=sys.stderr)
             left_live = True
     if command == "close-expired":
         _note_still_open(args, store, view, {item.window.id for item in closed})

@@ -573,7 +573,10 @@ class JoinWindowActions(ConsoleHost):
         if closed.token_left_live:
             severity = "warning"
             title = "Join window removed, token not rotated"
-            text += f" Press r on the {closed.window.role} pane to rotate it."
+            if closed.serving_cluster_id:
+                text += f" {closed.other_swarm_hint}"
+            else:
+                text += f" Press r on the {closed.window.role} pane to rotate it."
         self.notify(text, title=title, severity=severity, timeout=12)
         if self._quit_when_closed:
             self.closed_at_quit.append(closed.message)
