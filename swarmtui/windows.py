@@ -343,7 +343,7 @@ class WindowStore:
         override = os.environ.get(WINDOWS_FILE_ENV, "")
         # True when the variable chose the path, which messages then name.
         self.path_from_environment = bool(override) and (
-            Path(override).expanduser() == self.path
+            default_windows_path() == self.path
         )
 
     def _named(self) -> str:

@@ -234,6 +234,23 @@ def test_window_file_env_damaged(tmp_path: Path) -> None:
     ) in result.stderr
 
 
+def test_window_folder_env_named(tmp_path: Path) -> None:
+    folder = tmp_path / "windows"
+    folder.mkdir()
+    (folder / "join-windows.json").write_text("{\n")
+    result = run_cli(
+        "join-window",
+        "list",
+        home=tmp_path,
+        environment={"SWARMTUI_WINDOWS_FILE": f"{folder}/"},
+    )
+    assert result.returncode == 1, result.stderr
+    path = folder / "join-windows.json"
+    assert (
+        f"The join window file {path} (from SWARMTUI_WINDOWS_FILE) is damaged"
+    ) in result.stderr
+
+
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
