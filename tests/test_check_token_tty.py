@@ -6,6 +6,7 @@ import os
 import pty
 import select
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,31 @@ def test_confirmed_manager_rotation(state: Path) -> None:
     assert "Rotated the manager join token" in terminal.output
     assert DemoBackend(path=state).inspect_swarm().manager_token != manager
     assert manager not in terminal.output
+
+
+def test_enter_typed_ahead_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarmtui.cli import prompt
+
+    controller, terminal = pty.openpty()
+    monkeypatch.setattr(prompt, "TERMINAL_PATH", os.ttyname(terminal))
+    # An Enter pressed after a pasted token, before the question was shown.
+    os.write(controller, b"\n")
+    answered = threading.Event()
+
+    def answer_after_question() -> None:
+        shown = b""
+        while b"[y/N]" not in shown:
+            shown += os.read(controller, 1024)
+        os.write(controller, b"y\n")
+        answered.set()
+
+    threading.Thread(target=answer_after_question, daemon=True).start()
+    try:
+        assert prompt.ask_yes_no("Rotate? [y/N] ") is True
+        assert answered.is_set()
+    finally:
+        os.close(controller)
+        os.close(terminal)
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", "maybe\n"])
