@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
+from typing import IO, Any
 
 # The controlling terminal of the process, a path that tests replace.
 TERMINAL_PATH = "/dev/tty"
@@ -22,11 +24,11 @@ def ask_yes_no(question: str) -> bool | None:
         terminal = None
     if terminal is not None:
         with terminal:
-            _discard_typed_ahead(terminal.fileno())
+            _discard_typed_ahead(terminal)
             terminal.write(question.encode("utf-8"))
             answer = terminal.readline().decode("utf-8", "replace")
     elif sys.stdin is not None and sys.stdin.isatty():
-        _discard_typed_ahead(sys.stdin.fileno())
+        _discard_typed_ahead(sys.stdin)
         print(question, end="", file=sys.stderr, flush=True)
         answer = sys.stdin.readline()
     else:
@@ -34,7 +36,7 @@ def ask_yes_no(question: str) -> bool | None:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _discard_typed_ahead(descriptor: int) -> None:
+def _discard_typed_ahead(stream: IO[Any]) -> None:
     """Drop input typed before the question, so that only an answer to it counts.
 
     An Enter pressed after a pasted token that ended in a line break would
@@ -42,8 +44,7 @@ def _discard_typed_ahead(descriptor: int) -> None:
     """
     import termios
 
-    try:
-        termios.tcflush(descriptor, termios.TCIFLUSH)
-    except (termios.error, OSError):
-        # Not a terminal, as a file that tests put in its place.
-        pass
+    # A stream that is not a terminal, such as a file or a StringIO that
+    # tests put in its place, has nothing to discard.
+    with suppress(termios.error, OSError, ValueError):
+        termios.tcflush(stream.fileno(), termios.TCIFLUSH)
