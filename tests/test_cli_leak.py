@@ -9,6 +9,7 @@ import re
 import shlex
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +299,29 @@ def test_join_window_close_expired(
     assert "rotated" in out
     assert demo_service(env).read().worker_fingerprint != view.worker_fingerprint
     assert store.load() == []
+
+
+def test_join_window_open_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    view = demo_service(env).read()
+    options = ["--minutes", "0.0001", "--json"]
+    code = main([*demo_args(env), "join-window", "open", "worker", *options])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK, captured.err
+    document = json.loads(captured.out)
+    assert document["role"] == "worker"
+    assert document["token"] == view.worker_token
+    assert document["fingerprint"] == view.worker_fingerprint
+    assert document["join_address"] == view.join_address
+    assert document["command"] == view.join_command(Role.WORKER)
+    assert document["cluster_id"] == view.cluster_id
+    assert document["endpoint"] == view.endpoint
+    assert document["max_joins"] is None
+    opened = datetime.fromisoformat(document["opened_at"])
+    assert datetime.fromisoformat(document["until"]) >= opened
+    assert re.fullmatch(r"[0-9a-f]{12}", document["window_id"])
+    # The window closed at once and rotated the token it printed.
+    assert demo_service(env).read().worker_token != view.worker_token
 
 
 def test_due_window_spaced_socket_quoted(

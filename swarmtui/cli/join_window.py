@@ -257,7 +257,11 @@ def _announce(args: argparse.Namespace, window: JoinWindow, view: SwarmView) -> 
             "max_joins": window.max_joins,
             "token": view.token(role),
             "fingerprint": view.token_fingerprint(role),
+            "join_address": view.join_address,
             "command": view.join_command(role),
+            "cluster_id": view.cluster_id,
+            "endpoint": view.endpoint,
+            "opened_at": format_utc(window.opened_at),
         }
         print(json.dumps(document, indent=2), flush=True)
     else:
