@@ -849,6 +849,39 @@ async def test_burst_rotates_pane_chosen_last(
         assert app.screen.role is Role.MANAGER
 
 
+async def test_burst_cannot_confirm_manager_rotation(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        before = current_tokens(tmp_path)
+
+        post_keys(app, "m", "r", "tab", "enter")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        assert current_tokens(tmp_path) == before
+        # Keys typed once the dialog is open reach it.
+        await pilot.press("tab", "enter")
+        await settle(app, pilot)
+        assert current_tokens(tmp_path)[0] == before[0]
+        assert current_tokens(tmp_path)[1] != before[1]
+
+
+async def test_burst_into_token_field_dropped(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+
+        post_keys(app, "k", "a", "b")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CheckTokenScreen)
+        field = app.screen.query_one(Input)
+        assert field.value == ""
+
+        await pilot.press("c")
+        assert field.value == "c"
+
+
 async def test_q_behind_dialog_key_keeps_console(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -79,6 +79,7 @@ from swarmtui.tui.screens import (
     CheckTokenScreen,
     ConfirmRotateScreen,
     ConflictScreen,
+    DialogScreen,
     HelpScreen,
     SettingsScreen,
     TryJoinScreen,
@@ -1212,6 +1213,23 @@ class SwarmConsole(ResponseFeatures, App[int]):
             # A pane's button names its role and keeps the toggle.
             return self.revealed[self._focused_role()] == (action == "hide_token")
         return True
+
+    async def on_event(self, event: events.Event) -> None:
+        """Drop keys that were typed before the dialog on screen opened.
+
+        A terminal hands over keys typed together in one read, as from a
+        script, a paste or fast typing. Without this check they would act in
+        the dialog that the key before them opened, so r, Tab, Enter would
+        confirm a manager rotation that no one saw.
+        """
+        if (
+            isinstance(event, events.Key)
+            and isinstance(self.screen, DialogScreen)
+            and self.screen.typed_before_opening(event)
+        ):
+            log.debug("dropped a key typed before the dialog opened")
+            return
+        await super().on_event(event)
 
     async def on_key(self, event: events.Key) -> None:
         """Explain a token key dimmed by a failed read.
