@@ -23,6 +23,7 @@ from swarmtui.errors import (
     ManagerNotReadyError,
     NotAManagerError,
     NotInSwarmError,
+    RequestTimeoutError,
     RotationConflictError,
     RotationOutcomeUnknownError,
     RotationVerifyError,
@@ -645,6 +646,8 @@ class TokenService:
                     "rotation on cluster %s failed and the tokens are unchanged",
                     before.cluster_id,
                 )
+                if isinstance(error, RequestTimeoutError):
+                    raise self._pending_update(requested, error, before) from None
                 raise
             log.info(
                 "the update on cluster %s failed (%s), but the swarm read "
@@ -699,6 +702,30 @@ class TokenService:
                 role: result.before.token_fingerprint(role) for role in result.roles
             },
             current=_fingerprints(result.after),
+        )
+
+    @staticmethod
+    def _pending_update(
+        requested: frozenset[Role], failure: SwarmTuiError, before: SwarmView
+    ) -> RotationOutcomeUnknownError:
+        """Return the error for an update that timed out with the tokens unchanged.
+
+        A manager that timed out may still apply the update: managers that
+        lost quorum commit it once quorum returns, so the unchanged tokens
+        read right after do not show that the rotation failed.
+        """
+        roles = " and ".join(sorted(requested))
+        old = ", ".join(
+            f"{role} {before.token_fingerprint(role)}" for role in sorted(requested)
+        )
+        return RotationOutcomeUnknownError(
+            f"Rotating the {roles} token timed out ({failure.message.rstrip('.')}). "
+            "The token "
+            "is unchanged so far, but the engine may still apply the update, as "
+            "managers that lost quorum do once it returns.",
+            "Read the tokens again in a minute, before you hand one out or rotate "
+            f"again: a fingerprint other than the one before the rotation ({old}) "
+            "means it took effect.",
         )
 
     def _read_back(
@@ -1072,6 +1099,19 @@ class TokenService:
             # the update, so the key read afterwards decides what happened.
             new_key = self._read_back_key(error, progress.old_key_fingerprint)
             if new_key == old_key:
+                if isinstance(error, RequestTimeoutError):
+                    # As for a token rotation, the update may still apply.
+                    raise RotationOutcomeUnknownError(
+                        "Rotating the unlock key timed out "
+                        f"({error.message.rstrip('.')}). The key is unchanged so "
+                        "far, but the engine may still apply the update, as "
+                        "managers that lost quorum do once it returns.",
+                        "Read the key again in a minute ('docker swarm unlock-key "
+                        "-q', or the console's unlock key pane): a fingerprint "
+                        "other than the one before the rotation "
+                        f"({progress.old_key_fingerprint}) means it took effect, "
+                        "and that key is the one to store.",
+                    ) from None
                 progress.update_sent = False
                 raise
             log.info(

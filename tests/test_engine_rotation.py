@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from engine_fixtures import (
     run_swarmtui,
 )
 
+from swarmtui.audit import read_audit
 from swarmtui.backends.engine import EngineBackend
 from swarmtui.cli import main
 from swarmtui.endpoint import EndpointChoice
@@ -307,3 +310,48 @@ def test_new_swarm_conflict_reports_fresh_node(daemons: DaemonPool) -> None:
     assert fresh.worker_token == worker_now
     assert any(new_address in change for change in caught.value.changes)
     assert backend.calls.count("update_swarm") == 0
+
+
+def test_rotation_without_quorum_is_unknown(
+    daemons: DaemonPool, tmp_path: Path
+) -> None:
+    swarm = daemons.swarm()
+    second = daemons.daemon()
+    joined, errors = join(second, swarm, join_token(swarm, "manager"))
+    assert joined, errors
+    before = join_token(swarm, "worker")
+    audit = tmp_path / "audit.jsonl"
+    # Of two managers, one alone has no quorum, so the leader cannot commit
+    # the update and the request times out.
+    second.stop()
+
+    result = run_swarmtui(
+        "--timeout",
+        "2",
+        "join-token",
+        "--rotate",
+        "-q",
+        "worker",
+        host=swarm.host,
+        environment={"SWARMTUI_AUDIT_FILE": str(audit)},
+    )
+
+    assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
+    assert "rotation outcome unknown: Rotating the worker token timed out" in (
+        result.stderr
+    )
+    assert "may still apply the update" in result.stderr
+    assert result.stdout == ""
+    assert [event["result"] for event in read_audit(audit).events] == ["unknown"]
+
+    # Once quorum returns, the leader commits the update it still holds.
+    second.restart()
+    rotated = before
+    for _ in range(120):
+        rotated = join_token(swarm, "worker")
+        if rotated and rotated != before:
+            break
+        time.sleep(0.5)
+    assert rotated != before
+    node = daemons.daemon()
+    assert not join(node, swarm, before)[0]

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from tui_support import FIXED_NOW, DelegatingBackend, RecordingAudit, demo_backend
 
 from swarmtui.errors import (
+    EngineError,
     RequestTimeoutError,
     RotationOutcomeUnknownError,
     SwarmTuiError,
@@ -36,17 +37,25 @@ class FailingUpdateBackend(DelegatingBackend):
     With `read_fails`, every swarm read after the failed update fails too.
     """
 
-    def __init__(self, inner: Any, *, applies: bool, read_fails: bool = False) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        *,
+        applies: bool,
+        read_fails: bool = False,
+        error: SwarmTuiError = TIMEOUT,
+    ) -> None:
         super().__init__(inner)
         self.applies = applies
         self.read_fails = read_fails
+        self.error = error
         self.failed = False
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         if self.applies:
             super().update_swarm(version, spec, **flags)
         self.failed = True
-        raise TIMEOUT
+        raise self.error
 
     def inspect_swarm(self) -> SwarmSnapshot:
         if self.failed and self.read_fails:
@@ -54,9 +63,7 @@ class FailingUpdateBackend(DelegatingBackend):
         return super().inspect_swarm()
 
 
-def make_service(
-    tmp_path: Path, **options: bool
-) -> tuple[TokenService, RecordingAudit]:
+def make_service(tmp_path: Path, **options: Any) -> tuple[TokenService, RecordingAudit]:
     audit = RecordingAudit()
     backend = FailingUpdateBackend(demo_backend(tmp_path), **options)
     return TokenService(backend, audit=audit), audit
@@ -78,16 +85,35 @@ def test_applied_update_counts_as_rotated(tmp_path: Path) -> None:
     assert results(audit) == ["ok"]
 
 
-def test_unapplied_update_raises_its_error(tmp_path: Path) -> None:
+REJECTED = EngineError("The engine rejected the update (500): boom.", "Retry.")
+
+
+def test_rejected_update_raises_its_error(tmp_path: Path) -> None:
+    service, audit = make_service(tmp_path, applies=False, error=REJECTED)
+    before = service.read()
+
+    with pytest.raises(EngineError) as caught:
+        service.rotate([Role.WORKER], expected=before)
+
+    assert caught.value is REJECTED
+    assert service.read().worker_token == before.worker_token
+    assert results(audit) == ["failed"]
+
+
+def test_timed_out_unchanged_update_is_unknown(tmp_path: Path) -> None:
+    # Managers that lost quorum apply a timed-out update once it returns.
     service, audit = make_service(tmp_path, applies=False)
     before = service.read()
 
-    with pytest.raises(RequestTimeoutError) as caught:
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
         service.rotate([Role.WORKER], expected=before)
 
-    assert caught.value is TIMEOUT
+    message = str(caught.value)
+    assert "timed out (The engine at demo did not respond within 3 seconds)" in message
+    assert "may still apply the update" in message
+    assert f"(worker {before.worker_fingerprint}) means it took effect" in message
     assert service.read().worker_token == before.worker_token
-    assert results(audit) == ["failed"]
+    assert results(audit) == ["unknown"]
 
 
 @pytest.mark.parametrize("applies", [True, False])
@@ -213,19 +239,35 @@ def test_unlock_rotation_lost_reply_read_back(tmp_path: Path) -> None:
     assert audit.events[0][0] == "rotate-unlock-key"
 
 
-def test_unlock_unapplied_update_failed(tmp_path: Path) -> None:
+def test_unlock_rejected_update_failed(tmp_path: Path) -> None:
     audit = RecordingAudit()
     inner = autolocked_demo(tmp_path)
-    service = TokenService(FailingUpdateBackend(inner, applies=False), audit=audit)
+    backend = FailingUpdateBackend(inner, applies=False, error=REJECTED)
+    service = TokenService(backend, audit=audit)
     old_key = inner.unlock_key()
 
-    with pytest.raises(RequestTimeoutError):
+    with pytest.raises(EngineError):
         service.rotate_unlock_key()
 
     assert inner.unlock_key() == old_key
     assert results(audit) == ["failed"]
     fingerprint = unlock_key_fingerprint(old_key)
     assert audit.events[0][1]["old_key_fingerprint"] == fingerprint
+
+
+def test_unlock_timed_out_unchanged_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = autolocked_demo(tmp_path)
+    service = TokenService(FailingUpdateBackend(inner, applies=False), audit=audit)
+    old_key = inner.unlock_key()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate_unlock_key()
+
+    assert "may still apply the update" in str(caught.value)
+    assert old_key not in str(caught.value)
+    assert inner.unlock_key() == old_key
+    assert results(audit) == ["unknown"]
 
 
 class UnreadableKeyAfterUpdate(FailingUpdateBackend):
