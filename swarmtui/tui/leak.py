@@ -222,7 +222,10 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             error.update("Give a start time, or a duration such as 2h.")
             return None
         try:
-            since = parse_leak_start(text, now=self.now)
+            # The forms of leak-response --since, so that "2H" is rejected
+            # here too, with the same message. Spaces around are dropped above,
+            # as in the console's other fields.
+            since = parse_leak_start(text, now=self.now, strict=True)
         except SwarmTuiError as problem:
             error.update(str(problem))
             return None
