@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import threading
@@ -1332,6 +1333,73 @@ async def test_check_token_live_worker_rotates(tmp_path: Path) -> None:
         await pilot.click("#check-rotate")
         await settle(app, pilot)
         assert current_tokens(tmp_path)[0] != worker
+
+
+async def test_check_token_edit_clears_verdict(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CheckTokenScreen)
+        field = screen.query_one("#check-input", Input)
+        result = screen.query_one("#check-result", Static)
+        rotate = screen.query_one("#check-rotate", Button)
+        field.value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "current worker token" in str(result.content)
+        assert rotate.display
+
+        await pilot.press("backspace")
+        await settle(app, pilot)
+        assert str(result.content) == ""
+        assert not rotate.display
+        assert screen.live_role is None
+
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert str(result.content) == ""
+        assert not rotate.display
+
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "current worker token" not in str(result.content)
+        assert str(result.content) != ""
+        assert not rotate.display
+
+
+async def test_check_token_result_after_edit_dropped(tmp_path: Path) -> None:
+    backend = HangingBackend(demo_backend(tmp_path))
+    backend.release.set()
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CheckTokenScreen)
+        field = screen.query_one("#check-input", Input)
+        result = screen.query_one("#check-result", Static)
+        field.value = worker
+        await pilot.pause()
+        backend.release.clear()
+        backend.entered.clear()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert await asyncio.to_thread(backend.entered.wait, 10)
+        assert str(result.content) == "Checking…"
+
+        await pilot.press("backspace")
+        await pilot.pause()
+        backend.release.set()
+        await settle(app, pilot)
+        assert str(result.content) == ""
+        assert not screen.query_one("#check-rotate", Button).display
+        assert screen.live_role is None
 
 
 async def test_check_token_manager_goes_through_modal(tmp_path: Path) -> None:

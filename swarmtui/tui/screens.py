@@ -613,23 +613,30 @@ class CheckTokenScreen(DialogScreen[Role | None]):
     ]
 
     class Checked(Message):
-        """A token check finished."""
+        """A token check finished; `generation` is the check's number."""
 
-        def __init__(self, check: TokenCheck) -> None:
+        def __init__(self, check: TokenCheck, generation: int) -> None:
             super().__init__()
             self.check = check
+            self.generation = generation
 
     class CheckFailed(Message):
         """A token check could not read the swarm."""
 
-        def __init__(self, error: SwarmTuiError) -> None:
+        def __init__(self, error: SwarmTuiError, generation: int) -> None:
             super().__init__()
             self.error = error
+            self.generation = generation
 
     def __init__(self, service: TokenService) -> None:
         super().__init__()
         self.service = service
         self.live_role: Role | None = None
+        # The number of the latest check, raised by each check and each edit
+        # of the field, so that a result of older text is dropped.
+        self._generation = 0
+        # The field's text when the latest check started, None after an edit.
+        self._checked_text: str | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
@@ -654,8 +661,24 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         if not text.strip():
             self._show("Paste a token first.", live=False)
             return
+        self._generation += 1
+        self._checked_text = text
         self._show("Checking…", live=False)
-        self._check(text)
+        self._check(text, self._generation)
+
+    @on(Input.Changed, "#check-input")
+    def _clear_verdict(self, event: Input.Changed) -> None:
+        """Drop the verdict and the rotate button once the field is edited.
+
+        They describe the text that was checked, not the text now in the field.
+        """
+        if event.value == self._checked_text:
+            # The change that put the checked text in the field, handled late.
+            return
+        self._generation += 1
+        self._checked_text = None
+        self.live_role = None
+        self._show("", live=False)
 
     @work(
         thread=True,
@@ -664,13 +687,13 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         exit_on_error=False,
         description="Check a pasted token",
     )
-    def _check(self, text: str) -> None:
+    def _check(self, text: str, generation: int) -> None:
         try:
             check = self.service.check_token(text)
         except SwarmTuiError as error:
-            self.post_message(self.CheckFailed(error))
+            self.post_message(self.CheckFailed(error, generation))
             return
-        self.post_message(self.Checked(check))
+        self.post_message(self.Checked(check, generation))
 
     def _show(self, text: str, live: bool) -> None:
         result = self.query_one("#check-result", Static)
@@ -679,6 +702,8 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         self.set_class(live, "-live")
 
     def on_check_token_screen_checked(self, message: Checked) -> None:
+        if message.generation != self._generation:
+            return
         check = message.check
         lines = [check.reason]
         if check.fingerprint:
@@ -690,6 +715,8 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         self._show("\n".join(lines), live=check.live)
 
     def on_check_token_screen_check_failed(self, message: CheckFailed) -> None:
+        if message.generation != self._generation:
+            return
         self.live_role = None
         error = message.error
         self._show(f"{error.title}: {error}", live=False)
