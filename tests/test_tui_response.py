@@ -6,6 +6,7 @@ import asyncio
 import copy
 import inspect
 import os
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -2597,6 +2598,31 @@ async def test_ca_screen_and_banner(tmp_path: Path) -> None:
         assert app.screen.info == expected
         assert app.screen.query_one("#ca-details", Static) is not None
         await pilot.press("escape")
+
+
+async def test_ca_screen_narrow_keeps_bytes_whole(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CaScreen)
+        assert screen.info is not None
+        details = screen.query_one("#ca-details", Static)
+        rows = [
+            "".join(segment.text for segment in details.render_line(y))
+            for y in range(details.size.height)
+        ]
+        start = next(i for i, row in enumerate(rows) if row.startswith("SHA-256"))
+        end = next(i for i, row in enumerate(rows) if row.startswith("Valid from"))
+        lines = [row.removeprefix("SHA-256").strip() for row in rows[start:end]]
+
+    assert len(lines) > 1
+    for line in lines:
+        assert re.fullmatch(r"[0-9A-F]{2}([: ][0-9A-F]{2})*:?", line), line
+    rejoined = ":".join(line.rstrip(":") for line in lines).replace(" ", ":")
+    assert rejoined == screen.info.fingerprint
 
 
 async def test_ca_banner_during_rotation(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from swarmtui.ca import describe_ca, mismatched_token_roles
 from swarmtui.errors import CertificateError, UnsupportedError
 from swarmtui.service import TokenService
 from swarmtui.tokens import ca_digest, parse_token
-from swarmtui.tui.ca import grouped_fingerprint
+from swarmtui.tui.ca import fingerprint_lines, grouped_fingerprint
 from swarmtui.unlock import mask_unlock_key, unlock_key_fingerprint
 
 
@@ -105,3 +106,27 @@ def test_grouped_fingerprint_breaks_between_bytes() -> None:
     assert len(groups) == 4
     assert groups[0] == ":".join(octets[:8])
     assert grouped.replace(" ", ":") == ":".join(octets)
+
+
+@pytest.mark.parametrize("width", range(3, 100))
+def test_fingerprint_lines_break_between_bytes(width: int) -> None:
+    octets = [f"{number:02X}" for number in range(0xA0, 0xC0)]
+    fingerprint = ":".join(octets)
+    lines = fingerprint_lines(fingerprint, width)
+
+    for line in lines:
+        assert len(line) <= width
+        assert re.fullmatch(r"[0-9A-F]{2}([: ][0-9A-F]{2})*:?", line), line
+    rejoined = ":".join(line.rstrip(":") for line in lines).replace(" ", ":")
+    assert rejoined == fingerprint
+
+
+def test_fingerprint_lines_keep_groups_when_wide() -> None:
+    octets = [f"{number:02X}" for number in range(32)]
+    fingerprint = ":".join(octets)
+
+    assert fingerprint_lines(fingerprint, 95) == [grouped_fingerprint(fingerprint)]
+    assert fingerprint_lines(fingerprint, 23) == [
+        ":".join(octets[start : start + 8]) for start in range(0, 32, 8)
+    ]
+    assert fingerprint_lines(fingerprint, 22)[0] == ":".join(octets[:7]) + ":"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -72,6 +74,56 @@ def grouped_fingerprint(fingerprint: str) -> str:
     return " ".join(groups)
 
 
+def fingerprint_lines(fingerprint: str, width: int) -> list[str]:
+    """Wrap a colon-separated fingerprint to `width` columns, only between bytes.
+
+    Where a group of eight bytes fits on a line, whole groups share each
+    line, separated by spaces. Otherwise each line takes as many bytes as fit
+    with a colon after each, so that no byte is split across lines.
+    """
+    groups = grouped_fingerprint(fingerprint).split(" ")
+    if all(len(group) <= width for group in groups):
+        lines: list[str] = []
+        for group in groups:
+            if lines and len(lines[-1]) + 1 + len(group) <= width:
+                lines[-1] += " " + group
+            else:
+                lines.append(group)
+        return lines
+    octets = fingerprint.split(":")
+    # Each byte takes two hex digits and a colon.
+    per_line = max(1, width // 3)
+    chunks = [
+        ":".join(octets[start : start + per_line])
+        for start in range(0, len(octets), per_line)
+    ]
+    return [chunk + ":" for chunk in chunks[:-1]] + chunks[-1:]
+
+
+class FingerprintText:
+    """A fingerprint for a table cell that wraps to the cell's width between bytes.
+
+    Rich wraps text at spaces and folds a longer word at any character, which
+    splits a byte's two hex digits when a group of eight bytes does not fit.
+    """
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+
+    def __rich_measure__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Measurement:
+        widest = len(self.fingerprint)
+        # The narrowest line is one byte and its colon.
+        return Measurement(min(3, widest), widest)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> RenderResult:
+        lines = fingerprint_lines(self.fingerprint, options.max_width)
+        yield Text("\n".join(lines))
+
+
 class CaScreen(DialogScreen[None]):
     """The swarm's root CA: subject, SHA-256 fingerprint, validity, CA digest."""
 
@@ -114,7 +166,7 @@ class CaScreen(DialogScreen[None]):
             # Text cells, because a Rich table reads a str cell as markup.
             table.add_row("Subject", Text(terminal_safe(info.subject)))
             table.add_row("Issuer", Text(terminal_safe(info.issuer)))
-            table.add_row("SHA-256", grouped_fingerprint(info.fingerprint))
+            table.add_row("SHA-256", FingerprintText(info.fingerprint))
             table.add_row("Valid from", format_utc(info.not_before))
             table.add_row("Expires", expiry)
             table.add_row("CA digest", info.token_digest)
