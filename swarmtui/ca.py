@@ -31,8 +31,12 @@ class CaInfo:
         return (self.not_after - now).total_seconds() / 86400
 
 
-def describe_ca(pem: str) -> CaInfo:
-    """Parse the first certificate of a PEM trust root."""
+def describe_ca(pem: str, docker_cli: str = "docker") -> CaInfo:
+    """Parse the first certificate of a PEM trust root.
+
+    `docker_cli` is the docker CLI with the options that reach the swarm's
+    engine, for the hint of the error.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
@@ -41,7 +45,7 @@ def describe_ca(pem: str) -> CaInfo:
     except (ValueError, UnicodeEncodeError) as error:
         raise CertificateError(
             f"The swarm's root CA certificate could not be parsed ({error}).",
-            "Check 'docker info' for the swarm's CA.",
+            f"Check '{docker_cli} info' for the swarm's CA.",
         ) from None
     digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
     return CaInfo(

@@ -181,19 +181,22 @@ def leak_since_for(
     )
 
 
-def nodes_summary(report: LeakReport, manager_mark: str = "") -> str:
+def nodes_summary(
+    report: LeakReport, manager_mark: str = "", docker_cli: str = "docker"
+) -> str:
     """Summarise the nodes that joined since the start, and how many are managers.
 
     The engine reports each node's current role, not the role it joined
     with, so a worker promoted since counts as a manager and a manager
     demoted since as a worker. `manager_mark` follows the manager count,
-    such as " (marked !)" where the list marks managers.
+    such as " (marked !)" where the list marks managers. `docker_cli` is the
+    docker CLI with the options that reach the swarm's engine.
     """
     since = format_utc(report.since, exact=True)
     if report.nodes_error:
         return (
             f"The nodes that joined since {since} could not be listed: "
-            f"{report.nodes_error} List them with 'docker node ls'."
+            f"{report.nodes_error} List them with '{docker_cli} node ls'."
         )
     if not report.nodes:
         return f"No node joined since {since}."

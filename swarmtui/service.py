@@ -327,7 +327,7 @@ class TokenService:
             detail = f" ({info.error})" if info.error else ""
             raise EngineError(
                 f"The swarm at {endpoint} is in an error state{detail}.",
-                "Check 'docker info' on that host.",
+                f"Check '{self.backend.docker_cli} info'.",
             )
         if state != "active":
             raise NotInSwarmError(
@@ -381,13 +381,14 @@ class TokenService:
         if not snapshot.worker_token or not snapshot.manager_token:
             raise EngineError(
                 f"The swarm at {endpoint} returned an empty join token.",
-                "Check that the node is a healthy manager ('docker node ls').",
+                "Check that the node is a healthy manager "
+                f"('{self.backend.docker_cli} node ls').",
             )
         address = format_join_address(node.manager_address)
         if not address:
             raise EngineError(
                 f"The node at {endpoint} reports no manager address to join.",
-                "Check 'docker node inspect self' on that host.",
+                f"Check '{self.backend.docker_cli} node inspect self'.",
             )
         return SwarmView(
             endpoint=endpoint,
@@ -1080,7 +1081,8 @@ class TokenService:
             raise UnsupportedError(
                 f"Autolock is off on the swarm at {self.endpoint}, so it has no "
                 "unlock key to rotate.",
-                "Turn it on with 'docker swarm update --autolock=true' first.",
+                f"Turn it on with '{self.backend.docker_cli} swarm update "
+                "--autolock=true' first.",
             )
         old_key = self.backend.unlock_key()
         progress.old_key_fingerprint = unlock_key_fingerprint(old_key)
@@ -1128,10 +1130,11 @@ class TokenService:
                 "The engine accepted the unlock key rotation, but reading the "
                 f"swarm afterwards failed ({error.message}), so the new key could "
                 "not be checked.",
-                "Read the key again ('docker swarm unlock-key -q', or the "
-                "console's unlock key pane): a fingerprint other than the one "
-                f"before the rotation ({progress.old_key_fingerprint}) means it "
-                "took effect, and that key is the one to store.",
+                f"Read the key again ('{self.backend.docker_cli} swarm "
+                "unlock-key -q', or the console's unlock key pane): a fingerprint "
+                "other than the one before the rotation "
+                f"({progress.old_key_fingerprint}) means it took effect, and that "
+                "key is the one to store.",
             ) from None
 
         problems = []
@@ -1176,10 +1179,11 @@ class TokenService:
                 f"Rotating the unlock key failed ({failure.message}), and reading "
                 f"the key afterwards failed too ({error.message}), so whether the "
                 "key changed is unknown.",
-                "Read the key again before you rotate it again ('docker swarm "
-                "unlock-key -q', or the console's unlock key pane): a fingerprint "
-                f"other than the one before the rotation ({old_fingerprint}) means "
-                "it took effect, and that key is the one to store.",
+                "Read the key again before you rotate it again "
+                f"('{self.backend.docker_cli} swarm unlock-key -q', or the "
+                "console's unlock key pane): a fingerprint other than the one "
+                f"before the rotation ({old_fingerprint}) means it took effect, "
+                "and that key is the one to store.",
             ) from None
 
     # -- audit ------------------------------------------------------------

@@ -6,6 +6,7 @@ for the token history and the audit record, which are written with fsync.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import signal
@@ -469,6 +470,47 @@ def test_abandoned_rotation_audited(
     assert "SWMTKN" not in err
 
 
+class EngineHangingUpdate(HangingUpdateBackend):
+    """A demo swarm with autolock on, named as an engine reached with -H."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        snapshot = inner.inspect_swarm()
+        spec = copy.deepcopy(snapshot.spec)
+        spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+        inner.update_swarm(snapshot.version, spec)
+
+    @property
+    def docker_cli(self) -> str:
+        return "docker -H unix:///run/x.sock"
+
+
+def test_abandoned_unlock_rotation_names_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend = EngineHangingUpdate(demo_backend(tmp_path))
+    service = TokenService(backend, audit=RecordingAudit())
+    app = SwarmConsole(service=service, environment={})
+    monkeypatch.setattr(run_module, "IDLE_WAIT_SECONDS", 0.1)
+
+    def run() -> int:
+        # The unlock key rotation blocks in its update when the console quits.
+        assert app.worker_executor is not None
+        app.worker_executor.submit(service.rotate_unlock_key)
+        assert backend.entered.wait(10)
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    try:
+        assert run_module._run_app(app) == 0
+    finally:
+        backend.release.set()
+
+    err = capsys.readouterr().err
+    assert "the rotation of the unlock key was still waiting" in err
+    assert "compare 'docker -H unix:///run/x.sock swarm unlock-key -q'" in err
+
+
 def test_abandoned_read_not_audited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -698,3 +740,12 @@ def test_exit_notes(
     assert len(notes) == len(expected)
     for note, phrase in zip(notes, expected, strict=True):
         assert phrase in note
+
+
+def test_exit_notes_name_engine_options() -> None:
+    notes = run_module.exit_notes(
+        True, False, [WORKER_OK, KEY_UNKNOWN], "docker --context prod"
+    )
+
+    assert len(notes) == 2
+    assert "compare 'docker --context prod swarm unlock-key -q'" in notes[1]

@@ -267,6 +267,40 @@ async def test_leak_bad_time_rotates_nothing(
     assert fingerprints(backend) == before
 
 
+class UnlistedNodesEngine(DelegatingBackend):
+    """An engine-named demo swarm whose node list times out."""
+
+    @property
+    def endpoint(self) -> str:
+        return "unix:///run/x.sock"
+
+    @property
+    def docker_cli(self) -> str:
+        return "docker -H unix:///run/x.sock"
+
+    def list_nodes(self) -> list[NodeInfo]:
+        raise RequestTimeoutError("The engine did not respond.", "Retry.")
+
+
+async def test_leak_unlisted_nodes_hint_names_engine(tmp_path: Path) -> None:
+    backend = UnlistedNodesEngine(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen.has_class("-done")
+        summary = str(app.screen.query_one("#leak-summary", Static).content)
+
+    assert "could not be listed" in summary
+    assert summary.endswith("List them with 'docker -H unix:///run/x.sock node ls'.")
+
+
 async def test_leak_default_young_swarm(tmp_path: Path) -> None:
     # A demo swarm is created 42 days before its backend's clock.
     created = FIXED_NOW - timedelta(hours=2)
@@ -1843,6 +1877,33 @@ async def test_unlock_pane_hidden_without_autolock(tmp_path: Path) -> None:
         assert not any("docker swarm update" in note for note in notes)
 
 
+class EngineNamed(DelegatingBackend):
+    """A demo swarm that names itself as an engine reached with -H."""
+
+    @property
+    def endpoint(self) -> str:
+        return "unix:///run/x.sock"
+
+    @property
+    def docker_cli(self) -> str:
+        return "docker -H unix:///run/x.sock"
+
+
+@pytest.mark.parametrize("key", ["u", "y", "U"])
+async def test_autolock_off_hint_names_engine(tmp_path: Path, key: str) -> None:
+    backend = EngineNamed(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press(key)
+        await settle(app, pilot)
+
+    assert any(note.startswith("Autolock is off") for note in notes)
+    command = "'docker -H unix:///run/x.sock swarm update --autolock=true'"
+    assert any(command in note for note in notes)
+
+
 async def test_unlock_pane_follows_autolock(tmp_path: Path) -> None:
     backend = demo_backend(tmp_path)
     app = make_app(TokenService(backend), tmp_path)
@@ -2623,6 +2684,32 @@ async def test_ca_screen_narrow_keeps_bytes_whole(tmp_path: Path) -> None:
         assert re.fullmatch(r"[0-9A-F]{2}([: ][0-9A-F]{2})*:?", line), line
     rejoined = ":".join(line.rstrip(":") for line in lines).replace(" ", ":")
     assert rejoined == screen.info.fingerprint
+
+
+class BrokenCaEngine(EngineNamed):
+    """An engine-named demo swarm whose root CA is not a certificate."""
+
+    def inspect_swarm(self) -> SwarmSnapshot:
+        import dataclasses
+
+        snapshot = super().inspect_swarm()
+        return dataclasses.replace(snapshot, ca_pem="not a certificate\n")
+
+
+async def test_ca_screen_error_names_engine(tmp_path: Path) -> None:
+    backend = BrokenCaEngine(demo_backend(tmp_path))
+    app = make_app(TokenService(backend), tmp_path)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CaScreen)
+        assert screen.info is None
+        text = " ".join(str(widget.content) for widget in screen.query(Static))
+
+    assert "could not be parsed" in text
+    assert "Check 'docker -H unix:///run/x.sock info'" in text
 
 
 async def test_ca_banner_during_rotation(tmp_path: Path) -> None:

@@ -140,10 +140,14 @@ class CaScreen(DialogScreen[None]):
         Binding("q", "close", "Close", show=False),
     ]
 
-    def __init__(self, view: SwarmView, now: datetime) -> None:
+    def __init__(
+        self, view: SwarmView, now: datetime, docker_cli: str = "docker"
+    ) -> None:
         super().__init__()
         self.view = view
         self.now = now
+        # The docker CLI with the options that reach the swarm's engine.
+        self.docker_cli = docker_cli
         self.info: CaInfo | None = None
 
     def compose(self) -> ComposeResult:
@@ -151,7 +155,7 @@ class CaScreen(DialogScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         try:
-            info = describe_ca(self.view.ca_pem)
+            info = describe_ca(self.view.ca_pem, self.docker_cli)
         except SwarmTuiError as error:
             details: Static = Static(str(error), markup=False)
         else:

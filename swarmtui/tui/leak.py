@@ -327,7 +327,8 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             f"Both tokens rotated in one update ({changes}). The old tokens can "
             "no longer join."
         )
-        summary = nodes_summary(report, " (marked !)")
+        docker_cli = self.service.backend.docker_cli
+        summary = nodes_summary(report, " (marked !)", docker_cli)
         self.query_one("#leak-summary", Static).update(summary)
         table = self.query_one("#leak-nodes", DataTable)
         table.clear()

@@ -161,7 +161,7 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
             return
         view = self._view_or_explain()
         if view is not None:
-            self.push_screen(CaScreen(view, self._clock()))
+            self.push_screen(CaScreen(view, self._clock(), self._docker_cli()))
 
     def action_show_audit(self) -> None:
         # Imported here, because importing DataTable at start-up delayed the

@@ -391,13 +391,17 @@ def _run_console(args: argparse.Namespace) -> int:
 
 
 def exit_notes(
-    records_written: bool, idle: bool, abandoned: list[AbandonedRotation]
+    records_written: bool,
+    idle: bool,
+    abandoned: list[AbandonedRotation],
+    docker_cli: str = "docker",
 ) -> list[str]:
     """Return the stderr lines about rotations that the console's exit cut short.
 
     `records_written` is whether the last rotation's records were written,
     `idle` whether every engine call had ended, and `abandoned` are the audit
-    records that the exit wrote for rotations still running.
+    records that the exit wrote for rotations still running. `docker_cli` is
+    the docker CLI with the options that reach the console's engine.
     """
 
     def rotations(result: str) -> tuple[str, str]:
@@ -427,7 +431,7 @@ def exit_notes(
     unknown, verb = rotations("unknown")
     if unknown:
         subjects = {item.subject for item in abandoned if item.result == "unknown"}
-        key_check = "compare 'docker swarm unlock-key -q' with the key you hold."
+        key_check = f"compare '{docker_cli} swarm unlock-key -q' with the key you hold."
         if subjects == {"the unlock key"}:
             next_step = f"To learn whether it took effect, {key_check}"
         else:
@@ -535,7 +539,9 @@ def _run_app(app: SwarmConsole) -> int:
         from swarmtui.service import AbandonedRotation
 
         abandoned: list[AbandonedRotation] = []
+        docker_cli = "docker"
         if app.service is not None:
+            docker_cli = app.service.backend.docker_cli
             # A close still reading the swarm had not started its rotation.
             abandoned = [
                 AbandonedRotation("failed", f"the {role} token")
@@ -553,7 +559,7 @@ def _run_app(app: SwarmConsole) -> int:
                     error="Abandoned at exit",
                 )
                 abandoned.append(AbandonedRotation("failed", f"the {role} token"))
-        for note in exit_notes(records_written, idle, abandoned):
+        for note in exit_notes(records_written, idle, abandoned, docker_cli):
             print(note, file=sys.stderr)
         for closed in app.closed_at_quit:
             print(f"swarmtui: {closed}", file=sys.stderr)

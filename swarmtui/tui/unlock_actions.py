@@ -146,6 +146,12 @@ class UnlockKeyActions(ConsoleHost):
             return "docker swarm unlock"
         return self._service.backend.unlock_command
 
+    def _docker_cli(self) -> str:
+        """Return 'docker' with the options that reach the engine, for hints."""
+        if self._service is None:
+            return "docker"
+        return self._service.backend.docker_cli
+
     def _rotation_note(self) -> str:
         """Return the note of this console's rotation while its key is shown."""
         key, note = self._unlock_rotated
@@ -166,7 +172,9 @@ class UnlockKeyActions(ConsoleHost):
         if view is None:
             return None
         if not view.autolock:
-            next_step = "Turn it on with 'docker swarm update --autolock=true'."
+            next_step = (
+                f"Turn it on with '{self._docker_cli()} swarm update --autolock=true'."
+            )
             if view.endpoint.startswith("demo:"):
                 next_step = (
                     f"Turn it on with '{self.cli_command} demo-autolock on'; "
