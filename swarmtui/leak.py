@@ -3,10 +3,12 @@
 A leaked token may be either one, and any node may have joined with it since
 that token was issued. So the default start is the older of the two current
 tokens' issue times, taken from the last rotation of each role that this
-process made or that the audit file records for the cluster. A token that
-another tool made after that rotation is no older than it. When either
-role has no known rotation, the default is 24 hours before now, or the
-swarm's creation when that is later, since no node joined before it.
+process made or that the audit file records for the cluster. A rotation
+recorded with an unknown outcome counts once a later read recorded that it
+took effect. A token that another tool made after that rotation is no older
+than it. When either role has no known rotation, the default is 24 hours
+before now, or the swarm's creation when that is later, since no node joined
+before it.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def default_leak_since(
     now = now or datetime.now(UTC)
     audit_events = list(audit_events)
     issued: dict[Role, datetime] = {}
-    for role_text, moment in last_rotations(audit_events, cluster_id).items():
+    for role_text, moment in _last_issue_times(audit_events, cluster_id).items():
         if moment > now:
             # A future time comes from a clock set wrong or an edited line, and
             # as a start it would list no node at all.
@@ -116,6 +118,36 @@ def default_leak_since(
         return LeakStart(since=_whole_seconds(since), source=source)
     missing = [role for role in Role if role not in issued]
     return _start_without_rotation(missing, now, swarm_created_at)
+
+
+def _last_issue_times(
+    events: list[Mapping[str, Any]], cluster_id: str
+) -> dict[str, datetime]:
+    """Return, per role, the time of the last rotation on a cluster that took effect.
+
+    That is a rotation recorded as ok, or one recorded as unknown that a later
+    `rotate-outcome` event settled as took-effect. The latter counts at the
+    time of the rotation, not of the read that settled it.
+    """
+    found = last_rotations(events, cluster_id)
+    for event in events:
+        if event.get("action") != "rotate-outcome":
+            continue
+        if (
+            event.get("result") != "took-effect"
+            or event.get("cluster_id") != cluster_id
+        ):
+            continue
+        new = event.get("new_fingerprints")
+        if not isinstance(new, Mapping):
+            continue
+        for role, new_fingerprint in new.items():
+            if not isinstance(new_fingerprint, str):
+                continue
+            moment = token_issued_at(events, cluster_id, str(role), new_fingerprint)
+            if moment is not None and (role not in found or found[role] < moment):
+                found[str(role)] = moment
+    return found
 
 
 def _whole_seconds(moment: datetime) -> datetime:

@@ -260,6 +260,69 @@ def test_default_since_names_outside_token(current_worker: str, outside: bool) -
     )
 
 
+def settled_manager_rotation(result: str) -> list[dict[str, object]]:
+    """Return audit events of a manager rotation whose reply was lost.
+
+    The rotation is recorded as unknown, and a later read settles it with a
+    `rotate-outcome` event, as the console records them. The worker token was
+    rotated the day after.
+    """
+    new = "fp:3" if result == "took-effect" else "fp:2"
+    return [
+        {
+            "time": "2026-11-28T00:00:00Z",
+            "action": "rotate",
+            "role": "manager",
+            "result": "unknown",
+            "cluster_id": "c1",
+            "old_fingerprints": {"manager": "fp:2"},
+            "error": "Rotation outcome unknown",
+        },
+        {
+            "time": "2026-11-28T00:00:05Z",
+            "action": "rotate-outcome",
+            "role": "manager",
+            "result": result,
+            "cluster_id": "c1",
+            "old_fingerprints": {"manager": "fp:2"},
+            "new_fingerprints": {"manager": new},
+        },
+        {
+            "time": "2026-11-29T00:00:00Z",
+            "action": "rotate",
+            "role": "worker",
+            "result": "ok",
+            "cluster_id": "c1",
+            "old_fingerprints": {"worker": "fp:0"},
+            "new_fingerprints": {"worker": "fp:1"},
+        },
+    ]
+
+
+def test_default_since_counts_settled_rotation() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = settled_manager_rotation("took-effect")
+    current = {Role.WORKER: "fp:1", Role.MANAGER: "fp:3"}
+
+    start = default_leak_since("c1", audit_events=events, now=now, current=current)
+
+    assert start.since == datetime(2026, 11, 28, tzinfo=UTC)
+    assert start.source == (
+        "the last manager token rotation, the older of the two current tokens"
+    )
+
+
+def test_default_since_skips_rotation_not_taken() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = settled_manager_rotation("not-rotated")
+    current = {Role.WORKER: "fp:1", Role.MANAGER: "fp:2"}
+
+    start = default_leak_since("c1", audit_events=events, now=now, current=current)
+
+    assert start.since == now - timedelta(hours=24)
+    assert "has no rotation of the manager token for this swarm" in start.source
+
+
 def test_default_since_skips_future_rotation() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     events = [

@@ -1035,6 +1035,45 @@ async def test_unknown_outcome_settled_after_running_read(tmp_path: Path) -> Non
         assert outcomes[0]["new_fingerprints"] == {"worker": now}
 
 
+async def test_settled_rotation_proposes_leak_start(tmp_path: Path) -> None:
+    from swarmtui.audit import AuditLog, read_audit
+    from swarmtui.tui.leak import LeakScreen
+
+    backend = LostReadBack(demo_backend(tmp_path))
+    audit_path = tmp_path / "audit.jsonl"
+    service = TokenService(backend, audit=AuditLog(audit_path, environment={}))
+    # The real clock, which the audit record's times come from.
+    app = SwarmConsole(service=service, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for role in ("w", "m"):
+            await pilot.press(role, "r")
+            await settle(app, pilot)
+            if isinstance(app.screen, ConfirmRotateScreen):
+                await pilot.click("#confirm")
+                await settle(app, pilot)
+            await pilot.press("ctrl+r")
+            await settle(app, pilot)
+            await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        since = app.screen.query_one("#leak-since", Input).value
+        source = str(app.screen.query_one("#leak-since-source", Static).content)
+
+    events = read_audit(audit_path).events
+    unknown = [event for event in events if event.get("result") == "unknown"]
+    outcomes = [
+        event["result"] for event in events if event["action"] == "rotate-outcome"
+    ]
+    assert [event["role"] for event in unknown] == ["worker", "manager"]
+    assert outcomes == ["took-effect", "took-effect"]
+    assert since == unknown[0]["time"]
+    assert source == (
+        "Default: the last worker token rotation, the older of the two current tokens."
+    )
+
+
 async def test_unsettled_rotation_blocks_copy(tmp_path: Path) -> None:
     backend = LostReadBack(demo_backend(tmp_path))
     app = make_app(TokenService(backend), settings=Settings(clipboard="osc52"))
