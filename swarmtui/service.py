@@ -199,8 +199,14 @@ class UnlockKeyRotation:
     new_key: str = field(default="", repr=False)
 
 
-def not_current_reason(token: JoinToken, view: SwarmView) -> str:
-    """Explain why a token with this swarm's CA digest is not a current token."""
+def not_current_reason(
+    token: JoinToken, view: SwarmView, docker_cli: str = "docker"
+) -> str:
+    """Explain why a token with this swarm's CA digest is not a current token.
+
+    `docker_cli` is the docker command with the options that reach the
+    engine, for the command that prints the token.
+    """
     worker_form = is_other_form_of(token, view.worker_token)
     manager_form = is_other_form_of(token, view.manager_token)
     if worker_form or manager_form:
@@ -209,8 +215,8 @@ def not_current_reason(token: JoinToken, view: SwarmView) -> str:
             f"This is a version {token.version} form of the current {role} "
             "token: same CA digest and secret, but another version or FIPS "
             "flag. The engine compares the whole token text, so it cannot "
-            f"join. Use the {role} token exactly as 'docker swarm join-token "
-            f"{role}' prints it."
+            f"join. Use the {role} token exactly as '{docker_cli} swarm "
+            f"join-token {role}' prints it."
         )
     return (
         "The token has this swarm's CA digest but is not a current token of "
@@ -899,7 +905,7 @@ class TokenService:
         else:
             check = TokenCheck(
                 status=TokenStatus.THIS_SWARM_UNKNOWN,
-                reason=not_current_reason(token, view),
+                reason=not_current_reason(token, view, self.backend.docker_cli),
                 **common,
             )
         # The role of a current or an old token, when the check found one.
@@ -1108,8 +1114,9 @@ class TokenService:
                         f"({error.message.rstrip('.')}). The key is unchanged so "
                         "far, but the engine may still apply the update, as "
                         "managers that lost quorum do once it returns.",
-                        "Read the key again in a minute ('docker swarm unlock-key "
-                        "-q', or the console's unlock key pane): a fingerprint "
+                        "Read the key again in a minute ('"
+                        f"{self.backend.docker_cli} swarm unlock-key -q', or the "
+                        "console's unlock key pane): a fingerprint "
                         "other than the one before the rotation "
                         f"({progress.old_key_fingerprint}) means it took effect, "
                         "and that key is the one to store.",

@@ -60,7 +60,7 @@ def parse_time_or_duration(
 
     With `strict`, as for command-line options, spaces around the text and a
     duration in other than lowercase units without spaces are rejected. The
-    console's fields drop them instead.
+    console's leak response field drops the spaces around its text first.
     """
     now = now or datetime.now(UTC)
     if strict:

@@ -44,4 +44,7 @@ def test_v2_form_of_current_token(daemons: DaemonPool, tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["status"] == "this-swarm-not-current"
     assert "version 2 form of the current worker token" in document["reason"]
+    # The command that prints the token reaches the same engine.
+    printing = f"'docker -H {swarm.host} swarm join-token worker'"
+    assert printing in document["reason"]
     assert "old" not in document["reason"]
