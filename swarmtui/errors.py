@@ -181,6 +181,12 @@ class RotationOutcomeUnknownError(SwarmTuiError):
     title = "Rotation outcome unknown"
     exit_code = ExitCode.ENGINE_UNREACHABLE
 
+    def __init__(self, message: str, hint: str = "", *, pending: bool = False) -> None:
+        super().__init__(message, hint)
+        # True when the update timed out with the token unchanged: the engine
+        # may still apply it, so an unchanged read does not settle it.
+        self.pending = pending
+
 
 class RotationVerifyError(SwarmTuiError):
     """The update was accepted but the tokens read back do not show it."""

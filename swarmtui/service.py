@@ -733,6 +733,7 @@ class TokenService:
             "Read the tokens again in a minute, before you hand one out or rotate "
             f"again: a fingerprint other than the one before the rotation ({old}) "
             "means it took effect.",
+            pending=True,
         )
 
     def _read_back(

@@ -182,6 +182,93 @@ async def test_console_settles_unknown_outcome(tmp_path: Path, applies: bool) ->
             assert "rotated by this console" not in meta
 
 
+class HeldUpdate(DelegatingBackend):
+    """Times out each update, and applies it only when `apply_held` is called.
+
+    So do managers that lost quorum: they commit the update once it returns.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.held: tuple[int, dict[str, Any], dict[str, bool]] | None = None
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        self.held = (version, spec, flags)
+        raise TIMEOUT
+
+    def apply_held(self) -> None:
+        assert self.held is not None
+        version, spec, flags = self.held
+        super().update_swarm(version, spec, **flags)
+
+
+async def rotate_into_held_update(
+    app: SwarmConsole, pilot: Any
+) -> tuple[str, list[tuple[str, str]]]:
+    """Rotate the worker token, whose update times out; return its fingerprint."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert app.view is not None
+    before = app.view.worker_fingerprint
+    await pilot.press("w", "r")
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    notes = [(note.title, note.message) for note in app._notifications]
+    return before, notes
+
+
+@pytest.mark.parametrize("minutes", [1, 3])
+async def test_console_waits_for_held_update(tmp_path: Path, minutes: int) -> None:
+    backend = HeldUpdate(demo_backend(tmp_path))
+    clock = Clock(FIXED_NOW)
+    app = SwarmConsole(service=TokenService(backend), clock=clock, environment={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        before, notes = await rotate_into_held_update(app, pilot)
+        # The console read the swarm right after the failure: still unchanged.
+        assert [title for title, _ in notes] == ["Rotation outcome unknown"]
+        assert "may still apply the update" in notes[0][1]
+        assert "may have been rotated" not in notes[0][1]
+
+        clock.advance(minutes=minutes)
+        if minutes == 1:
+            backend.apply_held()
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        assert app.view is not None
+        after = app.view.worker_fingerprint
+        notes = [(note.title, note.message) for note in app._notifications]
+        assert all(title != "Token rotated elsewhere" for title, _ in notes)
+        settled = [note for note in notes if note[0].startswith("Token")]
+        if minutes == 1:
+            assert after != before
+            assert [title for title, _ in settled] == ["Token rotated"]
+        else:
+            assert after == before
+            assert [title for title, _ in settled] == ["Token not rotated"]
+            waited = "did not take effect within 2 minutes of timing out"
+            assert waited in settled[0][1]
+
+
+async def test_held_update_blocks_copy(tmp_path: Path) -> None:
+    backend = HeldUpdate(demo_backend(tmp_path))
+    app = SwarmConsole(
+        service=TokenService(backend), clock=Clock(FIXED_NOW), environment={}
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await rotate_into_held_update(app, pilot)
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await pilot.press("c")
+        await pilot.pause()
+
+        notes = [note.message for note in app._notifications]
+        assert any("may have been rotated; copy it when" in note for note in notes)
+        assert app.clipboard == ""
+
+
 class FailingReadBack(DelegatingBackend):
     """Applies each update, then fails every swarm read after it."""
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,6 +102,11 @@ if TYPE_CHECKING:
     from swarmtui.tui.run import EarlyRead
 
 log = logging.getLogger(__name__)
+
+# How long the console waits for a rotation that timed out with the token
+# unchanged to take effect, before it reports that it did not. The wait is
+# a choice: managers that regain quorum apply the update whenever they do.
+PENDING_ROTATION_WAIT = timedelta(minutes=2)
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
@@ -414,7 +419,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.seen_changes: dict[Role, SeenChange] = {}
         # Roles whose rotation may or may not have taken effect, with the
         # fingerprint from before it and when it started; the next read decides.
-        self._unconfirmed: dict[Role, tuple[str, datetime]] = {}
+        # Per role: the fingerprint before a rotation of unknown outcome,
+        # when it started, and whether the engine may still apply it.
+        self._unconfirmed: dict[Role, tuple[str, datetime, bool]] = {}
         # When this console's last token rotation started.
         self._rotation_started_at: datetime | None = None
         self.token_origins: dict[Role, TokenOrigin] = {}
@@ -833,8 +840,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
         unconfirmed = self._unconfirmed.pop(role, None)
         if unconfirmed is None or old.token_fingerprint(role) != unconfirmed[0]:
             return False
-        before, started = unconfirmed
+        before, started, pending = unconfirmed
         now = view.token_fingerprint(role)
+        waited = self._clock() - started
+        if now == before and pending and waited < PENDING_ROTATION_WAIT:
+            # A timed-out update can still be applied, as by managers that
+            # regain quorum, so an unchanged token settles nothing yet.
+            self._unconfirmed[role] = unconfirmed
+            return True
         # The rotation's own event has the result "unknown"; this one records
         # the outcome.
         self._record_outcome(role, view, before, now)
@@ -846,9 +859,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 title="Token rotated",
             )
         else:
+            within = ""
+            if pending:
+                minutes = int(PENDING_ROTATION_WAIT.total_seconds() // 60)
+                within = f" within {minutes} minutes of timing out"
             self.notify(
-                f"The {role} token rotation did not take effect: the swarm still "
-                f"shows {now}. Rotate it again.",
+                f"The {role} token rotation did not take effect{within}: the swarm "
+                f"still shows {now}. Rotate it again.",
                 title="Token not rotated",
                 severity="warning",
                 timeout=12,
@@ -1762,7 +1779,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if self.view is not None:
                 before = self.view.token_fingerprint(message.role)
                 started = self._rotation_started_at or self._clock()
-                self._unconfirmed[message.role] = (before, started)
+                self._unconfirmed[message.role] = (before, started, error.pending)
         # The engine may be down or no longer a manager, which the read shows
         # at once, instead of the last good read until the next poll.
         self._read_after_current()
