@@ -150,6 +150,33 @@ def test_cli_names_audit_file_after_syntax_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["--timeout", "5", "join-token", "-q", "worker"],
+        ["join-token", "-q", "worker", "--timeout", "5"],
+        ["join-window", "forget", "w-none"],
+    ],
+    ids=["timeout-before", "timeout-after", "forget"],
+)
+def test_config_error_reported_whatever_options(
+    tmp_path: Path, command: list[str]
+) -> None:
+    config, audit = write_config(tmp_path, 'audit_file = "{audit}"\nclipboard = \n')
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    result = run_cli(*demo, "--config", str(config), *command, home=tmp_path)
+
+    default_audit = tmp_path / "state" / "swarmtui" / "audit.jsonl"
+    assert f"The config file {config}, line 2 is not valid TOML" in result.stderr
+    assert (
+        f"Using the default settings. The audit record goes to {default_audit}."
+        in result.stderr
+    )
+    assert result.stderr.count("is not valid TOML") == 1
+    assert not audit.exists()
+
+
+@pytest.mark.parametrize(
     ("text", "note"),
     [
         (BAD_POLL, "Using the default poll_interval = 10."),

@@ -605,6 +605,11 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
             # not by the interpreter's last flush, which prints no message.
             sys.stdout.flush()
             return code
+        # The config file is read, and its errors reported, also when
+        # --timeout replaces its timeout, because it names the audit file too.
+        settings = config_settings(args)
+        if args.timeout is None:
+            args.timeout = settings.timeout
         service = make_service(args)
         gc.enable()
         try:

@@ -24,7 +24,12 @@ from types import FrameType
 from typing import Any
 
 from swarmtui.audit import open_default_audit
-from swarmtui.cli import HelpFormatter, QuitSignal, ignore_quit_signals
+from swarmtui.cli import (
+    HelpFormatter,
+    QuitSignal,
+    config_settings,
+    ignore_quit_signals,
+)
 from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
 from swarmtui.errors import (
@@ -638,6 +643,8 @@ def _rotate_command(window: JoinWindow) -> str:
 
 
 def _run_forget(args: argparse.Namespace) -> int:
+    # The config file names the audit file that records the forget.
+    config_settings(args)
     window_id = args.window_id
     store = WindowStore()
     window = store.pop(window_id)
