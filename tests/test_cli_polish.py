@@ -14,6 +14,7 @@ import pytest
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
 from swarmtui.errors import ExitCode
+from swarmtui.models import Role
 from swarmtui.service import TokenService
 
 
@@ -393,6 +394,71 @@ def test_check_token_rotate_full_stdout_noted_once(tmp_path: Path) -> None:
     assert result.returncode == 10
     assert stderr.count("standard output could not be written") == 1, stderr
     assert "Rotated the worker join token" in stderr
+    assert "SWMTKN" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("index", "code"), [(0, 10), (1, 11)], ids=["worker", "manager"]
+)
+def test_check_token_json_full_stdout_keeps_code(
+    tmp_path: Path, index: int, code: int
+) -> None:
+    view = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    token = (view.worker_token, view.manager_token)[index]
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path,
+            ["check-token", "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            input=token.encode(),
+        )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "standard output could not be written (No space left on device)" in stderr
+    assert "SWMTKN" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("old", 0), ("not a token", 12)], ids=["old", "invalid"]
+)
+def test_check_token_json_closed_stdout_keeps_code(
+    tmp_path: Path, text: str, code: int
+) -> None:
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4))
+    old_token = service.read().worker_token
+    service.rotate([Role.WORKER])
+    result = run_with_streams(
+        tmp_path,
+        ["check-token", "--json"],
+        close=(1,),
+        stderr=subprocess.PIPE,
+        input=(old_token if text == "old" else text).encode(),
+    )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "standard output was closed before swarmtui started" in stderr
+
+
+def test_check_token_json_rotate_full_stdout(tmp_path: Path) -> None:
+    before = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    with open("/dev/full", "wb") as full:
+        result = run_with_streams(
+            tmp_path,
+            ["check-token", "--json", "--rotate"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            input=before.worker_token.encode(),
+        )
+
+    after = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4)).read()
+    stderr = result.stderr.decode()
+    assert result.returncode == 10, stderr
+    assert after.worker_token != before.worker_token
+    assert "Rotated the worker join token" in stderr
+    assert stderr.count("standard output could not be written") == 1, stderr
     assert "SWMTKN" not in stderr
 
 

@@ -345,5 +345,8 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     if args.json:
         document = check_document(check, endpoint)
         document.update(extra)
-        print(json.dumps(document, indent=2))
+        # Scripts read the check's result from the exit code, so a stdout
+        # that cannot be written does not change it.
+        if not write_stdout(json.dumps(document, indent=2) + "\n"):
+            note_unwritten()
     return code
