@@ -15,6 +15,7 @@ import re
 import shutil
 import tomllib
 from collections.abc import Collection, Iterable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -586,14 +587,20 @@ def back_up(path: Path, now: datetime | None = None) -> Path | None:
         ) from None
     except OSError as error:
         raise _backup_error(path, backup, error) from None
+    created = False
     try:
         with os.fdopen(source, "rb") as reader:
             target, backup = _new_backup(path, stamp)
+            created = True
             with os.fdopen(target, "wb") as writer:
                 shutil.copyfileobj(reader, writer)
                 writer.flush()
                 os.fsync(writer.fileno())
     except OSError as error:
+        if created:
+            # A partial copy, as on a full disk, would pass for a backup.
+            with suppress(OSError):
+                backup.unlink()
         raise _backup_error(path, backup, error) from None
     return backup
 

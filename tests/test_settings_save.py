@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from textual.widgets import Button, Static
@@ -127,6 +131,27 @@ def test_two_saves_in_one_second_backed_up(tmp_path: Path) -> None:
     assert backup.read_text() == second
     assert (tmp_path / "config.toml.20261205T120000.bak").read_text() == first
     assert load_settings(config).timeout == 47.0
+
+
+def test_backup_on_full_disk_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(COMMENTED)
+
+    def copy_half(reader: BinaryIO, writer: BinaryIO) -> None:
+        writer.write(reader.read(10))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy_half)
+    for _ in range(2):
+        with pytest.raises(ConfigError) as caught:
+            save_shown_settings(config, Settings(poll_interval=7), SettingsScreen.KEYS)
+        assert "could not be backed up to" in str(caught.value)
+        assert "so the settings were not saved" in str(caught.value)
+
+    assert config.read_text() == COMMENTED
+    assert [path.name for path in tmp_path.glob("*.bak")] == []
 
 
 @pytest.mark.parametrize(
