@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -299,6 +300,24 @@ def test_reset_backs_up_broken_file(state_path: Path) -> None:
     # The first reset starts at version 11; the second never reuses it.
     assert backend.inspect_swarm().version == 12
     assert mode_of(state_path) == 0o600
+
+
+def test_reset_full_disk_leaves_no_backup(
+    state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = state_path.read_bytes()
+
+    def no_space(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StateFileError) as caught:
+        DemoBackend(path=state_path, seed=2).reset()
+
+    assert str(caught.value).startswith(f"Cannot back up {state_path}")
+    assert "no space left on the device" in str(caught.value)
+    assert state_path.read_bytes() == before
+    assert [path.name for path in state_path.parent.glob("*.bak-*")] == []
 
 
 def test_reset_without_file(tmp_path: Path) -> None:

@@ -1053,10 +1053,16 @@ class DemoBackend:
                     )
                 except FileExistsError:
                     continue
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                try:
+                    with os.fdopen(descriptor, "wb") as handle:
+                        handle.write(data)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                except OSError:
+                    # A partial copy, as on a full disk, would pass for a backup.
+                    with contextlib.suppress(OSError):
+                        backup.unlink()
+                    raise
                 return backup
         except OSError as error:
             raise self._os_error("back up", self.path, error) from None
