@@ -164,7 +164,43 @@ def _address_problem(scheme: str, authority: str) -> str:
                 f"its host name {quoted(name)} contains "
                 f"{_describe_character(character)}, which a host name cannot contain"
             )
+    if name:
+        reason = _host_name_length_problem(name)
+        if reason:
+            return reason
     return _port_problem(port) if port else ""
+
+
+# The DNS limits on a host name (RFC 1035, section 2.3.4), counted without a
+# final dot. The docker SDK fails later on a tcp:// name over them, with an
+# engine error ("label empty or too long").
+MAX_HOST_NAME_CHARACTERS = 253
+MAX_LABEL_CHARACTERS = 63
+
+
+def _host_name_length_problem(name: str) -> str:
+    """Return why the labels of a host name break the DNS limits, or ""."""
+    # One final dot is allowed: "example.com." is the same name, fully
+    # qualified.
+    labels = name.removesuffix(".")
+    if len(labels) > MAX_HOST_NAME_CHARACTERS:
+        return (
+            f"its host name has {len(labels)} characters, and a host name can "
+            f"have at most {MAX_HOST_NAME_CHARACTERS}"
+        )
+    for label in labels.split("."):
+        if not label:
+            return (
+                "its host name has an empty label, because it starts with a dot "
+                "or has two dots in a row"
+            )
+        if len(label) > MAX_LABEL_CHARACTERS:
+            return (
+                f"its host name has a label of {len(label)} characters, and a "
+                f"label (the part between two dots) can have at most "
+                f"{MAX_LABEL_CHARACTERS}"
+            )
+    return ""
 
 
 def _network_host_problem(host: str) -> str:

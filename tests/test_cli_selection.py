@@ -14,6 +14,9 @@ import pytest
 from swarmtui.cli import main
 from swarmtui.errors import ExitCode
 
+# A host name of 254 characters, one over the DNS limit, in labels of 63.
+TOO_LONG_NAME = ".".join(["a" * 63] * 3 + ["b" * 62])
+
 
 @pytest.fixture(autouse=True)
 def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -60,6 +63,14 @@ def no_engine_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("ssh://u[@127.0.8.1", "its user name contains the character '['"),
         ("ssh://u]@127.0.8.1", "its user name contains the character ']'"),
         ("ssh://a b@127.0.8.1", "its user name contains a space"),
+        ("tcp://a..b:2375", "its host name has an empty label"),
+        ("tcp://.a:2375", "its host name has an empty label"),
+        ("a..b", "its host name has an empty label"),
+        ("tcp://" + "a" * 64 + ":2375", "its host name has a label of 64 characters"),
+        ("tcp://" + TOO_LONG_NAME + ":2375", "its host name has 254 characters"),
+        ("ssh://admin@a..b", "its host name has an empty label"),
+        ("ssh://admin@" + "a" * 64, "its host name has a label of 64 characters"),
+        ("ssh://" + TOO_LONG_NAME + "/run/x.sock", "its host name has 254 characters"),
     ],
 )
 def test_invalid_docker_host_is_usage_error(

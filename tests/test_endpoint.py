@@ -325,6 +325,26 @@ def test_longest_unix_path_accepted() -> None:
     assert resolved.tls is None
 
 
+# A host name of 253 characters in labels of 63: the DNS maximums.
+LONGEST_HOST_NAME = ".".join(["a" * 63] * 3 + ["b" * 61])
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"tcp://{LONGEST_HOST_NAME}:2375",
+        f"tcp://{LONGEST_HOST_NAME}.:2375",
+        f"ssh://admin@{LONGEST_HOST_NAME}",
+        f"ssh://admin@{LONGEST_HOST_NAME}.:22",
+    ],
+    ids=["tcp", "tcp-final-dot", "ssh", "ssh-final-dot"],
+)
+def test_longest_host_name_accepted(host: str) -> None:
+    resolved = resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    assert resolved.base_url == host
+
+
 @pytest.mark.parametrize(
     ("host", "base_url"),
     [
