@@ -462,6 +462,48 @@ def test_check_token_json_rotate_full_stdout(tmp_path: Path) -> None:
     assert "SWMTKN" not in stderr
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--help"],
+        ["--version"],
+        ["join-token", "--help"],
+        ["join-window", "open", "-h"],
+    ],
+    ids=["help", "version", "subcommand-help", "nested-help"],
+)
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_help_unwritable_stdout_fails(
+    tmp_path: Path, arguments: list[str], stdout: str
+) -> None:
+    if stdout == "full":
+        with open("/dev/full", "wb") as full:
+            result = run_with_streams(
+                tmp_path, arguments, stdout=full, stderr=subprocess.PIPE
+            )
+        reason = "standard output could not be written (No space left on device)."
+    else:
+        result = run_with_streams(
+            tmp_path, arguments, close=(1,), stderr=subprocess.PIPE
+        )
+        reason = "standard output was closed before swarmtui started."
+
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE, stderr
+    assert stderr == f"swarmtui: {reason}\n"
+
+
+def test_help_to_pipe_written_whole(tmp_path: Path) -> None:
+    result = run_with_streams(
+        tmp_path, ["--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+    assert result.returncode == ExitCode.OK
+    assert result.stdout.decode().startswith("usage: swarmtui")
+    assert "check-token has its own codes" in result.stdout.decode()
+    assert result.stderr == b""
+
+
 def audit_events(tmp_path: Path) -> list[dict[str, Any]]:
     """Return the events of the audit file that run_with_streams writes to."""
     path = tmp_path / "state" / "swarmtui" / "audit.jsonl"

@@ -25,6 +25,8 @@ from swarmtui.errors import ExitCode, SwarmTuiError
 from swarmtui.numbertext import parse_decimal, parse_whole_number
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from swarmtui.config import Settings
     from swarmtui.service import TokenService
 
@@ -306,6 +308,25 @@ class _Parser(argparse.ArgumentParser):
 
         super().error(shorten_long_words(redact(message)))
 
+    def _print_message(
+        self, message: str, file: SupportsWrite[str] | None = None
+    ) -> None:
+        """Print help or the version on stdout, or a usage error on stderr.
+
+        argparse ignores a failed write, and prints on stderr when stdout was
+        closed. Here a stdout that cannot be written raises BrokenPipeError,
+        so that main exits 1 and names the failure, as other commands do.
+        """
+        if file is not None and file is not sys.stdout:
+            super()._print_message(message, file)
+            return
+        from swarmtui.cli.output import guard_stdout
+
+        guard_stdout()
+        if message:
+            sys.stdout.write(message)
+            sys.stdout.flush()
+
 
 class _SubcommandParser(_Parser):
     """Parser of a subcommand that also accepts the top-level options.
@@ -517,9 +538,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sys.stdout is not None:
             sys.stdout.flush()
     except BrokenPipeError:
-        from swarmtui.cli.output import discard_stdout
+        # Raised by --help and --version, or by the last flush of the output.
+        from swarmtui.cli.output import discard_stdout, note_unwritten
 
         discard_stdout()
+        note_unwritten()
         return ExitCode.FAILURE
     except KeyboardInterrupt as interrupt:
         # Ctrl+C or a quit signal during start-up, such as while the parser
