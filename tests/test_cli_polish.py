@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -502,6 +503,56 @@ def test_help_to_pipe_written_whole(tmp_path: Path) -> None:
     assert result.stdout.decode().startswith("usage: swarmtui")
     assert "check-token has its own codes" in result.stdout.decode()
     assert result.stderr == b""
+
+
+def run_reader_gone(tmp_path: Path, arguments: list[str]) -> str:
+    """Run swarmtui with stdout on a pipe whose reader has exited; return stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = run_with_streams(
+            tmp_path, arguments, stdout=write_end, stderr=subprocess.PIPE
+        )
+    finally:
+        os.close(write_end)
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.FAILURE, stderr
+    return stderr
+
+
+def test_rotate_reader_gone_notice_on_stderr(tmp_path: Path) -> None:
+    stderr = run_reader_gone(tmp_path, ["join-token", "--rotate", "worker"])
+
+    notice = re.compile(
+        r"^Rotated the worker join token \(fp:\S+ -> fp:\S+\); the old token "
+        r"can no longer join\.$",
+        re.MULTILINE,
+    )
+    assert notice.search(stderr), stderr
+    assert "the rotation took effect and was audited" in stderr
+    assert "SWMTKN" not in stderr
+
+
+def test_leak_reader_gone_notice_on_stderr(tmp_path: Path) -> None:
+    stderr = run_reader_gone(tmp_path, ["leak-response", "--yes"])
+
+    assert "Rotated both join tokens in one update (worker fp:" in stderr
+    assert "the rotation took effect and was audited" in stderr
+    assert "SWMTKN" not in stderr
+
+
+def test_close_all_reader_gone_notice_on_stderr(tmp_path: Path) -> None:
+    from swarmtui.windows import WindowStore, open_window
+
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=4))
+    store = WindowStore(tmp_path / "state" / "swarmtui" / "join-windows.json")
+    open_window(service, Role.WORKER, minutes=30, max_joins=None, store=store)
+
+    stderr = run_reader_gone(tmp_path, ["join-window", "close-all"])
+
+    assert "The worker join window was closed on request;" in stderr
+    assert "the rotation took effect and was audited" in stderr
+    assert store.load() == []
 
 
 def audit_events(tmp_path: Path) -> list[dict[str, Any]]:

@@ -616,7 +616,12 @@ def _dispatch(arguments: list[str]) -> int:
 
 def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int:
     """Run a subcommand, and turn its errors and interrupts into messages."""
-    from swarmtui.cli.output import guard_stdout, note_unwritten, stdout_failure
+    from swarmtui.cli.output import (
+        guard_stdout,
+        note_unwritten,
+        printed_changes,
+        stdout_failure,
+    )
 
     guard_stdout()
     service: TokenService | None = None
@@ -659,6 +664,8 @@ def _run_subcommand(runner: Callable[..., int], args: argparse.Namespace) -> int
         rotated = service is not None and bool(service.rotated_at)
         if change is None and not rotated:
             note_unwritten()
+        for line in printed_changes():
+            _report(line)
         if service is not None and service.rotated_at:
             from swarmtui.tui.run import cli_command
 

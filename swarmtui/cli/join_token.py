@@ -97,7 +97,10 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
     if args.quiet or args.json:
         print(notice, file=sys.stderr)
     else:
-        print(notice + "\n")
+        from swarmtui.cli.output import print_change
+
+        print_change(notice)
+        print()
     _print_output(args, view, role)
     return ExitCode.OK
 

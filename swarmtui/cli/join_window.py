@@ -31,7 +31,12 @@ from swarmtui.cli import (
     ignore_quit_signals,
 )
 from swarmtui.cli.arguments import hide_engine_options, positive_int
-from swarmtui.cli.output import discard_stdout, stdout_failure, write_stdout
+from swarmtui.cli.output import (
+    discard_stdout,
+    print_change,
+    stdout_failure,
+    write_stdout,
+)
 from swarmtui.errors import (
     AuditWriteError,
     ExitCode,
@@ -730,7 +735,7 @@ def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
         print("swarmtui: no join window of this swarm had to close.", file=sys.stderr)
     left_live = False
     for item in closed:
-        print(item.message)
+        print_change(item.message)
         if item.token_left_live:
             print(_rotate_hint(args, item), file=sys.stderr)
             left_live = True

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from swarmtui.cli import HelpFormatter
+from swarmtui.cli.output import print_change
 from swarmtui.cli.prompt import ask_yes_no
 from swarmtui.errors import ExitCode
 from swarmtui.leak import LeakStart, leak_since_for, nodes_summary, parse_leak_start
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         print(rotation_notice(report), file=sys.stderr)
         print(render_json(report, start))
     else:
-        print(rotation_notice(report))
+        print_change(rotation_notice(report))
         print(nodes_summary(report))
         if args.since is None:
             print(f"The start time is {start.source}; --since TIME picks another.")

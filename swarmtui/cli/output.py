@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 _closed = False
+# The lines printed with print_change, repeated on stderr when stdout fails.
+_change_lines: list[str] = []
 # Set once note_unwritten has printed its message.
 _noted = False
 # Why stdout cannot be written, for messages: "was closed" unless it failed.
@@ -154,3 +156,18 @@ def write_stdout(text: str) -> bool:
         discard_stdout()
         return False
     return True
+
+
+def print_change(text: str) -> None:
+    """Print a line that reports a change, such as a rotation, on stdout.
+
+    When stdout fails, _run_subcommand repeats such lines on stderr, because
+    the reader may have exited before reading them.
+    """
+    _change_lines.append(text)
+    print(text)
+
+
+def printed_changes() -> list[str]:
+    """Return the lines printed with print_change, in order."""
+    return list(_change_lines)
