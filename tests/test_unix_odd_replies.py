@@ -200,3 +200,41 @@ def test_unavailable_manager_not_ready() -> None:
     assert "is not available right now" in caught.value.message
     assert "code = Unavailable" in caught.value.message
     assert "Wait a few seconds and retry" in caught.value.hint
+
+
+def reply_with(status: str, body: bytes) -> Any:
+    """Return a handler that sends `status` with `body` as a JSON reply."""
+
+    def handle(connection: socket.socket, head: bytes) -> None:
+        connection.sendall(http_response(status, body, "application/json"))
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"  \r\n", b'{"message": ""}'], ids=["empty", "spaces", "json"]
+)
+def test_error_without_message_named(body: bytes) -> None:
+    handler = reply_with("500 Internal Server Error", body)
+    with fake_server(answer_version_then(handler)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.message == (
+        f"The engine at {address} returned an error (500) with no message."
+    )
+
+
+def test_unavailable_without_message_named() -> None:
+    handler = reply_with("503 Service Unavailable", b"")
+    with fake_server(answer_version_then(handler)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(ManagerNotReadyError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.message == (
+        f"The swarm manager at {address} is not available right now (503)."
+    )

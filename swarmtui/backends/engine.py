@@ -725,7 +725,10 @@ class EngineBackend:
         )
 
     def _translate_api_error(self, error: Any, label: str) -> SwarmTuiError:
-        raw = redact(str(getattr(error, "explanation", "") or error))
+        # An empty explanation means a reply without a message (an empty body
+        # or JSON message). str(error) would repeat the status code instead.
+        given = getattr(error, "explanation", None)
+        raw = redact(str(error) if given is None else str(given))
         # One line: an error page's line breaks would show as escapes.
         explanation = shorten(" ".join(raw.split()))
         lowered = explanation.lower()
@@ -774,9 +777,9 @@ class EngineBackend:
         if status == 503 or "code = unavailable" in lowered:
             # Seen from dockerd 20.10 right after the node was demoted: its
             # swarm control socket was gone for a moment.
+            detail = f": {_sentence(explanation)}" if explanation else " (503)."
             return ManagerNotReadyError(
-                f"The swarm manager at {label} is not available right now: "
-                f"{_sentence(explanation)}",
+                f"The swarm manager at {label} is not available right now{detail}",
                 "It may be restarting or changing role. Wait a few seconds and "
                 "retry; if it keeps failing, check 'docker node ls' on another "
                 "manager.",
@@ -793,6 +796,10 @@ class EngineBackend:
                 f"{_sentence(explanation)}",
                 "Update swarmtui and its docker package to releases that speak "
                 "this engine's API version.",
+            )
+        if not explanation:
+            return EngineError(
+                f"The engine at {label} returned an error ({status}) with no message."
             )
         return EngineError(
             f"The engine at {label} returned an error ({status}): {explanation}"
