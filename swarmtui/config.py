@@ -8,6 +8,7 @@ the others, and leave the file untouched.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
@@ -202,10 +203,19 @@ def find_key_line(text: str, key: str) -> int | None:
     return None
 
 
+def read_config_text(path: Path) -> str:
+    """Read the config file as UTF-8 text, skipping a byte order mark at its start.
+
+    Some Windows editors write one, and tomllib rejects it as an
+    invalid statement.
+    """
+    return read_private_file(path).removeprefix(codecs.BOM_UTF8).decode("utf-8")
+
+
 def setting_location(path: Path, key: str) -> str:
     """Return "the config file PATH, line N" for where `key` is set, if readable."""
     try:
-        text = read_private_file(path).decode("utf-8")
+        text = read_config_text(path)
     except (OSError, FileRejected, UnicodeDecodeError):
         return f"the config file {path}"
     line = find_key_line(text, key)
@@ -226,7 +236,7 @@ def salvage_settings(path: Path) -> Settings:
 def _salvaged_values(path: Path) -> dict[str, Any]:
     """Return the valid settings of a broken config file, keyed by name."""
     try:
-        text = read_private_file(path).decode("utf-8")
+        text = read_config_text(path)
     except (OSError, FileRejected, UnicodeDecodeError):
         return {}
     return _salvage_text(text)
@@ -266,7 +276,7 @@ def load_settings(path: Path) -> Settings:
     known, when the file cannot be read, is not valid TOML or has a bad value.
     """
     try:
-        data = read_private_file(path)
+        data = read_private_file(path).removeprefix(codecs.BOM_UTF8)
         text = data.decode("utf-8")
     except FileNotFoundError:
         return Settings()
@@ -493,7 +503,7 @@ def save_shown_settings(
     """
     text: str | None = None
     try:
-        text = read_private_file(path).decode("utf-8")
+        text = read_config_text(path)
     except FileNotFoundError:
         pass
     except (OSError, FileRejected, UnicodeDecodeError) as error:
@@ -516,7 +526,7 @@ def save_shown_settings(
 def unreadable_cause(path: Path) -> str:
     """Return why the config file cannot be read as text, or "" when it can."""
     try:
-        read_private_file(path).decode("utf-8")
+        read_config_text(path)
     except FileNotFoundError:
         return ""
     except (OSError, FileRejected, UnicodeDecodeError) as error:

@@ -14,6 +14,7 @@ from swarmtui.config import (
     back_up,
     find_key_line,
     load_settings,
+    load_usable_settings,
     save_settings,
     with_changes,
 )
@@ -281,3 +282,46 @@ def test_config_not_utf8_line(tmp_path: Path) -> None:
     assert caught.value.message == f"The config file {path}, line 2 is not UTF-8 text."
     assert caught.value.line == 2
     assert "codec" not in caught.value.message
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_byte_order_mark_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(BOM + b'poll_interval = 5\nclipboard = "off"\n')
+
+    settings = load_settings(path)
+
+    assert settings.poll_interval == 5.0
+    assert settings.clipboard == "off"
+
+
+def test_byte_order_mark_keeps_lines(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(BOM + b"poll_interval = 5\ntimeout = 0\n# \xff\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.message == f"The config file {path}, line 3 is not UTF-8 text."
+
+    path.write_bytes(BOM + b"poll_interval = 5\ntimeout = 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.line == 2
+    assert caught.value.key == "timeout"
+    assert load_usable_settings(path)[0].poll_interval == 5.0
+
+
+def test_byte_order_mark_cli_audit_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(BOM + b'audit_file = "chosen.jsonl"\n')
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    result = run_cli(
+        *demo, "--config", str(path), "join-token", "-q", "worker", home=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert (tmp_path / "chosen.jsonl").exists()

@@ -133,6 +133,18 @@ def test_two_saves_in_one_second_backed_up(tmp_path: Path) -> None:
     assert load_settings(config).timeout == 47.0
 
 
+def test_save_keeps_values_after_byte_order_mark(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"\xef\xbb\xbftimeout = 42\npoll_interval = 5\n")
+
+    written, _ = save_shown_settings(
+        config, Settings(clipboard="osc52", poll_interval=5.0), SettingsScreen.KEYS
+    )
+
+    assert written.timeout == 42.0
+    assert load_settings(config) == written
+
+
 def test_backup_on_full_disk_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
