@@ -17,12 +17,21 @@ from swarmtui.text import quoted
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The amounts are ASCII digits. \d would also match other scripts' digits,
 # such as Arabic-Indic ones, which int() reads too.
-_DURATION = re.compile(r"(?:([0-9]+)([smhdw]))+")
 _DURATION_PART = re.compile(r"([0-9]+)([smhdw])")
+# Amounts and units in any order, such as 1m1h or 1d1d.
+_DURATION_LIKE = re.compile(r"(?:[0-9]+[smhdw])+")
+# A duration: each unit at most once, from the largest to the smallest.
+_DURATION = re.compile(
+    r"(?=[0-9])(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?"
+)
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """Parse ``1h30m``-style text into a timedelta, or return None if it is not one."""
+    """Parse ``1h30m``-style text into a timedelta, or return None if it is not one.
+
+    A unit given twice or after a smaller one, as in 1d1d or 1m1h, is not a
+    duration.
+    """
     compact = text.strip().lower().replace(" ", "")
     if not compact or not _DURATION.fullmatch(compact):
         return None
@@ -53,6 +62,20 @@ def _check_typed_form(text: str) -> None:
         )
 
 
+def _check_unit_order(text: str) -> None:
+    """Raise TimeTextError for a duration with a unit repeated or out of order.
+
+    1d1d and 1m1h are more likely typos than the sums they could stand for.
+    """
+    compact = text.strip().lower().replace(" ", "")
+    if _DURATION_LIKE.fullmatch(compact) and not _DURATION.fullmatch(compact):
+        raise TimeTextError(
+            f"{quoted(text.strip())} repeats a unit or gives its units out of order.",
+            "Write each unit at most once, from the largest to the smallest "
+            "(w, d, h, m, s), such as 2h, 1d12h or 1h30m.",
+        )
+
+
 def parse_time_or_duration(
     text: str, now: datetime | None = None, *, strict: bool = False
 ) -> datetime:
@@ -65,6 +88,7 @@ def parse_time_or_duration(
     now = now or datetime.now(UTC)
     if strict:
         _check_typed_form(text)
+    _check_unit_order(text)
     try:
         duration = parse_duration(text)
         if duration is not None:

@@ -555,6 +555,26 @@ def test_close_all_reader_gone_notice_on_stderr(tmp_path: Path) -> None:
     assert store.load() == []
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["audit", "--since", "1m1h"], ["leak-response", "--yes", "--since", "1d1d"]],
+    ids=["audit", "leak-response"],
+)
+def test_since_units_out_of_order_usage_error(
+    env: Path, arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = TokenService(DemoBackend(path=env / "demo.toml", seed=4)).read()
+
+    code = main([*demo_args(env), *arguments])
+
+    after = TokenService(DemoBackend(path=env / "demo.toml", seed=4)).read()
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert f"{arguments[-1]!r} repeats a unit or gives its units out of order." in err
+    assert "such as 2h, 1d12h or 1h30m" in err
+    assert after.worker_token == before.worker_token
+
+
 def audit_events(tmp_path: Path) -> list[dict[str, Any]]:
     """Return the events of the audit file that run_with_streams writes to."""
     path = tmp_path / "state" / "swarmtui" / "audit.jsonl"

@@ -35,7 +35,8 @@ def test_duration_forms(text: str, expected: timedelta) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "2", "h", "2x", "-2h", "2h-", "1_0m", "\u0661d", "1\u0660h"]
+    "text",
+    ["", "2", "h", "2x", "-2h", "2h-", "1_0m", "\u0661d", "1\u0660h", "1d1d", "1m1h"],
 )
 def test_not_a_duration(text: str) -> None:
     assert parse_duration(text) is None
@@ -160,4 +161,36 @@ def test_times_at_utc_year_edges() -> None:
     )
     assert parse_time_or_duration("9999-12-31T23:59+01:00", now=NOW) == datetime(
         9999, 12, 31, 22, 59, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("text", ["1d1d", "1m1h", "2h30m1h", "1s1w", "1h0h"])
+@pytest.mark.parametrize("strict", [False, True], ids=["field", "option"])
+def test_duration_units_out_of_order(text: str, strict: bool) -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_time_or_duration(text, now=NOW, strict=strict)
+
+    assert caught.value.exit_code == 2
+    assert caught.value.message == (
+        f"{text!r} repeats a unit or gives its units out of order."
+    )
+    assert "from the largest to the smallest (w, d, h, m, s)" in caught.value.hint
+    assert "1d12h" in caught.value.hint
+
+
+def test_duration_all_units_in_order() -> None:
+    expected = timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5)
+
+    assert parse_time_or_duration("1w2d3h4m5s", now=NOW, strict=True) == (
+        NOW - expected
+    )
+
+
+def test_duration_field_out_of_order_uppercase() -> None:
+    with pytest.raises(TimeTextError) as caught:
+        parse_time_or_duration(" 1M 1H ", now=NOW)
+
+    assert (
+        caught.value.message
+        == "'1M 1H' repeats a unit or gives its units out of order."
     )
