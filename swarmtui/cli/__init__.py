@@ -147,19 +147,19 @@ def timeout_seconds(text: str) -> float:
 
 
 def demo_seed(text: str) -> int:
-    """Parse --demo-seed: a whole number in ASCII digits, with an optional minus.
+    """Parse --demo-seed: a whole number of 0 or more, in ASCII digits only.
 
-    int() also reads 1_0 (as 10), spaces around the digits and the digits of
-    other scripts. Each of those is a typo, and it would make another swarm.
+    int() also reads a sign, 1_0 (as 10), spaces around the digits and the
+    digits of other scripts. Each of those is a typo, and it would make
+    another swarm. A sign is rejected as in --joins and --limit.
     """
-    digits = text[1:] if text.startswith("-") else text
-    value = parse_whole_number(digits)
+    value = parse_whole_number(text)
     if value is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a whole number written with the digits "
-            "0 to 9, such as 4 or 1234"
+            "0 to 9 and no sign, such as 4 or 1234"
         )
-    return -value if text.startswith("-") else value
+    return value
 
 
 # Prefix of the names under which subcommand parsers count -v.
@@ -268,7 +268,8 @@ def add_common_options(
         type=demo_seed,
         metavar="N",
         default=default(None),
-        help="make the demo swarm's ids, keys and tokens from this seed",
+        help="make the demo swarm's ids, keys and tokens from this seed, a "
+        "whole number of 0 or more",
     )
     parser.add_argument(
         "--config",
