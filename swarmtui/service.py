@@ -1121,6 +1121,7 @@ class TokenService:
                         "other than the one before the rotation "
                         f"({progress.old_key_fingerprint}) means it took effect, "
                         "and that key is the one to store.",
+                        pending=True,
                     ) from None
                 progress.update_sent = False
                 raise

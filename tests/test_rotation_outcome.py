@@ -252,6 +252,50 @@ async def test_console_waits_for_held_update(tmp_path: Path, minutes: int) -> No
             assert waited in settled[0][1]
 
 
+@pytest.mark.parametrize("minutes", [1, 3])
+async def test_console_waits_for_held_unlock_update(
+    tmp_path: Path, minutes: int
+) -> None:
+    inner = autolocked_demo(tmp_path)
+    old_key = inner.unlock_key()
+    backend = HeldUpdate(inner)
+    clock = Clock(FIXED_NOW)
+    app = SwarmConsole(service=TokenService(backend), clock=clock, environment={})
+    async with app.run_test(size=(100, 36)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("U")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click("#confirm")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        titles = [note.title for note in app._notifications]
+        assert titles == ["Rotation outcome unknown"]
+
+        clock.advance(minutes=minutes)
+        if minutes == 1:
+            backend.apply_held()
+        await pilot.press("ctrl+r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        notes = [(note.title, note.message) for note in app._notifications]
+        settled = [note for note in notes if note[0].startswith("Unlock key")]
+        assert not any("outside this console" in text for _, text in notes)
+        if minutes == 1:
+            assert inner.unlock_key() != old_key
+            assert [title for title, _ in settled] == ["Unlock key rotated"]
+        else:
+            assert inner.unlock_key() == old_key
+            assert [title for title, _ in settled] == ["Unlock key not rotated"]
+            waited = "did not take effect within 2 minutes of timing out"
+            assert waited in settled[0][1]
+
+
 async def test_held_update_blocks_copy(tmp_path: Path) -> None:
     backend = HeldUpdate(demo_backend(tmp_path))
     app = SwarmConsole(

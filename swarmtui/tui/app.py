@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -73,7 +73,7 @@ from swarmtui.tui.events import (
     SwarmRead,
     TokenOriginsFound,
 )
-from swarmtui.tui.host import ROTATION_QUIET_SECONDS
+from swarmtui.tui.host import PENDING_ROTATION_WAIT, ROTATION_QUIET_SECONDS
 from swarmtui.tui.response import ResponseFeatures
 from swarmtui.tui.screens import (
     CheckTokenScreen,
@@ -102,11 +102,6 @@ if TYPE_CHECKING:
     from swarmtui.tui.run import EarlyRead
 
 log = logging.getLogger(__name__)
-
-# How long the console waits for a rotation that timed out with the token
-# unchanged to take effect, before it reports that it did not. The wait is
-# a choice: managers that regain quorum apply the update whenever they do.
-PENDING_ROTATION_WAIT = timedelta(minutes=2)
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -37,6 +37,10 @@ def unexpected_failure(operation: str, error: Exception) -> EngineError:
 # rotations finish sooner, and an extra frame for the status would delay the
 # new token on screen.
 ROTATION_QUIET_SECONDS = 0.2
+# How long the console waits for a rotation that timed out with the token or
+# key unchanged to take effect, before it reports that it did not. The wait
+# is a choice: managers that regain quorum apply the update whenever they do.
+PENDING_ROTATION_WAIT = timedelta(minutes=2)
 
 
 if TYPE_CHECKING:

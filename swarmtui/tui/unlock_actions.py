@@ -20,7 +20,12 @@ from swarmtui.errors import (
     SwarmTuiError,
 )
 from swarmtui.models import SwarmView
-from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
+from swarmtui.tui.host import (
+    PENDING_ROTATION_WAIT,
+    ROTATION_QUIET_SECONDS,
+    ConsoleHost,
+    unexpected_failure,
+)
 from swarmtui.tui.token_age import stamp
 from swarmtui.tui.unlock import ConfirmUnlockRotateScreen, UnlockKeyPane
 from swarmtui.unlock import unlock_key_fingerprint
@@ -81,6 +86,9 @@ class UnlockKeyActions(ConsoleHost):
         # outcome is unknown until the key is read again.
         self._unlock_key_before = ""
         self._unlock_unsettled = False
+        # When a rotation that timed out with the key unchanged failed: the
+        # engine may still apply it, so an unchanged key settles nothing yet.
+        self._unlock_pending_since: datetime | None = None
 
     def _locked_with_key(self) -> bool:
         """Tell whether the swarm is locked and this console read its key before."""
@@ -217,7 +225,14 @@ class UnlockKeyActions(ConsoleHost):
         if message.key != previous:
             # A new key is masked until revealed again, and that reveal is audited.
             self.unlock_revealed = False
-        if self._unlock_unsettled and message.key:
+        if (
+            self._unlock_unsettled
+            and message.key
+            and self._unlock_still_pending(message.key)
+        ):
+            # The key is read again with the next read of the swarm.
+            self._unlock_version = None
+        elif self._unlock_unsettled and message.key:
             self._unlock_unsettled = False
             self._settle_unlock_rotation(self._unlock_key_before, message.key)
         elif message.key and previous and message.key != previous:
@@ -346,6 +361,7 @@ class UnlockKeyActions(ConsoleHost):
                 self._unlock_rotating = True
                 self._unlock_key_before = self.unlock_key_text
                 self._unlock_unsettled = False
+                self._unlock_pending_since = None
                 # As for a token, the status line shows the wait after 0.2 s.
                 self._wait_quietly("Rotating the unlock key…", ROTATION_QUIET_SECONDS)
                 self._rotate_unlock_key(view)
@@ -413,6 +429,7 @@ class UnlockKeyActions(ConsoleHost):
             # The next key read shows whether the rotation took effect.
             self._unlock_unsettled = True
             self._unlock_version = None
+            self._unlock_pending_since = self._clock() if error.pending else None
             text = (
                 f"{error} The console reads the key again once the engine "
                 "responds, and says which it was."
@@ -420,6 +437,15 @@ class UnlockKeyActions(ConsoleHost):
         self.notify(text, title=error.title, severity="error", timeout=12)
         # Reads that ended during the rotation were dropped.
         self._read_after_current()
+
+    def _unlock_still_pending(self, key: str) -> bool:
+        """Tell whether an unchanged key may still change by a timed-out update."""
+        since = self._unlock_pending_since
+        return (
+            key == self._unlock_key_before
+            and since is not None
+            and self._clock() - since < PENDING_ROTATION_WAIT
+        )
 
     def _settle_unlock_rotation(self, before: str, key: str) -> None:
         """Say whether a rotation whose outcome was unknown changed the key."""
@@ -436,13 +462,19 @@ class UnlockKeyActions(ConsoleHost):
                 timeout=15,
             )
         else:
+            within = ""
+            if self._unlock_pending_since is not None:
+                minutes = int(PENDING_ROTATION_WAIT.total_seconds() // 60)
+                within = f" within {minutes} minutes of timing out"
             self.notify(
                 f"The unlock key rotation whose outcome was unknown did not take "
-                f"effect: the key is unchanged ({old}). Press U to rotate it again.",
+                f"effect{within}: the key is unchanged ({old}). Press U to rotate "
+                "it again.",
                 title="Unlock key not rotated",
                 severity="warning",
                 timeout=15,
             )
+        self._unlock_pending_since = None
         view = self.view
         if view is not None:
             self._record_unlock_outcome(view, old, new)
