@@ -57,7 +57,7 @@ def _check_typed_form(text: str) -> None:
     # The form alone: a duration too long to compute is reported later.
     if _DURATION.fullmatch(written) and not _DURATION.fullmatch(text):
         raise TimeTextError(
-            f"{quoted(text)} is not a duration as swarmtui writes one.",
+            f"{quoted(text)} is not a valid duration.",
             f"Write its units in lowercase and without spaces, as in {written}.",
         )
 

@@ -144,8 +144,8 @@ def test_leak_response_bad_since(env: Path, capsys: pytest.CaptureFixture[str]) 
         (" 2h", "' 2h' has spaces around it."),
         ("2h ", "'2h ' has spaces around it."),
         (" 2026-12-04T10:00Z", "' 2026-12-04T10:00Z' has spaces around it."),
-        ("2H", "'2H' is not a duration as swarmtui writes one."),
-        ("1h 30m", "'1h 30m' is not a duration as swarmtui writes one."),
+        ("2H", "'2H' is not a valid duration."),
+        ("1h 30m", "'1h 30m' is not a valid duration."),
     ],
 )
 def test_since_typed_form_checked(

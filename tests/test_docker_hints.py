@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import dataclasses
 from pathlib import Path
@@ -127,3 +128,26 @@ def test_engine_error_hint(tmp_path: Path, backend_type: type, command: str) -> 
         service.read()
 
     assert f"'{DOCKER_CLI} {command}'" in caught.value.hint
+
+
+class NodesUnlisted(EngineNamed):
+    """Rotates, then fails to list the nodes."""
+
+    def list_nodes(self) -> list[NodeInfo]:
+        raise EngineError("The node list could not be read.", "Retry.")
+
+
+def test_cli_leak_unlisted_nodes_names_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swarmtui.cli import leak
+
+    service = TokenService(NodesUnlisted(demo_backend(tmp_path)))
+    args = argparse.Namespace(since="1h", yes=True, json=False, audit_file=None)
+
+    code = leak.run(args, service)
+
+    out = capsys.readouterr().out
+    # The rotation stands, and the exit code says the list is missing.
+    assert code == 1
+    assert f"List them with '{DOCKER_CLI} node ls'." in out

@@ -233,12 +233,12 @@ async def test_leak_conflict_keeps_rotate_focused(tmp_path: Path) -> None:
         # leak-response --since rejects these forms with the same message.
         (
             "2H",
-            "'2H' is not a duration as swarmtui writes one. Write its units in "
+            "'2H' is not a valid duration. Write its units in "
             "lowercase and without spaces, as in 2h.",
         ),
         (
             "1h 30m",
-            "'1h 30m' is not a duration as swarmtui writes one. Write its units "
+            "'1h 30m' is not a valid duration. Write its units "
             "in lowercase and without spaces, as in 1h30m.",
         ),
         # The test clock is 2026-12-04 12:00 UTC.

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
         print(render_json(report, start))
     else:
         print_change(rotation_notice(report))
-        print(nodes_summary(report))
+        print(nodes_summary(report, docker_cli=service.backend.docker_cli))
         if args.since is None:
             print(f"The start time is {start.source}; --since TIME picks another.")
         if report.nodes:
