@@ -544,8 +544,10 @@ class EngineBackend:
         return RequestTimeoutError(
             f"The engine at {label} did not respond within "
             f"{seconds_text(self._timeout)}.",
-            "Check that dockerd is running and not overloaded, then retry, "
-            "or raise the timeout with --timeout.",
+            "Check that dockerd is running and not overloaded, and that the "
+            "swarm's managers have quorum (a manager that lost it holds "
+            "requests until it returns), then retry, or raise the timeout "
+            "with --timeout.",
         )
 
     def _not_an_engine(self, detail: str) -> EngineError:
@@ -590,12 +592,7 @@ class EngineBackend:
         log.debug("engine call to %s failed: %s", label, shorten(text, 2000))
 
         if isinstance(error, TimeoutError | _loaded("requests.exceptions", "Timeout")):
-            return RequestTimeoutError(
-                f"The engine at {label} did not respond within "
-                f"{seconds_text(self._timeout)}.",
-                "Check that dockerd is running and not overloaded, then retry, "
-                "or raise the timeout with --timeout.",
-            )
+            return self._timed_out()
         if "Permission denied" in text or isinstance(error, PermissionError):
             hint = "Run as root or as a member of the docker group."
             if hasattr(os, "geteuid") and os.geteuid() == 0:
