@@ -88,6 +88,12 @@ class RequestTimeoutError(SwarmTuiError):
     title = "Request timed out"
     exit_code = ExitCode.ENGINE_UNREACHABLE
 
+    def __init__(self, message: str, hint: str = "", *, sent: bool = True) -> None:
+        super().__init__(message, hint)
+        # False when the request timed out before it reached anything that
+        # could apply it, as while waiting for the demo state file's lock.
+        self.sent = sent
+
 
 class TlsError(SwarmTuiError):
     """A TLS connection to the engine that failed, or TLS missing where needed."""

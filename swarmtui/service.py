@@ -653,7 +653,7 @@ class TokenService:
                     "rotation on cluster %s failed and the tokens are unchanged",
                     before.cluster_id,
                 )
-                if isinstance(error, RequestTimeoutError):
+                if isinstance(error, RequestTimeoutError) and error.sent:
                     raise self._pending_update(requested, error, before) from None
                 raise
             log.info(
@@ -1108,7 +1108,7 @@ class TokenService:
             # the update, so the key read afterwards decides what happened.
             new_key = self._read_back_key(error, progress.old_key_fingerprint)
             if new_key == old_key:
-                if isinstance(error, RequestTimeoutError):
+                if isinstance(error, RequestTimeoutError) and error.sent:
                     # As for a token rotation, the update may still apply.
                     raise RotationOutcomeUnknownError(
                         "Rotating the unlock key timed out "

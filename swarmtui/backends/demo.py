@@ -837,6 +837,7 @@ class DemoBackend:
                 f"The demo state file {display_path(self.path)} stayed locked by "
                 f"another process for {seconds_text(self._timeout)}.",
                 "Close the other swarmtui that uses it, then retry.",
+                sent=False,
             ) from None
         except OSError as error:
             raise self._os_error("lock", self.lock_path, error) from None
