@@ -529,6 +529,7 @@ class EngineBackend:
             "Check that an ssh server listens at that address and port and that "
             f"'ssh {_ssh_login(url)}' logs in, then retry, or raise the timeout "
             "with --timeout.",
+            sent=False,
         )
 
     def _address_label(self) -> str:
