@@ -33,6 +33,9 @@ class SwarmTuiError(Exception):
 
     title = "Operation failed"
     exit_code = ExitCode.FAILURE
+    # True for a failed swarm update that the engine may still apply, as
+    # managers that lost quorum do once it returns.
+    update_may_apply = False
 
     def __init__(self, message: str, hint: str = "") -> None:
         # Messages quote engine replies, file contents and what the user
@@ -90,9 +93,10 @@ class RequestTimeoutError(SwarmTuiError):
 
     def __init__(self, message: str, hint: str = "", *, sent: bool = True) -> None:
         super().__init__(message, hint)
-        # False when the request timed out before it reached anything that
-        # could apply it, as while waiting for the demo state file's lock.
-        self.sent = sent
+        # `sent` is False when the request timed out before it reached
+        # anything that could apply it, as while waiting for the demo state
+        # file's lock.
+        self.update_may_apply = sent
 
 
 class TlsError(SwarmTuiError):

@@ -653,7 +653,7 @@ class TokenService:
                     "rotation on cluster %s failed and the tokens are unchanged",
                     before.cluster_id,
                 )
-                if isinstance(error, RequestTimeoutError) and error.sent:
+                if error.update_may_apply:
                     raise self._pending_update(requested, error, before) from None
                 raise
             log.info(
@@ -725,8 +725,9 @@ class TokenService:
         old = ", ".join(
             f"{role} {before.token_fingerprint(role)}" for role in sorted(requested)
         )
+        failed = "timed out" if isinstance(failure, RequestTimeoutError) else "failed"
         return RotationOutcomeUnknownError(
-            f"Rotating the {roles} token timed out ({failure.message.rstrip('.')}). "
+            f"Rotating the {roles} token {failed} ({failure.message.rstrip('.')}). "
             "The token "
             "is unchanged so far, but the engine may still apply the update, as "
             "managers that lost quorum do once it returns.",
@@ -1108,10 +1109,15 @@ class TokenService:
             # the update, so the key read afterwards decides what happened.
             new_key = self._read_back_key(error, progress.old_key_fingerprint)
             if new_key == old_key:
-                if isinstance(error, RequestTimeoutError) and error.sent:
+                if error.update_may_apply:
                     # As for a token rotation, the update may still apply.
+                    failed = (
+                        "timed out"
+                        if isinstance(error, RequestTimeoutError)
+                        else "failed"
+                    )
                     raise RotationOutcomeUnknownError(
-                        "Rotating the unlock key timed out "
+                        f"Rotating the unlock key {failed} "
                         f"({error.message.rstrip('.')}). The key is unchanged so "
                         "far, but the engine may still apply the update, as "
                         "managers that lost quorum do once it returns.",

@@ -17,6 +17,7 @@ from tui_support import FIXED_NOW, DelegatingBackend, RecordingAudit, demo_backe
 
 from swarmtui.errors import (
     EngineError,
+    ManagerNotReadyError,
     RequestTimeoutError,
     RotationOutcomeUnknownError,
     SwarmTuiError,
@@ -98,6 +99,20 @@ def test_rejected_update_raises_its_error(tmp_path: Path) -> None:
     assert caught.value is REJECTED
     assert service.read().worker_token == before.worker_token
     assert results(audit) == ["failed"]
+
+
+def test_lost_leader_unchanged_update_is_unknown(tmp_path: Path) -> None:
+    lost = ManagerNotReadyError("The managers may have lost quorum.", "Retry.")
+    lost.update_may_apply = True
+    service, audit = make_service(tmp_path, applies=False, error=lost)
+    before = service.read()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate([Role.WORKER], expected=before)
+
+    assert "Rotating the worker token failed (The managers" in str(caught.value)
+    assert "may still apply the update" in str(caught.value)
+    assert results(audit) == ["unknown"]
 
 
 def test_timed_out_unchanged_update_is_unknown(tmp_path: Path) -> None:

@@ -238,3 +238,38 @@ def test_unavailable_without_message_named() -> None:
     assert caught.value.message == (
         f"The swarm manager at {address} is not available right now (503)."
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"message": "rpc error: code = Unknown desc = raft: failed to process '
+        b'the request: node lost leader status"}',
+        b'{"message": "rpc error: code = DeadlineExceeded desc = context deadline '
+        b'exceeded"}',
+    ],
+    ids=["lost-leader", "deadline"],
+)
+def test_quorum_loss_update_may_apply(body: bytes) -> None:
+    # dockerd 20.10 sent these once its managers had lost quorum; Raft may
+    # still commit the update once quorum returns.
+    handler = reply_with("500 Internal Server Error", body)
+    with fake_server(answer_version_then(handler)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(ManagerNotReadyError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.update_may_apply
+    assert "they may have lost quorum" in caught.value.message
+
+
+def test_plain_engine_error_update_failed() -> None:
+    handler = reply_with("500 Internal Server Error", b'{"message": "boom"}')
+    with fake_server(answer_version_then(handler)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert not caught.value.update_may_apply

@@ -763,15 +763,19 @@ class EngineBackend:
                 "Bring enough managers back online for a majority, or wait for "
                 "an election, then retry.",
             )
-        if "deadline exceeded" in lowered:
-            # Seen from dockerd 20.10 on GET /swarm once a manager has lost
-            # quorum: the Raft store cannot respond within the engine's deadline.
-            return ManagerNotReadyError(
+        if "deadline exceeded" in lowered or "lost leader" in lowered:
+            # Seen from dockerd 20.10 once a manager has lost quorum: on GET
+            # /swarm the Raft store cannot respond within the engine's
+            # deadline, and POST /swarm/update also fails with "node lost
+            # leader status". Raft may still commit such an update later.
+            not_ready = ManagerNotReadyError(
                 f"The swarm managers behind {label} did not finish the request "
                 "in time; they may have lost quorum.",
-                "Check 'docker node ls' on a manager, then read the tokens again "
-                "before you retry a rotation.",
+                f"Check '{self.docker_cli} node ls' on a manager, then read the "
+                "tokens again before you retry a rotation.",
             )
+            not_ready.update_may_apply = True
+            return not_ready
         if status == 503 or "code = unavailable" in lowered:
             # Seen from dockerd 20.10 right after the node was demoted: its
             # swarm control socket was gone for a moment.
