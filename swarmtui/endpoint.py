@@ -123,7 +123,19 @@ def _address_problem(scheme: str, authority: str) -> str:
 
     An empty tcp:// host name is valid: the docker CLI reads it as localhost.
     """
-    user, _, host_port = authority.rpartition("@")
+    written_user, at, host_port = authority.rpartition("@")
+    if at and scheme == "tcp":
+        # The docker CLI drops them, and the Engine API takes no login.
+        return "a tcp:// host takes no user name or password"
+    if ":" in written_user:
+        # The docker CLI rejects it too ("plain-text password is not
+        # supported"), and ssh takes no password in its command line.
+        return (
+            "a password in an ssh:// host is not supported; log in with a key, "
+            "as through ssh-agent"
+        )
+    # ssh receives the user name decoded, so %2D would start it with '-'.
+    user = urllib.parse.unquote(written_user)
     if user.startswith("-") or host_port.startswith("-"):
         # ssh would read such a word as an option.
         return "its user or host name starts with '-'"
@@ -304,9 +316,27 @@ def check_host(host: str, origin: str) -> None:
 
 def _invalid_host(host: str, origin: str, reason: str) -> EndpointError:
     return EndpointError(
-        f"The Docker host {quoted(host)} from {origin} is invalid: {reason}.",
+        f"The Docker host {quoted(_without_password(host))} from {origin} is "
+        f"invalid: {reason}.",
         HOST_FORMS,
     )
+
+
+def _without_password(host: str) -> str:
+    """Return `host` with the password of a USER:PASSWORD@ part shown as ***."""
+    scheme, separator, rest = host.partition("://")
+    authority_end = len(rest)
+    for end in "/?#":
+        position = rest.find(end)
+        if position != -1:
+            authority_end = min(authority_end, position)
+    authority = rest[:authority_end]
+    user_part, at, address = authority.rpartition("@")
+    if not at or ":" not in user_part:
+        return host
+    user = user_part.partition(":")[0]
+    masked = f"{user}:***@{address}{rest[authority_end:]}"
+    return f"{scheme}{separator}{masked}" if separator else masked
 
 
 def _docker_cli_tcp_form(host: str, origin: str) -> str:
@@ -328,13 +358,17 @@ def _docker_cli_tcp_form(host: str, origin: str) -> str:
     for end in "?#":
         rest = rest.partition(end)[0]
     authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        user_and_password = authority.rpartition("@")[0]
-        raise _invalid_host(
-            host.replace(user_and_password, "***", 1),
-            origin,
-            "a tcp:// host takes no user name or password: the docker CLI "
-            "ignores them, and the engine does not ask for one",
+    user_and_password, at, address = authority.rpartition("@")
+    if at and not user_and_password:
+        # As the docker CLI does, an empty user part is dropped.
+        authority = address
+    elif at:
+        raise EndpointError(
+            f"The Docker host {quoted(host.replace(user_and_password, '***', 1))} "
+            f"from {origin} is invalid: a tcp:// host takes no user name or "
+            "password: the docker CLI ignores them, and the engine does not ask "
+            "for one.",
+            HOST_FORMS,
         )
     if authority.startswith("["):
         inside, bracket, after = authority[1:].partition("]")

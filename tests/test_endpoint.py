@@ -879,3 +879,61 @@ def test_encrypted_context_key_rejected(config: Path, tmp_path: Path) -> None:
     )
     assert "openssl pkey -in " in caught.value.hint
     assert "docker context update locked" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("host", "shown", "reason"),
+    [
+        (
+            "tcp://admin:hunter2@127.0.62.1:2376",
+            "'tcp://admin:***@127.0.62.1:2376'",
+            "a tcp:// host takes no user name or password",
+        ),
+        (
+            "ssh://admin:hunter2@127.0.62.1",
+            "'ssh://admin:***@127.0.62.1'",
+            "a password in an ssh:// host is not supported",
+        ),
+    ],
+)
+def test_context_host_password_masked(
+    config: Path, host: str, shown: str, reason: str
+) -> None:
+    docker_context_create(config, "withpw", "host=tcp://127.0.62.1:2376")
+    set_endpoint_field(config, "withpw", "Host", host)
+
+    with pytest.raises(EndpointError) as caught:
+        choose(config, context="withpw")
+
+    message = str(caught.value)
+    assert f"The Docker host {shown} from docker context 'withpw'" in message
+    assert reason in message
+    assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("ssh://admin:hunter2@127.0.62.1", "a password in an ssh:// host"),
+        ("ssh://admin:@127.0.62.1", "a password in an ssh:// host"),
+        ("ssh://%2Doops@127.0.62.1", "its user or host name starts with '-'"),
+        ("ssh://u%20x@127.0.62.1", "its user name contains a space"),
+        ("ssh://u%5Bx@127.0.62.1", "its user name contains the character '['"),
+    ],
+)
+def test_ssh_user_checked_decoded(host: str, reason: str) -> None:
+    with pytest.raises(EndpointError) as caught:
+        resolve_endpoint(EndpointChoice(host=host, environment={}))
+
+    assert reason in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_tcp_host_empty_user_part_dropped() -> None:
+    # The docker CLI reads tcp://@HOST:PORT as HOST:PORT.
+    resolved = resolve_endpoint(
+        EndpointChoice(host="tcp://@127.0.62.1:2376", environment={})
+    )
+
+    assert resolved.base_url == "tcp://127.0.62.1:2376"
