@@ -364,13 +364,36 @@ def redact_unlock_keys(text: str) -> str:
 # The digest and secret of a version 1 token without its prefix, as pasted
 # from the middle of a token. NOTE: the secret alone is not redacted: it
 # looks like a node ID, which has the same 25 base-36 characters.
-TOKEN_BODY_PATTERN = re.compile(r"\b[0-9a-z]{50}-[0-9a-z]{25}\b")
+# Letters and digits only delimit it, so an underscore, which \b counts as
+# part of a word, does not hide one.
+TOKEN_BODY_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])[0-9A-Za-z]{50}-[0-9A-Za-z]{25}(?![0-9A-Za-z])"
+)
+# A token whose text is broken by other characters, such as a line break,
+# a Unicode dash, a soft hyphen or a zero-width space, which TOKEN_PATTERN
+# would cut short and leave its secret: the prefix, digest characters, and
+# a 25-character secret, with one to three other characters at each break.
+# A break right after the digest is not a plain "-", the separator of an
+# unbroken token, which TOKEN_PATTERN matches whole.
+BROKEN_TOKEN_PATTERN = re.compile(
+    r"(?i:SWMTKN)-(?:1|2-[01])-[0-9A-Za-z]{1,50}"
+    r"(?!-[0-9A-Za-z])[^0-9A-Za-z]{1,3}"
+    r"(?:[0-9A-Za-z]{1,50}[^0-9A-Za-z]{1,3})?"
+    r"[0-9A-Za-z]{25}(?![0-9A-Za-z])"
+)
 
 
 def redact(text: str) -> str:
-    """Replace every token-like and unlock-key-like word with its fingerprint."""
-    without_tokens = TOKEN_PATTERN.sub(
+    """Replace every token-like and unlock-key-like word with its fingerprint.
+
+    NOTE: an unlock key without its SWMKEY-1- prefix is not recognised: it
+    looks like other base64 text.
+    """
+    without_broken = BROKEN_TOKEN_PATTERN.sub(
         lambda match: f"<token {fingerprint(match[0])}>", text
+    )
+    without_tokens = TOKEN_PATTERN.sub(
+        lambda match: f"<token {fingerprint(match[0])}>", without_broken
     )
     without_bodies = TOKEN_BODY_PATTERN.sub(
         lambda match: f"<token {fingerprint(match[0])}>", without_tokens

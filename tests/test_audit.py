@@ -249,6 +249,9 @@ def test_read_audit_redacts_foreign_tokens(
     secret = secret_of(token)
     unlock_key = "SWMKEY-1-" + "A" * 43
     folded = "\u017fwm\u212aey-1-" + "B" * 43
+    digest, secret = token.rsplit("-", 1)
+    broken = f"{digest}\u2010{secret}"
+    underscored = f"x_{token.removeprefix('SWMTKN-1-')}_y"
     path = tmp_path / "audit.jsonl"
     lines = [
         {"time": "2026-12-05T10:00:00Z", "action": "rotate", "user": token},
@@ -258,6 +261,8 @@ def test_read_audit_redacts_foreign_tokens(
         {"time": "2026-12-05T10:04:00Z", "action": "key", "note": unlock_key},
         # The long s and the Kelvin sign match s and k case-insensitively.
         {"time": "2026-12-05T10:04:30Z", "action": "folded", "note": folded},
+        {"time": "2026-12-05T10:04:40Z", "action": "broken", "note": broken},
+        {"time": "2026-12-05T10:04:50Z", "action": "underscored", "note": underscored},
     ]
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     assert "\u017f" in text
@@ -271,7 +276,17 @@ def test_read_audit_redacts_foreign_tokens(
 
     reading = read_audit(path)
     actions = [event["action"] for event in reading.events]
-    assert actions == ["rotate", "rotate", "x", "body", "key", "folded", "escaped"]
+    assert actions == [
+        "rotate",
+        "rotate",
+        "x",
+        "body",
+        "key",
+        "folded",
+        "broken",
+        "underscored",
+        "escaped",
+    ]
     assert secret not in json.dumps(reading.events)
     assert unlock_key not in json.dumps(reading.events)
     assert "<token fp:" in reading.events[0]["user"]
@@ -279,6 +294,8 @@ def test_read_audit_redacts_foreign_tokens(
     assert reading.events[4]["note"].startswith("<unlock key kfp:")
     assert reading.events[5]["note"].startswith("<unlock key kfp:")
     assert reading.events[6]["note"].startswith("<token fp:")
+    assert reading.events[7]["note"].startswith("x_<token fp:")
+    assert reading.events[8]["note"].startswith("<token fp:")
 
     for arguments in (["audit"], ["audit", "--json"]):
         assert main([*arguments, "--file", str(path)]) == 0

@@ -267,6 +267,52 @@ def test_redact_catches_token_variants(case: str) -> None:
     assert f"<token {fingerprint(token)}>" in cleaned
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"x_{DIGEST}-{SECRET}_y",
+        f"{DIGEST.upper()}-{SECRET.upper()}",
+        f"SWMTKN-1-{DIGEST}\u2010{SECRET}",
+        f"SWMTKN-1-{DIGEST}\u2013{SECRET}",
+        f"SWMTKN-1-{DIGEST} {SECRET}",
+        f"SWMTKN-1-{DIGEST}\u00a0{SECRET}",
+        f"SWMTKN-1-{DIGEST}/{SECRET}",
+        f"SWMTKN-1-{DIGEST}.{SECRET}",
+        f"SWMTKN-1-{DIGEST}\u00ad-{SECRET}",
+        f"SWMTKN-1-{DIGEST}-\n{SECRET}",
+        f"SWMTKN-1-{DIGEST[:10]}\u200b{DIGEST[10:]}-{SECRET}",
+        f"SWMTKN-2-1-{DIGEST}\u2010{SECRET}",
+    ],
+    ids=[
+        "underscores",
+        "upper-case-body",
+        "hyphen",
+        "en-dash",
+        "space",
+        "no-break-space",
+        "slash",
+        "dot",
+        "soft-hyphen",
+        "line-break",
+        "zero-width-in-digest",
+        "version-2",
+    ],
+)
+def test_redact_catches_broken_tokens(text: str) -> None:
+    cleaned = redact(f"error: {text} end")
+
+    assert SECRET not in cleaned
+    assert SECRET.upper() not in cleaned
+    assert "<token fp:" in cleaned
+    assert cleaned.endswith(" end")
+
+
+def test_redact_keeps_node_id_after_token() -> None:
+    cleaned = redact(f"{V1} joined as node {SECRET[::-1]}")
+
+    assert cleaned == f"<token {fingerprint(V1)}> joined as node {SECRET[::-1]}"
+
+
 def test_redact_leaves_other_text() -> None:
     line = "rotated worker fp:abcd-efgh-ijkl on cluster 2bcwf95 at 10:00"
 
