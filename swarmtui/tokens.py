@@ -370,11 +370,11 @@ TOKEN_BODY_PATTERN = re.compile(
     r"(?<![0-9A-Za-z])[0-9A-Za-z]{50}-[0-9A-Za-z]{25}(?![0-9A-Za-z])"
 )
 # A token whose text is broken by other characters, such as a line break,
-# a Unicode dash, a soft hyphen or a zero-width space, which TOKEN_PATTERN
-# would cut short and leave its secret: the prefix, digest characters, and
-# a 25-character secret, with one to three other characters at each break.
-# A break right after the digest is not a plain "-", the separator of an
-# unbroken token, which TOKEN_PATTERN matches whole.
+# a Unicode dash, a soft hyphen or a zero-width space. TOKEN_PATTERN would
+# stop at the break and leave the secret. This matches the prefix, the
+# digest characters and a 25-character secret, with one to three other
+# characters at each break. The first break is not a plain "-", which
+# separates the parts of an unbroken token that TOKEN_PATTERN matches whole.
 BROKEN_TOKEN_PATTERN = re.compile(
     r"(?i:SWMTKN)-(?:1|2-[01])-[0-9A-Za-z]{1,50}"
     r"(?!-[0-9A-Za-z])[^0-9A-Za-z]{1,3}"
