@@ -726,10 +726,13 @@ class TokenService:
             f"{role} {before.token_fingerprint(role)}" for role in sorted(requested)
         )
         failed = "timed out" if isinstance(failure, RequestTimeoutError) else "failed"
+        tokens, unchanged = "token", "The token is"
+        if len(requested) > 1:
+            tokens, unchanged = "tokens", "The tokens are"
         return RotationOutcomeUnknownError(
-            f"Rotating the {roles} token {failed} ({failure.message.rstrip('.')}). "
-            "The token "
-            "is unchanged so far, but the engine may still apply the update, as "
+            f"Rotating the {roles} {tokens} {failed} "
+            f"({failure.message.rstrip('.')}). {unchanged} "
+            "unchanged so far, but the engine may still apply the update, as "
             "managers that lost quorum do once it returns.",
             "Read the tokens again in a minute, before you hand one out or rotate "
             f"again: a fingerprint other than the one before the rotation ({old}) "

@@ -15,6 +15,7 @@ from demo_support import Clock
 from textual.widgets import Static
 from tui_support import FIXED_NOW, DelegatingBackend, RecordingAudit, demo_backend
 
+from swarmtui.config import Settings
 from swarmtui.errors import (
     EngineError,
     ManagerNotReadyError,
@@ -309,6 +310,88 @@ async def test_console_waits_for_held_unlock_update(
             assert [title for title, _ in settled] == ["Unlock key not rotated"]
             waited = "did not take effect within 2 minutes of timing out"
             assert waited in settled[0][1]
+
+
+async def test_held_unlock_update_blocks_reveal_and_copy(tmp_path: Path) -> None:
+    inner = autolocked_demo(tmp_path)
+    backend = HeldUpdate(inner)
+    app = SwarmConsole(
+        service=TokenService(backend),
+        clock=Clock(FIXED_NOW),
+        environment={},
+        settings=Settings(clipboard="osc52"),
+    )
+    async with app.run_test(size=(100, 36)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("U")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click("#confirm")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await pilot.press("u", "y")
+        await pilot.pause()
+
+        notes = [note.message for note in app._notifications]
+        # Textual shows the same notice once while it is on screen.
+        held = [note for note in notes if "may have been rotated" in note]
+        assert held
+        assert not app.unlock_revealed
+        assert app.clipboard == ""
+
+
+async def test_held_leak_update_holds_both_tokens(tmp_path: Path) -> None:
+    backend = HeldUpdate(demo_backend(tmp_path))
+    clock = Clock(FIXED_NOW)
+    app = SwarmConsole(
+        service=TokenService(backend),
+        clock=clock,
+        environment={},
+        settings=Settings(clipboard="osc52"),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert app.view is not None
+        before = (app.view.worker_fingerprint, app.view.manager_fingerprint)
+        await pilot.press("L")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click("#leak-confirm")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert error.startswith("Whether the tokens were rotated is unknown: ")
+        assert "The tokens are unchanged so far" in error
+        assert "Nothing was rotated" not in error
+
+        await pilot.press("escape")
+        await pilot.press("w", "c", "m", "c")
+        await pilot.pause()
+        notes = [note.message for note in app._notifications]
+        assert len([note for note in notes if "may have been rotated" in note]) == 2
+        assert app.clipboard == ""
+
+        clock.advance(minutes=1)
+        backend.apply_held()
+        await pilot.press("ctrl+r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        assert app.view is not None
+        after = (app.view.worker_fingerprint, app.view.manager_fingerprint)
+        titles = [note.title for note in app._notifications]
+        assert after[0] != before[0]
+        assert after[1] != before[1]
+        assert titles.count("Token rotated") == 2
+        assert "Token rotated elsewhere" not in titles
 
 
 async def test_held_update_blocks_copy(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.command import CommandPalette
+from textual.constants import ESCAPE_DELAY
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.driver import Driver
@@ -63,6 +64,7 @@ from swarmtui.tui import clipboard
 from swarmtui.tui.actions import CONSOLE_ACTIONS, console_bindings
 from swarmtui.tui.commands import ConsoleCommands
 from swarmtui.tui.events import (
+    LeakOutcomeUnknown,
     LocalCopyFinished,
     ReadFailed,
     Rotated,
@@ -79,7 +81,6 @@ from swarmtui.tui.screens import (
     CheckTokenScreen,
     ConfirmRotateScreen,
     ConflictScreen,
-    DialogScreen,
     HelpScreen,
     SettingsScreen,
     TryJoinScreen,
@@ -102,6 +103,11 @@ if TYPE_CHECKING:
     from swarmtui.tui.run import EarlyRead
 
 log = logging.getLogger(__name__)
+
+# Seconds after a dropped key in which the next key counts as part of the
+# same burst: Textual's wait for the rest of an escape sequence, which
+# delays the keys after an Escape, and a margin.
+KEY_BURST_GAP = ESCAPE_DELAY + 0.05
 
 # Seconds a background poll may run before the status line shows that it waits.
 POLL_QUIET_SECONDS = 1.0
@@ -315,6 +321,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
     def _screen_changed(self, screen: Any) -> None:
         """Hold information toasts while a dialog is open; fit the dialog."""
+        self._screen_shown_at = time.monotonic()
+        self._drop_keys_until = 0.0
         self._mark_short_screen()
         if self._modal_open():
             # NOTE: Textual has no public way to list or withdraw shown
@@ -417,6 +425,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # Per role: the fingerprint before a rotation of unknown outcome,
         # when it started, and whether the engine may still apply it.
         self._unconfirmed: dict[Role, tuple[str, datetime, bool]] = {}
+        # When the screen on top was shown, and until when keys that follow a
+        # dropped one are dropped too.
+        self._screen_shown_at = 0.0
+        self._drop_keys_until = 0.0
         # When this console's last token rotation started.
         self._rotation_started_at: datetime | None = None
         self.token_origins: dict[Role, TokenOrigin] = {}
@@ -1227,21 +1239,32 @@ class SwarmConsole(ResponseFeatures, App[int]):
         return True
 
     async def on_event(self, event: events.Event) -> None:
-        """Drop keys that were typed before the dialog on screen opened.
+        """Drop keys that were typed before the screen on top was shown.
 
         A terminal hands over keys typed together in one read, as from a
         script, a paste or fast typing. Without this check they would act in
         the dialog that the key before them opened, so r, Tab, Enter would
         confirm a manager rotation that no one saw.
         """
-        if (
-            isinstance(event, events.Key)
-            and isinstance(self.screen, DialogScreen)
-            and self.screen.typed_before_opening(event)
-        ):
-            log.debug("dropped a key typed before the dialog opened")
+        if isinstance(event, events.Key) and self._typed_before_screen(event):
+            log.debug("dropped a key typed before the screen on top was shown")
             return
         await super().on_event(event)
+
+    def _typed_before_screen(self, event: events.Key) -> bool:
+        """Tell whether a key was typed before the dialog, palette or help on top.
+
+        Textual stamps each event with time.monotonic on Linux and macOS.
+        Its parser holds an Escape for ESCAPE_DELAY to tell it from the
+        start of a key sequence, which delays the keys after it, so a key
+        that comes within that time of a dropped one is dropped too.
+        """
+        if isinstance(self.screen, MainScreen):
+            return False
+        if event.time >= max(self._screen_shown_at, self._drop_keys_until):
+            return False
+        self._drop_keys_until = time.monotonic() + KEY_BURST_GAP
+        return True
 
     async def on_key(self, event: events.Key) -> None:
         """Explain a token key dimmed by a failed read.
@@ -1779,6 +1802,15 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # at once, instead of the last good read until the next poll.
         self._read_after_current()
         self.notify(text, title=error.title, severity="error", timeout=12)
+
+    def on_leak_outcome_unknown(self, message: LeakOutcomeUnknown) -> None:
+        """Hold both tokens after a leak response whose outcome is unknown."""
+        if self.view is not None:
+            started = self._clock()
+            for role in Role:
+                before = self.view.token_fingerprint(role)
+                self._unconfirmed[role] = (before, started, message.error.pending)
+        self._read_after_current()
 
     def on_rotation_conflicted(self, message: RotationConflicted) -> None:
         self._rotation_finished(succeeded=False)

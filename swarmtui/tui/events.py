@@ -13,7 +13,11 @@ from datetime import datetime
 
 from textual.message import Message
 
-from swarmtui.errors import RotationConflictError, SwarmTuiError
+from swarmtui.errors import (
+    RotationConflictError,
+    RotationOutcomeUnknownError,
+    SwarmTuiError,
+)
 from swarmtui.models import Role, RotationResult, SwarmView
 from swarmtui.token_age import TokenOrigin
 
@@ -68,6 +72,14 @@ class RotationFailed(Message):
     def __init__(self, role: Role, error: SwarmTuiError) -> None:
         super().__init__()
         self.role = role
+        self.error = error
+
+
+class LeakOutcomeUnknown(Message):
+    """The leak response's rotation of both tokens ended with an unknown outcome."""
+
+    def __init__(self, error: RotationOutcomeUnknownError) -> None:
+        super().__init__()
         self.error = error
 
 

@@ -19,12 +19,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from swarmtui.errors import EngineError, RotationConflictError, SwarmTuiError
+from swarmtui.errors import (
+    EngineError,
+    RotationConflictError,
+    RotationOutcomeUnknownError,
+    SwarmTuiError,
+)
 from swarmtui.leak import LeakStart, leak_since_for, nodes_summary, parse_leak_start
 from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
-from swarmtui.tui.events import Rotated
+from swarmtui.tui.events import LeakOutcomeUnknown, Rotated
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
 
 if TYPE_CHECKING:
@@ -301,7 +306,11 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             confirm.focus()
         error = message.error
         text = f"Nothing was rotated: {error}"
-        if isinstance(error, RotationConflictError):
+        if isinstance(error, RotationOutcomeUnknownError):
+            text = f"Whether the tokens were rotated is unknown: {error}"
+            # The console holds both tokens until a read shows which it was.
+            self.app.post_message(LeakOutcomeUnknown(error))
+        elif isinstance(error, RotationConflictError):
             self.view = error.fresh
             text = (
                 "The swarm was changed by someone else, so nothing was rotated: "

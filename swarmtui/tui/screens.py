@@ -6,7 +6,6 @@ handle the result in message handlers, like the app does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -78,22 +77,11 @@ class DialogScreen(ModalScreen[DialogResult]):
     their own.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The app drops keys created before this time, which were typed
-        # before the dialog opened. Textual stamps each event with
-        # time.monotonic on Linux and macOS.
-        self.opened_at = time.monotonic()
-
     def on_mount(self) -> None:
         # A quit key typed with the key that opened the dialog can end the
         # app first, and then the dialog is no longer attached.
         if self.is_attached:
             self.mount(ConsoleFooter(compact=True, show_command_palette=False))
-
-    def typed_before_opening(self, event: events.Key) -> bool:
-        """Tell whether a key was typed before this dialog opened."""
-        return event.time < self.opened_at
 
 
 # Characters a token field takes: a whole 'docker swarm join' line with its

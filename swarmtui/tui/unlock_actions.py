@@ -261,7 +261,9 @@ class UnlockKeyActions(ConsoleHost):
         view = self._unlock_view()
         if view is None:
             return
-        if not self.unlock_revealed and self._unlock_key_changing():
+        if not self.unlock_revealed and (
+            self._unlock_key_changing() or self._unlock_outcome_open()
+        ):
             return
         self.unlock_revealed = not self.unlock_revealed
         if self.unlock_revealed:
@@ -284,7 +286,7 @@ class UnlockKeyActions(ConsoleHost):
         if not self.unlock_key_text:
             self.notify("The unlock key has not been read yet.", severity="warning")
             return
-        if self._unlock_key_changing():
+        if self._unlock_key_changing() or self._unlock_outcome_open():
             return
         if self.settings.clipboard == "off":
             self.notify(
@@ -295,6 +297,21 @@ class UnlockKeyActions(ConsoleHost):
         self.copy_to_clipboard(self.unlock_key_text)
         self._record_unlock("copy-unlock-key", view)
         self._notify_osc52_sent("Unlock key")
+
+    def _unlock_outcome_open(self) -> bool:
+        """Return True, after a notice, while a rotation's outcome is unknown.
+
+        The key on screen may have been replaced, so it is neither revealed
+        nor copied until a read shows whether it was.
+        """
+        if not self._unlock_unsettled:
+            return False
+        self.notify(
+            "The unlock key on screen may have been rotated; reveal or copy it "
+            "when a read of the key shows whether it was.",
+            severity="warning",
+        )
+        return True
 
     def _quit_during_unlock_rotation(self) -> bool:
         """Ask again before quitting while the unlock key is rotated.
