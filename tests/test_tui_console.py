@@ -916,6 +916,22 @@ async def test_burst_into_palette_dropped(tmp_path: Path) -> None:
         assert current_tokens(tmp_path) == before
 
 
+async def test_palette_double_enter_runs_once(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+
+        post_keys(app, "enter", "enter")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+
+        assert app.is_running
+        assert isinstance(app.screen, HelpScreen)
+        assert len(app.screen_stack) == 2
+
+
 async def test_burst_into_token_field_dropped(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

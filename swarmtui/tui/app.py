@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.command import CommandPalette
@@ -35,7 +35,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select
 from textual.worker import Worker, get_current_worker
 
 from swarmtui.audit import (
@@ -217,6 +217,35 @@ def other_changes(old: SwarmView, new: SwarmView) -> list[str]:
     return changes
 
 
+class ConsolePalette(CommandPalette):
+    """Textual's command palette, minus a selection that arrives after it closed.
+
+    Two Enters in quick succession both reach the palette, and the second
+    would dismiss it again after the first closed it. That pops the screen
+    below it, and on the console's own screen Textual 8.2.8 raises
+    ScreenStackError and ends the app.
+    """
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    def _drop_selection_after_close(
+        self, event: Input.Submitted | Button.Pressed
+    ) -> None:
+        if not self.is_current:
+            # The palette's own handler, in the class below, is skipped too.
+            event.prevent_default()
+            event.stop()
+
+    def _select_or_command(
+        self, event: Input.Submitted | Button.Pressed | None = None
+    ) -> None:
+        # NOTE: this overrides a private method of Textual's palette, which
+        # calls it directly once an option is selected; the handler above
+        # covers the calls through messages.
+        if self.is_current:
+            super()._select_or_command(event)
+
+
 class MainScreen(Screen[Any]):
     """The console's main screen, which starts with no widget focused.
 
@@ -303,6 +332,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
         super().notify(
             message, title=title, severity=severity, timeout=timeout, markup=False
         )
+
+    def action_command_palette(self) -> None:
+        """Open the command palette, as Textual does, with ConsolePalette."""
+        already_open = any(
+            isinstance(screen, CommandPalette) for screen in self.screen_stack
+        )
+        if self.use_command_palette and not already_open:
+            self.push_screen(ConsolePalette(id="--command-palette"))
 
     def action_help_quit(self) -> None:
         """Say which key quits, for a ctrl+c pressed out of habit.
