@@ -531,3 +531,24 @@ def test_fifo_made_during_create_kept(
         "does not exist yet."
     )
     assert stat.S_ISFIFO(os.lstat(path).st_mode)
+
+
+def test_demo_lock_wait_follows_timeout(tmp_path: Path) -> None:
+    state = tmp_path / "demo.toml"
+    make_demo(state, seed=8).inspect_swarm()
+
+    with exclusive_lock(DemoBackend(path=state).lock_path, 1.0):
+        result = run_cli(
+            "--demo",
+            "--demo-state",
+            str(state),
+            "--timeout",
+            "0.5",
+            "join-token",
+            "--rotate",
+            "worker",
+            home=tmp_path,
+        )
+
+    assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
+    assert "stayed locked by another process for 0.5 seconds" in result.stderr

@@ -21,7 +21,7 @@ def make_backend(
     if demo:
         from swarmtui.backends.demo import DemoBackend
 
-        return DemoBackend(path=demo_state, seed=demo_seed)
+        return DemoBackend(path=demo_state, seed=demo_seed, timeout=timeout)
     from swarmtui.backends.engine import EngineBackend
 
     return EngineBackend(EndpointChoice(host=host, context=context), timeout=timeout)
