@@ -680,6 +680,9 @@ def test_quit_keeping_window_names_close_command(tmp_path: Path) -> None:
         os.write(fd, b"q")
         question = read_until(fd, lambda output: b"keep open" in output, 30)
         assert b"keep open" in question
+        # The dialog's first focus is set once it is shown, which a loaded
+        # machine may draw first; a user's next key comes later too.
+        read_until(fd, lambda output: False, 0.5)
         # shift+Tab moves from "Rotate and quit" to "Quit, keep open".
         os.write(fd, b"\x1b[Z")
         read_until(fd, lambda output: False, 1)
