@@ -148,6 +148,6 @@ def test_cli_leak_unlisted_nodes_names_engine(
     code = leak.run(args, service)
 
     out = capsys.readouterr().out
-    # The rotation stands, and the exit code says the list is missing.
+    # The rotation took effect, and exit code 1 reports the missing node list.
     assert code == 1
     assert f"List them with '{DOCKER_CLI} node ls'." in out

@@ -59,7 +59,7 @@ def test_slow_drip_cli_exits_with_timeout() -> None:
 
     assert result.returncode == ExitCode.ENGINE_UNREACHABLE, result.stderr
     assert "did not respond within 1 second." in result.stderr
-    # A manager without quorum holds requests too.
+    # A manager without quorum delays requests too.
     assert "managers have quorum" in result.stderr
     assert "Traceback" not in result.stderr
 

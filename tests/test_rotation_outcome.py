@@ -524,28 +524,10 @@ def test_unlock_unreadable_key_outcome_unknown(tmp_path: Path) -> None:
     assert audit.events[0][1]["old_key_fingerprint"] == old_fingerprint
 
 
-class UnreadableSwarmAfterUpdate(DelegatingBackend):
-    """Applies each update, then fails every swarm read until `recovered` is set."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.updated = False
-        self.recovered = False
-
-    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
-        super().update_swarm(version, spec, **flags)
-        self.updated = True
-
-    def inspect_swarm(self) -> Any:
-        if self.updated and not self.recovered:
-            raise RequestTimeoutError("The engine did not respond.", "Retry.")
-        return self.inner.inspect_swarm()
-
-
 def test_unlock_unreadable_swarm_outcome_unknown(tmp_path: Path) -> None:
     audit = RecordingAudit()
     inner = autolocked_demo(tmp_path)
-    service = TokenService(UnreadableSwarmAfterUpdate(inner), audit=audit)
+    service = TokenService(FailingReadBack(inner), audit=audit)
     old_key = inner.unlock_key()
 
     with pytest.raises(RotationOutcomeUnknownError) as caught:

@@ -883,8 +883,8 @@ async def test_burst_cannot_confirm_manager_rotation(tmp_path: Path) -> None:
 async def test_burst_with_escape_dropped(
     tmp_path: Path, isolated_user_folders: Path, burst: tuple[str, ...]
 ) -> None:
-    # Textual's parser holds an Escape for a moment, which delays the keys
-    # after it past the dialog's opening.
+    # Textual's parser waits after an Escape for the rest of a sequence, which
+    # delays the keys after it past the dialog's opening.
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)

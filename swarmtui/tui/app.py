@@ -239,9 +239,9 @@ class ConsolePalette(CommandPalette):
     def _select_or_command(
         self, event: Input.Submitted | Button.Pressed | None = None
     ) -> None:
-        # NOTE: this overrides a private method of Textual's palette, which
-        # calls it directly once an option is selected; the handler above
-        # covers the calls through messages.
+        # NOTE: this overrides a private method of Textual's palette, because
+        # the palette calls it directly once an option is selected. The handler
+        # above covers the calls through messages.
         if self.is_current:
             super()._select_or_command(event)
 
@@ -1292,7 +1292,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         """Tell whether a key was typed before the dialog, palette or help on top.
 
         Textual stamps each event with time.monotonic on Linux and macOS.
-        Its parser holds an Escape for ESCAPE_DELAY to tell it from the
+        Its parser waits ESCAPE_DELAY after an Escape to tell it from the
         start of a key sequence, which delays the keys after it, so a key
         that comes within that time of a dropped one is dropped too.
         """

@@ -308,7 +308,8 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         text = f"Nothing was rotated: {error}"
         if isinstance(error, RotationOutcomeUnknownError):
             text = f"Whether the tokens were rotated is unknown: {error}"
-            # The console holds both tokens until a read shows which it was.
+            # The console blocks copying and revealing both tokens until a
+            # read shows whether they changed.
             self.app.post_message(LeakOutcomeUnknown(error))
         elif isinstance(error, RotationConflictError):
             self.view = error.fresh
