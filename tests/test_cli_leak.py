@@ -18,7 +18,7 @@ import pytest
 from swarmtui.audit import read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
-from swarmtui.errors import ExitCode, RequestTimeoutError
+from swarmtui.errors import EngineUnreachableError, ExitCode, RequestTimeoutError
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
@@ -1374,4 +1374,72 @@ def test_join_window_forgotten_ends_watch(
     assert len(pauses) == 1
     assert "is still current" in err
     assert "join-token --rotate worker' unless nodes may still join" in err
+    assert demo_service(env).read().worker_fingerprint == before.worker_fingerprint
+
+
+class UpdatesFail:
+    """Wraps a backend so that every swarm update raises `error`."""
+
+    def __init__(self, inner: Any, error: Exception) -> None:
+        self.inner = inner
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "said"),
+    [
+        (
+            RequestTimeoutError("The engine did not respond in 3 s.", "Retry."),
+            ExitCode.ENGINE_UNREACHABLE,
+            "the engine may still apply the update",
+        ),
+        (
+            EngineUnreachableError("Cannot reach the engine at demo.", "Start it."),
+            ExitCode.ENGINE_UNREACHABLE,
+            "Cannot reach the engine at demo.",
+        ),
+    ],
+)
+def test_join_window_failed_close_keeps_error_code(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    code: int,
+    said: str,
+) -> None:
+    import time
+
+    import swarmtui.cli
+
+    made = swarmtui.cli.make_service
+
+    def failing_service(args: Any) -> TokenService:
+        service: TokenService = made(args)
+        service.backend = UpdatesFail(service.backend, error)  # type: ignore[assignment]
+        return service
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(swarmtui.cli, "make_service", failing_service)
+    monkeypatch.setattr(time, "sleep", interrupt)
+    before = demo_service(env).read()
+
+    exit_code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--minutes", "5", "-q"]
+    )
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert exit_code == code, err
+    assert said.lower() in err.lower()
+    assert "The window stays stored" in err
+    assert "join-window close-all' once the engine answers" in err
+    assert len(WindowStore(env / "windows.json").load()) == 1
     assert demo_service(env).read().worker_fingerprint == before.worker_fingerprint

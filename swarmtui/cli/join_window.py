@@ -81,13 +81,16 @@ MIN_POLL_SECONDS = 0.1
 EXIT_HELP = """\
 exit codes:
   0  the window closed and the token was rotated (or had been already)
-  1  the rotation at close failed; the window stays stored, so run
-     'swarmtui join-window close-expired' or 'close-all' once the engine
-     is back. Also: a window for the role is open already, or stdout was
-     closed
+  1  a window for the role is open already, stdout was closed, watching
+     the window failed, or its token may still be live because the window
+     was forgotten or its swarm replaced while it was open
   2  invalid arguments
-  3-6  as for every command: engine, node state, API version, conflict
-  7  the demo state file cannot be used (--demo)
+  3-6  as for every command: engine, node state, API version, conflict;
+     when the rotation at close fails this way, the window stays stored,
+     so run 'swarmtui join-window close-expired' or 'close-all' once the
+     engine is back
+  7  the demo state file cannot be used (--demo); at close, the window
+     stays stored as above
 """
 
 
@@ -521,7 +524,9 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
             "live.",
             file=sys.stderr,
         )
-        return ExitCode.FAILURE
+        # Exit with the error's own code, as every command does: 3 when the
+        # engine did not respond or the outcome is unknown, 6 on a conflict.
+        return error.exit_code
     print(closed.message, file=sys.stderr)
     if closed.token_left_live:
         print(_rotate_hint(args, closed), file=sys.stderr)
