@@ -399,6 +399,7 @@ def read_audit(
     since: datetime | None = None,
     limit: int | None = None,
     other_file: str = f"Or point {AUDIT_FILE_ENV} at another file.",
+    keep: _RotationEvents | None = None,
 ) -> AuditReading:
     """Read events oldest first, keeping those at or after `since`, the last `limit`.
 
@@ -408,7 +409,8 @@ def read_audit(
     second, such as 2026-12-05T08:00:00Z, and a time without a zone is taken
     as UTC.
     `other_file` ends the message of a file that cannot be read: how the
-    caller chose the path, and so how to choose another.
+    caller chose the path, and so how to choose another. With `keep`, only
+    the events it accepts are kept, and lines it rules out are not parsed.
     """
     reading = AuditReading(path=Path(path))
     try:
@@ -437,7 +439,7 @@ def read_audit(
         matching = deque(maxlen=max(limit, 0))
     try:
         with handle:
-            _read_events(handle, reading, since, matching)
+            _read_events(handle, reading, since, matching, keep)
     except OSError as error:
         # The file opened but a read failed, as a read of /proc/self/mem or
         # of a file on a failing disk does.
@@ -453,6 +455,52 @@ def read_audit(
             ", ".join(str(number) for number in reading.damaged_lines[:10]),
         )
     return reading
+
+
+# The actions of the events that rotated a token or the unlock key, or
+# settled the outcome of such a rotation later.
+ROTATION_RECORD_ACTIONS = ROTATING_ACTIONS | {"rotate-outcome", "rotate-unlock-key"}
+
+
+def read_rotation_events(path: Path | str, cluster_id: str) -> list[dict[str, Any]]:
+    """Read, oldest first, the events of a cluster in ROTATION_RECORD_ACTIONS.
+
+    Lookups of when a token was issued or retired need these events only.
+    A line that cannot be one of them is skipped before it is parsed, so a
+    large record costs little time and memory. Raises AuditReadError as
+    read_audit does; damaged lines are skipped without being listed.
+    """
+    reading = read_audit(path, keep=_RotationEvents(cluster_id))
+    return reading.events
+
+
+class _RotationEvents:
+    """A filter that keeps the events of one cluster in ROTATION_RECORD_ACTIONS."""
+
+    # Each of those actions, as this program writes it, contains one of these.
+    ACTION_MARKS = (b'"rotate', b'"leak-response"', b'"join-window-close"')
+
+    def __init__(self, cluster_id: str) -> None:
+        self.cluster_id = cluster_id
+        self.cluster_mark = json.dumps(cluster_id, ensure_ascii=False).encode()
+
+    def may_match(self, raw: bytes) -> bool:
+        """Return, without parsing, whether a line may hold a wanted event.
+
+        A JSON escape can spell any character, so a line with a backslash
+        is always parsed.
+        """
+        if b"\\" in raw:
+            return True
+        if self.cluster_mark not in raw:
+            return False
+        return any(mark in raw for mark in self.ACTION_MARKS)
+
+    def __call__(self, event: Mapping[str, Any]) -> bool:
+        return (
+            event.get("action") in ROTATION_RECORD_ACTIONS
+            and event.get("cluster_id") == self.cluster_id
+        )
 
 
 def _explain_read_error(path: Path, error: OSError, other_file: str) -> AuditReadError:
@@ -491,13 +539,16 @@ def _read_events(
     reading: AuditReading,
     since: datetime | None,
     events: MutableSequence[dict[str, Any]],
+    keep: _RotationEvents | None = None,
 ) -> None:
-    """Add the events at or after `since` to `events`.
+    """Add the events at or after `since`, and accepted by `keep`, to `events`.
 
     The numbers of damaged lines go to `reading`.
     """
     for number, raw in enumerate(handle, start=1):
         if not raw.strip():
+            continue
+        if keep is not None and not keep.may_match(raw):
             continue
         try:
             text = raw.decode("utf-8")
@@ -512,6 +563,8 @@ def _read_events(
             reading.damaged_lines.append(number)
             continue
         if since is not None and moment < since:
+            continue
+        if keep is not None and not keep(event):
             continue
         # This program never writes a token, but another program, or an
         # edit by hand, may have. Reading shows it as its fingerprint.

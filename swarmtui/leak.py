@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmtui.audit import last_rotations, read_audit, token_issued_at
+from swarmtui.audit import last_rotations, read_rotation_events, token_issued_at
 from swarmtui.errors import SwarmTuiError, TimeTextError
 from swarmtui.models import Role
 from swarmtui.service import DEFAULT_LEAK_LOOKBACK, LeakReport, TokenService
@@ -200,7 +200,7 @@ def leak_since_for(
         audit_path = getattr(service.audit, "path", None)
     if audit_path is not None:
         try:
-            events = read_audit(audit_path).events
+            events = read_rotation_events(audit_path, cluster_id)
         except SwarmTuiError as error:
             log.warning("audit file not read for the leak start: %s", error)
     return default_leak_since(

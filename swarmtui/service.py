@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from swarmtui.audit import read_audit, token_retired_at
+from swarmtui.audit import read_rotation_events, token_retired_at
 from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
     AuditWriteError,
@@ -960,7 +960,7 @@ class TokenService:
         if path is None:
             return None
         try:
-            events = read_audit(path).events
+            events = read_rotation_events(path, cluster_id)
         except SwarmTuiError as error:
             log.info("audit file not read for the retirement time: %s", error)
             return None

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from swarmtui.audit import read_audit, token_issued_at
+from swarmtui.audit import read_rotation_events, token_issued_at
 from swarmtui.errors import SwarmTuiError
 from swarmtui.models import Role, SwarmView
 
@@ -34,8 +34,10 @@ class TokenOrigin:
     source: Literal["audit", "history", "seen"]
 
 
-def read_events_quietly(audit_path: Path | None) -> list[dict[str, Any]]:
-    """Return the audit record's events, or none when the file cannot be read.
+def read_events_quietly(
+    audit_path: Path | None, cluster_id: str
+) -> list[dict[str, Any]]:
+    """Return a cluster's rotation events, or none when the file cannot be read.
 
     The failure is logged only, because what the console reads from the
     record adds detail to what it shows.
@@ -43,7 +45,7 @@ def read_events_quietly(audit_path: Path | None) -> list[dict[str, Any]]:
     if audit_path is None:
         return []
     try:
-        return read_audit(audit_path).events
+        return read_rotation_events(audit_path, cluster_id)
     except SwarmTuiError as error:
         log.info("audit file not read: %s", error)
         return []
@@ -61,7 +63,7 @@ def token_origins(
     audit file that cannot be read is logged and skipped.
     """
     if events is None:
-        events = read_events_quietly(audit_path)
+        events = read_events_quietly(audit_path, view.cluster_id)
     current_since = getattr(service.history, "current_since", None)
     first_seen = getattr(service.history, "first_seen", None)
     origins: dict[Role, TokenOrigin] = {}

@@ -19,6 +19,7 @@ from swarmtui.audit import (
     default_audit_path,
     last_rotations,
     read_audit,
+    read_rotation_events,
     ssh_client_address,
     token_issued_at,
     token_retired_at,
@@ -873,3 +874,114 @@ def test_audit_path_too_long_named_in_warning(tmp_path: Path) -> None:
     assert "(file name too long)" in failure.message
     assert "SWARMTUI_AUDIT_FILE, or audit_file" in failure.hint
     assert len(failure.message) < 300
+
+
+def mixed_record(path: Path) -> None:
+    """Write events of several clusters and actions, some with escapes or damage."""
+    token = make_token(ca_digest(PEM))
+    events: list[dict[str, Any]] = [
+        {"action": "copy", "cluster_id": "c1", "role": "worker"},
+        {
+            "action": "rotate",
+            "cluster_id": "c1",
+            "result": "ok",
+            "old_fingerprints": {"worker": "fp:a"},
+            "new_fingerprints": {"worker": "fp:b"},
+        },
+        {
+            "action": "rotate",
+            "cluster_id": "c2",
+            "result": "ok",
+            "old_fingerprints": {"worker": "fp:x"},
+            "new_fingerprints": {"worker": "fp:y"},
+        },
+        {
+            "action": "leak-response",
+            "cluster_id": "c1",
+            "result": "unknown",
+            "old_fingerprints": {"worker": "fp:b", "manager": "fp:m"},
+        },
+        {
+            "action": "rotate-outcome",
+            "cluster_id": "c1",
+            "result": "took-effect",
+            "old_fingerprints": {"worker": "fp:b"},
+            "new_fingerprints": {"worker": "fp:c"},
+        },
+        {
+            "action": "rotate-unlock-key",
+            "cluster_id": "c1",
+            "result": "unknown",
+            "old_key_fingerprint": "fp:k",
+        },
+        {
+            "action": "join-window-close",
+            "cluster_id": "c1",
+            "result": "ok",
+            "new_fingerprints": {"manager": "fp:n"},
+        },
+        {"action": "join-window-open", "cluster_id": "c1", "role": "worker"},
+        {"action": "reveal", "cluster_id": "c1", "note": f"pasted {token}"},
+        {"action": "rotate-checked-token", "cluster_id": "c1x", "result": "ok"},
+    ]
+    lines = []
+    for minute, event in enumerate(events):
+        stamped = {"time": f"2026-12-01T10:{minute:02d}:00Z", **event}
+        lines.append(json.dumps(stamped, ensure_ascii=False))
+    # Escapes written by another program or an edit spell the same values.
+    lines.append(
+        '{"time": "2026-12-01T11:00:00Z", "action": "\\u0072otate", '
+        '"cluster_id": "\\u00631", "result": "ok", "note": "' + token + '", '
+        '"new_fingerprints": {"manager": "fp:o"}}'
+    )
+    lines.append('{"time": "2026-12-01T11:01:00Z", "action": "rotate", "cluster_id": ')
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_rotation_events_match_full_read(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    mixed_record(path)
+    rotation_actions = {
+        "rotate",
+        "rotate-checked-token",
+        "leak-response",
+        "join-window-close",
+        "rotate-outcome",
+        "rotate-unlock-key",
+    }
+
+    for cluster_id in ("c1", "c2", "c1x", "none"):
+        expected = [
+            event
+            for event in read_audit(path).events
+            if event["action"] in rotation_actions and event["cluster_id"] == cluster_id
+        ]
+        assert read_rotation_events(path, cluster_id) == expected
+
+
+def test_rotation_events_of_one_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    mixed_record(path)
+
+    events = read_rotation_events(path, "c1")
+
+    actions = [event["action"] for event in events]
+    assert actions == [
+        "rotate",
+        "leak-response",
+        "rotate-outcome",
+        "rotate-unlock-key",
+        "join-window-close",
+        "rotate",
+    ]
+    assert events[-1]["new_fingerprints"] == {"manager": "fp:o"}
+    assert "SWMTKN" not in json.dumps(events)
+    assert token_issued_at(events, "c1", "manager", "fp:o") == datetime(
+        2026, 12, 1, 11, 0, tzinfo=UTC
+    )
+
+
+def test_rotation_events_missing_or_unreadable(tmp_path: Path) -> None:
+    assert read_rotation_events(tmp_path / "none.jsonl", "c1") == []
+    with pytest.raises(AuditReadError, match="could not be read"):
+        read_rotation_events(tmp_path, "c1")

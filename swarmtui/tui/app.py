@@ -970,7 +970,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         audit_path = getattr(service.audit, "path", None)
         settled: list[SettledRotation] = []
         try:
-            events = read_events_quietly(Path(audit_path) if audit_path else None)
+            events = read_events_quietly(
+                Path(audit_path) if audit_path else None, view.cluster_id
+            )
             origins = token_origins(service, view, events=events)
             if settle_earlier:
                 pending = unsettled_rotations(events, view.cluster_id)
