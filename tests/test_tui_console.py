@@ -941,6 +941,31 @@ async def test_palette_double_enter_runs_once(tmp_path: Path) -> None:
         assert len(app.screen_stack) <= 2
 
 
+async def test_theme_list_double_enter_runs_once(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        # The palette's "Theme" command opens the theme list this way.
+        app.action_change_theme()
+        await settle(app, pilot)
+        themes = app.screen
+        assert isinstance(themes, CommandPalette)
+        for _ in range(100):
+            if themes.query_one(OptionList).option_count:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("down")
+        await pilot.pause(0.2)
+
+        post_keys(app, "enter", "enter")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+
+        assert app.is_running
+        assert isinstance(app.screen_stack[0], MainScreen)
+        assert not isinstance(app.screen, CommandPalette)
+
+
 async def test_burst_into_token_field_dropped(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

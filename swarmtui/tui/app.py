@@ -341,6 +341,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if self.use_command_palette and not already_open:
             self.push_screen(ConsolePalette(id="--command-palette"))
 
+    def search_themes(self) -> None:
+        """Open the palette's theme list, as Textual does, with ConsolePalette."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(
+            ConsolePalette(providers=[ThemeProvider], placeholder="Search for themes…")
+        )
+
     def action_help_quit(self) -> None:
         """Say which key quits, for a ctrl+c pressed out of habit.
 
