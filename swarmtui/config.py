@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tomllib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -379,20 +379,28 @@ def load_usable_settings(path: Path) -> tuple[Settings, ConfigError | None]:
 
 
 def fallback_note(
-    error: ConfigError, audit_path: Path, unusable: Collection[str] = ()
+    error: ConfigError,
+    audit_path: Path,
+    unusable: Collection[str] = (),
+    options: Mapping[str, str] | None = None,
 ) -> str:
     """Return the sentences that name the settings using their defaults after `error`.
 
     `error` comes from `load_usable_settings`. `audit_path` is the audit file
     in use, named when the `audit_file` setting was not used. `unusable`
     names valid settings that the caller cannot apply, such as a theme that
-    Textual does not know, which are then not listed as applying.
+    Textual does not know, which are then not listed as applying. `options`
+    maps the settings that command-line options replace to those options as
+    typed, such as {"timeout": "--timeout 0.5"}.
     """
+    options = options or {}
     defaults = settings_to_toml(Settings())
     where_audit = f" The audit record goes to {audit_path}."
     if not error.problems:
         return "Using the default settings." + where_audit
     invalid = [item.key for item in error.problems if item.key in SETTING_NAMES]
+    replaced = [key for key in invalid if key in options]
+    invalid = [key for key in invalid if key not in options]
     unknown = [
         repr(item.key)
         for item in error.problems
@@ -403,6 +411,9 @@ def fallback_note(
         values = [f"{key} = {toml_text(defaults[key])}" for key in invalid]
         noun = "default" if len(values) == 1 else "defaults"
         sentences.append(f"Using the {noun} {_and_list(values)}.")
+    if replaced:
+        typed = _and_list([options[key] for key in replaced])
+        sentences.append(f"{typed} on the command line applies instead.")
     if unknown:
         noun = "setting" if len(unknown) == 1 else "settings"
         sentences.append(f"Ignoring the unknown {noun} {_and_list(unknown)}.")

@@ -221,7 +221,9 @@ def test_console_keeps_valid_settings(
     assert started[0].config_error is not None
 
 
-async def console_notices(tmp_path: Path, text: str) -> list[str]:
+async def console_notices(
+    tmp_path: Path, text: str, options: dict[str, str] | None = None
+) -> list[str]:
     """Start the console on a config file with `text`; return its notices."""
     config, _ = write_config(tmp_path, text)
     settings, error = load_usable_settings(config)
@@ -232,6 +234,7 @@ async def console_notices(tmp_path: Path, text: str) -> list[str]:
         settings=settings,
         config_path=config,
         config_error=error,
+        setting_options=options,
     )
     messages = capture_notifications(app)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -269,3 +272,77 @@ async def test_console_note_leaves_out_unknown_theme(tmp_path: Path) -> None:
     assert len(found) == 1
     assert "The file's other settings apply: poll_interval." in found[0]
     assert any("Unknown theme 'nosuch'" in message for message in messages)
+
+
+def test_note_names_option_that_replaces(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'timeout = "x"\npoll_interval = 0\n')
+    _, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(
+        error, tmp_path / "audit.jsonl", options={"timeout": "--timeout 0.5"}
+    )
+
+    assert note == (
+        "Using the default poll_interval = 10. "
+        "--timeout 0.5 on the command line applies instead. "
+        "The file sets no other setting."
+    )
+
+
+def test_cli_note_names_timeout_option(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, 'timeout = "x"\n')
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    with_option = run_cli(
+        *demo,
+        "--config",
+        str(config),
+        "--timeout",
+        "0.5",
+        "join-token",
+        "-q",
+        "worker",
+        home=tmp_path,
+    )
+    without_option = run_cli(
+        *demo, "--config", str(config), "join-token", "-q", "worker", home=tmp_path
+    )
+
+    assert with_option.returncode == 0, with_option.stderr
+    assert "--timeout 0.5 on the command line applies instead." in with_option.stderr
+    assert "Using the default timeout" not in with_option.stderr
+    assert "Using the default timeout = 10." in without_option.stderr
+
+
+def test_console_gets_timeout_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, _ = write_config(tmp_path, 'timeout = "x"\n')
+    started: list[SwarmConsole] = []
+
+    def keep_app(app: SwarmConsole) -> int:
+        started.append(app)
+        return 0
+
+    monkeypatch.setattr(run_module, "_run_app", keep_app)
+    monkeypatch.setattr(run_module, "terminal_problem", lambda: "")
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+    _, _, args = parse_command_line([*demo, "--config", str(config), "--timeout", "3"])
+
+    assert run_module.run_console(args) == 0
+
+    (app,) = started
+    assert app.setting_options == {"timeout": "--timeout 3"}
+    assert app.config_error is not None
+
+
+async def test_console_notice_names_timeout_option(tmp_path: Path) -> None:
+    options = {"timeout": "--timeout 3"}
+
+    messages = await console_notices(tmp_path, 'timeout = "x"\n', options)
+
+    found = [message for message in messages if "Invalid timeout" in message]
+    assert len(found) == 1
+    assert "--timeout 3 on the command line applies instead." in found[0]
+    assert "Using the default timeout" not in found[0]

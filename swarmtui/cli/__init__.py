@@ -883,6 +883,14 @@ def make_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return TokenService(backend, **_service_extras(args))  # type: ignore[arg-type]
 
 
+def setting_options(args: argparse.Namespace) -> dict[str, str]:
+    """Return the settings that options on the command line replace, as typed."""
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        return {}
+    return {"timeout": f"--timeout {timeout:g}"}
+
+
 def config_timeout(args: argparse.Namespace) -> float:
     """Return the engine timeout from the config file, or 10 s if it has none."""
     return config_settings(args).timeout
@@ -904,7 +912,9 @@ def config_settings(args: argparse.Namespace) -> Settings:
     path = getattr(args, "config", None) or default_config_path()
     settings, error = load_usable_settings(path)
     if error is not None:
-        note = fallback_note(error, default_audit_path(config_path=path))
+        note = fallback_note(
+            error, default_audit_path(config_path=path), options=setting_options(args)
+        )
         print(error_message(error) + " " + note, file=sys.stderr)
     return settings
 

@@ -395,6 +395,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         settings: Settings | None = None,
         config_path: Path | None = None,
         config_error: ConfigError | None = None,
+        setting_options: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> None:
@@ -442,6 +443,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.settings = settings or Settings()
         self.config_path = config_path
         self.config_error = config_error
+        # Settings that command-line options replace, with the options as
+        # typed, such as {"timeout": "--timeout 0.5"}.
+        self.setting_options = dict(setting_options or {})
         self._clock = clock or (lambda: datetime.now(UTC))
         self.environment = environment if environment is not None else os.environ
 
@@ -600,6 +604,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 self.config_error,
                 default_audit_path(config_path=self.config_path),
                 unusable,
+                self.setting_options,
             )
             self.notify(
                 f"{self.config_error} {note} The file was left as it is.",

@@ -348,6 +348,9 @@ def run_console(args: argparse.Namespace) -> int:
 def _run_console(args: argparse.Namespace) -> int:
     config_path = args.config or default_config_path()
     settings, config_error = load_usable_settings(config_path)
+    from swarmtui.cli import setting_options
+
+    options = setting_options(args)
     if args.timeout is None:
         args.timeout = settings.timeout
 
@@ -384,6 +387,7 @@ def _run_console(args: argparse.Namespace) -> int:
             settings=settings,
             config_path=config_path,
             config_error=config_error,
+            setting_options=options,
         )
         app.gc_paused = True
         holder.attach(app)
