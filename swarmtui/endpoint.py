@@ -225,10 +225,7 @@ def _network_host_problem(host: str) -> str:
     scheme, separator, rest = host.partition("://")
     if not separator:
         scheme, rest = "tcp", host
-    authority = rest
-    for end in "/?#":
-        authority = authority.partition(end)[0]
-    reason = _address_problem(scheme, authority)
+    reason = _address_problem(scheme, _authority(rest))
     if reason:
         return reason
     for character in host:
@@ -322,21 +319,46 @@ def _invalid_host(host: str, origin: str, reason: str) -> EndpointError:
     )
 
 
+def _password_span(rest: str) -> tuple[int, int] | None:
+    """Return where a password may be in a host after its scheme, or None.
+
+    That is the text between the first ":" and the last "@", when that ":"
+    comes before any "/", "?" or "#". The last "@" of the whole text counts,
+    because a password may contain "/", "?" or "#", which end a host's
+    USER:PASSWORD@HOST:PORT part in a URL.
+    """
+    at = rest.rfind("@")
+    colon = rest.find(":")
+    if at == -1 or colon == -1 or colon > at:
+        return None
+    if any(-1 < rest.find(end) < colon for end in "/?#"):
+        return None
+    return colon + 1, at
+
+
 def _without_password(host: str) -> str:
     """Return `host` with the password of a USER:PASSWORD@ part shown as ***."""
     scheme, separator, rest = host.partition("://")
-    authority_end = len(rest)
-    for end in "/?#":
-        position = rest.find(end)
-        if position != -1:
-            authority_end = min(authority_end, position)
-    authority = rest[:authority_end]
-    user_part, at, address = authority.rpartition("@")
-    if not at or ":" not in user_part:
+    span = _password_span(rest)
+    if span is None:
         return host
-    user = user_part.partition(":")[0]
-    masked = f"{user}:***@{address}{rest[authority_end:]}"
+    masked = f"{rest[: span[0]]}***{rest[span[1] :]}"
     return f"{scheme}{separator}{masked}" if separator else masked
+
+
+def _authority(rest: str) -> str:
+    """Return the USER:PASSWORD@HOST:PORT part of a host after its scheme.
+
+    A password is taken whole, also when it contains "/", "?" or "#".
+    """
+    span = _password_span(rest)
+    start = span[1] if span is not None else 0
+    end = len(rest)
+    for mark in "/?#":
+        position = rest.find(mark, start)
+        if position != -1:
+            end = min(end, position)
+    return rest[:end]
 
 
 def _docker_cli_tcp_form(host: str, origin: str) -> str:
@@ -355,21 +377,22 @@ def _docker_cli_tcp_form(host: str, origin: str) -> str:
         rest = host
     elif scheme != "tcp":
         return host
-    for end in "?#":
-        rest = rest.partition(end)[0]
-    authority, slash, path = rest.partition("/")
-    user_and_password, at, address = authority.rpartition("@")
-    if at and not user_and_password:
-        # As the docker CLI does, an empty user part is dropped.
-        authority = address
-    elif at:
+    user_and_password = _authority(rest).rpartition("@")[0]
+    if user_and_password:
+        masked = host[: len(host) - len(rest)] + "***" + rest[len(user_and_password) :]
         raise EndpointError(
-            f"The Docker host {quoted(host.replace(user_and_password, '***', 1))} "
+            f"The Docker host {quoted(masked)} "
             f"from {origin} is invalid: a tcp:// host takes no user name or "
             "password: the docker CLI ignores them, and the engine does not ask "
             "for one.",
             HOST_FORMS,
         )
+    for end in "?#":
+        rest = rest.partition(end)[0]
+    authority, slash, path = rest.partition("/")
+    if authority.startswith("@"):
+        # As the docker CLI does, an empty user part is dropped.
+        authority = authority[1:]
     if authority.startswith("["):
         inside, bracket, after = authority[1:].partition("]")
         if bracket and ":" not in inside:

@@ -398,6 +398,9 @@ def test_empty_unix_host_default_socket(origin: str) -> None:
         ("tcp://admin:hunter2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
         ("admin:hunter2@127.0.62.1", "'***@127.0.62.1'"),
         ("tcp://a@b:hunter2@127.0.62.1", "'tcp://***@127.0.62.1'"),
+        ("tcp://admin:hunt/er2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
+        ("tcp://admin:hunt#er2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
+        ("admin:hunt?er2@127.0.62.1", "'***@127.0.62.1'"),
     ],
 )
 def test_tcp_host_password_rejected(host: str, shown: str) -> None:
@@ -408,6 +411,8 @@ def test_tcp_host_password_rejected(host: str, shown: str) -> None:
     assert f"The Docker host {shown} from -H/--host is invalid" in message
     assert "takes no user name or password" in message
     assert "hunter2" not in message
+    assert "hunt" not in message
+    assert "er2" not in message
     assert caught.value.exit_code == 2
 
 
@@ -894,6 +899,16 @@ def test_encrypted_context_key_rejected(config: Path, tmp_path: Path) -> None:
             "'ssh://admin:***@127.0.62.1'",
             "a password in an ssh:// host is not supported",
         ),
+        (
+            "ssh://admin:hunter2/x@127.0.62.1",
+            "'ssh://admin:***@127.0.62.1'",
+            "a password in an ssh:// host is not supported",
+        ),
+        (
+            "tcp://admin:hunter2#x@127.0.62.1:2376",
+            "'tcp://admin:***@127.0.62.1:2376'",
+            "a tcp:// host takes no user name or password",
+        ),
     ],
 )
 def test_context_host_password_masked(
@@ -916,6 +931,9 @@ def test_context_host_password_masked(
     [
         ("ssh://admin:hunter2@127.0.62.1", "a password in an ssh:// host"),
         ("ssh://admin:@127.0.62.1", "a password in an ssh:// host"),
+        ("ssh://admin:hunter2/x@127.0.62.1", "a password in an ssh:// host"),
+        ("ssh://admin:hunter2?x@127.0.62.1", "a password in an ssh:// host"),
+        ("ssh://admin:hunter2#x@127.0.62.1:22", "a password in an ssh:// host"),
         ("ssh://%2Doops@127.0.62.1", "its user or host name starts with '-'"),
         ("ssh://u%20x@127.0.62.1", "its user name contains a space"),
         ("ssh://u%5Bx@127.0.62.1", "its user name contains the character '['"),
