@@ -369,18 +369,72 @@ def redact_unlock_keys(text: str) -> str:
 TOKEN_BODY_PATTERN = re.compile(
     r"(?<![0-9A-Za-z])[0-9A-Za-z]{50}-[0-9A-Za-z]{25}(?![0-9A-Za-z])"
 )
-# A token whose text is broken by other characters, such as a line break,
-# a Unicode dash, a soft hyphen or a zero-width space. TOKEN_PATTERN would
-# stop at the break and leave the secret. This matches the prefix, the
-# digest characters and a 25-character secret, with one to three other
-# characters at each break. The first break is not a plain "-", which
-# separates the parts of an unbroken token that TOKEN_PATTERN matches whole.
-BROKEN_TOKEN_PATTERN = re.compile(
-    r"(?i:SWMTKN)-(?:1|2-[01])-[0-9A-Za-z]{1,50}"
-    r"(?!-[0-9A-Za-z])[^0-9A-Za-z]{1,3}"
-    r"(?:[0-9A-Za-z]{1,50}[^0-9A-Za-z]{1,3})?"
-    r"[0-9A-Za-z]{25}(?![0-9A-Za-z])"
-)
+# A token whose text is broken by other characters, such as line breaks
+# where it was wrapped, a Unicode dash, a soft hyphen or a zero-width space.
+# TOKEN_PATTERN would stop at the first break and leave the rest. After the
+# prefix, such a token has its version (and FIPS flag) and then exactly the
+# 75 letters and digits of its digest and secret. Between them, at most
+# BROKEN_TOKEN_MAX_BREAKS runs of other characters, each at most
+# BROKEN_TOKEN_MAX_GAP long; the "-" between the parts count as runs too.
+# Few runs tell a wrapped token from a sentence that follows a prefix.
+BROKEN_TOKEN_START = re.compile(r"(?i:SWMTKN)")
+BROKEN_TOKEN_MAX_BREAKS = 9
+BROKEN_TOKEN_MAX_GAP = 12
+
+
+def _is_token_character(character: str) -> bool:
+    return character.isascii() and character.isalnum()
+
+
+def _broken_token_end(text: str, position: int) -> int | None:
+    """Return the end of a broken token whose prefix ends at `position`, or None."""
+    needed = 1 + DIGEST_LENGTH + SECRET_LENGTH
+    found: list[int] = []
+    gaps = 0
+    while len(found) < needed:
+        gap_start = position
+        while position < len(text) and not _is_token_character(text[position]):
+            position += 1
+        if position - gap_start > BROKEN_TOKEN_MAX_GAP or position == len(text):
+            return None
+        if position > gap_start:
+            gaps += 1
+            if gaps > BROKEN_TOKEN_MAX_BREAKS:
+                return None
+        found.append(position)
+        if len(found) == 1 and text[position] == "2":
+            # Version 2 has a FIPS flag before its digest.
+            needed += 1
+        position += 1
+    flags = needed - DIGEST_LENGTH - SECRET_LENGTH
+    head = "".join(text[index] for index in found[:flags])
+    if head not in ("1", "20", "21"):
+        return None
+    if any(found[index + 1] == found[index] + 1 for index in range(flags)):
+        # The version and flag stand apart from what follows, as in "-1-".
+        return None
+    if position < len(text) and _is_token_character(text[position]):
+        return None
+    return position
+
+
+def _redact_broken_tokens(text: str) -> str:
+    """Replace each broken token in `text` with its fingerprint."""
+    if "swmtkn" not in text.lower():
+        return text
+    pieces: list[str] = []
+    done = 0
+    for match in BROKEN_TOKEN_START.finditer(text):
+        if match.start() < done:
+            continue
+        end = _broken_token_end(text, match.end())
+        if end is None:
+            continue
+        pieces.append(text[done : match.start()])
+        pieces.append(f"<token {fingerprint(text[match.start() : end])}>")
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def redact(text: str) -> str:
@@ -389,9 +443,7 @@ def redact(text: str) -> str:
     NOTE: an unlock key without its SWMKEY-1- prefix is not recognised: it
     looks like other base64 text.
     """
-    without_broken = BROKEN_TOKEN_PATTERN.sub(
-        lambda match: f"<token {fingerprint(match[0])}>", text
-    )
+    without_broken = _redact_broken_tokens(text)
     without_tokens = TOKEN_PATTERN.sub(
         lambda match: f"<token {fingerprint(match[0])}>", without_broken
     )

@@ -307,6 +307,54 @@ def test_redact_catches_broken_tokens(text: str) -> None:
     assert cleaned.endswith(" end")
 
 
+def wrapped(text: str, width: int, indent: str = "") -> str:
+    """Return `text` cut into lines of `width` characters, as a terminal wraps."""
+    lines = [text[start : start + width] for start in range(0, len(text), width)]
+    return ("\n" + indent).join(lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        wrapped(V1, 40),
+        wrapped(V1, 20),
+        wrapped(V2, 30, indent="    "),
+        wrapped(V1, 40).replace("\n", "\r\n"),
+        f"SWMTKN-1-{DIGEST}-{SECRET[:12]}\n{SECRET[12:]}",
+        f"SWMTKN-1-{DIGEST[:20]}\u200b{DIGEST[20:]}-{SECRET[:5]}\u00ad{SECRET[5:]}",
+        f"swmtkn-1-{DIGEST}-\n  {SECRET}",
+    ],
+    ids=[
+        "wrapped-40",
+        "wrapped-20",
+        "version-2-indented",
+        "crlf",
+        "break-in-secret",
+        "breaks-in-both-parts",
+        "lower-case-indented",
+    ],
+)
+def test_redact_catches_wrapped_tokens(text: str) -> None:
+    cleaned = redact(f"pasted: {text} end")
+
+    assert cleaned == f"pasted: <token {fingerprint(text)}> end"
+
+
+def test_redact_leaves_sentence_after_prefix() -> None:
+    line = (
+        "SWMTKN-1-abc is not a join token: its digest has 3 characters, and "
+        "a digest has 50 letters and digits, followed by a secret of 25."
+    )
+
+    cleaned = redact(line)
+
+    assert cleaned.endswith(
+        " is not a join token: its digest has 3 characters, "
+        "and a digest has 50 letters and digits, followed "
+        "by a secret of 25."
+    )
+
+
 def test_redact_keeps_node_id_after_token() -> None:
     cleaned = redact(f"{V1} joined as node {SECRET[::-1]}")
 
