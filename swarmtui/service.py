@@ -277,6 +277,26 @@ class _InFlight:
     recorded: bool = False
 
 
+def _unexpected_after_update(
+    subject: str, error: BaseException, hint: str
+) -> RotationOutcomeUnknownError:
+    """Return the error for a rotation that failed unexpectedly after its update.
+
+    `subject` names what was rotated, such as "the worker token", and `hint`
+    how to find out whether it took effect. The engine may have applied the
+    update, so the audit record lists the rotation as unknown.
+    """
+    log.error(
+        "rotation failed unexpectedly after its update was sent: %s",
+        type(error).__name__,
+    )
+    return RotationOutcomeUnknownError(
+        f"Rotating {subject} failed unexpectedly after the update was sent, so "
+        "the engine may have applied it.",
+        hint,
+    )
+
+
 class TokenService:
     """Reads, rotates and checks the join tokens of one swarm."""
 
@@ -566,6 +586,19 @@ class TokenService:
             # A failed update was read back already, so of the engine errors
             # only RotationOutcomeUnknownError leaves the outcome open.
             self._record_failure(entry, error, engine_error_unknown=False)
+            unexpected = not isinstance(error, (SwarmTuiError, KeyboardInterrupt))
+            if unexpected and entry.progress.update_sent:
+                # A reply of an unexpected shape, or a bug, after the update.
+                names = " and ".join(sorted(str(role) for role in entry.roles))
+                hint = (
+                    "Read the tokens again before you hand one out or rotate "
+                    "again: a fingerprint other than the one before the "
+                    "rotation means it took effect."
+                )
+                noun = "token" if len(entry.roles) == 1 else "tokens"
+                raise _unexpected_after_update(
+                    f"the {names} {noun}", error, hint
+                ) from None
             raise
 
     def _record_failure(
@@ -1064,6 +1097,18 @@ class TokenService:
                 # as not sent. Any other error after the update leaves the
                 # outcome open.
                 self._record_failure(entry, error, engine_error_unknown=True)
+                unexpected = not isinstance(error, (SwarmTuiError, KeyboardInterrupt))
+                if unexpected and entry.progress.update_sent:
+                    hint = (
+                        f"Read the key again ('{self.backend.docker_cli} swarm "
+                        "unlock-key -q', or the console's unlock key pane): a "
+                        "fingerprint other than the one before the rotation "
+                        f"({entry.progress.old_key_fingerprint}) means it took "
+                        "effect, and that key is the one to store."
+                    )
+                    raise _unexpected_after_update(
+                        "the unlock key", error, hint
+                    ) from None
                 raise
             entry.done = {
                 "result": "ok",

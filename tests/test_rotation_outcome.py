@@ -565,8 +565,62 @@ def test_unlock_rotation_odd_reply_is_unknown(tmp_path: Path) -> None:
     inner = autolocked_demo(tmp_path)
     service = TokenService(OddUpdateReply(inner), audit=audit)
 
-    with pytest.raises(ValueError):
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
         service.rotate_unlock_key()
 
     assert results(audit) == ["unknown"]
     assert audit.events[0][1]["error"] == "Unexpected error (ValueError)"
+    assert "Rotating the unlock key failed unexpectedly" in caught.value.message
+    assert "swarm unlock-key -q" in caught.value.hint
+
+
+def test_token_rotation_odd_reply_is_unknown(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    inner = demo_backend(tmp_path)
+    service = TokenService(OddUpdateReply(inner), audit=audit)
+    before = service.read()
+
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
+        service.rotate([Role.WORKER, Role.MANAGER])
+
+    after = service.read()
+    assert after.worker_fingerprint != before.worker_fingerprint
+    assert results(audit) == ["unknown"]
+    assert audit.events[0][1]["error"] == "Unexpected error (ValueError)"
+    assert "Rotating the manager and worker tokens failed" in caught.value.message
+    assert "invalid literal" not in str(caught.value)
+
+
+async def test_leak_odd_reply_holds_both_tokens(tmp_path: Path) -> None:
+    app = SwarmConsole(
+        service=TokenService(OddUpdateReply(demo_backend(tmp_path))),
+        clock=Clock(FIXED_NOW),
+        environment={},
+        settings=Settings(clipboard="osc52"),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("L")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click("#leak-confirm")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        error = str(app.screen.query_one("#leak-error", Static).content)
+        assert error.startswith("Whether the tokens were rotated is unknown: ")
+        assert "failed unexpectedly after the update was sent" in error
+        assert "Nothing was rotated" not in error
+        await pilot.press("escape")
+        await pilot.press("ctrl+r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        notes = [note.message for note in app._notifications]
+        titles = [note.title for note in app._notifications]
+        assert titles.count("Token rotated") == 2
+        assert len([note for note in notes if "rotation took effect" in note]) == 2
+        assert "Token rotated elsewhere" not in titles
