@@ -35,6 +35,7 @@ from swarmtui.config import Settings, load_settings
 from swarmtui.errors import (
     ApiTooOldError,
     ConfigError,
+    EngineError,
     EngineUnreachableError,
     NotAManagerError,
     NotInSwarmError,
@@ -1962,8 +1963,25 @@ async def test_second_quit_leaves_rotation(tmp_path: Path) -> None:
         backend.release.set()
 
 
-async def test_failed_rotation_cancels_quit(tmp_path: Path) -> None:
-    backend = FailingUpdate(demo_backend(tmp_path))
+@pytest.mark.parametrize(
+    ("error", "note"),
+    [
+        (
+            EngineError("The engine returned an error (500): boom", "Retry."),
+            "The console stays open, because the rotation did not go through.",
+        ),
+        (
+            RequestTimeoutError("The engine did not answer.", "Try again."),
+            "The console stays open, because whether the rotation went through "
+            "is unknown: the next reads of the swarm show it.",
+        ),
+    ],
+    ids=["failed", "unknown"],
+)
+async def test_failed_rotation_cancels_quit(
+    tmp_path: Path, error: SwarmTuiError, note: str
+) -> None:
+    backend = FailingUpdate(demo_backend(tmp_path), error)
     app = make_app(TokenService(backend))
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -1976,21 +1994,24 @@ async def test_failed_rotation_cancels_quit(tmp_path: Path) -> None:
             backend.release.set()
             await settle(app, pilot)
             assert app.is_running
-            assert (
-                "The console stays open, because the rotation did not go through."
-                in notes
-            )
+            assert note in notes
     finally:
         backend.release.set()
 
 
 class FailingUpdate(HangingUpdateBackend):
-    """An update that waits until released, then fails with a timeout."""
+    """An update that waits until released, then fails with `error`."""
+
+    def __init__(self, inner: Any, error: SwarmTuiError | None = None) -> None:
+        super().__init__(inner)
+        self.error = error or RequestTimeoutError(
+            "The engine did not answer.", "Try again."
+        )
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         self.entered.set()
         self.release.wait(timeout=60)
-        raise RequestTimeoutError("The engine did not answer.", "Try again.")
+        raise self.error
 
 
 class EngineGoneOnUpdate(DelegatingBackend):

@@ -2808,3 +2808,42 @@ async def test_ca_banner_on_digest_mismatch(tmp_path: Path) -> None:
         text = str(banner.content)
         assert "The worker token's CA digest does not match" in text
         assert "manager" not in text
+
+
+def autolock_on(backend: DemoBackend) -> None:
+    """Turn autolock on in the demo swarm of `backend`."""
+    snapshot = backend.inspect_swarm()
+    spec = copy.deepcopy(snapshot.spec)
+    spec.setdefault("EncryptionConfig", {})["AutoLockManagers"] = True
+    backend.update_swarm(snapshot.version, spec)
+
+
+async def test_reveal_ends_with_replaced_swarm(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    autolock_on(backend)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "v", "u")
+        await settle(app, pilot)
+        assert app.revealed[Role.WORKER]
+        assert app.unlock_revealed
+        old_token = backend.inspect_swarm().worker_token
+        assert old_token in str(app.query_one("#worker-command", Static).content)
+        notes = capture_notifications(app)
+        replacement = demo_backend(tmp_path, seed=8)
+        replacement.reset()
+        autolock_on(replacement)
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+
+        assert app.view is not None
+        new_token = replacement.inspect_swarm().worker_token
+        assert not app.revealed[Role.WORKER]
+        assert not app.unlock_revealed
+        assert new_token not in str(app.query_one("#worker-command", Static).content)
+        assert app.unlock_key_text == replacement.unlock_key()
+        assert not [note for note in notes if "Unlock key rotated" in note]
+        assert not [note for note in notes if "rotated outside" in note]

@@ -751,8 +751,11 @@ class SwarmConsole(ResponseFeatures, App[int]):
     def _reading_text(self) -> str:
         return f"Reading swarm from {self.endpoint_label or 'the engine'}…"
 
-    def _rotation_finished(self, succeeded: bool = True) -> None:
-        """Clear the rotation's status, and quit if q was pressed during it."""
+    def _rotation_finished(self, succeeded: bool = True, unknown: bool = False) -> None:
+        """Clear the rotation's status, and quit if q was pressed during it.
+
+        `unknown` is True when a failed rotation may still have taken effect.
+        """
         self._rotating = None
         self._show_calls_running()
         if self._quit_after_rotation:
@@ -761,6 +764,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 # After the frame with the new token, through the quit action,
                 # which shows the dialog about open join windows.
                 self.call_after_refresh(self.action_quit)
+            elif unknown:
+                self.notify(
+                    "The console stays open, because whether the rotation went "
+                    "through is unknown: the next reads of the swarm show it.",
+                    severity="warning",
+                )
             else:
                 self.notify(
                     "The console stays open, because the rotation did not go through.",
@@ -817,6 +826,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 f"{replaced} (cluster {view.cluster_id[:12]}).", severity="warning"
             )
             self.seen_changes.clear()
+            # A reveal was of the old swarm's tokens and key, so the new
+            # swarm's start masked, and its key is no rotation of the old one.
+            for role in Role:
+                self.revealed[role] = not self.settings.mask_tokens
+            self.unlock_revealed = False
+            self.unlock_key_text = ""
+            self.refresh_bindings()
             self._swarm_since = self._clock()
             self.token_origins.clear()
             self._look_up_origins(view, settle_earlier=True)
@@ -1837,8 +1853,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._notices_after_rotation.append(notice)
 
     def on_rotation_failed(self, message: RotationFailed) -> None:
-        self._rotation_finished(succeeded=False)
         error = message.error
+        unknown = isinstance(error, RotationOutcomeUnknownError)
+        self._rotation_finished(succeeded=False, unknown=unknown)
         log.info(
             "rotating the %s token failed: %s: %s", message.role, error.title, error
         )
