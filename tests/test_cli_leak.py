@@ -972,9 +972,10 @@ def test_unexpected_read_back_error_recorded(
     code = main([*demo_args(env), "join-token", "--rotate", "-q", "worker"])
 
     captured = capsys.readouterr()
-    assert code == ExitCode.FAILURE
+    assert code == ExitCode.ENGINE_UNREACHABLE
     assert captured.out == ""
-    assert "unexpected error (ValueError" in captured.err
+    assert "rotation outcome unknown" in captured.err
+    assert "failed unexpectedly after the update was sent" in captured.err
     assert "Traceback" not in captured.err
     events = read_audit(env / "audit.jsonl").events
     assert [event["action"] for event in events] == ["rotate"]
