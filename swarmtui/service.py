@@ -286,7 +286,8 @@ def _unexpected_after_update(
     how to find out whether it took effect. The engine may have applied the
     update, so the audit record lists the rotation as unknown.
     """
-    log.error(
+    # The error's message reaches the user, so this line is for -v logs.
+    log.info(
         "rotation failed unexpectedly after its update was sent: %s",
         type(error).__name__,
     )
