@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmtui.atomicfile import (
+    MAX_FILE_BYTES,
     FileRejected,
     LockTimeout,
     ensure_folder,
@@ -50,6 +51,12 @@ LOCK_TIMEOUT = 1.0
 MAX_RETIRED_PER_CLUSTER = 500
 # Broken files set aside within one second get the suffixes -1, -2 and so on.
 MAX_SET_ASIDE_PER_SECOND = 100
+# The reader takes files up to MAX_FILE_BYTES. The writer drops the oldest
+# retired fingerprints, of any cluster, to keep the file at most this size.
+MAX_HISTORY_BYTES = MAX_FILE_BYTES - 64 * 1024
+# Swarm IDs are 25 characters. A longer one, which only a faulty engine
+# sends, is not recorded, so that it cannot fill the file.
+MAX_CLUSTER_ID_CHARACTERS = 64
 
 _FINGERPRINT = re.compile(r"fp:[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
 _ROLES = {role.value for role in Role}
@@ -202,6 +209,13 @@ class FileTokenHistory:
         A current token that differs from the one recorded retires the
         recorded one, as `remember` does.
         """
+
+        if len(cluster_id) > MAX_CLUSTER_ID_CHARACTERS:
+            log.info(
+                "token history: a cluster ID of %d characters is not recorded",
+                len(cluster_id),
+            )
+            return
 
         def change(document: dict[str, Any]) -> bool:
             cluster = _cluster(document, cluster_id)
@@ -417,8 +431,7 @@ class FileTokenHistory:
                 document = self._load()
                 if document is None or not change(document):
                     return
-                data = json.dumps(document, indent=1, sort_keys=True) + "\n"
-                write_atomic(self.path, data.encode("utf-8"))
+                write_atomic(self.path, _fitted(document))
         except LockTimeout:
             self._warn(f"the token history {self.path} stayed locked; not updated")
         except OSError as error:
@@ -427,6 +440,46 @@ class FileTokenHistory:
                 f"the token history {self.path} could not be written ({cause}), "
                 f"so old tokens may not be recognised as old. {fix}"
             )
+
+
+def _encoded(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _fitted(document: dict[str, Any]) -> bytes:
+    """Return the file's bytes, at most MAX_HISTORY_BYTES long.
+
+    The oldest retired fingerprints, of any cluster, are dropped, so the
+    current tokens of every cluster stay known. NOTE: with no retired
+    fingerprint left, the file is written whatever its size, which takes
+    about 10,000 clusters.
+    """
+    data = _encoded(document)
+    dropped = 0
+    while len(data) > MAX_HISTORY_BYTES:
+        clusters = document["clusters"]
+        retired = sorted(
+            (entry["retired_at"], cluster_id, fingerprint)
+            for cluster_id, cluster in clusters.items()
+            for fingerprint, entry in cluster.get("retired", {}).items()
+        )
+        if not retired:
+            break
+        # Drop the share of the entries by which the file is too large, or one.
+        share = (len(data) - MAX_HISTORY_BYTES) / len(data)
+        count = max(1, int(len(retired) * share) + 1)
+        for _, cluster_id, fingerprint in retired[:count]:
+            del clusters[cluster_id]["retired"][fingerprint]
+        dropped += count
+        data = _encoded(document)
+    if dropped:
+        log.info(
+            "token history: dropped the %d oldest retired fingerprint(s) to keep "
+            "the file under %d bytes",
+            dropped,
+            MAX_HISTORY_BYTES,
+        )
+    return data
 
 
 def _newer_format(document: Any) -> int | None:

@@ -14,6 +14,7 @@ from demo_support import FIXED_NOW, Clock
 
 from swarmtui import history as history_module
 from swarmtui.history import (
+    MAX_HISTORY_BYTES,
     MAX_RETIRED_PER_CLUSTER,
     FileTokenHistory,
     default_history_path,
@@ -449,6 +450,60 @@ def test_retired_list_is_bounded(history: FileTokenHistory, path: Path) -> None:
     assert len(stored) == MAX_RETIRED_PER_CLUSTER
     assert fingerprint(MANAGER_TOKEN) in stored
     assert "fp:0000-0000-0000" not in stored
+
+
+def full_history(path: Path, clusters: int) -> None:
+    """Write a history of `clusters` clusters, each with a full retired list."""
+    document: dict[str, object] = {"format": 1, "clusters": {}}
+    for index in range(clusters):
+        retired = {
+            f"fp:{index:04d}-{number:04d}-0000": {
+                "role": "worker",
+                "retired_at": f"2020-01-{index % 28 + 1:02d}T00:{number // 60 % 60:02d}"
+                f":{number % 60:02d}+00:00",
+            }
+            for number in range(MAX_RETIRED_PER_CLUSTER)
+        }
+        cluster = {
+            "current": {"worker": f"fp:{index:04d}-cccc-0000"},
+            "retired": retired,
+        }
+        document["clusters"][f"c{index:024d}"] = cluster  # type: ignore[index]
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(document, indent=1, sort_keys=True))
+    os.chmod(path, 0o600)
+
+
+def test_history_stays_under_read_limit(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    full_history(path, clusters=19)
+    assert path.stat().st_size > MAX_HISTORY_BYTES
+
+    for number in range(40):
+        clock.advance(minutes=1)
+        token = "SWMTKN-1-" + "1" * 50 + "-" + f"{number:025d}"
+        history.remember(CLUSTER, Role.WORKER, fingerprint(token))
+
+    assert path.stat().st_size <= MAX_HISTORY_BYTES
+    reopened = FileTokenHistory(path)
+    newest = "SWMTKN-1-" + "1" * 50 + "-" + f"{38:025d}"
+    assert reopened.lookup(CLUSTER, fingerprint(newest)) is not None
+    stored = json.loads(path.read_text())["clusters"]
+    assert len(stored) == 20
+    assert stored["c" + "0" * 24]["current"] == {"worker": "fp:0000-cccc-0000"}
+    # The oldest retired entries went first: those of the first day.
+    assert "fp:0000-0000-0000" not in stored["c" + "0" * 24]["retired"]
+    assert "fp:0018-0499-0000" in stored[f"c{18:024d}"]["retired"]
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_long_cluster_id_not_recorded(history: FileTokenHistory, path: Path) -> None:
+    history.remember("x" * 100_000, Role.WORKER, fingerprint(WORKER_TOKEN))
+    history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
+
+    stored = json.loads(path.read_text())["clusters"]
+    assert list(stored) == [CLUSTER]
 
 
 def test_default_path_in_user_state_folder(
