@@ -19,9 +19,10 @@ from types import FrameType
 def main() -> int:
     """Run the swarmtui command line and return its exit code."""
     try:
-        from swarmtui.cli import main as run_command_line
+        import swarmtui.cli
 
-        return run_command_line()
+        swarmtui.cli.ENDS_PROCESS = True
+        return swarmtui.cli.main()
     except KeyboardInterrupt as interrupt:
         return _interrupted(interrupt)
 

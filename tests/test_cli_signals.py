@@ -182,3 +182,34 @@ def test_launcher_interrupted_during_import(
     assert code == 130
     assert captured.err == "swarmtui: interrupted\n"
     assert captured.out == ""
+
+
+def test_signals_ignored_after_command_ends_process(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    restored_signal_handlers: None,
+) -> None:
+    monkeypatch.setattr(swarmtui.cli, "ENDS_PROCESS", True)
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml"), "--demo-seed", "3"]
+
+    code = main([*demo, "join-token", "--rotate", "-q", "worker"])
+
+    # A kill between the command's end and the process's end is ignored.
+    assert code == 0
+    assert capsys.readouterr().out.startswith("SWMTKN-1-")
+    for signum in QUIT_SIGNALS:
+        assert signal.getsignal(signum) == signal.SIG_IGN
+
+
+def test_launch_marks_process_end(
+    monkeypatch: pytest.MonkeyPatch, restored_signal_handlers: None
+) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(swarmtui.cli, "ENDS_PROCESS", False)
+    monkeypatch.setattr(
+        swarmtui.cli, "main", lambda: seen.append(swarmtui.cli.ENDS_PROCESS) or 0
+    )
+
+    assert launch.main() == 0
+    assert seen == [True]

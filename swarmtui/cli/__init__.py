@@ -734,6 +734,11 @@ class QuitSignal(KeyboardInterrupt):
 
 
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+# True when the process ends once the command returns, as the swarmtui
+# command does. Quit signals are then ignored after the command, so that one
+# that arrives while Python exits cannot turn a finished command's exit code
+# into 128 plus the signal's number.
+ENDS_PROCESS = False
 
 
 # Quit signals that arrived inside deferred_quit_signals, or None outside it.
@@ -791,7 +796,7 @@ def quit_signals_interrupt() -> Iterator[None]:
     """Raise QuitSignal on SIGTERM, SIGHUP and SIGINT inside the block.
 
     A signal ignored when the block starts, as nohup ignores SIGHUP, stays
-    ignored.
+    ignored. With ENDS_PROCESS, all three are ignored after the block.
     """
     previous = {
         signum: signal.signal(signum, _raise_quit_signal)
@@ -802,7 +807,7 @@ def quit_signals_interrupt() -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if ENDS_PROCESS else handler)
 
 
 def _report(message: str) -> None:
