@@ -29,7 +29,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -952,7 +952,22 @@ def _joins_at_close(
         return joined
     counted = {node.id for node in joined}
     later = evaluate(window, nodes, datetime.now(UTC)).joined
-    return (*joined, *(node for node in later if node.id not in counted))
+    listed = {node.id: node for node in nodes}
+    # A node counted before its hostname or address was reported keeps its
+    # role as counted, and takes them from this list.
+    known = tuple(_with_details(node, listed.get(node.id)) for node in joined)
+    return (*known, *(node for node in later if node.id not in counted))
+
+
+def _with_details(node: NodeInfo, newer: NodeInfo | None) -> NodeInfo:
+    """Return `node` with the hostname and address it lacks taken from `newer`."""
+    if newer is None:
+        return node
+    return replace(
+        node,
+        hostname=node.hostname or newer.hostname,
+        address=node.address or newer.address,
+    )
 
 
 def token_rotated_since(window: JoinWindow, view: SwarmView) -> bool:

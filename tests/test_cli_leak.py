@@ -602,6 +602,68 @@ def test_join_line_without_address_at_close(
     assert "joined: scripted (address not reported yet), node " in captured.err
 
 
+def test_join_line_at_limit_waits_for_close_list(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import time
+
+    list_nodes = DemoBackend.list_nodes
+    listings: list[bool] = []
+
+    def list_nodes_details_late(self: DemoBackend) -> Any:
+        """List "scripted" without hostname and address the first time only."""
+        nodes = list(list_nodes(self))
+        if not any(node.hostname == "scripted" for node in nodes):
+            return nodes
+        listings.append(True)
+        if len(listings) > 1:
+            return nodes
+        return [
+            dataclasses.replace(node, hostname="", address="")
+            if node.hostname == "scripted"
+            else node
+            for node in nodes
+        ]
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", list_nodes_details_late)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.88"))
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK
+    assert len(listings) >= 2
+    assert "joined: scripted (127.0.4.88), node " in err
+    assert "not reported yet" not in err
+
+
+def test_join_line_without_hostname_says_so(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import time
+
+    list_nodes = DemoBackend.list_nodes
+
+    def list_nodes_bare(self: DemoBackend) -> Any:
+        return [
+            dataclasses.replace(node, hostname="", address="")
+            for node in list_nodes(self)
+        ]
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", list_nodes_bare)
+    monkeypatch.setattr(time, "sleep", join_instead_of_sleep(env, "127.0.4.89"))
+    code = main(
+        [*demo_args(env), "join-window", "open", "worker", "--joins", "1", "-q"]
+    )
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK
+    assert "joined: hostname not reported yet (address not reported yet), node " in err
+
+
 class TerminalInput(io.StringIO):
     """Standard input that claims to be a terminal."""
 

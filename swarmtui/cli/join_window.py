@@ -357,7 +357,7 @@ class _Watch:
             if not self._still_stored():
                 # Forgotten from another shell, or the file edited: the close
                 # reports whether the token it handed out is still current.
-                self.announce(closing=True)
+                self.announce(closing=False)
                 return CloseReason.REMOVED
             try:
                 # A token rotated elsewhere, or a swarm replaced, ends the
@@ -365,7 +365,7 @@ class _Watch:
                 if token_replaced(window, service.backend.inspect_swarm()):
                     moment = datetime.now(UTC)
                     self.joined = evaluate(window, nodes, moment, first_roles).joined
-                    self.announce(closing=True)
+                    self.announce(closing=False)
                     return CloseReason.REPLACED
                 nodes = tuple(service.backend.list_nodes())
             except SwarmTuiError as error:
@@ -390,7 +390,7 @@ class _Watch:
             evaluation = evaluate(window, nodes, moment, first_roles)
             self.joined = evaluation.joined
             if evaluation.should_close and evaluation.reason is not None:
-                self.announce(closing=True)
+                self.announce(closing=False)
                 return evaluation.reason
             self.announce(closing=False)
             # time.sleep raises OverflowError for a wait over 2**63 nanoseconds,
@@ -426,8 +426,9 @@ class _Watch:
                 continue
             self.announced.add(node.id)
             address = node.address or "address not reported yet"
+            hostname = node.hostname or "hostname not reported yet"
             print(
-                f"joined: {node.hostname or node.id[:12]} ({address}), node "
+                f"joined: {hostname} ({address}), node "
                 f"{node.id[:12]}, {len(self.announced)} so far",
                 file=sys.stderr,
                 flush=True,
@@ -503,13 +504,15 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
 
     # The signals stay ignored until the command has written its messages and
     # returned; the command line's handlers are put back after that.
-    watch.announce(closing=True)
+    # Nodes still without an address wait for the close's own node list.
+    watch.announce(closing=False)
     try:
         closed = close_window(service, window, reason, joined=watch.joined, store=store)
         # The close lists the nodes once more, for joins since the last poll.
         watch.joined = closed.joined
         watch.announce(closing=True)
     except WindowOfOtherSwarmError as error:
+        watch.announce(closing=True)
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
             f"{error}",
@@ -517,6 +520,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         )
         return ExitCode.FAILURE
     except SwarmTuiError as error:
+        watch.announce(closing=True)
         print(
             f"swarmtui: the {role} join window {window.id} could not be closed: "
             f"{error} The window stays stored; run '{_cli_command(args)} "
