@@ -693,3 +693,14 @@ def test_audit_long_value_pads_no_other_line(
     assert len(header) < 200
     assert len(short) < 200
     assert "E" * 100_000 in long
+
+
+def test_version_names_program(tmp_path: Path) -> None:
+    from swarmtui import __version__
+
+    result = run_with_streams(
+        tmp_path, ["--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"swarmtui {__version__}\n"

@@ -353,7 +353,9 @@ def build_parser(
         epilog=EXIT_CODES_HELP,
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--version", action="version", version=f"swarmtui {__version__}"
+    )
     add_common_options(parser)
 
     subparsers = parser.add_subparsers(
