@@ -1454,7 +1454,8 @@ async def test_broken_config_notified_on_start(tmp_path: Path) -> None:
 
 
 async def test_check_token_live_worker_rotates(tmp_path: Path) -> None:
-    app = make_app(demo_service(tmp_path))
+    audit = RecordingAudit()
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         worker, _ = current_tokens(tmp_path)
@@ -1472,6 +1473,8 @@ async def test_check_token_live_worker_rotates(tmp_path: Path) -> None:
         await pilot.click("#check-rotate")
         await settle(app, pilot)
         assert current_tokens(tmp_path)[0] != worker
+        assert "rotate-checked-token" in audit.actions()
+        assert "rotate" not in audit.actions()
 
 
 async def test_check_token_edit_clears_verdict(tmp_path: Path) -> None:

@@ -1633,7 +1633,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
     # -- actions: rotate --------------------------------------------------------
 
     def action_rotate(self, role: str | None = None) -> None:
-        chosen = _role(role) or self._focused_role()
+        self._request_rotation(_role(role) or self._focused_role())
+
+    def _request_rotation(self, chosen: Role, action: str = "rotate") -> None:
+        """Rotate a role's token, after the confirmation that it needs.
+
+        `action` names the rotation in the audit record.
+        """
         view = self._view_or_explain()
         if view is None:
             return
@@ -1648,23 +1654,25 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
             def confirmed(answer: bool | None) -> None:
                 if answer:
-                    self._begin_rotation(chosen, view)
+                    self._begin_rotation(chosen, view, action)
 
             self._scroll_to_pane(chosen)
             self.push_screen(ConfirmRotateScreen(chosen, view), confirmed)
             return
-        self._begin_rotation(chosen, view)
+        self._begin_rotation(chosen, view, action)
         # After the rotation has started, so that it waits for nothing.
         self._scroll_to_pane(chosen)
 
-    def _begin_rotation(self, role: Role, expected: SwarmView) -> None:
+    def _begin_rotation(
+        self, role: Role, expected: SwarmView, action: str = "rotate"
+    ) -> None:
         self._rotating = role
         # A read that started before the rotation ends must not overwrite it.
         self._accept_from = self._sequence + 1
         with self._rotation_lock:
             self._unstarted_rotation = (role, expected)
         # The worker first: its task then runs before the timer's.
-        self._rotate(role, expected)
+        self._rotate(role, expected, action)
         self._rotation_started_at = self._clock()
         self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
 
@@ -1685,7 +1693,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         exit_on_error=False,
         description="Rotate a join token",
     )
-    def _rotate(self, role: Role, expected: SwarmView) -> None:
+    def _rotate(self, role: Role, expected: SwarmView, action: str = "rotate") -> None:
         if self.take_unstarted_rotation() is None:
             return  # the exit cancelled it and recorded it
         # The previous rotation's worker may still wait for its frame: it
@@ -1693,9 +1701,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # the records follow the order of the rotations.
         self._rotation_drawn.set()
         with self._records_lock:
-            self._rotate_in_order(role, expected)
+            self._rotate_in_order(role, expected, action)
 
-    def _rotate_in_order(self, role: Role, expected: SwarmView) -> None:
+    def _rotate_in_order(self, role: Role, expected: SwarmView, action: str) -> None:
         def announce(result: RotationResult) -> None:
             # The new token goes to the screen before the token history and
             # the audit record are written (about 1.5 ms with fsync), and
@@ -1708,7 +1716,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self._rotation_drawn.wait(RECORDS_AFTER_FRAME_SECONDS)
 
         try:
-            self._get_service().rotate([role], expected=expected, announce=announce)
+            self._get_service().rotate(
+                [role], expected=expected, action=action, announce=announce
+            )
         except RotationConflictError as error:
             self.post_message(RotationConflicted(role, error))
         except SwarmTuiError as error:
@@ -1997,7 +2007,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         def answered(role: Role | None) -> None:
             if role is not None:
-                self.action_rotate(str(role))
+                self._request_rotation(role, "rotate-checked-token")
 
         self.push_screen(CheckTokenScreen(self._service), answered)
 
