@@ -2347,3 +2347,22 @@ async def test_settings_clipboard_choices_explained(tmp_path: Path) -> None:
 
     assert label_text == "osc52: terminal clipboard, over SSH too"
     assert load_settings(config).clipboard == "osc52"
+
+
+async def test_swarm_read_after_failures_dated_by_read(tmp_path: Path) -> None:
+    backend = FailingBackend(
+        demo_backend(tmp_path),
+        NotInSwarmError("The engine is not part of a swarm.", "Run swarm init."),
+    )
+    app = make_app(TokenService(backend))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.error is not None
+        backend.error = None
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+
+        meta = str(app.query_one("#worker-meta", Static).content)
+        assert "unchanged since this console first read this swarm at " in meta
+        assert "since the console started" not in meta

@@ -837,6 +837,10 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.token_origins.clear()
             self._look_up_origins(view, settle_earlier=True)
         elif old is None:
+            if had_error:
+                # Reads failed before this one, and the swarm may not have
+                # existed when the console started.
+                self._swarm_since = self._clock()
             self._look_up_origins(view, settle_earlier=True)
         else:
             outside_change = False
