@@ -364,7 +364,7 @@ class TokenService:
         if not info.control_available:
             known = ", ".join(info.remote_managers)
             hint = (
-                "Run the command on a manager node, or point -H or -c at its "
+                "Run swarmtui on a manager node, or point -H or -c at its "
                 "Docker engine."
             )
             if known:
