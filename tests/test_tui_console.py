@@ -2366,3 +2366,33 @@ async def test_swarm_read_after_failures_dated_by_read(tmp_path: Path) -> None:
         meta = str(app.query_one("#worker-meta", Static).content)
         assert "unchanged since this console first read this swarm at " in meta
         assert "since the console started" not in meta
+
+
+@pytest.mark.parametrize(
+    ("start", "keys", "expected"),
+    [
+        ("", ["1", "2", "backspace", "3"], "13"),
+        ("45", ["ctrl+u", "7"], "7"),
+        ("45", ["home", "7"], "745"),
+        ("45", ["backspace", "backspace", "9", "0"], "90"),
+    ],
+    ids=["backspace", "ctrl-u", "home", "two-backspaces"],
+)
+async def test_field_edit_keys_keep_their_order(
+    tmp_path: Path, start: str, keys: list[str], expected: str
+) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        minutes = app.screen.query_one("#window-minutes", Input)
+        minutes.focus()
+        minutes.value = start
+        minutes.cursor_position = len(start)
+        await pilot.pause(0.3)
+
+        post_keys(app, *keys)
+        await settle(app, pilot)
+
+        assert minutes.value == expected

@@ -20,7 +20,7 @@ from swarmtui.models import NodeInfo, Role
 from swarmtui.numbertext import parse_decimal, parse_whole_number
 from swarmtui.timetext import format_utc
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
-from swarmtui.tui.widgets import ChangeAwareStatic
+from swarmtui.tui.widgets import ChangeAwareStatic, FieldInput
 from swarmtui.windows import (
     MAX_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES,
@@ -201,10 +201,10 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
                 )
             with Horizontal(classes="row"):
                 yield Label("Minutes (blank: none)")
-                yield Input(value="10", id="window-minutes")
+                yield FieldInput(value="10", id="window-minutes")
             with Horizontal(classes="row"):
                 yield Label("Joins (blank: none)")
-                yield Input(value="", id="window-joins")
+                yield FieldInput(value="", id="window-joins")
             yield Static(MANAGER_NOTE, id="window-manager-note")
             yield Static("", id="window-error", markup=False)
             with Horizontal(classes="dialog-buttons"):

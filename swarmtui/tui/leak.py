@@ -31,6 +31,7 @@ from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.tui.events import LeakOutcomeUnknown, Rotated
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
+from swarmtui.tui.widgets import FieldInput
 
 if TYPE_CHECKING:
     from swarmtui.service import LeakReport, TokenService
@@ -163,7 +164,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
                     "nodes already in the swarm are not affected."
                 )
                 yield Label("When may the leak have started?", id="leak-question")
-                yield Input(
+                yield FieldInput(
                     placeholder="ISO 8601 time, or a duration back from now: 2h",
                     id="leak-since",
                 )

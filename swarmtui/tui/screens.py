@@ -35,7 +35,7 @@ from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
 from swarmtui.numbertext import parse_decimal
 from swarmtui.tui.actions import help_sections
-from swarmtui.tui.widgets import ConsoleFooter
+from swarmtui.tui.widgets import ConsoleFooter, FieldInput
 
 if TYPE_CHECKING:
     from swarmtui.service import TokenService
@@ -89,7 +89,7 @@ class DialogScreen(ModalScreen[DialogResult]):
 TOKEN_FIELD_MAX_LENGTH = 2000
 
 
-class TokenField(Input):
+class TokenField(FieldInput):
     """A masked field for a pasted token that keeps every line of a paste.
 
     Textual's Input keeps the first line of a paste only, so a paste of an
@@ -487,7 +487,7 @@ class SettingsScreen(DialogScreen[Settings | None]):
                 )
             with Horizontal(classes="row"):
                 yield Label("Poll interval (seconds)")
-                yield Input(
+                yield FieldInput(
                     f"{self.settings.poll_interval:g}",
                     id="poll-interval",
                     compact=True,
@@ -757,7 +757,9 @@ class TryJoinScreen(DialogScreen[bool]):
                 "rejects it as a manager would."
             )
             yield TokenField(id="join-token")
-            yield Input(placeholder="hostname, such as demo-worker-9", id="join-host")
+            yield FieldInput(
+                placeholder="hostname, such as demo-worker-9", id="join-host"
+            )
             yield Static("", id="join-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", compact=True)

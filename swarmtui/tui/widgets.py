@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Footer, Input, Static
 from textual.widgets._footer import FooterKey
 
 from swarmtui.errors import NotAManagerError, SwarmTuiError
@@ -420,3 +420,24 @@ class ConsoleFooter(Footer):
         key = event.widget
         if isinstance(key, FooterKey) and key.has_class("-disabled"):
             self.app.simulate_key(key.key)
+
+
+class FieldInput(Input):
+    """Textual's Input, with its editing keys applied in the order typed.
+
+    Input inserts a typed character as its key arrives, but runs the binding
+    of an editing key (Backspace, Ctrl+U, Home) only after the key has passed
+    up to the app. In Textual 8.2.8 a character typed right after such a key,
+    in the same read from the terminal, as over a slow SSH link, was inserted
+    before the edit ran. Here the field runs its own binding as the key arrives.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            # NOTE: _bindings is Textual's private map of this widget's keys.
+            for binding in self._bindings.key_to_bindings.get(event.key, []):
+                # Input's handler, and the app's bindings, skip the key then.
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
