@@ -8,6 +8,7 @@ writes the audit record. It never imports Textual.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -114,6 +115,13 @@ class MemoryTokenHistory:
 
 def _fingerprints(view: SwarmView) -> dict[Role, str]:
     return {role: view.token_fingerprint(role) for role in Role}
+
+
+# A join address as HOST:PORT: an IPv4 address or a host name, or an IPv6
+# address in brackets (with a zone after %), then the port.
+JOIN_ADDRESS_PATTERN = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?\]|[0-9A-Za-z_.-]+):[0-9]{1,5}"
+)
 
 
 def format_join_address(address: str) -> str:
@@ -416,6 +424,14 @@ class TokenService:
             raise EngineError(
                 f"The node at {endpoint} reports no manager address to join.",
                 f"Check '{self.backend.docker_cli} node inspect self'.",
+            )
+        if not JOIN_ADDRESS_PATTERN.fullmatch(address):
+            # It goes into a command line that users paste into a shell.
+            raise EngineError(
+                f"The node at {endpoint} reports a manager address that is not "
+                f"HOST:PORT: {address!r}.",
+                f"Check '{self.backend.docker_cli} node inspect self'; the "
+                "engine may not be a Docker Engine.",
             )
         return SwarmView(
             endpoint=endpoint,
@@ -842,6 +858,10 @@ class TokenService:
         self, requested: frozenset[Role], before: SwarmView, after: SwarmView
     ) -> None:
         problems = []
+        if before.cluster_id != after.cluster_id:
+            problems.append(
+                f"the engine serves another swarm now ({after.cluster_id[:12]})"
+            )
         for role in Role:
             changed = before.token_fingerprint(role) != after.token_fingerprint(role)
             if role in requested and not changed:

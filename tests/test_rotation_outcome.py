@@ -7,6 +7,7 @@ before it replies, so a failed update is not proof that nothing changed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from swarmtui.errors import (
     ManagerNotReadyError,
     RequestTimeoutError,
     RotationOutcomeUnknownError,
+    RotationVerifyError,
     SwarmTuiError,
 )
 from swarmtui.models import Role, SwarmSnapshot
@@ -624,3 +626,72 @@ async def test_leak_odd_reply_holds_both_tokens(tmp_path: Path) -> None:
         assert titles.count("Token rotated") == 2
         assert len([note for note in notes if "rotation took effect" in note]) == 2
         assert "Token rotated elsewhere" not in titles
+
+
+class ManagerAddress(DelegatingBackend):
+    """Reports `address` as this node's manager address."""
+
+    def __init__(self, inner: Any, address: str) -> None:
+        super().__init__(inner)
+        self.address = address
+
+    def inspect_node(self, node_id: str) -> Any:
+        return dataclasses.replace(
+            super().inspect_node(node_id), manager_address=self.address
+        )
+
+
+@pytest.mark.parametrize(
+    ("address", "command_address"),
+    [
+        ("10.0.0.5:2377", "10.0.0.5:2377"),
+        ("fd00::5:2377", "[fd00::5]:2377"),
+        ("fe80::1%eth0:2377", "[fe80::1%eth0]:2377"),
+        ("manager-1.example:2377", "manager-1.example:2377"),
+    ],
+)
+def test_join_address_forms_taken(
+    tmp_path: Path, address: str, command_address: str
+) -> None:
+    service = TokenService(ManagerAddress(demo_backend(tmp_path), address))
+
+    view = service.read()
+
+    assert view.join_address == command_address
+    assert view.join_command(Role.WORKER).endswith(f" {command_address}")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["10.0.0.5:2377; touch /tmp/x", "10.0.0.5:2377 extra", "$(id):2377", "10.0.0.5"],
+)
+def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> None:
+    service = TokenService(ManagerAddress(demo_backend(tmp_path), address))
+
+    with pytest.raises(EngineError) as caught:
+        service.read()
+
+    assert "reports a manager address that is not HOST:PORT" in caught.value.message
+
+
+class SwarmReplacedOnUpdate(DelegatingBackend):
+    """Replaces the demo swarm with another one when asked to rotate."""
+
+    def __init__(self, inner: Any, tmp_path: Path) -> None:
+        super().__init__(inner)
+        self.tmp_path = tmp_path
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        demo_backend(self.tmp_path, seed=9).reset()
+
+
+def test_swarm_replaced_during_rotation_named(tmp_path: Path) -> None:
+    service = TokenService(SwarmReplacedOnUpdate(demo_backend(tmp_path), tmp_path))
+
+    with pytest.raises(RotationVerifyError) as caught:
+        service.rotate([Role.WORKER])
+
+    after = service.read()
+    assert f"the engine serves another swarm now ({after.cluster_id[:12]})" in str(
+        caught.value
+    )
