@@ -243,6 +243,26 @@ def test_cli_audit_since_zoneless_time(
     ]
 
 
+def test_cli_audit_json_escapes_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ESC, a C1 CSI and a right-to-left override, which a terminal acts on.
+    endpoint = "unix:///a\x1b]0;X\x07b\x9bc\u202ed.sock"
+    path = tmp_path / "audit.jsonl"
+    event = {"time": "2026-12-05T10:00:00Z", "action": "show", "endpoint": endpoint}
+    path.write_text(json.dumps(event, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    code = main(["audit", "--json", "--file", str(path)])
+
+    assert code == 0
+    output = capsys.readouterr().out
+    assert output.isascii()
+    assert "\\u001b]0;X\\u0007" in output
+    assert "\\u009b" in output
+    assert "\\u202e" in output
+    assert json.loads(output)["endpoint"] == endpoint
+
+
 def test_read_audit_redacts_foreign_tokens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -266,7 +266,10 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         print(render_header(widths))
     for event in reading.events:
         if args.json:
-            print(json.dumps(event, ensure_ascii=False))
+            # ensure_ascii escapes every control, bidi and non-ASCII
+            # character as \uXXXX, so a line is safe on a terminal and a
+            # JSON parser still reads back the exact value.
+            print(json.dumps(event, ensure_ascii=True))
         else:
             print(render_line(event, widths))
     if reading.damaged_lines:
