@@ -17,11 +17,11 @@ from __future__ import annotations
 import enum
 import errno
 import fcntl
-import getpass
 import importlib
 import json
 import logging
 import os
+import pwd
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, MutableSequence
@@ -171,10 +171,16 @@ def ssh_client_address(environment: Mapping[str, str] | None = None) -> str | No
 
 
 def _local_user() -> str:
+    """Return the name of the process's real user ID, or `uid:N` without one.
+
+    The name comes from the password database, not from LOGNAME or USER,
+    which any caller can set to another user's name.
+    """
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except Exception:  # no login name and no passwd entry, as in some containers
-        return f"uid:{os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry, as for an arbitrary uid in a container
+        return f"uid:{uid}"
 
 
 def _clean_text(text: str) -> str:

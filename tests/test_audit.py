@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pwd
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,34 @@ def test_audit_file_mode_and_fields(tmp_path: Path) -> None:
     assert event["cluster_id"] == "c1"
     assert event["user"]
     assert event["time"].endswith("Z")
+
+
+def test_audit_user_ignores_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, "someone-else")
+    path = tmp_path / "audit.jsonl"
+
+    AuditLog(path, environment={}).record("show", role="worker")
+
+    user = read_audit(path).events[0]["user"]
+    assert user == pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_audit_user_without_passwd_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    monkeypatch.setenv("USER", "someone-else")
+    path = tmp_path / "audit.jsonl"
+
+    AuditLog(path, environment={}).record("show", role="worker")
+
+    assert read_audit(path).events[0]["user"] == f"uid:{os.getuid()}"
 
 
 def test_audit_never_writes_token(tmp_path: Path) -> None:
