@@ -9,7 +9,7 @@ import re
 import shlex
 import signal
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +355,87 @@ def test_due_window_spaced_socket_quoted(
         "join-window",
         "close-expired",
     ]
+
+
+# Windows as a hand edit may leave them, with a terminal title sequence in
+# the ID, a colour change in the cluster ID and a screen clear in the endpoint.
+EDITED_WINDOW = {
+    "id": "w\x1b]0;T\x07x",
+    "role": "worker",
+    "opened_at": "2026-12-01T00:00:00Z",
+    "until": "2026-12-01T01:00:00Z",
+    "max_joins": None,
+    "cluster_id": "c\x1b[31mred",
+    "endpoint": "unix:///x\x1b[2J.sock",
+    "token_fingerprint": "fp:aaaa-bbbb-cccc",
+}
+
+
+def test_join_window_list_escapes_controls(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = {"windows": [EDITED_WINDOW]}
+    (env / "windows.json").write_text(json.dumps(document), encoding="utf-8")
+
+    assert main(["join-window", "list"]) == 0
+
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out
+    assert "\x07" not in captured.out
+    assert "\x1b" not in captured.err
+    assert "w\\x1b]0;T\\x07x  worker" in captured.out
+    assert "swarm c\\x1b[31mred" in captured.out
+    assert "unix:///x\\x1b[2J.sock" in captured.out
+    assert "unix:///x\\x1b[2J.sock" in captured.err
+    assert "join-window close-expired" in captured.err
+
+
+def test_close_all_escapes_other_swarms(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = {"windows": [EDITED_WINDOW]}
+    (env / "windows.json").write_text(json.dumps(document), encoding="utf-8")
+
+    assert main([*demo_args(env), "join-window", "close-all"]) == 0
+
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "w\\x1b]0;T\\x07x  worker  swarm c\\x1b[31mred" in err
+    assert "opened at unix:///x\\x1b[2J.sock" in err
+
+
+def test_close_expired_escapes_open_windows(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = demo_service(env).read()
+    window = {
+        **EDITED_WINDOW,
+        "opened_at": format_utc(datetime.now(UTC)),
+        "until": "9999-01-01T00:00:00Z",
+        "cluster_id": view.cluster_id,
+        "endpoint": view.endpoint,
+        "token_fingerprint": view.worker_fingerprint,
+    }
+    (env / "windows.json").write_text(json.dumps({"windows": [window]}))
+
+    assert main([*demo_args(env), "join-window", "close-expired"]) == 0
+
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "  w\\x1b]0;T\\x07x  worker  until 9999-01-01" in err
+
+
+def test_forget_escapes_stored_text(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = {"windows": [EDITED_WINDOW]}
+    (env / "windows.json").write_text(json.dumps(document), encoding="utf-8")
+
+    assert main(["join-window", "forget", EDITED_WINDOW["id"]]) == 0
+
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "window w\\x1b]0;T\\x07x of swarm c\\x1b[31mre" in out
 
 
 def test_join_window_list_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

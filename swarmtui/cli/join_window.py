@@ -47,7 +47,7 @@ from swarmtui.models import NodeInfo, Role, SwarmView
 from swarmtui.numbertext import parse_decimal
 from swarmtui.service import TokenService
 from swarmtui.shell import shell_join
-from swarmtui.text import shorten_long_words
+from swarmtui.text import shorten_long_words, terminal_safe
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import redact
 from swarmtui.windows import (
@@ -568,12 +568,15 @@ def _run_list(args: argparse.Namespace) -> int:
             listed.append(_listed_window(window, is_due))
             continue
         until = format_utc(window.until) if window.until else "-"
-        print(
+        # The windows file may have been edited by hand, so its text is
+        # escaped as the audit listing escapes its events.
+        line = (
             f"{window.id}  {window.role}  opened {format_utc(window.opened_at)}  "
             f"until {until}  max joins {window.max_joins or '-'}  "
             f"swarm {window.cluster_id[:12]}  {window.endpoint}  "
             f"token {window.token_fingerprint}{'  (due)' if is_due else ''}"
         )
+        print(terminal_safe(line))
     if args.json:
         print(json.dumps(listed, indent=2))
     if due:
@@ -587,15 +590,15 @@ def _run_list(args: argparse.Namespace) -> int:
             }
         )
         quoted = " or ".join(f"'{command}'" for command in closers)
-        print(
+        hint = (
             f"swarmtui: {due} window(s) are due. {quoted} closes "
             "them, run against a manager of each window's swarm (column "
             "'swarm'). A window whose swarm no longer exists (left, or replaced "
             "by 'docker swarm init' or 'demo-reset') cannot be closed there: "
             f"'{FORGET_COMMAND} WINDOW_ID' removes it "
-            "without rotating its token.",
-            file=sys.stderr,
+            "without rotating its token."
         )
+        print(terminal_safe(hint), file=sys.stderr)
     return ExitCode.OK
 
 
@@ -687,6 +690,7 @@ def _run_forget(args: argparse.Namespace) -> int:
         "not rotated: if that swarm still exists, rotate it there with "
         f"{_rotate_command(window)}."
     )
+    forgot = terminal_safe(forgot)
     if not write_stdout(forgot + "\n"):
         print(
             f"swarmtui: standard output {stdout_failure()}; the window was "
@@ -721,7 +725,8 @@ def _note_other_swarms(
         f"remove the window with '{FORGET_COMMAND} WINDOW_ID', which does not "
         "rotate its token."
     )
-    print(redact("\n".join(lines)), file=sys.stderr)
+    escaped = [terminal_safe(line) for line in lines]
+    print(redact("\n".join(escaped)), file=sys.stderr)
 
 
 def run(args: argparse.Namespace, service: TokenService | None = None) -> int:
@@ -777,4 +782,5 @@ def _note_still_open(
         f"Run '{_cli_command(args)} join-window close-all' to close them now "
         "and rotate their tokens."
     )
-    print(redact("\n".join(lines)), file=sys.stderr)
+    escaped = [terminal_safe(line) for line in lines]
+    print(redact("\n".join(escaped)), file=sys.stderr)
