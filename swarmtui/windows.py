@@ -326,6 +326,45 @@ def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
     return platformdirs.user_state_path("swarmtui") / WINDOWS_FILE_NAME
 
 
+def same_file(first: Path, second: Path) -> bool:
+    """Tell whether two paths name one file, through symbolic or hard links.
+
+    A path that does not exist yet is compared by its resolved form, which
+    is where it would be created.
+    """
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist yet, or cannot be reached
+        return False
+
+
+def check_apart_from_audit(
+    windows_path: Path, audit_path: Path, audit_setting: str
+) -> None:
+    """Raise JoinWindowError when the join window file is the audit file.
+
+    The audit record appends JSON lines and the window store replaces its
+    file with one JSON document, so each would damage the other's data.
+    `audit_setting` names what chose the audit path, or is empty for the
+    default path.
+    """
+    if not same_file(windows_path, audit_path):
+        return
+    windows_setting = WINDOWS_FILE_ENV if os.environ.get(WINDOWS_FILE_ENV) else ""
+    settings = [name for name in (windows_setting, audit_setting) if name]
+    windows_source = windows_setting or "the default path"
+    audit_source = audit_setting or "the default path"
+    raise JoinWindowError(
+        f"The join window file {windows_path} (from {windows_source}) and the "
+        f"audit file {audit_path} (from {audit_source}) are the same file, "
+        f"{os.path.realpath(windows_path)}, where each would damage the other's "
+        "data. Nothing was written.",
+        f"The two files must differ, so change {' or '.join(settings)}.",
+    )
+
+
 class WindowStore:
     """The open join windows, kept in one JSON file of mode 0600.
 

@@ -40,6 +40,7 @@ from swarmtui.windows import (
     close_window,
     evaluate,
     open_window,
+    same_file,
 )
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -1109,3 +1110,102 @@ def test_windows_file_variable_folder(tmp_path: Path) -> None:
     )
     named = str(tmp_path / "w.json")
     assert default_windows_path({WINDOWS_FILE_ENV: named}) == tmp_path / "w.json"
+
+
+def test_same_file_through_links(tmp_path: Path) -> None:
+    target = tmp_path / "windows.json"
+    target.write_text("{}")
+    symbolic = tmp_path / "symbolic.json"
+    symbolic.symlink_to(target.name)
+    hard = tmp_path / "hard.json"
+    os.link(target, hard)
+
+    assert same_file(target, tmp_path / "." / "windows.json")
+    assert same_file(symbolic, target)
+    assert same_file(hard, target)
+    assert same_file(tmp_path / "missing.json", tmp_path / "missing.json")
+    assert not same_file(target, tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["join-window", "open", "worker", "--minutes", "0.02", "-q"],
+        ["join-window", "close-all"],
+        ["join-window", "close-expired"],
+        ["join-window", "forget", "abc"],
+        ["join-window", "list"],
+        [],
+    ],
+)
+def test_cli_rejects_audit_as_window_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    from swarmtui.cli import main
+
+    shared = tmp_path / "shared" / "f.json"
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(shared))
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(shared))
+    state = tmp_path / "demo.toml"
+
+    code = main(["--demo", "--demo-state", str(state), *command])
+
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "are the same file" in captured.err
+    assert "change SWARMTUI_WINDOWS_FILE or SWARMTUI_AUDIT_FILE." in captured.err
+    assert not shared.parent.exists()
+    assert not state.exists()
+
+
+def test_cli_rejects_audit_link_to_window_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarmtui.cli import main
+
+    windows = tmp_path / "join-windows.json"
+    windows.write_text('{"windows": []}\n')
+    before = windows.read_bytes()
+    link = tmp_path / "audit-link.jsonl"
+    link.symlink_to(windows.name)
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(windows))
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(link))
+    state = tmp_path / "demo.toml"
+
+    code = main(["--demo", "--demo-state", str(state), "join-window", "close-all"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"the audit file {link} (from SWARMTUI_AUDIT_FILE)" in err
+    assert f"are the same file, {windows}," in err
+    assert windows.read_bytes() == before
+    assert not state.exists()
+
+
+def test_cli_rejects_config_audit_file_as_window_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarmtui.cli import main
+
+    windows = tmp_path / "state" / "join-windows.json"
+    config = tmp_path / "config.toml"
+    config.write_text('audit_file = "state/join-windows.json"\n')
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(windows))
+    state = tmp_path / "demo.toml"
+    demo = ["--demo", "--demo-state", str(state), "--config", str(config)]
+
+    code = main([*demo, "join-window", "list"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"(from audit_file in the config file {config}, line 1)" in err
+    assert "so change SWARMTUI_WINDOWS_FILE or audit_file in the config" in err
+    assert not windows.exists()

@@ -594,6 +594,14 @@ def _dispatch(arguments: list[str]) -> int:
     check_selection(parser, args)
     if args.host and args.context:
         parser.error("use either --host or --context, not both")
+    if args.command in (None, "join-window"):
+        from swarmtui.cli.join_window import check_files_apart
+
+        try:
+            check_files_apart(args)
+        except SwarmTuiError as error:
+            print(error_message(error), file=sys.stderr)
+            return error.exit_code
     if args.command is None:
         from swarmtui.tui.run import run_console
 

@@ -60,9 +60,11 @@ from swarmtui.windows import (
     WindowClosed,
     WindowOfOtherSwarmError,
     WindowStore,
+    check_apart_from_audit,
     close_all_windows,
     close_window,
     close_windows,
+    default_windows_path,
     due_windows,
     evaluate,
     open_window,
@@ -81,9 +83,10 @@ MIN_POLL_SECONDS = 0.1
 EXIT_HELP = """\
 exit codes:
   0  the window closed and the token was rotated (or had been already)
-  1  a window for the role is open already, stdout was closed, watching
-     the window failed, or its token may still be live because the window
-     was forgotten or its swarm replaced while it was open
+  1  a window for the role is open already, stdout was closed, the
+     window file is the audit file (checked before anything is done),
+     watching the window failed, or its token may still be live because
+     the window was forgotten or its swarm replaced while it was open
   2  invalid arguments
   3-6  as for every command: engine, node state, API version, conflict;
      when the rotation at close fails this way, the window stays stored,
@@ -99,7 +102,7 @@ exit codes:
   0  every window was closed and its token rotated (or had been already),
      or no window was to be closed
   1  a close failed, and its window stays stored; or the window file is
-     damaged or stayed locked
+     damaged, stayed locked, or is the audit file
   2  invalid arguments
   3-6  as for every command: engine, node state, API version, conflict
   7  the demo state file cannot be used (--demo)
@@ -107,10 +110,23 @@ exit codes:
 FILE_EXIT_HELP = """\
 exit codes:
   0  done (list: also when no window is stored)
-  1  the window is not stored (forget), the window file is damaged or
-     stayed locked, or stdout cannot be written
+  1  the window is not stored (forget), the window file is damaged,
+     stayed locked or is the audit file, or stdout cannot be written
   2  invalid arguments
 """
+
+
+def check_files_apart(args: argparse.Namespace) -> None:
+    """Raise JoinWindowError when the join window file is the audit file.
+
+    The console and every join-window command write both files, so this
+    runs before anything is read from an engine or written.
+    """
+    from swarmtui.audit import default_audit_location
+
+    config_path = getattr(args, "config", None)
+    audit_path, origin = default_audit_location(config_path=config_path)
+    check_apart_from_audit(default_windows_path(), audit_path, origin.setting)
 
 
 def needs_service(args: argparse.Namespace) -> bool:
