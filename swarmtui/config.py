@@ -291,6 +291,13 @@ def load_settings(path: Path) -> Settings:
             line=bad_line,
         ) from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ConfigError(
+                f"The config file {path} could not be read because it is a loop of "
+                "symbolic links (too many levels of symbolic links).",
+                f"Point {path} at a regular file, or remove it to use the defaults.",
+                path=str(path),
+            ) from None
         cause, fix = explain_file_error(error, path)
         raise ConfigError(
             f"The config file {path} could not be read ({cause}).",

@@ -187,6 +187,45 @@ def test_missing_config_file_warned(
     assert "is a symbolic link to a missing file" in second_err
 
 
+def test_config_link_loop_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "loop1"
+    second = tmp_path / "loop2"
+    first.symlink_to(second.name)
+    second.symlink_to(first.name)
+    state = str(tmp_path / "demo.toml")
+    arguments = ["--config", str(first), "--demo", "--demo-state", state]
+
+    code = main([*arguments, "join-token", "-q", "worker"])
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK, err
+    assert "missing file" not in err
+    assert "warning:" not in err
+    assert err.count(f"The config file {first}") == 1
+    assert "it is a loop of symbolic links" in err
+    assert "Using the default settings." in err
+
+
+def test_config_under_a_file_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    config = blocker / "config.toml"
+    state = str(tmp_path / "demo.toml")
+    arguments = ["--config", str(config), "--demo", "--demo-state", state]
+
+    code = main([*arguments, "join-token", "-q", "worker"])
+
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK, err
+    assert "does not exist" not in err
+    assert err.count(f"The config file {config}") == 1
+    assert f"{blocker} is a file, not a folder" in err
+
+
 def test_empty_ssh_host_flag_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["-H", "ssh://", "join-token", "worker"])
 

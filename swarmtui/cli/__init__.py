@@ -844,7 +844,7 @@ def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             if value is not None:
                 parser.error(f"{option} applies only to the demo swarm: add --demo")
     config = args.config
-    if config is not None and not config.exists():
+    if config is not None and _config_missing(config):
         problem = (
             "is a symbolic link to a missing file"
             if config.is_symlink()
@@ -859,6 +859,21 @@ def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             ),
             file=sys.stderr,
         )
+
+
+def _config_missing(config: Path) -> bool:
+    """Tell whether `config`, or the file its symbolic link names, does not exist.
+
+    Other failures, such as a loop of symbolic links or a file in place of
+    a folder, are left to the config loader, whose error names the cause.
+    """
+    try:
+        config.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _needs_service(args: argparse.Namespace) -> bool:
