@@ -226,9 +226,14 @@ def nodes_summary(
     """
     since = format_utc(report.since, exact=True)
     if report.nodes_error:
+        # An engine's own error text may lack a full stop, as in "returned
+        # an error (500): boom", and the next sentence follows it.
+        error = report.nodes_error.rstrip()
+        if not error.endswith((".", "!", "?")):
+            error += "."
         return (
             f"The nodes that joined since {since} could not be listed: "
-            f"{report.nodes_error} List them with '{docker_cli} node ls'."
+            f"{error} List them with '{docker_cli} node ls'."
         )
     if not report.nodes:
         return f"No node joined since {since}."

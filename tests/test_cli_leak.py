@@ -18,7 +18,12 @@ import pytest
 from swarmtui.audit import read_audit
 from swarmtui.backends.demo import DemoBackend
 from swarmtui.cli import main
-from swarmtui.errors import EngineUnreachableError, ExitCode, RequestTimeoutError
+from swarmtui.errors import (
+    EngineError,
+    EngineUnreachableError,
+    ExitCode,
+    RequestTimeoutError,
+)
 from swarmtui.models import Role
 from swarmtui.service import TokenService
 from swarmtui.timetext import format_utc
@@ -355,6 +360,32 @@ def test_due_window_spaced_socket_quoted(
         "join-window",
         "close-expired",
     ]
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("returned an error (500): boom", "returned an error (500): boom. List"),
+        ("did not respond within 10 seconds.", "within 10 seconds. List"),
+    ],
+)
+def test_leak_nodes_error_ends_sentence(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: str,
+    shown: str,
+) -> None:
+    def failing_list_nodes(self: DemoBackend) -> list[Any]:
+        raise EngineError(f"The engine at unix:///x.sock {error}")
+
+    monkeypatch.setattr(DemoBackend, "list_nodes", failing_list_nodes)
+
+    code = main([*demo_args(env), "leak-response", "--yes", "--since", "1h"])
+
+    assert code == ExitCode.FAILURE
+    out = capsys.readouterr().out
+    assert f"{shown} them with 'docker node ls'." in out
 
 
 # Windows as a hand edit may leave them, with a terminal title sequence in
