@@ -365,6 +365,19 @@ def check_apart_from_audit(
     )
 
 
+def check_files_apart(config_path: Path | None) -> None:
+    """Raise JoinWindowError when the join window file is the audit file.
+
+    The console and every join-window command write both files, so they
+    check this before anything is read from an engine or written.
+    `config_path` is the config file that may name the audit file.
+    """
+    from swarmtui.audit import default_audit_location
+
+    audit_path, origin = default_audit_location(config_path=config_path)
+    check_apart_from_audit(default_windows_path(), audit_path, origin.setting)
+
+
 class WindowStore:
     """The open join windows, kept in one JSON file of mode 0600.
 

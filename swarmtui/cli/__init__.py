@@ -595,10 +595,10 @@ def _dispatch(arguments: list[str]) -> int:
     if args.host and args.context:
         parser.error("use either --host or --context, not both")
     if args.command in (None, "join-window"):
-        from swarmtui.cli.join_window import check_files_apart
+        from swarmtui.windows import check_files_apart
 
         try:
-            check_files_apart(args)
+            check_files_apart(getattr(args, "config", None))
         except SwarmTuiError as error:
             print(error_message(error), file=sys.stderr)
             return error.exit_code

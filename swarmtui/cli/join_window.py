@@ -60,11 +60,9 @@ from swarmtui.windows import (
     WindowClosed,
     WindowOfOtherSwarmError,
     WindowStore,
-    check_apart_from_audit,
     close_all_windows,
     close_window,
     close_windows,
-    default_windows_path,
     due_windows,
     evaluate,
     open_window,
@@ -114,19 +112,6 @@ exit codes:
      stayed locked or is the audit file, or stdout cannot be written
   2  invalid arguments
 """
-
-
-def check_files_apart(args: argparse.Namespace) -> None:
-    """Raise JoinWindowError when the join window file is the audit file.
-
-    The console and every join-window command write both files, so this
-    runs before anything is read from an engine or written.
-    """
-    from swarmtui.audit import default_audit_location
-
-    config_path = getattr(args, "config", None)
-    audit_path, origin = default_audit_location(config_path=config_path)
-    check_apart_from_audit(default_windows_path(), audit_path, origin.setting)
 
 
 def needs_service(args: argparse.Namespace) -> bool:
