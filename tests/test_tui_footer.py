@@ -253,8 +253,10 @@ async def test_palette_has_one_quit(tmp_path: Path) -> None:
 
         assert "Theme" in system
         assert "Quit" not in system
+        assert "Keys" not in system
         assert "Screenshot" not in system
         assert console.count("Quit") == 1
+        assert console.count("Help") == 1
 
 
 async def test_palette_offers_no_maximize(tmp_path: Path) -> None:

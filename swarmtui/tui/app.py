@@ -280,16 +280,17 @@ class SwarmConsole(ResponseFeatures, App[int]):
     _held_notices: list[tuple[str, str, float | None]]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Return Textual's palette commands without Quit, Screenshot and Maximize.
+        """Return Textual's palette commands without Quit, Keys, Screenshot, Maximize.
 
-        The console's own Quit, from the same list as the keys, stays. A
+        The console's own Quit and Help, from the same list as the keys, stay. A
         screenshot would write a revealed token to a file, which the usual umask
         leaves readable by other users. Maximize filled the screen with the
         focused button, or with a pane while w and m still moved the token
         keys to a pane it hid, so r could rotate a token not on screen.
         """
         for command in super().get_system_commands(screen):
-            if command.title not in ("Quit", "Screenshot", "Maximize", "Minimize"):
+            excluded = ("Quit", "Keys", "Screenshot", "Maximize", "Minimize")
+            if command.title not in excluded:
                 yield command
 
     def watch_theme(self, name: str) -> None:
