@@ -283,6 +283,13 @@ class AuditReadError(SwarmTuiError):
     exit_code = ExitCode.FILE_ERROR
 
 
+class FileClashError(SwarmTuiError):
+    """Two of swarmtui's files that the settings make one file."""
+
+    title = "Files clash"
+    exit_code = ExitCode.FAILURE
+
+
 class JoinWindowError(SwarmTuiError):
     """A join window that cannot be opened, stored or closed."""
 

@@ -48,16 +48,18 @@ from swarmtui.atomicfile import (
 from swarmtui.errors import JoinWindowError, RotationConflictError, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, RotationResult, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
+from swarmtui.state_files import (
+    WINDOWS_FILE_ENV,
+    default_windows_path,
+)
 from swarmtui.timetext import format_utc, seconds_text
 from swarmtui.tokens import fingerprint
 
 log = logging.getLogger(__name__)
 
-WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
 # 'forget' reads only the window file, so it needs no option that chooses
 # an engine.
 FORGET_COMMAND = "swarmtui join-window forget"
-WINDOWS_FILE_NAME = "join-windows.json"
 # The next step when the window file's path names a folder or a device.
 OTHER_FILE_STEP = (
     f"Set {WINDOWS_FILE_ENV} to another path: a regular file, or one that does "
@@ -309,73 +311,6 @@ def token_replaced(window: JoinWindow, snapshot: SwarmSnapshot) -> bool:
         snapshot.cluster_id != window.cluster_id
         or fingerprint(snapshot.token(window.role)) != window.token_fingerprint
     )
-
-
-def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
-    """Return $SWARMTUI_WINDOWS_FILE, else join-windows.json in the state folder."""
-    environment = os.environ if environment is None else environment
-    override = environment.get(WINDOWS_FILE_ENV)
-    if override:
-        # Path() drops a trailing slash, which names a folder, as it does
-        # for SWARMTUI_AUDIT_FILE.
-        if override.endswith("/"):
-            return Path(override).expanduser() / WINDOWS_FILE_NAME
-        return Path(override).expanduser()
-    import platformdirs
-
-    return platformdirs.user_state_path("swarmtui") / WINDOWS_FILE_NAME
-
-
-def same_file(first: Path, second: Path) -> bool:
-    """Tell whether two paths name one file, through symbolic or hard links.
-
-    A path that does not exist yet is compared by its resolved form, which
-    is where it would be created.
-    """
-    if os.path.realpath(first) == os.path.realpath(second):
-        return True
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one of them does not exist yet, or cannot be reached
-        return False
-
-
-def check_apart_from_audit(
-    windows_path: Path, audit_path: Path, audit_setting: str
-) -> None:
-    """Raise JoinWindowError when the join window file is the audit file.
-
-    The audit record appends JSON lines and the window store replaces its
-    file with one JSON document, so each would damage the other's data.
-    `audit_setting` names what chose the audit path, or is empty for the
-    default path.
-    """
-    if not same_file(windows_path, audit_path):
-        return
-    windows_setting = WINDOWS_FILE_ENV if os.environ.get(WINDOWS_FILE_ENV) else ""
-    settings = [name for name in (windows_setting, audit_setting) if name]
-    windows_source = windows_setting or "the default path"
-    audit_source = audit_setting or "the default path"
-    raise JoinWindowError(
-        f"The join window file {windows_path} (from {windows_source}) and the "
-        f"audit file {audit_path} (from {audit_source}) are the same file, "
-        f"{os.path.realpath(windows_path)}, where each would damage the other's "
-        "data. Nothing was written.",
-        f"The two files must differ, so change {' or '.join(settings)}.",
-    )
-
-
-def check_files_apart(config_path: Path | None) -> None:
-    """Raise JoinWindowError when the join window file is the audit file.
-
-    The console and every join-window command write both files, so they
-    check this before anything is read from an engine or written.
-    `config_path` is the config file that may name the audit file.
-    """
-    from swarmtui.audit import default_audit_location
-
-    audit_path, origin = default_audit_location(config_path=config_path)
-    check_apart_from_audit(default_windows_path(), audit_path, origin.setting)
 
 
 class WindowStore:

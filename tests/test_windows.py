@@ -27,6 +27,7 @@ from swarmtui.errors import (
 )
 from swarmtui.models import NodeInfo, Role
 from swarmtui.service import TokenService
+from swarmtui.state_files import same_file
 from swarmtui.tokens import fingerprint
 from swarmtui.windows import (
     CLOSE_ACTION,
@@ -40,7 +41,6 @@ from swarmtui.windows import (
     close_window,
     evaluate,
     open_window,
-    same_file,
 )
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -1102,7 +1102,7 @@ def test_forgotten_window_unreadable_swarm(
 
 
 def test_windows_file_variable_folder(tmp_path: Path) -> None:
-    from swarmtui.windows import WINDOWS_FILE_ENV, default_windows_path
+    from swarmtui.state_files import WINDOWS_FILE_ENV, default_windows_path
 
     folder = f"{tmp_path}/state/"
     assert default_windows_path({WINDOWS_FILE_ENV: folder}) == (

@@ -594,11 +594,12 @@ def _dispatch(arguments: list[str]) -> int:
     check_selection(parser, args)
     if args.host and args.context:
         parser.error("use either --host or --context, not both")
-    if args.command in (None, "join-window"):
-        from swarmtui.windows import check_files_apart
+    if args.command != "audit":
+        # Every other command may write the audit record.
+        from swarmtui.state_files import check_files_apart
 
         try:
-            check_files_apart(getattr(args, "config", None))
+            check_files_apart(args.config, _demo_state_path(args))
         except SwarmTuiError as error:
             print(error_message(error), file=sys.stderr)
             return error.exit_code
@@ -874,6 +875,17 @@ def _config_missing(config: Path) -> bool:
     except OSError:
         return False
     return False
+
+
+def _demo_state_path(args: argparse.Namespace) -> Path | None:
+    """Return the demo state file of a --demo run, or None for an engine."""
+    if not args.demo:
+        return None
+    if args.demo_state is not None:
+        return Path(args.demo_state).expanduser()
+    from swarmtui.backends.demo import default_state_path
+
+    return default_state_path()
 
 
 def _needs_service(args: argparse.Namespace) -> bool:

@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 from swarmtui.errors import JoinWindowError, SwarmTuiError
 from swarmtui.models import NodeInfo, Role, SwarmSnapshot, SwarmView
+from swarmtui.state_files import default_windows_path
 from swarmtui.tui.events import Rotated, SwarmRead
 from swarmtui.tui.host import ROTATION_QUIET_SECONDS, ConsoleHost, unexpected_failure
 from swarmtui.tui.join_window import (
@@ -38,7 +39,6 @@ from swarmtui.windows import (
     WindowClosed,
     WindowStore,
     close_window,
-    default_windows_path,
     evaluate,
     open_window,
     record_failed_close,
