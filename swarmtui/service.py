@@ -726,6 +726,19 @@ class TokenService:
                     "the new token could not be checked.",
                     "Read the tokens again before you rotate again.",
                 ) from None
+        if after.cluster_id != before.cluster_id:
+            # The swarm was left and another one created or joined meanwhile.
+            # The new swarm's tokens are no rotation of the old one's.
+            self._node_state = None
+            roles = " and ".join(sorted(requested))
+            old = before.cluster_id[:12]
+            raise RotationOutcomeUnknownError(
+                f"The engine at {self.endpoint} serves another swarm now "
+                f"({after.cluster_id[:12]}), so whether the {roles} token of swarm "
+                f"{old} was rotated is unknown.",
+                f"Read the tokens on a manager of swarm {old}, if it still exists. "
+                "The swarm that the engine serves now was not rotated.",
+            )
         result = RotationResult(roles=requested, before=before, after=after)
         try:
             self._verify(requested, before, after)
@@ -858,10 +871,6 @@ class TokenService:
         self, requested: frozenset[Role], before: SwarmView, after: SwarmView
     ) -> None:
         problems = []
-        if before.cluster_id != after.cluster_id:
-            problems.append(
-                f"the engine serves another swarm now ({after.cluster_id[:12]})"
-            )
         for role in Role:
             changed = before.token_fingerprint(role) != after.token_fingerprint(role)
             if role in requested and not changed:

@@ -22,7 +22,6 @@ from swarmtui.errors import (
     ManagerNotReadyError,
     RequestTimeoutError,
     RotationOutcomeUnknownError,
-    RotationVerifyError,
     SwarmTuiError,
 )
 from swarmtui.models import Role, SwarmSnapshot
@@ -677,21 +676,68 @@ def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> No
 class SwarmReplacedOnUpdate(DelegatingBackend):
     """Replaces the demo swarm with another one when asked to rotate."""
 
-    def __init__(self, inner: Any, tmp_path: Path) -> None:
+    def __init__(
+        self, inner: Any, tmp_path: Path, error: SwarmTuiError | None = None
+    ) -> None:
         super().__init__(inner)
         self.tmp_path = tmp_path
+        self.error = error
 
     def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
         demo_backend(self.tmp_path, seed=9).reset()
+        if self.error is not None:
+            raise self.error
 
 
-def test_swarm_replaced_during_rotation_named(tmp_path: Path) -> None:
-    service = TokenService(SwarmReplacedOnUpdate(demo_backend(tmp_path), tmp_path))
+@pytest.mark.parametrize("error", [None, TIMEOUT], ids=["replied", "timed-out"])
+def test_swarm_replaced_during_rotation_named(
+    tmp_path: Path, error: SwarmTuiError | None
+) -> None:
+    audit = RecordingAudit()
+    inner = demo_backend(tmp_path)
+    before = TokenService(inner).read()
+    backend = SwarmReplacedOnUpdate(inner, tmp_path, error)
+    service = TokenService(backend, audit=audit)
 
-    with pytest.raises(RotationVerifyError) as caught:
+    with pytest.raises(RotationOutcomeUnknownError) as caught:
         service.rotate([Role.WORKER])
 
     after = service.read()
-    assert f"the engine serves another swarm now ({after.cluster_id[:12]})" in str(
-        caught.value
+    message = str(caught.value)
+    assert f"serves another swarm now ({after.cluster_id[:12]})" in message
+    assert f"worker token of swarm {before.cluster_id[:12]} was rotated" in message
+    assert "accepted" not in message
+    assert results(audit) == ["unknown"]
+    assert service.history.lookup(after.cluster_id, before.worker_fingerprint) is None
+
+
+async def test_console_rotation_on_replaced_swarm_ends(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    app = SwarmConsole(
+        service=TokenService(SwarmReplacedOnUpdate(inner, tmp_path)),
+        clock=Clock(FIXED_NOW),
+        environment={},
+        settings=Settings(clipboard="osc52"),
     )
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        old_cluster = app.view.cluster_id if app.view else ""
+        await pilot.press("w", "r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        await pilot.press("ctrl+r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("w", "c")
+        await pilot.pause()
+
+        assert app.view is not None
+        assert app.view.cluster_id != old_cluster
+        assert app.clipboard != ""
+        notes = [note.message for note in app._notifications]
+        assert any("serves another swarm now" in note for note in notes)
