@@ -818,7 +818,9 @@ def quit_signals_interrupt() -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_IGN if ENDS_PROCESS else handler)
+            # A handler that does nothing, for the reason ignore_quit_signals
+            # gives, and not SIG_IGN.
+            signal.signal(signum, _ignore_quit_signal if ENDS_PROCESS else handler)
 
 
 def _report(message: str) -> None:
