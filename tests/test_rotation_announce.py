@@ -281,8 +281,12 @@ def test_run_app_reports_unwritten_records(
     assert "SWMTKN" not in err
 
 
+@pytest.mark.parametrize("action", ["rotate", "rotate-checked-token"])
 def test_run_app_records_unstarted_rotation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    action: str,
 ) -> None:
     audit = RecordingAudit()
     service = TokenService(demo_backend(tmp_path), audit=audit)
@@ -291,7 +295,7 @@ def test_run_app_records_unstarted_rotation(
 
     def run() -> int:
         # r then q in one burst: the exit came before the worker thread ran.
-        app._unstarted_rotation = (Role.WORKER, before)
+        app._unstarted_rotation = (Role.WORKER, before, action)
         return 0
 
     monkeypatch.setattr(app, "run", run)
@@ -302,7 +306,7 @@ def test_run_app_records_unstarted_rotation(
         "the rotation of the worker token was stopped before the update was "
         "sent, so nothing was rotated" in err
     )
-    assert audit.actions() == ["rotate"]
+    assert audit.actions() == [action]
     fields = audit.events[0][1]
     assert fields["result"] == "failed"
     assert fields["error"] == "Abandoned at exit"

@@ -2396,3 +2396,27 @@ async def test_field_edit_keys_keep_their_order(
         await settle(app, pilot)
 
         assert minutes.value == expected
+
+
+async def test_check_token_rotation_keeps_action_until_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        # As when q comes before the rotation's worker thread has run.
+        monkeypatch.setattr(app, "_rotate", lambda *arguments: None)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.click("#check-rotate")
+        await pilot.pause()
+
+        unstarted = app.take_unstarted_rotation()
+
+        assert unstarted is not None
+        assert unstarted[0] is Role.WORKER
+        assert unstarted[2] == "rotate-checked-token"

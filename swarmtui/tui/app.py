@@ -432,7 +432,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self._records_lock = threading.Lock()
         # A rotation requested but not yet started by its worker thread.
         self._rotation_lock = threading.Lock()
-        self._unstarted_rotation: tuple[Role, SwarmView] | None = None
+        # The role, the state the user saw and the audit action.
+        self._unstarted_rotation: tuple[Role, SwarmView, str] | None = None
         # The failed read that a key last explained, and when (monotonic).
         self._explained_error: tuple[SwarmTuiError, float] | None = None
         # Notices that wait for the notice of a rotation on its way to the
@@ -1675,13 +1676,13 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # A read that started before the rotation ends must not overwrite it.
         self._accept_from = self._sequence + 1
         with self._rotation_lock:
-            self._unstarted_rotation = (role, expected)
+            self._unstarted_rotation = (role, expected, action)
         # The worker first: its task then runs before the timer's.
         self._rotate(role, expected, action)
         self._rotation_started_at = self._clock()
         self._wait_quietly(f"Rotating {role} token…", ROTATION_QUIET_SECONDS)
 
-    def take_unstarted_rotation(self) -> tuple[Role, SwarmView] | None:
+    def take_unstarted_rotation(self) -> tuple[Role, SwarmView, str] | None:
         """Return the rotation requested but not started yet, and cancel it.
 
         The exit calls this: a key press just before q can leave a rotation

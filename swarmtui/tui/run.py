@@ -554,9 +554,9 @@ def _run_app(app: SwarmConsole) -> int:
             abandoned += app.service.record_abandoned_rotations()
             unstarted = app.take_unstarted_rotation()
             if unstarted is not None:
-                role, expected = unstarted
+                role, expected, action = unstarted
                 app.service.record(
-                    "rotate",
+                    action,
                     roles=[role],
                     old=expected,
                     result="failed",
