@@ -380,6 +380,8 @@ TOKEN_BODY_PATTERN = re.compile(
 BROKEN_TOKEN_START = re.compile(r"(?i:SWMTKN)")
 BROKEN_TOKEN_MAX_BREAKS = 9
 BROKEN_TOKEN_MAX_GAP = 12
+# A line break and the indentation after it count as one character of a gap.
+_INDENTED_LINE_BREAK = re.compile(r"(?:\r\n|\r|\n)[ \t]*")
 
 
 def _is_token_character(character: str) -> bool:
@@ -395,8 +397,12 @@ def _broken_token_end(text: str, position: int) -> int | None:
         gap_start = position
         while position < len(text) and not _is_token_character(text[position]):
             position += 1
-        if position - gap_start > BROKEN_TOKEN_MAX_GAP or position == len(text):
+        if position == len(text):
             return None
+        if position - gap_start > BROKEN_TOKEN_MAX_GAP:
+            gap = _INDENTED_LINE_BREAK.sub("\n", text[gap_start:position])
+            if len(gap) > BROKEN_TOKEN_MAX_GAP:
+                return None
         if position > gap_start:
             gaps += 1
             if gaps > BROKEN_TOKEN_MAX_BREAKS:
