@@ -1,5 +1,7 @@
 """Shared pytest fixtures; the engine fixtures live in engine_fixtures.py."""
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,19 @@ def isolated_user_folders(
         monkeypatch.setenv(f"XDG_{name}_HOME", str(root / name.lower()))
     monkeypatch.delenv("SWARMTUI_AUDIT_FILE", raising=False)
     return root
+
+
+@pytest.fixture(autouse=True)
+def restored_root_logger() -> Iterator[None]:
+    """Put back the root logger's handlers and level after each test.
+
+    The command line adds a handler on stderr each time `main` runs, and a
+    test's stderr is a capture that closes with the test. Kept, such
+    handlers made every later log record fail to be written, once per test
+    that had called `main`.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
