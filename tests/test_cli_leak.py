@@ -1567,7 +1567,7 @@ class UpdatesFail:
 
 
 @pytest.mark.parametrize(
-    ("error", "code", "said"),
+    ("error", "code", "message"),
     [
         (
             RequestTimeoutError("The engine did not respond in 3 s.", "Retry."),
@@ -1587,16 +1587,16 @@ def test_join_window_failed_close_keeps_error_code(
     monkeypatch: pytest.MonkeyPatch,
     error: Exception,
     code: int,
-    said: str,
+    message: str,
 ) -> None:
     import time
 
     import swarmtui.cli
 
-    made = swarmtui.cli.make_service
+    original_make_service = swarmtui.cli.make_service
 
     def failing_service(args: Any) -> TokenService:
-        service: TokenService = made(args)
+        service: TokenService = original_make_service(args)
         service.backend = UpdatesFail(service.backend, error)  # type: ignore[assignment]
         return service
 
@@ -1613,7 +1613,7 @@ def test_join_window_failed_close_keeps_error_code(
 
     err = " ".join(capsys.readouterr().err.split())
     assert exit_code == code, err
-    assert said.lower() in err.lower()
+    assert message.lower() in err.lower()
     assert "The window stays stored" in err
     assert "join-window close-all' once the engine answers" in err
     assert len(WindowStore(env / "windows.json").load()) == 1
