@@ -380,12 +380,49 @@ TOKEN_BODY_PATTERN = re.compile(
 BROKEN_TOKEN_START = re.compile(r"(?i:SWMTKN)")
 BROKEN_TOKEN_MAX_BREAKS = 9
 BROKEN_TOKEN_MAX_GAP = 12
-# A line break and the indentation after it count as one character of a gap.
-_INDENTED_LINE_BREAK = re.compile(r"(?:\r\n|\r|\n)[ \t]*")
+# A character written as an escape, as repr() and the terminal-safety check
+# write a line break, a soft hyphen or a zero-width space (\n, \xad,
+# \u200b). In a broken token it is one character of a gap.
+_WRITTEN_ESCAPE = re.compile(
+    r"\\(?:[nrtfvab0\\]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})"
+)
+
+
+_LINE_BREAK_ESCAPES = ("\\n", "\\r", "\\x0a", "\\x0d")
 
 
 def _is_token_character(character: str) -> bool:
     return character.isascii() and character.isalnum()
+
+
+def _gap_end(text: str, position: int) -> int | None:
+    """Return the end of the characters between token parts at `position`.
+
+    None means that they are more than BROKEN_TOKEN_MAX_GAP. A line break,
+    as a character or an escape, and the spaces and tabs after it, which a
+    wrapped and indented line has, count as one.
+    """
+    count = 0
+    after_line_break = False
+    while position < len(text):
+        character = text[position]
+        if character == "\\":
+            escape = _WRITTEN_ESCAPE.match(text, position)
+            position = escape.end() if escape else position + 1
+            after_line_break = (
+                escape is not None and escape[0].lower() in _LINE_BREAK_ESCAPES
+            )
+            count += 1
+        elif _is_token_character(character):
+            break
+        else:
+            if not (after_line_break and character in " \t"):
+                count += 1
+                after_line_break = character in "\r\n"
+            position += 1
+        if count > BROKEN_TOKEN_MAX_GAP:
+            return None
+    return position
 
 
 def _broken_token_end(text: str, position: int) -> int | None:
@@ -395,14 +432,10 @@ def _broken_token_end(text: str, position: int) -> int | None:
     gaps = 0
     while len(found) < needed:
         gap_start = position
-        while position < len(text) and not _is_token_character(text[position]):
-            position += 1
-        if position == len(text):
+        gap_end = _gap_end(text, position)
+        if gap_end is None or gap_end == len(text):
             return None
-        if position - gap_start > BROKEN_TOKEN_MAX_GAP:
-            gap = _INDENTED_LINE_BREAK.sub("\n", text[gap_start:position])
-            if len(gap) > BROKEN_TOKEN_MAX_GAP:
-                return None
+        position = gap_end
         if position > gap_start:
             gaps += 1
             if gaps > BROKEN_TOKEN_MAX_BREAKS:

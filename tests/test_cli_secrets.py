@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,53 @@ def test_misplaced_token_not_printed(
     assert code != 0
     assert SECRET.lower() not in (output.out + output.err).lower()
     assert output.err.strip()
+
+
+BREAKS = {
+    "line-feed": "\n",
+    "indented-line": "\n" + " " * 16,
+    "soft-hyphen": "\u00ad",
+    "zero-width-space": "\u200b",
+    "no-break-space": "\u00a0",
+    "crlf": "\r\n",
+}
+
+
+@pytest.mark.parametrize("place", [9, 40, 70], ids=["prefix", "digest", "secret"])
+@pytest.mark.parametrize("broken_by", list(BREAKS))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "--since"],
+        ["join-token"],
+        ["--timeout"],
+        ["--demo", "demo-join", "--hostname"],
+        ["join-window", "forget"],
+    ],
+    ids=["since", "role", "timeout", "hostname", "window-id"],
+)
+def test_broken_token_not_echoed(
+    command: list[str],
+    broken_by: str,
+    place: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    broken = TOKEN[:place] + BREAKS[broken_by] + TOKEN[place:]
+    arguments = [*command, broken]
+    if command[0] == "--demo":
+        arguments[1:1] = ["--demo-state", str(tmp_path / "demo.toml")]
+
+    with contextlib.suppress(SystemExit):
+        main(arguments)
+
+    output = capsys.readouterr()
+    printed = (output.out + output.err).lower()
+    assert output.err.strip()
+    for start in range(0, len(SECRET) - 8):
+        assert SECRET[start : start + 8].lower() not in printed
 
 
 def test_config_path_with_token_not_printed(

@@ -20,6 +20,7 @@ from swarmtui.errors import ExitCode
 from swarmtui.service import TokenService
 from swarmtui.text import quoted
 from swarmtui.timetext import format_utc
+from swarmtui.tokens import redact
 
 NAME = "demo-join"
 
@@ -69,7 +70,7 @@ def hostname_argument(text: str) -> str:
     """Check --hostname; argparse turns the error into exit code 2."""
     if not HOSTNAME_PATTERN.match(text):
         raise argparse.ArgumentTypeError(
-            f"invalid hostname {quoted(text[:80])}: use 1 to 63 letters, "
+            f"invalid hostname {quoted(redact(text)[:80])}: use 1 to 63 letters, "
             "digits, dots and dashes, starting with a letter or digit"
         )
     return text
@@ -82,7 +83,8 @@ def address_argument(text: str) -> str:
             "the address is empty: give an IPv4 or IPv6 address, or leave "
             "--address out to use the next free one"
         )
-    shown = quoted(text[:80])
+    # Redacted before it is cut, so that a token cut short keeps no secret.
+    shown = quoted(redact(text)[:80])
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
