@@ -22,9 +22,25 @@ def main() -> int:
         import swarmtui.cli
 
         swarmtui.cli.ENDS_PROCESS = True
-        return swarmtui.cli.main()
+        code = swarmtui.cli.main()
     except KeyboardInterrupt as interrupt:
-        return _interrupted(interrupt)
+        code = _interrupted(interrupt)
+    _ignore_until_exit()
+    return code
+
+
+def _ignore_until_exit() -> None:
+    """Ignore quit signals while Python shuts down after the command.
+
+    Python puts back the default action of each signal that has a Python
+    handler as it shuts down, so a signal that came then ended the process
+    with 128 plus its number after the command had finished. SIG_IGN stays.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        # A signal pending at this moment runs the command line's handler,
+        # which ignores it, or makes CPython raise OSError here.
+        with suppress(OSError):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:

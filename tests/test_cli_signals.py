@@ -215,3 +215,7 @@ def test_launch_marks_process_end(
 
     assert launch.main() == 0
     assert seen == [True]
+    # Python puts back the default action of signals with Python handlers
+    # as it shuts down, but leaves SIG_IGN.
+    for signum in QUIT_SIGNALS:
+        assert signal.getsignal(signum) == signal.SIG_IGN
