@@ -458,8 +458,10 @@ def _fitted(document: dict[str, Any]) -> bytes:
     dropped = 0
     while len(data) > MAX_HISTORY_BYTES:
         clusters = document["clusters"]
+        # By the moment, not the text: a file edited by hand may give times
+        # with other UTC offsets.
         retired = sorted(
-            (entry["retired_at"], cluster_id, fingerprint)
+            (_parse_utc(entry["retired_at"]), cluster_id, fingerprint)
             for cluster_id, cluster in clusters.items()
             for fingerprint, entry in cluster.get("retired", {}).items()
         )
@@ -510,6 +512,6 @@ def _add_retired(
     retired: dict[str, Any] = cluster["retired"]
     retired.setdefault(fingerprint, {"role": role.value, "retired_at": at.isoformat()})
     if len(retired) > MAX_RETIRED_PER_CLUSTER:
-        oldest = sorted(retired, key=lambda key: retired[key]["retired_at"])
+        oldest = sorted(retired, key=lambda key: _parse_utc(retired[key]["retired_at"]))
         for key in oldest[: len(retired) - MAX_RETIRED_PER_CLUSTER]:
             del retired[key]

@@ -452,15 +452,22 @@ def test_retired_list_is_bounded(history: FileTokenHistory, path: Path) -> None:
     assert "fp:0000-0000-0000" not in stored
 
 
-def full_history(path: Path, clusters: int) -> None:
-    """Write a history of `clusters` clusters, each with a full retired list."""
+def full_history(
+    path: Path, clusters: int, day: str = "", offset: str = "+00:00"
+) -> None:
+    """Write a history of `clusters` clusters, each with a full retired list.
+
+    The entries are of `day` (such as "2026-11-21"), or of one day of
+    January 2020 per cluster, at times with the UTC `offset`.
+    """
     document: dict[str, object] = {"format": 1, "clusters": {}}
     for index in range(clusters):
+        date = day or f"2020-01-{index % 28 + 1:02d}"
         retired = {
             f"fp:{index:04d}-{number:04d}-0000": {
                 "role": "worker",
-                "retired_at": f"2020-01-{index % 28 + 1:02d}T00:{number // 60 % 60:02d}"
-                f":{number % 60:02d}+00:00",
+                "retired_at": f"{date}T00:{number // 60 % 60:02d}"
+                f":{number % 60:02d}{offset}",
             }
             for number in range(MAX_RETIRED_PER_CLUSTER)
         }
@@ -496,6 +503,24 @@ def test_history_stays_under_read_limit(
     assert "fp:0000-0000-0000" not in stored["c" + "0" * 24]["retired"]
     assert "fp:0018-0499-0000" in stored[f"c{18:024d}"]["retired"]
     assert not list(path.parent.glob("*.corrupt-*"))
+
+
+def test_history_trimmed_by_moment_not_text(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    # 00:00 at UTC+14 on the 21st is 10:00 UTC on the 20th: before the
+    # clock's noon, though the text sorts after it.
+    full_history(path, clusters=19, day="2026-11-21", offset="+14:00")
+
+    tokens = ["SWMTKN-1-" + "1" * 50 + "-" + f"{number:025d}" for number in range(4)]
+    for token in tokens:
+        clock.advance(minutes=1)
+        history.remember(CLUSTER, Role.WORKER, fingerprint(token))
+
+    assert path.stat().st_size <= MAX_HISTORY_BYTES
+    reopened = FileTokenHistory(path)
+    for token in tokens[:-1]:
+        assert reopened.lookup(CLUSTER, fingerprint(token)) is not None
 
 
 def test_long_cluster_id_not_recorded(history: FileTokenHistory, path: Path) -> None:
