@@ -17,6 +17,8 @@ from swarmtui.errors import FileClashError
 
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
 WINDOWS_FILE_NAME = "join-windows.json"
+# The demo state file's name in the user data folder.
+DEMO_STATE_FILE_NAME = "demo-swarm.toml"
 
 
 def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
@@ -51,45 +53,76 @@ def same_file(first: Path, second: Path) -> bool:
 def check_files_apart(
     config_path: Path | None = None, demo_state: Path | None = None
 ) -> None:
-    """Raise FileClashError when the audit file is another file of swarmtui.
+    """Raise FileClashError when two of swarmtui's files are one file.
 
-    `config_path` is the config file given with --config, which may name
-    the audit file, and `demo_state` the demo state file of a --demo run.
+    The files are the audit record, the join window file, the token
+    history, the config file and the demo state file, and the lock files
+    next to three of them, which may be deleted and so must not be the
+    audit record. `config_path` is the file given with --config and
+    `demo_state` the one given with --demo-state.
     """
+    import platformdirs
+
     from swarmtui.audit import default_audit_location
     from swarmtui.config import default_config_path
     from swarmtui.history import default_history_path
 
     audit_path, origin = default_audit_location(config_path=config_path)
-    from_environment = bool(os.environ.get(WINDOWS_FILE_ENV))
-    others: list[tuple[str, Path, str]] = [
-        (
-            "join window file",
-            default_windows_path(),
-            WINDOWS_FILE_ENV if from_environment else "",
-        ),
-        ("token history", default_history_path(), ""),
+    windows_setting = WINDOWS_FILE_ENV if os.environ.get(WINDOWS_FILE_ENV) else ""
+    windows_path = default_windows_path()
+    history_path = default_history_path()
+    default_demo = platformdirs.user_data_path("swarmtui") / DEMO_STATE_FILE_NAME
+    audit = ("audit file", audit_path, origin.setting)
+    files: list[tuple[str, Path, str]] = [
+        ("join window file", windows_path, windows_setting),
+        ("token history", history_path, ""),
         (
             "config file",
             config_path or default_config_path(),
             "--config" if config_path else "",
         ),
+        (
+            "demo state file",
+            demo_state or default_demo,
+            "--demo-state" if demo_state else "",
+        ),
+        audit,
     ]
-    if demo_state is not None:
-        others.append(("demo state file", demo_state, "--demo-state"))
-    for name, path, setting in others:
-        if same_file(path, audit_path):
-            raise _clash(name, path, setting, audit_path, origin.setting)
+    for index, (name, path, setting) in enumerate(files):
+        for other_name, other_path, other_setting in files[index + 1 :]:
+            if same_file(path, other_path):
+                raise _clash(
+                    (name, path, setting), (other_name, other_path, other_setting)
+                )
+    locks = [
+        (f"lock file of the {name}", _lock_path(path, suffix), setting)
+        for name, path, setting in files
+        if name in ("join window file", "token history", "demo state file")
+        for suffix in (".lock", ".close.lock")
+        if suffix == ".lock" or name == "join window file"
+    ]
+    for lock in locks:
+        if same_file(lock[1], audit_path):
+            raise _clash(lock, audit)
+
+
+def _lock_path(path: Path, suffix: str) -> Path:
+    """Return a lock file's path: next to the file a symbolic link names."""
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + suffix)
 
 
 def _clash(
-    name: str, path: Path, setting: str, audit_path: Path, audit_setting: str
+    first: tuple[str, Path, str], second: tuple[str, Path, str]
 ) -> FileClashError:
-    settings = [item for item in (setting, audit_setting) if item]
+    name, path, setting = first
+    other_name, other_path, other_setting = second
+    settings = [item for item in (setting, other_setting) if item]
+    change = " or ".join(settings) if settings else "XDG_STATE_HOME or XDG_DATA_HOME"
     return FileClashError(
         f"The {name} {path} (from {setting or 'the default path'}) and the "
-        f"audit file {audit_path} (from {audit_setting or 'the default path'}) "
+        f"{other_name} {other_path} (from {other_setting or 'the default path'}) "
         f"are the same file, {os.path.realpath(path)}, where each would damage "
         "the other's data. Nothing was written.",
-        f"The two files must differ, so change {' or '.join(settings)}.",
+        f"The two files must differ, so change {change}.",
     )

@@ -100,3 +100,72 @@ def test_separate_files_accepted(
 
     assert code == 0
     assert out.startswith("SWMTKN-1-")
+
+
+def test_window_file_as_token_history_rejected(
+    isolated_user_folders: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    history = isolated_user_folders / "state" / "swarmtui" / "token-history.json"
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(history))
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    code, _, err = run(capsys, *demo, "join-window", "list")
+
+    assert code == 1
+    assert "The join window file" in err
+    assert f"and the token history {history} (from the default path)" in err
+    assert "so change SWARMTUI_WINDOWS_FILE." in err
+
+
+def test_window_file_as_config_file_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("timeout = 5\n")
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(config))
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    code, _, err = run(
+        capsys, *demo, "--config", str(config), "join-window", "close-all"
+    )
+
+    assert code == 1
+    assert f"and the config file {config} (from --config)" in err
+    assert config.read_text() == "timeout = 5\n"
+
+
+def test_audit_as_default_demo_state_rejected_without_demo(
+    isolated_user_folders: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = isolated_user_folders / "data" / "swarmtui" / "demo-swarm.toml"
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(state))
+
+    code, _, err = run(capsys, "-H", "unix:///nonexistent.sock", "join-token", "worker")
+
+    assert code == 1
+    assert f"The demo state file {state} (from the default path)" in err
+    assert not state.exists()
+
+
+def test_audit_as_lock_file_rejected(
+    isolated_user_folders: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    lock = isolated_user_folders / "state" / "swarmtui" / "token-history.json.lock"
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(lock))
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    code, _, err = run(capsys, *demo, "join-token", "-q", "worker")
+
+    assert code == 1
+    assert f"The lock file of the token history {lock}" in err
+    assert not lock.exists()
