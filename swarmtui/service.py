@@ -7,6 +7,7 @@ writes the audit record. It never imports Textual.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import threading
@@ -122,6 +123,32 @@ def _fingerprints(view: SwarmView) -> dict[Role, str]:
 JOIN_ADDRESS_PATTERN = re.compile(
     r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?\]|[0-9A-Za-z_.-]+):[0-9]{1,5}"
 )
+
+
+def valid_join_address(address: str) -> bool:
+    """Return whether a join address is HOST:PORT, with a port of 1 to 65535.
+
+    An unspecified host (0.0.0.0, or :: as the engine's ::1 becomes once
+    its last group is taken for the port) is no address to join.
+    """
+    if not JOIN_ADDRESS_PATTERN.fullmatch(address):
+        return False
+    host, _, port = address.rpartition(":")
+    if not 1 <= int(port) <= 65535:
+        return False
+    if host.startswith("["):
+        try:
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(
+                host[1:-1].partition("%")[0]
+            )
+        except ValueError:
+            return False
+        return not ip.is_unspecified
+    try:
+        ip = ipaddress.IPv4Address(host)
+    except ValueError:
+        return True  # a host name
+    return not ip.is_unspecified
 
 
 def format_join_address(address: str) -> str:
@@ -425,7 +452,7 @@ class TokenService:
                 f"The node at {endpoint} reports no manager address to join.",
                 f"Check '{self.backend.docker_cli} node inspect self'.",
             )
-        if not JOIN_ADDRESS_PATTERN.fullmatch(address):
+        if not valid_join_address(address):
             # It goes into a command line that users paste into a shell.
             raise EngineError(
                 f"The node at {endpoint} reports a manager address that is not "

@@ -29,6 +29,22 @@ from swarmtui.cli import (
 )
 
 
+@pytest.fixture(autouse=True)
+def default_quit_signals() -> Iterator[None]:
+    """Run each test with the quit signals' default handlers, then restore them.
+
+    pytest may run with SIGINT ignored, as a background job of a script
+    does, and the command line leaves an ignored signal ignored.
+    """
+    saved = {signum: signal.getsignal(signum) for signum in QUIT_SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
 @pytest.fixture
 def restored_signal_handlers() -> Iterator[None]:
     """Restore the quit signals' handlers, which an interrupted start-up ignores."""

@@ -662,7 +662,18 @@ def test_join_address_forms_taken(
 
 @pytest.mark.parametrize(
     "address",
-    ["10.0.0.5:2377; touch /tmp/x", "10.0.0.5:2377 extra", "$(id):2377", "10.0.0.5"],
+    [
+        "10.0.0.5:2377; touch /tmp/x",
+        "10.0.0.5:2377 extra",
+        "$(id):2377",
+        "10.0.0.5",
+        "::1",
+        "fd00::5",
+        "10.0.0.5:0",
+        "10.0.0.5:99999",
+        "0.0.0.0:2377",
+        "[::]:2377",
+    ],
 )
 def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> None:
     service = TokenService(ManagerAddress(demo_backend(tmp_path), address))

@@ -1033,8 +1033,11 @@ def test_open_names_signals_that_work(tmp_path: Path, sigint_ignored: bool) -> N
     }
 
     def ignore_sigint() -> None:
-        if sigint_ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Set either way: pytest may itself run with SIGINT ignored, as a
+        # background job of a script does, and the child would inherit that.
+        signal.signal(
+            signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.SIG_DFL
+        )
 
     demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
     command = ["join-window", "open", "worker", "--minutes", "5", "-q"]
