@@ -322,17 +322,18 @@ def _invalid_host(host: str, origin: str, reason: str) -> EndpointError:
 def _password_span(rest: str) -> tuple[int, int] | None:
     """Return where a password may be in a host after its scheme, or None.
 
-    That is the text between the first ":" and the last "@", when that ":"
-    comes before any "/", "?" or "#". The last "@" of the whole text counts,
-    because a password may contain "/", "?" or "#", which end a host's
-    USER:PASSWORD@HOST:PORT part in a URL.
+    That is the text between the first ":" and the last "@". The last "@"
+    of the whole text counts, because a password may contain "/", "?" or
+    "#", which end a host's USER:PASSWORD@HOST:PORT part in a URL. When one
+    of them comes before that ":", as in tcp:///user:password@host, all the
+    text before the "@" may be a password.
     """
     at = rest.rfind("@")
     colon = rest.find(":")
     if at == -1 or colon == -1 or colon > at:
         return None
     if any(-1 < rest.find(end) < colon for end in "/?#"):
-        return None
+        return 0, at
     return colon + 1, at
 
 

@@ -401,6 +401,9 @@ def test_empty_unix_host_default_socket(origin: str) -> None:
         ("tcp://admin:hunt/er2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
         ("tcp://admin:hunt#er2@127.0.62.1:2376", "'tcp://***@127.0.62.1:2376'"),
         ("admin:hunt?er2@127.0.62.1", "'***@127.0.62.1'"),
+        ("tcp:///admin:hunt-er2@127.0.62.1", "'tcp://***@127.0.62.1'"),
+        ("tcp://h/u:hunt/er2@127.0.62.1", "'tcp://***@127.0.62.1'"),
+        ("tcp://?u:hunt/er2@127.0.62.1", "'tcp://***@127.0.62.1'"),
     ],
 )
 def test_tcp_host_password_rejected(host: str, shown: str) -> None:
@@ -934,6 +937,7 @@ def test_context_host_password_masked(
         ("ssh://admin:hunter2/x@127.0.62.1", "a password in an ssh:// host"),
         ("ssh://admin:hunter2?x@127.0.62.1", "a password in an ssh:// host"),
         ("ssh://admin:hunter2#x@127.0.62.1:22", "a password in an ssh:// host"),
+        ("ssh://h/u:hunter2@127.0.62.1", "a password in an ssh:// host"),
         ("ssh://%2Doops@127.0.62.1", "its user or host name starts with '-'"),
         ("ssh://u%20x@127.0.62.1", "its user name contains a space"),
         ("ssh://u%5Bx@127.0.62.1", "its user name contains the character '['"),
