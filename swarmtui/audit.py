@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import pwd
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, MutableSequence
@@ -442,7 +443,8 @@ def read_audit(
     # With a limit, only the last events are kept while the file is read.
     matching: MutableSequence[dict[str, Any]] = reading.events
     if limit is not None:
-        matching = deque(maxlen=max(limit, 0))
+        # deque takes a length of at most sys.maxsize, and no file has more.
+        matching = deque(maxlen=min(max(limit, 0), sys.maxsize))
     try:
         with handle:
             _read_events(handle, reading, since, matching, keep)

@@ -589,3 +589,33 @@ def test_option_of_other_command_named(capsys: pytest.CaptureFixture[str]) -> No
     assert error.rstrip().endswith(
         "swarmtui: error: --file is an option of 'swarmtui audit', not of 'swarmtui'"
     )
+
+
+def test_demo_seed_too_long_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = "9" * 5000
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    with pytest.raises(SystemExit) as caught:
+        main([*demo, "--demo-seed", seed, "join-token", "-q", "worker"])
+
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "has 5000 digits, more than a seed can have" in err
+    assert "is not a whole number" not in err
+
+
+def test_audit_limit_past_any_size(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text('{"time": "2026-12-01T10:00:00Z", "action": "show"}\n')
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(audit))
+
+    code = main(["audit", "--limit", "9" * 30, "--json"])
+
+    assert code == 0
+    assert '"action": "show"' in capsys.readouterr().out

@@ -154,6 +154,11 @@ def demo_seed(text: str) -> int:
     another swarm. A sign is rejected as in --joins and --limit.
     """
     value = parse_whole_number(text)
+    if value is None and text.isascii() and text.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {len(text)} digits, more than a seed can have: "
+            "use a shorter number, such as 4 or 1234"
+        )
     if value is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a whole number written with the digits "
