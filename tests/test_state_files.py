@@ -169,3 +169,18 @@ def test_audit_as_lock_file_rejected(
     assert code == 1
     assert f"The lock file of the token history {lock}" in err
     assert not lock.exists()
+
+
+def test_default_demo_state_named_as_default(
+    isolated_user_folders: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = isolated_user_folders / "data" / "swarmtui" / "demo-swarm.toml"
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(state))
+
+    code, _, err = run(capsys, "--demo", "join-token", "-q", "worker")
+
+    assert code == 1
+    assert f"The demo state file {state} (from the default path)" in err
+    assert "--demo-state" not in err

@@ -885,14 +885,10 @@ def _config_missing(config: Path) -> bool:
 
 
 def _demo_state_path(args: argparse.Namespace) -> Path | None:
-    """Return the demo state file of a --demo run, or None for an engine."""
-    if not args.demo:
+    """Return the demo state file given with --demo-state, or None without it."""
+    if args.demo_state is None:
         return None
-    if args.demo_state is not None:
-        return Path(args.demo_state).expanduser()
-    from swarmtui.backends.demo import default_state_path
-
-    return default_state_path()
+    return Path(args.demo_state).expanduser()
 
 
 def _needs_service(args: argparse.Namespace) -> bool:
