@@ -2420,3 +2420,55 @@ async def test_check_token_rotation_keeps_action_until_started(
         assert unstarted is not None
         assert unstarted[0] is Role.WORKER
         assert unstarted[2] == "rotate-checked-token"
+
+
+async def test_check_token_rotation_after_conflict_keeps_action(
+    tmp_path: Path,
+) -> None:
+    audit = RecordingAudit()
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # Someone else changes the swarm between the check and the rotation.
+        demo_service(tmp_path).rotate([Role.MANAGER])
+        await pilot.click("#check-rotate")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConflictScreen)
+
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+
+        assert current_tokens(tmp_path)[0] != worker
+        rotations = [
+            (action, fields["result"])
+            for action, fields in audit.events
+            if action.startswith("rotate")
+        ]
+        assert rotations == [
+            ("rotate-checked-token", "failed"),
+            ("rotate-checked-token", "ok"),
+        ]
+
+
+async def test_conflict_with_replaced_swarm_masks_tokens(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w", "v")
+        await settle(app, pilot)
+        assert app.revealed[Role.WORKER]
+        demo_backend(tmp_path, seed=8).reset()
+
+        await pilot.press("r")
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ConflictScreen)
+        assert not app.revealed[Role.WORKER]
+        new_worker, _ = current_tokens(tmp_path)
+        assert new_worker not in command_text(app, Role.WORKER)

@@ -827,16 +827,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.notify(
                 f"{replaced} (cluster {view.cluster_id[:12]}).", severity="warning"
             )
-            self.seen_changes.clear()
-            # A reveal was of the old swarm's tokens and key, so the new
-            # swarm's start masked, and its key is no rotation of the old one.
-            for role in Role:
-                self.revealed[role] = not self.settings.mask_tokens
-            self.unlock_revealed = False
-            self.unlock_key_text = ""
-            self.refresh_bindings()
-            self._swarm_since = self._clock()
-            self.token_origins.clear()
+            self._forget_old_swarm()
             self._look_up_origins(view, settle_earlier=True)
         elif old is None:
             if had_error:
@@ -874,6 +865,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     f"change{changes}."
                 )
         self._render()
+
+    def _forget_old_swarm(self) -> None:
+        """Drop what the console knew of the swarm that another one replaced."""
+        self.seen_changes.clear()
+        # A reveal was of the old swarm's tokens and key, so the new swarm's
+        # start masked, and its key is no rotation of the old one.
+        for role in Role:
+            self.revealed[role] = not self.settings.mask_tokens
+        self.unlock_revealed = False
+        self.unlock_key_text = ""
+        self.refresh_bindings()
+        self._swarm_since = self._clock()
+        self.token_origins.clear()
 
     def _record_outcome(
         self, role: Role, view: SwarmView, before: str, after: str, **fields: Any
@@ -1726,7 +1730,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
                 [role], expected=expected, action=action, announce=announce
             )
         except RotationConflictError as error:
-            self.post_message(RotationConflicted(role, error))
+            self.post_message(RotationConflicted(role, error, action))
         except SwarmTuiError as error:
             self.post_message(RotationFailed(role, error))
         except Exception as error:  # an unexpected failure must not kill the UI
@@ -1904,9 +1908,7 @@ class SwarmConsole(ResponseFeatures, App[int]):
         self.view = fresh
         if old is not None and old.cluster_id != fresh.cluster_id:
             # Another swarm's tokens are not rotations of this one's.
-            self.seen_changes.clear()
-            self._swarm_since = self._clock()
-            self.token_origins.clear()
+            self._forget_old_swarm()
             self._look_up_origins(fresh)
         elif old is not None:
             for role in Role:
@@ -1919,7 +1921,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
 
         def answered(answer: bool | None) -> None:
             if answer:
-                self._begin_rotation(role, fresh)
+                # Asked again, the rotation keeps the action it was asked for.
+                self._begin_rotation(role, fresh, message.action)
 
         self.push_screen(ConflictScreen(role, message.error.changes, fresh), answered)
 

@@ -62,10 +62,15 @@ class Rotated(Message):
 
 
 class RotationConflicted(Message):
-    def __init__(self, role: Role, error: RotationConflictError) -> None:
+    """A rotation that a change by someone else stopped; `action` is its audit name."""
+
+    def __init__(
+        self, role: Role, error: RotationConflictError, action: str = "rotate"
+    ) -> None:
         super().__init__()
         self.role = role
         self.error = error
+        self.action = action
 
 
 class RotationFailed(Message):
