@@ -2364,7 +2364,7 @@ async def test_swarm_read_after_failures_dated_by_read(tmp_path: Path) -> None:
         await settle(app, pilot)
 
         meta = str(app.query_one("#worker-meta", Static).content)
-        assert "unchanged since this console first read this swarm at " in meta
+        assert "unchanged since first read by this console at " in meta
         assert "since the console started" not in meta
 
 

@@ -1195,8 +1195,10 @@ async def test_window_of_reset_demo_swarm_ends(tmp_path: Path) -> None:
         assert "join-window forget" in ended[0]
         assert not any("engine" in note.lower() for note in notes)
         meta = str(app.query_one("#worker-meta", Static).content)
-        assert "unchanged since this console first read this swarm at " in meta
+        assert "unchanged since first read by this console at " in meta
         assert "since the console started" not in meta
+        # At 100 columns the line fits on one row, its time included.
+        assert app.query_one("#worker-meta", Static).size.height == 1
         stored = WindowStore(tmp_path / "windows.json").load()
         assert [window.cluster_id for window in stored] == [old_cluster]
 

@@ -60,7 +60,5 @@ def change_text(
         # changed before swarmtui first read it.
         return f"changed, first seen {stamp(origin.at)} (token history)"
     if swarm_since is not None:
-        return (
-            f"unchanged since this console first read this swarm {stamp(swarm_since)}"
-        )
+        return f"unchanged since first read by this console {stamp(swarm_since)}"
     return "unchanged since the console started"
