@@ -111,6 +111,9 @@ def default_leak_since(
                 f"of the two; another tool made the current {oldest} token since, "
                 "so no node joined with it earlier"
             )
+        elif len(set(issued.values())) == 1:
+            # As after a leak response, which rotates both in one update.
+            source = "the last rotation of both tokens, made at the same time"
         else:
             source = (
                 f"the last {oldest} token rotation, the older of the two current tokens"

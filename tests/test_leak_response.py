@@ -438,3 +438,23 @@ def test_shared_hostnames_get_node_ids() -> None:
     names = [str(row[1]) for row in node_rows(nodes, "bold red")]
 
     assert names == [f"vm ({'a' * 12})", f"vm ({'b' * 12})", "db-1"]
+
+
+def test_default_since_of_both_tokens_rotated_together() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    events = [
+        {
+            "time": "2026-11-29T00:00:00Z",
+            "action": "leak-response",
+            "result": "ok",
+            "cluster_id": "c1",
+            "old_fingerprints": {"worker": "fp:0", "manager": "fp:2"},
+            "new_fingerprints": {"worker": "fp:1", "manager": "fp:3"},
+        },
+    ]
+    current = {Role.WORKER: "fp:1", Role.MANAGER: "fp:3"}
+
+    start = default_leak_since("c1", audit_events=events, now=now, current=current)
+
+    assert start.since == datetime(2026, 11, 29, tzinfo=UTC)
+    assert start.source == "the last rotation of both tokens, made at the same time"
