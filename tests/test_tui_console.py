@@ -2472,3 +2472,18 @@ async def test_conflict_with_replaced_swarm_masks_tokens(tmp_path: Path) -> None
         assert not app.revealed[Role.WORKER]
         new_worker, _ = current_tokens(tmp_path)
         assert new_worker not in command_text(app, Role.WORKER)
+
+
+async def test_close_window_key_explains_failed_read(tmp_path: Path) -> None:
+    error = NotAManagerError("The engine at demo is a worker node.", "Use a manager.")
+    app = make_app(TokenService(FailingBackend(demo_backend(tmp_path), error)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+
+        await pilot.press("O")
+        await pilot.pause()
+
+        assert notes
+        assert "No join window is open." not in notes
+        assert any("worker node" in note for note in notes)

@@ -496,6 +496,11 @@ class JoinWindowActions(ConsoleHost):
             windows = [item for item in windows if item.id == window_id]
             due = [entry for entry in due if entry[0].id == window_id]
         if not windows and not due:
+            if self.error is not None:
+                # A console knows the windows of the swarm it reads, and it
+                # reads none now, as on a worker node: this explains why.
+                self._view_or_explain()
+                return
             self.notify("No join window is open.", severity="warning")
             return
         for window in windows:
