@@ -382,13 +382,18 @@ BROKEN_TOKEN_MAX_BREAKS = 9
 BROKEN_TOKEN_MAX_GAP = 12
 # A character written as an escape, as repr() and the terminal-safety check
 # write a line break, a soft hyphen or a zero-width space (\n, \xad,
-# \u200b). In a broken token it is one character of a gap.
+# \u200b), also escaped twice (\\n). In a broken token it is one character
+# of a gap.
 _WRITTEN_ESCAPE = re.compile(
-    r"\\(?:[nrtfvab0\\]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})"
+    r"\\+(?:[nrtfvab0]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})|\\+"
 )
-
-
-_LINE_BREAK_ESCAPES = ("\\n", "\\r", "\\x0a", "\\x0d")
+# A terminal's colour or cursor sequence (CSI), as grep --color writes
+# around a match: ESC [, parameters, then a final character. Its ESC may be
+# written as an escape too. In a broken token it is one character of a gap.
+_CONTROL_SEQUENCE = re.compile(
+    r"(?:\x1b|\\+(?:x1b|u001b|033|e))\[[0-9;:?<=>]*[ -/]*[@-~]", re.IGNORECASE
+)
+_LINE_BREAK_ESCAPES = ("n", "r", "x0a", "x0d")
 
 
 def _is_token_character(character: str) -> bool:
@@ -406,12 +411,18 @@ def _gap_end(text: str, position: int) -> int | None:
     after_line_break = False
     while position < len(text):
         character = text[position]
-        if character == "\\":
+        sequence = None
+        if character in "\x1b\\":
+            sequence = _CONTROL_SEQUENCE.match(text, position)
+        if sequence is not None:
+            position = sequence.end()
+            count += 1
+        elif character == "\\":
             escape = _WRITTEN_ESCAPE.match(text, position)
-            position = escape.end() if escape else position + 1
-            after_line_break = (
-                escape is not None and escape[0].lower() in _LINE_BREAK_ESCAPES
-            )
+            assert escape is not None  # the pattern takes a lone backslash
+            position = escape.end()
+            written = escape[0].lstrip("\\").lower()
+            after_line_break = written in _LINE_BREAK_ESCAPES
             count += 1
         elif _is_token_character(character):
             break

@@ -56,6 +56,8 @@ BREAKS = {
     "zero-width-space": "\u200b",
     "no-break-space": "\u00a0",
     "crlf": "\r\n",
+    "colour-code": "\x1b[0m",
+    "grep-colour": "\x1b[01;31m\x1b[K",
 }
 
 

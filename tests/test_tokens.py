@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -442,3 +443,28 @@ def test_valid_token_round_trip(text: str, tail: str) -> None:
     assert token.secret not in mask_token(text)
     assert token.secret not in repr(token)
     assert redact(f"x {text} y") == f"x <token {fingerprint(text)}> y"
+
+
+@pytest.mark.parametrize(
+    "write",
+    [str, repr, lambda text: repr(repr(text)), ascii],
+    ids=["raw", "repr", "repr-twice", "ascii"],
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"SWMTKN-1-{DIGEST[:20]}\x1b[0m{DIGEST[20:]}-{SECRET}",
+        f"SWMTKN-1-\x1b[33m{DIGEST}\x1b[0m-\x1b[31m{SECRET}\x1b[0m",
+        f"\x1b[01;31m\x1b[KSWMTKN-1-\x1b[m\x1b[K{DIGEST}-{SECRET}",
+        f"SWMTKN-1-{DIGEST}-{SECRET[:9]}\x1b[0m\n{SECRET[9:]}",
+        f"SWMTKN-1-{DIGEST[:30]}\n{DIGEST[30:]}-{SECRET}",
+    ],
+    ids=["reset", "coloured-parts", "grep-colour", "colour-and-wrap", "wrapped"],
+)
+def test_redact_catches_coloured_tokens(text: str, write: Any) -> None:
+    cleaned = redact(f"pasted: {write(text)} end")
+
+    assert SECRET not in cleaned
+    assert SECRET[:12] not in cleaned
+    assert SECRET[-12:] not in cleaned
+    assert "<token fp:" in cleaned
