@@ -455,8 +455,9 @@ class TokenService:
         if not valid_join_address(address):
             # It goes into a command line that users paste into a shell.
             raise EngineError(
-                f"The node at {endpoint} reports a manager address that is not "
-                f"HOST:PORT: {address!r}.",
+                f"The node at {endpoint} reports a manager address that cannot "
+                f"be joined: {address!r}. A join address is HOST:PORT, with a "
+                "port from 1 to 65535 and a host other than 0.0.0.0 or ::.",
                 f"Check '{self.backend.docker_cli} node inspect self'; the "
                 "engine may not be a Docker Engine.",
             )

@@ -118,11 +118,18 @@ def _clash(
     name, path, setting = first
     other_name, other_path, other_setting = second
     settings = [item for item in (setting, other_setting) if item]
-    change = " or ".join(settings) if settings else "XDG_STATE_HOME or XDG_DATA_HOME"
+    if settings:
+        hint = f"The two files must differ, so change {' or '.join(settings)}."
+    else:
+        # Two default paths differ, so a link joins them.
+        hint = (
+            "A symbolic or hard link makes the two paths one file: replace "
+            f"{path} or {other_path} with a file of its own."
+        )
     return FileClashError(
         f"The {name} {path} (from {setting or 'the default path'}) and the "
         f"{other_name} {other_path} (from {other_setting or 'the default path'}) "
         f"are the same file, {os.path.realpath(path)}, where each would damage "
         "the other's data. Nothing was written.",
-        f"The two files must differ, so change {change}.",
+        hint,
     )

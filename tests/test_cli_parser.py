@@ -619,3 +619,23 @@ def test_audit_limit_past_any_size(
 
     assert code == 0
     assert '"action": "show"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("given", ["file", "environment"])
+def test_audit_path_controls_escaped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given: str,
+) -> None:
+    path = tmp_path / "a\x1b]0;TITLE\x07\x1b[2Jb.jsonl"
+    if given == "file":
+        main(["audit", "--file", str(path)])
+    else:
+        monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(path))
+        main(["audit"])
+
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\x07" not in err
+    assert "a\\x1b]0;TITLE" in err

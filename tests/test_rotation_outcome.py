@@ -681,7 +681,8 @@ def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> No
     with pytest.raises(EngineError) as caught:
         service.read()
 
-    assert "reports a manager address that is not HOST:PORT" in caught.value.message
+    assert "reports a manager address that cannot be joined" in caught.value.message
+    assert "port from 1 to 65535" in caught.value.message
 
 
 class SwarmReplacedOnUpdate(DelegatingBackend):

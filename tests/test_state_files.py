@@ -184,3 +184,22 @@ def test_default_demo_state_named_as_default(
     assert code == 1
     assert f"The demo state file {state} (from the default path)" in err
     assert "--demo-state" not in err
+
+
+def test_linked_default_files_name_the_link(
+    isolated_user_folders: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    folder = isolated_user_folders / "state" / "swarmtui"
+    folder.mkdir(parents=True)
+    windows = folder / "join-windows.json"
+    windows.write_text('{"windows": []}\n')
+    (folder / "token-history.json").symlink_to(windows.name)
+    demo = ["--demo", "--demo-state", str(tmp_path / "demo.toml")]
+
+    code, _, err = run(capsys, *demo, "join-token", "-q", "worker")
+
+    assert code == 1
+    assert "A symbolic or hard link makes the two paths one file" in err
+    assert "XDG_DATA_HOME" not in err

@@ -238,10 +238,12 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         ]
         if args.limit is not None:
             reading.events = reading.events[-args.limit :]
+    # A path may hold control characters, which are escaped for the terminal.
+    shown_path = terminal_safe(str(path))
     if reading.missing and args.file:
         print(
             redact(
-                f"swarmtui: file error: the audit file {path} given with --file "
+                f"swarmtui: file error: the audit file {shown_path} given with --file "
                 "does not exist. Check the path, or leave out --file to read the "
                 "default record."
             ),
@@ -251,15 +253,15 @@ def run(args: argparse.Namespace, service: object = None) -> int:
     if reading.missing:
         print(
             redact(
-                f"swarmtui: no audit record yet at {path}; it is created by the "
+                f"swarmtui: no audit record yet at {shown_path}; it is created by the "
                 "first rotation, check or copy."
             ),
             file=sys.stderr,
         )
     if not reading.missing and not reading.events:
-        text = f"swarmtui: no audit event in {path} matches the options given."
+        text = f"swarmtui: no audit event in {shown_path} matches the options given."
         if not filtered and since is None:
-            text = f"swarmtui: the audit file {path} has no events yet."
+            text = f"swarmtui: the audit file {shown_path} has no events yet."
         print(redact(text), file=sys.stderr)
     widths = [] if args.json else column_widths(reading.events)
     if reading.events and not args.json:
@@ -278,7 +280,7 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         print(
             redact(
                 f"swarmtui: skipped {len(reading.damaged_lines)} damaged line(s) "
-                f"in {path}: line {numbers}{more}."
+                f"in {shown_path}: line {numbers}{more}."
             ),
             file=sys.stderr,
         )
