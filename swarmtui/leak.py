@@ -113,7 +113,7 @@ def default_leak_since(
             )
         elif len(set(issued.values())) == 1:
             # As after a leak response, which rotates both in one update.
-            source = "the last rotation of both tokens, made at the same time"
+            source = "the last rotations of both tokens, at the same time"
         else:
             source = (
                 f"the last {oldest} token rotation, the older of the two current tokens"

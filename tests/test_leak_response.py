@@ -457,4 +457,4 @@ def test_default_since_of_both_tokens_rotated_together() -> None:
     start = default_leak_since("c1", audit_events=events, now=now, current=current)
 
     assert start.since == datetime(2026, 11, 29, tzinfo=UTC)
-    assert start.source == "the last rotation of both tokens, made at the same time"
+    assert start.source == "the last rotations of both tokens, at the same time"
