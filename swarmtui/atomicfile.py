@@ -274,3 +274,13 @@ def exclusive_lock(lock_path: Path, timeout: float) -> Iterator[None]:
     finally:
         # Closing the descriptor releases the lock.
         os.close(descriptor)
+
+
+def lock_path_beside(path: Path, suffix: str = ".lock") -> Path:
+    """Return the lock file of `path`: its real path with `suffix` added.
+
+    It sits next to the file that is written, so that a path through a
+    symbolic link and the real path take the same lock.
+    """
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + suffix)

@@ -34,6 +34,7 @@ from swarmtui.atomicfile import (
     ensure_folder,
     exclusive_lock,
     explain_file_error,
+    lock_path_beside,
     read_private_file,
     special_file_type,
     write_atomic,
@@ -183,10 +184,7 @@ class FileTokenHistory:
 
     @property
     def lock_path(self) -> Path:
-        # Next to the file that is written, so that a path through a symbolic
-        # link and the real path take the same lock.
-        real = Path(os.path.realpath(self.path))
-        return real.with_name(real.name + ".lock")
+        return lock_path_beside(self.path)
 
     # -- TokenHistory -----------------------------------------------------
 

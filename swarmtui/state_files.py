@@ -1,10 +1,10 @@
-"""Where the join window file lives, and the check that the audit file is no other file.
+"""The join window file's path, and the check that swarmtui's files are apart.
 
 The audit record appends JSON lines, while the join window file, the token
 history, the demo state file and the config file are each one document
-that swarmtui replaces or reads whole. When the audit file is one of them,
-each damages the other's data, so every command that writes the audit
-record checks this before it reads an engine or writes anything.
+that swarmtui replaces or reads whole. When two of them are one file, each
+damages the other's data. So every command that writes the audit record
+checks this before it reads an engine or writes anything.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from swarmtui.atomicfile import lock_path_beside
 from swarmtui.errors import FileClashError
 
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
@@ -56,9 +57,9 @@ def check_files_apart(
     """Raise FileClashError when two of swarmtui's files are one file.
 
     The files are the audit record, the join window file, the token
-    history, the config file and the demo state file, and the lock files
-    next to three of them, which may be deleted and so must not be the
-    audit record. `config_path` is the file given with --config and
+    history, the config file and the demo state file. The audit record must
+    also differ from the lock files next to three of them, since a lock
+    file may be deleted. `config_path` is the file given with --config and
     `demo_state` the one given with --demo-state.
     """
     import platformdirs
@@ -95,7 +96,7 @@ def check_files_apart(
                     (name, path, setting), (other_name, other_path, other_setting)
                 )
     locks = [
-        (f"lock file of the {name}", _lock_path(path, suffix), setting)
+        (f"lock file of the {name}", lock_path_beside(path, suffix), setting)
         for name, path, setting in files
         if name in ("join window file", "token history", "demo state file")
         for suffix in (".lock", ".close.lock")
@@ -104,12 +105,6 @@ def check_files_apart(
     for lock in locks:
         if same_file(lock[1], audit_path):
             raise _clash(lock, audit)
-
-
-def _lock_path(path: Path, suffix: str) -> Path:
-    """Return a lock file's path: next to the file a symbolic link names."""
-    real = Path(os.path.realpath(path))
-    return real.with_name(real.name + suffix)
 
 
 def _clash(

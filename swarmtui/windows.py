@@ -41,6 +41,7 @@ from swarmtui.atomicfile import (
     ensure_folder,
     exclusive_lock,
     explain_file_error,
+    lock_path_beside,
     read_private_file,
     special_file_type,
     write_atomic,
@@ -341,15 +342,11 @@ class WindowStore:
 
     @property
     def lock_path(self) -> Path:
-        # Next to the file that is written, so that a path through a symbolic
-        # link and the real path take the same lock.
-        real = Path(os.path.realpath(self.path))
-        return real.with_name(real.name + ".lock")
+        return lock_path_beside(self.path)
 
     @property
     def close_lock_path(self) -> Path:
-        real = Path(os.path.realpath(self.path))
-        return real.with_name(real.name + ".close.lock")
+        return lock_path_beside(self.path, ".close.lock")
 
     def _check_regular_file(self) -> None:
         """Raise JoinWindowError when the path names a folder, a FIFO or a device.
