@@ -363,7 +363,7 @@ def test_due_window_spaced_socket_quoted(
 
 
 @pytest.mark.parametrize(
-    ("error", "shown"),
+    ("error", "ending"),
     [
         ("returned an error (500): boom", "returned an error (500): boom. List"),
         ("did not respond within 10 seconds.", "within 10 seconds. List"),
@@ -374,7 +374,7 @@ def test_leak_nodes_error_ends_sentence(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     error: str,
-    shown: str,
+    ending: str,
 ) -> None:
     def failing_list_nodes(self: DemoBackend) -> list[Any]:
         raise EngineError(f"The engine at unix:///x.sock {error}")
@@ -385,7 +385,7 @@ def test_leak_nodes_error_ends_sentence(
 
     assert code == ExitCode.FAILURE
     out = capsys.readouterr().out
-    assert f"{shown} them with 'docker node ls'." in out
+    assert f"{ending} them with 'docker node ls'." in out
 
 
 # Windows as a hand edit may leave them, with a terminal title sequence in

@@ -621,15 +621,15 @@ def test_audit_limit_past_any_size(
     assert '"action": "show"' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("given", ["file", "environment"])
+@pytest.mark.parametrize("source", ["file", "environment"])
 def test_audit_path_controls_escaped(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    given: str,
+    source: str,
 ) -> None:
     path = tmp_path / "a\x1b]0;TITLE\x07\x1b[2Jb.jsonl"
-    if given == "file":
+    if source == "file":
         main(["audit", "--file", str(path)])
     else:
         monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(path))

@@ -870,7 +870,7 @@ def check_selection(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 
 def _config_missing(config: Path) -> bool:
-    """Tell whether `config`, or the file its symbolic link names, does not exist.
+    """Return whether `config`, or the file its symbolic link names, is missing.
 
     Other failures, such as a loop of symbolic links or a file in place of
     a folder, are left to the config loader, whose error names the cause.

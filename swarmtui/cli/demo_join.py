@@ -84,17 +84,17 @@ def address_argument(text: str) -> str:
             "--address out to use the next free one"
         )
     # Redacted before it is cut, so that a token cut short keeps no secret.
-    shown = quoted(redact(text)[:80])
+    quoted_address = quoted(redact(text)[:80])
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"invalid address {shown}: give an IPv4 or IPv6 address without "
+            f"invalid address {quoted_address}: give an IPv4 or IPv6 address without "
             "a port, such as 192.0.2.50"
         ) from None
     if address.is_unspecified or address.is_multicast:
         raise argparse.ArgumentTypeError(
-            f"invalid address {shown}: a node needs a unicast address"
+            f"invalid address {quoted_address}: a node needs a unicast address"
         )
     return str(address)
 

@@ -497,8 +497,8 @@ class JoinWindowActions(ConsoleHost):
             due = [entry for entry in due if entry[0].id == window_id]
         if not windows and not due:
             if self.error is not None:
-                # A console knows the windows of the swarm it reads, and it
-                # reads none now, as on a worker node: this explains why.
+                # The console tracks only the windows of the swarm it reads,
+                # and it reads none now (as on a worker node), so say why.
                 self._view_or_explain()
                 return
             self.notify("No join window is open.", severity="warning")
