@@ -25,11 +25,18 @@ import pwd
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, MutableSequence
+from collections.abc import (
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableSequence,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from swarmtui.atomicfile import FileRejected, explain_file_error, open_regular_file
 from swarmtui.errors import AuditReadError, AuditWriteError
@@ -377,6 +384,8 @@ class AuditReading:
     events: list[dict[str, Any]] = field(default_factory=list)
     damaged_lines: list[int] = field(default_factory=list)
     missing: bool = False
+    # False when the reading stopped before the first line of the file.
+    complete: bool = True
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:
@@ -420,24 +429,9 @@ def read_audit(
     the events it accepts are kept, and lines it rules out are not parsed.
     """
     reading = AuditReading(path=Path(path))
-    try:
-        handle = os.fdopen(open_regular_file(reading.path, os.O_RDONLY), "rb")
-    except FileNotFoundError:
-        reading.missing = True
+    handle = _open_audit(reading, other_file)
+    if handle is None:
         return reading
-    except FileRejected as error:
-        if reading.path.is_dir():
-            hint = (
-                f"Name a file in that folder, such as "
-                f"{reading.path / AUDIT_FILE_NAME}. {other_file}"
-            )
-        else:
-            hint = f"Name a regular file instead of {reading.path}. {other_file}"
-        raise AuditReadError(
-            f"The audit file {reading.path} could not be read ({error}).", hint
-        ) from None
-    except OSError as error:
-        raise _explain_read_error(reading.path, error, other_file) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     # With a limit, only the last events are kept while the file is read.
@@ -463,6 +457,156 @@ def read_audit(
             ", ".join(str(number) for number in reading.damaged_lines[:10]),
         )
     return reading
+
+
+def _open_audit(reading: AuditReading, other_file: str) -> BinaryIO | None:
+    """Open the audit file of `reading` to read, or mark it missing and return None.
+
+    Raises AuditReadError, ending with `other_file`, when it cannot be read.
+    """
+    try:
+        return os.fdopen(open_regular_file(reading.path, os.O_RDONLY), "rb")
+    except FileNotFoundError:
+        reading.missing = True
+        return None
+    except FileRejected as error:
+        if reading.path.is_dir():
+            hint = (
+                f"Name a file in that folder, such as "
+                f"{reading.path / AUDIT_FILE_NAME}. {other_file}"
+            )
+        else:
+            hint = f"Name a regular file instead of {reading.path}. {other_file}"
+        raise AuditReadError(
+            f"The audit file {reading.path} could not be read ({error}).", hint
+        ) from None
+    except OSError as error:
+        raise _explain_read_error(reading.path, error, other_file) from None
+
+
+def read_audit_tail(
+    path: Path | str,
+    requests: Sequence[tuple[Callable[[Mapping[str, Any]], bool], int]],
+    since: datetime | None = None,
+    other_file: str = f"Or point {AUDIT_FILE_ENV} at another file.",
+) -> AuditReading:
+    """Read the newest events, from the end of the file back, and stop early.
+
+    `requests` pairs a test of an event with a count: the result holds, oldest
+    first, the last `count` events at or after `since` that each test
+    accepts. Reading stops once every count is met, so asking for the last
+    few events of a large file reads its end only. `damaged_lines` lists
+    the damaged lines among those read, numbered from the start of the
+    file; `complete` is True when every line was read. Events are read and
+    rewritten as read_audit does, which raises the same errors.
+    """
+    reading = AuditReading(path=Path(path))
+    handle = _open_audit(reading, other_file)
+    if handle is None:
+        return reading
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    needed = [max(count, 0) for _, count in requests]
+    newest_first: list[dict[str, Any]] = []
+    # Damaged lines, counted back from the last line (0).
+    damaged_back: list[int] = []
+    try:
+        with handle:
+            lines = _LinesBackward(handle.fileno())
+            for back, raw in lines if any(needed) else ():
+                if not raw.strip():
+                    continue
+                parsed = _parse_line(raw)
+                if parsed is None:
+                    damaged_back.append(back)
+                    continue
+                event, moment = parsed
+                if since is not None and moment < since:
+                    continue
+                selected = False
+                for position, (accepts, _) in enumerate(requests):
+                    if needed[position] and accepts(event):
+                        needed[position] -= 1
+                        selected = True
+                if selected:
+                    newest_first.append(event)
+                    if not any(needed):
+                        break
+            reading.complete = lines.exhausted
+            if damaged_back:
+                last_number = lines.lines_before() + lines.count
+                reading.damaged_lines = [last_number - back for back in damaged_back]
+                reading.damaged_lines.reverse()
+    except OSError as error:
+        raise _explain_read_error(reading.path, error, other_file) from None
+    newest_first.reverse()
+    reading.events = newest_first
+    return reading
+
+
+class _LinesBackward:
+    """The lines of an open file, last line first, read in blocks from the end.
+
+    Iterating gives (n, line) with n counting back from the last line (0),
+    and each line without its line break. A file that ends with a line break
+    gives an empty line first, which does not change the numbers of the
+    others counted from the start.
+    """
+
+    BLOCK_SIZE = 1 << 16
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.size = os.fstat(descriptor).st_size
+        # How many lines were given, and where the last one given starts.
+        self.count = 0
+        self.earliest_offset = self.size
+        # True once the first line of the file was given.
+        self.exhausted = self.size == 0
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        position = self.size
+        # The blocks, last first, of the line that starts before `position`.
+        pending: list[bytes] = []
+        while position > 0:
+            start = max(0, position - self.BLOCK_SIZE)
+            block = os.pread(self.descriptor, position - start, start)
+            if not block:
+                # The file was cut shorter while it was read.
+                break
+            position = start
+            if b"\n" not in block:
+                pending.append(block)
+                continue
+            pieces = block.split(b"\n")
+            offsets = [start]
+            for piece in pieces[:-1]:
+                offsets.append(offsets[-1] + len(piece) + 1)
+            pieces[-1] += b"".join(reversed(pending))
+            pending = [pieces[0]]
+            for index in range(len(pieces) - 1, 0, -1):
+                yield self._give(offsets[index], pieces[index])
+        if position == 0 and self.size:
+            self.exhausted = True
+            yield self._give(0, b"".join(reversed(pending)))
+
+    def _give(self, offset: int, line: bytes) -> tuple[int, bytes]:
+        self.earliest_offset = offset
+        self.count += 1
+        return self.count - 1, line
+
+    def lines_before(self) -> int:
+        """Count the lines before the last line given, by reading up to it."""
+        count = 0
+        position = 0
+        while position < self.earliest_offset:
+            size = min(1 << 20, self.earliest_offset - position)
+            block = os.pread(self.descriptor, size, position)
+            if not block:
+                break
+            count += block.count(b"\n")
+            position += len(block)
+        return count
 
 
 # The actions of the events that rotated a token or the unlock key, or
@@ -558,36 +702,44 @@ def _read_events(
             continue
         if keep is not None and not keep.may_match(raw):
             continue
+        parsed = _parse_line(raw)
+        if parsed is None:
+            reading.damaged_lines.append(number)
+            continue
+        event, moment = parsed
+        if (since is None or moment >= since) and (keep is None or keep(event)):
+            events.append(event)
+
+
+def _parse_line(raw: bytes) -> tuple[dict[str, Any], datetime] | None:
+    """Return the event of one line of the audit file and its time in UTC.
+
+    Returns None when the line is damaged.
+
+    A line is damaged when it is not a JSON object with a time that can be
+    turned into UTC. The event's time is rewritten in the form that this
+    program writes: UTC, to the second, with a Z, also when it was edited by
+    hand with an offset, a fraction of a second, or no zone (read as UTC).
+    """
+    try:
+        text = raw.decode("utf-8")
+        event = json.loads(text)
+    except (ValueError, RecursionError):
+        # ValueError covers bad UTF-8, invalid JSON and numbers too long to
+        # convert. Deep nesting raises RecursionError.
+        return None
+    moment = event_time(event) if isinstance(event, dict) else None
+    if moment is None:
+        return None
+    # This program never writes a token, but another program, or an edit by
+    # hand, may have. Reading shows it as its fingerprint.
+    if _may_contain_secret(text):
         try:
-            text = raw.decode("utf-8")
-            event = json.loads(text)
-        except (ValueError, RecursionError):
-            # ValueError covers bad UTF-8, invalid JSON and numbers too long
-            # to convert. Deep nesting raises RecursionError.
-            reading.damaged_lines.append(number)
-            continue
-        moment = event_time(event) if isinstance(event, dict) else None
-        if moment is None:
-            reading.damaged_lines.append(number)
-            continue
-        if since is not None and moment < since:
-            continue
-        if keep is not None and not keep(event):
-            continue
-        # This program never writes a token, but another program, or an
-        # edit by hand, may have. Reading shows it as its fingerprint.
-        clean = event
-        if _may_contain_secret(text):
-            try:
-                clean = sanitize(event)
-            except RecursionError:
-                reading.damaged_lines.append(number)
-                continue
-        # A time edited by hand with an offset, a fraction of a second, or
-        # no zone (read as UTC) is shown in the form that this program
-        # writes: UTC, to the second, with a Z.
-        clean["time"] = format_utc(moment)
-        events.append(clean)
+            event = sanitize(event)
+        except RecursionError:
+            return None
+    event["time"] = format_utc(moment)
+    return event, moment
 
 
 def last_rotations(

@@ -11,7 +11,12 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from swarmtui.audit import default_audit_path, read_audit
+from swarmtui.audit import (
+    AUDIT_FILE_ENV,
+    default_audit_path,
+    read_audit,
+    read_audit_tail,
+)
 from swarmtui.cli import HelpFormatter, file_path
 from swarmtui.cli.arguments import hide_engine_options, positive_int
 from swarmtui.errors import ExitCode
@@ -222,22 +227,22 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         )
         return ExitCode.USAGE
     filtered = bool(cluster or args.endpoint)
-    # The limit applies to the matching events, so filter before cutting.
-    limit = None if filtered else args.limit
-    if args.file:
-        reading = read_audit(
-            path, since, limit, other_file="Or pass another file to --file."
-        )
+    other_file = (
+        "Or pass another file to --file."
+        if args.file
+        else f"Or point {AUDIT_FILE_ENV} at another file."
+    )
+
+    def matches(event: Mapping[str, Any]) -> bool:
+        return event_matches(event, cluster, args.endpoint)
+
+    if args.limit is not None:
+        # The last events are read from the end of the file back.
+        reading = read_audit_tail(path, [(matches, args.limit)], since, other_file)
     else:
-        reading = read_audit(path, since, limit)
-    if filtered:
-        reading.events = [
-            event
-            for event in reading.events
-            if event_matches(event, cluster, args.endpoint)
-        ]
-        if args.limit is not None:
-            reading.events = reading.events[-args.limit :]
+        reading = read_audit(path, since, other_file=other_file)
+        if filtered:
+            reading.events = [event for event in reading.events if matches(event)]
     # A path may hold control characters, which are escaped for the terminal.
     shown_path = terminal_safe(str(path))
     if reading.missing and args.file:
@@ -277,10 +282,11 @@ def run(args: argparse.Namespace, service: object = None) -> int:
     if reading.damaged_lines:
         numbers = ", ".join(str(number) for number in reading.damaged_lines[:20])
         more = " and more" if len(reading.damaged_lines) > 20 else ""
+        where = "in" if reading.complete else "in the lines read from the end of"
         print(
             redact(
                 f"swarmtui: skipped {len(reading.damaged_lines)} damaged line(s) "
-                f"in {shown_path}: line {numbers}{more}."
+                f"{where} {shown_path}: line {numbers}{more}."
             ),
             file=sys.stderr,
         )
