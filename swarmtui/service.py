@@ -756,7 +756,9 @@ class TokenService:
                 ) from None
         if after.cluster_id != before.cluster_id:
             # The swarm was left and another one created or joined meanwhile.
-            # The new swarm's tokens are no rotation of the old one's.
+            # The new swarm's tokens are no rotation of the old one's. Two
+            # swarms made by swarm init share their first version numbers, so
+            # the new swarm may have taken the update meant for the old one.
             self._node_state = None
             roles = " and ".join(sorted(requested))
             old = before.cluster_id[:12]
@@ -765,7 +767,9 @@ class TokenService:
                 f"({after.cluster_id[:12]}), so whether the {roles} token of swarm "
                 f"{old} was rotated is unknown.",
                 f"Read the tokens on a manager of swarm {old}, if it still exists. "
-                "The swarm that the engine serves now was not rotated.",
+                f"The update may have gone to swarm {after.cluster_id[:12]} instead, "
+                f"rotating its {roles} token and giving it the settings of swarm "
+                f"{old}: check its tokens and settings before you hand out a token.",
             )
         result = RotationResult(roles=requested, before=before, after=after)
         try:

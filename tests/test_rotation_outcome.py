@@ -719,6 +719,8 @@ def test_swarm_replaced_during_rotation_named(
     assert f"serves another swarm now ({after.cluster_id[:12]})" in message
     assert f"worker token of swarm {before.cluster_id[:12]} was rotated" in message
     assert "accepted" not in message
+    assert "was not rotated" not in message
+    assert f"The update may have gone to swarm {after.cluster_id[:12]}" in message
     assert results(audit) == ["unknown"]
     assert service.history.lookup(after.cluster_id, before.worker_fingerprint) is None
 
