@@ -2849,3 +2849,64 @@ async def test_reveal_ends_with_replaced_swarm(tmp_path: Path) -> None:
         assert app.unlock_key_text == replacement.unlock_key()
         assert not [note for note in notes if "Unlock key rotated" in note]
         assert not [note for note in notes if "rotated outside" in note]
+
+
+class TimedOutUpdate(DelegatingBackend):
+    """Times out every update without applying it."""
+
+    def update_swarm(self, version: int, spec: dict[str, Any], **flags: bool) -> None:
+        raise RequestTimeoutError("The engine did not respond.", "Retry.")
+
+
+async def test_replaced_swarm_drops_unknown_token_rotation(tmp_path: Path) -> None:
+    backend = TimedOutUpdate(demo_backend(tmp_path))
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert Role.WORKER in app._unconfirmed
+        demo_backend(tmp_path, seed=8).reset()
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+
+    assert not [note for note in notes if "may have been rotated" in note]
+    assert notes[-1].startswith("Worker join command sent to the terminal's clipboard")
+    assert not [note for note in notes if "rotation took effect" in note]
+    assert not [action for action, _ in audit.events if action == "rotate-outcome"]
+
+
+async def test_replaced_swarm_drops_unknown_unlock_rotation(tmp_path: Path) -> None:
+    inner = demo_backend(tmp_path)
+    enable_autolock(inner)
+    backend = LostUnlockReply(inner, applies=False)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#confirm")
+        await settle(app, pilot)
+        assert any("whether the key changed is unknown" in note for note in notes)
+        replacement = demo_backend(tmp_path, seed=8)
+        replacement.reset()
+        autolock_on(replacement)
+        backend.recovered = True
+
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert app.unlock_key_text == replacement.unlock_key()
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert app.unlock_revealed
+
+    assert not [note for note in notes if "whose outcome was unknown" in note]
+    assert not [action for action, _ in audit.events if action == "rotate-outcome"]

@@ -875,6 +875,12 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.revealed[role] = not self.settings.mask_tokens
         self.unlock_revealed = False
         self.unlock_key_text = ""
+        # A rotation of the old swarm whose outcome was unknown cannot be
+        # settled by reads of the new one.
+        self._unconfirmed.clear()
+        self._unlock_unsettled = False
+        self._unlock_key_before = ""
+        self._unlock_pending_since = None
         self.refresh_bindings()
         self._swarm_since = self._clock()
         self.token_origins.clear()
