@@ -284,3 +284,27 @@ def lock_path_beside(path: Path, suffix: str = ".lock") -> Path:
     """
     real = Path(os.path.realpath(path))
     return real.with_name(real.name + suffix)
+
+
+def home_expanded(text: str | os.PathLike[str], setting: str) -> Path:
+    """Return the path `text` with a leading ~ or ~USER replaced by that home folder.
+
+    Raises PathSettingError, naming `setting`, when the user does not exist
+    or the home folder is not known, where Path.expanduser raises
+    RuntimeError.
+    """
+    from swarmtui.errors import PathSettingError
+
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        user = os.fspath(text)[1:].partition("/")[0]
+        if user:
+            cause = f"no user named {user!r} exists on this machine"
+        else:
+            cause = "HOME is not set and the user database has no entry for you"
+        raise PathSettingError(
+            f"The path {os.fspath(text)!r} of {setting} starts with ~{user}, but "
+            f"{cause}.",
+            "Write the path out in full, or start it with ~/ for your own home folder.",
+        ) from None

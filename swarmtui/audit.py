@@ -38,7 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from swarmtui.atomicfile import FileRejected, explain_file_error, open_regular_file
+from swarmtui.atomicfile import (
+    FileRejected,
+    explain_file_error,
+    home_expanded,
+    open_regular_file,
+)
 from swarmtui.errors import AuditReadError, AuditWriteError
 from swarmtui.timetext import format_utc
 from swarmtui.tokens import (
@@ -82,13 +87,13 @@ class AuditOrigin:
 DEFAULT_ORIGIN = AuditOrigin()
 
 
-def audit_file_path(value: str) -> Path:
+def audit_file_path(value: str, setting: str = AUDIT_FILE_ENV) -> Path:
     """Return the audit file that a setting names, where a trailing / means a folder.
 
     Path() drops a trailing slash, which would make the folder's name the
     audit file's name. So audit.jsonl goes inside that folder instead.
     """
-    path = Path(value).expanduser()
+    path = home_expanded(value, setting)
     if value.endswith("/"):
         path = path / AUDIT_FILE_NAME
     return path
@@ -154,7 +159,7 @@ def _configured_audit_path(config_path: Path | None = None) -> tuple[Path, str] 
     except Exception as error:  # a bad config is reported by whoever loads it
         log.debug("config not read for the audit path: %s", error)
         return None
-    audit_path = audit_file_path(str(value))
+    audit_path = audit_file_path(str(value), "audit_file")
     if not audit_path.is_absolute():
         audit_path = Path(path).absolute().parent / audit_path
     return audit_path, str(where)

@@ -25,12 +25,13 @@ from typing import Any
 from swarmtui.atomicfile import (
     FileRejected,
     explain_file_error,
+    home_expanded,
     open_regular_file,
     read_private_file,
     special_file_type,
     write_atomic,
 )
-from swarmtui.errors import ConfigError
+from swarmtui.errors import ConfigError, PathSettingError
 
 CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
 MIN_POLL_INTERVAL = 1.0
@@ -185,6 +186,15 @@ def _check_value(key: str, value: Any) -> Any:
                 "Use a file path in quotes, or an empty string for the default.",
                 key=key,
             )
+        try:
+            home_expanded(value, "audit_file")
+        except PathSettingError as error:
+            raise ConfigError(
+                f"Invalid audit_file {toml_text(value)}: its ~ names no home "
+                "folder on this machine.",
+                error.hint,
+                key=key,
+            ) from None
         return value
     raise AssertionError(f"no check for setting {key}")
 

@@ -537,7 +537,9 @@ def config_dir(environment: Mapping[str, str]) -> Path:
     """Return the docker CLI's config folder: DOCKER_CONFIG or ~/.docker."""
     configured = environment.get("DOCKER_CONFIG")
     if configured:
-        return Path(configured).expanduser()
+        from swarmtui.atomicfile import home_expanded
+
+        return home_expanded(configured, "DOCKER_CONFIG")
     return Path(environment.get("HOME") or Path.home()) / ".docker"
 
 

@@ -283,6 +283,13 @@ class AuditReadError(SwarmTuiError):
     exit_code = ExitCode.FILE_ERROR
 
 
+class PathSettingError(SwarmTuiError):
+    """A path setting whose leading ~ names no known home folder."""
+
+    title = "Invalid path"
+    exit_code = ExitCode.USAGE
+
+
 class FileClashError(SwarmTuiError):
     """Two of swarmtui's files that the settings make one file."""
 

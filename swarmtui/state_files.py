@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from swarmtui.atomicfile import lock_path_beside
+from swarmtui.atomicfile import home_expanded, lock_path_beside
 from swarmtui.errors import FileClashError
 
 WINDOWS_FILE_ENV = "SWARMTUI_WINDOWS_FILE"
@@ -29,9 +29,10 @@ def default_windows_path(environment: Mapping[str, str] | None = None) -> Path:
     if override:
         # Path() drops a trailing slash, which names a folder, as it does
         # for SWARMTUI_AUDIT_FILE.
+        path = home_expanded(override, WINDOWS_FILE_ENV)
         if override.endswith("/"):
-            return Path(override).expanduser() / WINDOWS_FILE_NAME
-        return Path(override).expanduser()
+            return path / WINDOWS_FILE_NAME
+        return path
     import platformdirs
 
     return platformdirs.user_state_path("swarmtui") / WINDOWS_FILE_NAME

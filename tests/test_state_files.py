@@ -203,3 +203,83 @@ def test_linked_default_files_name_the_link(
     assert code == 1
     assert "A symbolic or hard link makes the two paths one file" in err
     assert "XDG_DATA_HOME" not in err
+
+
+UNKNOWN_HOME = "~swarmtui-no-such-user/file"
+
+
+@pytest.mark.parametrize(
+    ("variable", "arguments"),
+    [
+        ("SWARMTUI_AUDIT_FILE", ("join-token", "-q", "worker")),
+        ("SWARMTUI_WINDOWS_FILE", ("join-token", "-q", "worker")),
+        ("SWARMTUI_AUDIT_FILE", ("audit",)),
+    ],
+)
+def test_unknown_home_in_variable_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    variable: str,
+    arguments: tuple[str, ...],
+) -> None:
+    monkeypatch.setenv(variable, UNKNOWN_HOME)
+    state = tmp_path / "demo.toml"
+
+    code, out, err = run(capsys, "--demo", "--demo-state", str(state), *arguments)
+
+    assert code == 2
+    assert out == ""
+    assert f"The path '{UNKNOWN_HOME}' of {variable} starts with" in err
+    assert "no user named 'swarmtui-no-such-user' exists on this machine" in err
+    assert "Traceback" not in err
+    assert not state.exists()
+
+
+def test_unknown_home_in_demo_state_rejected(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys, "--demo", "--demo-state", UNKNOWN_HOME, "join-token", "-q", "worker"
+    )
+
+    assert code == 2
+    assert out == ""
+    assert f"The path '{UNKNOWN_HOME}' of --demo-state starts with" in err
+
+
+def test_unknown_home_in_docker_config_rejected(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", UNKNOWN_HOME)
+
+    code, out, err = run(capsys, "join-token", "-q", "worker")
+
+    assert code == 2
+    assert out == ""
+    assert f"The path '{UNKNOWN_HOME}' of DOCKER_CONFIG starts with" in err
+    assert "unexpected error" not in err
+
+
+def test_unknown_home_in_config_audit_file(
+    isolated_user_folders: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    config = isolated_user_folders / "config" / "swarmtui" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'audit_file = "{UNKNOWN_HOME}"\n', encoding="utf-8")
+    state = tmp_path / "demo.toml"
+
+    code, out, err = run(
+        capsys, "--demo", "--demo-state", str(state), "join-token", "-q", "worker"
+    )
+
+    assert code == 0
+    assert out.startswith("SWMTKN-1-")
+    assert f'line 1: Invalid audit_file "{UNKNOWN_HOME}": its ~ names no home' in err
+    assert 'Using the default audit_file = ""' in err
+    default_audit = isolated_user_folders / "state" / "swarmtui" / "audit.jsonl"
+    assert default_audit.exists()

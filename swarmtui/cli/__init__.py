@@ -888,7 +888,9 @@ def _demo_state_path(args: argparse.Namespace) -> Path | None:
     """Return the demo state file given with --demo-state, or None without it."""
     if args.demo_state is None:
         return None
-    return Path(args.demo_state).expanduser()
+    from swarmtui.atomicfile import home_expanded
+
+    return home_expanded(args.demo_state, "--demo-state")
 
 
 def _needs_service(args: argparse.Namespace) -> bool:
