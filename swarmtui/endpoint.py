@@ -340,6 +340,9 @@ def _password_span(rest: str) -> tuple[int, int] | None:
 def _without_password(host: str) -> str:
     """Return `host` with the password of a USER:PASSWORD@ part shown as ***."""
     scheme, separator, rest = host.partition("://")
+    if not separator:
+        # A host without a scheme, such as user:password@host:2375.
+        scheme, rest = "", host
     span = _password_span(rest)
     if span is None:
         return host

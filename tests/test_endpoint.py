@@ -912,6 +912,16 @@ def test_encrypted_context_key_rejected(config: Path, tmp_path: Path) -> None:
             "'tcp://admin:***@127.0.62.1:2376'",
             "a tcp:// host takes no user name or password",
         ),
+        (
+            "admin:hunter2@127.0.62.1",
+            "'admin:***@127.0.62.1'",
+            "a tcp:// host takes no user name or password",
+        ),
+        (
+            "admin:hunter2@127.0.62.1:2375",
+            "'admin:***@127.0.62.1:2375'",
+            "a tcp:// host takes no user name or password",
+        ),
     ],
 )
 def test_context_host_password_masked(
