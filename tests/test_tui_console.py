@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import stat
 import threading
@@ -698,7 +699,8 @@ async def open_help_text(app: SwarmConsole, pilot: Any) -> str:
     await pilot.pause()
     assert isinstance(app.screen, HelpScreen)
     table = app.screen.query_one("#help-table", Static).content
-    console = Console(width=100, record=True)
+    # Printed to a buffer, so that the table does not reach the test's output.
+    console = Console(file=io.StringIO(), width=100, record=True)
     console.print(table)
     return console.export_text()
 
