@@ -68,6 +68,9 @@ REPLACED = "<removed: looked like a secret>"
 ROTATING_ACTIONS = frozenset(
     {"rotate", "rotate-checked-token", "leak-response", "join-window-close"}
 )
+# The action of a rotation declined at its confirmation. Its event names the
+# declined action in "request", and rotated nothing.
+DECLINED_ACTION = "rotation-declined"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from swarmtui.audit import read_rotation_events, token_retired_at
+from swarmtui.audit import DECLINED_ACTION, read_rotation_events, token_retired_at
 from swarmtui.backends.base import Backend, JoinableBackend, UpdateOutOfSequence
 from swarmtui.errors import (
     AuditWriteError,
@@ -1316,6 +1316,28 @@ class TokenService:
     def record(self, action: str, **fields: Any) -> None:
         """Append a console or CLI event, such as a copy or reveal, to the audit."""
         self._audit(action, **fields)
+
+    def record_declined(
+        self,
+        request: str,
+        roles: Iterable[Role] = (),
+        view: SwarmView | None = None,
+        **fields: Any,
+    ) -> None:
+        """Append a rotation that was declined at its confirmation to the audit.
+
+        `request` is the action that the rotation would have been recorded
+        as, such as rotate or leak-response. The event lists the tokens
+        that stay live.
+        """
+        self._audit(
+            DECLINED_ACTION,
+            roles=roles,
+            view=view,
+            request=request,
+            result="declined",
+            **fields,
+        )
 
     def joinable_backend(self) -> JoinableBackend:
         """Return the backend if it can simulate joins (the demo swarm), or raise."""

@@ -1034,3 +1034,22 @@ def test_rotation_events_missing_or_unreadable(tmp_path: Path) -> None:
     assert read_rotation_events(tmp_path / "none.jsonl", "c1") == []
     with pytest.raises(AuditReadError, match="could not be read"):
         read_rotation_events(tmp_path, "c1")
+
+
+def test_declined_rotation_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=3))
+    service.audit = AuditLog(path, environment={})
+    view = service.read()
+    service.record_declined("leak-response", list(Role), view)
+
+    assert main(["audit", "--file", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    columns = lines[1].split()
+    assert columns[2:5] == ["rotation-declined", "manager+worker", "declined"]
+    assert lines[1].endswith("declined leak-response")
+    # A declined rotation is no rotation: the leak start ignores it.
+    assert last_rotations(read_audit(path).events, view.cluster_id) == {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo_support import cli_environment, make_demo
@@ -19,7 +21,7 @@ from swarmtui.cli.check_token import (
     LIVE_WORKER,
     ROTATION_NOT_CONFIRMED,
 )
-from swarmtui.tokens import parse_token
+from swarmtui.tokens import fingerprint, parse_token
 
 # A guard against a hung child, not a measurement.
 READ_LIMIT_SECONDS = 60.0
@@ -88,6 +90,13 @@ def state(tmp_path: Path) -> Path:
     path = tmp_path / "demo.toml"
     make_demo(path, seed=21).inspect_swarm()
     return path
+
+
+def declined_events(state: Path) -> list[dict[str, Any]]:
+    """Return the rotation-declined events of the audit file beside `state`."""
+    audit = state.parent / "state" / "swarmtui" / "audit.jsonl"
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    return [event for event in events if event["action"] == "rotation-declined"]
 
 
 def start(state: Path, *arguments: str, stdin: Path | None = None) -> Terminal:
@@ -174,6 +183,11 @@ def test_declined_manager_rotation(state: Path, answer: str) -> None:
     assert code == ROTATION_NOT_CONFIRMED, terminal.output
     assert "not rotated" in terminal.output
     assert state.read_bytes() == before
+    declined = declined_events(state)
+    assert len(declined) == 1
+    assert declined[0]["request"] == "rotate-checked-token"
+    assert declined[0]["role"] == "manager"
+    assert declined[0]["result"] == "declined"
 
 
 @pytest.mark.parametrize(("answer", "rotated"), [("y\n", True), ("n\n", False)])
@@ -233,3 +247,8 @@ def test_question_on_terminal_stderr_redirected(state: Path) -> None:
     assert code == 1, terminal.output
     assert "[y/N]" not in log.read_text()
     assert DemoBackend(path=state).inspect_swarm().worker_token == before.worker_token
+    declined = declined_events(state)
+    assert len(declined) == 1
+    assert declined[0]["request"] == "leak-response"
+    assert declined[0]["role"] == "manager+worker"
+    assert declined[0]["fingerprints"]["worker"] == fingerprint(before.worker_token)

@@ -220,6 +220,44 @@ async def test_manager_modal_cancel_keeps_token(tmp_path: Path) -> None:
         assert current_tokens(tmp_path)[1] == manager_before
 
 
+async def test_declined_rotations_audited(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(demo_service(tmp_path, audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.view is not None
+        manager_fingerprint = app.view.manager_fingerprint
+        await pilot.press("m", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRotateScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+
+        demo_service(tmp_path).rotate([Role.WORKER])
+        outside_worker = demo_service(tmp_path).read().worker_fingerprint
+        await pilot.press("w", "r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConflictScreen)
+        await pilot.click("#cancel")
+        await settle(app, pilot)
+
+    declined = [
+        fields for action, fields in audit.events if action == "rotation-declined"
+    ]
+    assert len(declined) == 2
+    assert declined[0]["request"] == "rotate"
+    assert declined[0]["role"] == "manager"
+    assert declined[0]["result"] == "declined"
+    assert declined[0]["fingerprints"] == {"manager": manager_fingerprint}
+    assert declined[1]["request"] == "rotate"
+    assert declined[1]["role"] == "worker"
+    assert declined[1]["fingerprints"] == {"worker": outside_worker}
+    rotations = [
+        fields["result"] for action, fields in audit.events if action == "rotate"
+    ]
+    assert rotations == ["failed"]
+
+
 async def test_manager_modal_confirm_rotates(tmp_path: Path) -> None:
     worker_before, manager_before = current_tokens(tmp_path)
     app = make_app(demo_service(tmp_path))

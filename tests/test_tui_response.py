@@ -2910,3 +2910,58 @@ async def test_replaced_swarm_drops_unknown_unlock_rotation(tmp_path: Path) -> N
 
     assert not [note for note in notes if "whose outcome was unknown" in note]
     assert not [action for action, _ in audit.events if action == "rotate-outcome"]
+
+
+async def test_declined_unlock_and_leak_audited(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    enable_autolock(backend)
+    key = backend.unlock_key()
+    before = TokenService(backend).read()
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("U")
+        await settle(app, pilot)
+        await pilot.click("#cancel")
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LeakScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, LeakScreen)
+
+    declined = [
+        fields for action, fields in audit.events if action == "rotation-declined"
+    ]
+    assert len(declined) == 2
+    assert declined[0]["request"] == "rotate-unlock-key"
+    assert declined[0]["key_fingerprint"] == unlock_key_fingerprint(key)
+    assert declined[1]["request"] == "leak-response"
+    assert declined[1]["role"] == "manager+worker"
+    assert declined[1]["fingerprints"] == {
+        "manager": before.manager_fingerprint,
+        "worker": before.worker_fingerprint,
+    }
+    assert backend.unlock_key() == key
+    assert TokenService(backend).read().worker_fingerprint == before.worker_fingerprint
+
+
+async def test_leak_after_rotation_not_declined(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit), tmp_path)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen.has_class("-done")
+        await pilot.press("escape")
+        await settle(app, pilot)
+
+    assert "leak-response" in audit.actions()
+    assert "rotation-declined" not in audit.actions()

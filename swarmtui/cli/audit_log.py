@@ -122,6 +122,9 @@ def event_columns(event: Mapping[str, Any]) -> list[str]:
 def event_details(event: Mapping[str, Any]) -> str:
     """Return what follows the fixed columns: fingerprints, counts and errors."""
     details = _fingerprints(event)
+    if event.get("request"):
+        # The action that a declined confirmation did not run.
+        details = f"declined {event['request']}; {details}".rstrip("; ")
     if event.get("token_fingerprint"):
         details += f"; token {event['token_fingerprint']}"
     if event.get("node_id"):

@@ -276,6 +276,9 @@ def rotate_checked(
             )
             return ROTATION_NOT_CONFIRMED, {"rotated": False}
         if not confirmed:
+            service.record_declined(
+                "rotate-checked-token", [Role.MANAGER], current_view
+            )
             print("swarmtui: the manager token was not rotated.", file=sys.stderr)
             return ROTATION_NOT_CONFIRMED, {"rotated": False}
 

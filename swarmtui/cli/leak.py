@@ -174,6 +174,7 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
             )
             return ExitCode.USAGE
         if not confirmed:
+            service.record_declined("leak-response", list(Role), view)
             print("swarmtui: nothing was rotated.", file=sys.stderr)
             return ExitCode.FAILURE
 

@@ -1272,6 +1272,19 @@ class SwarmConsole(ResponseFeatures, App[int]):
         )
 
     @work(thread=True, group="audit", exit_on_error=False, description="Audit")
+    def _record_declined(
+        self,
+        request: str,
+        roles: tuple[Role, ...],
+        view: SwarmView | None,
+        **fields: Any,
+    ) -> None:
+        """Record a rotation declined at its confirmation, off the UI thread."""
+        service = self._service
+        if service is not None:
+            service.record_declined(request, roles, view, **fields)
+
+    @work(thread=True, group="audit", exit_on_error=False, description="Audit")
     def _record_in_thread(
         self, action: str, role: Role, view: SwarmView, **fields: Any
     ) -> None:
@@ -1671,6 +1684,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             def confirmed(answer: bool | None) -> None:
                 if answer:
                     self._begin_rotation(chosen, view, action)
+                else:
+                    self._record_declined(action, (chosen,), view)
 
             self._scroll_to_pane(chosen)
             self.push_screen(ConfirmRotateScreen(chosen, view), confirmed)
@@ -1929,6 +1944,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
             if answer:
                 # Asked again, the rotation keeps the action it was asked for.
                 self._begin_rotation(role, fresh, message.action)
+            else:
+                self._record_declined(message.action, (role,), fresh)
 
         self.push_screen(ConflictScreen(role, message.error.changes, fresh), answered)
 

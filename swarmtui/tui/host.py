@@ -69,6 +69,14 @@ class ConsoleHost(_AppBase):
 
         def _focused_role(self) -> Role: ...
 
+        def _record_declined(
+            self,
+            request: str,
+            roles: tuple[Role, ...],
+            view: SwarmView | None,
+            **fields: Any,
+        ) -> Any: ...
+
         def _modal_open(self) -> bool: ...
 
         def _start_read(self, background: bool) -> bool: ...

@@ -146,6 +146,8 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         self.busy = False
         # Set by the app's quit key during the rotation: a second press quits.
         self.quit_requested = False
+        # True once the dialog has started a rotation.
+        self.attempted = False
         self._refocus_confirm = False
 
     def compose(self) -> ComposeResult:
@@ -246,6 +248,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         if since is None:
             return
         self.busy = True
+        self.attempted = True
         self.refresh_bindings()
         self.query_one("#leak-error", Static).update(
             "Rotating both tokens… A rotation that was sent cannot be "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from swarmtui.errors import AuditWriteError
+from swarmtui.models import Role
 from swarmtui.tui.ca import CaBanner, CaScreen
 from swarmtui.tui.events import (
     ReadFailed,
@@ -128,6 +129,8 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         screen = LeakScreen(service, view, self._clock(), audit_path=audit_path)
 
         def finished(report: Any) -> None:
+            if report is None and not screen.attempted:
+                self._record_declined("leak-response", tuple(Role), view)
             # A rotation was posted by the dialog as soon as it took effect.
             if report is None and screen.view is not view:
                 # A conflict showed a newer state of the swarm; read it now

@@ -374,7 +374,11 @@ class UnlockKeyActions(ConsoleHost):
             return
 
         def confirmed(answer: bool | None) -> None:
-            if answer and not self._unlock_key_changing():
+            if not answer:
+                key = self.unlock_key_text
+                fields = {"key_fingerprint": unlock_key_fingerprint(key)} if key else {}
+                self._record_declined("rotate-unlock-key", (), view, **fields)
+            elif not self._unlock_key_changing():
                 self._unlock_rotating = True
                 self._unlock_key_before = self.unlock_key_text
                 self._unlock_unsettled = False
