@@ -333,6 +333,11 @@ def _unexpected_after_update(
     )
 
 
+# How many IDs of the nodes that joined since a leak, per role, its audit
+# event lists; the counts cover every node.
+LISTED_NODE_IDS = 100
+
+
 class TokenService:
     """Reads, rotates and checks the join tokens of one swarm."""
 
@@ -1126,6 +1131,7 @@ class TokenService:
                 self.interrupted_after_rotation = True
                 self._record_once(entry, **entry.done)
                 raise
+            managers = [node.id for node in nodes if node.role is Role.MANAGER]
             self._record_once(
                 entry,
                 result="ok",
@@ -1133,10 +1139,15 @@ class TokenService:
                 new=rotation.after,
                 since=since,
                 nodes_joined=None if nodes_error else len(nodes),
-                managers_joined=None
-                if nodes_error
-                else sum(1 for node in nodes if node.role is Role.MANAGER),
+                managers_joined=None if nodes_error else len(managers),
                 nodes_error=nodes_error or None,
+                # The IDs of the nodes to check, so that the record names them
+                # after the output is gone. The first ones only, to keep a
+                # record line short on a large swarm.
+                joined_manager_ids=managers[:LISTED_NODE_IDS],
+                joined_worker_ids=[
+                    node.id for node in nodes if node.role is not Role.MANAGER
+                ][:LISTED_NODE_IDS],
             )
         return LeakReport(
             since=since, rotation=rotation, nodes=nodes, nodes_error=nodes_error

@@ -1050,6 +1050,31 @@ def test_declined_rotation_listed(
     assert len(lines) == 2
     columns = lines[1].split()
     assert columns[2:5] == ["rotation-declined", "manager+worker", "declined"]
-    assert lines[1].endswith("declined leak-response")
+    details = lines[1].split("  ")[-1]
+    assert details == (
+        f"declined leak-response; manager {view.manager_fingerprint}; "
+        f"worker {view.worker_fingerprint}"
+    )
     # A declined rotation is no rotation: the leak start ignores it.
     assert last_rotations(read_audit(path).events, view.cluster_id) == {}
+
+
+def test_copy_and_reveal_name_their_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=3))
+    service.audit = AuditLog(path, environment={})
+    view = service.read()
+    service.record("reveal", roles=[Role.WORKER], view=view)
+    service.record("copy", roles=[Role.MANAGER], view=view, item="join-command")
+    service.record("copy-unlock-key", view=view, key_fingerprint="kfp:aaaa-bbbb-cccc")
+
+    assert main(["audit", "--file", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    details = [line.split("  ")[-1] for line in lines[1:]]
+    assert details == [
+        f"worker {view.worker_fingerprint}",
+        f"manager {view.manager_fingerprint}; item: join-command",
+        "key kfp:aaaa-bbbb-cccc",
+    ]

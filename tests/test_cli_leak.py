@@ -105,6 +105,22 @@ def test_leak_response_json(env: Path, capsys: pytest.CaptureFixture[str]) -> No
             assert secret not in captured.err
             assert secret not in (env / "audit.jsonl").read_text()
     assert "Rotated both join tokens" in captured.err
+    assert "join-token worker' and '" in captured.err
+    assert "join-token manager' print the new join commands." in captured.err
+    events = [
+        json.loads(line) for line in (env / "audit.jsonl").read_text().splitlines()
+    ]
+    leak = [event for event in events if event["action"] == "leak-response"]
+    assert len(leak) == 1
+    assert leak[0]["joined_manager_ids"] == [joined.id]
+    assert leak[0]["joined_worker_ids"] == []
+
+    assert main(["audit", "--file", str(env / "audit.jsonl")]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    leak_line = next(line for line in listing if " leak-response " in line)
+    assert leak_line.endswith(
+        f"1 node(s) joined since {leak[0]['since']}, managers {joined.id[:12]}"
+    )
 
 
 def test_leak_response_table(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

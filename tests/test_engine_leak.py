@@ -125,6 +125,8 @@ def test_leak_response_real_engine(daemons: DaemonPool, tmp_path: Path) -> None:
     leak_events = [event for event in events if event["action"] == "leak-response"]
     assert len(leak_events) == 1
     assert leak_events[0]["nodes_joined"] == len(report.nodes)
+    assert leak_events[0]["joined_worker_ids"] == [late.node_id()]
+    assert leak_events[0]["joined_manager_ids"] == []
 
     prober = daemons.daemon()
     joined, stderr = join(prober, manager, old_worker)

@@ -122,6 +122,13 @@ def event_columns(event: Mapping[str, Any]) -> list[str]:
 def event_details(event: Mapping[str, Any]) -> str:
     """Return what follows the fixed columns: fingerprints, counts and errors."""
     details = _fingerprints(event)
+    # The tokens or key that a copy, reveal, show or declined rotation was about.
+    about = event.get("fingerprints")
+    if isinstance(about, Mapping):
+        tokens = "; ".join(f"{role} {value}" for role, value in about.items())
+        details = f"{details}; {tokens}".strip("; ")
+    if event.get("key_fingerprint"):
+        details += f"; key {event['key_fingerprint']}"
     if event.get("request"):
         # The action that a declined confirmation did not run.
         details = f"declined {event['request']}; {details}".rstrip("; ")
@@ -139,6 +146,14 @@ def event_details(event: Mapping[str, Any]) -> str:
         details += f"; {event['nodes_joined']} node(s) joined"
         if event.get("since"):
             details += f" since {event['since']}"
+        managers = event.get("joined_manager_ids")
+        if isinstance(managers, list) and managers:
+            # The managers are the nodes to check first after a leak.
+            listed = ", ".join(str(node)[:12] for node in managers[:5])
+            count = event.get("managers_joined")
+            total = count if isinstance(count, int) else len(managers)
+            more = f" and {total - 5} more" if total > 5 else ""
+            details += f", managers {listed}{more}"
     if event.get("reason"):
         details += f"; reason: {str(event['reason']).rstrip('.')}"
     if event.get("error"):

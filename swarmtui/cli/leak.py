@@ -102,7 +102,11 @@ def render_nodes(nodes: tuple[NodeInfo, ...]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def rotation_notice(report: LeakReport) -> str:
+def rotation_notice(report: LeakReport, command: str = "swarmtui") -> str:
+    """Return the line that reports the rotation, ending with how to get the new tokens.
+
+    `command` is the swarmtui command with the options that reached the swarm.
+    """
     rotation = report.rotation
     changes = ", ".join(
         f"{role} {rotation.before.token_fingerprint(role)} -> "
@@ -111,7 +115,8 @@ def rotation_notice(report: LeakReport) -> str:
     )
     return (
         f"Rotated both join tokens in one update ({changes}); the old tokens "
-        "can no longer join."
+        f"can no longer join. '{command} join-token worker' and "
+        f"'{command} join-token manager' print the new join commands."
     )
 
 
@@ -179,11 +184,14 @@ def run(args: argparse.Namespace, service: TokenService) -> int:
             return ExitCode.FAILURE
 
     report = service.respond_to_leak(start.since, expected=view)
+    from swarmtui.tui.run import cli_command
+
+    notice = rotation_notice(report, cli_command(args))
     if args.json:
-        print(rotation_notice(report), file=sys.stderr)
+        print(notice, file=sys.stderr)
         print(render_json(report, start))
     else:
-        print_change(rotation_notice(report))
+        print_change(notice)
         print(nodes_summary(report, docker_cli=service.backend.docker_cli))
         if args.since is None:
             print(f"The start time is {start.source}; --since TIME picks another.")
