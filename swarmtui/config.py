@@ -32,6 +32,7 @@ from swarmtui.atomicfile import (
     write_atomic,
 )
 from swarmtui.errors import ConfigError, PathSettingError
+from swarmtui.tokens import redact
 
 CLIPBOARD_METHODS = ("osc52", "local", "both", "off")
 MIN_POLL_INTERVAL = 1.0
@@ -443,7 +444,8 @@ def fallback_note(
         sentences.append("The file sets no other setting.")
     if "audit_file" in invalid:
         sentences.append(where_audit.strip())
-    return " ".join(sentences)
+    # An unknown key is quoted as written, and may be a pasted token.
+    return redact(" ".join(sentences))
 
 
 def _and_list(items: list[str]) -> str:

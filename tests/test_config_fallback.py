@@ -11,6 +11,7 @@ from tui_support import capture_notifications, demo_service, fixed_clock
 
 from swarmtui.cli import parse_command_line
 from swarmtui.config import Settings, fallback_note, load_usable_settings
+from swarmtui.tokens import fingerprint, make_token, parse_token
 from swarmtui.tui import run as run_module
 from swarmtui.tui.app import SwarmConsole
 
@@ -71,6 +72,18 @@ def test_note_without_other_settings(tmp_path: Path) -> None:
         "Using the default timeout = 10. Ignoring the unknown setting 'colour'. "
         "The file sets no other setting."
     )
+
+
+def test_note_hides_token_as_key(tmp_path: Path) -> None:
+    token = make_token("a" * 50)
+    config, _ = write_config(tmp_path, f'"{token}" = "x"\npoll_interval = 0\n')
+    _, error = load_usable_settings(config)
+    assert error is not None
+
+    note = fallback_note(error, tmp_path / "audit.jsonl")
+
+    assert parse_token(token).secret not in note
+    assert f"Ignoring the unknown setting '<token {fingerprint(token)}>'." in note
 
 
 def test_note_with_only_unusable_setting(tmp_path: Path) -> None:
