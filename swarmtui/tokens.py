@@ -394,6 +394,20 @@ _CONTROL_SEQUENCE = re.compile(
     r"(?:\x1b|\\+(?:x1b|u001b|033|e))\[[0-9;:?<=>]*[ -/]*[@-~]", re.IGNORECASE
 )
 _LINE_BREAK_ESCAPES = ("n", "r", "x0a", "x0d")
+# Marks with letters or digits that stand for a break or nothing: a URL's
+# %0A, an HTML entity or tag (&#10;, &nbsp;, <br>), and a terminal's OSC
+# sequence (a hyperlink or a title) ended by BEL or ESC \. In a broken
+# token each is one character of a gap.
+_LETTERED_MARK = re.compile(
+    r"%[0-9A-Fa-f]{2}"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+    r"|</?[A-Za-z][A-Za-z0-9]{0,15}\s*/?>"
+    r"|(?:\x1b|\\+(?:x1b|u001b|033|e))\][^\x07\x1b]{0,200}?(?:\x07|\x1b\\|\\+(?:x07|a))",
+    re.IGNORECASE,
+)
+# A backspace, as a character or an escape, erases the character before it
+# on a terminal, as in x\b.
+_BACKSPACE = re.compile(r"\x08|\\+(?:x08|b)")
 
 
 def _is_token_character(character: str) -> bool:
@@ -414,6 +428,8 @@ def _gap_end(text: str, position: int) -> int | None:
         sequence = None
         if character in "\x1b\\":
             sequence = _CONTROL_SEQUENCE.match(text, position)
+        if sequence is None and character in "%&<\x1b\\":
+            sequence = _LETTERED_MARK.match(text, position)
         if sequence is not None:
             position = sequence.end()
             count += 1
@@ -451,6 +467,10 @@ def _broken_token_end(text: str, position: int) -> int | None:
             gaps += 1
             if gaps > BROKEN_TOKEN_MAX_BREAKS:
                 return None
+            # Each backspace erases the token character before it.
+            erased = len(_BACKSPACE.findall(text, gap_start, gap_end))
+            if erased:
+                del found[max(0, len(found) - erased) :]
         found.append(position)
         if len(found) == 1 and text[position] == "2":
             # Version 2 has a FIPS flag before its digest.

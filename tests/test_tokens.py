@@ -345,6 +345,20 @@ def test_redact_catches_wrapped_tokens(text: str) -> None:
     assert cleaned == f"pasted: <token {fingerprint(text)}> end"
 
 
+@pytest.mark.parametrize(
+    "mark",
+    ["%0A", "&#10;", "\x1b]8;;\x07", "x\x08", "%0D%0A", "<br>"],
+    ids=["url-encoded", "html-entity", "osc-link", "backspace", "url-crlf", "html"],
+)
+@pytest.mark.parametrize("position", [12, 40, 59, 60, 70, 80])
+def test_redact_catches_breaks_with_letters(mark: str, position: int) -> None:
+    text = V1[:position] + mark + V1[position:]
+
+    cleaned = redact(f"pasted: {text} end")
+
+    assert cleaned == f"pasted: <token {fingerprint(text)}> end"
+
+
 def test_redact_leaves_sentence_after_prefix() -> None:
     line = (
         "SWMTKN-1-abc is not a join token: its digest has 3 characters, and "
