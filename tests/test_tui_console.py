@@ -1520,6 +1520,38 @@ async def test_check_token_live_worker_rotates(tmp_path: Path) -> None:
         assert "rotate" not in audit.actions()
 
 
+@pytest.mark.parametrize("replaced", [True, False], ids=["rotated-elsewhere", "same"])
+async def test_checked_token_rotated_elsewhere(tmp_path: Path, replaced: bool) -> None:
+    audit = RecordingAudit()
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # A change the console has not read yet: the worker token rotated,
+        # or only the manager token, which leaves the checked one live.
+        demo_service(tmp_path).rotate([Role.WORKER if replaced else Role.MANAGER])
+        outside, _ = current_tokens(tmp_path)
+        await pilot.click("#check-rotate")
+        await settle(app, pilot)
+
+        if replaced:
+            assert not isinstance(app.screen, ConflictScreen)
+            assert current_tokens(tmp_path)[0] == outside
+            assert any("checked worker token is no longer" in note for note in notes)
+        else:
+            assert isinstance(app.screen, ConflictScreen)
+            await pilot.click("#confirm")
+            await settle(app, pilot)
+            assert current_tokens(tmp_path)[0] != worker
+            assert not any("no longer the current" in note for note in notes)
+
+
 async def test_check_token_edit_clears_verdict(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -37,6 +37,7 @@ from swarmtui.errors import (
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
+from swarmtui.tokens import fingerprint, parse_token
 from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
@@ -2965,3 +2966,26 @@ async def test_leak_after_rotation_not_declined(tmp_path: Path) -> None:
 
     assert "leak-response" in audit.actions()
     assert "rotation-declined" not in audit.actions()
+
+
+async def test_token_in_window_field_hidden(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    token = backend.inspect_swarm().worker_token
+    secret = parse_token(token).secret
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, token, "")
+
+        assert isinstance(app.screen, OpenWindowScreen)
+        field = app.screen.query_one("#window-minutes", Input)
+        assert field.password
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert error.startswith("Minutes must be from ")
+        assert f"<token {fingerprint(token)}>" in error
+        assert secret not in error
+        assert secret[:12] not in app.export_screenshot()
+
+        field.value = "10"
+        await settle(app, pilot)
+        assert not field.password

@@ -476,6 +476,9 @@ class SwarmConsole(ResponseFeatures, App[int]):
         # Per role: the fingerprint before a rotation of unknown outcome,
         # when it started, and whether the engine may still apply it.
         self._unconfirmed: dict[Role, tuple[str, datetime, bool]] = {}
+        # The role and fingerprint of the token that the token check offered
+        # to rotate, last asked for.
+        self._checked_token: tuple[Role, str] | None = None
         # When the screen on top was shown, and until when keys that follow a
         # dropped one are dropped too.
         self._screen_shown_at = 0.0
@@ -1939,6 +1942,21 @@ class SwarmConsole(ResponseFeatures, App[int]):
                     self._token_changed(role, fresh, outside=True)
         self._render()
         role = message.role
+        if message.action == "rotate-checked-token":
+            checked = self._checked_token
+            if checked is None or checked != (role, fresh.token_fingerprint(role)):
+                # Asked again, the rotation would replace a token that
+                # nobody checked.
+                self.notify(
+                    f"The checked {role} token is no longer the current one: "
+                    f"the swarm now shows {fresh.token_fingerprint(role)}, so "
+                    f"nothing was rotated. Check the token again, or press r in "
+                    f"the {role} pane to rotate the current one.",
+                    title="Checked token replaced",
+                    severity="warning",
+                    timeout=12,
+                )
+                return
 
         def answered(answer: bool | None) -> None:
             if answer:
@@ -2037,11 +2055,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
             self.notify("The engine has not answered yet.", severity="warning")
             return
 
+        screen = CheckTokenScreen(self._service)
+
         def answered(role: Role | None) -> None:
-            if role is not None:
+            if role is not None and screen.live_fingerprint is not None:
+                self._checked_token = (role, screen.live_fingerprint)
                 self._request_rotation(role, "rotate-checked-token")
 
-        self.push_screen(CheckTokenScreen(self._service), answered)
+        self.push_screen(screen, answered)
 
     def action_try_join(self) -> None:
         service = self._service

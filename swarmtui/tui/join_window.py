@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from swarmtui.models import NodeInfo, Role
 from swarmtui.numbertext import parse_decimal, parse_whole_number
 from swarmtui.timetext import format_utc
+from swarmtui.tokens import redact
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic, FieldInput
 from swarmtui.windows import (
@@ -259,7 +260,7 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
     def _open(self) -> None:
         request = self.read_form()
         if isinstance(request, str):
-            self.query_one("#window-error", Static).update(request)
+            self.query_one("#window-error", Static).update(redact(request))
             return
         self.dismiss(request)
 
@@ -272,7 +273,8 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
         """
         request = self.read_form()
         if isinstance(request, str):
-            self.query_one("#window-error", Static).update(request)
+            # A field's text is quoted, and may be a token pasted by mistake.
+            self.query_one("#window-error", Static).update(redact(request))
             return
         if request.role is Role.MANAGER:
             self.query_one("#window-error", Static).update("")

@@ -34,6 +34,7 @@ from swarmtui.config import (
 from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
 from swarmtui.numbertext import parse_decimal
+from swarmtui.tokens import redact
 from swarmtui.tui.actions import help_sections
 from swarmtui.tui.widgets import ConsoleFooter, FieldInput
 
@@ -620,6 +621,8 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         super().__init__()
         self.service = service
         self.live_role: Role | None = None
+        # The fingerprint of the live token that the rotate button rotates.
+        self.live_fingerprint: str | None = None
         # The number of the latest check, raised by each check and each edit
         # of the field, so that a result of older text is dropped.
         self._generation = 0
@@ -697,6 +700,7 @@ class CheckTokenScreen(DialogScreen[Role | None]):
         if check.fingerprint:
             lines.append(f"Fingerprint {check.fingerprint}")
         self.live_role = check.role if check.live else None
+        self.live_fingerprint = check.fingerprint if check.live else None
         if check.live and check.role is not None:
             button = self.query_one("#check-rotate", Button)
             button.label = f"Rotate the {check.role} token now"
@@ -807,7 +811,8 @@ class TryJoinScreen(DialogScreen[bool]):
 
     def _show(self, text: str, joined: bool | None) -> None:
         result = self.query_one("#join-result", Static)
-        result.update(text)
+        # The hostname is quoted as typed, and may be a token pasted by mistake.
+        result.update(redact(text))
         result.set_class(joined is True, "-joined")
         result.set_class(joined is False, "-rejected")
 

@@ -22,7 +22,7 @@ from textual.widgets._footer import FooterKey
 
 from swarmtui.errors import NotAManagerError, SwarmTuiError
 from swarmtui.models import Role, SwarmView
-from swarmtui.tokens import mask_token
+from swarmtui.tokens import mask_token, redact
 
 
 def relative_time(moment: datetime, now: datetime) -> str:
@@ -431,6 +431,11 @@ class FieldInput(Input):
     in the same read from the terminal, as over a slow SSH link, was inserted
     before the edit ran. Here the field runs its own binding as the key arrives.
     """
+
+    def watch_value(self, value: str) -> None:
+        # None of these fields takes a token or unlock key, so one pasted by
+        # mistake is hidden as a password field hides its text.
+        self.password = redact(value) != value
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable:
