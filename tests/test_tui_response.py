@@ -25,6 +25,7 @@ from tui_support import (
     capture_notifications,
     demo_backend,
     fake_tmux,
+    fixed_clock,
 )
 
 from swarmtui.audit import AuditLog, read_audit
@@ -2989,3 +2990,35 @@ async def test_token_in_window_field_hidden(tmp_path: Path) -> None:
         field.value = "10"
         await settle(app, pilot)
         assert not field.password
+
+
+async def test_leak_conflict_with_replaced_swarm(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        old_cluster = TokenService(backend).read().cluster_id
+        await pilot.press("L")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, LeakScreen)
+        field = screen.query_one("#leak-since", Input)
+        old_start = field.value
+        # demo-reset in another shell: a new swarm, made 12 hours ago.
+        replacement = DemoBackend(
+            path=tmp_path / "demo.toml",
+            seed=9,
+            now=lambda: fixed_clock() + timedelta(days=41, hours=12),
+        )
+        replacement.reset()
+        new_cluster = TokenService(replacement).read().cluster_id
+
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+
+        heading = str(screen.query_one("#leak-swarm", Static).content)
+        assert f"Cluster {new_cluster}" in heading
+        assert old_cluster not in heading
+        assert field.value != old_start
+        error = str(screen.query_one("#leak-error", Static).content)
+        assert "the cluster itself is a different one" in error

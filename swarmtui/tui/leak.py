@@ -149,12 +149,15 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         # True once the dialog has started a rotation.
         self.attempted = False
         self._refocus_confirm = False
+        # The start time that the dialog proposed, to tell it from an edit.
+        self._proposed = ""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
             yield Label("A token leaked", classes="dialog-title")
             yield Static(
-                f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}",
+                self._swarm_text(),
+                id="leak-swarm",
                 classes="hint",
                 markup=False,
             )
@@ -187,6 +190,9 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Close", id="leak-done", compact=True)
 
+    def _swarm_text(self) -> str:
+        return f"Cluster {self.view.cluster_id}\nEndpoint {self.view.endpoint}"
+
     def on_mount(self) -> None:
         table = self.query_one("#leak-nodes", DataTable)
         table.add_columns(*NODE_COLUMNS)
@@ -206,8 +212,9 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
 
     def on_leak_screen_start_proposed(self, message: StartProposed) -> None:
         field = self.query_one("#leak-since", Input)
-        if not field.value:
+        if not field.value or field.value == self._proposed:
             field.value = format_utc(message.start.since, exact=True)
+            self._proposed = field.value
         self.query_one("#leak-since-source", Static).update(
             f"Default: {message.start.source}."
         )
@@ -316,12 +323,18 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             # read shows whether they changed.
             self.app.post_message(LeakOutcomeUnknown(error))
         elif isinstance(error, RotationConflictError):
+            replaced = error.fresh.cluster_id != self.view.cluster_id
             self.view = error.fresh
             text = (
                 "The swarm was changed by someone else, so nothing was rotated: "
                 + "; ".join(error.changes)
                 + ". Press Rotate both tokens again to rotate on the current state."
             )
+            if replaced:
+                # Another swarm: its name above, and the start proposed for it
+                # unless the field was edited.
+                self.query_one("#leak-swarm", Static).update(self._swarm_text())
+                self._propose()
         self.query_one("#leak-error", Static).update(text)
 
     def on_leak_screen_responded(self, message: Responded) -> None:
