@@ -81,6 +81,10 @@ CLOSE_LOCK_ENGINE_CALLS = 20
 class WindowOfOtherSwarmError(JoinWindowError):
     """A window that the engine cannot close, because it serves another swarm."""
 
+    def __init__(self, message: str, hint: str, serving_cluster_id: str) -> None:
+        super().__init__(message, hint)
+        self.serving_cluster_id = serving_cluster_id
+
 
 class CloseReason(enum.StrEnum):
     """The cause of a join window's closing."""
@@ -862,6 +866,7 @@ def _rotate_and_forget(
             f"Close it on a manager of swarm {window.cluster_id[:12]} (it was "
             f"opened at {window.endpoint}), or remove it with 'join-window forget "
             f"{window.id}' if that swarm no longer exists.",
+            view.cluster_id,
         )
     rotation: RotationResult | None = None
     window_fields = {"window_id": window.id}

@@ -735,6 +735,29 @@ async def test_quit_with_window_rotates(tmp_path: Path) -> None:
     assert f"({before[0]} -> {after[0]})" in app.closed_at_quit[0]
 
 
+async def test_quit_with_window_of_reset_demo(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        await open_window(app, pilot, minutes="10", joins="")
+        window = next(iter(app.join_windows.values()))
+        # demo-reset in another shell, before the console reads the swarm.
+        demo_backend(tmp_path, seed=9).reset()
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QuitWithWindowScreen)
+        await pilot.click("#quit-rotate")
+        await settle(app, pilot)
+
+    assert app.return_code is not None
+    assert not any("could not be closed" in note for note in notes)
+    assert len(app.closed_at_quit) == 1
+    assert app.closed_at_quit[0].startswith("The demo swarm was reset, so the worker")
+    assert window.id in app.closed_at_quit[0]
+
+
 async def test_quit_dialog_title_counts_windows(tmp_path: Path) -> None:
     app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:

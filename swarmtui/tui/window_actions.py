@@ -37,6 +37,7 @@ from swarmtui.windows import (
     CloseReason,
     JoinWindow,
     WindowClosed,
+    WindowOfOtherSwarmError,
     WindowStore,
     close_window,
     evaluate,
@@ -242,6 +243,8 @@ class JoinWindowActions(ConsoleHost):
                     "removes it if that swarm no longer exists."
                 )
             self.notify(text, severity="warning", timeout=12)
+            if self._quit_when_closed:
+                self.closed_at_quit.append(text)
             return
         self._begin_close(window, CloseReason.REPLACED, self._clock())
 
@@ -602,6 +605,12 @@ class JoinWindowActions(ConsoleHost):
         # A read that ended during the close was dropped, so the screen could
         # still show the state from before it; read the swarm again.
         self._read_after_current()
+        if isinstance(message.error, WindowOfOtherSwarmError):
+            # The swarm was replaced: no retry can close the window here.
+            self._end_replaced(window, message.error.serving_cluster_id)
+            if self._quit_when_closed and not self.join_windows:
+                self.exit()
+            return
         if self._quit_when_closed:
             self._quit_when_closed = False
             self._quit_now_offered = False
