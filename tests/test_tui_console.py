@@ -1552,6 +1552,24 @@ async def test_checked_token_rotated_elsewhere(tmp_path: Path, replaced: bool) -
             assert not any("no longer the current" in note for note in notes)
 
 
+async def test_token_field_hides_partial_text(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        field = app.screen.query_one("#check-input", Input)
+        # Typed by hand without the prefix: no token yet.
+        typed = worker[9:29]
+        await pilot.press(*typed)
+        await pilot.pause()
+
+        assert field.value == typed
+        assert field.password is True
+        assert typed not in app.export_screenshot()
+
+
 async def test_check_token_edit_clears_verdict(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

@@ -99,6 +99,8 @@ class TokenField(FieldInput):
     tokens.
     """
 
+    hides_all_text = True
+
     def __init__(self, **options: Any) -> None:
         super().__init__(
             placeholder="SWMTKN-1-…",

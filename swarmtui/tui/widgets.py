@@ -432,10 +432,13 @@ class FieldInput(Input):
     before the edit ran. Here the field runs its own binding as the key arrives.
     """
 
+    # True for a field that hides all of its text, as a token field does.
+    hides_all_text = False
+
     def watch_value(self, value: str) -> None:
-        # None of these fields takes a token or unlock key, so one pasted by
-        # mistake is hidden as a password field hides its text.
-        self.password = redact(value) != value
+        # Other fields take no token or unlock key, so one pasted by mistake
+        # is hidden as a password field hides its text.
+        self.password = self.hides_all_text or redact(value) != value
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable:
