@@ -447,15 +447,18 @@ def _encoded(document: dict[str, Any]) -> bytes:
 def _fitted(document: dict[str, Any]) -> bytes:
     """Return the file's bytes, at most MAX_HISTORY_BYTES long.
 
-    The oldest retired fingerprints, of any cluster, are dropped, so the
-    current tokens of every cluster stay known. NOTE: with no retired
-    fingerprint left, the file is written whatever its size, which takes
-    about 10,000 clusters.
+    The oldest retired fingerprints, of any cluster, are dropped first, so
+    the current tokens of every cluster stay known. With none left, as
+    after some thousands of swarms, the clusters seen longest ago are
+    dropped whole.
     """
     data = _encoded(document)
     dropped = 0
-    while len(data) > MAX_HISTORY_BYTES:
-        clusters = document["clusters"]
+    dropped_clusters = 0
+    clusters = document["clusters"]
+    while len(data) > MAX_HISTORY_BYTES and clusters:
+        # Drop the share of the entries by which the file is too large, or one.
+        share = (len(data) - MAX_HISTORY_BYTES) / len(data)
         # By the moment, not the text: a file edited by hand may give times
         # with other UTC offsets.
         retired = sorted(
@@ -463,23 +466,40 @@ def _fitted(document: dict[str, Any]) -> bytes:
             for cluster_id, cluster in clusters.items()
             for fingerprint, entry in cluster.get("retired", {}).items()
         )
-        if not retired:
-            break
-        # Drop the share of the entries by which the file is too large, or one.
-        share = (len(data) - MAX_HISTORY_BYTES) / len(data)
-        count = max(1, int(len(retired) * share) + 1)
-        for _, cluster_id, fingerprint in retired[:count]:
-            del clusters[cluster_id]["retired"][fingerprint]
-        dropped += count
+        if retired:
+            count = max(1, int(len(retired) * share) + 1)
+            for _, cluster_id, fingerprint in retired[:count]:
+                del clusters[cluster_id]["retired"][fingerprint]
+            dropped += count
+        else:
+            by_age = sorted(clusters, key=lambda key: _last_seen(clusters[key]))
+            count = max(1, int(len(by_age) * share) + 1)
+            for cluster_id in by_age[:count]:
+                del clusters[cluster_id]
+            dropped_clusters += count
         data = _encoded(document)
-    if dropped:
+    if dropped or dropped_clusters:
         log.info(
-            "token history: dropped the %d oldest retired fingerprint(s) to keep "
-            "the file under %d bytes",
+            "token history: dropped the %d oldest retired fingerprint(s) and "
+            "%d cluster(s) seen longest ago to keep the file under %d bytes",
             dropped,
+            dropped_clusters,
             MAX_HISTORY_BYTES,
         )
     return data
+
+
+def _last_seen(cluster: dict[str, Any]) -> datetime:
+    """Return when a cluster's current tokens were first seen, the latest of them.
+
+    A cluster without such times counts as seen longest ago.
+    """
+    times = [
+        _parse_utc(text)
+        for text in cluster.get("seen", {}).values()
+        if isinstance(text, str)
+    ]
+    return max(times, default=datetime.min.replace(tzinfo=UTC))
 
 
 def _newer_format(document: Any) -> int | None:

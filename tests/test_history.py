@@ -8,6 +8,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo_support import FIXED_NOW, Clock
@@ -521,6 +522,45 @@ def test_history_trimmed_by_moment_not_text(
     reopened = FileTokenHistory(path)
     for token in tokens[:-1]:
         assert reopened.lookup(CLUSTER, fingerprint(token)) is not None
+
+
+def test_many_swarms_drop_oldest_clusters(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    # Current tokens only, first seen on a day of 2020 each, in a file just
+    # under the limit.
+    def cluster(index: int) -> dict[str, Any]:
+        return {
+            "current": {"worker": f"fp:{index:04d}-cccc-0000"},
+            "seen": {"worker": f"2020-01-{index % 28 + 1:02d}T00:00:00+00:00"},
+            "retired": {},
+        }
+
+    one = len(json.dumps({"c" + "0" * 24: cluster(0)}, indent=1))
+    count = MAX_HISTORY_BYTES // one
+    clusters = {f"c{index:024d}": cluster(index) for index in range(count)}
+    document = {"format": 1, "clusters": clusters}
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(document, indent=1, sort_keys=True))
+    os.chmod(path, 0o600)
+
+    for number in range(20):
+        clock.advance(minutes=1)
+        history.remember(f"new{number:022d}", Role.WORKER, fingerprint(WORKER_TOKEN))
+
+    assert path.stat().st_size <= MAX_HISTORY_BYTES
+    stored = json.loads(path.read_text())["clusters"]
+    assert all(f"new{number:022d}" in stored for number in range(20))
+    # The clusters first seen longest ago went first.
+    dropped = [key for key in clusters if key not in stored]
+    assert dropped
+    last_dropped = max(clusters[key]["seen"]["worker"] for key in dropped)
+    first_kept = min(stored[key]["seen"]["worker"] for key in clusters if key in stored)
+    assert last_dropped <= first_kept
+    assert not list(path.parent.glob("*.corrupt-*"))
+    reopened = FileTokenHistory(path)
+    assert reopened.lookup("new" + "0" * 22, fingerprint(WORKER_TOKEN)) is None
+    assert "new" + "0" * 22 in json.loads(path.read_text())["clusters"]
 
 
 def test_long_cluster_id_not_recorded(history: FileTokenHistory, path: Path) -> None:
