@@ -58,9 +58,9 @@ def check_files_apart(
     """Raise FileClashError when two of swarmtui's files are one file.
 
     The files are the audit record, the join window file, the token
-    history, the config file and the demo state file. The audit record must
-    also differ from the lock files next to three of them, since a lock
-    file may be deleted. `config_path` is the file given with --config and
+    history, the config file and the demo state file. Each must also differ
+    from the lock files next to three of them, since a lock file may be
+    deleted and holds no data. `config_path` is the file given with --config and
     `demo_state` the one given with --demo-state.
     """
     import platformdirs
@@ -104,8 +104,9 @@ def check_files_apart(
         if suffix == ".lock" or name == "join window file"
     ]
     for lock in locks:
-        if same_file(lock[1], audit_path):
-            raise _clash(lock, audit)
+        for entry in files:
+            if same_file(lock[1], entry[1]):
+                raise _clash(lock, entry)
 
 
 def _clash(

@@ -171,6 +171,27 @@ def test_audit_as_lock_file_rejected(
     assert not lock.exists()
 
 
+def test_window_file_as_demo_lock_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "demo.toml"
+    lock = tmp_path / "demo.toml.lock"
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(lock))
+
+    code, out, err = run(
+        capsys, "--demo", "--demo-state", str(state), "join-token", "-q", "worker"
+    )
+
+    assert code == 1
+    assert out == ""
+    assert f"The lock file of the demo state file {lock} (from --demo-state)" in err
+    assert f"the join window file {lock} (from SWARMTUI_WINDOWS_FILE)" in err
+    assert "so change --demo-state or SWARMTUI_WINDOWS_FILE." in err
+    assert not state.exists()
+
+
 def test_default_demo_state_named_as_default(
     isolated_user_folders: Path,
     monkeypatch: pytest.MonkeyPatch,
