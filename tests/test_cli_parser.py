@@ -621,6 +621,23 @@ def test_audit_limit_past_any_size(
     assert '"action": "show"' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["audit", "--limit"], ["join-window", "open", "worker", "--joins"]],
+    ids=["audit-limit", "joins"],
+)
+def test_count_with_too_many_digits(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--demo", *arguments, "9" * 5000])
+
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "has 5000 digits, more than a count can have" in err
+    assert "is not a whole number" not in err
+
+
 @pytest.mark.parametrize("source", ["file", "environment"])
 def test_audit_path_controls_escaped(
     tmp_path: Path,

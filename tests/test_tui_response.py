@@ -3045,3 +3045,14 @@ async def test_leak_conflict_with_replaced_swarm(tmp_path: Path) -> None:
         assert field.value != old_start
         error = str(screen.query_one("#leak-error", Static).content)
         assert "the cluster itself is a different one" in error
+
+
+async def test_joins_with_too_many_digits(tmp_path: Path) -> None:
+    app = make_app(TokenService(demo_backend(tmp_path)), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, "", "9" * 5000)
+
+        assert isinstance(app.screen, OpenWindowScreen)
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert error.startswith("Joins has 5000 digits, more than a count can have")

@@ -14,6 +14,11 @@ def positive_int(text: str) -> int:
     scripts' digits.
     """
     value = parse_whole_number(text)
+    if value is None and text.isascii() and text.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {len(text)} digits, more than a count can have: use "
+            "a smaller number"
+        )
     if value is None or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return value

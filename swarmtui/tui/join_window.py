@@ -250,6 +250,11 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
                 )
         if joins_text:
             max_joins = parse_whole_number(joins_text)
+            if max_joins is None and joins_text.isascii() and joins_text.isdigit():
+                return (
+                    f"Joins has {len(joins_text)} digits, more than a count can "
+                    "have: use a smaller number."
+                )
             if max_joins is None or max_joins < 1:
                 return f"Joins must be a whole number of 1 or more, not {joins_text!r}."
         if minutes is None and max_joins is None:
