@@ -927,6 +927,50 @@ def test_cli_watch_failure_closes_window(
     assert after != before
 
 
+@pytest.mark.parametrize(
+    "recorded", [True, False], ids=["after-record", "before-record"]
+)
+def test_signal_before_token_printed_forgets_window(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recorded: bool,
+) -> None:
+    import signal
+
+    from swarmtui.cli import join_window, main
+
+    monkeypatch.setenv("SWARMTUI_WINDOWS_FILE", str(tmp_path / "windows.json"))
+    monkeypatch.setenv("SWARMTUI_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+    state = tmp_path / "demo.toml"
+    before = TokenService(DemoBackend(path=state, seed=3)).read().worker_fingerprint
+    record = TokenService.record
+
+    def stopped_record(self: TokenService, action: str, **fields: Any) -> None:
+        # SIGTERM arrives right after the window was stored.
+        if action == "join-window-open":
+            if recorded:
+                record(self, action, **fields)
+            raise join_window._Terminated(signal.SIGTERM)
+        record(self, action, **fields)
+
+    monkeypatch.setattr(TokenService, "record", stopped_record)
+    demo = ["--demo", "--demo-state", str(state)]
+    code = main([*demo, "join-window", "open", "worker", "--minutes", "5", "-q"])
+
+    assert code == 128 + signal.SIGTERM
+    assert capsys.readouterr().out == ""
+    assert WindowStore(tmp_path / "windows.json").load() == []
+    after = TokenService(DemoBackend(path=state)).read().worker_fingerprint
+    assert after == before
+    events = read_audit(tmp_path / "audit.jsonl").events
+    forgot = [event for event in events if event["action"] == "join-window-forget"]
+    assert len(forgot) == 1
+    assert forgot[0]["reason"] == "stopped by a signal before the token was printed"
+    opened = [event for event in events if event["action"] == "join-window-open"]
+    assert len(opened) == (1 if recorded else 0)
+
+
 class UnwritableStore(WindowStore):
     """A window store whose removals fail, as when its lock is held elsewhere."""
 

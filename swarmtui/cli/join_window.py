@@ -436,6 +436,34 @@ class _Watch:
             )
 
 
+def _forget_unannounced(
+    service: TokenService, store: WindowStore, role: Role, opened_at: datetime
+) -> None:
+    """Remove the window that a signal stopped before its token was printed.
+
+    The signal can arrive after the window was stored, with or without its
+    audit event. Its token was handed out to no one, so it is not rotated,
+    and the stored window would only reject the next window for the role.
+    """
+    try:
+        for window in store.load():
+            # The file keeps whole seconds; a role has one window at most.
+            seconds = abs((window.opened_at - opened_at).total_seconds())
+            if window.role is role and seconds < 1:
+                store.remove(window.id)
+                service.record(
+                    "join-window-forget",
+                    roles=[role],
+                    result="ok",
+                    cluster_id=window.cluster_id,
+                    window_id=window.id,
+                    fingerprint=window.token_fingerprint,
+                    reason="stopped by a signal before the token was printed",
+                )
+    except SwarmTuiError as error:
+        log.info("the stopped join window was not removed: %s", error)
+
+
 def _run_open(args: argparse.Namespace, service: TokenService) -> int:
     if args.minutes is None and args.joins is None:
         print(
@@ -461,6 +489,7 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, on_signal)
     try:
+        opened_at = datetime.now(UTC)
         try:
             window, view = open_window(
                 service,
@@ -468,9 +497,11 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
                 minutes=args.minutes,
                 max_joins=args.joins,
                 store=store,
+                now=opened_at,
                 cli_command=_cli_command(args),
             )
         except _Terminated as terminated:
+            _forget_unannounced(service, store, role, opened_at)
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
         watch = _Watch(window, service, args.poll, store)
