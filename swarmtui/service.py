@@ -121,15 +121,21 @@ def _fingerprints(view: SwarmView) -> dict[Role, str]:
 # A join address as HOST:PORT: an IPv4 address or a host name, or an IPv6
 # address in brackets (with a zone after %), then the port.
 JOIN_ADDRESS_PATTERN = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?\]|[0-9A-Za-z_.-]+):[0-9]{1,5}"
+    r"(?:\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?\]|[0-9A-Za-z_.-]+):[1-9][0-9]{0,4}"
 )
+# A label of a host name: letters, digits, hyphens and underscores, neither
+# first nor last a hyphen, which a command line would take for an option.
+HOST_LABEL_PATTERN = re.compile(r"[0-9A-Za-z_](?:[0-9A-Za-z_-]{0,61}[0-9A-Za-z_])?")
 
 
 def valid_join_address(address: str) -> bool:
     """Return whether a join address is HOST:PORT, with a port of 1 to 65535.
 
     An unspecified host (0.0.0.0, or :: as the engine's ::1 becomes once
-    its last group is taken for the port) is no address to join.
+    its last group is taken for the port, also as ::ffff:0.0.0.0) is no
+    address to join. A host name has labels of 1 to 63 characters and 253
+    characters at most. A host of digits and dots must be a dotted IPv4
+    address: a resolver reads 0 or 127.1 as another one.
     """
     if not JOIN_ADDRESS_PATTERN.fullmatch(address):
         return False
@@ -138,17 +144,19 @@ def valid_join_address(address: str) -> bool:
         return False
     if host.startswith("["):
         try:
-            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(
-                host[1:-1].partition("%")[0]
-            )
+            ip6 = ipaddress.IPv6Address(host[1:-1].partition("%")[0])
         except ValueError:
             return False
-        return not ip.is_unspecified
-    try:
-        ip = ipaddress.IPv4Address(host)
-    except ValueError:
-        return True  # a host name
-    return not ip.is_unspecified
+        mapped = ip6.ipv4_mapped
+        return not (ip6.is_unspecified or (mapped and mapped.is_unspecified))
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return not ipaddress.IPv4Address(host).is_unspecified
+        except ValueError:
+            return False
+    return len(host) <= 253 and all(
+        HOST_LABEL_PATTERN.fullmatch(label) for label in host.split(".")
+    )
 
 
 def format_join_address(address: str) -> str:

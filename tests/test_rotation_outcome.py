@@ -673,6 +673,15 @@ def test_join_address_forms_taken(
         "10.0.0.5:99999",
         "0.0.0.0:2377",
         "[::]:2377",
+        "0:2377",
+        "127.1:2377",
+        "[::ffff:0.0.0.0]:2377",
+        "a..b:2377",
+        "-x:2377",
+        "host-:2377",
+        "10.0.0.5:02377",
+        ("a" * 64) + ".example:2377",
+        ".".join(["a" * 60] * 5) + ":2377",
     ],
 )
 def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> None:
