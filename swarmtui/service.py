@@ -159,6 +159,13 @@ def valid_join_address(address: str) -> bool:
     )
 
 
+def token_names(roles: Iterable[Role]) -> str:
+    """Name the tokens of `roles`: "worker token", or "manager and worker tokens"."""
+    names = sorted(str(role) for role in roles)
+    noun = "token" if len(names) == 1 else "tokens"
+    return f"{' and '.join(names)} {noun}"
+
+
 def format_join_address(address: str) -> str:
     """Put an IPv6 host in brackets, as `docker swarm join` expects."""
     if address.startswith("[") or address.count(":") <= 1:
@@ -459,6 +466,19 @@ class TokenService:
                 "Check that the node is a healthy manager "
                 f"('{self.backend.docker_cli} node ls').",
             )
+        for role in Role:
+            text = snapshot.token(role)
+            try:
+                parse_token(text)
+            except TokenFormatError as error:
+                # It goes into the join command, which would fail on every node.
+                raise EngineError(
+                    f"The swarm at {endpoint} returned a {role} join token that "
+                    f"is not well formed: {error.message}",
+                    "Check the engine, or what stands between it and swarmtui "
+                    f"(a proxy), with '{self.backend.docker_cli} swarm join-token "
+                    f"{role}'.",
+                ) from None
         address = format_join_address(node.manager_address)
         if not address:
             raise EngineError(
@@ -760,9 +780,9 @@ class TokenService:
             try:
                 after = self._view(info, self.backend.inspect_swarm(), node)
             except SwarmTuiError as error:
-                roles = " and ".join(sorted(requested))
+                roles = token_names(requested)
                 raise RotationOutcomeUnknownError(
-                    f"The engine accepted the rotation of the {roles} token, but "
+                    f"The engine accepted the rotation of the {roles}, but "
                     f"reading the swarm afterwards failed ({error.message}), so "
                     "the new token could not be checked.",
                     "Read the tokens again before you rotate again.",
@@ -773,15 +793,15 @@ class TokenService:
             # swarms made by swarm init share their first version numbers, so
             # the new swarm may have taken the update meant for the old one.
             self._node_state = None
-            roles = " and ".join(sorted(requested))
+            roles = token_names(requested)
             old = before.cluster_id[:12]
             raise RotationOutcomeUnknownError(
                 f"The engine at {self.endpoint} serves another swarm now "
-                f"({after.cluster_id[:12]}), so whether the {roles} token of swarm "
+                f"({after.cluster_id[:12]}), so whether the {roles} of swarm "
                 f"{old} was rotated is unknown.",
                 f"Read the tokens on a manager of swarm {old}, if it still exists. "
                 f"The update may have gone to swarm {after.cluster_id[:12]} instead, "
-                f"rotating its {roles} token and giving it the settings of swarm "
+                f"rotating its {roles} and giving it the settings of swarm "
                 f"{old}: check its tokens and settings before you hand out a token.",
             )
         result = RotationResult(roles=requested, before=before, after=after)
@@ -858,12 +878,12 @@ class TokenService:
         try:
             return self.backend.inspect_swarm()
         except SwarmTuiError as error:
-            roles = " and ".join(sorted(requested))
+            roles = token_names(requested)
             old = ", ".join(
                 f"{role} {before.token_fingerprint(role)}" for role in sorted(requested)
             )
             raise RotationOutcomeUnknownError(
-                f"Rotating the {roles} token failed ({failure.message}), and "
+                f"Rotating the {roles} failed ({failure.message}), and "
                 f"reading the swarm afterwards failed too ({error.message}), so "
                 "whether the token changed is unknown.",
                 "Read the tokens again before you rotate again (the console and "

@@ -22,6 +22,7 @@ from swarmtui.backends.replies import MAX_SECRET_CHARACTERS
 from swarmtui.endpoint import EndpointChoice
 from swarmtui.errors import EngineError, ExitCode
 from swarmtui.models import SwarmSnapshot
+from swarmtui.tokens import redact
 
 WORKER_TOKEN = (
     "SWMTKN-1-365epy3idl5ahjyp50eesrwy32zn2djqz8hkyzhamvx55kev8w-"
@@ -389,3 +390,23 @@ def test_malformed_token_cli_message() -> None:
     assert "JoinTokens.Worker in the reply to GET /swarm is a number" in result.stderr
     assert "unexpected error" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_token_as_hostname_redacted() -> None:
+    replies = replaced("/nodes", (0, "Description", "Hostname"), WORKER_TOKEN)
+
+    nodes = read_with(replies, "/nodes", tcp=False)
+
+    assert isinstance(nodes, list)
+    assert nodes[0].hostname == redact(WORKER_TOKEN)
+    assert nodes[0].hostname.startswith("<token fp:")
+
+
+def test_garbage_token_cli_message() -> None:
+    replies = replaced("/swarm", ("JoinTokens", "Worker"), "garbage")
+    with fake_server(serve_replies(replies)) as address:
+        result = run_swarmtui("join-token", "worker", host=address, timeout=60)
+
+    assert result.returncode == ExitCode.FAILURE, result.stderr
+    assert result.stdout == ""
+    assert "returned a worker join token that is not well formed" in result.stderr

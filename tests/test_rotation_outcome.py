@@ -25,7 +25,7 @@ from swarmtui.errors import (
     SwarmTuiError,
 )
 from swarmtui.models import Role, SwarmSnapshot
-from swarmtui.service import TokenService
+from swarmtui.service import TokenService, token_names
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.unlock import unlock_key_fingerprint
 
@@ -692,6 +692,34 @@ def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> No
 
     assert "reports a manager address that cannot be joined" in caught.value.message
     assert "port from 1 to 65535" in caught.value.message
+
+
+def test_token_names_count_roles() -> None:
+    assert token_names([Role.WORKER]) == "worker token"
+    assert token_names([Role.WORKER, Role.MANAGER]) == "manager and worker tokens"
+
+
+class TokenText(DelegatingBackend):
+    """Reports `text` as the swarm's worker join token."""
+
+    def __init__(self, inner: Any, text: str) -> None:
+        super().__init__(inner)
+        self.text = text
+
+    def inspect_swarm(self) -> Any:
+        return dataclasses.replace(super().inspect_swarm(), worker_token=self.text)
+
+
+@pytest.mark.parametrize("text", ["garbage", "SWMTKN-1-bad", "SWMTKN-1-" + "a" * 50])
+def test_malformed_engine_token_rejected(tmp_path: Path, text: str) -> None:
+    service = TokenService(TokenText(demo_backend(tmp_path), text))
+
+    with pytest.raises(EngineError) as caught:
+        service.read()
+
+    message = caught.value.message
+    assert "returned a worker join token that is not well formed" in message
+    assert "swarm join-token worker" in caught.value.hint
 
 
 class SwarmReplacedOnUpdate(DelegatingBackend):

@@ -159,7 +159,7 @@ def test_text_error_on_one_line() -> None:
             backend.inspect_swarm()
         backend.close()
 
-    assert caught.value.message.endswith("(404): page not found second line")
+    assert caught.value.message.endswith("(404): page not found second line.")
 
 
 def test_deep_json_named_not_json() -> None:
@@ -224,6 +224,19 @@ def test_error_without_message_named(body: bytes) -> None:
 
     assert caught.value.message == (
         f"The engine at {address} returned an error (500) with no message."
+    )
+
+
+def test_error_message_ends_sentence() -> None:
+    handler = reply_with("403 Forbidden", b'{"message": "denied"}')
+    with fake_server(answer_version_then(handler)) as address:
+        backend = EngineBackend(EndpointChoice(host=address, environment={}))
+        with pytest.raises(EngineError) as caught:
+            backend.inspect_swarm()
+        backend.close()
+
+    assert caught.value.message == (
+        f"The engine at {address} returned an error (403): denied."
     )
 
 

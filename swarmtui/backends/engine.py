@@ -804,7 +804,8 @@ class EngineBackend:
                 f"The engine at {label} returned an error ({status}) with no message."
             )
         return EngineError(
-            f"The engine at {label} returned an error ({status}): {explanation}"
+            f"The engine at {label} returned an error ({status}): "
+            f"{_sentence(explanation)}"
         )
 
     # -- calls ------------------------------------------------------------

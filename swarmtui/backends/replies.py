@@ -192,7 +192,7 @@ def engine_info_from_api(
         cluster_id=swarm.child("Cluster").text("ID"),
         api_version=api_version,
         engine_version=engine_version,
-        hostname=info.text("Name"),
+        hostname=redact(info.text("Name")),
         error=redact(swarm.text("Error")),
     )
 
@@ -244,7 +244,8 @@ def _node(node: Fields) -> NodeInfo:
     role = Role.MANAGER if spec.text("Role") == "manager" else Role.WORKER
     return NodeInfo(
         id=node.text("ID"),
-        hostname=description.text("Hostname"),
+        # Set on the node itself, so a joined node chooses it, even a token.
+        hostname=redact(description.text("Hostname")),
         role=role,
         address=status.text("Addr"),
         status=status.text("State") or "unknown",
