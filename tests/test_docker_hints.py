@@ -143,7 +143,16 @@ def test_cli_leak_unlisted_nodes_names_engine(
     from swarmtui.cli import leak
 
     service = TokenService(NodesUnlisted(demo_backend(tmp_path)))
-    args = argparse.Namespace(since="1h", yes=True, json=False, audit_file=None)
+    args = argparse.Namespace(
+        since="1h",
+        yes=True,
+        json=False,
+        audit_file=None,
+        demo=False,
+        host=None,
+        context=None,
+        config=None,
+    )
 
     code = leak.run(args, service)
 
