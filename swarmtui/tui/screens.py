@@ -83,6 +83,16 @@ class DialogScreen(ModalScreen[DialogResult]):
         # app first, and then the dialog is no longer attached.
         if self.is_attached:
             self.mount(ConsoleFooter(compact=True, show_command_palette=False))
+        # A smaller terminal wraps the text into more lines, which can push
+        # the focused button, such as the manager confirmation's Cancel at
+        # 40x12, out of view. The new height is known once the text wrapped.
+        for body in self.query(".dialog"):
+            self.watch(body, "virtual_size", self._keep_focus_visible, init=False)
+
+    def _keep_focus_visible(self) -> None:
+        focused = self.focused
+        if focused is not None:
+            focused.scroll_visible(animate=False)
 
 
 # Characters a token field takes: a whole 'docker swarm join' line with its
