@@ -36,7 +36,7 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from swarmtui.atomicfile import (
     FileRejected,
@@ -492,21 +492,43 @@ def _open_audit(reading: AuditReading, other_file: str) -> BinaryIO | None:
         raise _explain_read_error(reading.path, error, other_file) from None
 
 
+class TailRequest(NamedTuple):
+    """Events that read_audit_tail looks for: the last `limit` that `accepts` takes.
+
+    `may_match`, when given, returns from a raw line whether it may hold such
+    an event. A line that no open request may match is not parsed.
+    """
+
+    accepts: Callable[[Mapping[str, Any]], bool]
+    limit: int
+    may_match: Callable[[bytes], bool] | None = None
+
+
+def contains_text(text: str) -> Callable[[bytes], bool]:
+    """Return a raw-line test for `text` in a JSON string of the line.
+
+    A JSON escape can spell any character, so a line with a backslash may
+    match too.
+    """
+    mark = json.dumps(text, ensure_ascii=False)[1:-1].encode()
+    return lambda raw: mark in raw or b"\\" in raw
+
+
 def read_audit_tail(
     path: Path | str,
-    requests: Sequence[tuple[Callable[[Mapping[str, Any]], bool], int]],
+    requests: Sequence[TailRequest],
     since: datetime | None = None,
     other_file: str = f"Or point {AUDIT_FILE_ENV} at another file.",
 ) -> AuditReading:
     """Read the newest events, from the end of the file back, and stop early.
 
-    `requests` pairs a test of an event with a count: the result holds, oldest
-    first, the last `count` events at or after `since` that each test
-    accepts. Reading stops once every count is met, so asking for the last
-    few events of a large file reads its end only. `damaged_lines` lists
-    the damaged lines among those read, numbered from the start of the
-    file; `complete` is True when every line was read. Events are read and
-    rewritten as read_audit does, which raises the same errors.
+    The result holds, oldest first, for each request the last events at or
+    after `since` that it accepts. Reading stops once every count is met, so
+    asking for the last few events of a large file reads its end only.
+    `damaged_lines` lists the damaged lines among those parsed, numbered
+    from the start of the file; `complete` is True when every line was
+    read. Events are read and rewritten as read_audit does, which raises
+    the same errors.
     """
     reading = AuditReading(path=Path(path))
     handle = _open_audit(reading, other_file)
@@ -514,7 +536,7 @@ def read_audit_tail(
         return reading
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    needed = [max(count, 0) for _, count in requests]
+    needed = [max(request.limit, 0) for request in requests]
     newest_first: list[dict[str, Any]] = []
     # Damaged lines, counted back from the last line (0).
     damaged_back: list[int] = []
@@ -522,7 +544,7 @@ def read_audit_tail(
         with handle:
             lines = _LinesBackward(handle.fileno())
             for back, raw in lines if any(needed) else ():
-                if not raw.strip():
+                if not raw.strip() or not _may_match_any(requests, needed, raw):
                     continue
                 parsed = _parse_line(raw)
                 if parsed is None:
@@ -532,8 +554,8 @@ def read_audit_tail(
                 if since is not None and moment < since:
                     continue
                 selected = False
-                for position, (accepts, _) in enumerate(requests):
-                    if needed[position] and accepts(event):
+                for position, request in enumerate(requests):
+                    if needed[position] and request.accepts(event):
                         needed[position] -= 1
                         selected = True
                 if selected:
@@ -550,6 +572,16 @@ def read_audit_tail(
     newest_first.reverse()
     reading.events = newest_first
     return reading
+
+
+def _may_match_any(
+    requests: Sequence[TailRequest], needed: Sequence[int], raw: bytes
+) -> bool:
+    """Tell whether a raw line may hold an event that an open request takes."""
+    return any(
+        count and (request.may_match is None or request.may_match(raw))
+        for request, count in zip(requests, needed, strict=True)
+    )
 
 
 class _LinesBackward:

@@ -14,7 +14,15 @@ from test_tui_polish import make_app, settle
 from textual.widgets import DataTable, Static
 from tui_support import demo_backend
 
-from swarmtui.audit import AuditLog, _LinesBackward, read_audit, read_audit_tail
+from swarmtui import audit as audit_module
+from swarmtui.audit import (
+    AuditLog,
+    TailRequest,
+    _LinesBackward,
+    contains_text,
+    read_audit,
+    read_audit_tail,
+)
 from swarmtui.cli import main
 from swarmtui.service import TokenService
 from swarmtui.tui.audit_screen import AUDIT_SCREEN_LIMIT, AuditScreen
@@ -54,6 +62,7 @@ def any_event(event: dict[str, Any]) -> bool:
     block_size=st.sampled_from([1, 2, 3, 7, 64, 1 << 16]),
     count=st.integers(0, 9),
     only_a=st.booleans(),
+    prefilter=st.booleans(),
     since_day=st.sampled_from([None, 3]),
 )
 def test_tail_matches_forward_reading(
@@ -63,12 +72,14 @@ def test_tail_matches_forward_reading(
     block_size: int,
     count: int,
     only_a: bool,
+    prefilter: bool,
     since_day: int | None,
 ) -> None:
     path = tmp_path_factory.mktemp("tail") / "audit.jsonl"
     path.write_text("\n".join(lines) + ending, encoding="utf-8")
     since = None if since_day is None else datetime(2026, 12, since_day, tzinfo=UTC)
     accepts = of_cluster_a if only_a else any_event
+    may_match = contains_text("aaaa") if only_a and prefilter else None
     forward = read_audit(path, since)
     expected = [event for event in forward.events if accepts(event)]
     expected = expected[max(0, len(expected) - count) :]
@@ -76,12 +87,15 @@ def test_tail_matches_forward_reading(
     original = _LinesBackward.BLOCK_SIZE
     _LinesBackward.BLOCK_SIZE = block_size
     try:
-        tail = read_audit_tail(path, [(accepts, count)], since)
+        tail = read_audit_tail(path, [TailRequest(accepts, count, may_match)], since)
     finally:
         _LinesBackward.BLOCK_SIZE = original
 
     assert tail.events == expected
-    if tail.complete:
+    if may_match is not None:
+        # Damaged lines without the cluster's text are not parsed.
+        assert set(tail.damaged_lines) <= set(forward.damaged_lines)
+    elif tail.complete:
         assert tail.damaged_lines == forward.damaged_lines
     else:
         # Only the damaged lines of the part read, with their true numbers.
@@ -99,18 +113,18 @@ def test_tail_stops_once_counts_met(tmp_path: Path) -> None:
     lines += ["{damaged near the end", event_line(1, "aaaa"), event_line(2, "bbbb")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    tail = read_audit_tail(path, [(any_event, 2)])
+    tail = read_audit_tail(path, [TailRequest(any_event, 2)])
     assert [event["n"] for event in tail.events] == [1, 2]
     assert not tail.complete
     assert tail.damaged_lines == []
 
-    tail = read_audit_tail(path, [(any_event, 3)])
+    tail = read_audit_tail(path, [TailRequest(any_event, 3)])
     assert [event["n"] for event in tail.events] == [4999, 1, 2]
     assert not tail.complete
     assert tail.damaged_lines == [5002]
 
     # Cluster aaaa has one event: looking for two reads the whole file.
-    tail = read_audit_tail(path, [(of_cluster_a, 2)])
+    tail = read_audit_tail(path, [TailRequest(of_cluster_a, 2)])
     assert [event["cluster_id"] for event in tail.events] == ["aaaa"]
     assert tail.complete
     assert tail.damaged_lines == [1, 5002]
@@ -122,7 +136,9 @@ def test_tail_keeps_events_of_each_test(tmp_path: Path) -> None:
     lines += [event_line(number, "bbbb") for number in range(10, 20)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    tail = read_audit_tail(path, [(any_event, 2), (of_cluster_a, 2)])
+    tail = read_audit_tail(
+        path, [TailRequest(any_event, 2), TailRequest(of_cluster_a, 2)]
+    )
     assert [(event["cluster_id"], event["n"]) for event in tail.events] == [
         ("aaaa", 1),
         ("aaaa", 2),
@@ -131,8 +147,35 @@ def test_tail_keeps_events_of_each_test(tmp_path: Path) -> None:
     ]
 
 
+def test_tail_skips_lines_without_filter_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    lines = [event_line(1, "aaaa")]
+    lines += [event_line(number, "bbbb") for number in range(100)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parsed: list[bytes] = []
+    parse = audit_module._parse_line
+
+    def counting(raw: bytes) -> Any:
+        parsed.append(raw)
+        return parse(raw)
+
+    monkeypatch.setattr(audit_module, "_parse_line", counting)
+    requests = [
+        TailRequest(any_event, 2),
+        TailRequest(of_cluster_a, 1, contains_text("aaaa")),
+    ]
+
+    tail = read_audit_tail(path, requests)
+
+    assert [event["cluster_id"] for event in tail.events] == ["aaaa", "bbbb", "bbbb"]
+    # The last two lines for the first request, then the cluster's line only.
+    assert len(parsed) == 3
+
+
 def test_tail_of_a_missing_file(tmp_path: Path) -> None:
-    tail = read_audit_tail(tmp_path / "missing.jsonl", [(any_event, 5)])
+    tail = read_audit_tail(tmp_path / "missing.jsonl", [TailRequest(any_event, 5)])
     assert tail.missing
     assert tail.events == []
 
@@ -159,13 +202,14 @@ def test_cli_limit_names_damaged_lines_read(
     assert len(captured.out.splitlines()) == 52
     assert f"skipped 2 damaged line(s) in {path}: line 1, 52." in captured.err
 
-    # A filter with a limit reads back until it has enough matching events.
+    # A filter with a limit reads back until it has enough matching events,
+    # and parses only the lines with its text, so no damaged line is seen.
     assert (
         main(["audit", "--file", str(path), "--cluster", "aaaa", "--limit", "5"]) == 0
     )
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 2
-    assert f"skipped 2 damaged line(s) in {path}: line 1, 52." in captured.err
+    assert captured.err == ""
 
 
 async def test_audit_view_swarm_events_behind_others(tmp_path: Path) -> None:

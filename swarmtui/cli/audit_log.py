@@ -13,6 +13,8 @@ from typing import Any
 
 from swarmtui.audit import (
     AUDIT_FILE_ENV,
+    TailRequest,
+    contains_text,
     default_audit_path,
     read_audit,
     read_audit_tail,
@@ -255,8 +257,15 @@ def run(args: argparse.Namespace, service: object = None) -> int:
         return event_matches(event, cluster, args.endpoint)
 
     if args.limit is not None:
-        # The last events are read from the end of the file back.
-        reading = read_audit_tail(path, [(matches, args.limit)], since, other_file)
+        # The last events are read from the end of the file back, and a line
+        # without the text of a filter is not parsed.
+        marks = [contains_text(text) for text in (cluster, args.endpoint) if text]
+        request = TailRequest(
+            matches,
+            args.limit,
+            (lambda raw: all(mark(raw) for mark in marks)) if marks else None,
+        )
+        reading = read_audit_tail(path, [request], since, other_file)
     else:
         reading = read_audit(path, since, other_file=other_file)
         if filtered:

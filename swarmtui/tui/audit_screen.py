@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -14,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Label, Static
 
-from swarmtui.audit import AuditReading, read_audit_tail
+from swarmtui.audit import AuditReading, TailRequest, contains_text, read_audit_tail
 from swarmtui.cli.audit_log import event_details, event_matches
 from swarmtui.errors import SwarmTuiError
 from swarmtui.text import terminal_safe
@@ -100,13 +99,17 @@ class AuditScreen(DialogScreen[None]):
     @work(thread=True, exit_on_error=False, group="audit", description="Read audit")
     def _load(self, path: Path) -> None:
         # The last events of every swarm, and of this swarm, for the filter.
-        requests: list[tuple[Callable[[Mapping[str, Any]], bool], int]] = [
-            (lambda event: True, AUDIT_SCREEN_LIMIT)
-        ]
+        requests = [TailRequest(lambda event: True, AUDIT_SCREEN_LIMIT)]
         if self.cluster_id:
             cluster = self.cluster_id
             requests.append(
-                (lambda event: event_matches(event, cluster, None), AUDIT_SCREEN_LIMIT)
+                TailRequest(
+                    lambda event: event_matches(event, cluster, None),
+                    AUDIT_SCREEN_LIMIT,
+                    # Once the events of every swarm are found, the lines of
+                    # other swarms are not parsed.
+                    contains_text(cluster),
+                )
             )
         try:
             reading = read_audit_tail(path, requests)
