@@ -103,6 +103,11 @@ class CloseReason(enum.StrEnum):
     REMOVED = "no longer stored"
 
 
+def new_window_id() -> str:
+    """Return a new random window ID of 12 hexadecimal digits."""
+    return secrets.token_hex(6)
+
+
 @dataclass(frozen=True, slots=True)
 class JoinWindow:
     """An open join window for one role of one swarm.
@@ -120,7 +125,7 @@ class JoinWindow:
     cluster_id: str = ""
     endpoint: str = ""
     token_fingerprint: str = ""
-    id: str = field(default_factory=lambda: secrets.token_hex(6))
+    id: str = field(default_factory=new_window_id)
 
     def __post_init__(self) -> None:
         if self.until is None and self.max_joins is None:
@@ -708,6 +713,7 @@ def open_window(
     store: WindowStore | None = None,
     now: datetime | None = None,
     cli_command: str = "swarmtui",
+    window_id: str | None = None,
 ) -> tuple[JoinWindow, SwarmView]:
     """Open and store a window for `role`; return it and the swarm as read.
 
@@ -741,6 +747,7 @@ def open_window(
         cluster_id=view.cluster_id,
         endpoint=view.endpoint,
         token_fingerprint=view.token_fingerprint(role),
+        id=window_id or new_window_id(),
     )
     if store is not None:
 

@@ -955,12 +955,22 @@ def test_signal_before_token_printed_forgets_window(
         record(self, action, **fields)
 
     monkeypatch.setattr(TokenService, "record", stopped_record)
+    # Another process's worker window on another swarm, opened just now.
+    store = WindowStore(tmp_path / "windows.json")
+    now = datetime.now(UTC).replace(microsecond=0)
+    other = window(
+        opened_at=now,
+        until=now + timedelta(minutes=5),
+        cluster_id="othercluster0000000000000",
+        endpoint="demo:/elsewhere.toml",
+    )
+    store.update(lambda windows: [*windows, other])
     demo = ["--demo", "--demo-state", str(state)]
     code = main([*demo, "join-window", "open", "worker", "--minutes", "5", "-q"])
 
     assert code == 128 + signal.SIGTERM
     assert capsys.readouterr().out == ""
-    assert WindowStore(tmp_path / "windows.json").load() == []
+    assert [stored.id for stored in store.load()] == [other.id]
     after = TokenService(DemoBackend(path=state)).read().worker_fingerprint
     assert after == before
     events = read_audit(tmp_path / "audit.jsonl").events

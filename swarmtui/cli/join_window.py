@@ -65,6 +65,7 @@ from swarmtui.windows import (
     close_windows,
     due_windows,
     evaluate,
+    new_window_id,
     open_window,
     token_replaced,
 )
@@ -437,7 +438,7 @@ class _Watch:
 
 
 def _forget_unannounced(
-    service: TokenService, store: WindowStore, role: Role, opened_at: datetime
+    service: TokenService, store: WindowStore, window_id: str
 ) -> None:
     """Remove the window that a signal stopped before its token was printed.
 
@@ -446,20 +447,17 @@ def _forget_unannounced(
     and the stored window would only reject the next window for the role.
     """
     try:
-        for window in store.load():
-            # The file keeps whole seconds; a role has one window at most.
-            seconds = abs((window.opened_at - opened_at).total_seconds())
-            if window.role is role and seconds < 1:
-                store.remove(window.id)
-                service.record(
-                    "join-window-forget",
-                    roles=[role],
-                    result="ok",
-                    cluster_id=window.cluster_id,
-                    window_id=window.id,
-                    fingerprint=window.token_fingerprint,
-                    reason="stopped by a signal before the token was printed",
-                )
+        window = store.pop(window_id)
+        if window is not None:
+            service.record(
+                "join-window-forget",
+                roles=[window.role],
+                result="ok",
+                cluster_id=window.cluster_id,
+                window_id=window.id,
+                fingerprint=window.token_fingerprint,
+                reason="stopped by a signal before the token was printed",
+            )
     except SwarmTuiError as error:
         log.info("the stopped join window was not removed: %s", error)
 
@@ -489,7 +487,8 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, on_signal)
     try:
-        opened_at = datetime.now(UTC)
+        # Chosen here, so that a signal during the open removes this window only.
+        window_id = new_window_id()
         try:
             window, view = open_window(
                 service,
@@ -497,11 +496,11 @@ def _run_open(args: argparse.Namespace, service: TokenService) -> int:
                 minutes=args.minutes,
                 max_joins=args.joins,
                 store=store,
-                now=opened_at,
                 cli_command=_cli_command(args),
+                window_id=window_id,
             )
         except _Terminated as terminated:
-            _forget_unannounced(service, store, role, opened_at)
+            _forget_unannounced(service, store, window_id)
             raise QuitSignal(terminated.signum) from None
         reason = CloseReason.BY_USER
         watch = _Watch(window, service, args.poll, store)
