@@ -398,11 +398,15 @@ _LINE_BREAK_ESCAPES = ("n", "r", "x0a", "x0d")
 # %0A, an HTML entity or tag (&#10;, &nbsp;, <br>), and a terminal's OSC
 # sequence (a hyperlink or a title) ended by BEL or ESC \. In a broken
 # token each is one character of a gap.
+_OSC_SEQUENCE = re.compile(
+    r"(?:\x1b|\\+(?:x1b|u001b|033|e))\][^\x07\x1b]{0,200}?(?:\x07|\x1b\\|\\+(?:x07|a))",
+    re.IGNORECASE,
+)
 _LETTERED_MARK = re.compile(
     r"%[0-9A-Fa-f]{2}"
     r"|&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
     r"|</?[A-Za-z][A-Za-z0-9]{0,15}\s*/?>"
-    r"|(?:\x1b|\\+(?:x1b|u001b|033|e))\][^\x07\x1b]{0,200}?(?:\x07|\x1b\\|\\+(?:x07|a))",
+    r"|" + _OSC_SEQUENCE.pattern,
     re.IGNORECASE,
 )
 # A backspace, as a character or an escape, erases the character before it
@@ -452,8 +456,55 @@ def _gap_end(text: str, position: int) -> int | None:
     return position
 
 
-def _broken_token_end(text: str, position: int) -> int | None:
-    """Return the end of a broken token whose prefix ends at `position`, or None."""
+def _erased_token_characters(text: str, start: int, end: int) -> int:
+    """Count the token characters that the backspaces of a gap erase.
+
+    A backspace erases the character before it on a terminal: one of the
+    gap's own, as in " \\b" or nroff's "_\\b", while it has one, else the
+    token character before the gap, as in "x\\bx". Colour and OSC sequences
+    take no place.
+    """
+    erased = 0
+    shown = 0
+    position = start
+    while position < end:
+        backspace = _BACKSPACE.match(text, position)
+        if backspace is not None:
+            if shown:
+                shown -= 1
+            else:
+                erased += 1
+            position = backspace.end()
+            continue
+        control = _CONTROL_SEQUENCE.match(text, position) or _OSC_SEQUENCE.match(
+            text, position
+        )
+        if control is not None:
+            position = control.end()
+            continue
+        other = _WRITTEN_ESCAPE.match(text, position) or _LETTERED_MARK.match(
+            text, position
+        )
+        position = other.end() if other is not None else position + 1
+        shown += 1
+    return erased
+
+
+def _broken_token_end(text: str, position: int, erase: bool = True) -> int | None:
+    """Return the end of a broken token whose prefix ends at `position`, or None.
+
+    With `erase`, backspaces erase characters as on a terminal. A token that
+    does not come out whole that way is tried again with backspaces taken
+    as gap characters, so that one erasing a token character hides nothing.
+    """
+    end = _broken_token_scan(text, position, erase)
+    if end is None and erase and _BACKSPACE.search(text, position):
+        end = _broken_token_scan(text, position, erase=False)
+    return end
+
+
+def _broken_token_scan(text: str, position: int, erase: bool) -> int | None:
+    """Return the end of a broken token, as _broken_token_end, in one way."""
     needed = 1 + DIGEST_LENGTH + SECRET_LENGTH
     found: list[int] = []
     gaps = 0
@@ -467,8 +518,7 @@ def _broken_token_end(text: str, position: int) -> int | None:
             gaps += 1
             if gaps > BROKEN_TOKEN_MAX_BREAKS:
                 return None
-            # Each backspace erases the token character before it.
-            erased = len(_BACKSPACE.findall(text, gap_start, gap_end))
+            erased = _erased_token_characters(text, gap_start, gap_end) if erase else 0
             if erased:
                 del found[max(0, len(found) - erased) :]
         found.append(position)

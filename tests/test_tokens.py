@@ -347,10 +347,32 @@ def test_redact_catches_wrapped_tokens(text: str) -> None:
 
 @pytest.mark.parametrize(
     "mark",
-    ["%0A", "&#10;", "\x1b]8;;\x07", "x\x08", "%0D%0A", "<br>"],
-    ids=["url-encoded", "html-entity", "osc-link", "backspace", "url-crlf", "html"],
+    [
+        "%0A",
+        "&#10;",
+        "\x1b]8;;\x07",
+        "x\x08",
+        "%0D%0A",
+        "<br>",
+        " \x08",
+        "_\x08",
+        " \\b",
+        "\x1b[1m\x08",
+    ],
+    ids=[
+        "url-encoded",
+        "html-entity",
+        "osc-link",
+        "backspace",
+        "url-crlf",
+        "html",
+        "space-backspace",
+        "nroff-underline",
+        "written-backspace",
+        "colour-then-backspace",
+    ],
 )
-@pytest.mark.parametrize("position", [12, 40, 59, 60, 70, 80])
+@pytest.mark.parametrize("position", [12, 14, 40, 59, 60, 70, 80])
 def test_redact_catches_breaks_with_letters(mark: str, position: int) -> None:
     text = V1[:position] + mark + V1[position:]
 
