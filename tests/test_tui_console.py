@@ -1570,6 +1570,34 @@ async def test_checked_token_rotated_elsewhere(tmp_path: Path, replaced: bool) -
             assert not any("no longer the current" in note for note in notes)
 
 
+async def test_checked_token_replaced_on_screen(tmp_path: Path) -> None:
+    audit = RecordingAudit()
+    app = make_app(TokenService(demo_backend(tmp_path), audit=audit))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        notes = capture_notifications(app)
+        worker, _ = current_tokens(tmp_path)
+        await pilot.press("k")
+        await pilot.pause()
+        app.screen.query_one("#check-input", Input).value = worker
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # Another tool rotates the checked token, and the console reads it.
+        demo_service(tmp_path).rotate([Role.WORKER])
+        outside, _ = current_tokens(tmp_path)
+        app.action_refresh()
+        await settle(app, pilot)
+        await pilot.click("#check-rotate")
+        await settle(app, pilot)
+
+    assert current_tokens(tmp_path)[0] == outside
+    assert "rotate-checked-token" not in audit.actions()
+    assert any(
+        "checked worker token" in note and "nothing was rotated" in note
+        for note in notes
+    )
+
+
 async def test_token_field_hides_partial_text(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:

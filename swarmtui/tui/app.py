@@ -2058,9 +2058,25 @@ class SwarmConsole(ResponseFeatures, App[int]):
         screen = CheckTokenScreen(self._service)
 
         def answered(role: Role | None) -> None:
-            if role is not None and screen.live_fingerprint is not None:
-                self._checked_token = (role, screen.live_fingerprint)
-                self._request_rotation(role, "rotate-checked-token")
+            checked = screen.live_fingerprint
+            if role is None or checked is None:
+                return
+            shown = self.view.token_fingerprint(role) if self.view else None
+            if shown != checked:
+                # The rotation would replace the token on screen, which is not
+                # the one checked. A read shows which one is current.
+                self._start_read(background=True)
+                self.notify(
+                    f"The checked {role} token ({checked}) is not the one this "
+                    f"console shows ({shown or 'none'}), so nothing was rotated. "
+                    "Check the token again once the panes show the current one.",
+                    title="Checked token not shown",
+                    severity="warning",
+                    timeout=12,
+                )
+                return
+            self._checked_token = (role, checked)
+            self._request_rotation(role, "rotate-checked-token")
 
         self.push_screen(screen, answered)
 
