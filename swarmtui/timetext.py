@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from swarmtui.errors import TimeTextError
 from swarmtui.text import quoted
+from swarmtui.tokens import quote_input
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The amounts are ASCII digits. \d would also match other scripts' digits,
@@ -108,7 +109,7 @@ def parse_time_or_duration(
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise TimeTextError(
-            f"{text!r} is neither a time nor a duration.",
+            f"{quote_input(text)} is neither a time nor a duration.",
             "Give an ISO 8601 time such as 2026-12-04T10:00Z, or a duration "
             "back from now such as 30m, 2h or 1d.",
         ) from None

@@ -571,3 +571,28 @@ def redact(text: str) -> str:
         lambda match: f"<token {fingerprint(match[0])}>", without_tokens
     )
     return redact_unlock_keys(without_bodies)
+
+
+# A run of characters that may be part of a token's digest or secret, or of
+# an unlock key, without the prefix that redact looks for. Times and
+# durations have none; a number or a host name label that long is taken for
+# one too.
+SECRET_LIKE_RUN = re.compile(r"[0-9A-Za-z+/=]{20,}")
+
+
+def looks_secret(text: str) -> bool:
+    """Tell whether text may hold a token or unlock key, or a part of one."""
+    return redact(text) != text or SECRET_LIKE_RUN.search(text) is not None
+
+
+def quote_input(text: str, limit: int = 80) -> str:
+    """Quote text typed into a field for a message, unless it may hold a secret.
+
+    Such text, as a token pasted into the wrong field, is named by its length
+    only: its fingerprint would not hide a part of a secret.
+    """
+    if looks_secret(text):
+        return f"(a text of {len(text)} characters that may hold a secret)"
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text)

@@ -33,6 +33,7 @@ from swarmtui.errors import (
     AuditWriteError,
     EngineError,
     JoinRejectedError,
+    SwarmTuiError,
 )
 from swarmtui.models import Role
 from swarmtui.service import TokenService
@@ -1078,3 +1079,21 @@ def test_copy_and_reveal_name_their_token(
         f"manager {view.manager_fingerprint}; item: join-command",
         "key kfp:aaaa-bbbb-cccc",
     ]
+
+
+def test_rejected_hostname_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    service = TokenService(DemoBackend(path=tmp_path / "demo.toml", seed=3))
+    service.audit = AuditLog(path, environment={})
+    token = service.read().worker_token
+    body = token[len("SWMTKN-1-") : -1]
+
+    with pytest.raises(SwarmTuiError) as caught:
+        service.try_join(token, body)
+
+    secret = parse_token(token).secret
+    assert secret[:20] not in str(caught.value)
+    assert secret[:20] not in path.read_text()
+    assert f"(a text of {len(body)} characters that may hold a secret)" in str(
+        caught.value
+    )

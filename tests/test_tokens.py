@@ -25,9 +25,11 @@ from swarmtui.tokens import (
     clean_token_text,
     fingerprint,
     generate_secret,
+    looks_secret,
     make_token,
     mask_token,
     parse_token,
+    quote_input,
     redact,
     to_base36,
     tokens_equal,
@@ -504,3 +506,29 @@ def test_redact_catches_coloured_tokens(text: str, write: Any) -> None:
     assert SECRET[:12] not in cleaned
     assert SECRET[-12:] not in cleaned
     assert "<token fp:" in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        V1,
+        f"{DIGEST}-{SECRET}",
+        f"{DIGEST}-{SECRET}"[:-1],
+        SECRET,
+        f"token={SECRET}",
+        "zQIAH9FNWiJI4m2LBAvHCtGT+8z8/Qx1abcdefghij",
+    ],
+    ids=["token", "body", "body-cut", "secret", "secret-after-name", "key-body"],
+)
+def test_secret_like_input_not_quoted(text: str) -> None:
+    assert looks_secret(text)
+    quoted = quote_input(text)
+    assert quoted == f"(a text of {len(text)} characters that may hold a secret)"
+
+
+@pytest.mark.parametrize(
+    "text", ["10", "2.5", "2026-12-06T14:26:12Z", "2h", "demo-worker-9", "1e-3"]
+)
+def test_field_input_quoted(text: str) -> None:
+    assert not looks_secret(text)
+    assert quote_input(text) == repr(text)

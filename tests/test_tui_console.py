@@ -730,6 +730,25 @@ async def test_confirm_keeps_cancel_visible_after_resize(tmp_path: Path) -> None
         assert visible.contains_region(cancel.region)
 
 
+async def test_confirm_keeps_cancel_visible_at_30x10(tmp_path: Path) -> None:
+    app = make_app(demo_service(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m", "r")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ConfirmRotateScreen)
+
+        await pilot.resize_terminal(40, 12)
+        await settle(app, pilot)
+        await pilot.resize_terminal(30, 10)
+        await settle(app, pilot)
+
+        cancel = screen.query_one("#cancel", Button)
+        visible = screen.query_one(".dialog").scrollable_content_region
+        assert visible.contains_region(cancel.region)
+
+
 async def test_small_confirm_shows_buttons(tmp_path: Path) -> None:
     app = make_app(demo_service(tmp_path))
     async with app.run_test(size=(40, 12)) as pilot:

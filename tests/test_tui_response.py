@@ -38,7 +38,7 @@ from swarmtui.errors import (
 )
 from swarmtui.models import EngineInfo, NodeInfo, Role, SwarmSnapshot, SwarmView
 from swarmtui.service import TokenService
-from swarmtui.tokens import fingerprint, parse_token
+from swarmtui.tokens import parse_token
 from swarmtui.tui import window_actions
 from swarmtui.tui.app import SwarmConsole
 from swarmtui.tui.audit_screen import AuditScreen
@@ -3006,7 +3006,7 @@ async def test_token_in_window_field_hidden(tmp_path: Path) -> None:
         assert field.password
         error = str(app.screen.query_one("#window-error", Static).content)
         assert error.startswith("Minutes must be from ")
-        assert f"<token {fingerprint(token)}>" in error
+        assert f"(a text of {len(token)} characters that may hold a secret)" in error
         assert secret not in error
         assert secret[:12] not in app.export_screenshot()
 
@@ -3056,3 +3056,48 @@ async def test_joins_with_too_many_digits(tmp_path: Path) -> None:
         assert isinstance(app.screen, OpenWindowScreen)
         error = str(app.screen.query_one("#window-error", Static).content)
         assert error.startswith("Joins has 5000 digits, more than a count can have")
+
+
+@pytest.mark.parametrize("part", ["body-cut", "secret"])
+async def test_secret_part_in_window_field_hidden(tmp_path: Path, part: str) -> None:
+    backend = demo_backend(tmp_path)
+    token = backend.inspect_swarm().worker_token
+    secret = parse_token(token).secret
+    text = token[9:-1] if part == "body-cut" else secret
+    app = make_app(TokenService(backend), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await open_window(app, pilot, text, "")
+
+        assert isinstance(app.screen, OpenWindowScreen)
+        assert app.screen.query_one("#window-minutes", Input).password
+        error = str(app.screen.query_one("#window-error", Static).content)
+        assert error.endswith(
+            f"not (a text of {len(text)} characters that may hold a secret)."
+        )
+        assert secret[:12] not in app.export_screenshot()
+
+
+async def test_leak_conflict_then_cancel_declined(tmp_path: Path) -> None:
+    backend = demo_backend(tmp_path)
+    audit = RecordingAudit()
+    app = make_app(TokenService(backend, audit=audit), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        TokenService(demo_backend(tmp_path)).rotate([Role.WORKER])
+        await pilot.click("#leak-confirm")
+        await settle(app, pilot)
+        assert "changed by someone else" in str(
+            app.screen.query_one("#leak-error", Static).content
+        )
+        await pilot.click("#leak-cancel")
+        await settle(app, pilot)
+
+    declined = [
+        fields for action, fields in audit.events if action == "rotation-declined"
+    ]
+    assert len(declined) == 1
+    assert declined[0]["request"] == "leak-response"
+    assert declined[0]["fingerprints"]["worker"] == fingerprints(backend)[0]

@@ -69,6 +69,7 @@ from swarmtui.tokens import (
     is_other_form_of,
     make_token,
     parse_token,
+    quote_input,
     redact,
     to_base36,
     tokens_equal,
@@ -705,15 +706,13 @@ def _line_of_key(text: str, key: str | None) -> int | None:
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-def _quoted_input(value: str, limit: int = 80) -> str:
-    """Quote user input for a message, with tokens replaced by fingerprints.
+def _quoted_input(value: str) -> str:
+    """Quote user input for a message, or name its length if it may hold a secret.
 
-    A token pasted into the wrong field must not be repeated in full.
+    A token pasted into the wrong field must not be repeated, also in part:
+    the message goes to the audit record too.
     """
-    redacted = redact(value)
-    if len(redacted) > limit:
-        redacted = redacted[:limit] + "…"
-    return repr(redacted)
+    return quote_input(value)
 
 
 # -- the backend ------------------------------------------------------------

@@ -123,17 +123,18 @@ def event_columns(event: Mapping[str, Any]) -> list[str]:
 
 def event_details(event: Mapping[str, Any]) -> str:
     """Return what follows the fixed columns: fingerprints, counts and errors."""
-    details = _fingerprints(event)
+    parts = []
+    if event.get("request"):
+        # The action that a declined confirmation did not run.
+        parts.append(f"declined {event['request']}")
+    parts.append(_fingerprints(event))
     # The tokens or key that a copy, reveal, show or declined rotation was about.
     about = event.get("fingerprints")
     if isinstance(about, Mapping):
-        tokens = "; ".join(f"{role} {value}" for role, value in about.items())
-        details = f"{details}; {tokens}".strip("; ")
+        parts.extend(f"{role} {value}" for role, value in about.items())
     if event.get("key_fingerprint"):
-        details += f"; key {event['key_fingerprint']}"
-    if event.get("request"):
-        # The action that a declined confirmation did not run.
-        details = f"declined {event['request']}; {details}".rstrip("; ")
+        parts.append(f"key {event['key_fingerprint']}")
+    details = "; ".join(part for part in parts if part)
     if event.get("token_fingerprint"):
         details += f"; token {event['token_fingerprint']}"
     if event.get("node_id"):

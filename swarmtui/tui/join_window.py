@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from swarmtui.models import NodeInfo, Role
 from swarmtui.numbertext import parse_decimal, parse_whole_number
 from swarmtui.timetext import format_utc
-from swarmtui.tokens import redact
+from swarmtui.tokens import quote_input, redact
 from swarmtui.tui.screens import FIELD_FOCUS_BINDINGS, DialogScreen, modal_css
 from swarmtui.tui.widgets import ChangeAwareStatic, FieldInput
 from swarmtui.windows import (
@@ -246,7 +246,7 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
                 return (
                     f"Minutes must be from {MIN_WINDOW_MINUTES_TEXT} (one "
                     f"microsecond) to {MAX_WINDOW_MINUTES} (a year), not "
-                    f"{minutes_text!r}."
+                    f"{quote_input(minutes_text)}."
                 )
         if joins_text:
             max_joins = parse_whole_number(joins_text)
@@ -256,7 +256,10 @@ class OpenWindowScreen(DialogScreen[WindowRequest | None]):
                     "have: use a smaller number."
                 )
             if max_joins is None or max_joins < 1:
-                return f"Joins must be a whole number of 1 or more, not {joins_text!r}."
+                return (
+                    "Joins must be a whole number of 1 or more, not "
+                    f"{quote_input(joins_text)}."
+                )
         if minutes is None and max_joins is None:
             return "Give a number of minutes, a number of joins, or both."
         return WindowRequest(role=role, minutes=minutes, max_joins=max_joins)

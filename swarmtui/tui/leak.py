@@ -146,8 +146,10 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
         self.busy = False
         # Set by the app's quit key during the rotation: a second press quits.
         self.quit_requested = False
-        # True once the dialog has started a rotation.
+        # True once the dialog has started a rotation, and whether the last one
+        # ended in a conflict, which rotated nothing and asked again.
         self.attempted = False
+        self.conflicted = False
         self._refocus_confirm = False
         # The start time that the dialog proposed, to tell it from an edit.
         self._proposed = ""
@@ -256,6 +258,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             return
         self.busy = True
         self.attempted = True
+        self.conflicted = False
         self.refresh_bindings()
         self.query_one("#leak-error", Static).update(
             "Rotating both tokens… A rotation that was sent cannot be "
@@ -323,6 +326,7 @@ class LeakScreen(DialogScreen["LeakReport | None"]):
             # read shows whether they changed.
             self.app.post_message(LeakOutcomeUnknown(error))
         elif isinstance(error, RotationConflictError):
+            self.conflicted = True
             replaced = error.fresh.cluster_id != self.view.cluster_id
             self.view = error.fresh
             text = (

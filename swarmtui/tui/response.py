@@ -129,8 +129,9 @@ class ResponseFeatures(JoinWindowActions, UnlockKeyActions):
         screen = LeakScreen(service, view, self._clock(), audit_path=audit_path)
 
         def finished(report: Any) -> None:
-            if report is None and not screen.attempted:
-                self._record_declined("leak-response", tuple(Role), view)
+            if report is None and (screen.conflicted or not screen.attempted):
+                # Cancel before a rotation, or when a conflict asked again.
+                self._record_declined("leak-response", tuple(Role), screen.view)
             # A rotation was posted by the dialog as soon as it took effect.
             if report is None and screen.view is not view:
                 # A conflict showed a newer state of the swarm; read it now

@@ -34,7 +34,7 @@ from swarmtui.config import (
 from swarmtui.errors import ConfigError, SwarmTuiError
 from swarmtui.models import Role, SwarmView, TokenCheck
 from swarmtui.numbertext import parse_decimal
-from swarmtui.tokens import redact
+from swarmtui.tokens import quote_input, redact
 from swarmtui.tui.actions import help_sections
 from swarmtui.tui.widgets import ConsoleFooter, FieldInput
 
@@ -87,12 +87,16 @@ class DialogScreen(ModalScreen[DialogResult]):
         # the focused button, such as the manager confirmation's Cancel at
         # 40x12, out of view. The new height is known once the text wrapped.
         for body in self.query(".dialog"):
-            self.watch(body, "virtual_size", self._keep_focus_visible, init=False)
+            # A scroll bar that appears also takes a line or a column.
+            for name in ("virtual_size", "show_horizontal_scrollbar"):
+                self.watch(body, name, self._keep_focus_visible, init=False)
 
     def _keep_focus_visible(self) -> None:
         focused = self.focused
         if focused is not None:
             focused.scroll_visible(animate=False)
+            # Once more after the layout that the change brings.
+            self.call_after_refresh(focused.scroll_visible, animate=False)
 
 
 # Characters a token field takes: a whole 'docker swarm join' line with its
@@ -551,7 +555,7 @@ class SettingsScreen(DialogScreen[Settings | None]):
         interval = parse_decimal(text)
         if interval is None or not MIN_POLL_INTERVAL <= interval <= MAX_POLL_INTERVAL:
             raise ConfigError(
-                f"Invalid poll interval {text!r}.",
+                f"Invalid poll interval {quote_input(text)}.",
                 f"Type a number of seconds from {MIN_POLL_INTERVAL:g} to "
                 f"{MAX_POLL_INTERVAL:g}, such as 10.",
             )

@@ -22,7 +22,7 @@ from textual.widgets._footer import FooterKey
 
 from swarmtui.errors import NotAManagerError, SwarmTuiError
 from swarmtui.models import Role, SwarmView
-from swarmtui.tokens import mask_token, redact
+from swarmtui.tokens import looks_secret, mask_token
 
 
 def relative_time(moment: datetime, now: datetime) -> str:
@@ -438,7 +438,7 @@ class FieldInput(Input):
     def watch_value(self, value: str) -> None:
         # Other fields take no token or unlock key, so one pasted by mistake
         # is hidden as a password field hides its text.
-        self.password = self.hides_all_text or redact(value) != value
+        self.password = self.hides_all_text or looks_secret(value)
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable:
