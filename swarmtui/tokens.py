@@ -399,7 +399,7 @@ _LINE_BREAK_ESCAPES = ("n", "r", "x0a", "x0d")
 # sequence (a hyperlink or a title) ended by BEL or ESC \. In a broken
 # token each is one character of a gap.
 _OSC_SEQUENCE = re.compile(
-    r"(?:\x1b|\\+(?:x1b|u001b|033|e))\][^\x07\x1b]{0,200}?(?:\x07|\x1b\\|\\+(?:x07|a))",
+    r"(?:\x1b|\\+(?:x1b|u001b|033|e))\][^\x07\x1b]{0,2048}?(?:\x07|\x1b\\|\\+(?:x07|a))",
     re.IGNORECASE,
 )
 _LETTERED_MARK = re.compile(
@@ -557,6 +557,96 @@ def _redact_broken_tokens(text: str) -> str:
     return "".join(pieces)
 
 
+# How many characters, not counting terminal sequences and the token
+# characters found, a break in a token that the other checks do not know
+# may span.
+_TOKEN_REST_GAP = 24
+# At most this many runs of letters and digits make up that rest: the rest
+# of the digest, the secret, and those of a break's own, as in %250A.
+_TOKEN_REST_RUNS = 4
+_TOKEN_RUN = re.compile(r"[0-9A-Za-z]+")
+# HTML tags, with attributes, HTML entities and URL escapes, also encoded
+# twice, whose letters and digits are no part of a token.
+_BREAK_MARKUP = re.compile(
+    r"</?[A-Za-z][^<>]{0,64}>"
+    r"|&(?:amp;)*#?[0-9A-Za-z]{1,32};"
+    r"|(?:%[0-9A-Fa-f]{2})+"
+)
+
+
+def _redact_token_words(text: str) -> str:
+    """Replace each TOKEN_PATTERN word with its fingerprint.
+
+    A word that is no whole token, as the part of a token before a break,
+    takes with it the token characters that its digest and secret still
+    lack, when they follow within _TOKEN_REST_GAP other characters. So the
+    rest of its secret is not shown.
+    """
+    pieces: list[str] = []
+    done = 0
+    for match in TOKEN_PATTERN.finditer(text):
+        if match.start() < done:
+            continue
+        end = match.end()
+        word = match[0]
+        if not _is_whole_token(word):
+            # The prefix and the version (and FIPS flag) are not counted.
+            parts = word.split("-")
+            found = sum(len(part) for part in parts[3 if parts[1] == "2" else 2 :])
+            missing = DIGEST_LENGTH + SECRET_LENGTH - found
+            if missing > 0:
+                end = _token_rest_end(text, end, missing) or end
+        pieces.append(text[done : match.start()])
+        pieces.append(f"<token {fingerprint(text[match.start() : end])}>")
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _is_whole_token(word: str) -> bool:
+    try:
+        parse_token(word)
+    except TokenFormatError:
+        return False
+    return True
+
+
+def _token_rest_end(text: str, position: int, missing: int) -> int | None:
+    """Return where `missing` more token characters end, if they follow soon.
+
+    The characters between them, up to _TOKEN_REST_GAP besides terminal
+    sequences, are taken as a break. None means that they do not follow.
+    """
+    shown = 0
+    runs = 0
+    while position < len(text) and shown <= _TOKEN_REST_GAP:
+        sequence = (
+            _CONTROL_SEQUENCE.match(text, position)
+            or _OSC_SEQUENCE.match(text, position)
+            or _BREAK_MARKUP.match(text, position)
+        )
+        if sequence is not None:
+            position = sequence.end()
+            continue
+        if text[position] in "\"'`":
+            # A quote ends the word that a break could be part of.
+            return None
+        run = _TOKEN_RUN.match(text, position)
+        if run is None:
+            position += 1
+            shown += 1
+            continue
+        position = run.end()
+        missing -= len(run[0])
+        if missing <= 0:
+            return position
+        runs += 1
+        if runs >= _TOKEN_REST_RUNS:
+            # Words of a sentence, not the pieces of a token and its break.
+            return None
+    return None
+
+
 def redact(text: str) -> str:
     """Replace every token-like and unlock-key-like word with its fingerprint.
 
@@ -564,9 +654,7 @@ def redact(text: str) -> str:
     looks like other base64 text.
     """
     without_broken = _redact_broken_tokens(text)
-    without_tokens = TOKEN_PATTERN.sub(
-        lambda match: f"<token {fingerprint(match[0])}>", without_broken
-    )
+    without_tokens = _redact_token_words(without_broken)
     without_bodies = TOKEN_BODY_PATTERN.sub(
         lambda match: f"<token {fingerprint(match[0])}>", without_tokens
     )

@@ -360,6 +360,13 @@ def test_redact_catches_wrapped_tokens(text: str) -> None:
         "_\x08",
         " \\b",
         "\x1b[1m\x08",
+        ".\x08",
+        "x\x1b[D",
+        '<br class="a">',
+        "\x1b]8;;https://" + "e" * 250 + "\x07",
+        "%250A",
+        "&amp;#10;",
+        "x\x7f",
     ],
     ids=[
         "url-encoded",
@@ -372,6 +379,13 @@ def test_redact_catches_wrapped_tokens(text: str) -> None:
         "nroff-underline",
         "written-backspace",
         "colour-then-backspace",
+        "dot-backspace",
+        "cursor-left",
+        "tag-with-attribute",
+        "long-osc-link",
+        "url-encoded-twice",
+        "entity-encoded-twice",
+        "delete",
     ],
 )
 @pytest.mark.parametrize("position", [12, 14, 40, 59, 60, 70, 80])
