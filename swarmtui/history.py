@@ -447,10 +447,10 @@ def _encoded(document: dict[str, Any]) -> bytes:
 def _fitted(document: dict[str, Any]) -> bytes:
     """Return the file's bytes, at most MAX_HISTORY_BYTES long.
 
-    The oldest retired fingerprints, of any cluster, are dropped first, so
-    the current tokens of every cluster stay known. With none left, as
-    after some thousands of swarms, the clusters seen longest ago are
-    dropped whole.
+    The oldest entries go first: a retired fingerprint is as old as its
+    retirement, and a cluster, with its current tokens, as its newest
+    first-seen or retirement time. So the tokens of swarms seen long ago
+    go before those of a recent rotation.
     """
     data = _encoded(document)
     dropped = 0
@@ -460,23 +460,28 @@ def _fitted(document: dict[str, Any]) -> bytes:
         # Drop the share of the entries by which the file is too large, or one.
         share = (len(data) - MAX_HISTORY_BYTES) / len(data)
         # By the moment, not the text: a file edited by hand may give times
-        # with other UTC offsets.
-        retired = sorted(
-            (_parse_utc(entry["retired_at"]), cluster_id, fingerprint)
-            for cluster_id, cluster in clusters.items()
-            for fingerprint, entry in cluster.get("retired", {}).items()
+        # with other UTC offsets. A retired entry sorts before its cluster.
+        entries = sorted(
+            [
+                (_parse_utc(entry["retired_at"]), 0, cluster_id, fingerprint)
+                for cluster_id, cluster in clusters.items()
+                for fingerprint, entry in cluster.get("retired", {}).items()
+            ]
+            + [
+                (_last_active(cluster), 1, cluster_id, "")
+                for cluster_id, cluster in clusters.items()
+            ]
         )
-        if retired:
-            count = max(1, int(len(retired) * share) + 1)
-            for _, cluster_id, fingerprint in retired[:count]:
-                del clusters[cluster_id]["retired"][fingerprint]
-            dropped += count
-        else:
-            by_age = sorted(clusters, key=lambda key: _last_seen(clusters[key]))
-            count = max(1, int(len(by_age) * share) + 1)
-            for cluster_id in by_age[:count]:
+        count = max(1, int(len(entries) * share) + 1)
+        for _, kind, cluster_id, fingerprint in entries[:count]:
+            cluster = clusters.get(cluster_id)
+            if cluster is None:
+                continue
+            if kind == 1:
                 del clusters[cluster_id]
-            dropped_clusters += count
+                dropped_clusters += 1
+            elif cluster.get("retired", {}).pop(fingerprint, None) is not None:
+                dropped += 1
         data = _encoded(document)
     if dropped or dropped_clusters:
         log.info(
@@ -489,8 +494,8 @@ def _fitted(document: dict[str, Any]) -> bytes:
     return data
 
 
-def _last_seen(cluster: dict[str, Any]) -> datetime:
-    """Return when a cluster's current tokens were first seen, the latest of them.
+def _last_active(cluster: dict[str, Any]) -> datetime:
+    """Return the newest first-seen or retirement time of a cluster.
 
     A cluster without such times counts as seen longest ago.
     """
@@ -498,6 +503,9 @@ def _last_seen(cluster: dict[str, Any]) -> datetime:
         _parse_utc(text)
         for text in cluster.get("seen", {}).values()
         if isinstance(text, str)
+    ]
+    times += [
+        _parse_utc(entry["retired_at"]) for entry in cluster.get("retired", {}).values()
     ]
     return max(times, default=datetime.min.replace(tzinfo=UTC))
 

@@ -563,6 +563,37 @@ def test_many_swarms_drop_oldest_clusters(
     assert "new" + "0" * 22 in json.loads(path.read_text())["clusters"]
 
 
+def test_recent_rotations_kept_over_stale_clusters(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    # Swarms first seen long ago, none of them with a retired token.
+    def cluster(index: int) -> dict[str, Any]:
+        return {
+            "current": {"worker": f"fp:{index:04d}-cccc-0000"},
+            "seen": {"worker": "2025-01-01T00:00:00+00:00"},
+            "retired": {},
+        }
+
+    one = len(json.dumps({"c" + "0" * 24: cluster(0)}, indent=1))
+    count = MAX_HISTORY_BYTES // one
+    clusters = {f"c{index:024d}": cluster(index) for index in range(count)}
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"format": 1, "clusters": clusters}, indent=1))
+    os.chmod(path, 0o600)
+    tokens = ["SWMTKN-1-" + "1" * 50 + "-" + f"{number:025d}" for number in range(4)]
+
+    for token in tokens:
+        clock.advance(minutes=1)
+        history.remember(CLUSTER, Role.WORKER, fingerprint(token))
+
+    assert path.stat().st_size <= MAX_HISTORY_BYTES
+    reopened = FileTokenHistory(path)
+    for token in tokens[:-1]:
+        assert reopened.lookup(CLUSTER, fingerprint(token)) is not None
+    stored = json.loads(path.read_text())["clusters"]
+    assert len(stored) < count
+
+
 def test_long_cluster_id_not_recorded(history: FileTokenHistory, path: Path) -> None:
     history.remember("x" * 100_000, Role.WORKER, fingerprint(WORKER_TOKEN))
     history.remember(CLUSTER, Role.WORKER, fingerprint(WORKER_TOKEN))
