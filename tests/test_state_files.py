@@ -304,3 +304,36 @@ def test_unknown_home_in_config_audit_file(
     assert 'Using the default audit_file = ""' in err
     default_audit = isolated_user_folders / "state" / "swarmtui" / "audit.jsonl"
     assert default_audit.exists()
+
+
+def test_config_path_home_expanded(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "c.toml").write_text("poll_interval = 0\n", encoding="utf-8")
+    state = tmp_path / "demo.toml"
+
+    code, _, err = run(
+        capsys,
+        "--config",
+        "~/c.toml",
+        "--demo",
+        "--demo-state",
+        str(state),
+        "join-token",
+        "-q",
+        "worker",
+    )
+
+    assert code == 0
+    assert f"The config file {tmp_path / 'c.toml'}" in err
+    assert "does not exist" not in err
+
+
+def test_config_path_unknown_home_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(capsys, "--config", UNKNOWN_HOME, "--demo", "join-token", "-q", "worker")
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "starts with a ~ that names no known user's home folder" in err

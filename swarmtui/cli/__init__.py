@@ -206,7 +206,8 @@ def file_path(text: str) -> Path:
 
     So is one that ends in "/", "/." or "/..", because it names a folder.
     Path drops a trailing "/" or "/.", so a write would create a file named
-    like the folder.
+    like the folder. A leading ~ or ~USER is that home folder, as the
+    variables that name files take it, also when a shell left it quoted.
     """
     if not text.strip():
         raise argparse.ArgumentTypeError("the path is empty: give a file's path")
@@ -214,7 +215,13 @@ def file_path(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             f"{text} names a folder, not a file: give a file's path"
         )
-    return Path(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f"{text} starts with a ~ that names no known user's home folder: "
+            "write the path out in full"
+        ) from None
 
 
 def add_common_options(
