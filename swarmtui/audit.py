@@ -14,6 +14,7 @@ as on a full disk, removes the fragment before another writer appends.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import fcntl
@@ -536,6 +537,15 @@ def read_audit_tail(
         return reading
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    with contextlib.suppress(OSError):
+        descriptor = handle.fileno()
+        if os.fstat(descriptor).st_size == 0 and os.pread(descriptor, 1, 0):
+            # A file that reports no size yet has text, as those in /proc,
+            # cannot be read from its end.
+            handle.close()
+            return _last_of_each(
+                read_audit(path, since, other_file=other_file), requests
+            )
     needed = [max(request.limit, 0) for request in requests]
     newest_first: list[dict[str, Any]] = []
     # Damaged lines, counted back from the last line (0).
@@ -571,6 +581,22 @@ def read_audit_tail(
         raise _explain_read_error(reading.path, error, other_file) from None
     newest_first.reverse()
     reading.events = newest_first
+    return reading
+
+
+def _last_of_each(
+    reading: AuditReading, requests: Sequence[TailRequest]
+) -> AuditReading:
+    """Keep, oldest first, the events among the last ones that each request takes."""
+    kept: set[int] = set()
+    for request in requests:
+        taken = [
+            index
+            for index, event in enumerate(reading.events)
+            if request.accepts(event)
+        ]
+        kept.update(taken[len(taken) - request.limit :] if request.limit > 0 else [])
+    reading.events = [reading.events[index] for index in sorted(kept)]
     return reading
 
 

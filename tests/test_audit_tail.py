@@ -239,3 +239,31 @@ async def test_audit_view_swarm_events_behind_others(tmp_path: Path) -> None:
         )
         status = str(app.screen.query_one("#audit-status", Static).content)
         assert status.startswith(f"{AUDIT_SCREEN_LIMIT} latest event(s) of every swarm")
+
+
+def test_tail_of_file_without_size() -> None:
+    # /proc files report a size of 0 and have text all the same.
+    path = Path("/proc/self/status")
+    forward = read_audit(path)
+
+    tail = read_audit_tail(path, [TailRequest(any_event, 3)])
+
+    assert tail.complete
+    assert forward.damaged_lines
+    assert len(tail.damaged_lines) == len(forward.damaged_lines)
+
+
+def test_last_of_each_request() -> None:
+    from swarmtui.audit import AuditReading, _last_of_each
+
+    events = [
+        {"n": number, "cluster_id": "aaaa" if number < 3 else "bbbb"}
+        for number in range(8)
+    ]
+    reading = AuditReading(path=Path("x"), events=list(events))
+
+    kept = _last_of_each(
+        reading, [TailRequest(any_event, 2), TailRequest(of_cluster_a, 2)]
+    )
+
+    assert [event["n"] for event in kept.events] == [1, 2, 6, 7]
