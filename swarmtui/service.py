@@ -7,9 +7,11 @@ writes the audit record. It never imports Textual.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -148,14 +150,29 @@ def valid_join_address(address: str) -> bool:
         except ValueError:
             return False
         mapped = ip6.ipv4_mapped
-        return not (ip6.is_unspecified or (mapped and mapped.is_unspecified))
+        if mapped is not None:
+            return _joinable_ipv4(mapped)
+        return not (ip6.is_unspecified or ip6.is_multicast)
     if re.fullmatch(r"[0-9.]+", host):
         try:
-            return not ipaddress.IPv4Address(host).is_unspecified
+            return _joinable_ipv4(ipaddress.IPv4Address(host))
         except ValueError:
             return False
+    with contextlib.suppress(OSError):
+        # A resolver reads 0x7f000001 or 0x7f.1 as an IPv4 address.
+        socket.inet_aton(host)
+        return False
     return len(host) <= 253 and all(
         HOST_LABEL_PATTERN.fullmatch(label) for label in host.split(".")
+    )
+
+
+def _joinable_ipv4(ip: ipaddress.IPv4Address) -> bool:
+    """Tell whether a node can join a manager at `ip`: one host, not a group."""
+    return not (
+        ip.is_unspecified
+        or ip.is_multicast
+        or ip == ipaddress.IPv4Address("255.255.255.255")
     )
 
 

@@ -682,6 +682,12 @@ def test_join_address_forms_taken(
         "10.0.0.5:02377",
         ("a" * 64) + ".example:2377",
         ".".join(["a" * 60] * 5) + ":2377",
+        "0x7f000001:2377",
+        "0x7f.0.0.1:2377",
+        "255.255.255.255:2377",
+        "224.0.0.1:2377",
+        "ff02::1:2377",
+        "[::ffff:224.0.0.1]:2377",
     ],
 )
 def test_join_address_not_host_port_rejected(tmp_path: Path, address: str) -> None:
