@@ -260,13 +260,15 @@ def test_unknown_home_in_variable_rejected(
 def test_unknown_home_in_demo_state_rejected(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run(
-        capsys, "--demo", "--demo-state", UNKNOWN_HOME, "join-token", "-q", "worker"
-    )
+    with pytest.raises(SystemExit) as caught:
+        run(
+            capsys, "--demo", "--demo-state", UNKNOWN_HOME, "join-token", "-q", "worker"
+        )
 
-    assert code == 2
-    assert out == ""
-    assert f"The path '{UNKNOWN_HOME}' of --demo-state starts with" in err
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"argument --demo-state: {UNKNOWN_HOME} starts with a ~" in captured.err
 
 
 def test_unknown_home_in_docker_config_rejected(
