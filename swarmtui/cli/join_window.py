@@ -452,7 +452,6 @@ def _forget_unannounced(
             service.record(
                 "join-window-forget",
                 roles=[window.role],
-                result="ok",
                 cluster_id=window.cluster_id,
                 window_id=window.id,
                 fingerprint=window.token_fingerprint,
