@@ -588,15 +588,17 @@ def _last_of_each(
     reading: AuditReading, requests: Sequence[TailRequest]
 ) -> AuditReading:
     """Keep, oldest first, the events among the last ones that each request takes."""
-    kept: set[int] = set()
+    selected: set[int] = set()
     for request in requests:
-        taken = [
+        if request.limit <= 0:
+            continue
+        accepted = [
             index
             for index, event in enumerate(reading.events)
             if request.accepts(event)
         ]
-        kept.update(taken[len(taken) - request.limit :] if request.limit > 0 else [])
-    reading.events = [reading.events[index] for index in sorted(kept)]
+        selected.update(accepted[-request.limit :])
+    reading.events = [reading.events[index] for index in sorted(selected)]
     return reading
 
 

@@ -60,7 +60,7 @@ def check_files_apart(
     The files are the audit record, the join window file, the token
     history, the config file and the demo state file. Each must also differ
     from the lock files next to three of them, since a lock file may be
-    deleted and holds no data. `config_path` is the file given with --config and
+    deleted and contains no data. `config_path` is the file given with --config and
     `demo_state` the one given with --demo-state.
     """
     import platformdirs

@@ -465,13 +465,13 @@ def _erased_token_characters(text: str, start: int, end: int) -> int:
     take no place.
     """
     erased = 0
-    shown = 0
+    visible_gap = 0
     position = start
     while position < end:
         backspace = _BACKSPACE.match(text, position)
         if backspace is not None:
-            if shown:
-                shown -= 1
+            if visible_gap:
+                visible_gap -= 1
             else:
                 erased += 1
             position = backspace.end()
@@ -486,7 +486,7 @@ def _erased_token_characters(text: str, start: int, end: int) -> int:
             text, position
         )
         position = other.end() if other is not None else position + 1
-        shown += 1
+        visible_gap += 1
     return erased
 
 
@@ -617,9 +617,9 @@ def _token_rest_end(text: str, position: int, missing: int) -> int | None:
     The characters between them, up to _TOKEN_REST_GAP besides terminal
     sequences, are taken as a break. None means that they do not follow.
     """
-    shown = 0
+    gap = 0
     runs = 0
-    while position < len(text) and shown <= _TOKEN_REST_GAP:
+    while position < len(text) and gap <= _TOKEN_REST_GAP:
         sequence = (
             _CONTROL_SEQUENCE.match(text, position)
             or _OSC_SEQUENCE.match(text, position)
@@ -634,7 +634,7 @@ def _token_rest_end(text: str, position: int, missing: int) -> int | None:
         run = _TOKEN_RUN.match(text, position)
         if run is None:
             position += 1
-            shown += 1
+            gap += 1
             continue
         position = run.end()
         missing -= len(run[0])

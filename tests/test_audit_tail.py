@@ -262,8 +262,8 @@ def test_last_of_each_request() -> None:
     ]
     reading = AuditReading(path=Path("x"), events=list(events))
 
-    kept = _last_of_each(
+    selected = _last_of_each(
         reading, [TailRequest(any_event, 2), TailRequest(of_cluster_a, 2)]
     )
 
-    assert [event["n"] for event in kept.events] == [1, 2, 6, 7]
+    assert [event["n"] for event in selected.events] == [1, 2, 6, 7]

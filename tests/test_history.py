@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -524,25 +525,37 @@ def test_history_trimmed_by_moment_not_text(
         assert reopened.lookup(CLUSTER, fingerprint(token)) is not None
 
 
-def test_many_swarms_drop_oldest_clusters(
-    history: FileTokenHistory, path: Path, clock: Clock
-) -> None:
-    # Current tokens only, first seen on a day of 2020 each, in a file just
-    # under the limit.
+def write_current_only_history(
+    path: Path, seen: Callable[[int], str]
+) -> dict[str, dict[str, Any]]:
+    """Write a history just under the size limit, of clusters with current tokens only.
+
+    `seen(index)` gives the time each cluster's worker token was first seen.
+    Returns the clusters written.
+    """
+
     def cluster(index: int) -> dict[str, Any]:
         return {
             "current": {"worker": f"fp:{index:04d}-cccc-0000"},
-            "seen": {"worker": f"2020-01-{index % 28 + 1:02d}T00:00:00+00:00"},
+            "seen": {"worker": seen(index)},
             "retired": {},
         }
 
-    one = len(json.dumps({"c" + "0" * 24: cluster(0)}, indent=1))
-    count = MAX_HISTORY_BYTES // one
+    cluster_size = len(json.dumps({"c" + "0" * 24: cluster(0)}, indent=1))
+    count = MAX_HISTORY_BYTES // cluster_size
     clusters = {f"c{index:024d}": cluster(index) for index in range(count)}
-    document = {"format": 1, "clusters": clusters}
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(document, indent=1, sort_keys=True))
+    path.write_text(json.dumps({"format": 1, "clusters": clusters}, indent=1))
     os.chmod(path, 0o600)
+    return clusters
+
+
+def test_many_swarms_drop_oldest_clusters(
+    history: FileTokenHistory, path: Path, clock: Clock
+) -> None:
+    clusters = write_current_only_history(
+        path, lambda index: f"2020-01-{index % 28 + 1:02d}T00:00:00+00:00"
+    )
 
     for number in range(20):
         clock.advance(minutes=1)
@@ -567,19 +580,9 @@ def test_recent_rotations_kept_over_stale_clusters(
     history: FileTokenHistory, path: Path, clock: Clock
 ) -> None:
     # Swarms first seen long ago, none of them with a retired token.
-    def cluster(index: int) -> dict[str, Any]:
-        return {
-            "current": {"worker": f"fp:{index:04d}-cccc-0000"},
-            "seen": {"worker": "2025-01-01T00:00:00+00:00"},
-            "retired": {},
-        }
-
-    one = len(json.dumps({"c" + "0" * 24: cluster(0)}, indent=1))
-    count = MAX_HISTORY_BYTES // one
-    clusters = {f"c{index:024d}": cluster(index) for index in range(count)}
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"format": 1, "clusters": clusters}, indent=1))
-    os.chmod(path, 0o600)
+    clusters = write_current_only_history(
+        path, lambda index: "2025-01-01T00:00:00+00:00"
+    )
     tokens = ["SWMTKN-1-" + "1" * 50 + "-" + f"{number:025d}" for number in range(4)]
 
     for token in tokens:
@@ -591,7 +594,7 @@ def test_recent_rotations_kept_over_stale_clusters(
     for token in tokens[:-1]:
         assert reopened.lookup(CLUSTER, fingerprint(token)) is not None
     stored = json.loads(path.read_text())["clusters"]
-    assert len(stored) < count
+    assert len(stored) < len(clusters)
 
 
 def test_long_cluster_id_not_recorded(history: FileTokenHistory, path: Path) -> None:

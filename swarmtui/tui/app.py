@@ -1945,8 +1945,8 @@ class SwarmConsole(ResponseFeatures, App[int]):
         if message.action == "rotate-checked-token":
             checked = self._checked_token
             if checked is None or checked != (role, fresh.token_fingerprint(role)):
-                # Asked again, the rotation would replace a token that
-                # nobody checked.
+                # A second attempt would replace a token other than the
+                # checked one.
                 self.notify(
                     f"The checked {role} token is no longer the current one: "
                     f"the swarm now shows {fresh.token_fingerprint(role)}, so "
@@ -2061,14 +2061,14 @@ class SwarmConsole(ResponseFeatures, App[int]):
             checked = screen.live_fingerprint
             if role is None or checked is None:
                 return
-            shown = self.view.token_fingerprint(role) if self.view else None
-            if shown != checked:
+            on_screen = self.view.token_fingerprint(role) if self.view else None
+            if on_screen != checked:
                 # The rotation would replace the token on screen, which is not
                 # the one checked. A read shows which one is current.
                 self._start_read(background=True)
                 self.notify(
                     f"The checked {role} token ({checked}) is not the one this "
-                    f"console shows ({shown or 'none'}), so nothing was rotated. "
+                    f"console shows ({on_screen or 'none'}), so nothing was rotated. "
                     "Check the token again once the panes show the current one.",
                     title="Checked token not shown",
                     severity="warning",
